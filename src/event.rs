@@ -1,0 +1,484 @@
+//! The normalized security event every input becomes.
+//!
+//! Parsers build a [`SecurityEvent`] that borrows from the record it came from (no copies on the
+//! hot path); the pipeline records it into metrics and spans and then drops it. Label values that
+//! come from a closed set are enums with `as_str()`; free-form fields are `Cow<str>` so a parser can
+//! borrow when the input needs no unescaping and own when it does.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+/// A borrowed-or-owned string field.
+pub type Text<'a> = Cow<'a, str>;
+
+/// Where an event was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin<'a> {
+    /// A Kafka record.
+    Kafka {
+        topic: Text<'a>,
+        partition: i32,
+        offset: i64,
+    },
+    /// A line (or multi-line entry) of a file, starting at `offset` bytes.
+    File { path: Text<'a>, offset: u64 },
+    /// Generated in-process (tests, benchmarks).
+    Memory,
+}
+
+/// The input format an event was parsed from. Its `as_str()` is the `format` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Confluent audit-log CloudEvents (`io.confluent.kafka.server/...`).
+    ConfluentAudit,
+    /// JSON security events emitted by applications, mapped by config.
+    Json,
+    /// Plain text; the record key is the event type.
+    Text,
+}
+
+impl Format {
+    pub const ALL: [Format; 3] = [Format::ConfluentAudit, Format::Json, Format::Text];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::ConfluentAudit => "confluent_audit",
+            Format::Json => "json",
+            Format::Text => "text",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+/// What kind of security event this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    Authentication,
+    Authorization,
+    AclChange,
+    CredentialChange,
+    ConfigChange,
+    ResourceChange,
+    Connection,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Authentication,
+        Category::Authorization,
+        Category::AclChange,
+        Category::CredentialChange,
+        Category::ConfigChange,
+        Category::ResourceChange,
+        Category::Connection,
+        Category::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Authentication => "authentication",
+            Category::Authorization => "authorization",
+            Category::AclChange => "acl_change",
+            Category::CredentialChange => "credential_change",
+            Category::ConfigChange => "config_change",
+            Category::ResourceChange => "resource_change",
+            Category::Connection => "connection",
+            Category::Other => "other",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+/// How it ended. Authorization uses `allowed`/`denied`; everything else `success`/`failure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Allowed,
+    Denied,
+    Unknown,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Success,
+        Outcome::Failure,
+        Outcome::Allowed,
+        Outcome::Denied,
+        Outcome::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+
+    /// True for the outcomes a security team alerts on.
+    pub fn is_negative(self) -> bool {
+        matches!(self, Outcome::Failure | Outcome::Denied)
+    }
+
+    /// The same verdict in the vocabulary of `category`: authorization speaks of
+    /// allowed/denied, everything else of success/failure.
+    pub fn for_category(self, category: Category) -> Outcome {
+        match (category, self) {
+            (Category::Authorization, Outcome::Success) => Outcome::Allowed,
+            (Category::Authorization, Outcome::Failure) => Outcome::Denied,
+            (Category::Authorization, o) => o,
+            (_, Outcome::Allowed) => Outcome::Success,
+            (_, Outcome::Denied) => Outcome::Failure,
+            (_, o) => o,
+        }
+    }
+}
+
+/// Why an authentication or authorization failed. A closed set so it can be a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Wrong password, unknown user (Kafka does not tell them apart on purpose).
+    InvalidCredentials,
+    /// The client asked for a SASL mechanism the listener does not enable.
+    UnsupportedMechanism,
+    /// TLS handshake failed (bad or missing client certificate, protocol mismatch).
+    SslHandshake,
+    /// OAUTHBEARER token rejected.
+    InvalidToken,
+    /// Re-authentication tried to switch principal.
+    PrincipalChange,
+    /// Oversized SASL frame (often TLS or HTTP sent to a SASL port).
+    InvalidReceiveSize,
+    /// Denied by an explicit DENY rule.
+    DenyAcl,
+    /// Denied because no ACL allowed it.
+    NoMatchingAcl,
+    /// Known to be a failure, cause not in this list.
+    Other,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 9] = [
+        Reason::InvalidCredentials,
+        Reason::UnsupportedMechanism,
+        Reason::SslHandshake,
+        Reason::InvalidToken,
+        Reason::PrincipalChange,
+        Reason::InvalidReceiveSize,
+        Reason::DenyAcl,
+        Reason::NoMatchingAcl,
+        Reason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::InvalidCredentials => "invalid_credentials",
+            Reason::UnsupportedMechanism => "unsupported_mechanism",
+            Reason::SslHandshake => "ssl_handshake",
+            Reason::InvalidToken => "invalid_token",
+            Reason::PrincipalChange => "principal_change",
+            Reason::InvalidReceiveSize => "invalid_receive_size",
+            Reason::DenyAcl => "deny_acl",
+            Reason::NoMatchingAcl => "no_matching_acl",
+            Reason::Other => "other",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// One normalized security event.
+///
+/// Optional fields are `None` when the input does not say; the metrics layer renders those as an
+/// empty label value (or `unknown` where the README says so), never as a guess.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityEvent<'a> {
+    /// When it happened, according to the event itself (or the Kafka record timestamp).
+    pub event_time: Option<SystemTime>,
+    /// When the exporter read it.
+    pub observed_time: SystemTime,
+    /// Where it was read from.
+    pub origin: Origin<'a>,
+    pub format: Format,
+    pub category: Category,
+    pub outcome: Outcome,
+    /// The original event type string (CloudEvent `type`, record key, JSON `type` field...).
+    pub event_type: Text<'a>,
+    /// `User:alice`, `alice`, an SSL DN... as the input wrote it.
+    pub principal: Option<Text<'a>>,
+    /// Client IP or host name, without Kafka's leading `/`.
+    pub client_host: Option<Text<'a>>,
+    pub listener: Option<Text<'a>>,
+    /// SASL mechanism (`SCRAM-SHA-256`, `PLAIN`...) or `SSL`.
+    pub mechanism: Option<Text<'a>>,
+    /// Kafka ACL operation, normalized to the `AclOperation` enum name (`READ`, `DESCRIBE_CONFIGS`).
+    pub operation: Option<Text<'a>>,
+    /// Kafka resource type in PascalCase (`Topic`, `Group`, `Cluster`, `TransactionalId`...).
+    pub resource_type: Option<Text<'a>>,
+    pub resource_name: Option<Text<'a>>,
+    /// `LITERAL`, `PREFIXED`...
+    pub pattern_type: Option<Text<'a>>,
+    /// Kafka API in `ApiKeys` PascalCase (`Produce`, `CreateAcls`), or an application's method name.
+    pub api: Option<Text<'a>>,
+    pub client_id: Option<Text<'a>>,
+    pub reason: Option<Reason>,
+    /// Kafka cluster id, when the event names it.
+    pub cluster_id: Option<Text<'a>>,
+    /// Broker node id, when the event names it.
+    pub broker_id: Option<Text<'a>>,
+}
+
+impl<'a> SecurityEvent<'a> {
+    /// An event with every optional field empty.
+    pub fn new(
+        format: Format,
+        category: Category,
+        outcome: Outcome,
+        event_type: impl Into<Text<'a>>,
+        origin: Origin<'a>,
+        observed_time: SystemTime,
+    ) -> Self {
+        SecurityEvent {
+            event_time: None,
+            observed_time,
+            origin,
+            format,
+            category,
+            outcome,
+            event_type: event_type.into(),
+            principal: None,
+            client_host: None,
+            listener: None,
+            mechanism: None,
+            operation: None,
+            resource_type: None,
+            resource_name: None,
+            pattern_type: None,
+            api: None,
+            client_id: None,
+            reason: None,
+            cluster_id: None,
+            broker_id: None,
+        }
+    }
+
+    /// Copies every borrowed field so the event can outlive its input.
+    pub fn into_owned(self) -> SecurityEvent<'static> {
+        fn own(t: Option<Text<'_>>) -> Option<Text<'static>> {
+            t.map(|t| Cow::Owned(t.into_owned()))
+        }
+        SecurityEvent {
+            event_time: self.event_time,
+            observed_time: self.observed_time,
+            origin: match self.origin {
+                Origin::Kafka {
+                    topic,
+                    partition,
+                    offset,
+                } => Origin::Kafka {
+                    topic: Cow::Owned(topic.into_owned()),
+                    partition,
+                    offset,
+                },
+                Origin::File { path, offset } => Origin::File {
+                    path: Cow::Owned(path.into_owned()),
+                    offset,
+                },
+                Origin::Memory => Origin::Memory,
+            },
+            format: self.format,
+            category: self.category,
+            outcome: self.outcome,
+            event_type: Cow::Owned(self.event_type.into_owned()),
+            principal: own(self.principal),
+            client_host: own(self.client_host),
+            listener: own(self.listener),
+            mechanism: own(self.mechanism),
+            operation: own(self.operation),
+            resource_type: own(self.resource_type),
+            resource_name: own(self.resource_name),
+            pattern_type: own(self.pattern_type),
+            api: own(self.api),
+            client_id: own(self.client_id),
+            reason: self.reason,
+            cluster_id: own(self.cluster_id),
+            broker_id: own(self.broker_id),
+        }
+    }
+}
+
+/// Normalizes a Kafka ACL operation name to the `AclOperation` enum name:
+/// `Read` / `read` / `READ` → `READ`, `DescribeConfigs` → `DESCRIBE_CONFIGS`.
+/// Names already in UPPER_SNAKE are borrowed unchanged.
+pub fn normalize_operation(op: &str) -> Text<'_> {
+    if op
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+    {
+        return Cow::Borrowed(op);
+    }
+    let mut out = String::with_capacity(op.len() + 4);
+    let mut prev_lower = false;
+    for c in op.chars() {
+        if c == '-' || c == ' ' || c == '_' {
+            out.push('_');
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push('_');
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_uppercase());
+    }
+    Cow::Owned(out)
+}
+
+/// Normalizes a Kafka resource type to the PascalCase name Kafka logs use:
+/// `TOPIC`/`topic` → `Topic`, `TRANSACTIONAL_ID` → `TransactionalId`. Unknown names pass unchanged.
+pub fn normalize_resource_type(rt: &str) -> Text<'_> {
+    const KNOWN: [&str; 8] = [
+        "Topic",
+        "Group",
+        "Cluster",
+        "TransactionalId",
+        "DelegationToken",
+        "User",
+        "Any",
+        "Unknown",
+    ];
+    if KNOWN.contains(&rt) {
+        return Cow::Borrowed(rt);
+    }
+    let squashed: String = rt
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    for k in KNOWN {
+        if k.to_ascii_lowercase() == squashed {
+            return Cow::Borrowed(k);
+        }
+    }
+    Cow::Borrowed(rt)
+}
+
+/// Normalizes a Kafka API name to the `ApiKeys` PascalCase name the authorizer log uses:
+/// `kafka.Produce` (Confluent) → `Produce`, `CREATE_ACLS` (request log) → `CreateAcls`.
+pub fn normalize_api(api: &str) -> Text<'_> {
+    let api = api.strip_prefix("kafka.").unwrap_or(api);
+    if api.contains('_')
+        && api
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+    {
+        let mut out = String::with_capacity(api.len());
+        for word in api.split('_') {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                out.push(first);
+                out.extend(chars.map(|c| c.to_ascii_lowercase()));
+            }
+        }
+        return Cow::Owned(out);
+    }
+    if api.bytes().all(|b| b.is_ascii_uppercase()) && !api.is_empty() {
+        // Single-word UPPER names from the request log: PRODUCE -> Produce.
+        let mut out = String::with_capacity(api.len());
+        let mut chars = api.chars();
+        if let Some(first) = chars.next() {
+            out.push(first);
+            out.extend(chars.map(|c| c.to_ascii_lowercase()));
+        }
+        return Cow::Owned(out);
+    }
+    Cow::Borrowed(api)
+}
+
+/// Strips Kafka's leading `/` from a socket address (`/127.0.0.1` → `127.0.0.1`) and a host name
+/// before it (`host/10.0.0.1` → `10.0.0.1`).
+pub fn normalize_client_host(host: &str) -> &str {
+    match host.rfind('/') {
+        Some(i) => &host[i + 1..],
+        None => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_normalize_to_enum_names() {
+        assert_eq!(normalize_operation("READ"), "READ");
+        assert_eq!(normalize_operation("Read"), "READ");
+        assert_eq!(normalize_operation("DescribeConfigs"), "DESCRIBE_CONFIGS");
+        assert_eq!(normalize_operation("IdempotentWrite"), "IDEMPOTENT_WRITE");
+        assert_eq!(normalize_operation("CLUSTER_ACTION"), "CLUSTER_ACTION");
+        assert_eq!(normalize_operation("describe-configs"), "DESCRIBE_CONFIGS");
+        assert!(matches!(normalize_operation("WRITE"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn resource_types_normalize_to_pascal_case() {
+        assert_eq!(normalize_resource_type("TOPIC"), "Topic");
+        assert_eq!(normalize_resource_type("Topic"), "Topic");
+        assert_eq!(
+            normalize_resource_type("TRANSACTIONAL_ID"),
+            "TransactionalId"
+        );
+        assert_eq!(
+            normalize_resource_type("delegation_token"),
+            "DelegationToken"
+        );
+        assert_eq!(normalize_resource_type("Schema"), "Schema");
+    }
+
+    #[test]
+    fn apis_normalize_to_apikeys_names() {
+        assert_eq!(normalize_api("kafka.Produce"), "Produce");
+        assert_eq!(normalize_api("CREATE_ACLS"), "CreateAcls");
+        assert_eq!(normalize_api("PRODUCE"), "Produce");
+        assert_eq!(normalize_api("Fetch"), "Fetch");
+        assert_eq!(normalize_api("mds.Authorize"), "mds.Authorize");
+    }
+
+    #[test]
+    fn client_hosts_lose_the_leading_slash() {
+        assert_eq!(normalize_client_host("/127.0.0.1"), "127.0.0.1");
+        assert_eq!(normalize_client_host("host.example/10.0.0.1"), "10.0.0.1");
+        assert_eq!(normalize_client_host("0:0:0:0:0:0:0:1"), "0:0:0:0:0:0:0:1");
+    }
+
+    #[test]
+    fn outcomes_follow_the_category_vocabulary() {
+        assert_eq!(
+            Outcome::Failure.for_category(Category::Authorization),
+            Outcome::Denied
+        );
+        assert_eq!(
+            Outcome::Denied.for_category(Category::Authentication),
+            Outcome::Failure
+        );
+        assert_eq!(
+            Outcome::Success.for_category(Category::Other),
+            Outcome::Success
+        );
+    }
+}

@@ -1,0 +1,355 @@
+//! Parsers: one module per input format, each a pure function from a record's bytes to a
+//! [`SecurityEvent`] or a [`ParseError`]. Parsers never touch metrics; the pipeline never parses.
+//!
+//! - [`audit`]: Confluent audit-log CloudEvents.
+//! - [`json`]: JSON security events from applications, mapped by config.
+//! - [`text`]: plain text whose record key is the event type.
+
+pub mod audit;
+pub mod json;
+pub mod text;
+
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+use crate::event::{Format, Origin, SecurityEvent};
+
+/// Default and upper limit for one record, in bytes.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// JSON nesting deeper than this is rejected before it can cost stack or time.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// One input record, as a source hands it to the pipeline.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    /// Kafka record key (the event type for text events), if any.
+    pub key: Option<&'a [u8]>,
+    pub payload: &'a [u8],
+    /// Kafka record timestamp (or file line time), used when the payload carries no event time.
+    pub timestamp: Option<SystemTime>,
+    pub origin: Origin<'a>,
+    pub observed_time: SystemTime,
+}
+
+impl<'a> Record<'a> {
+    /// A record with no key or timestamp, read from memory now. For tests and benchmarks.
+    pub fn from_payload(payload: &'a [u8]) -> Self {
+        Record {
+            key: None,
+            payload,
+            timestamp: None,
+            origin: Origin::Memory,
+            observed_time: SystemTime::now(),
+        }
+    }
+
+    pub fn with_key(mut self, key: &'a [u8]) -> Self {
+        self.key = Some(key);
+        self
+    }
+}
+
+/// Why a record could not become an event. `reason()` is the `reason` label of
+/// `kafka_security_parse_errors_total`, a closed set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("record is {size} bytes, over the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("record is empty")]
+    Empty,
+    #[error("record is not valid UTF-8 (first bad byte at {valid_up_to})")]
+    InvalidUtf8 { valid_up_to: usize },
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("JSON nested deeper than {MAX_JSON_DEPTH} levels")]
+    TooDeep,
+    #[error("required field `{0}` is missing")]
+    MissingField(&'static str),
+    #[error("field `{field}` is invalid: {problem}")]
+    InvalidField {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("record matches no known format or pattern")]
+    Unrecognized,
+}
+
+impl ParseError {
+    pub const REASONS: [&'static str; 8] = [
+        "too_large",
+        "empty",
+        "invalid_utf8",
+        "invalid_json",
+        "too_deep",
+        "missing_field",
+        "invalid_field",
+        "unrecognized",
+    ];
+
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ParseError::TooLarge { .. } => "too_large",
+            ParseError::Empty => "empty",
+            ParseError::InvalidUtf8 { .. } => "invalid_utf8",
+            ParseError::InvalidJson(_) => "invalid_json",
+            ParseError::TooDeep => "too_deep",
+            ParseError::MissingField(_) => "missing_field",
+            ParseError::InvalidField { .. } => "invalid_field",
+            ParseError::Unrecognized => "unrecognized",
+        }
+    }
+
+    /// Maps a serde_json error to the closest reason.
+    pub fn from_json(err: &serde_json::Error) -> ParseError {
+        let msg = err.to_string();
+        if msg.starts_with("recursion limit exceeded") {
+            ParseError::TooDeep
+        } else {
+            ParseError::InvalidJson(msg)
+        }
+    }
+}
+
+/// Which format a topic's records are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormatChoice {
+    /// Detect per record: CloudEvents from Confluent, other JSON, else text.
+    #[default]
+    Auto,
+    ConfluentAudit,
+    Json,
+    Text,
+}
+
+impl FormatChoice {
+    pub fn fixed(self) -> Option<Format> {
+        match self {
+            FormatChoice::Auto => None,
+            FormatChoice::ConfluentAudit => Some(Format::ConfluentAudit),
+            FormatChoice::Json => Some(Format::Json),
+            FormatChoice::Text => Some(Format::Text),
+        }
+    }
+}
+
+/// Settings for all parsers (the `parsers:` section of the config file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParsersConfig {
+    /// Largest record accepted, in bytes; larger ones are counted as `too_large` parse errors and
+    /// skipped. Default 1 MiB.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+    /// Field mapping for generic JSON events.
+    #[serde(default)]
+    pub json: json::JsonConfig,
+    /// Extra patterns for plain-text events, tried before the built-in phrasings.
+    #[serde(default)]
+    pub text: text::TextConfig,
+}
+
+fn default_max_record_bytes() -> usize {
+    DEFAULT_MAX_RECORD_BYTES
+}
+
+impl Default for ParsersConfig {
+    fn default() -> Self {
+        ParsersConfig {
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            json: json::JsonConfig::default(),
+            text: text::TextConfig::default(),
+        }
+    }
+}
+
+/// The compiled parsers: built once from config, shared read-only by every source.
+#[derive(Debug)]
+pub struct Parsers {
+    max_record_bytes: usize,
+    json: json::JsonMapping,
+    text: text::TextRules,
+}
+
+impl Parsers {
+    /// Compiles the config; returns every problem found (bad regexes, bad paths...).
+    pub fn new(config: &ParsersConfig) -> Result<Parsers, Vec<String>> {
+        let mut problems = Vec::new();
+        if config.max_record_bytes == 0 {
+            problems.push("parsers.max_record_bytes: must be greater than 0".to_string());
+        }
+        let json = json::JsonMapping::new(&config.json).map_err(|p| problems.extend(p));
+        let text = text::TextRules::new(&config.text).map_err(|p| problems.extend(p));
+        match (json, text) {
+            (Ok(json), Ok(text)) if problems.is_empty() => Ok(Parsers {
+                max_record_bytes: config.max_record_bytes,
+                json,
+                text,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// Parses one record. On failure returns the format that was tried (`None` when no format
+    /// could even be chosen) with the error.
+    pub fn parse<'a>(
+        &self,
+        choice: FormatChoice,
+        record: &Record<'a>,
+    ) -> Result<SecurityEvent<'a>, (Option<Format>, ParseError)> {
+        let fixed = choice.fixed();
+        if record.payload.len() > self.max_record_bytes {
+            return Err((
+                fixed,
+                ParseError::TooLarge {
+                    size: record.payload.len(),
+                    limit: self.max_record_bytes,
+                },
+            ));
+        }
+        let format = fixed.unwrap_or_else(|| detect(record.payload));
+        let result = match format {
+            Format::ConfluentAudit => audit::parse(record),
+            Format::Json => json::parse(&self.json, record),
+            Format::Text => text::parse(&self.text, record),
+        };
+        result.map_err(|e| (Some(format), e))
+    }
+}
+
+/// Picks a format from the payload: a JSON object naming a Confluent CloudEvent type is
+/// `confluent_audit`, any other JSON object is `json`, everything else is `text`.
+pub fn detect(payload: &[u8]) -> Format {
+    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Format::Text;
+    }
+    if memchr::memmem::find(payload, b"\"io.confluent.").is_some()
+        && memchr::memmem::find(payload, b"\"specversion\"").is_some()
+    {
+        Format::ConfluentAudit
+    } else {
+        Format::Json
+    }
+}
+
+/// Rejects JSON nested deeper than [`MAX_JSON_DEPTH`] with one pass over the bytes (strings are
+/// skipped, so brackets inside them do not count).
+pub fn check_json_depth(payload: &[u8]) -> Result<(), ParseError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in payload {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(ParseError::TooDeep);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Parses an RFC 3339 timestamp (`2023-02-21T10:26:58.886604Z`, `2025-03-18T10:15:30+01:00`).
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(s)
+        .ok()
+        .filter(|_| s.ends_with('Z') || s.ends_with('z'))
+        .or_else(|| parse_rfc3339_offset(s))
+}
+
+/// RFC 3339 with a numeric offset, which humantime does not read.
+fn parse_rfc3339_offset(s: &str) -> Option<SystemTime> {
+    use std::time::Duration;
+    let (base, sign, off) = if let Some(i) = s.rfind(['+', '-']).filter(|&i| i >= 19) {
+        (
+            &s[..i],
+            if &s[i..=i] == "+" { 1i64 } else { -1 },
+            &s[i + 1..],
+        )
+    } else {
+        // No zone: read as UTC.
+        return humantime::parse_rfc3339_weak(s).ok();
+    };
+    let (h, m) = off.split_once(':')?;
+    let secs = sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60);
+    let t = humantime::parse_rfc3339_weak(base).ok()?;
+    if secs >= 0 {
+        t.checked_sub(Duration::from_secs(secs as u64))
+    } else {
+        t.checked_add(Duration::from_secs((-secs) as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn detects_formats() {
+        assert_eq!(
+            detect(br#"{"specversion":"1.0","type":"io.confluent.kafka.server/authorization"}"#),
+            Format::ConfluentAudit
+        );
+        assert_eq!(detect(br#" {"user":"bob","action":"login"}"#), Format::Json);
+        assert_eq!(detect(b"User JohnDoe logged in successfully"), Format::Text);
+        assert_eq!(detect(b""), Format::Text);
+    }
+
+    #[test]
+    fn depth_check_counts_only_structure() {
+        assert!(check_json_depth(
+            br#"{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#
+        )
+        .is_ok());
+        let deep = "[".repeat(MAX_JSON_DEPTH + 1);
+        assert_eq!(check_json_depth(deep.as_bytes()), Err(ParseError::TooDeep));
+        let ok = "[".repeat(MAX_JSON_DEPTH);
+        assert!(check_json_depth(ok.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn rfc3339_with_zone_or_offset() {
+        let z = parse_rfc3339("2021-01-01T12:34:56.789Z").unwrap();
+        assert_eq!(
+            z.duration_since(UNIX_EPOCH).unwrap(),
+            Duration::from_millis(1_609_504_496_789)
+        );
+        let off = parse_rfc3339("2021-01-01T13:34:56.789+01:00").unwrap();
+        assert_eq!(off, z);
+        let neg = parse_rfc3339("2021-01-01T11:34:56.789-01:00").unwrap();
+        assert_eq!(neg, z);
+        assert!(parse_rfc3339("yesterday").is_none());
+    }
+
+    #[test]
+    fn oversized_records_are_rejected_before_parsing() {
+        let parsers = Parsers::new(&ParsersConfig {
+            max_record_bytes: 8,
+            ..ParsersConfig::default()
+        })
+        .unwrap();
+        let err = parsers
+            .parse(FormatChoice::Auto, &Record::from_payload(b"123456789"))
+            .unwrap_err();
+        assert_eq!(err.1.reason(), "too_large");
+    }
+}
