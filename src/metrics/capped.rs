@@ -1,0 +1,272 @@
+//! The cardinality guard: a counter family with a hard limit on distinct label sets.
+//!
+//! Label values that come from input (principals, client hosts, resource names, event types) are
+//! attacker-controlled. Each [`CappedCounterVec`] admits at most `max_series` distinct label sets;
+//! an event with a new label set beyond that is counted in one overflow series whose input-derived
+//! labels read [`OVERFLOW`], and `kafka_security_series_overflow_total{metric}` rises. Counts are
+//! never dropped, series never expire (so no fake counter resets), and memory stays bounded:
+//! label values longer than `max_label_value_bytes` are truncated.
+
+use std::borrow::Cow;
+
+use hashbrown::HashTable;
+use parking_lot::Mutex;
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+
+/// The label value that replaces input-derived labels once a metric is full.
+pub const OVERFLOW: &str = "__overflow__";
+
+/// Suffix marking a truncated label value.
+const TRUNCATED: &str = "…";
+
+/// Limits for one capped metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapLimits {
+    /// Distinct label sets admitted before overflow.
+    pub max_series: usize,
+    /// Longest label value kept, in bytes; longer ones are cut at a character boundary.
+    pub max_label_value_bytes: usize,
+}
+
+struct Entry {
+    hash: u64,
+    labels: Box<[Box<str>]>,
+    counter: IntCounter,
+}
+
+struct Table {
+    entries: HashTable<Entry>,
+    /// Label sets admitted under the cap (overflow series are not counted).
+    admitted: usize,
+}
+
+/// A counter family whose distinct label sets are capped. See the module docs.
+pub struct CappedCounterVec {
+    name: &'static str,
+    vec: IntCounterVec,
+    /// `true` for labels whose values come from input and become [`OVERFLOW`] past the cap.
+    from_input: &'static [bool],
+    limits: CapLimits,
+    hasher: ahash::RandomState,
+    table: Mutex<Table>,
+    overflowed: IntCounter,
+}
+
+impl CappedCounterVec {
+    /// Creates and registers the family. `labels` and `from_input` are parallel slices.
+    /// `overflowed` is this metric's child of `kafka_security_series_overflow_total`.
+    pub fn new(
+        registry: &Registry,
+        name: &'static str,
+        help: &'static str,
+        labels: &'static [&'static str],
+        from_input: &'static [bool],
+        limits: CapLimits,
+        overflowed: IntCounter,
+    ) -> prometheus::Result<Self> {
+        assert_eq!(labels.len(), from_input.len(), "one flag per label");
+        let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
+        registry.register(Box::new(vec.clone()))?;
+        Ok(CappedCounterVec {
+            name,
+            vec,
+            from_input,
+            limits,
+            hasher: ahash::RandomState::new(),
+            table: Mutex::new(Table {
+                entries: HashTable::new(),
+                admitted: 0,
+            }),
+            overflowed,
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Adds `v` to the series for `values` (one per label, in order).
+    pub fn inc_by(&self, values: &[&str], v: u64) {
+        debug_assert_eq!(values.len(), self.from_input.len());
+        let max = self.limits.max_label_value_bytes;
+        if values.iter().any(|value| value.len() > max) {
+            let cut: Vec<Cow<'_, str>> = values.iter().map(|value| truncate(value, max)).collect();
+            let refs: Vec<&str> = cut.iter().map(|c| &**c).collect();
+            self.inc_exact(&refs, v);
+        } else {
+            self.inc_exact(values, v);
+        }
+    }
+
+    /// `inc_by` for values already within the length limit.
+    fn inc_exact(&self, values: &[&str], v: u64) {
+        let hash = self.hash(values);
+        let mut table = self.table.lock();
+        if let Some(entry) = table.entries.find(hash, |e| labels_eq(&e.labels, values)) {
+            entry.counter.inc_by(v);
+            return;
+        }
+        if table.admitted < self.limits.max_series {
+            table.admitted += 1;
+            self.insert(&mut table, hash, values).inc_by(v);
+            return;
+        }
+        drop(table);
+        self.overflowed.inc_by(v);
+        let overflow: Vec<&str> = values
+            .iter()
+            .zip(self.from_input)
+            .map(|(value, from_input)| if *from_input { OVERFLOW } else { *value })
+            .collect();
+        let hash = self.hash(&overflow);
+        let mut table = self.table.lock();
+        if let Some(entry) = table
+            .entries
+            .find(hash, |e| labels_eq(&e.labels, &overflow))
+        {
+            entry.counter.inc_by(v);
+            return;
+        }
+        self.insert(&mut table, hash, &overflow).inc_by(v);
+    }
+
+    pub fn inc(&self, values: &[&str]) {
+        self.inc_by(values, 1);
+    }
+
+    /// Distinct label sets admitted under the cap so far.
+    pub fn admitted(&self) -> usize {
+        self.table.lock().admitted
+    }
+
+    fn hash(&self, values: &[&str]) -> u64 {
+        self.hasher.hash_one(values)
+    }
+
+    fn insert(&self, table: &mut Table, hash: u64, values: &[&str]) -> IntCounter {
+        let counter = self.vec.with_label_values(values);
+        let labels: Box<[Box<str>]> = values.iter().map(|v| Box::from(*v)).collect();
+        table.entries.insert_unique(
+            hash,
+            Entry {
+                hash,
+                labels,
+                counter: counter.clone(),
+            },
+            |e| e.hash,
+        );
+        counter
+    }
+}
+
+fn labels_eq(stored: &[Box<str>], values: &[&str]) -> bool {
+    stored.len() == values.len() && stored.iter().zip(values).all(|(s, v)| **s == **v)
+}
+
+/// Cuts `value` to at most `max` bytes at a character boundary, marking the cut.
+fn truncate(value: &str, max: usize) -> Cow<'_, str> {
+    if value.len() <= max {
+        return Cow::Borrowed(value);
+    }
+    let mut end = max.saturating_sub(TRUNCATED.len());
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}{}", &value[..end], TRUNCATED))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prometheus::Encoder;
+
+    fn family(max_series: usize) -> (Registry, CappedCounterVec, IntCounter) {
+        let registry = Registry::new();
+        let overflow = IntCounter::new("overflowed", "test").unwrap();
+        let vec = CappedCounterVec::new(
+            &registry,
+            "test_total",
+            "test",
+            &["client_host", "reason"],
+            &[true, false],
+            CapLimits {
+                max_series,
+                max_label_value_bytes: 32,
+            },
+            overflow.clone(),
+        )
+        .unwrap();
+        (registry, vec, overflow)
+    }
+
+    fn render(registry: &Registry) -> String {
+        let mut out = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&registry.gather(), &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn counts_beyond_the_cap_go_to_the_overflow_series() {
+        let (registry, vec, overflow) = family(2);
+        vec.inc(&["10.0.0.1", "invalid_credentials"]);
+        vec.inc(&["10.0.0.2", "invalid_credentials"]);
+        vec.inc(&["10.0.0.1", "invalid_credentials"]);
+        vec.inc(&["10.0.0.3", "invalid_credentials"]);
+        vec.inc(&["10.0.0.4", "ssl_handshake"]);
+        vec.inc(&["10.0.0.5", "ssl_handshake"]);
+        assert_eq!(vec.admitted(), 2);
+        assert_eq!(overflow.get(), 3);
+        let text = render(&registry);
+        assert!(
+            text.contains("test_total{client_host=\"10.0.0.1\",reason=\"invalid_credentials\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "test_total{client_host=\"__overflow__\",reason=\"invalid_credentials\"} 1\n"
+        ));
+        assert!(
+            text.contains("test_total{client_host=\"__overflow__\",reason=\"ssl_handshake\"} 2\n")
+        );
+        assert!(!text.contains("10.0.0.3"));
+    }
+
+    #[test]
+    fn admitted_series_keep_counting_after_the_cap_is_reached() {
+        let (_registry, vec, overflow) = family(1);
+        vec.inc(&["a", "r"]);
+        vec.inc(&["b", "r"]);
+        vec.inc(&["a", "r"]);
+        assert_eq!(overflow.get(), 1);
+        assert_eq!(vec.vec.with_label_values(&["a", "r"]).get(), 2);
+    }
+
+    #[test]
+    fn long_values_are_truncated_and_still_hit_their_series() {
+        let (registry, vec, _overflow) = family(10);
+        let long = "x".repeat(100);
+        vec.inc(&[&long, "r"]);
+        vec.inc(&[&long, "r"]);
+        assert_eq!(vec.admitted(), 1);
+        let text = render(&registry);
+        assert!(
+            text.contains("client_host=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxx…\",reason=\"r\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hostile_label_values_are_escaped_in_the_exposition() {
+        let (registry, vec, _overflow) = family(10);
+        vec.inc(&["a\"b\\c\nd", "r"]);
+        let text = render(&registry);
+        assert!(text.contains(r#"client_host="a\"b\\c\nd""#), "{text}");
+    }
+
+    #[test]
+    fn truncation_respects_character_boundaries() {
+        assert_eq!(truncate("ééééééééé", 8), "éé…");
+        assert_eq!(truncate("short", 8), "short");
+    }
+}

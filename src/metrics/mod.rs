@@ -1,0 +1,478 @@
+//! The metric set: names, the registry, and the one place that records an event.
+//!
+//! Metric names and label keys are the product's interface and live in [`names`]. The registry is
+//! created once in [`Metrics::new`] and passed down; tests build fresh ones.
+
+pub mod capped;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
+use serde::Deserialize;
+
+use crate::event::{Category, Outcome, SecurityEvent};
+pub use capped::{CapLimits, CappedCounterVec, OVERFLOW};
+
+/// Metric names. Keep them exactly: dashboards and alerts depend on them.
+pub mod names {
+    pub const EVENTS: &str = "kafka_security_events_total";
+    pub const AUTHENTICATION: &str = "kafka_security_authentication_total";
+    pub const AUTHENTICATION_FAILURES_BY_CLIENT: &str =
+        "kafka_security_authentication_failures_by_client_total";
+    pub const AUTHORIZATION: &str = "kafka_security_authorization_total";
+    pub const AUTHORIZATION_DENIALS_BY_PRINCIPAL: &str =
+        "kafka_security_authorization_denials_by_principal_total";
+    pub const EVENT_DELAY: &str = "kafka_security_event_delay_seconds";
+    pub const PARSE_ERRORS: &str = "kafka_security_parse_errors_total";
+    pub const SERIES_OVERFLOW: &str = "kafka_security_series_overflow_total";
+    pub const CONSUMER_LAG: &str = "kafka_security_consumer_lag_messages";
+    pub const SOURCE_UP: &str = "kafka_security_source_up";
+    pub const BUILD_INFO: &str = "kafka_security_build_info";
+
+    /// Every capped metric, for config validation.
+    pub const CAPPED: [&str; 5] = [
+        EVENTS,
+        AUTHENTICATION,
+        AUTHENTICATION_FAILURES_BY_CLIENT,
+        AUTHORIZATION,
+        AUTHORIZATION_DENIALS_BY_PRINCIPAL,
+    ];
+}
+
+/// Rendered for a field the event does not carry.
+pub const UNKNOWN: &str = "unknown";
+
+/// Default limit on distinct label sets per capped metric.
+pub const DEFAULT_MAX_SERIES: usize = 10_000;
+
+/// Default delay buckets, in seconds: sub-second pipelines up to a day-old backlog.
+pub const DEFAULT_DELAY_BUCKETS: [f64; 16] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
+    86400.0,
+];
+
+/// The `metrics:` config section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Distinct label sets each capped metric admits before counting new ones in its
+    /// `__overflow__` series. Default 10000. Higher costs memory here and in Prometheus.
+    #[serde(default = "default_max_series")]
+    pub max_series_per_metric: usize,
+    /// Per-metric overrides of `max_series_per_metric`, by full metric name.
+    #[serde(default)]
+    pub max_series: BTreeMap<String, usize>,
+    /// Longest label value kept, in bytes; longer values are cut and end in `…`. Default 256.
+    #[serde(default = "default_max_label_value_bytes")]
+    pub max_label_value_bytes: usize,
+    /// Buckets of `kafka_security_event_delay_seconds`, in seconds, ascending.
+    /// Default 0.005 s to 1 day.
+    #[serde(default = "default_delay_buckets")]
+    pub delay_buckets_secs: Vec<f64>,
+}
+
+fn default_max_series() -> usize {
+    DEFAULT_MAX_SERIES
+}
+fn default_max_label_value_bytes() -> usize {
+    256
+}
+fn default_delay_buckets() -> Vec<f64> {
+    DEFAULT_DELAY_BUCKETS.to_vec()
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            max_series_per_metric: DEFAULT_MAX_SERIES,
+            max_series: BTreeMap::new(),
+            max_label_value_bytes: default_max_label_value_bytes(),
+            delay_buckets_secs: default_delay_buckets(),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// Every problem with this section, prefixed with its config path.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.max_series_per_metric == 0 {
+            problems.push("metrics.max_series_per_metric: must be at least 1".into());
+        }
+        for (name, n) in &self.max_series {
+            if !names::CAPPED.contains(&name.as_str()) {
+                problems.push(format!(
+                    "metrics.max_series.{name}: not a capped metric; expected one of {}",
+                    names::CAPPED.join(", ")
+                ));
+            } else if *n == 0 {
+                problems.push(format!("metrics.max_series.{name}: must be at least 1"));
+            }
+        }
+        if self.max_label_value_bytes < 16 {
+            problems.push("metrics.max_label_value_bytes: must be at least 16".into());
+        }
+        let b = &self.delay_buckets_secs;
+        if b.is_empty() {
+            problems.push("metrics.delay_buckets_secs: needs at least one bucket".into());
+        } else if b.windows(2).any(|w| w[0] >= w[1]) || b.iter().any(|x| !x.is_finite()) {
+            problems.push(
+                "metrics.delay_buckets_secs: buckets must be finite and strictly ascending".into(),
+            );
+        }
+        problems
+    }
+
+    fn limits(&self, metric: &str) -> CapLimits {
+        CapLimits {
+            max_series: self
+                .max_series
+                .get(metric)
+                .copied()
+                .unwrap_or(self.max_series_per_metric),
+            max_label_value_bytes: self.max_label_value_bytes,
+        }
+    }
+}
+
+/// Build facts for `kafka_security_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const REVISION: &str = match option_env!("KSE_GIT_REVISION") {
+    Some(r) => r,
+    None => "unknown",
+};
+
+/// Every metric the exporter emits, registered in one registry.
+pub struct Metrics {
+    registry: Registry,
+    events: CappedCounterVec,
+    authentication: CappedCounterVec,
+    authentication_failures_by_client: CappedCounterVec,
+    authorization: CappedCounterVec,
+    denials_by_principal: CappedCounterVec,
+    delay: HistogramVec,
+    parse_errors: IntCounterVec,
+    /// Gauge of consumer lag per assigned partition.
+    pub consumer_lag: IntGaugeVec,
+    /// 1 while a source is connected and assigned, else 0.
+    pub source_up: IntGaugeVec,
+}
+
+impl Metrics {
+    /// Builds the metric set in a fresh registry. `config` must have passed `problems()`.
+    pub fn new(config: &MetricsConfig) -> prometheus::Result<Metrics> {
+        let registry = Registry::new();
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+
+        let build_info = IntGaugeVec::new(
+            Opts::new(
+                names::BUILD_INFO,
+                "Always 1; labels name the exporter's version and source revision.",
+            ),
+            &["version", "revision"],
+        )?;
+        registry.register(Box::new(build_info.clone()))?;
+        build_info.with_label_values(&[VERSION, REVISION]).set(1);
+
+        let overflow = IntCounterVec::new(
+            Opts::new(
+                names::SERIES_OVERFLOW,
+                "Events counted in a metric's __overflow__ series because it reached its label-set limit.",
+            ),
+            &["metric"],
+        )?;
+        registry.register(Box::new(overflow.clone()))?;
+
+        let capped = |name: &'static str,
+                      help: &'static str,
+                      labels: &'static [&'static str],
+                      from_input: &'static [bool]| {
+            let overflowed = overflow.with_label_values(&[name]);
+            CappedCounterVec::new(
+                &registry,
+                name,
+                help,
+                labels,
+                from_input,
+                config.limits(name),
+                overflowed,
+            )
+        };
+
+        let events = capped(
+            names::EVENTS,
+            "Security events applied, by source, input format, category, outcome and original event type.",
+            &["source", "format", "category", "outcome", "event_type"],
+            &[false, false, false, false, true],
+        )?;
+        let authentication = capped(
+            names::AUTHENTICATION,
+            "Authentication attempts by outcome, SASL mechanism and listener.",
+            &["outcome", "mechanism", "listener"],
+            &[false, true, true],
+        )?;
+        let authentication_failures_by_client = capped(
+            names::AUTHENTICATION_FAILURES_BY_CLIENT,
+            "Failed authentications by client host and reason (capped).",
+            &["client_host", "reason"],
+            &[true, false],
+        )?;
+        let authorization = capped(
+            names::AUTHORIZATION,
+            "Authorization decisions by decision, operation, resource type and API.",
+            &["decision", "operation", "resource_type", "api"],
+            &[false, true, true, true],
+        )?;
+        let denials_by_principal = capped(
+            names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
+            "Denied authorizations by principal, operation, resource type and resource name (capped).",
+            &["principal", "operation", "resource_type", "resource_name"],
+            &[true, true, true, true],
+        )?;
+
+        let delay = HistogramVec::new(
+            HistogramOpts::new(
+                names::EVENT_DELAY,
+                "Seconds from an event's own time to the moment it was applied, by source.",
+            )
+            .buckets(config.delay_buckets_secs.clone()),
+            &["source"],
+        )?;
+        registry.register(Box::new(delay.clone()))?;
+
+        let parse_errors = IntCounterVec::new(
+            Opts::new(
+                names::PARSE_ERRORS,
+                "Records that could not become an event, by source, attempted format and reason.",
+            ),
+            &["source", "format", "reason"],
+        )?;
+        registry.register(Box::new(parse_errors.clone()))?;
+
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                names::CONSUMER_LAG,
+                "Messages between the consumer's position and the partition's high watermark.",
+            ),
+            &["topic", "partition"],
+        )?;
+        registry.register(Box::new(consumer_lag.clone()))?;
+
+        let source_up = IntGaugeVec::new(
+            Opts::new(
+                names::SOURCE_UP,
+                "1 while the source is connected and has joined its consumer group, else 0.",
+            ),
+            &["source"],
+        )?;
+        registry.register(Box::new(source_up.clone()))?;
+
+        Ok(Metrics {
+            registry,
+            events,
+            authentication,
+            authentication_failures_by_client,
+            authorization,
+            denials_by_principal,
+            delay,
+            parse_errors,
+            consumer_lag,
+            source_up,
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Records one applied event from `source`. The one place events become numbers.
+    pub fn record(&self, source: &str, event: &SecurityEvent<'_>, applied_at: SystemTime) {
+        let outcome = event.outcome.as_str();
+        self.events.inc(&[
+            source,
+            event.format.as_str(),
+            event.category.as_str(),
+            outcome,
+            &event.event_type,
+        ]);
+        match event.category {
+            Category::Authentication => {
+                self.authentication.inc(&[
+                    outcome,
+                    or_unknown(&event.mechanism),
+                    or_unknown(&event.listener),
+                ]);
+                if event.outcome == Outcome::Failure {
+                    self.authentication_failures_by_client.inc(&[
+                        or_unknown(&event.client_host),
+                        event.reason.map_or(UNKNOWN, |r| r.as_str()),
+                    ]);
+                }
+            }
+            Category::Authorization => {
+                let operation = or_unknown(&event.operation);
+                let resource_type = or_unknown(&event.resource_type);
+                self.authorization.inc(&[
+                    outcome,
+                    operation,
+                    resource_type,
+                    or_unknown(&event.api),
+                ]);
+                if event.outcome == Outcome::Denied {
+                    self.denials_by_principal.inc(&[
+                        or_unknown(&event.principal),
+                        operation,
+                        resource_type,
+                        or_unknown(&event.resource_name),
+                    ]);
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = event.event_time {
+            // Clock skew can put the event in the future: count it as no delay.
+            let delay = applied_at
+                .duration_since(t)
+                .map_or(0.0, |d| d.as_secs_f64());
+            self.delay.with_label_values(&[source]).observe(delay);
+        }
+    }
+
+    /// Records a record that could not become an event. `format` is `None` when no format could
+    /// be chosen.
+    pub fn record_parse_error(&self, source: &str, format: Option<&str>, reason: &str) {
+        self.parse_errors
+            .with_label_values(&[source, format.unwrap_or(UNKNOWN), reason])
+            .inc();
+    }
+
+    /// Sets `kafka_security_source_up{source}`.
+    pub fn set_source_up(&self, source: &str, up: bool) {
+        self.source_up
+            .with_label_values(&[source])
+            .set(i64::from(up));
+    }
+
+    /// Renders the registry in the Prometheus text format.
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16 * 1024);
+        // Encoding into a Vec cannot fail on I/O; a metric family with inconsistent labels would
+        // be a programming error caught by the tests.
+        if let Err(error) = prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut out)
+        {
+            tracing::error!(%error, "Failed to render metrics.");
+        }
+        out
+    }
+}
+
+fn or_unknown<'s>(field: &'s Option<crate::event::Text<'_>>) -> &'s str {
+    match field {
+        Some(v) if !v.is_empty() => v,
+        _ => UNKNOWN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Format, Origin, Reason};
+    use std::borrow::Cow;
+    use std::time::Duration;
+
+    fn denial(principal: &str) -> SecurityEvent<'_> {
+        let mut e = SecurityEvent::new(
+            Format::ConfluentAudit,
+            Category::Authorization,
+            Outcome::Denied,
+            "io.confluent.kafka.server/authorization",
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        e.principal = Some(Cow::Borrowed(principal));
+        e.operation = Some("WRITE".into());
+        e.resource_type = Some("Topic".into());
+        e.resource_name = Some("orders".into());
+        e.api = Some("Produce".into());
+        e
+    }
+
+    #[test]
+    fn an_authorization_denial_feeds_three_metrics() {
+        let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+        let mut e = denial("User:alice");
+        let now = SystemTime::now();
+        e.event_time = Some(now - Duration::from_millis(300));
+        metrics.record("audit", &e, now);
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(text.contains("kafka_security_events_total{category=\"authorization\",event_type=\"io.confluent.kafka.server/authorization\",format=\"confluent_audit\",outcome=\"denied\",source=\"audit\"} 1\n"), "{text}");
+        assert!(text.contains("kafka_security_authorization_total{api=\"Produce\",decision=\"denied\",operation=\"WRITE\",resource_type=\"Topic\"} 1\n"));
+        assert!(text.contains("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:alice\",resource_name=\"orders\",resource_type=\"Topic\"} 1\n"));
+        assert!(text.contains(
+            "kafka_security_event_delay_seconds_bucket{source=\"audit\",le=\"0.25\"} 0\n"
+        ));
+        assert!(text.contains(
+            "kafka_security_event_delay_seconds_bucket{source=\"audit\",le=\"0.5\"} 1\n"
+        ));
+        assert!(text.contains("kafka_security_build_info{revision="));
+    }
+
+    #[test]
+    fn authentication_failures_count_by_client_and_reason() {
+        let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+        let mut e = SecurityEvent::new(
+            Format::Text,
+            Category::Authentication,
+            Outcome::Failure,
+            "user-login",
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        e.client_host = Some("10.1.2.3".into());
+        e.reason = Some(Reason::InvalidCredentials);
+        metrics.record("app", &e, SystemTime::now());
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(text.contains("kafka_security_authentication_total{listener=\"unknown\",mechanism=\"unknown\",outcome=\"failure\"} 1\n"), "{text}");
+        assert!(text.contains("kafka_security_authentication_failures_by_client_total{client_host=\"10.1.2.3\",reason=\"invalid_credentials\"} 1\n"));
+    }
+
+    #[test]
+    fn a_flood_of_principals_is_capped_and_counted() {
+        let config = MetricsConfig {
+            max_series: [(names::AUTHORIZATION_DENIALS_BY_PRINCIPAL.to_string(), 100)].into(),
+            ..MetricsConfig::default()
+        };
+        let metrics = Metrics::new(&config).unwrap();
+        let now = SystemTime::now();
+        for i in 0..1000 {
+            let p = format!("User:attacker-{i}");
+            metrics.record("audit", &denial(&p), now);
+        }
+        let text = String::from_utf8(metrics.render()).unwrap();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("kafka_security_authorization_denials_by_principal_total{"))
+            .count();
+        assert_eq!(series, 101);
+        assert!(text.contains("kafka_security_authorization_denials_by_principal_total{operation=\"__overflow__\",principal=\"__overflow__\",resource_name=\"__overflow__\",resource_type=\"__overflow__\"} 900\n"));
+        assert!(text.contains("kafka_security_series_overflow_total{metric=\"kafka_security_authorization_denials_by_principal_total\"} 900\n"));
+        assert!(text.contains("kafka_security_authorization_total{api=\"Produce\",decision=\"denied\",operation=\"WRITE\",resource_type=\"Topic\"} 1000\n"));
+    }
+
+    #[test]
+    fn config_problems_are_all_reported() {
+        let config = MetricsConfig {
+            max_series_per_metric: 0,
+            max_series: [("nope_total".to_string(), 5)].into(),
+            max_label_value_bytes: 1,
+            delay_buckets_secs: vec![1.0, 0.5],
+        };
+        assert_eq!(config.problems().len(), 4, "{:?}", config.problems());
+    }
+}
