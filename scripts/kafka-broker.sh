@@ -281,13 +281,14 @@ new_cluster_id() {
   done
 }
 
-wait_ready() { # pid timeout
+wait_ready() { # pid timeout [fresh]: "fresh" also waits for the startup line in server.log
   local pid="$1" deadline=$((SECONDS + $2)) left
   while :; do
     kill -0 "$pid" 2>/dev/null || { show_diagnostics; die "the broker (pid $pid) exited during startup; see $OUT_FILE and $LOGS_DIR/server.log"; }
     left=$((deadline - SECONDS))
     (( left > 0 )) || return 1
-    if port_open "$PORT" && grep -q 'Kafka Server started' "$LOGS_DIR/server.log" 2>/dev/null; then
+    # "Kafka Server started" may already sit in a rotated server.log.<hour> file
+    if port_open "$PORT" && { [[ "${3:-}" != fresh ]] || grep -qs 'Kafka Server started' "$LOGS_DIR"/server.log*; }; then
       broker_answers "$(( left < 30 ? left : 30 ))" && return 0
     fi
     sleep 1
@@ -376,7 +377,7 @@ cmd_start() {
   pid="$(cat "$PID_FILE" 2>/dev/null || true)"
   is_uint "$pid" || { show_diagnostics; die "the broker JVM did not start; see $OUT_FILE"; }
 
-  if ! wait_ready "$pid" "$START_TIMEOUT"; then
+  if ! wait_ready "$pid" "$START_TIMEOUT" fresh; then
     show_diagnostics
     log "stopping the broker that did not become ready …"
     stop_pid "$pid" || true
@@ -448,11 +449,40 @@ cmd_env() {
 
 # ---------------------------------------------------------------------------- admin / run
 
+# true if the cached jar $1 contains class $2 (jar directories store names uncompressed)
+jar_has_class() {
+  [[ -f "$LIBS_DIR/$1" ]] && LC_ALL=C grep -qaF "${2//.//}.class" "$LIBS_DIR/$1"
+}
+
+# map short aliases and pre-4.x class names to the classes of this Kafka version
+resolve_class() {
+  local c="$1" base quiet=no
+  case "$c" in
+    topics)           c=org.apache.kafka.tools.TopicCommand ;;
+    acls)             c=org.apache.kafka.tools.AclCommand ;;
+    configs)          c=kafka.admin.ConfigCommand quiet=yes ;;
+    console-producer) c=org.apache.kafka.tools.ConsoleProducer ;;
+    console-consumer) c=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    consumer-groups)  c=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    storage)          c=kafka.tools.StorageTool ;;
+  esac
+  if [[ "$c" == kafka.admin.* ]]; then
+    base="${c#kafka.admin.}"
+    if ! jar_has_class "kafka_2.13-$KAFKA_VERSION.jar" "$c" \
+        && jar_has_class "kafka-tools-$KAFKA_VERSION.jar" "org.apache.kafka.tools.$base"; then
+      [[ "$quiet" == yes ]] || log "note: $c moved to org.apache.kafka.tools.$base in Kafka $KAFKA_VERSION; using that"
+      c="org.apache.kafka.tools.$base"
+    fi
+  fi
+  printf '%s\n' "$c"
+}
+
 cmd_admin() {
   (( $# >= 1 )) || die "usage: $PROG admin <MainClass> [args…]"
   [[ -f "$ADMIN_CONFIG" ]] || die "no $ADMIN_CONFIG: start the broker first ('$0 start')"
   libs_complete || die "Kafka jars not cached: run '$0 fetch' (or start)"
-  local class="$1" a have_bootstrap=no have_config=no config_flag=--command-config
+  local class a have_bootstrap=no have_config=no config_flag=--command-config
+  class="$(resolve_class "$1")"
   shift
   for a in "$@"; do
     case "$a" in
@@ -460,12 +490,22 @@ cmd_admin() {
       --command-config|--command-config=*|--producer.config|--producer.config=*|--consumer.config|--consumer.config=*|--config-file) have_config=yes;;
     esac
   done
-  case "$class" in
-    *.ConsoleProducer|*.VerifiableProducer) config_flag=--producer.config;;
-    *.ConsoleConsumer|*.VerifiableConsumer|*.ConsoleShareConsumer) config_flag=--consumer.config;;
-  esac
-  local extra=()
-  [[ "$have_bootstrap" == yes ]] || extra+=(--bootstrap-server "$BOOTSTRAP")
+  # the console/verifiable clients took --producer.config/--consumer.config before 4.2 (KIP-1147)
+  local major="${KAFKA_VERSION%%.*}" minor="${KAFKA_VERSION#*.}"
+  minor="${minor%%.*}"
+  if ! is_uint "$major" || ! is_uint "$minor" || (( major < 4 || (major == 4 && minor < 2) )); then
+    case "$class" in
+      *.ConsoleProducer|*.VerifiableProducer) config_flag=--producer.config;;
+      *.ConsoleConsumer|*.ConsoleShareConsumer|*.VerifiableConsumer) config_flag=--consumer.config;;
+    esac
+  fi
+  # prefer the address the running broker was started with (its KSE_KAFKA_PORT may differ)
+  local bootstrap="$BOOTSTRAP" extra=()
+  if [[ -f "$ENV_FILE" ]]; then
+    bootstrap="$(sed -n 's/^export KSE_KAFKA_BOOTSTRAP=//p' "$ENV_FILE")"
+    [[ -n "$bootstrap" ]] || bootstrap="$BOOTSTRAP"
+  fi
+  [[ "$have_bootstrap" == yes ]] || extra+=(--bootstrap-server "$bootstrap")
   [[ "$have_config" == yes ]] || extra+=("$config_flag" "$ADMIN_CONFIG")
   exec "${JAVA_TOOL[@]}" "$class" "${extra[@]}" "$@"
 }
@@ -473,7 +513,10 @@ cmd_admin() {
 cmd_run() {
   (( $# >= 1 )) || die "usage: $PROG run <MainClass> [args…]"
   libs_complete || die "Kafka jars not cached: run '$0 fetch' (or start)"
-  exec "${JAVA_TOOL[@]}" "$@"
+  local class
+  class="$(resolve_class "$1")"
+  shift
+  exec "${JAVA_TOOL[@]}" "$class" "$@"
 }
 
 usage() {

@@ -1,12 +1,33 @@
 //! # kafka-security-exporter
 //!
-//! Turns what Kafka knows about security into Prometheus metrics (and, later, OTLP).
+//! Turns what Kafka knows about security into Prometheus metrics: Confluent audit-log
+//! CloudEvents, applications' JSON security events and plain-text events, consumed from Kafka in
+//! a consumer group with at-least-once, exact-across-restarts counting.
 //!
 //! # Layout
-//! - [`event`]: the normalized [`event::SecurityEvent`] every input becomes.
+//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `check-config`).
+//! - [`config`]: the YAML config file, validated once with every problem reported together.
+//! - [`sources`]: inputs; [`sources::kafka`] is the consumer-group source.
 //! - [`parse`]: one parser per input format, pure functions from bytes to events.
+//! - [`event`]: the normalized [`event::SecurityEvent`] every input becomes.
+//! - [`pipeline`]: parse a record once, apply it to the metric state.
 //! - [`metrics`]: metric names, the registry, the cardinality guard, and `Metrics::record`.
+//! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
+//! - [`export`]: outputs; [`export::http`] serves `/metrics`, `/healthz`, `/readyz`.
+//! - [`app`]: wiring and ordered shutdown.
+//! - [`demo`]: the embedded demo (librdkafka mock cluster plus an event generator).
+//! - [`telemetry`]: the exporter's own logs; [`shutdown`]: SIGTERM/SIGINT.
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod event;
+pub mod export;
+pub mod health;
 pub mod metrics;
 pub mod parse;
+pub mod pipeline;
+pub mod shutdown;
+pub mod sources;
+pub mod telemetry;

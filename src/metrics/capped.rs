@@ -220,7 +220,9 @@ mod tests {
         assert_eq!(overflow.get(), 3);
         let text = render(&registry);
         assert!(
-            text.contains("test_total{client_host=\"10.0.0.1\",reason=\"invalid_credentials\"} 2\n"),
+            text.contains(
+                "test_total{client_host=\"10.0.0.1\",reason=\"invalid_credentials\"} 2\n"
+            ),
             "{text}"
         );
         assert!(text.contains(

@@ -1,0 +1,145 @@
+//! Wiring: builds the metric state, the pipeline, the sources and the HTTP endpoint from a
+//! [`Config`], and shuts them down in order: stop intake, drain and commit, then stop HTTP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, SourceConfig};
+use crate::export::http::{self, HttpState};
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::parse::Parsers;
+use crate::pipeline::Pipeline;
+use crate::sources::kafka::{KafkaSource, KafkaSourceError};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration:\n{0}")]
+    Config(String),
+    #[error("cannot listen on {address}: {error}")]
+    Listen {
+        address: SocketAddr,
+        error: std::io::Error,
+    },
+    #[error(transparent)]
+    Source(#[from] KafkaSourceError),
+    #[error("cannot build the metric registry: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// Where to serve HTTP (from flags, else the config file, else defaults).
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    pub listen_address: SocketAddr,
+    pub telemetry_path: String,
+}
+
+/// A running exporter.
+pub struct App {
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    pub pipeline: Arc<Pipeline>,
+    local_addr: SocketAddr,
+    sources: TaskTracker,
+    sources_stop: CancellationToken,
+    http: TaskTracker,
+    http_stop: CancellationToken,
+    grace: Duration,
+}
+
+impl App {
+    /// Binds the HTTP endpoint and starts every source.
+    pub async fn start(config: &Config, web: &WebOptions) -> Result<App, StartError> {
+        let metrics = Arc::new(Metrics::new(&config.metrics)?);
+        let parsers =
+            Parsers::new(&config.parsers).map_err(|p| StartError::Config(p.join("\n")))?;
+        let pipeline = Arc::new(Pipeline::new(parsers, metrics.clone()));
+        let health = Arc::new(Health::new(metrics.clone()));
+        let grace = Duration::from_secs(config.shutdown.grace_period_secs);
+
+        let listener = TcpListener::bind(web.listen_address)
+            .await
+            .map_err(|error| StartError::Listen {
+                address: web.listen_address,
+                error,
+            })?;
+        let local_addr = listener.local_addr().map_err(|error| StartError::Listen {
+            address: web.listen_address,
+            error,
+        })?;
+
+        let sources = TaskTracker::new();
+        let sources_stop = CancellationToken::new();
+        for source in &config.sources {
+            match source {
+                SourceConfig::Kafka(k) => {
+                    let source = KafkaSource::start(k.clone(), pipeline.clone(), health.clone())?;
+                    sources.spawn(source.run(sources_stop.clone(), grace));
+                }
+            }
+        }
+        sources.close();
+
+        let http = TaskTracker::new();
+        let http_stop = CancellationToken::new();
+        let state = Arc::new(HttpState {
+            metrics: metrics.clone(),
+            health: health.clone(),
+            telemetry_path: web.telemetry_path.clone(),
+        });
+        http.spawn(http::serve(listener, state, http_stop.clone(), grace));
+        http.close();
+        tracing::info!(address = %local_addr, path = %web.telemetry_path, "Serving metrics.");
+
+        Ok(App {
+            metrics,
+            health,
+            pipeline,
+            local_addr,
+            sources,
+            sources_stop,
+            http,
+            http_stop,
+            grace,
+        })
+    }
+
+    /// The address HTTP is actually served on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops intake, lets sources commit what they applied, then stops HTTP.
+    pub async fn shutdown(self) {
+        self.sources_stop.cancel();
+        // Each source bounds its own steps by `grace`; this bounds the whole.
+        if tokio::time::timeout(self.grace * 3, self.sources.wait())
+            .await
+            .is_err()
+        {
+            tracing::error!("Sources did not stop within the grace period.");
+        }
+        self.http_stop.cancel();
+        let _ = tokio::time::timeout(self.grace * 2, self.http.wait()).await;
+        tracing::info!("Stopped.");
+    }
+}
+
+/// Runs the exporter until `signal` resolves, then shuts down in order.
+pub async fn run(
+    config: Config,
+    web: WebOptions,
+    signal: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let app = App::start(&config, &web).await?;
+    signal.await;
+    app.shutdown().await;
+    Ok(())
+}

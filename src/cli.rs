@@ -1,0 +1,74 @@
+//! Command-line interface. Flags follow Prometheus exporter conventions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::telemetry::{LogFormat, LogLevel};
+
+/// Turns Kafka security events into Prometheus metrics.
+///
+/// Reads Confluent audit-log CloudEvents, applications' JSON security events and plain-text
+/// events (record key = event type) from Kafka topics in a consumer group, and serves labeled
+/// counters and histograms on /metrics, with /healthz and /readyz for orchestrators.
+#[derive(Debug, Parser)]
+#[command(name = "kafka-security-exporter", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Address to serve HTTP on: `:PORT` (all interfaces), `IP:PORT` or `localhost:PORT`.
+    /// Overrides `web.listen_address` in the config. [default: :9976]
+    #[arg(long = "web.listen-address", global = true, value_name = "ADDRESS")]
+    pub web_listen_address: Option<String>,
+    /// Path under which to expose metrics. Overrides `web.telemetry_path`. [default: /metrics]
+    #[arg(long = "web.telemetry-path", global = true, value_name = "PATH")]
+    pub web_telemetry_path: Option<String>,
+    /// Only log messages at this level or above. RUST_LOG, if set, takes precedence.
+    #[arg(long = "log.level", global = true, value_enum, default_value = "info")]
+    pub log_level: LogLevel,
+    /// Log line format, written to stderr.
+    #[arg(
+        long = "log.format",
+        global = true,
+        value_enum,
+        default_value = "logfmt"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the exporter with a config file (see README for the format).
+    Run {
+        /// YAML config file.
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            env = "KAFKA_SECURITY_EXPORTER_CONFIG"
+        )]
+        config: PathBuf,
+    },
+    /// Run on an embedded demo: an in-process mock Kafka cluster fed a realistic mixed stream
+    /// (audit CloudEvents, JSON and text events, a brute-force burst). No Kafka needed.
+    Demo {
+        /// Events per second the generator produces.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        rate: u32,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long, value_name = "SECS")]
+        duration_secs: Option<u64>,
+    },
+    /// Validate a config file: print every problem and exit 64 if there is any.
+    CheckConfig {
+        /// YAML config file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}

@@ -1,0 +1,3 @@
+//! Outputs: the HTTP endpoint serving `/metrics`, `/healthz` and `/readyz`.
+
+pub mod http;

@@ -1,0 +1,407 @@
+//! The Kafka source: one consumer-group member per configured source.
+//!
+//! Counting is at-least-once and, across graceful restarts and rebalances, exact:
+//! - `enable.auto.offset.store=false`: a record's offset is stored only after its event has been
+//!   applied to the metric state (records are applied synchronously, one at a time, between polls);
+//! - stored offsets are committed every 5 s (`auto.commit.interval.ms`), synchronously when
+//!   partitions are revoked (in `pre_rebalance`, which librdkafka runs inside the poll, so no
+//!   record is in flight), and synchronously on shutdown before the consumer leaves its group;
+//! - after a crash, records since the last commit are counted again by the next process, whose
+//!   counters start from zero anyway (Prometheus sees a counter reset).
+//!
+//! Memory is bounded by librdkafka's prefetch queue (`queued.max.messages.kbytes`, 16 MiB by
+//! default here); the loop applies records as fast as it reads them and never queues them itself.
+//! When brokers are unreachable, librdkafka reconnects with backoff, `/metrics` keeps serving,
+//! and `kafka_security_source_up` and `/readyz` say the source is down.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::statistics::Statistics;
+use rdkafka::TopicPartitionList;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::KafkaSourceConfig;
+use crate::event::Origin;
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::parse::{FormatChoice, Record};
+use crate::pipeline::Pipeline;
+use crate::telemetry::RateLimit;
+
+/// Why a Kafka source could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaSourceError {
+    #[error("source {source_name}: invalid consumer configuration: {reason}")]
+    Config { source_name: String, reason: String },
+    #[error("source {source_name}: cannot create the consumer: {error}")]
+    Create {
+        source_name: String,
+        error: Box<KafkaError>,
+    },
+    #[error("source {source_name}: cannot subscribe to {topics:?}: {error}")]
+    Subscribe {
+        source_name: String,
+        topics: Vec<String>,
+        error: Box<KafkaError>,
+    },
+}
+
+/// Chooses each topic's format from the config (exact names first, then patterns in order).
+struct TopicFormats {
+    exact: HashMap<String, FormatChoice>,
+    patterns: Vec<(regex::Regex, FormatChoice)>,
+    cache: HashMap<String, FormatChoice>,
+}
+
+impl TopicFormats {
+    fn new(config: &KafkaSourceConfig) -> TopicFormats {
+        let mut exact = HashMap::new();
+        let mut patterns = Vec::new();
+        for t in &config.topics {
+            if let Some(name) = &t.name {
+                exact.insert(name.clone(), t.format);
+            } else if let Some(p) = &t.pattern {
+                // Validated by Config::parse; an invalid one would only lose its format choice.
+                if let Ok(re) = regex::Regex::new(p) {
+                    patterns.push((re, t.format));
+                }
+            }
+        }
+        TopicFormats {
+            exact,
+            patterns,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, topic: &str) -> FormatChoice {
+        if let Some(f) = self.exact.get(topic) {
+            return *f;
+        }
+        if let Some(f) = self.cache.get(topic) {
+            return *f;
+        }
+        let f = self
+            .patterns
+            .iter()
+            .find(|(re, _)| re.is_match(topic))
+            .map_or(FormatChoice::Auto, |(_, f)| *f);
+        self.cache.insert(topic.to_string(), f);
+        f
+    }
+}
+
+/// librdkafka callbacks: health, lag, rebalance commits, logs.
+pub struct SourceContext {
+    source: String,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+    /// Partitions currently assigned, to drop their lag gauges on revoke.
+    assigned: Mutex<Vec<(String, i32)>>,
+    error_limit: RateLimit,
+}
+
+impl ClientContext for SourceContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        let source = self.source.as_str();
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => tracing::error!(source, fac, "librdkafka: {message}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(source, fac, "librdkafka: {message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(source, fac, "librdkafka: {message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(source, fac, "librdkafka: {message}"),
+        }
+    }
+
+    fn stats(&self, stats: Statistics) {
+        let connected = stats
+            .brokers
+            .values()
+            .any(|b| b.nodeid >= 0 && b.state == "UP");
+        self.health.update(&self.source, |s| {
+            s.connected = connected;
+            if connected {
+                // A broker accepted our credentials, so an earlier authentication error is over.
+                s.error = None;
+            }
+        });
+        let assigned = self.assigned.lock();
+        for (topic, partition) in assigned.iter() {
+            let lag = stats
+                .topics
+                .get(topic)
+                .and_then(|t| t.partitions.get(partition))
+                .map(|p| {
+                    if p.consumer_lag_stored >= 0 {
+                        p.consumer_lag_stored
+                    } else {
+                        p.consumer_lag
+                    }
+                });
+            if let Some(lag) = lag.filter(|l| *l >= 0) {
+                self.metrics
+                    .consumer_lag
+                    .with_label_values(&[topic, &partition.to_string()])
+                    .set(lag);
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        let source = self.source.as_str();
+        match code {
+            Some(RDKafkaErrorCode::Authentication) => {
+                self.health.update(source, |s| {
+                    s.connected = false;
+                    s.error = Some(format!("authentication failed: {reason}"));
+                });
+                if let Some(suppressed) = self.error_limit.check() {
+                    tracing::error!(
+                        source,
+                        %reason,
+                        suppressed,
+                        "Kafka rejected the exporter's credentials; check the source's sasl.* properties."
+                    );
+                }
+            }
+            Some(RDKafkaErrorCode::AllBrokersDown) => {
+                self.health.update(source, |s| s.connected = false);
+                if let Some(suppressed) = self.error_limit.check() {
+                    tracing::warn!(source, %reason, suppressed, "All Kafka brokers are down; retrying.");
+                }
+            }
+            _ => {
+                if let Some(suppressed) = self.error_limit.check() {
+                    tracing::warn!(source, %error, %reason, suppressed, "Kafka client error.");
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            // Every record returned by earlier polls has been applied and its offset stored, so
+            // committing now hands the revoked partitions over without loss or double counting.
+            match consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                Err(error) => {
+                    tracing::warn!(source = %self.source, %error, "Failed to commit offsets of revoked partitions.")
+                }
+            }
+            let revoked: Vec<(String, i32)> = tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            let mut assigned = self.assigned.lock();
+            assigned.retain(|tp| !revoked.contains(tp));
+            for (topic, partition) in &revoked {
+                let _ = self
+                    .metrics
+                    .consumer_lag
+                    .remove_label_values(&[topic, &partition.to_string()]);
+            }
+            tracing::info!(source = %self.source, partitions = revoked.len(), "Partitions revoked; offsets committed.");
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let mut assigned = self.assigned.lock();
+                for e in tpl.elements() {
+                    let tp = (e.topic().to_string(), e.partition());
+                    if !assigned.contains(&tp) {
+                        assigned.push(tp);
+                    }
+                }
+                tracing::info!(source = %self.source, partitions = assigned.len(), "Partitions assigned.");
+                self.health.update(&self.source, |s| s.assigned = true);
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(error) => {
+                tracing::warn!(source = %self.source, %error, "Consumer group rebalance failed.");
+            }
+        }
+    }
+
+    fn commit_callback(
+        &self,
+        result: rdkafka::error::KafkaResult<()>,
+        _offsets: &TopicPartitionList,
+    ) {
+        match result {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => {
+                if let Some(suppressed) = self.error_limit.check() {
+                    tracing::warn!(source = %self.source, %error, suppressed, "Offset commit failed; it will be retried with the next commit.");
+                }
+            }
+        }
+    }
+}
+
+/// A Kafka source whose consumer is created and subscribed, ready to run.
+pub struct KafkaSource {
+    config: KafkaSourceConfig,
+    pipeline: Arc<Pipeline>,
+    health: Arc<Health>,
+    consumer: Arc<StreamConsumer<SourceContext>>,
+}
+
+impl KafkaSource {
+    /// Creates the consumer and subscribes. Fails only on configuration librdkafka rejects;
+    /// unreachable brokers are retried by `run`.
+    pub fn start(
+        config: KafkaSourceConfig,
+        pipeline: Arc<Pipeline>,
+        health: Arc<Health>,
+    ) -> Result<KafkaSource, KafkaSourceError> {
+        let name = config.name.clone();
+        health.register(&name);
+        let client_config = config
+            .client_config()
+            .map_err(|reason| KafkaSourceError::Config {
+                source_name: name.clone(),
+                reason,
+            })?;
+        let context = SourceContext {
+            source: name.clone(),
+            health: health.clone(),
+            metrics: pipeline.metrics().clone(),
+            assigned: Mutex::new(Vec::new()),
+            error_limit: RateLimit::new(Duration::from_secs(10)),
+        };
+        let consumer: StreamConsumer<SourceContext> = client_config
+            .create_with_context(context)
+            .map_err(|error| KafkaSourceError::Create {
+                source_name: name.clone(),
+                error: Box::new(error),
+            })?;
+        let topics: Vec<String> = config
+            .topics
+            .iter()
+            .map(|t| t.subscription().to_string())
+            .collect();
+        let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&refs)
+            .map_err(|error| KafkaSourceError::Subscribe {
+                source_name: name.clone(),
+                topics: topics.clone(),
+                error: Box::new(error),
+            })?;
+        tracing::info!(source = %name, group = %config.group_id, ?topics, "Consuming.");
+        Ok(KafkaSource {
+            config,
+            pipeline,
+            health,
+            consumer: Arc::new(consumer),
+        })
+    }
+
+    /// Consumes until `shutdown` fires, then commits what was applied and leaves the group,
+    /// each step bounded by `grace`.
+    pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
+        let name = self.config.name.clone();
+        let consumer = self.consumer;
+        let mut formats = TopicFormats::new(&self.config);
+        let recv_errors = RateLimit::new(Duration::from_secs(10));
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let message = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                m = consumer.recv() => m,
+            };
+            match message {
+                Ok(message) => {
+                    backoff = Duration::from_millis(100);
+                    let format = formats.get(message.topic());
+                    apply(&self.pipeline, &name, format, &message);
+                    if let Err(error) = consumer.store_offset_from_message(&message) {
+                        // Happens for a partition revoked meanwhile; its new owner re-reads it.
+                        tracing::debug!(source = %name, %error, "Could not store an offset.");
+                    }
+                }
+                Err(error) => {
+                    if let Some(suppressed) = recv_errors.check() {
+                        tracing::warn!(source = %name, %error, suppressed, "Kafka consume error; retrying.");
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+
+        tracing::info!(source = %name, "Stopping: committing applied offsets and leaving the group.");
+        let closing = consumer.clone();
+        let close = tokio::task::spawn_blocking(move || {
+            let committed = closing.commit_consumer_state(CommitMode::Sync);
+            closing.unsubscribe();
+            drop(closing);
+            committed
+        });
+        match tokio::time::timeout(grace, close).await {
+            Ok(Ok(Ok(())))
+            | Ok(Ok(Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => {
+                tracing::info!(source = %name, "Offsets committed.");
+            }
+            Ok(Ok(Err(error))) => {
+                tracing::error!(source = %name, %error, "Final offset commit failed; events since the last commit will be counted again by the next consumer.");
+            }
+            Ok(Err(error)) => tracing::error!(source = %name, %error, "Final commit task failed."),
+            Err(_) => {
+                tracing::error!(source = %name, ?grace, "Final offset commit timed out; events since the last commit will be counted again by the next consumer.")
+            }
+        }
+        // Dropping the last handle closes the consumer (leaves the group) on a blocking thread.
+        let _ =
+            tokio::time::timeout(grace, tokio::task::spawn_blocking(move || drop(consumer))).await;
+        self.health.update(&name, |s| {
+            s.connected = false;
+            s.assigned = false;
+        });
+    }
+}
+
+/// Turns a Kafka message into a [`Record`] and applies it.
+fn apply(pipeline: &Pipeline, source: &str, format: FormatChoice, message: &BorrowedMessage<'_>) {
+    let timestamp = message
+        .timestamp()
+        .to_millis()
+        .filter(|ms| *ms >= 0)
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms as u64));
+    let record = Record {
+        key: message.key(),
+        payload: message.payload().unwrap_or_default(),
+        timestamp,
+        origin: Origin::Kafka {
+            topic: message.topic().into(),
+            partition: message.partition(),
+            offset: message.offset(),
+        },
+        observed_time: SystemTime::now(),
+    };
+    pipeline.apply(source, format, &record);
+}
