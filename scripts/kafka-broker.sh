@@ -9,6 +9,10 @@
 #                         `export KSE_KAFKA_…=…` lines on stdout (also written to <state>/env).
 #                         Idempotent: a healthy broker already started by this script is reused.
 #   stop                  SIGTERM, wait (KSE_KAFKA_STOP_TIMEOUT_SECS), then SIGKILL. Logs are kept.
+#   restart               stop the running broker gracefully and start it again on the SAME state
+#                         dir (no format: topics, offsets, ACLs, SCRAM users are kept), wait until
+#                         it answers as `start` does and print the same export lines (new PID).
+#                         Also brings back a stopped broker whose state dir is still there.
 #   status                exit 0 and print facts if running; exit 3 if stopped
 #   env                   print the export lines of the running broker (eval "$(… env)")
 #   logs-dir              print the broker's log directory (server.log, kafka-authorizer.log, …)
@@ -281,14 +285,23 @@ new_cluster_id() {
   done
 }
 
-wait_ready() { # pid timeout [fresh]: "fresh" also waits for the startup line in server.log
-  local pid="$1" deadline=$((SECONDS + $2)) left
+# number of "Kafka Server started" lines in server.log and its rotated server.log.<hour> files
+started_count() {
+  local n
+  n="$(cat "$LOGS_DIR"/server.log* 2>/dev/null | grep -c 'Kafka Server started' || true)"
+  printf '%s\n' "${n:-0}"
+}
+
+wait_ready() { # pid timeout [fresh|N]: also wait for a startup line in server.log* ("fresh":
+               # any, N: more than the N lines a previous run of the broker left)
+  local pid="$1" deadline=$((SECONDS + $2)) left started="${3:-}"
+  [[ "$started" == fresh ]] && started=0
   while :; do
     kill -0 "$pid" 2>/dev/null || { show_diagnostics; die "the broker (pid $pid) exited during startup; see $OUT_FILE and $LOGS_DIR/server.log"; }
     left=$((deadline - SECONDS))
     (( left > 0 )) || return 1
     # "Kafka Server started" may already sit in a rotated server.log.<hour> file
-    if port_open "$PORT" && { [[ "${3:-}" != fresh ]] || grep -qs 'Kafka Server started' "$LOGS_DIR"/server.log*; }; then
+    if port_open "$PORT" && { ! is_uint "$started" || (( $(started_count) > started )); }; then
       broker_answers "$(( left < 30 ? left : 30 ))" && return 0
     fi
     sleep 1
@@ -347,10 +360,20 @@ cmd_start() {
     die "kafka.tools.StorageTool format failed"
   fi
 
+  launch_broker "$cluster_id" fresh
+}
+
+# run the JVM on the existing state dir, wait until ready, write + print the env file.
+# $1 cluster id; $2 `fresh` (just formatted) or the number of "Kafka Server started" lines
+# already in server.log* (a restart waits for one more).
+launch_broker() {
+  local cluster_id="$1" started="$2" pid
   log "starting Kafka $KAFKA_VERSION on $BOOTSTRAP (controller 127.0.0.1:$CONTROLLER_PORT, max lifetime $MAX_LIFETIME s) …"
   # `timeout` bounds the broker's lifetime (SIGTERM, then SIGKILL 20 s later) and puts it
   # in its own process group; the inner sh records the JVM's own pid before exec.
+  # broker.out is appended to: `start` removed it, `restart` keeps the previous run's output.
   local start=$SECONDS
+  rm -f "$PID_FILE" "$WRAPPER_PID_FILE"
   # shellcheck disable=SC2016 # expanded by the inner sh
   timeout --kill-after=20 "$MAX_LIFETIME" \
     sh -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
@@ -363,7 +386,7 @@ cmd_start() {
       -Dkse.authorizer.log.level="$AUTHORIZER_LOG_LEVEL" \
       -Dkse.request.log.level="$REQUEST_LOG_LEVEL" \
       -cp "$LIBS_DIR/*" kafka.Kafka "$SERVER_PROPS" \
-    </dev/null >"$OUT_FILE" 2>&1 9>&- &
+    </dev/null >>"$OUT_FILE" 2>&1 9>&- &
   local wrapper=$!
   printf '%s\n' "$wrapper" >"$WRAPPER_PID_FILE"
 
@@ -377,7 +400,7 @@ cmd_start() {
   pid="$(cat "$PID_FILE" 2>/dev/null || true)"
   is_uint "$pid" || { show_diagnostics; die "the broker JVM did not start; see $OUT_FILE"; }
 
-  if ! wait_ready "$pid" "$START_TIMEOUT" fresh; then
+  if ! wait_ready "$pid" "$START_TIMEOUT" "$started"; then
     show_diagnostics
     log "stopping the broker that did not become ready …"
     stop_pid "$pid" || true
@@ -428,6 +451,58 @@ cmd_stop() {
   local start=$SECONDS
   stop_pid "$pid" || die "could not stop broker pid $pid"
   log "broker stopped in $((SECONDS - start)) s; logs kept in $LOGS_DIR"
+}
+
+# stop the running broker gracefully and start it again on the same state dir: no format,
+# so topics, offsets, ACLs and SCRAM users survive. The listener ports are those the broker
+# was started with (read from the env file), whatever KSE_KAFKA_PORT says now.
+cmd_restart() {
+  validate_settings
+  [[ -f "$SERVER_PROPS" && -f "$ENV_FILE" && -f "$STATE_DIR/cluster-id" ]] \
+    || die "no broker state in $STATE_DIR to restart; run '$0 start' first"
+  [[ -f "$DATA_DIR/meta.properties" ]] \
+    || die "$DATA_DIR is not a formatted KRaft log dir; run '$0 start' (formats a fresh one)"
+  mkdir -p "$STATE_DIR"
+  take_lock "$STATE_DIR/.lock" $((START_TIMEOUT + 2 * STOP_TIMEOUT + 120))
+
+  local bootstrap ctrl_bootstrap
+  bootstrap="$(sed -n 's/^export KSE_KAFKA_BOOTSTRAP=//p' "$ENV_FILE")"
+  ctrl_bootstrap="$(sed -n 's/^export KSE_KAFKA_CONTROLLER_BOOTSTRAP=//p' "$ENV_FILE")"
+  if [[ "$bootstrap" == "$HOST:"* && "$ctrl_bootstrap" == "$HOST:"* ]] \
+      && is_uint "${bootstrap##*:}" && is_uint "${ctrl_bootstrap##*:}"; then
+    PORT="${bootstrap##*:}"
+    CONTROLLER_PORT="${ctrl_bootstrap##*:}"
+    BOOTSTRAP="$HOST:$PORT"
+  else
+    log "cannot read the listener ports from $ENV_FILE; assuming $BOOTSTRAP"
+  fi
+  libs_complete || die "Kafka $KAFKA_VERSION jars are not cached in $LIBS_DIR (different KSE_KAFKA_VERSION?)"
+  require_java
+
+  local pid start=$SECONDS
+  if pid="$(broker_pid)"; then
+    log "restarting broker (pid $pid) on $BOOTSTRAP: stopping it gracefully …"
+    stop_pid "$pid" || die "could not stop broker pid $pid"
+    log "broker stopped in $((SECONDS - start)) s"
+  else
+    log "broker not running; starting it again on the existing state in $STATE_DIR"
+    rm -f "$PID_FILE" "$WRAPPER_PID_FILE"
+  fi
+
+  # the old JVM has exited; give the kernel a moment to release the listeners
+  local p deadline=$((SECONDS + 15))
+  for p in "$PORT" "$CONTROLLER_PORT"; do
+    while port_open "$p"; do
+      (( SECONDS < deadline )) || die "port $p on 127.0.0.1 is still in use after the broker stopped (another Kafka?)"
+      sleep 0.2
+    done
+  done
+
+  local cluster_id
+  cluster_id="$(cat "$STATE_DIR/cluster-id")"
+  printf '%s: ----- restart at %s -----\n' "$PROG" "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" >>"$OUT_FILE"
+  launch_broker "$cluster_id" "$(started_count)"
+  log "restart took $((SECONDS - start)) s"
 }
 
 cmd_status() {
@@ -530,6 +605,7 @@ main() {
     fetch)    validate_settings; cmd_fetch ;;
     start)    cmd_start ;;
     stop)     cmd_stop ;;
+    restart)  cmd_restart ;;
     status)   cmd_status ;;
     env)      cmd_env ;;
     logs-dir) printf '%s\n' "$LOGS_DIR" ;;

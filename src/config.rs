@@ -90,10 +90,16 @@ impl Default for ShutdownConfig {
 }
 
 /// One input. Written as `- kafka: {...}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub enum SourceConfig {
     Kafka(KafkaSourceConfig),
+}
+
+/// The YAML shape of one `sources` item: exactly one key naming the kind of source.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceEntry {
+    kafka: Option<KafkaSourceConfig>,
 }
 
 impl SourceConfig {
@@ -263,9 +269,13 @@ impl Config {
                 "sources" => match value {
                     Value::Sequence(items) => {
                         for (i, item) in items.into_iter().enumerate() {
-                            match serde_yaml_ng::from_value::<SourceConfig>(item) {
-                                Ok(s) => config.sources.push(s),
-                                Err(e) => problems.push(format!("sources[{i}]: {e}")),
+                            match serde_path_to_error::deserialize::<_, SourceEntry>(item) {
+                                Ok(SourceEntry { kafka: Some(k) }) => {
+                                    config.sources.push(SourceConfig::Kafka(k))
+                                }
+                                Ok(SourceEntry { kafka: None }) => problems
+                                    .push(format!("sources[{i}]: name the kind of source, e.g. `- kafka: {{...}}`")),
+                                Err(e) => problems.push(format!("sources[{i}].{e}")),
                             }
                         }
                     }
@@ -322,9 +332,12 @@ fn section<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Vec<Stri
     if value.is_null() {
         return;
     }
-    match serde_yaml_ng::from_value::<T>(value) {
+    match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(v) => *out = v,
-        Err(e) => problems.push(format!("{key}: {e}")),
+        Err(e) if e.path().iter().next().is_none() => {
+            problems.push(format!("{key}: {}", e.inner()))
+        }
+        Err(e) => problems.push(format!("{key}.{e}")),
     }
 }
 
@@ -459,7 +472,6 @@ sources:
         - name: "bad topic"
         - pattern: "no-caret"
         - {name: x, pattern: "^y"}
-        - {name: ok, format: jsn}
       properties:
         bootstrap.servers: localhost:9092
         enable.auto.offset.store: true
@@ -469,6 +481,10 @@ sources:
   - kafka:
       name: a
       topics: []
+  - kafka:
+      name: c
+      topics: [{name: ok, format: jsn}]
+      properties: {bootstrap.servers: "x:1"}
 metrics:
   max_series_per_metric: 0
 parsers:
@@ -478,8 +494,8 @@ bogus: 1
         let errs = Config::parse(text).unwrap_err().0;
         let joined = errs.join("\n");
         for needle in [
-            "web: unknown field `listen_adress`",
-            "sources[0]: ",
+            "web.listen_adress: unknown field `listen_adress`",
+            "sources[2].kafka.topics[0].format: unknown variant `jsn`",
             "unknown top-level key `bogus`",
             "metrics.max_series_per_metric",
             "parsers.max_record_bytes",

@@ -135,8 +135,8 @@ async fn generate(producer: &ThreadedProducer<DefaultProducerContext>, rate: u32
             owed -= 1.0;
             batch.push(generator.next_event());
         }
-        // Every 30 s, a brute-force burst: 60 failed logins from one host over 3 s.
-        if ticks % 300 < 30 && ticks > 50 {
+        // Every 30 s, starting 5 s in, a brute-force burst: 60 failed logins from one host in 3 s.
+        if (50..80).contains(&(ticks % 300)) {
             for _ in 0..2 {
                 batch.push(generator.brute_force_attempt());
             }

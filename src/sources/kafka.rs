@@ -262,7 +262,6 @@ impl ConsumerContext for SourceContext {
 pub struct KafkaSource {
     config: KafkaSourceConfig,
     pipeline: Arc<Pipeline>,
-    health: Arc<Health>,
     consumer: Arc<StreamConsumer<SourceContext>>,
 }
 
@@ -312,7 +311,6 @@ impl KafkaSource {
         Ok(KafkaSource {
             config,
             pipeline,
-            health,
             consumer: Arc::new(consumer),
         })
     }
@@ -325,6 +323,7 @@ impl KafkaSource {
         let mut formats = TopicFormats::new(&self.config);
         let recv_errors = RateLimit::new(Duration::from_secs(10));
         let mut backoff = Duration::from_millis(100);
+        let mut applied: u64 = 0;
         loop {
             let message = tokio::select! {
                 biased;
@@ -336,6 +335,7 @@ impl KafkaSource {
                     backoff = Duration::from_millis(100);
                     let format = formats.get(message.topic());
                     apply(&self.pipeline, &name, format, &message);
+                    applied += 1;
                     if let Err(error) = consumer.store_offset_from_message(&message) {
                         // Happens for a partition revoked meanwhile; its new owner re-reads it.
                         tracing::debug!(source = %name, %error, "Could not store an offset.");
@@ -378,10 +378,7 @@ impl KafkaSource {
         // Dropping the last handle closes the consumer (leaves the group) on a blocking thread.
         let _ =
             tokio::time::timeout(grace, tokio::task::spawn_blocking(move || drop(consumer))).await;
-        self.health.update(&name, |s| {
-            s.connected = false;
-            s.assigned = false;
-        });
+        tracing::info!(source = %name, records = applied, "Source stopped.");
     }
 }
 

@@ -1,0 +1,406 @@
+//! End to end against the real Apache Kafka 4.x broker (SASL/SCRAM, StandardAuthorizer) started by
+//! `scripts/kafka-broker.sh`: real records in, the real exporter binary, exact values out.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::{broker, create_topic, source_config, unique, Exporter, TestProducer};
+
+const EVENTS: &str = "kafka_security_events_total";
+
+fn audit_authorization(
+    principal: &str,
+    method: &str,
+    op: &str,
+    topic: &str,
+    granted: bool,
+    host: &str,
+) -> String {
+    // Shape of a real CP 7.x event (snake_case request fields, \u003d escapes, empty authority).
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","source":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg","type":"io.confluent.kafka.server/authorization","datacontenttype":"application/json","subject":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg/topic={topic}","time":"2023-02-21T10:26:58.886604Z","route":"confluent-audit-log-events","data":{{"serviceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg","methodName":"{method}","resourceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg/topic\u003d{topic}","authenticationInfo":{{"principal":"{principal}","principalResourceId":""}},"authorizationInfo":{{"granted":{granted},"operation":"{op}","resourceType":"Topic","resourceName":"{topic}","patternType":"LITERAL"}},"request":{{"correlation_id":"53","client_id":"console-producer"}},"requestMetadata":{{"client_address":"/{host}"}}}}}}"#,
+        id = unique("ev"),
+    )
+}
+
+fn audit_authentication(principal: &str, ok: bool) -> String {
+    let result = if ok {
+        r#"{"status":"SUCCESS","message":""}"#
+    } else {
+        r#"{"status":"UNAUTHENTICATED","message":"Authentication failed"}"#
+    };
+    format!(
+        r#"{{"specversion":"1.0","id":"{id}","source":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg","type":"io.confluent.kafka.server/authentication","time":"2023-02-21T10:26:58.886604Z","data":{{"methodName":"kafka.Authentication","serviceName":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg","authenticationInfo":{{"principal":"{principal}","metadata":{{"mechanism":"SASL_SSL/PLAIN","identifier":"K1"}}}},"result":{result}}}}}"#,
+        id = unique("ev"),
+    )
+}
+
+#[test]
+fn audit_json_and_text_events_are_counted_exactly() {
+    broker();
+    let audit = unique("audit");
+    let app = unique("app");
+    let text = unique("text");
+    for t in [&audit, &app, &text] {
+        create_topic(t, 3);
+    }
+    let producer = TestProducer::new();
+    for _ in 0..5 {
+        producer.send(
+            &audit,
+            None,
+            audit_authorization(
+                "User:alice",
+                "kafka.Produce",
+                "Write",
+                "orders",
+                false,
+                "172.21.0.1",
+            )
+            .as_bytes(),
+        );
+    }
+    for _ in 0..3 {
+        producer.send(
+            &audit,
+            None,
+            audit_authorization(
+                "User:bob",
+                "kafka.Fetch",
+                "Read",
+                "orders",
+                true,
+                "172.21.0.2",
+            )
+            .as_bytes(),
+        );
+    }
+    producer.send(
+        &audit,
+        None,
+        audit_authentication("User:bob", true).as_bytes(),
+    );
+    producer.send(
+        &audit,
+        None,
+        audit_authentication("User:mallory", false).as_bytes(),
+    );
+    for _ in 0..3 {
+        producer.send(&app, Some(b"carol"), br#"{"timestamp":"2025-03-18T10:15:30Z","event_type":"login","user":"carol","ip":"10.0.0.1","outcome":"success"}"#);
+    }
+    producer.send(&app, Some(b"eve"), br#"{"timestamp":"2025-03-18T10:15:31Z","event_type":"login","user":"eve","ip":"10.9.9.9","outcome":"failure"}"#);
+    producer.send(&app, None, b"{not json");
+    for _ in 0..2 {
+        producer.send(
+            &text,
+            Some(b"user-login"),
+            b"User JohnDoe logged in successfully",
+        );
+    }
+    producer.send(
+        &text,
+        Some(b"user-login"),
+        b"User mallory failed to log in from 10.6.6.6",
+    );
+    producer.send(&text, Some(b"user-login"), b"\xff\xfe not utf-8");
+    producer.flush();
+
+    let group = unique("group");
+    let config = source_config(
+        "e2e",
+        &group,
+        &[(&audit, "confluent_audit"), (&app, "json"), (&text, "text")],
+        "admin",
+        "admin-secret",
+    );
+    let exporter = Exporter::start(&config);
+    let s = exporter.wait_for(Duration::from_secs(60), "all 19 records", |s| {
+        s.sum(EVENTS, &[]) + s.sum("kafka_security_parse_errors_total", &[]) >= 19.0
+    });
+
+    let authz = "io.confluent.kafka.server/authorization";
+    let authn = "io.confluent.kafka.server/authentication";
+    let ev = |format, category, outcome, event_type| {
+        s.value(
+            EVENTS,
+            &[
+                ("source", "e2e"),
+                ("format", format),
+                ("category", category),
+                ("outcome", outcome),
+                ("event_type", event_type),
+            ],
+        )
+    };
+    assert_eq!(ev("confluent_audit", "authorization", "denied", authz), 5.0);
+    assert_eq!(
+        ev("confluent_audit", "authorization", "allowed", authz),
+        3.0
+    );
+    assert_eq!(
+        ev("confluent_audit", "authentication", "success", authn),
+        1.0
+    );
+    assert_eq!(
+        ev("confluent_audit", "authentication", "failure", authn),
+        1.0
+    );
+    assert_eq!(ev("json", "authentication", "success", "login"), 3.0);
+    assert_eq!(ev("json", "authentication", "failure", "login"), 1.0);
+    assert_eq!(ev("text", "authentication", "success", "user-login"), 2.0);
+    assert_eq!(ev("text", "authentication", "failure", "user-login"), 1.0);
+    assert_eq!(s.sum(EVENTS, &[]), 17.0);
+
+    assert_eq!(
+        s.value(
+            "kafka_security_authorization_total",
+            &[
+                ("decision", "denied"),
+                ("operation", "WRITE"),
+                ("resource_type", "Topic"),
+                ("api", "Produce")
+            ]
+        ),
+        5.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_authorization_total",
+            &[
+                ("decision", "allowed"),
+                ("operation", "READ"),
+                ("resource_type", "Topic"),
+                ("api", "Fetch")
+            ]
+        ),
+        3.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_authorization_denials_by_principal_total",
+            &[
+                ("principal", "User:alice"),
+                ("operation", "WRITE"),
+                ("resource_type", "Topic"),
+                ("resource_name", "orders")
+            ]
+        ),
+        5.0
+    );
+    assert_eq!(
+        s.sum(
+            "kafka_security_authorization_denials_by_principal_total",
+            &[]
+        ),
+        5.0
+    );
+    assert_eq!(
+        s.sum(
+            "kafka_security_authentication_total",
+            &[("outcome", "success")]
+        ),
+        6.0
+    );
+    assert_eq!(
+        s.sum(
+            "kafka_security_authentication_total",
+            &[("outcome", "failure")]
+        ),
+        3.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_authentication_total",
+            &[
+                ("outcome", "failure"),
+                ("mechanism", "PLAIN"),
+                ("listener", "SASL_SSL")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.sum(
+            "kafka_security_authentication_failures_by_client_total",
+            &[("client_host", "10.6.6.6")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_authentication_failures_by_client_total",
+            &[
+                ("client_host", "10.6.6.6"),
+                ("reason", "invalid_credentials")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.sum(
+            "kafka_security_authentication_failures_by_client_total",
+            &[("client_host", "10.9.9.9")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_parse_errors_total",
+            &[
+                ("source", "e2e"),
+                ("format", "json"),
+                ("reason", "invalid_json")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_parse_errors_total",
+            &[
+                ("source", "e2e"),
+                ("format", "text"),
+                ("reason", "invalid_utf8")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(
+        s.value("kafka_security_source_up", &[("source", "e2e")]),
+        1.0
+    );
+    // Every event with an event time fed the delay histogram: audit (10), JSON (4), text (3, from
+    // the record timestamp).
+    assert_eq!(
+        s.value(
+            "kafka_security_event_delay_seconds_count",
+            &[("source", "e2e")]
+        ),
+        17.0
+    );
+    let (status, body) = exporter.readyz();
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    exporter.stop(Duration::from_secs(30));
+}
+
+/// Stops the exporter (SIGTERM) while records keep arriving, starts it again in the same group,
+/// and checks that the first run's count plus the second's equals what was produced.
+#[test]
+fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
+    broker();
+    let topic = unique("restart");
+    create_topic(&topic, 3);
+    let group = unique("group");
+    let config = source_config(
+        "restart",
+        &group,
+        &[(&topic, "text")],
+        "admin",
+        "admin-secret",
+    );
+    const TOTAL: usize = 3000;
+
+    let producing = Arc::new(AtomicBool::new(true));
+    let producer_topic = topic.clone();
+    let flag = producing.clone();
+    let producer = std::thread::spawn(move || {
+        let p = TestProducer::new();
+        for i in 0..TOTAL {
+            p.send(
+                &producer_topic,
+                Some(b"user-login"),
+                format!("User u{i} logged in successfully").as_bytes(),
+            );
+            if i % 50 == 0 {
+                std::thread::sleep(Duration::from_millis(60));
+            }
+        }
+        p.flush();
+        flag.store(false, Ordering::SeqCst);
+    });
+
+    let first = Exporter::start(&config);
+    first.wait_for(Duration::from_secs(60), "the first 300 events", |s| {
+        s.sum(EVENTS, &[]) >= 300.0
+    });
+    let logs = first.stop(Duration::from_secs(30));
+    let applied_first = logs
+        .iter()
+        .rev()
+        .find(|l| l["message"] == "Source stopped.")
+        .and_then(|l| l["records"].as_u64())
+        .expect("the first run logs how many records it applied") as f64;
+    assert!(
+        producing.load(Ordering::SeqCst),
+        "the first run must stop mid-stream"
+    );
+
+    let second = Exporter::start(&config);
+    producer.join().unwrap();
+    let expected = TOTAL as f64 - applied_first;
+    let s = second.wait_for(Duration::from_secs(90), "the rest of the stream", |s| {
+        s.sum(EVENTS, &[]) >= expected
+    });
+    // Give a double-count a chance to show.
+    std::thread::sleep(Duration::from_secs(3));
+    let s2 = second.scrape();
+    assert_eq!(s.sum(EVENTS, &[]), expected);
+    assert_eq!(
+        s2.sum(EVENTS, &[]),
+        expected,
+        "counted more than was left after the restart"
+    );
+    assert_eq!(applied_first + s2.sum(EVENTS, &[]), TOTAL as f64);
+    assert!(applied_first >= 300.0 && applied_first < TOTAL as f64);
+    second.stop(Duration::from_secs(30));
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_error_and_not_ready() {
+    broker();
+    let topic = unique("badpw");
+    create_topic(&topic, 1);
+    let config = source_config(
+        "badpw",
+        &unique("group"),
+        &[(&topic, "auto")],
+        "alice",
+        "not-alices-password",
+    );
+    let exporter = Exporter::start(&config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = exporter.readyz();
+        if status == 503 && body.contains("authentication failed") {
+            assert!(body.contains("source badpw"), "{body}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status}: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let logs = exporter.logs();
+    let error = logs
+        .iter()
+        .find(|l| l["message"] == "Kafka rejected the exporter's credentials; check the source's sasl.* properties.")
+        .unwrap_or_else(|| panic!("no credentials error in {logs:#?}"));
+    assert_eq!(error["level"], "ERROR");
+    assert!(
+        error["reason"].as_str().unwrap().contains("SCRAM-SHA-256"),
+        "{error}"
+    );
+    let s = exporter.scrape();
+    assert_eq!(
+        s.get("kafka_security_source_up", &[("source", "badpw")]),
+        Some(0.0)
+    );
+    // /metrics and /healthz keep serving.
+    let (status, _, _) = support::http_get(exporter.addr, "/healthz", &[]).unwrap();
+    assert_eq!(status, 200);
+    exporter.stop(Duration::from_secs(30));
+}
