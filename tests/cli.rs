@@ -1,0 +1,121 @@
+//! The binary's command line: help, check-config and exit codes.
+
+mod support;
+
+use std::process::Command;
+
+use support::exporter_bin;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(exporter_bin()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_names_every_subcommand_and_flag() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for needle in [
+        "run",
+        "demo",
+        "check-config",
+        "--web.listen-address",
+        "--web.telemetry-path",
+        "--log.level",
+        "--log.format",
+        "[default: :9976]",
+    ] {
+        assert!(out.contains(needle), "--help lacks {needle:?}:\n{out}");
+    }
+    let (code, out, _) = run(&["run", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--config"), "{out}");
+}
+
+#[test]
+fn check_config_accepts_a_good_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("good.yaml");
+    std::fs::write(
+        &file,
+        "sources:\n  - kafka:\n      topics: [{name: security-events, format: text}]\n      properties: {bootstrap.servers: 'localhost:9092'}\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("OK (1 source(s))"), "{out}");
+}
+
+#[test]
+fn check_config_reports_every_problem_and_exits_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.yaml");
+    std::fs::write(
+        &file,
+        r#"
+web:
+  telemetry_path: metrics
+sources:
+  - kafka:
+      topics:
+        - name: "bad topic"
+        - {name: ok, pattern: "^x"}
+      properties:
+        session.timeout.ms: banana
+        enable.auto.offset.store: false
+  - kafka:
+      topics: [{name: fine, format: xml}]
+      properties: {bootstrap.servers: "b:9092"}
+metrics:
+  delay_buckets_secs: [2, 1]
+extra: true
+"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(code, 64, "{err}");
+    let expected = [
+        "web.telemetry_path: `metrics` must start with `/`",
+        "sources[0].kafka.topics[0].name: `bad topic` is not a valid Kafka topic name",
+        "sources[0].kafka.topics[1]: set either `name` or `pattern`, not both",
+        "sources[0].kafka.properties: `bootstrap.servers` is required",
+        "sources[0].kafka.properties.session.timeout.ms: librdkafka rejects `banana`",
+        "sources[0].kafka.properties.enable.auto.offset.store: not allowed here",
+        "sources[1].kafka.topics[0].format: unknown variant `xml`",
+        "metrics.delay_buckets_secs: buckets must be finite and strictly ascending",
+        "unknown top-level key `extra`",
+    ];
+    for needle in expected {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(err.starts_with(&format!("{} problem(s) found:", expected.len())), "{err}");
+    assert!(err.contains(file.to_str().unwrap()), "problems name the file:\n{err}");
+}
+
+#[test]
+fn run_with_a_broken_config_exits_64_without_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.yaml");
+    std::fs::write(&file, "sources: 5\n").unwrap();
+    let (code, _, err) = run(&["run", "--config", file.to_str().unwrap()]);
+    assert_eq!(code, 64);
+    assert!(err.contains("sources: must be a list"), "{err}");
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let (code, _, err) = run(&["check-config", "/nonexistent/exporter.yaml"]);
+    assert_eq!(code, 64);
+    assert!(err.contains("/nonexistent/exporter.yaml: cannot read"), "{err}");
+}
+
+#[test]
+fn a_bad_listen_address_is_a_usage_error() {
+    let (code, _, err) = run(&["--web.listen-address", "nowhere", "demo"]);
+    assert_eq!(code, 64);
+    assert!(err.contains("--web.listen-address: `nowhere`"), "{err}");
+}
