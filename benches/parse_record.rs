@@ -1,1 +1,146 @@
-fn main() {}
+//! Parse + record throughput per input format, in-process (no Kafka): the cost the pipeline adds
+//! per record. Run: `cargo bench --bench parse_record`. Figures go in BENCHMARKS.md.
+
+use std::sync::Arc;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
+use kafka_security_exporter::parse::{FormatChoice, Parsers, ParsersConfig, Record};
+use kafka_security_exporter::pipeline::Pipeline;
+
+const USERS: [&str; 8] = [
+    "User:alice",
+    "User:bob",
+    "User:carol",
+    "User:svc-orders",
+    "User:svc-billing",
+    "User:dave",
+    "User:CN=app1,OU=eng,O=Acme",
+    "User:mallory",
+];
+const TOPICS: [&str; 6] = [
+    "orders",
+    "payments",
+    "customers",
+    "audit-trail",
+    "inventory",
+    "no.rb.no.acl",
+];
+
+/// ~900-byte Confluent authorization CloudEvents like CP 7.x writes them.
+fn audit_corpus(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let user = USERS[i % USERS.len()];
+            let topic = TOPICS[(i / 3) % TOPICS.len()];
+            let granted = i % 4 != 0;
+            let (method, op) = if i % 2 == 0 { ("kafka.Produce", "Write") } else { ("kafka.Fetch", "Read") };
+            format!(
+                r#"{{"specversion":"1.0","id":"91b3626d-4b1a-49e0-9921-bdf120ce{i:04}","source":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg","type":"io.confluent.kafka.server/authorization","datacontenttype":"application/json","subject":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg/topic={topic}","time":"2023-02-21T10:26:58.886604Z","route":"confluent-audit-log-events","data":{{"serviceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg","methodName":"{method}","resourceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg/topic\u003d{topic}","authenticationInfo":{{"principal":"{user}","principalResourceId":""}},"authorizationInfo":{{"granted":{granted},"operation":"{op}","resourceType":"Topic","resourceName":"{topic}","patternType":"LITERAL","aclAuthorization":{{"permissionType":"ALLOW","host":"*"}}}},"request":{{"correlation_id":"{i}","client_id":"console-producer"}},"requestMetadata":{{"client_address":"/172.21.0.{}"}}}}}}"#,
+                i % 250
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+fn json_corpus(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"timestamp":"2025-03-18T10:15:30Z","event_type":"login","user":"{}","ip":"10.0.{}.{}","outcome":"{}","app":"customer-portal","session":"s-{i}"}}"#,
+                USERS[i % USERS.len()].trim_start_matches("User:"),
+                i % 7,
+                i % 250,
+                if i % 5 == 0 { "failure" } else { "success" }
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+fn text_corpus(n: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let user = ["JohnDoe", "JaneRoe", "alice", "bob"][i % 4];
+            match i % 4 {
+                0 | 1 => (
+                    b"user-login".to_vec(),
+                    format!("User {user} logged in successfully").into_bytes(),
+                ),
+                2 => (
+                    b"user-login".to_vec(),
+                    format!("User {user} failed to log in from 10.0.0.{}", i % 250).into_bytes(),
+                ),
+                _ => (
+                    b"access-denied".to_vec(),
+                    format!("User {user} denied access to payments-db").into_bytes(),
+                ),
+            }
+        })
+        .collect()
+}
+
+fn pipeline() -> Pipeline {
+    let metrics = Arc::new(Metrics::new(&MetricsConfig::default()).expect("metrics"));
+    Pipeline::new(
+        Parsers::new(&ParsersConfig::default()).expect("parsers"),
+        metrics,
+    )
+}
+
+fn bench(c: &mut Criterion) {
+    const N: usize = 4096;
+    let mut group = c.benchmark_group("parse_record");
+    group.throughput(Throughput::Elements(N as u64));
+
+    let audit = audit_corpus(N);
+    let p = pipeline();
+    group.bench_function("confluent_audit", |b| {
+        b.iter(|| {
+            for payload in &audit {
+                p.apply(
+                    "bench",
+                    FormatChoice::ConfluentAudit,
+                    &Record::from_payload(payload),
+                );
+            }
+        })
+    });
+    group.bench_function("confluent_audit_autodetect", |b| {
+        b.iter(|| {
+            for payload in &audit {
+                p.apply("bench", FormatChoice::Auto, &Record::from_payload(payload));
+            }
+        })
+    });
+
+    let json = json_corpus(N);
+    group.bench_function("json", |b| {
+        b.iter(|| {
+            for payload in &json {
+                p.apply("bench", FormatChoice::Json, &Record::from_payload(payload));
+            }
+        })
+    });
+
+    let text = text_corpus(N);
+    group.bench_function("text", |b| {
+        b.iter(|| {
+            for (key, payload) in &text {
+                p.apply(
+                    "bench",
+                    FormatChoice::Text,
+                    &Record::from_payload(payload).with_key(key),
+                );
+            }
+        })
+    });
+    group.finish();
+
+    let bytes: usize = audit.iter().map(Vec::len).sum();
+    eprintln!("audit corpus: {N} events, mean {} bytes", bytes / N);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

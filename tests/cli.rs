@@ -92,8 +92,14 @@ extra: true
     for needle in expected {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
-    assert!(err.starts_with(&format!("{} problem(s) found:", expected.len())), "{err}");
-    assert!(err.contains(file.to_str().unwrap()), "problems name the file:\n{err}");
+    assert!(
+        err.starts_with(&format!("{} problem(s) found:", expected.len())),
+        "{err}"
+    );
+    assert!(
+        err.contains(file.to_str().unwrap()),
+        "problems name the file:\n{err}"
+    );
 }
 
 #[test]
@@ -110,7 +116,10 @@ fn run_with_a_broken_config_exits_64_without_starting() {
 fn a_missing_config_file_is_named() {
     let (code, _, err) = run(&["check-config", "/nonexistent/exporter.yaml"]);
     assert_eq!(code, 64);
-    assert!(err.contains("/nonexistent/exporter.yaml: cannot read"), "{err}");
+    assert!(
+        err.contains("/nonexistent/exporter.yaml: cannot read"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -10,19 +10,40 @@ use support::{http_get, Exporter};
 fn the_demo_shows_every_format_and_a_brute_force_burst() {
     let dir = tempfile::tempdir().unwrap();
     let exporter = Exporter::spawn(&["demo", "--rate", "200", "--duration-secs", "60"], dir);
-    let s = exporter.wait_for(Duration::from_secs(45), "events of every format and the burst", |s| {
-        ["confluent_audit", "json", "text"]
-            .iter()
-            .all(|f| s.sum("kafka_security_events_total", &[("format", f)]) > 20.0)
-            && s.sum(
-                "kafka_security_authentication_failures_by_client_total",
-                &[("client_host", "203.0.113.66")],
-            ) >= 30.0
-    });
-    assert!(s.sum("kafka_security_authorization_denials_by_principal_total", &[]) > 0.0);
-    assert!(s.sum("kafka_security_authorization_total", &[("decision", "allowed")]) > 0.0);
-    assert_eq!(s.sum("kafka_security_parse_errors_total", &[]), 0.0, "the demo's own events all parse");
-    assert_eq!(s.value("kafka_security_source_up", &[("source", "demo")]), 1.0);
+    let s = exporter.wait_for(
+        Duration::from_secs(45),
+        "events of every format and the burst",
+        |s| {
+            ["confluent_audit", "json", "text"]
+                .iter()
+                .all(|f| s.sum("kafka_security_events_total", &[("format", f)]) > 20.0)
+                && s.sum(
+                    "kafka_security_authentication_failures_by_client_total",
+                    &[("client_host", "203.0.113.66")],
+                ) >= 30.0
+        },
+    );
+    assert!(
+        s.sum(
+            "kafka_security_authorization_denials_by_principal_total",
+            &[]
+        ) > 0.0
+    );
+    assert!(
+        s.sum(
+            "kafka_security_authorization_total",
+            &[("decision", "allowed")]
+        ) > 0.0
+    );
+    assert_eq!(
+        s.sum("kafka_security_parse_errors_total", &[]),
+        0.0,
+        "the demo's own events all parse"
+    );
+    assert_eq!(
+        s.value("kafka_security_source_up", &[("source", "demo")]),
+        1.0
+    );
     let (status, body) = exporter.readyz();
     assert_eq!((status, body.as_str()), (200, "ready\n"));
 
@@ -30,7 +51,10 @@ fn the_demo_shows_every_format_and_a_brute_force_burst() {
     let (status, headers, body) =
         http_get(exporter.addr, "/metrics", &[("Accept-Encoding", "gzip")]).unwrap();
     assert_eq!(status, 200);
-    assert_eq!(headers.get("content-encoding").map(String::as_str), Some("gzip"));
+    assert_eq!(
+        headers.get("content-encoding").map(String::as_str),
+        Some("gzip")
+    );
     let mut text = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text).unwrap();
     assert!(text.contains("# TYPE kafka_security_events_total counter"));

@@ -404,3 +404,84 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
     assert_eq!(status, 200);
     exporter.stop(Duration::from_secs(30));
 }
+
+/// A second replica joins the group mid-stream: the first commits its revoked partitions before
+/// handing them over, so the two replicas' counts add up to exactly what was produced.
+#[test]
+fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
+    broker();
+    let topic = unique("rebalance");
+    create_topic(&topic, 4);
+    let group = unique("group");
+    let config_a = source_config(
+        "replica",
+        &group,
+        &[(&topic, "text")],
+        "admin",
+        "admin-secret",
+    );
+    const TOTAL: usize = 4000;
+
+    let producer_topic = topic.clone();
+    let producer = std::thread::spawn(move || {
+        let p = TestProducer::new();
+        for i in 0..TOTAL {
+            p.send(
+                &producer_topic,
+                Some(b"user-login"),
+                format!("User r{i} failed to log in from 10.1.1.{}", i % 200).as_bytes(),
+            );
+            if i % 50 == 0 {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        p.flush();
+    });
+
+    let a = Exporter::start(&config_a);
+    a.wait_for(
+        Duration::from_secs(60),
+        "replica A to start counting",
+        |s| s.sum(EVENTS, &[]) >= 200.0,
+    );
+    let b = Exporter::start(&config_a);
+    b.wait_for(
+        Duration::from_secs(60),
+        "replica B to get partitions",
+        |s| s.sum(EVENTS, &[]) > 0.0,
+    );
+    producer.join().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let total = a.scrape().sum(EVENTS, &[]) + b.scrape().sum(EVENTS, &[]);
+        if total >= TOTAL as f64 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {total} of {TOTAL} counted"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let (sa, sb) = (a.scrape(), b.scrape());
+    assert_eq!(
+        sa.sum(EVENTS, &[]) + sb.sum(EVENTS, &[]),
+        TOTAL as f64,
+        "A {} + B {}",
+        sa.sum(EVENTS, &[]),
+        sb.sum(EVENTS, &[])
+    );
+    assert_eq!(
+        sa.sum(
+            "kafka_security_authentication_failures_by_client_total",
+            &[]
+        ) + sb.sum(
+            "kafka_security_authentication_failures_by_client_total",
+            &[]
+        ),
+        TOTAL as f64
+    );
+    a.stop(Duration::from_secs(30));
+    b.stop(Duration::from_secs(30));
+}
