@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# test.sh — the one command that runs the whole kafka-security-exporter test suite on a fresh
+# Debian 12 machine (or a developer's), installing what it needs first.
+#
+# Usage: scripts/test.sh [--no-lint] [cargo test args…]
+#   --no-lint        skip `cargo fmt --check` and `cargo clippy` (quick local runs)
+#   cargo test args  passed on to `cargo test --all-targets`, e.g.
+#                      scripts/test.sh e2e                  only tests whose name contains "e2e"
+#                      scripts/test.sh --test cli           only tests/cli.rs
+#                      scripts/test.sh -- --nocapture       show the tests' output
+#   -h, --help       this text
+#
+# Phases (each bounded in time, each timed):
+#   1. setup   install missing system packages with apt (only what is missing: a second run
+#              does no apt work), the rustfmt/clippy components with rustup when missing
+#   2. lint    cargo fmt --check; cargo clippy --all-targets -- -D warnings
+#   3. build   cargo test --all-targets --no-run (compile errors fail here, before any broker)
+#   4. broker  scripts/kafka-broker.sh start: a real Kafka 4.x KRaft broker with SASL/SCRAM on
+#              127.0.0.1; its `export KSE_KAFKA_…` lines are evaluated into this environment
+#              and KSE_TEST_BROKER_MANAGED=1 is exported (the tests then use, never start, it)
+#   5. test    cargo test --all-targets: unit, integration and end-to-end tests (the benches
+#              are compiled and run once in test mode)
+#   The broker is stopped on exit, whatever happened (failure, timeout, Ctrl-C).
+#
+# Exit status: 0 when every phase passed, else the failing phase's (124 for a timeout,
+# 130 for Ctrl-C). The last lines are cargo test's own results followed by a summary line.
+#
+# Environment (all optional):
+#   KSE_TEST_TIMEOUT_SECS     bound on `cargo test`                 (default 2400)
+#   KSE_BUILD_TIMEOUT_SECS    bound on clippy and on the test build (default 2400 each)
+#   KSE_BROKER_TIMEOUT_SECS   bound on the broker start incl. jars  (default 1200)
+#   KSE_APT_TIMEOUT_SECS      bound on each apt-get call            (default 1200)
+#   KSE_KEEP_BROKER=1         leave the broker running at the end (default: stop it)
+#   KSE_KAFKA_*               passed to scripts/kafka-broker.sh (ports, state dir, …)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+BROKER_SH="$SCRIPT_DIR/kafka-broker.sh"
+PROG="test.sh"
+
+TEST_TIMEOUT="${KSE_TEST_TIMEOUT_SECS:-2400}"
+BUILD_TIMEOUT="${KSE_BUILD_TIMEOUT_SECS:-2400}"
+BROKER_TIMEOUT="${KSE_BROKER_TIMEOUT_SECS:-1200}"
+APT_TIMEOUT="${KSE_APT_TIMEOUT_SECS:-1200}"
+KEEP_BROKER="${KSE_KEEP_BROKER:-0}"
+LOG_DIR="$REPO_DIR/.cache/test.sh"
+TEST_LOG="$LOG_DIR/cargo-test.log"
+
+log()  { printf '%s: %s\n' "$PROG" "$*" >&2; }
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+die()  { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+
+usage() {
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
+
+for v in TEST_TIMEOUT BUILD_TIMEOUT BROKER_TIMEOUT APT_TIMEOUT; do
+  if ! is_uint "${!v}" || (( ${!v} == 0 )); then die "invalid number of seconds $v=${!v}"; fi
+done
+
+# ---------------------------------------------------------------------------- arguments
+
+LINT=1
+CARGO_TEST_ARGS=()
+while (( $# > 0 )); do
+  case "$1" in
+    --no-lint) LINT=0 ;;
+    -h|--help) usage; exit 0 ;;
+    --) CARGO_TEST_ARGS+=("$@"); break ;;
+    *) CARGO_TEST_ARGS+=("$1") ;;
+  esac
+  shift
+done
+
+# ---------------------------------------------------------------------------- phases, timing
+
+T_START=$SECONDS
+PHASE=""
+PHASE_T0=0
+TIMINGS=()
+RESULT_DETAIL=""
+
+fmt_secs() { # 83 -> 1m23s
+  local s="$1"
+  if (( s >= 60 )); then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
+}
+
+phase() { # name description
+  PHASE="$1"
+  PHASE_T0=$SECONDS
+  printf '\n==> [%s] %s — %s (at %s elapsed)\n' "$PROG" "$1" "$2" "$(fmt_secs $((SECONDS - T_START)))"
+}
+
+phase_done() {
+  local took=$((SECONDS - PHASE_T0))
+  TIMINGS+=("$PHASE $(fmt_secs "$took")")
+  printf '==> [%s] %s done in %s\n' "$PROG" "$PHASE" "$(fmt_secs "$took")"
+  PHASE=""
+}
+
+# ---------------------------------------------------------------------------- bounded commands
+
+# Commands run under `timeout`, which puts them in a process group of their own (so a timeout
+# kills cargo with its rustc/test children). They run in the background and are waited for,
+# so that Ctrl-C / SIGTERM reach our trap at once; the trap then kills that group.
+CHILD=""
+
+run_bounded() { # seconds command…
+  local secs="$1" rc=0
+  shift
+  timeout --kill-after=30 "$secs" "$@" </dev/null &
+  CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  if (( rc == 124 )); then
+    log "'$*' did not finish within $secs s; killed"
+  fi
+  return "$rc"
+}
+
+kill_child() {
+  [[ -n "$CHILD" ]] || return 0
+  kill -TERM -- "-$CHILD" 2>/dev/null || kill -TERM "$CHILD" 2>/dev/null || true
+  wait "$CHILD" 2>/dev/null || true
+  CHILD=""
+}
+
+# ---------------------------------------------------------------------------- exit handling
+
+BROKER_STARTED=0
+TEE_PID=""
+COUNTS=""
+
+stop_broker() {
+  (( BROKER_STARTED )) || return 0
+  BROKER_STARTED=0
+  if [[ "$KEEP_BROKER" == 1 ]]; then
+    log "KSE_KEEP_BROKER=1: leaving the broker running (stop it with scripts/kafka-broker.sh stop)"
+    return 0
+  fi
+  local out rc=0
+  # quiet on success, so that cargo test's result lines stay at the end of the output
+  out="$(timeout --kill-after=10 120 bash "$BROKER_SH" stop 2>&1 </dev/null)" || rc=$?
+  if (( rc != 0 )); then
+    printf '%s\n' "$out" >&2
+    warn "stopping the broker failed (exit $rc); see its logs in ${KSE_KAFKA_LOGS_DIR:-.cache/kafka-run/logs}"
+  fi
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  kill_child
+  stop_broker || true
+  [[ -z "$TEE_PID" ]] || wait "$TEE_PID" 2>/dev/null || true
+  local total timings=""
+  total="$(fmt_secs $((SECONDS - T_START)))"
+  (( ${#TIMINGS[@]} == 0 )) || timings="$(IFS=,; printf '%s' "${TIMINGS[*]}")"
+  timings="${timings//,/, }"
+  if (( rc == 0 )); then
+    printf '%s: PASSED in %s (%s)%s\n' "$PROG" "$total" "$timings" "${COUNTS:+; $COUNTS}"
+  else
+    printf '%s: FAILED (exit %s) in %s%s (%s)%s\n' "$PROG" "$rc" "$total" \
+      "${PHASE:+ in phase $PHASE${RESULT_DETAIL:+: $RESULT_DETAIL}}" "${timings:-no phase completed}" \
+      "${COUNTS:+; $COUNTS}"
+  fi
+  exit "$rc"
+}
+
+on_signal() { # signal number
+  log "interrupted (signal $1); stopping …"
+  RESULT_DETAIL="interrupted"
+  kill_child
+  exit $((128 + $1))
+}
+
+trap on_exit EXIT
+trap 'on_signal 2' INT
+trap 'on_signal 15' TERM
+trap 'on_signal 1' HUP
+
+cd "$REPO_DIR"
+
+# colours only on a terminal (cargo's output goes through a pipe to the log, so say it)
+if [[ -z "${CARGO_TERM_COLOR:-}" ]]; then
+  if [[ -t 1 ]]; then export CARGO_TERM_COLOR=always; else export CARGO_TERM_COLOR=never; fi
+fi
+
+# ---------------------------------------------------------------------------- 1. setup
+
+# rustup's default location may be missing from PATH in a non-login shell
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]]; then
+  export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+fi
+
+have() { command -v "$1" >/dev/null 2>&1; }
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+java_major() { # major version of `java` on PATH, empty when unknown
+  local line major
+  line="$(java -version 2>&1 | head -n 1)" || return 0
+  major="$(sed -n 's/.*version "\([0-9][0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' <<<"$line")"
+  if [[ "$major" == "1 "* ]]; then major="${major#1 }"; else major="${major%% *}"; fi
+  is_uint "$major" && printf '%s\n' "$major"
+  return 0
+}
+
+APT_UPDATED=0
+apt_install() { # packages…
+  (( $# > 0 )) || return 0
+  have apt-get || die "missing $*, and apt-get is not available to install them; install them by hand"
+  local sudo=()
+  if (( EUID != 0 )); then
+    have sudo || die "missing $*: run as root or install them by hand (apt-get install $*)"
+    sudo=(sudo -n)
+  fi
+  if (( ! APT_UPDATED )); then
+    log "apt-get update …"
+    run_bounded "$APT_TIMEOUT" "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  log "apt-get install $* …"
+  run_bounded "$APT_TIMEOUT" "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "$@" || die "apt-get install $* failed"
+}
+
+phase setup "system packages and Rust toolchain"
+missing=()
+rust_from_debian=0
+{ have gcc && have cc && have make; } || missing+=(build-essential)
+have make || missing+=(make)
+have pkg-config || missing+=(pkg-config)
+have python3 || missing+=(python3)
+have curl || missing+=(curl)
+pkg_installed libssl-dev || missing+=(libssl-dev)
+pkg_installed zlib1g-dev || missing+=(zlib1g-dev)
+JAVA17_BIN=/usr/lib/jvm/java-17-openjdk-amd64/bin
+if ! have java; then
+  missing+=(openjdk-17-jre-headless)
+elif major="$(java_major)"; [[ -z "$major" ]] || (( major < 17 )); then
+  log "java on PATH is ${major:-of unknown version}; Kafka needs 17+"
+  pkg_installed openjdk-17-jre-headless || missing+=(openjdk-17-jre-headless)
+  JAVA17_BIN="$(dirname "$(readlink -f "$(dpkg -L openjdk-17-jre-headless 2>/dev/null | grep -m1 '/bin/java$' || echo "$JAVA17_BIN/java")")")"
+  export PATH="$JAVA17_BIN:$PATH"
+fi
+have mvn || missing+=(maven)
+if ! have cargo; then
+  warn "cargo not found and rustup cannot be downloaded here: trying Debian's cargo/rustc packages"
+  missing+=(cargo rustc)
+  rust_from_debian=1
+  (( ! LINT )) || missing+=(rustfmt)
+fi
+
+if (( ${#missing[@]} > 0 )); then
+  apt_install "${missing[@]}"
+else
+  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn)"
+fi
+if ! have java || { major="$(java_major)"; [[ -z "$major" ]] || (( major < 17 )); }; then
+  die "no Java 17+ after installing openjdk-17-jre-headless (java: $(command -v java || echo none))"
+fi
+have cargo || die "cargo still missing after apt-get install cargo"
+if (( rust_from_debian )); then
+  warn "using Debian's Rust ($(rustc --version)); the crate may need a newer one (see rust-version in Cargo.toml)"
+fi
+
+# the crate's minimum Rust version, checked up front for a clear message
+need_rust="$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1)"
+have_rust="$(rustc --version 2>/dev/null | sed -n 's/^rustc \([0-9][0-9.]*\).*/\1/p')"
+if [[ -n "$need_rust" && -n "$have_rust" ]] \
+    && [[ "$(printf '%s\n%s\n' "$need_rust" "$have_rust" | sort -V | head -n 1)" != "$need_rust" ]]; then
+  warn "rustc $have_rust is older than rust-version $need_rust of Cargo.toml; the build will likely fail"
+fi
+
+if (( LINT )); then
+  lint_missing=()
+  cargo fmt --version >/dev/null 2>&1 || lint_missing+=(rustfmt)
+  cargo clippy --version >/dev/null 2>&1 || lint_missing+=(clippy)
+  if (( ${#lint_missing[@]} > 0 )); then
+    if have rustup; then
+      log "rustup component add ${lint_missing[*]} …"
+      run_bounded 600 rustup component add "${lint_missing[@]}" \
+        || warn "rustup component add ${lint_missing[*]} failed"
+    fi
+    cargo fmt --version >/dev/null 2>&1 || die "cargo fmt unavailable (rustfmt component); run with --no-lint to skip linting"
+    cargo clippy --version >/dev/null 2>&1 || die "cargo clippy unavailable (clippy component); run with --no-lint to skip linting"
+  fi
+fi
+log "$(cargo --version), $(rustc --version), java $(java_major), $(mvn --version 2>/dev/null | head -n 1 | cut -c1-40)"
+phase_done
+
+# ---------------------------------------------------------------------------- 2. lint
+
+if (( LINT )); then
+  phase fmt "cargo fmt --check"
+  run_bounded 300 cargo fmt --check
+  phase_done
+
+  phase clippy "cargo clippy --all-targets -- -D warnings"
+  run_bounded "$BUILD_TIMEOUT" cargo clippy --all-targets -- -D warnings
+  phase_done
+fi
+
+# ---------------------------------------------------------------------------- 3. build
+
+phase build "cargo test --all-targets --no-run"
+run_bounded "$BUILD_TIMEOUT" cargo test --all-targets --no-run "${CARGO_TEST_ARGS[@]}"
+phase_done
+
+# ---------------------------------------------------------------------------- 4. broker
+
+phase broker "scripts/kafka-broker.sh start (real Kafka broker on 127.0.0.1)"
+mkdir -p "$LOG_DIR"
+BROKER_STARTED=1 # from here on the EXIT trap stops it, even if `start` fails half-way
+run_bounded "$BROKER_TIMEOUT" bash "$BROKER_SH" start >"$LOG_DIR/broker.env"
+broker_env="$(grep '^export KSE_KAFKA_[A-Z0-9_]*=' "$LOG_DIR/broker.env" || true)"
+[[ -n "$broker_env" ]] || die "scripts/kafka-broker.sh start printed no export lines"
+eval "$broker_env"
+[[ -n "${KSE_KAFKA_BOOTSTRAP:-}" ]] || die "KSE_KAFKA_BOOTSTRAP not set by scripts/kafka-broker.sh start"
+export KSE_TEST_BROKER_MANAGED=1
+log "broker at $KSE_KAFKA_BOOTSTRAP (pid ${KSE_KAFKA_PID:-?}, logs ${KSE_KAFKA_LOGS_DIR:-?}); KSE_TEST_BROKER_MANAGED=1"
+phase_done
+
+# ---------------------------------------------------------------------------- 5. test
+
+phase test "cargo test --all-targets${CARGO_TEST_ARGS[*]:+ ${CARGO_TEST_ARGS[*]}} (timeout $(fmt_secs "$TEST_TIMEOUT"))"
+# the output goes to the terminal/CI log as it comes and to $TEST_LOG for the counts below;
+# tee ignores SIGINT so that nothing after a Ctrl-C is lost
+fifo="$LOG_DIR/cargo-test.fifo"
+rm -f "$fifo"
+mkfifo "$fifo"
+tee -i "$TEST_LOG" <"$fifo" &
+TEE_PID=$!
+test_rc=0
+run_bounded "$TEST_TIMEOUT" cargo test --all-targets "${CARGO_TEST_ARGS[@]}" >"$fifo" 2>&1 || test_rc=$?
+wait "$TEE_PID" || true
+TEE_PID=""
+rm -f "$fifo"
+
+# add up libtest's "test result: ok. 5 passed; 0 failed; 1 ignored; …" lines
+read -r n_bins n_passed n_failed n_ignored < <(
+  sed 's/\x1b\[[0-9;]*m//g' "$TEST_LOG" | awk '
+    /^test result: / {
+      b++
+      for (i = 1; i <= NF; i++) {
+        if ($(i+1) ~ /^passed;?$/)  p += $i
+        if ($(i+1) ~ /^failed;?$/)  f += $i
+        if ($(i+1) ~ /^ignored;?$/) g += $i
+      }
+    }
+    END { printf "%d %d %d %d\n", b, p, f, g }')
+if (( n_bins > 0 )); then
+  COUNTS="$n_passed passed, $n_failed failed, $n_ignored ignored in $n_bins test binaries"
+fi
+if (( test_rc != 0 )); then
+  case "$test_rc" in
+    124) RESULT_DETAIL="cargo test timed out after $(fmt_secs "$TEST_TIMEOUT")" ;;
+    101) RESULT_DETAIL="cargo test failed" ;;
+    *)   RESULT_DETAIL="cargo test exited $test_rc" ;;
+  esac
+  exit "$test_rc"
+fi
+if (( n_bins == 0 )); then
+  warn "cargo test passed but ran no test binary (filter matched nothing?)"
+fi
+phase_done
+stop_broker
+# the plain closing line: "<word>: N passed, N failed, N skipped"
+printf 'tests: %d passed, %d failed, %d skipped\n' "$n_passed" "$n_failed" "$n_ignored"

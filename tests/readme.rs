@@ -1,0 +1,79 @@
+//! The README's metric table is checked against what the exporter really registers, so the two
+//! never drift: same names, same types, same label keys.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+
+use kafka_security_exporter::event::{Category, Format, Origin, Outcome, SecurityEvent};
+use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
+use prometheus::proto::MetricType;
+
+fn readme_table() -> BTreeMap<String, (String, BTreeSet<String>)> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut rows = BTreeMap::new();
+    for line in readme.lines() {
+        let Some(rest) = line.strip_prefix("| `kafka_security_") else {
+            continue;
+        };
+        let cells: Vec<&str> = rest.split('|').map(str::trim).collect();
+        let name = format!("kafka_security_{}", cells[0].trim_end_matches('`'));
+        let kind = cells[1].to_string();
+        let labels = cells[2]
+            .split(',')
+            .map(|l| l.trim().trim_matches('`').to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        rows.insert(name, (kind, labels));
+    }
+    rows
+}
+
+#[test]
+fn every_metric_is_documented_exactly() {
+    let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+    // Touch every family so each has a child to describe.
+    for (category, outcome) in [
+        (Category::Authentication, Outcome::Failure),
+        (Category::Authorization, Outcome::Denied),
+    ] {
+        let mut e = SecurityEvent::new(
+            Format::Json,
+            category,
+            outcome,
+            "t",
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        e.event_time = Some(SystemTime::now());
+        metrics.record("s", &e, SystemTime::now());
+    }
+    metrics.record_parse_error("s", None, "empty");
+    metrics.set_source_up("s", true);
+    metrics.consumer_lag.with_label_values(&["t", "0"]).set(0);
+
+    let mut registered = BTreeMap::new();
+    for family in metrics.registry().gather() {
+        let name = family.name().to_string();
+        if name.starts_with("process_") {
+            continue;
+        }
+        let kind = match family.get_field_type() {
+            MetricType::COUNTER => "counter",
+            MetricType::GAUGE => "gauge",
+            MetricType::HISTOGRAM => "histogram",
+            other => panic!("{name}: unexpected type {other:?}"),
+        };
+        let labels: BTreeSet<String> = family.get_metric()[0]
+            .get_label()
+            .iter()
+            .map(|l| l.name().to_string())
+            .collect();
+        registered.insert(name, (kind.to_string(), labels));
+    }
+    assert_eq!(
+        readme_table(),
+        registered,
+        "README metric table (left) vs registry (right)"
+    );
+}
