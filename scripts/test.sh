@@ -133,6 +133,21 @@ kill_child() {
 BROKER_STARTED=0
 TEE_PID=""
 COUNTS=""
+PLAIN_COUNTS=""
+
+# let tee copy the last of cargo test's output; bounded, in case a test left a child process
+# holding the pipe open
+wait_tee() {
+  [[ -n "$TEE_PID" ]] || return 0
+  local i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$TEE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill "$TEE_PID" 2>/dev/null || true
+  wait "$TEE_PID" 2>/dev/null || true
+  TEE_PID=""
+}
 
 stop_broker() {
   (( BROKER_STARTED )) || return 0
@@ -155,11 +170,13 @@ on_exit() {
   trap - EXIT INT TERM
   kill_child
   stop_broker || true
-  [[ -z "$TEE_PID" ]] || wait "$TEE_PID" 2>/dev/null || true
+  wait_tee
   local total timings=""
   total="$(fmt_secs $((SECONDS - T_START)))"
   (( ${#TIMINGS[@]} == 0 )) || timings="$(IFS=,; printf '%s' "${TIMINGS[*]}")"
   timings="${timings//,/, }"
+  # the plain closing line ("<word>: N passed, N failed, N skipped"), then the summary
+  [[ -z "$PLAIN_COUNTS" ]] || printf 'tests: %s\n' "$PLAIN_COUNTS"
   if (( rc == 0 )); then
     printf '%s: PASSED in %s (%s)%s\n' "$PROG" "$total" "$timings" "${COUNTS:+; $COUNTS}"
   else
@@ -196,7 +213,7 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/
   export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 fi
 
-have() { command -v "$1" >/dev/null 2>&1; }
+have() { local p; p="$(type -P "$1")" && [[ -x "$p" ]]; } # bash may list non-executables
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
 java_major() { # major version of `java` on PATH, empty when unknown
@@ -237,14 +254,12 @@ have python3 || missing+=(python3)
 have curl || missing+=(curl)
 pkg_installed libssl-dev || missing+=(libssl-dev)
 pkg_installed zlib1g-dev || missing+=(zlib1g-dev)
-JAVA17_BIN=/usr/lib/jvm/java-17-openjdk-amd64/bin
+java_ok() { local m; m="$(java_major)"; [[ -n "$m" ]] && (( m >= 17 )); }
 if ! have java; then
   missing+=(openjdk-17-jre-headless)
-elif major="$(java_major)"; [[ -z "$major" ]] || (( major < 17 )); then
-  log "java on PATH is ${major:-of unknown version}; Kafka needs 17+"
+elif ! java_ok; then
+  log "java on PATH is older than 17 (Kafka needs 17+): $(java -version 2>&1 | head -n 1)"
   pkg_installed openjdk-17-jre-headless || missing+=(openjdk-17-jre-headless)
-  JAVA17_BIN="$(dirname "$(readlink -f "$(dpkg -L openjdk-17-jre-headless 2>/dev/null | grep -m1 '/bin/java$' || echo "$JAVA17_BIN/java")")")"
-  export PATH="$JAVA17_BIN:$PATH"
 fi
 have mvn || missing+=(maven)
 if ! have cargo; then
@@ -259,7 +274,13 @@ if (( ${#missing[@]} > 0 )); then
 else
   log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn)"
 fi
-if ! have java || { major="$(java_major)"; [[ -z "$major" ]] || (( major < 17 )); }; then
+if have java && ! java_ok; then
+  # an older default java stays first on PATH; put Debian's 17 before it
+  for d in /usr/lib/jvm/java-17-openjdk-*/bin; do
+    [[ -x "$d/java" ]] && { export PATH="$d:$PATH"; break; }
+  done
+fi
+if ! have java || ! java_ok; then
   die "no Java 17+ after installing openjdk-17-jre-headless (java: $(command -v java || echo none))"
 fi
 have cargo || die "cargo still missing after apt-get install cargo"
@@ -289,7 +310,7 @@ if (( LINT )); then
     cargo clippy --version >/dev/null 2>&1 || die "cargo clippy unavailable (clippy component); run with --no-lint to skip linting"
   fi
 fi
-log "$(cargo --version), $(rustc --version), java $(java_major), $(mvn --version 2>/dev/null | head -n 1 | cut -c1-40)"
+log "$(cargo --version), $(rustc --version), java $(java_major), $(mvn -B --version 2>/dev/null | head -n 1 | sed "s/\x1b\[[0-9;]*m//g" | cut -c1-40)"
 phase_done
 
 # ---------------------------------------------------------------------------- 2. lint
@@ -336,8 +357,7 @@ tee -i "$TEST_LOG" <"$fifo" &
 TEE_PID=$!
 test_rc=0
 run_bounded "$TEST_TIMEOUT" cargo test --all-targets "${CARGO_TEST_ARGS[@]}" >"$fifo" 2>&1 || test_rc=$?
-wait "$TEE_PID" || true
-TEE_PID=""
+wait_tee
 rm -f "$fifo"
 
 # add up libtest's "test result: ok. 5 passed; 0 failed; 1 ignored; …" lines
@@ -354,6 +374,7 @@ read -r n_bins n_passed n_failed n_ignored < <(
     END { printf "%d %d %d %d\n", b, p, f, g }')
 if (( n_bins > 0 )); then
   COUNTS="$n_passed passed, $n_failed failed, $n_ignored ignored in $n_bins test binaries"
+  PLAIN_COUNTS="$n_passed passed, $n_failed failed, $n_ignored skipped"
 fi
 if (( test_rc != 0 )); then
   case "$test_rc" in
@@ -367,6 +388,3 @@ if (( n_bins == 0 )); then
   warn "cargo test passed but ran no test binary (filter matched nothing?)"
 fi
 phase_done
-stop_broker
-# the plain closing line: "<word>: N passed, N failed, N skipped"
-printf 'tests: %d passed, %d failed, %d skipped\n' "$n_passed" "$n_failed" "$n_ignored"

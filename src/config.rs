@@ -399,13 +399,20 @@ impl KafkaSourceConfig {
                     cc.set(key, &v);
                     cc.set_log_level(rdkafka::config::RDKafkaLogLevel::Emerg);
                     if let Err(e) = cc.create_native_config() {
+                        // rdkafka appends " <key> <value>" to librdkafka's message, which may
+                        // also quote the value: drop the suffix (we name both) and redact quotes.
+                        let mut error = e.to_string();
+                        if let Some(stripped) = error.strip_suffix(&format!(" {key} {v}")) {
+                            error = stripped.to_string();
+                        }
                         let shown = if is_sensitive(key) {
+                            error = error.replace(&format!("\"{v}\""), "\"[redacted]\"");
                             "[redacted]"
                         } else {
                             v.as_str()
                         };
                         problems.push(format!(
-                            "{at}.properties.{key}: librdkafka rejects `{shown}`: {e}"
+                            "{at}.properties.{key}: librdkafka rejects `{shown}`: {error}"
                         ));
                     }
                 }
@@ -522,6 +529,9 @@ sources:
         no.such.property: 1
         session.timeout.ms: banana
         sasl.password: { env: KSE_TEST_SURELY_UNSET_VARIABLE }
+        ssl.key.password: 12345
+        sasl.oauthbearer.client.secret: hunter2-secret
+        sasl.jaas.config: "org.apache.kafka.common.security.scram.ScramLoginModule required username=a password=hunter2-secret;"
 "#;
         let joined = Config::parse(text).unwrap_err().0.join("\n");
         for needle in [
@@ -535,6 +545,7 @@ sources:
         ] {
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
+        assert!(!joined.contains("hunter2"), "a secret leaked:\n{joined}");
     }
 
     #[test]
