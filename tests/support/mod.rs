@@ -406,6 +406,22 @@ impl Exporter {
         exporter
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident memory so far (VmHWM), in bytes.
+    pub fn peak_rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmHWM in /proc/pid/status");
+        kb * 1024
+    }
+
     pub fn logs(&self) -> Vec<serde_json::Value> {
         self.logs.lock().unwrap().clone()
     }

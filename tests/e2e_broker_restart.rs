@@ -1,0 +1,127 @@
+//! The broker goes away mid-stream and comes back: the exporter keeps serving /metrics, reports
+//! not-ready while it is gone, and catches up afterwards without losing or doubling an event.
+//! In its own test binary because it restarts the shared broker.
+
+mod support;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::{broker, create_topic, repo_dir, source_config, unique, Exporter, TestProducer};
+
+const EVENTS: &str = "kafka_security_events_total";
+
+#[test]
+fn a_broker_restart_mid_stream_loses_nothing() {
+    broker();
+    let topic = unique("brokerrestart");
+    create_topic(&topic, 3);
+    let config = source_config(
+        "bounce",
+        &unique("group"),
+        &[(&topic, "text")],
+        "admin",
+        "admin-secret",
+    );
+    let exporter = Arc::new(Exporter::start(&config));
+
+    let producer = TestProducer::new();
+    for i in 0..500 {
+        producer.send(
+            &topic,
+            Some(b"user-login"),
+            format!("User before{i} logged in successfully").as_bytes(),
+        );
+    }
+    producer.flush();
+    exporter.wait_for(Duration::from_secs(60), "the first 500", |s| {
+        s.sum(EVENTS, &[]) == 500.0
+    });
+
+    // Watch readiness and /metrics while the broker is down.
+    let watching = Arc::new(AtomicBool::new(true));
+    let saw_not_ready = Arc::new(AtomicBool::new(false));
+    let metrics_failed = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (exporter, watching, saw_not_ready, metrics_failed) = (
+            exporter.clone(),
+            watching.clone(),
+            saw_not_ready.clone(),
+            metrics_failed.clone(),
+        );
+        std::thread::spawn(move || {
+            while watching.load(Ordering::SeqCst) {
+                let (status, _) = exporter.readyz();
+                if status == 503 {
+                    saw_not_ready.store(true, Ordering::SeqCst);
+                }
+                match support::http_get(exporter.addr, "/metrics", &[]) {
+                    Ok((200, _, _)) => {}
+                    _ => metrics_failed.store(true, Ordering::SeqCst),
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+
+    // Records produced while the broker restarts are buffered by the (idempotent) producer.
+    let during = {
+        let topic = topic.clone();
+        std::thread::spawn(move || {
+            let p = TestProducer::new();
+            for i in 0..300 {
+                p.send(
+                    &topic,
+                    Some(b"user-login"),
+                    format!("User during{i} logged in successfully").as_bytes(),
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            p.flush();
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("bash")
+        .arg(repo_dir().join("scripts/kafka-broker.sh"))
+        .arg("restart")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run kafka-broker.sh restart");
+    assert!(status.success(), "broker restart failed");
+    during.join().unwrap();
+    for i in 0..200 {
+        producer.send(
+            &topic,
+            Some(b"user-login"),
+            format!("User after{i} logged in successfully").as_bytes(),
+        );
+    }
+    producer.flush();
+
+    exporter.wait_for(
+        Duration::from_secs(120),
+        "all 1000 after the restart",
+        |s| s.sum(EVENTS, &[]) >= 1000.0,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let s = exporter.scrape();
+    watching.store(false, Ordering::SeqCst);
+    watcher.join().unwrap();
+    assert_eq!(s.sum(EVENTS, &[]), 1000.0);
+    assert!(
+        saw_not_ready.load(Ordering::SeqCst),
+        "/readyz never reported the broker outage"
+    );
+    assert!(
+        !metrics_failed.load(Ordering::SeqCst),
+        "/metrics failed during the outage"
+    );
+    let (status, body) = exporter.readyz();
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    Arc::try_unwrap(exporter)
+        .ok()
+        .expect("watcher is done")
+        .stop(Duration::from_secs(30));
+}
