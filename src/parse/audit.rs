@@ -29,7 +29,7 @@
 //!   no DENY rule means nothing granted the access).
 //! - `…/authentication` → [`Category::Authentication`]; `result.status` `SUCCESS` is
 //!   [`Outcome::Success`], any other status (`UNAUTHENTICATED`...) [`Outcome::Failure`] with a reason
-//!   read from `result.message` (see [`super::text::reason_from_message`]); no status is `Unknown`.
+//!   read from `result.message` (see [`super::reason_from_message`]); no status is `Unknown`.
 //! - Any other type (`…/request` in Confluent Cloud, future types) is categorized by its method:
 //!   `CreateAcls`/`DeleteAcls` and role-binding methods → `acl_change`; `AlterUserScramCredentials`,
 //!   delegation tokens and API-key/password methods → `credential_change`; `AlterConfigs`,
@@ -110,7 +110,7 @@ pub fn parse<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
             Some(status) if status.eq_ignore_ascii_case("SUCCESS") => (Outcome::Success, None),
             Some(_) => {
                 let message = result.as_ref().and_then(|r| r.message.0.as_deref());
-                let reason = message.map_or(Reason::Other, super::text::reason_from_message);
+                let reason = message.map_or(Reason::Other, super::reason_from_message);
                 (Outcome::Failure, Some(reason))
             }
             None => (Outcome::Unknown, None),

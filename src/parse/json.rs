@@ -361,7 +361,7 @@ pub fn parse<'a>(
     event.client_id = mapping.text(&root, "client_id");
     event.reason = mapping
         .text(&root, "reason")
-        .map(|r| reason_words(&r.to_ascii_lowercase()));
+        .map(|r| super::reason_from_message(&r));
     event.cluster_id = mapping.text(&root, "cluster_id");
     event.broker_id = mapping.text(&root, "broker_id");
     Ok(event)
@@ -458,30 +458,6 @@ pub(crate) fn outcome_word(word: &str) -> Outcome {
         | "unauthenticated" | "invalid" => Outcome::Failure,
         "denied" | "deny" | "unauthorized" | "forbidden" | "blocked" => Outcome::Denied,
         _ => Outcome::Unknown,
-    }
-}
-
-/// Reason from free text.
-pub(crate) fn reason_words(text: &str) -> Reason {
-    let has = |ws: &[&str]| ws.iter().any(|w| text.contains(w));
-    if let Some(r) = Reason::from_name(text) {
-        r
-    } else if has(&[
-        "password",
-        "credential",
-        "invalid user",
-        "unknown user",
-        "bad user",
-    ]) {
-        Reason::InvalidCredentials
-    } else if has(&["mechanism"]) {
-        Reason::UnsupportedMechanism
-    } else if has(&["ssl", "tls", "certificate", "handshake"]) {
-        Reason::SslHandshake
-    } else if has(&["token", "jwt", "expired"]) {
-        Reason::InvalidToken
-    } else {
-        Reason::Other
     }
 }
 
