@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::{check_json_depth, parse_rfc3339, ParseError, Record};
 use crate::event::{
     normalize_api, normalize_client_host, normalize_operation, normalize_resource_type, Category,
-    Format, Outcome, Reason, SecurityEvent,
+    Format, Outcome, SecurityEvent,
 };
 
 /// One path or a list of candidate paths.
