@@ -233,7 +233,11 @@ impl ConsumerContext for SourceContext {
                     }
                 }
                 tracing::info!(source = %self.source, partitions = assigned.len(), "Partitions assigned.");
-                self.health.update(&self.source, |s| s.assigned = true);
+                // Joining the group took a working broker connection.
+                self.health.update(&self.source, |s| {
+                    s.assigned = true;
+                    s.connected = true;
+                });
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(error) => {

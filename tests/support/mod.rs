@@ -464,7 +464,9 @@ impl Exporter {
                         x.name.starts_with("kafka_security_") && !x.name.contains("_bucket")
                     })
                     .collect();
-                panic!("timed out waiting for {what}; last scrape: {interesting:#?}");
+                let logs = self.logs();
+                let tail = &logs[logs.len().saturating_sub(40)..];
+                panic!("timed out waiting for {what}; last scrape: {interesting:#?}\nlast logs: {tail:#?}");
             }
             std::thread::sleep(Duration::from_millis(200));
         }
