@@ -107,6 +107,33 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    let parsers = Parsers::new(&ParsersConfig::default()).expect("parsers");
+    group.bench_function("confluent_audit_parse_only", |b| {
+        b.iter(|| {
+            for payload in &audit {
+                let _ = std::hint::black_box(
+                    parsers.parse(FormatChoice::ConfluentAudit, &Record::from_payload(payload)),
+                );
+            }
+        })
+    });
+    let events: Vec<_> = audit
+        .iter()
+        .map(|payload| {
+            parsers
+                .parse(FormatChoice::ConfluentAudit, &Record::from_payload(payload))
+                .expect("corpus parses")
+                .into_owned()
+        })
+        .collect();
+    let now = std::time::SystemTime::now();
+    group.bench_function("record_only", |b| {
+        b.iter(|| {
+            for event in &events {
+                p.metrics().record("bench", event, now);
+            }
+        })
+    });
     group.bench_function("confluent_audit_autodetect", |b| {
         b.iter(|| {
             for payload in &audit {

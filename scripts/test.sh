@@ -4,8 +4,9 @@
 #
 # Usage: scripts/test.sh [--no-lint] [cargo test args…]
 #   --no-lint        skip `cargo fmt --check` and `cargo clippy` (quick local runs)
-#   cargo test args  passed on to `cargo test --all-targets`, e.g.
-#                      scripts/test.sh e2e                  only tests whose name contains "e2e"
+#   cargo test args  passed on to `cargo test --all-targets` (`--all-targets` is left out when
+#                    they select targets themselves: --lib, --test X, --bins, …), e.g.
+#                      scripts/test.sh restart              only tests whose name contains "restart"
 #                      scripts/test.sh --test cli           only tests/cli.rs
 #                      scripts/test.sh -- --nocapture       show the tests' output
 #   -h, --help       this text
@@ -75,6 +76,16 @@ while (( $# > 0 )); do
   shift
 done
 
+# `--all-targets` unless the arguments pick targets themselves (cargo would run the union)
+TARGETS=(--all-targets)
+for a in "${CARGO_TEST_ARGS[@]}"; do
+  [[ "$a" != -- ]] || break
+  case "$a" in
+    --lib|--bins|--bin|--bin=*|--tests|--test|--test=*|--benches|--bench|--bench=*|--examples|--example|--example=*|--doc|--all-targets)
+      TARGETS=(); break ;;
+  esac
+done
+
 # ---------------------------------------------------------------------------- phases, timing
 
 T_START=$SECONDS
@@ -106,14 +117,22 @@ phase_done() {
 # Commands run under `timeout`, which puts them in a process group of their own (so a timeout
 # kills cargo with its rustc/test children). They run in the background and are waited for,
 # so that Ctrl-C / SIGTERM reach our trap at once; the trap then kills that group.
+# RUN_OUT, when set, is where the command's stdout and stderr go.
 CHILD=""
+RUN_OUT=""
 
 run_bounded() { # seconds command…
   local secs="$1" rc=0
   shift
-  timeout --kill-after=30 "$secs" "$@" </dev/null &
+  if [[ -n "$RUN_OUT" ]]; then
+    timeout --kill-after=30 "$secs" "$@" </dev/null >"$RUN_OUT" 2>&1 &
+  else
+    timeout --kill-after=30 "$secs" "$@" </dev/null &
+  fi
   CHILD=$!
   wait "$CHILD" || rc=$?
+  # processes of that group that outlived it (a test's child that ignored SIGTERM, …)
+  reap_group "$CHILD" 5
   CHILD=""
   if (( rc == 124 )); then
     log "'$*' did not finish within $secs s; killed"
@@ -121,10 +140,24 @@ run_bounded() { # seconds command…
   return "$rc"
 }
 
+# SIGTERM what is left of process group $1, wait up to $2 s, then SIGKILL it
+reap_group() {
+  local pgid="$1" grace="$2" i
+  kill -0 -- "-$pgid" 2>/dev/null || return 0
+  log "terminating leftover processes of group $pgid: $(pgrep -l -g "$pgid" 2>/dev/null | tr -s ' \n' ' ')"
+  kill -TERM -- "-$pgid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    kill -0 -- "-$pgid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pgid" 2>/dev/null || true
+}
+
 kill_child() {
   [[ -n "$CHILD" ]] || return 0
   kill -TERM -- "-$CHILD" 2>/dev/null || kill -TERM "$CHILD" 2>/dev/null || true
   wait "$CHILD" 2>/dev/null || true
+  reap_group "$CHILD" 10
   CHILD=""
 }
 
@@ -327,8 +360,8 @@ fi
 
 # ---------------------------------------------------------------------------- 3. build
 
-phase build "cargo test --all-targets --no-run"
-run_bounded "$BUILD_TIMEOUT" cargo test --all-targets --no-run "${CARGO_TEST_ARGS[@]}"
+phase build "cargo test${TARGETS[*]:+ ${TARGETS[*]}} --no-run"
+run_bounded "$BUILD_TIMEOUT" cargo test "${TARGETS[@]}" --no-run "${CARGO_TEST_ARGS[@]}"
 phase_done
 
 # ---------------------------------------------------------------------------- 4. broker
@@ -347,7 +380,7 @@ phase_done
 
 # ---------------------------------------------------------------------------- 5. test
 
-phase test "cargo test --all-targets${CARGO_TEST_ARGS[*]:+ ${CARGO_TEST_ARGS[*]}} (timeout $(fmt_secs "$TEST_TIMEOUT"))"
+phase test "cargo test${TARGETS[*]:+ ${TARGETS[*]}}${CARGO_TEST_ARGS[*]:+ ${CARGO_TEST_ARGS[*]}} (timeout $(fmt_secs "$TEST_TIMEOUT"))"
 # the output goes to the terminal/CI log as it comes and to $TEST_LOG for the counts below;
 # tee ignores SIGINT so that nothing after a Ctrl-C is lost
 fifo="$LOG_DIR/cargo-test.fifo"
@@ -356,7 +389,9 @@ mkfifo "$fifo"
 tee -i "$TEST_LOG" <"$fifo" &
 TEE_PID=$!
 test_rc=0
-run_bounded "$TEST_TIMEOUT" cargo test --all-targets "${CARGO_TEST_ARGS[@]}" >"$fifo" 2>&1 || test_rc=$?
+RUN_OUT="$fifo"
+run_bounded "$TEST_TIMEOUT" cargo test "${TARGETS[@]}" "${CARGO_TEST_ARGS[@]}" || test_rc=$?
+RUN_OUT=""
 wait_tee
 rm -f "$fifo"
 

@@ -108,7 +108,11 @@ fn block_on<E: std::fmt::Display>(
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(fut) {
+    let result = runtime.block_on(fut);
+    // The app already bounded every shutdown step; a librdkafka call still blocked on a dead
+    // broker must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "Exporter failed.");

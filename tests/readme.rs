@@ -50,6 +50,7 @@ fn every_metric_is_documented_exactly() {
     }
     metrics.record_parse_error("s", None, "empty");
     metrics.set_source_up("s", true);
+    metrics.record_redelivery("s");
     metrics.consumer_lag.with_label_values(&["t", "0"]).set(0);
 
     let mut registered = BTreeMap::new();

@@ -30,6 +30,7 @@ pub mod names {
     pub const SERIES_OVERFLOW: &str = "kafka_security_series_overflow_total";
     pub const CONSUMER_LAG: &str = "kafka_security_consumer_lag_messages";
     pub const SOURCE_UP: &str = "kafka_security_source_up";
+    pub const REDELIVERED: &str = "kafka_security_redelivered_records_total";
     pub const BUILD_INFO: &str = "kafka_security_build_info";
 
     /// Every capped metric, for config validation.
@@ -155,6 +156,7 @@ pub struct Metrics {
     denials_by_principal: CappedCounterVec,
     delay: HistogramVec,
     parse_errors: IntCounterVec,
+    redelivered: IntCounterVec,
     /// Gauge of consumer lag per assigned partition.
     pub consumer_lag: IntGaugeVec,
     /// 1 while a source is connected and assigned, else 0.
@@ -255,6 +257,15 @@ impl Metrics {
         )?;
         registry.register(Box::new(parse_errors.clone()))?;
 
+        let redelivered = IntCounterVec::new(
+            Opts::new(
+                names::REDELIVERED,
+                "Records Kafka delivered again after a failed offset commit that this process had already applied; skipped, so nothing is counted twice.",
+            ),
+            &["source"],
+        )?;
+        registry.register(Box::new(redelivered.clone()))?;
+
         let consumer_lag = IntGaugeVec::new(
             Opts::new(
                 names::CONSUMER_LAG,
@@ -282,6 +293,7 @@ impl Metrics {
             denials_by_principal,
             delay,
             parse_errors,
+            redelivered,
             consumer_lag,
             source_up,
         })
@@ -350,6 +362,11 @@ impl Metrics {
         self.parse_errors
             .with_label_values(&[source, format.unwrap_or(UNKNOWN), reason])
             .inc();
+    }
+
+    /// Counts a re-delivered record that was skipped.
+    pub fn record_redelivery(&self, source: &str) {
+        self.redelivered.with_label_values(&[source]).inc();
     }
 
     /// Sets `kafka_security_source_up{source}`.

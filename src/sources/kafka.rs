@@ -108,7 +108,29 @@ pub struct SourceContext {
     metrics: Arc<Metrics>,
     /// Partitions currently assigned, to drop their lag gauges on revoke.
     assigned: Mutex<Vec<(String, i32)>>,
+    /// Per partition, the offset after the last record this process applied. Kafka re-delivers
+    /// from the last *committed* offset after a rebalance; when a commit failed (broker down),
+    /// that is older than what was applied, and those records must not be counted again.
+    applied: Mutex<HashMap<String, HashMap<i32, i64>>>,
     error_limit: RateLimit,
+}
+
+impl SourceContext {
+    /// True when this process already applied `message` (a re-delivery after a failed commit);
+    /// otherwise records it as applied.
+    fn already_applied(&self, message: &BorrowedMessage<'_>) -> bool {
+        let mut applied = self.applied.lock();
+        let partitions = match applied.get_mut(message.topic()) {
+            Some(p) => p,
+            None => applied.entry(message.topic().to_string()).or_default(),
+        };
+        let next = partitions.entry(message.partition()).or_insert(i64::MIN);
+        if message.offset() < *next {
+            return true;
+        }
+        *next = message.offset() + 1;
+        false
+    }
 }
 
 impl ClientContext for SourceContext {
@@ -199,17 +221,27 @@ impl ConsumerContext for SourceContext {
         if let Rebalance::Revoke(tpl) = rebalance {
             // Every record returned by earlier polls has been applied and its offset stored, so
             // committing now hands the revoked partitions over without loss or double counting.
-            match consumer.commit_consumer_state(CommitMode::Sync) {
-                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            let committed = match consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => true,
                 Err(error) => {
-                    tracing::warn!(source = %self.source, %error, "Failed to commit offsets of revoked partitions.")
+                    tracing::warn!(source = %self.source, %error, "Failed to commit offsets of revoked partitions; re-delivered records this process already applied will be skipped.");
+                    false
                 }
-            }
+            };
             let revoked: Vec<(String, i32)> = tpl
                 .elements()
                 .iter()
                 .map(|e| (e.topic().to_string(), e.partition()))
                 .collect();
+            if committed {
+                // The next owner starts exactly where this process stopped.
+                let mut applied = self.applied.lock();
+                for (topic, partition) in &revoked {
+                    if let Some(partitions) = applied.get_mut(topic) {
+                        partitions.remove(partition);
+                    }
+                }
+            }
             let mut assigned = self.assigned.lock();
             assigned.retain(|tp| !revoked.contains(tp));
             for (topic, partition) in &revoked {
@@ -290,6 +322,7 @@ impl KafkaSource {
             health: health.clone(),
             metrics: pipeline.metrics().clone(),
             assigned: Mutex::new(Vec::new()),
+            applied: Mutex::new(HashMap::new()),
             error_limit: RateLimit::new(Duration::from_secs(10)),
         };
         let consumer: StreamConsumer<SourceContext> = client_config
@@ -337,9 +370,13 @@ impl KafkaSource {
             match message {
                 Ok(message) => {
                     backoff = Duration::from_millis(100);
-                    let format = formats.get(message.topic());
-                    apply(&self.pipeline, &name, format, &message);
-                    applied += 1;
+                    if consumer.context().already_applied(&message) {
+                        self.pipeline.metrics().record_redelivery(&name);
+                    } else {
+                        let format = formats.get(message.topic());
+                        apply(&self.pipeline, &name, format, &message);
+                        applied += 1;
+                    }
                     if let Err(error) = consumer.store_offset_from_message(&message) {
                         // Happens for a partition revoked meanwhile; its new owner re-reads it.
                         tracing::debug!(source = %name, %error, "Could not store an offset.");
