@@ -153,7 +153,7 @@ impl ClientContext for SourceContext {
         let connected = stats
             .brokers
             .values()
-            .any(|b| b.nodeid >= 0 && b.state == "UP");
+            .any(|b| b.state == "UP");
         self.health.update(&self.source, |s| {
             s.connected = connected;
             if connected {
@@ -202,7 +202,8 @@ impl ClientContext for SourceContext {
                 }
             }
             Some(RDKafkaErrorCode::AllBrokersDown) => {
-                self.health.update(source, |s| s.connected = false);
+                // Error events are queued and may be served long after the fact; connectivity
+                // comes from the periodic statistics, which describe the present.
                 if let Some(suppressed) = self.error_limit.check() {
                     tracing::warn!(source, %reason, suppressed, "All Kafka brokers are down; retrying.");
                 }
@@ -359,7 +360,6 @@ impl KafkaSource {
         let consumer = self.consumer;
         let mut formats = TopicFormats::new(&self.config);
         let recv_errors = RateLimit::new(Duration::from_secs(10));
-        let mut backoff = Duration::from_millis(100);
         let mut applied: u64 = 0;
         loop {
             let message = tokio::select! {
@@ -369,7 +369,6 @@ impl KafkaSource {
             };
             match message {
                 Ok(message) => {
-                    backoff = Duration::from_millis(100);
                     if consumer.context().already_applied(&message) {
                         self.pipeline.metrics().record_redelivery(&name);
                     } else {
@@ -383,14 +382,13 @@ impl KafkaSource {
                     }
                 }
                 Err(error) => {
+                    // librdkafka reconnects by itself; an error here is an event describing it.
+                    // Drain such events at once: sleeping here would leave the records queued
+                    // behind a backlog of stale outage errors.
                     if let Some(suppressed) = recv_errors.check() {
-                        tracing::warn!(source = %name, %error, suppressed, "Kafka consume error; retrying.");
+                        tracing::warn!(source = %name, %error, suppressed, "Kafka consume error; librdkafka is retrying.");
                     }
-                    tokio::select! {
-                        () = shutdown.cancelled() => break,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    tokio::task::yield_now().await;
                 }
             }
         }
