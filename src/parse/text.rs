@@ -1,35 +1,681 @@
 //! Plain-text security events whose record key is the event type.
+//!
+//! The classic producer example sends key `user-login`, value `User JohnDoe logged in
+//! successfully`; with no configuration that becomes an `authentication` / `success` event for
+//! principal `JohnDoe` with event type `user-login`.
+//!
+//! # Matching order
+//!
+//! 1. User patterns from `parsers.text.patterns`, in order (a pattern with a `key` regex only
+//!    applies when the record key matches it).
+//! 2. The built-in phrasings below, matched case-insensitively anywhere in the value (a log
+//!    prefix such as a timestamp is fine) up to the end of the value, which may carry trailing
+//!    `.`, `!`, `,` or `;`. Names may be quoted (`'John Doe'`, `"John Doe"`). A `from <ip>`,
+//!    `from host <ip>` or `(ip: <ip>)` suffix becomes `client_host`.
+//! 3. With a record key but no matching phrasing, the record is still an event: category from
+//!    the key's words ([`category_from_words`], else `other`), outcome `unknown`, event type the
+//!    key. Nothing keyed is dropped.
+//! 4. Without a key: `Unrecognized` (or `Empty` for an empty value).
+//!
+//! | phrasing (examples)                                                          | category / outcome |
+//! |------------------------------------------------------------------------------|--------------------|
+//! | `User X logged in [successfully]`, `Login successful for user X`, `X authenticated successfully`, `Successful login for user X` | authentication / success |
+//! | `User X failed to log in`, `Failed login for user X`, `Login failed for user X`, `Authentication failed for user X`, `Invalid password for user X`, `Incorrect password for X`, `User X login failed` | authentication / failure, reason `invalid_credentials` |
+//! | `User X denied access to Y`, `Access denied for user X [to\|on Y]`, `Permission denied for user X on Y`, `User X is not authorized to <op> Y`, `Unauthorized access attempt by X` | authorization / denied |
+//! | `User X granted access to Y`, `Access granted for user X to Y`                | authorization / allowed |
+//! | `User X logged out`                                                           | authentication / success |
+//! | `User X changed password`, `Password changed for user X`                      | credential_change / success |
+//! | `User X succeeded` / `failed` / `was denied` / `was granted`                  | from the key's words (else `other`) / from the verb |
+//!
+//! The event type is the record key, else the phrasing's name (`login`, `login_failed`,
+//! `access_denied`, `access_granted`, `logout`, `password_change`, `user_outcome`). The event
+//! time is the record timestamp.
 
+use std::borrow::Cow;
+
+use regex::{Captures, Regex, RegexSet};
 use serde::Deserialize;
 
 use super::{ParseError, Record};
-use crate::event::{Reason, SecurityEvent};
+use crate::event::{
+    normalize_client_host, normalize_operation, normalize_resource_type, Category, Format, Outcome,
+    Reason, SecurityEvent, Text,
+};
 
 /// The `parsers.text` config section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TextConfig {}
+pub struct TextConfig {
+    /// Extra patterns, tried in order before the built-in phrasings; the first match wins.
+    /// Default: none (only the built-ins).
+    #[serde(default)]
+    pub patterns: Vec<TextPattern>,
+}
 
-/// Compiled patterns.
+/// One user-defined text pattern.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextPattern {
+    /// Regular expression (Rust `regex` syntax) searched for in the record value. Named captures
+    /// fill event fields: `principal`, `client_host`, `listener`, `mechanism`, `operation`,
+    /// `resource_type`, `resource_name`, `pattern_type`, `api`, `client_id`, `cluster_id`,
+    /// `broker_id`, `reason` (free text mapped to the closed reason set) and `outcome` (a word
+    /// such as `failed` or `granted`, overriding `outcome` below). Required.
+    pub regex: String,
+    /// Category of matching events: `authentication`, `authorization`, `acl_change`,
+    /// `credential_change`, `config_change`, `resource_change`, `connection` or `other`. Required.
+    pub category: String,
+    /// Outcome of matching events: `success`, `failure`, `allowed`, `denied` or `unknown`
+    /// (adjusted to the category's vocabulary, so `failure` on authorization reads `denied`).
+    /// Default: `unknown`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Event type of matching events. Default: the record key, else the category name.
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// Regular expression the record key must match for this pattern to apply. Default: the
+    /// pattern applies to every record, keyed or not.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// Compiled patterns: the user's, then the built-ins.
 #[derive(Debug)]
-pub struct TextRules {}
+pub struct TextRules {
+    user: Vec<UserPattern>,
+    builtins: Builtins,
+}
+
+#[derive(Debug)]
+struct UserPattern {
+    regex: Regex,
+    key: Option<Regex>,
+    category: Category,
+    outcome: Outcome,
+    event_type: Option<String>,
+    /// Capture group index → the field it fills.
+    captures: Vec<(usize, Field)>,
+}
 
 impl TextRules {
-    pub fn new(_config: &TextConfig) -> Result<TextRules, Vec<String>> {
-        Ok(TextRules {})
+    /// Compiles the user patterns and the built-ins; returns every problem found, each prefixed
+    /// with its config path (`parsers.text.patterns[2].regex: …`).
+    pub fn new(config: &TextConfig) -> Result<TextRules, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut user = Vec::with_capacity(config.patterns.len());
+        for (i, p) in config.patterns.iter().enumerate() {
+            let at = format!("parsers.text.patterns[{i}]");
+            let regex = Regex::new(&p.regex)
+                .map_err(|e| problems.push(format!("{at}.regex: {}", one_line(&e))))
+                .ok();
+            let key = match &p.key {
+                Some(k) => Regex::new(k)
+                    .map(Some)
+                    .map_err(|e| problems.push(format!("{at}.key: {}", one_line(&e))))
+                    .ok(),
+                None => Some(None),
+            };
+            let category = Category::from_name(&p.category);
+            if category.is_none() {
+                problems.push(format!(
+                    "{at}.category: unknown category `{}` (expected one of {})",
+                    p.category,
+                    names(Category::ALL.map(Category::as_str))
+                ));
+            }
+            let outcome = match &p.outcome {
+                Some(o) => Outcome::from_name(o),
+                None => Some(Outcome::Unknown),
+            };
+            if outcome.is_none() {
+                problems.push(format!(
+                    "{at}.outcome: unknown outcome `{}` (expected one of {})",
+                    p.outcome.as_deref().unwrap_or_default(),
+                    names(Outcome::ALL.map(Outcome::as_str))
+                ));
+            }
+            let mut captures = Vec::new();
+            if let Some(regex) = &regex {
+                for (index, name) in regex.capture_names().enumerate() {
+                    let Some(name) = name else { continue };
+                    match Field::from_capture_name(name) {
+                        Some(field) => captures.push((index, field)),
+                        None => problems.push(format!(
+                            "{at}.regex: unknown capture name `{name}` (expected one of {})",
+                            names(Field::CAPTURES.map(Field::as_str))
+                        )),
+                    }
+                }
+            }
+            if let (Some(regex), Some(key), Some(category), Some(outcome)) =
+                (regex, key, category, outcome)
+            {
+                user.push(UserPattern {
+                    regex,
+                    key,
+                    category,
+                    outcome: outcome.for_category(category),
+                    event_type: p.event_type.clone(),
+                    captures,
+                });
+            }
+        }
+        if problems.is_empty() {
+            Ok(TextRules {
+                user,
+                builtins: Builtins::new(),
+            })
+        } else {
+            Err(problems)
+        }
     }
 }
 
-/// Parses one text event.
-pub fn parse<'a>(
-    _rules: &TextRules,
-    _record: &Record<'a>,
-) -> Result<SecurityEvent<'a>, ParseError> {
-    Err(ParseError::Unrecognized)
+fn one_line(err: &regex::Error) -> String {
+    err.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Maps a free-text failure message (or a reason name such as `invalid_credentials`) to the
-/// closed [`Reason`] set by keywords; [`Reason::Other`] when nothing matches.
+fn names<const N: usize>(names: [&str; N]) -> String {
+    names.join(", ")
+}
+
+/// Parses one text event.
+pub fn parse<'a>(rules: &TextRules, record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
+    let key = match record.key {
+        Some(k) => Some(utf8(k)?.trim()).filter(|k| !k.is_empty()),
+        None => None,
+    };
+    let value = utf8(record.payload)?;
+    let trimmed = value.trim();
+    if trimmed.is_empty() && key.is_none() {
+        return Err(ParseError::Empty);
+    }
+    let new_event = |category: Category, outcome: Outcome, event_type: Text<'a>| {
+        let mut ev = SecurityEvent::new(
+            Format::Text,
+            category,
+            outcome.for_category(category),
+            event_type,
+            record.origin.clone(),
+            record.observed_time,
+        );
+        ev.event_time = record.timestamp;
+        ev
+    };
+
+    for p in &rules.user {
+        if let Some(key_regex) = &p.key {
+            if !key.is_some_and(|k| key_regex.is_match(k)) {
+                continue;
+            }
+        }
+        let Some(caps) = p.regex.captures(value) else {
+            continue;
+        };
+        let event_type = match (&p.event_type, key) {
+            (Some(t), _) => Cow::Owned(t.clone()),
+            (None, Some(k)) => Cow::Borrowed(k),
+            (None, None) => Cow::Borrowed(p.category.as_str()),
+        };
+        let mut ev = new_event(p.category, p.outcome, event_type);
+        for &(index, field) in &p.captures {
+            if let Some(m) = caps.get(index) {
+                field.set(&mut ev, Cow::Borrowed(m.as_str()));
+            }
+        }
+        return Ok(ev);
+    }
+
+    if let Some((kind, caps)) = rules.builtins.find(value) {
+        let category = match kind.category {
+            Some(c) => c,
+            None => key.and_then(category_from_words).unwrap_or(Category::Other),
+        };
+        let outcome = match kind.outcome {
+            Some(o) => o,
+            None => caps
+                .name("verb")
+                .and_then(|v| v.as_str().split_whitespace().last())
+                .and_then(outcome_from_word)
+                .unwrap_or(Outcome::Unknown),
+        };
+        let event_type = Cow::Borrowed(key.unwrap_or(kind.name));
+        let mut ev = new_event(category, outcome, event_type);
+        ev.principal = ["uq", "us", "u"]
+            .into_iter()
+            .find_map(|g| caps.name(g))
+            .map(|m| Cow::Borrowed(m.as_str()));
+        ev.client_host = ["ip", "ip2"]
+            .into_iter()
+            .find_map(|g| caps.name(g))
+            .map(|m| Cow::Borrowed(normalize_client_host(m.as_str())));
+        ev.resource_name = ["rq", "rs", "r"]
+            .into_iter()
+            .find_map(|g| caps.name(g))
+            .map(|m| Cow::Borrowed(m.as_str()));
+        ev.operation = caps.name("op").map(|m| normalize_operation(m.as_str()));
+        if ev.outcome == Outcome::Failure && kind.category == Some(Category::Authentication) {
+            ev.reason = Some(Reason::InvalidCredentials);
+        }
+        return Ok(ev);
+    }
+
+    match key {
+        Some(key) => Ok(new_event(
+            category_from_words(key).unwrap_or(Category::Other),
+            Outcome::Unknown,
+            Cow::Borrowed(key),
+        )),
+        None => Err(ParseError::Unrecognized),
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| ParseError::InvalidUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })
+}
+
+// === Built-in phrasings ===
+
+/// What a built-in phrasing means. `None` category or outcome: taken from the key or the verb.
+#[derive(Debug)]
+struct Kind {
+    name: &'static str,
+    category: Option<Category>,
+    outcome: Option<Outcome>,
+}
+
+const LOGIN: Kind = Kind {
+    name: "login",
+    category: Some(Category::Authentication),
+    outcome: Some(Outcome::Success),
+};
+const LOGIN_FAILED: Kind = Kind {
+    name: "login_failed",
+    category: Some(Category::Authentication),
+    outcome: Some(Outcome::Failure),
+};
+const ACCESS_DENIED: Kind = Kind {
+    name: "access_denied",
+    category: Some(Category::Authorization),
+    outcome: Some(Outcome::Denied),
+};
+const ACCESS_GRANTED: Kind = Kind {
+    name: "access_granted",
+    category: Some(Category::Authorization),
+    outcome: Some(Outcome::Allowed),
+};
+const LOGOUT: Kind = Kind {
+    name: "logout",
+    category: Some(Category::Authentication),
+    outcome: Some(Outcome::Success),
+};
+const PASSWORD_CHANGE: Kind = Kind {
+    name: "password_change",
+    category: Some(Category::CredentialChange),
+    outcome: Some(Outcome::Success),
+};
+const USER_OUTCOME: Kind = Kind {
+    name: "user_outcome",
+    category: None,
+    outcome: None,
+};
+
+/// A user name: quoted (may hold spaces) or one bare token.
+const USER: &str = r#"(?:"(?P<uq>[^"]+)"|'(?P<us>[^']+)'|(?P<u>[^\s"']+?))"#;
+/// A resource name, quoted or bare.
+const RESOURCE: &str = r#"(?:"(?P<rq>[^"]+)"|'(?P<rs>[^']+)'|(?P<r>[^\s"']+?))"#;
+/// An optional client address suffix: `from 10.0.0.1`, `from host db1`, `(ip: 10.0.0.1)`.
+const TAIL: &str = r"(?:,?\s+from\s+(?:host\s+|ip\s+|address\s+)?(?P<ip>[^\s,;()]+?)|\s*\(\s*(?:ip|host|from|address|client)\s*[:=]?\s*(?P<ip2>[^\s()]+)\s*\))?[\s.!,;]*$";
+const LOGIN_WORD: &str = r"(?:log\s*in|logon|log\s+on|sign\s*-?\s*in|authentication)";
+
+/// The built-in phrasings, in priority order. `{U}`, `{R}`, `{T}` and `{L}` expand to [`USER`],
+/// [`RESOURCE`], [`TAIL`] and [`LOGIN_WORD`].
+const PHRASINGS: [(&str, &Kind); 21] = [
+    // Failures first, so `logged in` never claims `failed to log in`.
+    (
+        r"\buser\s+{U}\s+failed\s+to\s+(?:log\s*in|logon|sign\s*in|authenticate){T}",
+        &LOGIN_FAILED,
+    ),
+    (
+        r"\b(?:failed|unsuccessful)\s+{L}(?:\s+attempt)?\s+(?:for|by|of)\s+(?:user\s+)?{U}{T}",
+        &LOGIN_FAILED,
+    ),
+    (
+        r"\b{L}\s+(?:has\s+)?failed\s+for\s+(?:user\s+)?{U}{T}",
+        &LOGIN_FAILED,
+    ),
+    (
+        r"\b(?:invalid|incorrect|wrong|bad)\s+(?:password|credentials)\s+(?:for|of)\s+(?:user\s+)?{U}{T}",
+        &LOGIN_FAILED,
+    ),
+    (r"\buser\s+{U}\s+{L}\s+(?:has\s+)?failed{T}", &LOGIN_FAILED),
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+in\s+unsuccessfully{T}",
+        &LOGIN_FAILED,
+    ),
+    // Successes.
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+in(?:\s+successfully)?{T}",
+        &LOGIN,
+    ),
+    (
+        r"\b{L}\s+(?:was\s+)?successful\s+for\s+(?:user\s+)?{U}{T}",
+        &LOGIN,
+    ),
+    (
+        r"\bsuccessful\s+{L}\s+(?:for|by|of)\s+(?:user\s+)?{U}{T}",
+        &LOGIN,
+    ),
+    (
+        r"(?:^|\s)(?:user\s+)?{U}\s+(?:has\s+)?(?:authenticated|logged\s+in|signed\s+in)\s+successfully{T}",
+        &LOGIN,
+    ),
+    // Authorization.
+    (
+        r"\buser\s+{U}\s+(?:was\s+|is\s+)?denied\s+access(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\b(?:access|permission)\s+denied\s+for\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\buser\s+{U}\s+is\s+not\s+(?:authorized|authorised|allowed|permitted)\s+to\s+(?P<op>[\w-]+)(?:\s+(?:on\s+)?{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\bunauthori[sz]ed\s+access\s+attempt\s+(?:by|from)\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\buser\s+{U}\s+(?:was\s+|is\s+)?granted\s+access(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_GRANTED,
+    ),
+    (
+        r"\b(?:access|permission)\s+granted\s+for\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_GRANTED,
+    ),
+    // Session end and credential changes.
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+(?:out|off){T}",
+        &LOGOUT,
+    ),
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:changed|reset|updated)\s+(?:(?:his|her|their|the|its)\s+)?password{T}",
+        &PASSWORD_CHANGE,
+    ),
+    (
+        r"\bpassword\s+(?:was\s+|has\s+been\s+)?(?:changed|reset|updated)\s+for\s+(?:user\s+)?{U}{T}",
+        &PASSWORD_CHANGE,
+    ),
+    (
+        r"\bpassword\s+(?:was\s+|has\s+been\s+)?(?:changed|reset|updated)\s+by\s+(?:user\s+)?{U}{T}",
+        &PASSWORD_CHANGE,
+    ),
+    // Ambiguous: the key says what kind of event it is.
+    (
+        r"\buser\s+{U}\s+(?P<verb>succeeded|failed|was\s+denied|was\s+granted|was\s+rejected|was\s+allowed){T}",
+        &USER_OUTCOME,
+    ),
+];
+
+#[derive(Debug)]
+struct Builtins {
+    set: RegexSet,
+    regexes: Vec<(Regex, &'static Kind)>,
+}
+
+impl Builtins {
+    fn new() -> Builtins {
+        let sources: Vec<String> = PHRASINGS
+            .iter()
+            .map(|(p, _)| {
+                let p = p
+                    .replace("{U}", USER)
+                    .replace("{R}", RESOURCE)
+                    .replace("{T}", TAIL)
+                    .replace("{L}", LOGIN_WORD);
+                format!("(?i){p}")
+            })
+            .collect();
+        // The phrasings are constants covered by the unit tests, so compiling cannot fail.
+        let set = RegexSet::new(&sources).expect("built-in text phrasings compile");
+        let regexes = sources
+            .iter()
+            .zip(PHRASINGS)
+            .map(|(s, (_, kind))| {
+                (
+                    Regex::new(s).expect("built-in text phrasing compiles"),
+                    kind,
+                )
+            })
+            .collect();
+        Builtins { set, regexes }
+    }
+
+    /// The first phrasing (in priority order) that matches, with its captures.
+    fn find<'t>(&self, value: &'t str) -> Option<(&'static Kind, Captures<'t>)> {
+        let first = self.set.matches(value).into_iter().next()?;
+        let (regex, kind) = &self.regexes[first];
+        regex.captures(value).map(|c| (*kind, c))
+    }
+}
+
+// === Shared vocabulary (also used by the JSON and audit parsers) ===
+
+/// An event field a text capture or a JSON path can fill with a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    EventType,
+    EventTime,
+    Category,
+    Outcome,
+    Principal,
+    ClientHost,
+    Listener,
+    Mechanism,
+    Operation,
+    ResourceType,
+    ResourceName,
+    PatternType,
+    Api,
+    ClientId,
+    Reason,
+    ClusterId,
+    BrokerId,
+}
+
+impl Field {
+    pub(crate) const ALL: [Field; 17] = [
+        Field::EventType,
+        Field::EventTime,
+        Field::Category,
+        Field::Outcome,
+        Field::Principal,
+        Field::ClientHost,
+        Field::Listener,
+        Field::Mechanism,
+        Field::Operation,
+        Field::ResourceType,
+        Field::ResourceName,
+        Field::PatternType,
+        Field::Api,
+        Field::ClientId,
+        Field::Reason,
+        Field::ClusterId,
+        Field::BrokerId,
+    ];
+
+    /// The fields a text pattern may capture (type, time and category come from the pattern).
+    pub(crate) const CAPTURES: [Field; 14] = [
+        Field::Outcome,
+        Field::Principal,
+        Field::ClientHost,
+        Field::Listener,
+        Field::Mechanism,
+        Field::Operation,
+        Field::ResourceType,
+        Field::ResourceName,
+        Field::PatternType,
+        Field::Api,
+        Field::ClientId,
+        Field::Reason,
+        Field::ClusterId,
+        Field::BrokerId,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Field::EventType => "event_type",
+            Field::EventTime => "event_time",
+            Field::Category => "category",
+            Field::Outcome => "outcome",
+            Field::Principal => "principal",
+            Field::ClientHost => "client_host",
+            Field::Listener => "listener",
+            Field::Mechanism => "mechanism",
+            Field::Operation => "operation",
+            Field::ResourceType => "resource_type",
+            Field::ResourceName => "resource_name",
+            Field::PatternType => "pattern_type",
+            Field::Api => "api",
+            Field::ClientId => "client_id",
+            Field::Reason => "reason",
+            Field::ClusterId => "cluster_id",
+            Field::BrokerId => "broker_id",
+        }
+    }
+
+    fn from_capture_name(name: &str) -> Option<Field> {
+        Field::CAPTURES.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// Stores a string value in the event, normalized like the other parsers do (operation to
+    /// the ACL enum name, resource type to PascalCase, client host without Kafka's `/`; reason and
+    /// outcome through the word tables). Event type, time and category are the caller's job
+    /// and are ignored here.
+    pub(crate) fn set<'a>(self, ev: &mut SecurityEvent<'a>, value: Text<'a>) {
+        let value = match value {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) if s.trim().len() != s.len() => Cow::Owned(s.trim().to_owned()),
+            owned => owned,
+        };
+        if value.is_empty() {
+            return;
+        }
+        let slot = match self {
+            Field::Outcome => {
+                if let Some(o) = outcome_from_word(&value) {
+                    ev.outcome = o.for_category(ev.category);
+                }
+                return;
+            }
+            Field::Reason => {
+                ev.reason = Some(reason_from_message(&value));
+                return;
+            }
+            Field::EventType | Field::EventTime | Field::Category => return,
+            Field::Principal => &mut ev.principal,
+            Field::ClientHost => &mut ev.client_host,
+            Field::Listener => &mut ev.listener,
+            Field::Mechanism => &mut ev.mechanism,
+            Field::Operation => &mut ev.operation,
+            Field::ResourceType => &mut ev.resource_type,
+            Field::ResourceName => &mut ev.resource_name,
+            Field::PatternType => &mut ev.pattern_type,
+            Field::Api => &mut ev.api,
+            Field::ClientId => &mut ev.client_id,
+            Field::ClusterId => &mut ev.cluster_id,
+            Field::BrokerId => &mut ev.broker_id,
+        };
+        *slot = Some(match self {
+            Field::Operation => normalize(value, normalize_operation),
+            Field::ResourceType => normalize(value, normalize_resource_type),
+            Field::ClientHost => normalize(value, |s| Cow::Borrowed(normalize_client_host(s))),
+            _ => value,
+        });
+    }
+}
+
+/// Applies a `&str -> Cow<str>` normalizer, keeping a borrow when the value was borrowed.
+fn normalize<'a>(value: Text<'a>, f: impl for<'s> Fn(&'s str) -> Text<'s>) -> Text<'a> {
+    match value {
+        Cow::Borrowed(s) => f(s),
+        Cow::Owned(s) => Cow::Owned(f(&s).into_owned()),
+    }
+}
+
+/// Reads an outcome word: `success`/`ok`/`true`/`allowed`/`granted`... and
+/// `failure`/`error`/`false`/`denied`/`rejected`/`forbidden`...; `None` for anything else.
+/// Allowed-style words give [`Outcome::Allowed`], denied-style [`Outcome::Denied`]; callers
+/// pass the result through [`Outcome::for_category`].
+pub(crate) fn outcome_from_word(word: &str) -> Option<Outcome> {
+    let w = word.trim().to_ascii_lowercase();
+    Some(match w.as_str() {
+        "success" | "successful" | "succeeded" | "succeed" | "ok" | "true" | "pass" | "passed"
+        | "yes" | "1" => Outcome::Success,
+        "allowed" | "allow" | "granted" | "grant" | "permit" | "permitted" | "authorized" => {
+            Outcome::Allowed
+        }
+        "failure" | "failed" | "fail" | "error" | "false" | "no" | "0" | "invalid"
+        | "unauthenticated" => Outcome::Failure,
+        "denied" | "deny" | "rejected" | "reject" | "unauthorized" | "forbidden" | "blocked" => {
+            Outcome::Denied
+        }
+        "unknown" => Outcome::Unknown,
+        _ => return None,
+    })
+}
+
+/// Guesses a category from an event type, key or action (`user-login`, `ACL_CHECK`,
+/// `password.reset`): the text is lowercased and stripped of everything but letters and digits,
+/// then searched for words in this order:
+/// access/authoriz/authz/permission/aclcheck → authorization;
+/// login/logon/signin/logout/logoff/signout/auth → authentication;
+/// password/credential/scram → credential_change; acl → acl_change; config → config_change;
+/// create or delete with topic → resource_change; connect → connection. `None` otherwise.
+pub(crate) fn category_from_words(text: &str) -> Option<Category> {
+    let squashed: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let has = |words: &[&str]| words.iter().any(|w| squashed.contains(w));
+    Some(
+        if has(&[
+            "access",
+            "authoriz",
+            "authoris",
+            "authz",
+            "permission",
+            "aclcheck",
+        ]) {
+            Category::Authorization
+        } else if has(&[
+            "login", "logon", "signin", "logout", "logoff", "signout", "auth",
+        ]) {
+            Category::Authentication
+        } else if has(&["password", "credential", "scram"]) {
+            Category::CredentialChange
+        } else if has(&["acl"]) {
+            Category::AclChange
+        } else if has(&["config"]) {
+            Category::ConfigChange
+        } else if has(&["topic"]) && has(&["create", "delete"]) {
+            Category::ResourceChange
+        } else if has(&["connect"]) {
+            Category::Connection
+        } else {
+            return None;
+        },
+    )
+}
+
 pub(crate) fn reason_from_message(message: &str) -> Reason {
     if let Some(reason) = Reason::from_name(message) {
         return reason;
@@ -77,5 +723,459 @@ pub(crate) fn reason_from_message(message: &str) -> Reason {
         Reason::InvalidCredentials
     } else {
         Reason::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn rules() -> TextRules {
+        TextRules::new(&TextConfig::default()).unwrap()
+    }
+
+    fn keyed<'a>(key: &'a str, value: &'a str) -> Record<'a> {
+        Record::from_payload(value.as_bytes()).with_key(key.as_bytes())
+    }
+
+    fn unkeyed(value: &str) -> Record<'_> {
+        Record::from_payload(value.as_bytes())
+    }
+
+    #[test]
+    fn classic_producer_example() {
+        let ts = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let record = Record {
+            timestamp: Some(ts),
+            ..keyed("user-login", "User JohnDoe logged in successfully")
+        };
+        let ev = parse(&rules(), &record).unwrap();
+        assert_eq!(ev.format, Format::Text);
+        assert_eq!(ev.category, Category::Authentication);
+        assert_eq!(ev.outcome, Outcome::Success);
+        assert_eq!(ev.principal.as_deref(), Some("JohnDoe"));
+        assert_eq!(ev.event_type, "user-login");
+        assert_eq!(ev.event_time, Some(ts));
+        assert_eq!(ev.reason, None);
+        assert!(matches!(ev.principal, Some(Cow::Borrowed(_))));
+    }
+
+    /// (value, category, outcome, principal, resource, client host)
+    type Case = (
+        &'static str,
+        Category,
+        Outcome,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
+    #[test]
+    fn built_in_phrasings() {
+        use Category::*;
+        use Outcome::*;
+        let cases: &[Case] = &[
+            (
+                "User JohnDoe logged in",
+                Authentication,
+                Success,
+                "JohnDoe",
+                None,
+                None,
+            ),
+            (
+                "user johndoe LOGGED IN successfully.",
+                Authentication,
+                Success,
+                "johndoe",
+                None,
+                None,
+            ),
+            (
+                "Login successful for user alice",
+                Authentication,
+                Success,
+                "alice",
+                None,
+                None,
+            ),
+            (
+                "bob authenticated successfully!",
+                Authentication,
+                Success,
+                "bob",
+                None,
+                None,
+            ),
+            (
+                "Successful login for user carol from 10.1.2.3",
+                Authentication,
+                Success,
+                "carol",
+                None,
+                Some("10.1.2.3"),
+            ),
+            (
+                "User 'John Doe' logged in (ip: 192.0.2.7)",
+                Authentication,
+                Success,
+                "John Doe",
+                None,
+                Some("192.0.2.7"),
+            ),
+            (
+                "2024-05-01T10:00:00Z INFO User \"eve\" logged in from host /10.0.0.9",
+                Authentication,
+                Success,
+                "eve",
+                None,
+                Some("10.0.0.9"),
+            ),
+            (
+                "User JohnDoe failed to log in",
+                Authentication,
+                Failure,
+                "JohnDoe",
+                None,
+                None,
+            ),
+            (
+                "Failed login for user mallory from 203.0.113.5.",
+                Authentication,
+                Failure,
+                "mallory",
+                None,
+                Some("203.0.113.5"),
+            ),
+            (
+                "Login failed for user dave",
+                Authentication,
+                Failure,
+                "dave",
+                None,
+                None,
+            ),
+            (
+                "Invalid password for user erin",
+                Authentication,
+                Failure,
+                "erin",
+                None,
+                None,
+            ),
+            (
+                "Authentication failed for user frank",
+                Authentication,
+                Failure,
+                "frank",
+                None,
+                None,
+            ),
+            (
+                "User grace login failed",
+                Authentication,
+                Failure,
+                "grace",
+                None,
+                None,
+            ),
+            (
+                "Incorrect password for heidi",
+                Authentication,
+                Failure,
+                "heidi",
+                None,
+                None,
+            ),
+            (
+                "User ivan denied access to payments",
+                Authorization,
+                Denied,
+                "ivan",
+                Some("payments"),
+                None,
+            ),
+            (
+                "Access denied for user judy to 'orders topic'",
+                Authorization,
+                Denied,
+                "judy",
+                Some("orders topic"),
+                None,
+            ),
+            (
+                "Permission denied for user ken on billing",
+                Authorization,
+                Denied,
+                "ken",
+                Some("billing"),
+                None,
+            ),
+            (
+                "User leo is not authorized to read payments",
+                Authorization,
+                Denied,
+                "leo",
+                Some("payments"),
+                None,
+            ),
+            (
+                "Unauthorized access attempt by mike",
+                Authorization,
+                Denied,
+                "mike",
+                None,
+                None,
+            ),
+            (
+                "User nick granted access to reports",
+                Authorization,
+                Allowed,
+                "nick",
+                Some("reports"),
+                None,
+            ),
+            (
+                "Access granted for user olga to reports",
+                Authorization,
+                Allowed,
+                "olga",
+                Some("reports"),
+                None,
+            ),
+            (
+                "User pat logged out",
+                Authentication,
+                Success,
+                "pat",
+                None,
+                None,
+            ),
+            (
+                "User quinn changed password",
+                CredentialChange,
+                Success,
+                "quinn",
+                None,
+                None,
+            ),
+            (
+                "Password changed for user rob",
+                CredentialChange,
+                Success,
+                "rob",
+                None,
+                None,
+            ),
+        ];
+        let rules = rules();
+        for &(value, category, outcome, principal, resource, host) in cases {
+            let ev = parse(&rules, &unkeyed(value)).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(ev.category, category, "{value}");
+            assert_eq!(ev.outcome, outcome, "{value}");
+            assert_eq!(ev.principal.as_deref(), Some(principal), "{value}");
+            assert_eq!(ev.resource_name.as_deref(), resource, "{value}");
+            assert_eq!(ev.client_host.as_deref(), host, "{value}");
+            let reason = (outcome == Failure).then_some(Reason::InvalidCredentials);
+            assert_eq!(ev.reason, reason, "{value}");
+        }
+    }
+
+    #[test]
+    fn event_type_is_the_key_else_the_phrasing() {
+        let rules = rules();
+        let ev = parse(&rules, &unkeyed("User pat logged out")).unwrap();
+        assert_eq!(ev.event_type, "logout");
+        let ev = parse(&rules, &keyed("user-logout", "User pat logged out")).unwrap();
+        assert_eq!(ev.event_type, "user-logout");
+        let ev = parse(
+            &rules,
+            &unkeyed("User leo is not authorized to describe-configs x"),
+        )
+        .unwrap();
+        assert_eq!(ev.event_type, "access_denied");
+        assert_eq!(ev.operation.as_deref(), Some("DESCRIBE_CONFIGS"));
+    }
+
+    #[test]
+    fn key_words_categorize_ambiguous_and_unknown_values() {
+        let rules = rules();
+        let ev = parse(&rules, &keyed("user-login", "User bob failed")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Authentication, Outcome::Failure)
+        );
+        assert_eq!(ev.principal.as_deref(), Some("bob"));
+        let ev = parse(&rules, &keyed("topic-access", "User bob was denied")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Authorization, Outcome::Denied)
+        );
+        let ev = parse(&rules, &keyed("password-reset", "something happened")).unwrap();
+        assert_eq!(ev.category, Category::CredentialChange);
+        assert_eq!(ev.outcome, Outcome::Unknown);
+        assert_eq!(ev.event_type, "password-reset");
+        assert_eq!(ev.principal, None);
+        let ev = parse(&rules, &keyed("heartbeat", "")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Unknown)
+        );
+        let ev = parse(&rules, &unkeyed("User bob succeeded")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Success)
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let rules = rules();
+        assert_eq!(parse(&rules, &unkeyed("")).unwrap_err(), ParseError::Empty);
+        assert_eq!(
+            parse(&rules, &unkeyed(" \n")).unwrap_err(),
+            ParseError::Empty
+        );
+        assert_eq!(
+            parse(&rules, &unkeyed("the weather is nice")).unwrap_err(),
+            ParseError::Unrecognized
+        );
+        let bad = Record::from_payload(b"User \xff logged in");
+        assert_eq!(
+            parse(&rules, &bad).unwrap_err(),
+            ParseError::InvalidUtf8 { valid_up_to: 5 }
+        );
+        let bad_key = Record::from_payload(b"User a logged in").with_key(b"k\xc3");
+        assert_eq!(
+            parse(&rules, &bad_key).unwrap_err(),
+            ParseError::InvalidUtf8 { valid_up_to: 1 }
+        );
+    }
+
+    #[test]
+    fn user_patterns_come_first() {
+        let config: TextConfig = serde_yaml_ng::from_str(
+            r#"
+patterns:
+  - regex: 'SASL (?P<mechanism>\S+) auth (?P<outcome>ok|failed) for (?P<principal>\S+) via (?P<listener>\w+)'
+    category: authentication
+    key: '^broker-'
+  - regex: 'User (?P<principal>\w+) logged in'
+    category: other
+    outcome: success
+    event_type: custom
+"#,
+        )
+        .unwrap();
+        let rules = TextRules::new(&config).unwrap();
+        let ev = parse(
+            &rules,
+            &keyed(
+                "broker-auth",
+                "SASL SCRAM-SHA-256 auth failed for alice via EXTERNAL",
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Authentication, Outcome::Failure)
+        );
+        assert_eq!(ev.mechanism.as_deref(), Some("SCRAM-SHA-256"));
+        assert_eq!(ev.principal.as_deref(), Some("alice"));
+        assert_eq!(ev.listener.as_deref(), Some("EXTERNAL"));
+        assert_eq!(ev.event_type, "broker-auth");
+        // The key regex does not match: the first pattern is skipped.
+        let ev = parse(&rules, &keyed("app", "SASL PLAIN auth ok for bob via X")).unwrap();
+        assert_eq!(ev.category, Category::Other);
+        assert_eq!(ev.outcome, Outcome::Unknown);
+        // The second pattern overrides the built-in for the classic example.
+        let ev = parse(&rules, &keyed("user-login", "User JohnDoe logged in")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Success)
+        );
+        assert_eq!(ev.event_type, "custom");
+    }
+
+    #[test]
+    fn config_problems_are_all_reported() {
+        let config: TextConfig = serde_yaml_ng::from_str(
+            r#"
+patterns:
+  - regex: '(unclosed'
+    category: authentication
+  - regex: '(?P<usr>\w+)'
+    category: logins
+    outcome: meh
+    key: '['
+"#,
+        )
+        .unwrap();
+        let problems = TextRules::new(&config).unwrap_err();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert!(problems[0].starts_with("parsers.text.patterns[0].regex: regex parse error"));
+        assert!(problems[1].starts_with("parsers.text.patterns[1].key: regex parse error"));
+        assert!(
+            problems[2].starts_with("parsers.text.patterns[1].category: unknown category `logins`")
+        );
+        assert!(problems[3].starts_with("parsers.text.patterns[1].outcome: unknown outcome `meh`"));
+        assert!(
+            problems[4].starts_with("parsers.text.patterns[1].regex: unknown capture name `usr`")
+        );
+        assert!(serde_yaml_ng::from_str::<TextConfig>(
+            "patterns: [{regex: x, category: other, nope: 1}]"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(
+            category_from_words("user-login"),
+            Some(Category::Authentication)
+        );
+        assert_eq!(
+            category_from_words("ACL_CHECK"),
+            Some(Category::Authorization)
+        );
+        assert_eq!(
+            category_from_words("acl.created"),
+            Some(Category::AclChange)
+        );
+        assert_eq!(
+            category_from_words("password.reset"),
+            Some(Category::CredentialChange)
+        );
+        assert_eq!(
+            category_from_words("topic-created"),
+            Some(Category::ResourceChange)
+        );
+        assert_eq!(
+            category_from_words("config_update"),
+            Some(Category::ConfigChange)
+        );
+        assert_eq!(
+            category_from_words("client-connected"),
+            Some(Category::Connection)
+        );
+        assert_eq!(category_from_words("heartbeat"), None);
+        assert_eq!(outcome_from_word(" Succeeded "), Some(Outcome::Success));
+        assert_eq!(outcome_from_word("FORBIDDEN"), Some(Outcome::Denied));
+        assert_eq!(outcome_from_word("maybe"), None);
+        assert_eq!(reason_from_message("invalid_token"), Reason::InvalidToken);
+        assert_eq!(
+            reason_from_message("Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256"),
+            Reason::InvalidCredentials
+        );
+        assert_eq!(
+            reason_from_message("Unsupported SASL mechanism GSSAPI"),
+            Reason::UnsupportedMechanism
+        );
+        assert_eq!(
+            reason_from_message("SSL handshake failed"),
+            Reason::SslHandshake
+        );
+        assert_eq!(reason_from_message("disk full"), Reason::Other);
     }
 }
