@@ -17,7 +17,9 @@
 //!   category's vocabulary with [`Outcome::for_category`] (authorization says allowed/denied).
 //! - **Time**: an RFC 3339 string, or epoch seconds, milliseconds, microseconds or nanoseconds
 //!   (told apart by magnitude), as a number or a numeric string; else the record timestamp.
-//! - **Event type**: the event-type field, else the category name.
+//! - **Event type**: the event-type field, else the record key, else the category name.
+//! - **Operation**: left out when it equals the event type (an `action: password_change` names
+//!   the event, not a Kafka operation).
 //! - **Reason**: kept only for failures and denials, mapped to the closed reason set
 //!   ([`super::text::reason_from_message`]).
 //!
@@ -112,7 +114,8 @@ pub struct FieldPaths {
     pub api: Option<Paths>,
     /// Default: `client_id`, `clientId`.
     pub client_id: Option<Paths>,
-    /// Default: `reason`, `failure_reason`, `failureReason`, `error.message`, `error`.
+    /// Default: `reason`, `event.reason`, `failure_reason`, `failureReason`, `error.message`,
+    /// `error`.
     pub reason: Option<Paths>,
     /// Default: `cluster_id`, `clusterId`.
     pub cluster_id: Option<Paths>,
@@ -196,6 +199,7 @@ fn default_paths(field: Field) -> &'static [&'static str] {
         Field::ClientId => &["client_id", "clientId"],
         Field::Reason => &[
             "reason",
+            "event.reason",
             "failure_reason",
             "failureReason",
             "error.message",
@@ -335,6 +339,14 @@ pub fn parse<'a>(
     if event_type.is_none() && principal.is_none() && raw_outcome.is_none() {
         return Err(ParseError::Unrecognized);
     }
+    // Without an event-type field, the record key names the event, as for text events.
+    let event_type = match event_type {
+        Some(t) => Some(t),
+        None => match record.key.map(std::str::from_utf8) {
+            Some(Ok(key)) if !key.trim().is_empty() => Some(Cow::Borrowed(key.trim())),
+            _ => None,
+        },
+    };
 
     let category = mapping
         .read(&root, Field::Category)
@@ -356,7 +368,9 @@ pub fn parse<'a>(
         Format::Json,
         category,
         outcome,
-        event_type.unwrap_or(Cow::Borrowed(category.as_str())),
+        event_type
+            .clone()
+            .unwrap_or(Cow::Borrowed(category.as_str())),
         record.origin.clone(),
         record.observed_time,
     );
@@ -369,6 +383,15 @@ pub fn parse<'a>(
         match field {
             Field::EventType | Field::EventTime | Field::Category | Field::Outcome => {}
             Field::Principal => {}
+            // `action` often names the event itself (`password_change`); an operation equal to
+            // the event type says nothing more, so it is left out.
+            Field::Operation => {
+                if let Some(op) = mapping.read(&root, field) {
+                    if event_type.as_deref() != Some(&*op) {
+                        field.set(&mut ev, op);
+                    }
+                }
+            }
             Field::Reason if !outcome.is_negative() => {}
             Field::Reason => {
                 ev.reason = mapping.read(&root, field).map(|r| reason_from_message(&r));
