@@ -764,4 +764,35 @@ mod tests {
         );
         assert_eq!(crn_resource(Cow::Borrowed("crn:///kafka=a")), None);
     }
+
+    proptest::proptest! {
+        /// Any principal and client id, however escaped by a JSON writer (quotes, backslashes,
+        /// newlines, control characters, non-ASCII), come back exactly.
+        #[test]
+        fn strings_round_trip_through_a_cloud_event(
+            principal in proptest::prelude::any::<String>(),
+            client_id in "\\PC*",
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let event = serde_json::json!({
+                "specversion": "1.0",
+                "type": "io.confluent.kafka.server/authorization",
+                "source": "crn:///kafka=abc",
+                "data": {
+                    "authenticationInfo": { "principal": principal },
+                    "authorizationInfo": { "granted": true },
+                    "request": { "client_id": client_id },
+                },
+            });
+            let json = if pretty {
+                serde_json::to_string_pretty(&event).unwrap()
+            } else {
+                serde_json::to_string(&event).unwrap()
+            };
+            let ev = parse_str(&json).unwrap();
+            proptest::prop_assert_eq!(ev.principal.as_deref(), Some(principal.as_str()));
+            proptest::prop_assert_eq!(ev.client_id.as_deref(), Some(client_id.as_str()));
+            proptest::prop_assert_eq!(ev.outcome, Outcome::Allowed);
+        }
+    }
 }

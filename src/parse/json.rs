@@ -785,6 +785,31 @@ default_category: nope
     }
 
     #[test]
+    fn record_key_names_untyped_events() {
+        let mapping = default_mapping();
+        let record = Record::from_payload(br#"{"user":"alice","result":"denied"}"#)
+            .with_key(b"topic-access");
+        let ev = parse(&mapping, &record).unwrap();
+        assert_eq!(ev.event_type, "topic-access");
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Authorization, Outcome::Denied)
+        );
+        let ev = parse_with(&mapping, r#"{"user":"alice"}"#).unwrap();
+        assert_eq!(ev.event_type, "other");
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Unknown)
+        );
+        // A key does not make an object with nothing recognizable an event.
+        let record = Record::from_payload(br#"{"msg":"hi"}"#).with_key(b"user-login");
+        assert_eq!(
+            parse(&mapping, &record).unwrap_err(),
+            ParseError::Unrecognized
+        );
+    }
+
+    #[test]
     fn epoch_units() {
         let t = |s: &str| parse_time(s).unwrap().duration_since(UNIX_EPOCH).unwrap();
         assert_eq!(t("1704164645"), Duration::from_secs(1_704_164_645));

@@ -1178,4 +1178,155 @@ patterns:
         );
         assert_eq!(reason_from_message("disk full"), Reason::Other);
     }
+
+    /// (template with `{u}` for the name, category, outcome) for every built-in phrasing family.
+    const TEMPLATES: &[(&str, Category, Outcome)] = &[
+        (
+            "User {u} logged in successfully",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "User {u} logged in",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "Login successful for user {u}",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "{u} authenticated successfully",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "Successful login for user {u}",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "User {u} failed to log in",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Failed login for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Login failed for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Invalid password for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Authentication failed for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "User {u} login failed",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Incorrect password for {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "User {u} denied access to orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "Access denied for user {u} to orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "Permission denied for user {u} on orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "User {u} is not authorized to write orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "Unauthorized access attempt by {u}",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "User {u} granted access to orders",
+            Category::Authorization,
+            Outcome::Allowed,
+        ),
+        (
+            "Access granted for user {u} to orders",
+            Category::Authorization,
+            Outcome::Allowed,
+        ),
+        (
+            "User {u} logged out",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "User {u} changed password",
+            Category::CredentialChange,
+            Outcome::Success,
+        ),
+        (
+            "Password changed for user {u}",
+            Category::CredentialChange,
+            Outcome::Success,
+        ),
+    ];
+
+    /// A user name as written: bare (one token, not ending in punctuation the phrasings treat as
+    /// trailing) or quoted (spaces allowed), returning (written form, expected principal).
+    fn user_name() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        prop_oneof![
+            "[A-Za-z0-9_@:-][A-Za-z0-9._@:-]{0,20}[A-Za-z0-9_@-]|[A-Za-z0-9_@-]"
+                .prop_map(|u| (u.clone(), u)),
+            "[A-Za-z0-9][A-Za-z0-9 ._@-]{0,20}".prop_map(|u| (format!("'{u}'"), u)),
+            "[A-Za-z0-9][A-Za-z0-9 ._@'-]{0,20}".prop_map(|u| (format!("\"{u}\""), u)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Every built-in phrasing extracts exactly the generated name, whatever the case of the
+        /// phrasing, the client-address suffix and the trailing punctuation.
+        #[test]
+        fn built_ins_extract_the_exact_user_name(
+            template in 0..TEMPLATES.len(),
+            (written, expected) in user_name(),
+            upper in proptest::prelude::any::<bool>(),
+            suffix in 0usize..4,
+            punct in proptest::sample::select(vec!["", ".", "!", " ", "..."]),
+        ) {
+            static RULES: std::sync::LazyLock<TextRules> = std::sync::LazyLock::new(rules);
+            let (template, category, outcome) = TEMPLATES[template];
+            let template = if upper { template.to_uppercase() } else { template.to_lowercase() };
+            let suffix = ["", " from 192.0.2.1", " from host 192.0.2.1", " (ip: 192.0.2.1)"][suffix];
+            let value = format!("{}{suffix}{punct}", template.replace("{U}", &written).replace("{u}", &written));
+            let ev = parse(&RULES, &keyed("k", &value)).unwrap();
+            proptest::prop_assert_eq!(ev.principal.as_deref(), Some(expected.as_str()), "{}", value);
+            proptest::prop_assert_eq!(ev.category, category, "{}", value);
+            proptest::prop_assert_eq!(ev.outcome, outcome, "{}", value);
+            let host = (!suffix.is_empty()).then_some("192.0.2.1");
+            proptest::prop_assert_eq!(ev.client_host.as_deref(), host, "{}", value);
+        }
+    }
 }
