@@ -29,7 +29,7 @@
 //!   no DENY rule means nothing granted the access).
 //! - `…/authentication` → [`Category::Authentication`]; `result.status` `SUCCESS` is
 //!   [`Outcome::Success`], any other status (`UNAUTHENTICATED`...) [`Outcome::Failure`] with a reason
-//!   read from `result.message` (see [`super::text::reason_from_message`]); no status is `Unknown`.
+//!   read from `result.message` (see [`reason_from_message`]); no status is `Unknown`.
 //! - Any other type (`…/request` in Confluent Cloud, future types) is categorized by its method:
 //!   `CreateAcls`/`DeleteAcls` and role-binding methods → `acl_change`; `AlterUserScramCredentials`,
 //!   delegation tokens and API-key/password methods → `credential_change`; `AlterConfigs`,
@@ -61,6 +61,7 @@
 
 use std::borrow::Cow;
 
+use super::text::{normalize, reason_from_message};
 use super::{check_json_depth, parse_rfc3339, ParseError, Record, MAX_JSON_DEPTH};
 use crate::event::{
     normalize_api, normalize_client_host, normalize_operation, normalize_resource_type, Category,
@@ -89,7 +90,7 @@ fn parse_event<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError>
     })?;
     let f = read_event(src)?;
     let event_type = f.r#type.ok_or(ParseError::MissingField("type"))?;
-    let api = f.method_name.map(|m| norm(m, normalize_api));
+    let api = f.method_name.map(|m| normalize(m, normalize_api));
     let category = categorize(&event_type, api.as_deref());
 
     let (outcome, reason) = match category {
@@ -115,7 +116,7 @@ fn parse_event<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError>
                 let reason = f
                     .message
                     .as_deref()
-                    .map_or(Reason::Other, super::text::reason_from_message);
+                    .map_or(Reason::Other, reason_from_message);
                 (Outcome::Failure, Some(reason))
             }
             None => (Outcome::Unknown, None),
@@ -165,15 +166,17 @@ fn parse_event<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError>
     ev.client_host = f
         .client_address
         .or(f.client_address_camel)
-        .map(|h| norm(h, |s| Cow::Borrowed(normalize_client_host(s))));
+        .map(|h| normalize(h, |s| Cow::Borrowed(normalize_client_host(s))));
     if f.has_authorization {
-        ev.operation = f.operation.map(|o| norm(o, normalize_operation));
-        ev.resource_type = f.resource_type.map(|t| norm(t, normalize_resource_type));
+        ev.operation = f.operation.map(|o| normalize(o, normalize_operation));
+        ev.resource_type = f
+            .resource_type
+            .map(|t| normalize(t, normalize_resource_type));
         ev.resource_name = f.authz_resource_name;
         ev.pattern_type = f.pattern_type;
     } else if category != Category::Authentication {
         if let Some((kind, name)) = f.resource_name.and_then(rescan).and_then(crn_resource) {
-            ev.resource_type = Some(norm(kind, normalize_resource_type));
+            ev.resource_type = Some(normalize(kind, normalize_resource_type));
             ev.resource_name = Some(name);
         }
     }
@@ -242,15 +245,6 @@ fn cow_slice<'a>(cow: &Text<'a>, start: usize, end: usize) -> Text<'a> {
     match cow {
         Cow::Borrowed(s) => Cow::Borrowed(&s[start..end]),
         Cow::Owned(s) => Cow::Owned(s[start..end].to_owned()),
-    }
-}
-
-/// Applies a `&str -> Cow<str>` normalizer to a field, keeping the borrow from the payload when
-/// the field was borrowed.
-fn norm<'a>(field: Text<'a>, f: impl for<'s> Fn(&'s str) -> Text<'s>) -> Text<'a> {
-    match field {
-        Cow::Borrowed(s) => f(s),
-        Cow::Owned(s) => Cow::Owned(f(&s).into_owned()),
     }
 }
 

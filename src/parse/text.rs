@@ -603,7 +603,7 @@ impl Field {
 }
 
 /// Applies a `&str -> Cow<str>` normalizer, keeping a borrow when the value was borrowed.
-fn normalize<'a>(value: Text<'a>, f: impl for<'s> Fn(&'s str) -> Text<'s>) -> Text<'a> {
+pub(crate) fn normalize<'a>(value: Text<'a>, f: impl for<'s> Fn(&'s str) -> Text<'s>) -> Text<'a> {
     match value {
         Cow::Borrowed(s) => f(s),
         Cow::Owned(s) => Cow::Owned(f(&s).into_owned()),
@@ -614,7 +614,7 @@ fn normalize<'a>(value: Text<'a>, f: impl for<'s> Fn(&'s str) -> Text<'s>) -> Te
 /// `failure`/`error`/`false`/`denied`/`rejected`/`forbidden`...; `None` for anything else.
 /// Allowed-style words give [`Outcome::Allowed`], denied-style [`Outcome::Denied`]; callers
 /// pass the result through [`Outcome::for_category`].
-pub(crate) fn outcome_from_word(word: &str) -> Option<Outcome> {
+pub fn outcome_from_word(word: &str) -> Option<Outcome> {
     let w = word.trim().to_ascii_lowercase();
     Some(match w.as_str() {
         "success" | "successful" | "succeeded" | "succeed" | "ok" | "true" | "pass" | "passed"
@@ -639,7 +639,7 @@ pub(crate) fn outcome_from_word(word: &str) -> Option<Outcome> {
 /// login/logon/signin/logout/logoff/signout/auth → authentication;
 /// password/credential/scram → credential_change; acl → acl_change; config → config_change;
 /// create or delete with topic → resource_change; connect → connection. `None` otherwise.
-pub(crate) fn category_from_words(text: &str) -> Option<Category> {
+pub fn category_from_words(text: &str) -> Option<Category> {
     let squashed: String = text
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -676,7 +676,7 @@ pub(crate) fn category_from_words(text: &str) -> Option<Category> {
     )
 }
 
-pub(crate) fn reason_from_message(message: &str) -> Reason {
+pub fn reason_from_message(message: &str) -> Reason {
     if let Some(reason) = Reason::from_name(message) {
         return reason;
     }
