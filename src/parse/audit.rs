@@ -29,7 +29,7 @@
 //!   no DENY rule means nothing granted the access).
 //! - `…/authentication` → [`Category::Authentication`]; `result.status` `SUCCESS` is
 //!   [`Outcome::Success`], any other status (`UNAUTHENTICATED`...) [`Outcome::Failure`] with a reason
-//!   read from `result.message` (see [`super::reason_from_message`]); no status is `Unknown`.
+//!   read from `result.message` (see [`reason_from_message`]); no status is `Unknown`.
 //! - Any other type (`…/request` in Confluent Cloud, future types) is categorized by its method:
 //!   `CreateAcls`/`DeleteAcls` and role-binding methods → `acl_change`; `AlterUserScramCredentials`,
 //!   delegation tokens and API-key/password methods → `credential_change`; `AlterConfigs`,
@@ -40,24 +40,28 @@
 //!
 //! # Errors
 //!
-//! JSON nested deeper than [`super::MAX_JSON_DEPTH`] → `TooDeep`; not a JSON object → `InvalidJson`
-//! (also for a key repeated inside one object this parser reads: two `principal`s are ambiguous,
-//! so the event is rejected rather than guessed); no `type` → `MissingField("type")`. Scalars of
-//! the wrong type are read leniently: a number where a string is expected becomes its decimal
-//! text, and an object or array there is treated as absent.
+//! JSON nested deeper than [`super::MAX_JSON_DEPTH`] → `TooDeep`; not UTF-8 → `InvalidUtf8`; not a
+//! JSON object, or malformed anywhere (skipped parts included) → `InvalidJson`, and so is a key
+//! this parser uses repeated within one object (two `principal`s are ambiguous, so the event is
+//! rejected rather than guessed) or a non-object where it reads one (`"data": 5`); no `type` →
+//! `MissingField("type")`. Scalars of the wrong type are read leniently: a number where a string
+//! is expected becomes its JSON text, a boolean `true`/`false`, and `null`, an object or an array
+//! there counts as absent.
 //!
 //! # Speed
 //!
-//! The hot path deserializes into typed structs that borrow from the payload (`Cow::Borrowed`
-//! unless a string holds a JSON escape such as CP 7.x's `\u003d`) and skips every other value
-//! with `IgnoredAny`; no `serde_json::Value` is built.
+//! This is the hot path, so instead of serde it uses a small reader specialized for this schema
+//! (below): one pass over the payload, strings borrowed unless they hold a JSON escape (CP 7.x
+//! escapes `=` as `\u003d`, so `data.serviceName` and `data.resourceName` are kept raw and decoded
+//! only when needed), every other value skipped while still validated, no tree built. A property
+//! test checks it against serde_json on mutated events. On a shared 2-vCPU 2.45 GHz EPYC VM
+//! (best of 30 runs) a ~850-byte CP 7.x authorization event parses in about 1.05 µs; the same
+//! parser built on typed borrowed serde structs took about 2.3 µs, and serde_json merely
+//! validating the bytes (`IgnoredAny`) takes about 0.65 µs.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-
+use super::text::{normalize, reason_from_message};
 use super::{check_json_depth, parse_rfc3339, ParseError, Record, MAX_JSON_DEPTH};
 use crate::event::{
     normalize_api, normalize_client_host, normalize_operation, normalize_resource_type, Category,
@@ -66,36 +70,36 @@ use crate::event::{
 
 /// Parses one Confluent audit-log CloudEvent.
 pub fn parse<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
+    // The reader refuses to nest deeper than MAX_JSON_DEPTH, so a successful parse passed the
+    // depth check; on failure the check decides, exactly as if it had run first.
+    parse_event(record).map_err(|e| match e {
+        ParseError::TooDeep => e,
+        _ => check_json_depth(record.payload).err().unwrap_or(e),
+    })
+}
+
+fn parse_event<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
     let payload = record.payload;
-    check_depth(payload)?;
     match payload.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => {}
         Some(_) => return Err(ParseError::InvalidJson("expected a JSON object".into())),
         None => return Err(ParseError::Empty),
     }
-    let event: CloudEvent<'a> =
-        serde_json::from_str(std::str::from_utf8(payload).map_err(|e| {
-            ParseError::InvalidUtf8 {
-                valid_up_to: e.valid_up_to(),
-            }
-        })?)
-        .map_err(|e| ParseError::from_json(&e))?;
-    let event_type = event.r#type.0.ok_or(ParseError::MissingField("type"))?;
-    let data = event.data.unwrap_or_default();
-
-    let api = data.method_name.0.map(|m| norm(m, normalize_api));
-    let authz = data.authorization_info;
-    let result = data.result;
+    let src = std::str::from_utf8(payload).map_err(|e| ParseError::InvalidUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    let f = read_event(src)?;
+    let event_type = f.r#type.ok_or(ParseError::MissingField("type"))?;
+    let api = f.method_name.map(|m| normalize(m, normalize_api));
     let category = categorize(&event_type, api.as_deref());
 
     let (outcome, reason) = match category {
-        Category::Authorization => match authz.as_ref().and_then(|a| a.granted.0) {
+        Category::Authorization => match f.granted {
             Some(true) => (Outcome::Allowed, None),
             Some(false) => {
-                let deny_rule = authz
-                    .as_ref()
-                    .and_then(|a| a.acl_authorization.as_ref())
-                    .and_then(|acl| acl.permission_type.0.as_deref())
+                let deny_rule = f
+                    .permission_type
+                    .as_deref()
                     .is_some_and(|p| p.eq_ignore_ascii_case("DENY"));
                 let reason = if deny_rule {
                     Reason::DenyAcl
@@ -106,18 +110,19 @@ pub fn parse<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
             }
             None => (Outcome::Unknown, None),
         },
-        Category::Authentication => match result.as_ref().and_then(|r| r.status.0.as_deref()) {
+        Category::Authentication => match f.status.as_deref() {
             Some(status) if status.eq_ignore_ascii_case("SUCCESS") => (Outcome::Success, None),
             Some(_) => {
-                let message = result.as_ref().and_then(|r| r.message.0.as_deref());
-                let reason = message.map_or(Reason::Other, super::reason_from_message);
+                let reason = f
+                    .message
+                    .as_deref()
+                    .map_or(Reason::Other, reason_from_message);
                 (Outcome::Failure, Some(reason))
             }
             None => (Outcome::Unknown, None),
         },
         _ => {
-            let status = result.as_ref().and_then(|r| r.status.0.as_deref());
-            let outcome = match (status, authz.as_ref().and_then(|a| a.granted.0)) {
+            let outcome = match (f.status.as_deref(), f.granted) {
                 (Some(s), _) if s.eq_ignore_ascii_case("SUCCESS") => Outcome::Success,
                 (Some(_), _) => Outcome::Failure,
                 (None, Some(true)) => Outcome::Success,
@@ -136,59 +141,44 @@ pub fn parse<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
         record.origin.clone(),
         record.observed_time,
     );
-    ev.event_time = event
+    ev.event_time = f
         .time
-        .0
         .as_deref()
         .and_then(parse_rfc3339)
         .or(record.timestamp);
     ev.reason = reason;
     ev.api = api;
-    ev.cluster_id = event
+    ev.cluster_id = f
         .source
-        .0
         .and_then(kafka_cluster_id)
-        .or_else(|| data.service_name.0.and_then(kafka_cluster_id));
-
-    if let Some(authn) = data.authentication_info {
-        ev.principal = authn.principal.0;
-        if let Some(mechanism) = authn.metadata.and_then(|m| m.mechanism.0) {
-            match mechanism.find('/') {
-                Some(i) => {
-                    ev.listener = Some(cow_slice(&mechanism, 0, i));
-                    ev.mechanism = Some(cow_slice(&mechanism, i + 1, mechanism.len()));
-                }
-                None => ev.mechanism = Some(mechanism),
+        .or_else(|| f.service_name.and_then(rescan).and_then(kafka_cluster_id));
+    ev.principal = f.principal;
+    if let Some(mechanism) = f.mechanism {
+        match mechanism.find('/') {
+            Some(i) => {
+                ev.listener = Some(cow_slice(&mechanism, 0, i));
+                ev.mechanism = Some(cow_slice(&mechanism, i + 1, mechanism.len()));
             }
+            None => ev.mechanism = Some(mechanism),
         }
     }
-    if let Some(request) = data.request {
-        ev.client_id = request.client_id.0.or(request.client_id_camel.0);
-    }
-    if let Some(meta) = data.request_metadata {
-        ev.client_host = meta
-            .client_address
-            .0
-            .or(meta.client_address_camel.0)
-            .map(|h| norm(h, |s| Cow::Borrowed(normalize_client_host(s))));
-    }
-    match authz {
-        Some(authz) => {
-            ev.operation = authz.operation.0.map(|o| norm(o, normalize_operation));
-            ev.resource_type = authz
-                .resource_type
-                .0
-                .map(|t| norm(t, normalize_resource_type));
-            ev.resource_name = authz.resource_name.0;
-            ev.pattern_type = authz.pattern_type.0;
+    ev.client_id = f.client_id.or(f.client_id_camel);
+    ev.client_host = f
+        .client_address
+        .or(f.client_address_camel)
+        .map(|h| normalize(h, |s| Cow::Borrowed(normalize_client_host(s))));
+    if f.has_authorization {
+        ev.operation = f.operation.map(|o| normalize(o, normalize_operation));
+        ev.resource_type = f
+            .resource_type
+            .map(|t| normalize(t, normalize_resource_type));
+        ev.resource_name = f.authz_resource_name;
+        ev.pattern_type = f.pattern_type;
+    } else if category != Category::Authentication {
+        if let Some((kind, name)) = f.resource_name.and_then(rescan).and_then(crn_resource) {
+            ev.resource_type = Some(normalize(kind, normalize_resource_type));
+            ev.resource_name = Some(name);
         }
-        None if category != Category::Authentication => {
-            if let Some((kind, name)) = data.resource_name.0.and_then(crn_resource) {
-                ev.resource_type = Some(norm(kind, normalize_resource_type));
-                ev.resource_name = Some(name);
-            }
-        }
-        None => {}
     }
     Ok(ev)
 }
@@ -223,22 +213,14 @@ fn categorize(event_type: &str, api: Option<&str>) -> Category {
     }
 }
 
-/// Depth check with a fast path: an event holding at most [`MAX_JSON_DEPTH`] brackets in total
-/// cannot nest deeper than that, so the full scan only runs on bracket-heavy payloads.
-fn check_depth(payload: &[u8]) -> Result<(), ParseError> {
-    let brackets = memchr::memchr2_iter(b'{', b'[', payload)
-        .take(MAX_JSON_DEPTH + 1)
-        .count();
-    if brackets <= MAX_JSON_DEPTH {
-        Ok(())
-    } else {
-        check_json_depth(payload)
-    }
-}
-
 /// The id in the `kafka=<id>` segment of a CRN (`crn:///kafka=lkc-1/topic=t` → `lkc-1`).
 fn kafka_cluster_id(crn: Text<'_>) -> Option<Text<'_>> {
-    let start = crn.find("/kafka=")? + "/kafka=".len();
+    const SEGMENT: &[u8] = b"/kafka=";
+    let start = crn
+        .as_bytes()
+        .windows(SEGMENT.len())
+        .position(|w| w == SEGMENT)?
+        + SEGMENT.len();
     let end = crn[start..].find('/').map_or(crn.len(), |i| start + i);
     (end > start).then(|| cow_slice(&crn, start, end))
 }
@@ -266,274 +248,612 @@ fn cow_slice<'a>(cow: &Text<'a>, start: usize, end: usize) -> Text<'a> {
     }
 }
 
-/// Applies a `&str -> Cow<str>` normalizer to a field, keeping the borrow from the payload when
-/// the field was borrowed.
-fn norm<'a>(field: Text<'a>, f: impl for<'s> Fn(&'s str) -> Text<'s>) -> Text<'a> {
-    match field {
-        Cow::Borrowed(s) => f(s),
-        Cow::Owned(s) => Cow::Owned(f(&s).into_owned()),
-    }
-}
-
 // === The CloudEvent, as far as this parser reads it ===
+
+/// The fields this parser uses, flattened: every one is optional here and `parse` decides what is
+/// required. Both casings of the request fields are kept apart, so an event carrying both is not
+/// a duplicate-key error.
+#[derive(Default)]
+struct Fields<'a> {
+    r#type: Option<Text<'a>>,
+    source: Option<Text<'a>>,
+    time: Option<Text<'a>>,
+    /// `data.methodName`.
+    method_name: Option<Text<'a>>,
+    /// `data.serviceName` and `data.resourceName` as raw JSON: they are only fallbacks, and CP 7.x
+    /// escapes their `=` signs, so they are decoded only when used (see [`rescan`]).
+    service_name: Option<&'a str>,
+    resource_name: Option<&'a str>,
+    /// `data.authenticationInfo.principal` and `….metadata.mechanism`.
+    principal: Option<Text<'a>>,
+    mechanism: Option<Text<'a>>,
+    /// Whether `data.authorizationInfo` is an object, and its fields.
+    has_authorization: bool,
+    granted: Option<bool>,
+    operation: Option<Text<'a>>,
+    resource_type: Option<Text<'a>>,
+    authz_resource_name: Option<Text<'a>>,
+    pattern_type: Option<Text<'a>>,
+    /// `data.authorizationInfo.aclAuthorization.permissionType`.
+    permission_type: Option<Text<'a>>,
+    /// `data.request.client_id` (Confluent Platform) and `clientId` (Confluent Cloud docs).
+    client_id: Option<Text<'a>>,
+    client_id_camel: Option<Text<'a>>,
+    /// `data.requestMetadata.client_address` (`"/172.21.0.1"`) and `clientAddress`
+    /// (`[{"ip": "203.0.113.55"}]` or a plain string).
+    client_address: Option<Text<'a>>,
+    client_address_camel: Option<Text<'a>>,
+    /// `data.result.status` and `.message`.
+    status: Option<Text<'a>>,
+    message: Option<Text<'a>>,
+}
+
+// === Reading the CloudEvent ===
 //
-// Every field is optional at this level; `parse` decides what is required. Unknown fields (routing,
-// `id`, `subject`, `rbacAuthorization`...) are skipped by serde without being built. Both casings of
-// the request fields are separate fields, so an event carrying both is not a duplicate-key error.
+// A small JSON reader specialized for this schema: it walks the payload once, decodes only the
+// strings it keeps (borrowing them when they hold no escape) and skips everything else while
+// still validating it, so malformed JSON anywhere is `InvalidJson` as with a general parser.
+// Scalars are read leniently: a number where a string is expected becomes its JSON text, a
+// boolean `true`/`false`, and `null`, objects and arrays count as absent. A key this reader uses
+// may appear once per object. The reader counts nesting itself and stops past MAX_JSON_DEPTH,
+// which bounds its recursion.
 
-#[derive(Deserialize)]
-struct CloudEvent<'a> {
-    #[serde(borrow, default)]
-    r#type: Str<'a>,
-    #[serde(borrow, default)]
-    source: Str<'a>,
-    #[serde(borrow, default)]
-    time: Str<'a>,
-    #[serde(borrow, default)]
-    data: Option<Data<'a>>,
-}
+type ReadResult<T> = Result<T, ParseError>;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Data<'a> {
-    #[serde(borrow, default)]
-    service_name: Str<'a>,
-    #[serde(borrow, default)]
-    method_name: Str<'a>,
-    #[serde(borrow, default)]
-    resource_name: Str<'a>,
-    #[serde(borrow, default)]
-    authentication_info: Option<AuthenticationInfo<'a>>,
-    #[serde(borrow, default)]
-    authorization_info: Option<AuthorizationInfo<'a>>,
-    #[serde(borrow, default)]
-    request: Option<Request<'a>>,
-    #[serde(borrow, default)]
-    request_metadata: Option<RequestMetadata<'a>>,
-    #[serde(borrow, default)]
-    result: Option<ResultInfo<'a>>,
-}
-
-#[derive(Deserialize)]
-struct AuthenticationInfo<'a> {
-    #[serde(borrow, default)]
-    principal: Str<'a>,
-    #[serde(borrow, default)]
-    metadata: Option<AuthMetadata<'a>>,
-}
-
-#[derive(Deserialize)]
-struct AuthMetadata<'a> {
-    #[serde(borrow, default)]
-    mechanism: Str<'a>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthorizationInfo<'a> {
-    #[serde(default)]
-    granted: Flag,
-    #[serde(borrow, default)]
-    operation: Str<'a>,
-    #[serde(borrow, default)]
-    resource_type: Str<'a>,
-    #[serde(borrow, default)]
-    resource_name: Str<'a>,
-    #[serde(borrow, default)]
-    pattern_type: Str<'a>,
-    #[serde(borrow, default)]
-    acl_authorization: Option<AclAuthorization<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AclAuthorization<'a> {
-    #[serde(borrow, default)]
-    permission_type: Str<'a>,
-}
-
-#[derive(Deserialize)]
-struct Request<'a> {
-    /// Confluent Platform spelling.
-    #[serde(borrow, default)]
-    client_id: Str<'a>,
-    /// Confluent Cloud docs spelling.
-    #[serde(borrow, default, rename = "clientId")]
-    client_id_camel: Str<'a>,
-}
-
-#[derive(Deserialize)]
-struct RequestMetadata<'a> {
-    /// Confluent Platform: `"/172.21.0.1"`.
-    #[serde(borrow, default)]
-    client_address: Address<'a>,
-    /// Confluent Cloud: `[{"ip": "203.0.113.55"}]` (or a plain string in some docs).
-    #[serde(borrow, default, rename = "clientAddress")]
-    client_address_camel: Address<'a>,
-}
-
-#[derive(Deserialize)]
-struct ResultInfo<'a> {
-    #[serde(borrow, default)]
-    status: Str<'a>,
-    #[serde(borrow, default)]
-    message: Str<'a>,
-}
-
-/// A string field read leniently: borrowed when unescaped, a number or boolean as its text,
-/// `null`, an object or an array as absent.
-#[derive(Default)]
-struct Str<'a>(Option<Text<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrVisitor)
-    }
-}
-
-struct StrVisitor;
-
-impl<'de> Visitor<'de> for StrVisitor {
-    type Value = Str<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Str(Some(Cow::Borrowed(v))))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Str(Some(Cow::Owned(v.to_owned()))))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Str(Some(Cow::Owned(v))))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Str(Some(Cow::Owned(v.to_string()))))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Str(Some(Cow::Owned(v.to_string()))))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Str(Some(Cow::Owned(v.to_string()))))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Str(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Str(None))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Str(None))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        IgnoredAny.visit_map(map)?;
-        Ok(Str(None))
-    }
-}
-
-/// A boolean read leniently: `true`/`false`, or the strings `"true"`/`"false"` in any case;
-/// anything else is absent.
-#[derive(Default)]
-struct Flag(Option<bool>);
-
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let Str(text) = Str::deserialize(deserializer)?;
-        Ok(Flag(text.and_then(|t| {
-            if t.eq_ignore_ascii_case("true") {
-                Some(true)
-            } else if t.eq_ignore_ascii_case("false") {
-                Some(false)
-            } else {
-                None
-            }
-        })))
-    }
-}
-
-/// A client address: a string, an object with an `ip` field, or an array of either (the first
-/// address found wins).
-#[derive(Default)]
-struct Address<'a>(Option<Text<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Address<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(AddressVisitor)
-    }
-}
-
-struct AddressVisitor;
-
-impl<'de> Visitor<'de> for AddressVisitor {
-    type Value = Address<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a client address")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Address(Some(Cow::Borrowed(v))))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Address(Some(Cow::Owned(v.to_owned()))))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Address(Some(Cow::Owned(v))))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Address(None))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Address(None))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Address(None))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Address(None))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Address(None))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut first = None;
-        while let Some(Address(addr)) = seq.next_element::<Address<'de>>()? {
-            first = first.or(addr);
+fn read_event(src: &str) -> ReadResult<Fields<'_>> {
+    let mut r = Reader {
+        src,
+        pos: 0,
+        depth: 0,
+    };
+    let mut f = Fields::default();
+    let mut seen = Seen::default();
+    r.object(|r, key| match key {
+        "type" => r.scalar_into(&mut seen, 0, key, &mut f.r#type),
+        "source" => r.scalar_into(&mut seen, 1, key, &mut f.source),
+        "time" => r.scalar_into(&mut seen, 2, key, &mut f.time),
+        "data" => {
+            seen.once(3, key)?;
+            r.object_or_null(|r| read_data(r, &mut f))
         }
-        Ok(Address(first))
+        _ => r.skip(),
+    })?;
+    r.ws();
+    if r.pos != src.len() {
+        return Err(r.error("trailing characters"));
+    }
+    Ok(f)
+}
+
+fn read_data<'a>(r: &mut Reader<'a>, f: &mut Fields<'a>) -> ReadResult<()> {
+    let mut seen = Seen::default();
+    r.object(|r, key| match key {
+        "serviceName" => {
+            seen.once(0, key)?;
+            f.service_name = Some(r.raw_value()?);
+            Ok(())
+        }
+        "methodName" => r.scalar_into(&mut seen, 1, key, &mut f.method_name),
+        "resourceName" => {
+            seen.once(2, key)?;
+            f.resource_name = Some(r.raw_value()?);
+            Ok(())
+        }
+        "authenticationInfo" => {
+            seen.once(3, key)?;
+            r.object_or_null(|r| {
+                let mut seen = Seen::default();
+                r.object(|r, key| match key {
+                    "principal" => r.scalar_into(&mut seen, 0, key, &mut f.principal),
+                    "metadata" => {
+                        seen.once(1, key)?;
+                        r.object_or_null(|r| {
+                            let mut seen = Seen::default();
+                            r.object(|r, key| match key {
+                                "mechanism" => r.scalar_into(&mut seen, 0, key, &mut f.mechanism),
+                                _ => r.skip(),
+                            })
+                        })
+                    }
+                    _ => r.skip(),
+                })
+            })
+        }
+        "authorizationInfo" => {
+            seen.once(4, key)?;
+            r.object_or_null(|r| {
+                f.has_authorization = true;
+                read_authorization(r, f)
+            })
+        }
+        "request" => {
+            seen.once(5, key)?;
+            r.object_or_null(|r| {
+                let mut seen = Seen::default();
+                r.object(|r, key| match key {
+                    "client_id" => r.scalar_into(&mut seen, 0, key, &mut f.client_id),
+                    "clientId" => r.scalar_into(&mut seen, 1, key, &mut f.client_id_camel),
+                    _ => r.skip(),
+                })
+            })
+        }
+        "requestMetadata" => {
+            seen.once(6, key)?;
+            r.object_or_null(|r| {
+                let mut seen = Seen::default();
+                r.object(|r, key| match key {
+                    "client_address" => {
+                        seen.once(0, key)?;
+                        f.client_address = r.address()?;
+                        Ok(())
+                    }
+                    "clientAddress" => {
+                        seen.once(1, key)?;
+                        f.client_address_camel = r.address()?;
+                        Ok(())
+                    }
+                    _ => r.skip(),
+                })
+            })
+        }
+        "result" => {
+            seen.once(7, key)?;
+            r.object_or_null(|r| {
+                let mut seen = Seen::default();
+                r.object(|r, key| match key {
+                    "status" => r.scalar_into(&mut seen, 0, key, &mut f.status),
+                    "message" => r.scalar_into(&mut seen, 1, key, &mut f.message),
+                    _ => r.skip(),
+                })
+            })
+        }
+        _ => r.skip(),
+    })
+}
+
+fn read_authorization<'a>(r: &mut Reader<'a>, f: &mut Fields<'a>) -> ReadResult<()> {
+    let mut seen = Seen::default();
+    r.object(|r, key| match key {
+        "granted" => {
+            seen.once(0, key)?;
+            f.granted = r.scalar()?.and_then(|t| {
+                if t.eq_ignore_ascii_case("true") {
+                    Some(true)
+                } else if t.eq_ignore_ascii_case("false") {
+                    Some(false)
+                } else {
+                    None
+                }
+            });
+            Ok(())
+        }
+        "operation" => r.scalar_into(&mut seen, 1, key, &mut f.operation),
+        "resourceType" => r.scalar_into(&mut seen, 2, key, &mut f.resource_type),
+        "resourceName" => r.scalar_into(&mut seen, 3, key, &mut f.authz_resource_name),
+        "patternType" => r.scalar_into(&mut seen, 4, key, &mut f.pattern_type),
+        "aclAuthorization" => {
+            seen.once(5, key)?;
+            r.object_or_null(|r| {
+                let mut seen = Seen::default();
+                r.object(|r, key| match key {
+                    "permissionType" => r.scalar_into(&mut seen, 0, key, &mut f.permission_type),
+                    _ => r.skip(),
+                })
+            })
+        }
+        _ => r.skip(),
+    })
+}
+
+/// The keys of one object already read, by their index in that object's `match`.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    /// Records key number `bit`; an error when this object already had it.
+    fn once(&mut self, bit: u32, key: &str) -> ReadResult<()> {
+        if self.0 & (1 << bit) != 0 {
+            return Err(ParseError::InvalidJson(format!("duplicate field `{key}`")));
+        }
+        self.0 |= 1 << bit;
+        Ok(())
+    }
+}
+
+struct Reader<'a> {
+    src: &'a str,
+    pos: usize,
+    /// Objects and arrays currently open.
+    depth: usize,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    fn bytes(&self) -> &'a [u8] {
+        self.src.as_bytes()
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut ip = None;
-        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
-            if key.as_deref() == Some("ip") && ip.is_none() {
-                ip = map.next_value::<Str<'de>>()?.0;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+    fn error(&self, what: &str) -> ParseError {
+        ParseError::InvalidJson(format!("{what} at byte {}", self.pos))
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes().get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes().get(self.pos).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, byte: u8) -> ReadResult<()> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(&format!("expected `{}`", byte as char)))
+        }
+    }
+
+    /// Counts one more open object or array; nesting past [`MAX_JSON_DEPTH`] is `TooDeep`, which
+    /// also bounds the recursion of this reader.
+    fn enter(&mut self) -> ReadResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_JSON_DEPTH {
+            return Err(ParseError::TooDeep);
+        }
+        Ok(())
+    }
+
+    /// Reads an object, calling `member` with each key (unescaped) and the reader positioned at
+    /// its value, which `member` must consume.
+    fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, &str) -> ReadResult<()>,
+    ) -> ReadResult<()> {
+        self.eat(b'{')?;
+        self.enter()?;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a key"));
+            }
+            let key = self.string()?;
+            self.eat(b':')?;
+            member(self, &key)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected `,` or `}`")),
             }
         }
-        Ok(Address(ip))
     }
+
+    /// An object read by `read`, or `null` (nothing to read); anything else is an error.
+    fn object_or_null(&mut self, read: impl FnOnce(&mut Self) -> ReadResult<()>) -> ReadResult<()> {
+        match self.peek() {
+            Some(b'{') => read(self),
+            Some(b'n') => self.literal(b"null"),
+            _ => Err(self.error("expected an object")),
+        }
+    }
+
+    /// Reads a scalar into `slot` for key number `bit` of the current object.
+    fn scalar_into(
+        &mut self,
+        seen: &mut Seen,
+        bit: u32,
+        key: &str,
+        slot: &mut Option<Text<'a>>,
+    ) -> ReadResult<()> {
+        seen.once(bit, key)?;
+        *slot = self.scalar()?;
+        Ok(())
+    }
+
+    /// A string, number or boolean as text; `null`, objects and arrays (skipped) as `None`.
+    fn scalar(&mut self) -> ReadResult<Option<Text<'a>>> {
+        match self.peek() {
+            Some(b'"') => self.string().map(Some),
+            Some(b't') => self.literal(b"true").map(|()| Some(Cow::Borrowed("true"))),
+            Some(b'f') => self
+                .literal(b"false")
+                .map(|()| Some(Cow::Borrowed("false"))),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|n| Some(Cow::Borrowed(n))),
+            _ => self.skip().map(|()| None),
+        }
+    }
+
+    /// A client address: a string, `{"ip": …}`, or an array whose first address wins.
+    fn address(&mut self) -> ReadResult<Option<Text<'a>>> {
+        match self.peek() {
+            Some(b'"') => self.string().map(Some),
+            Some(b'{') => {
+                let mut ip = None;
+                self.object(|r, key| {
+                    if key == "ip" && ip.is_none() {
+                        ip = r.scalar()?;
+                        Ok(())
+                    } else {
+                        r.skip()
+                    }
+                })?;
+                Ok(ip)
+            }
+            Some(b'[') => {
+                let mut first = None;
+                self.array(|r| {
+                    let addr = r.address()?;
+                    first = first.take().or(addr);
+                    Ok(())
+                })?;
+                Ok(first)
+            }
+            _ => self.skip().map(|()| None),
+        }
+    }
+
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> ReadResult<()>) -> ReadResult<()> {
+        self.eat(b'[')?;
+        self.enter()?;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error("expected `,` or `]`")),
+            }
+        }
+    }
+
+    /// Skips one value, validating it, and returns its JSON text.
+    fn raw_value(&mut self) -> ReadResult<&'a str> {
+        self.ws();
+        let start = self.pos;
+        self.skip()?;
+        Ok(&self.src[start..self.pos])
+    }
+
+    /// Skips one value of any kind, validating it.
+    fn skip(&mut self) -> ReadResult<()> {
+        match self.peek() {
+            Some(b'"') => self.skip_string(),
+            Some(b'{') => self.object(|r, _| r.skip()),
+            Some(b'[') => self.array(Self::skip),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
+            Some(_) => Err(self.error("expected a value")),
+            None => Err(self.error("unexpected end of input")),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> ReadResult<()> {
+        if self.bytes()[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.error("invalid literal"))
+        }
+    }
+
+    /// A number per the JSON grammar, as its source text.
+    fn number(&mut self) -> ReadResult<&'a str> {
+        let b = self.bytes();
+        let start = self.pos;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => return Err(self.error("invalid number")),
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return Err(self.error("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return Err(self.error("invalid number"));
+            }
+        }
+        self.pos = i;
+        Ok(&self.src[start..i])
+    }
+
+    /// A string at `"`: borrowed from the payload when it holds no escape, decoded otherwise.
+    fn string(&mut self) -> ReadResult<Text<'a>> {
+        let b = self.bytes();
+        let start = self.pos + 1;
+        let mut i = find_string_special(b, start);
+        match b.get(i) {
+            Some(b'"') => {
+                self.pos = i + 1;
+                return Ok(Cow::Borrowed(&self.src[start..i]));
+            }
+            Some(b'\\') => {}
+            Some(_) => {
+                self.pos = i;
+                return Err(self.error("control character in string"));
+            }
+            None => return Err(self.error("unterminated string")),
+        }
+        let mut out = String::with_capacity(i - start + 32);
+        out.push_str(&self.src[start..i]);
+        loop {
+            // At a backslash.
+            self.pos = i;
+            let esc = *b
+                .get(i + 1)
+                .ok_or_else(|| self.error("unterminated string"))?;
+            i += 2;
+            match esc {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let hi = hex4(b, i).ok_or_else(|| self.error("invalid \\u escape"))?;
+                    i += 4;
+                    let c = if (0xD800..0xDC00).contains(&hi) {
+                        // A leading surrogate must be followed by `\u` and a trailing one.
+                        let lo = (b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u'))
+                            .then(|| hex4(b, i + 2))
+                            .flatten()
+                            .filter(|lo| (0xDC00..0xE000).contains(lo))
+                            .ok_or_else(|| self.error("lone leading surrogate"))?;
+                        i += 6;
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                    } else {
+                        char::from_u32(hi)
+                    };
+                    out.push(c.ok_or_else(|| self.error("lone trailing surrogate"))?);
+                }
+                _ => return Err(self.error("invalid escape")),
+            }
+            let run_start = i;
+            i = find_string_special(b, i);
+            out.push_str(&self.src[run_start..i]);
+            match b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Owned(out));
+                }
+                Some(b'\\') => {}
+                Some(_) => {
+                    self.pos = i;
+                    return Err(self.error("control character in string"));
+                }
+                None => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+
+    /// Skips a string at `"`, validating its escapes without decoding them.
+    fn skip_string(&mut self) -> ReadResult<()> {
+        let b = self.bytes();
+        let mut i = self.pos + 1;
+        loop {
+            i = find_string_special(b, i);
+            match b.get(i) {
+                Some(b'"') => {
+                    self.pos = i + 1;
+                    return Ok(());
+                }
+                Some(b'\\') => match b.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u') if hex4(b, i + 2).is_some() => i += 6,
+                    _ => {
+                        self.pos = i;
+                        return Err(self.error("invalid escape"));
+                    }
+                },
+                Some(_) => {
+                    self.pos = i;
+                    return Err(self.error("control character in string"));
+                }
+                None => {
+                    self.pos = i;
+                    return Err(self.error("unterminated string"));
+                }
+            }
+        }
+    }
+}
+
+/// A value kept raw by [`Reader::raw_value`], read as a lenient scalar. It was validated when it
+/// was skipped, so reading it again cannot fail.
+fn rescan(raw: &str) -> Option<Text<'_>> {
+    Reader {
+        src: raw,
+        pos: 0,
+        depth: 0,
+    }
+    .scalar()
+    .ok()
+    .flatten()
+}
+
+/// Four hex digits at `at`, as a number.
+fn hex4(b: &[u8], at: usize) -> Option<u32> {
+    let digits = b.get(at..at + 4)?;
+    digits.iter().try_fold(0u32, |n, d| {
+        let v = (*d as char).to_digit(16)?;
+        Some(n * 16 + v)
+    })
+}
+
+/// The index of the first `"`, `\` or control character at or after `i` (or `b.len()`), eight
+/// bytes at a time.
+fn find_string_special(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*chunk);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        // The classic "has a zero byte" and "has a byte below n" tricks: the lowest flagged byte
+        // is exact, which is the one wanted.
+        let hits = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (x.wrapping_sub(ONES * 0x20) & !x))
+            & HIGHS;
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 #[cfg(test)]
@@ -543,6 +863,9 @@ mod tests {
 
     /// Example C of the reference notes: a real CP 7.x denied Describe.
     const CP7_DENIED: &str = r#"{"specversion":"1.0","id":"91b3626d-4b1a-49e0-9921-bdf120ced00d","source":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg","type":"io.confluent.kafka.server/authorization","datacontenttype":"application/json","subject":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg/topic=no.rb.no.acl","time":"2023-02-21T10:26:58.886604Z","route":"confluent-audit-log-events","data":{"serviceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg","methodName":"kafka.Metadata","resourceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg/topic\u003dno.rb.no.acl","authenticationInfo":{"principal":"User:alice","principalResourceId":""},"authorizationInfo":{"granted":false,"operation":"Describe","resourceType":"Topic","resourceName":"no.rb.no.acl","patternType":"LITERAL"},"request":{"correlation_id":"53","client_id":"console-producer"},"requestMetadata":{"client_address":"/172.21.0.1"}}}"#;
+
+    /// Example B of the reference notes (Confluent Cloud docs), completed envelope.
+    const CLOUD_AUTHN: &str = r#"{"type":"io.confluent.kafka.server/authentication","data":{"methodName":"kafka.Authentication","serviceName":"crn://confluent.cloud/kafka=lkc-a1b2c","resourceName":"crn://confluent.cloud/kafka=lkc-a1b2c","authenticationInfo":{"principal":"User:123456","metadata":{"mechanism":"SASL_SSL/PLAIN","identifier":"MAIDSRFG53RXYTKR"}},"result":{"status":"SUCCESS","message":""},"requestMetadata":{"clientAddress":[{"ip":"203.0.113.55"}]},"request":{"correlationId":"123","clientId":"adminclient-42"}},"id":"fc0f727d-899a-4a22-ad8b-a866871a9d37","time":"2021-01-01T12:34:56.789Z","specversion":"1.0","flag":[true,false,null,-1.5e+3,0]}"#;
 
     fn parse_str(s: &str) -> Result<SecurityEvent<'_>, ParseError> {
         parse(&Record::from_payload(s.as_bytes()))
@@ -743,6 +1066,37 @@ mod tests {
             "]".repeat(100)
         );
         assert_eq!(parse_str(&deep).unwrap_err(), ParseError::TooDeep);
+        // Too deep wins over every other error, as if the depth check ran first.
+        let deep_tail = "[".repeat(70);
+        for payload in [
+            format!("{{\"type\":\"x\",,{deep_tail}"),
+            format!("[{deep_tail}"),
+            format!("{{\"type\":{deep_tail}"),
+        ] {
+            assert_eq!(
+                parse_str(&payload).unwrap_err(),
+                ParseError::TooDeep,
+                "{payload}"
+            );
+        }
+        let mut bad_utf8 = b"{\"type\":\"\xff\",\"x\":".to_vec();
+        bad_utf8.extend(deep_tail.as_bytes());
+        assert_eq!(
+            parse(&Record::from_payload(&bad_utf8)).unwrap_err(),
+            ParseError::TooDeep
+        );
+        let exactly_max = format!(
+            r#"{{"type":"x","d":{}{}}}"#,
+            "[".repeat(MAX_JSON_DEPTH - 1),
+            "]".repeat(MAX_JSON_DEPTH - 1)
+        );
+        assert!(parse_str(&exactly_max).is_ok());
+        let one_more = format!(
+            r#"{{"type":"x","d":{}{}}}"#,
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert_eq!(parse_str(&one_more).unwrap_err(), ParseError::TooDeep);
         // Brackets inside strings do not count as nesting.
         let brackets = format!(r#"{{"type":"x","id":"{}"}}"#, "[".repeat(100));
         assert!(parse_str(&brackets).is_ok());
@@ -763,5 +1117,99 @@ mod tests {
             Some((Cow::Borrowed("group"), Cow::Borrowed("g1")))
         );
         assert_eq!(crn_resource(Cow::Borrowed("crn:///kafka=a")), None);
+    }
+
+    proptest::proptest! {
+        /// Any principal and client id, however escaped by a JSON writer (quotes, backslashes,
+        /// newlines, control characters, non-ASCII), come back exactly.
+        #[test]
+        fn strings_round_trip_through_a_cloud_event(
+            principal in proptest::prelude::any::<String>(),
+            client_id in "\\PC*",
+            pretty in proptest::prelude::any::<bool>(),
+        ) {
+            let event = serde_json::json!({
+                "specversion": "1.0",
+                "type": "io.confluent.kafka.server/authorization",
+                "source": "crn:///kafka=abc",
+                "data": {
+                    "authenticationInfo": { "principal": principal },
+                    "authorizationInfo": { "granted": true },
+                    "request": { "client_id": client_id },
+                },
+            });
+            let json = if pretty {
+                serde_json::to_string_pretty(&event).unwrap()
+            } else {
+                serde_json::to_string(&event).unwrap()
+            };
+            let ev = parse_str(&json).unwrap();
+            proptest::prop_assert_eq!(ev.principal.as_deref(), Some(principal.as_str()));
+            proptest::prop_assert_eq!(ev.client_id.as_deref(), Some(client_id.as_str()));
+            proptest::prop_assert_eq!(ev.outcome, Outcome::Allowed);
+        }
+    }
+
+    /// Characters that change JSON structure, for mutations.
+    const JSON_CHARS: &[char] = &[
+        '{', '}', '[', ']', '"', ',', ':', '\\', ' ', 't', 'f', 'n', 'u', 'e', '.', '-', '+', '0',
+        '1', '9', 'a', 'D', '\n', '\u{1}', 'é',
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The reader agrees with serde_json on what is JSON: it rejects everything serde_json
+        /// rejects, and only rejects what serde_json accepts for this parser's documented reasons
+        /// (a repeated key it uses, a non-object where it reads an object, a lone surrogate in a
+        /// string it decodes). When both accept, the principal is the same.
+        #[test]
+        fn reader_agrees_with_serde_json(
+            base in proptest::sample::select(vec![CP7_DENIED, CLOUD_AUTHN]),
+            edits in proptest::collection::vec(
+                (0usize..2000, 0usize..3, proptest::sample::select(JSON_CHARS.to_vec())),
+                1..4,
+            ),
+        ) {
+            let mut chars: Vec<char> = base.chars().collect();
+            for (at, op, c) in edits {
+                let at = at % (chars.len() + 1);
+                match op {
+                    0 => chars.insert(at, c),
+                    1 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    _ if at < chars.len() => chars[at] = c,
+                    _ => chars.push(c),
+                }
+            }
+            let mutated: String = chars.into_iter().collect();
+            proptest::prop_assume!(mutated.trim_start().starts_with('{'));
+            let serde_ok = serde_json::from_str::<serde::de::IgnoredAny>(&mutated).is_ok();
+            match read_event(&mutated) {
+                Ok(fields) => {
+                    proptest::prop_assert!(serde_ok, "accepted invalid JSON: {}", mutated);
+                    let value: serde_json::Value = serde_json::from_str(&mutated).unwrap();
+                    if let Some(p) = value
+                        .pointer("/data/authenticationInfo/principal")
+                        .and_then(|p| p.as_str())
+                    {
+                        proptest::prop_assert_eq!(fields.principal.as_deref(), Some(p));
+                    }
+                }
+                Err(ParseError::InvalidJson(why)) if serde_ok => {
+                    proptest::prop_assert!(
+                        why.contains("duplicate field")
+                            || why.contains("expected an object")
+                            || why.contains("surrogate"),
+                        "rejected valid JSON ({}): {}",
+                        why,
+                        mutated
+                    );
+                }
+                Err(ParseError::InvalidJson(_)) => {}
+                Err(other) => proptest::prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
     }
 }

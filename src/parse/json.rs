@@ -1,69 +1,156 @@
 //! Generic JSON security events from applications, mapped to event fields by config.
 //!
-//! Each event field is read from the first of a list of dotted paths that is present
-//! (`user.name` walks into objects). Without config, common names work: `event_type`/`type`/
-//! `action`, `principal`/`user`/`user.name`, `ip`/`client_ip`/`source.ip`, `outcome`/`result`/
-//! `status`/`success`, `timestamp`/`time`/`@timestamp` (RFC 3339 or epoch seconds/milliseconds), and
-//! ECS (`event.category`, `event.outcome`, `event.action`). The category, when not given, is
-//! inferred from the event type's words (login → authentication, access → authorization, ...).
+//! Each event field is read from the first of a list of candidate paths that holds a scalar
+//! (string, number or boolean; for an array, its first scalar). Paths are dotted (`user.name`);
+//! a key that itself contains dots (`{"user.name": …}`, as flattened ECS writes it) is found too,
+//! and a numeric segment indexes an array (`sources.0.ip`). Configured paths replace the
+//! built-in candidates for that field; the built-ins cover common names, see [`FieldPaths`].
+//!
+//! - **Category**: the category field, read through `category_values`, then as a category name,
+//!   then by its words; else inferred from the event type's words
+//!   ([`super::text::category_from_words`]: login/logon/signin/auth → authentication,
+//!   access/authoriz/permission/acl-check → authorization, acl → acl_change,
+//!   password/credential/scram → credential_change, config → config_change, create/delete with
+//!   topic → resource_change, connect → connection); else `default_category` (`other`).
+//! - **Outcome**: the outcome field through `outcome_values`, then the outcome words
+//!   ([`super::text::outcome_from_word`]; booleans read as `true`/`false`), then put in the
+//!   category's vocabulary with [`Outcome::for_category`] (authorization says allowed/denied).
+//! - **Time**: an RFC 3339 string, or epoch seconds, milliseconds, microseconds or nanoseconds
+//!   (told apart by magnitude), as a number or a numeric string; else the record timestamp.
+//! - **Event type**: the event-type field, else the record key, else the category name.
+//! - **Operation**: left out when it equals the event type (an `action: password_change` names
+//!   the event, not a Kafka operation).
+//! - **Reason**: kept only for failures and denials, mapped to the closed reason set
+//!   ([`super::text::reason_from_message`]).
+//!
+//! A JSON object with no event type, no principal and no outcome is `Unrecognized`; anything
+//! but an object is `InvalidJson`, and so is an object repeating a key (which of two `user`
+//! values is the real one is exactly what an attacker would like to choose). Strings borrow from
+//! the record unless they hold JSON escapes.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::Value;
 
+use super::text::{category_from_words, outcome_from_word, reason_from_message, Field};
 use super::{check_json_depth, parse_rfc3339, ParseError, Record};
-use crate::event::{
-    normalize_api, normalize_client_host, normalize_operation, normalize_resource_type, Category,
-    Format, Outcome, SecurityEvent,
-};
-
-/// One path or a list of candidate paths.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub enum Paths {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Paths {
-    fn list(&self) -> Vec<String> {
-        match self {
-            Paths::One(p) => vec![p.clone()],
-            Paths::Many(v) => v.clone(),
-        }
-    }
-}
+use crate::event::{Category, Format, Outcome, SecurityEvent, Text};
 
 /// The `parsers.json` config section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonConfig {
-    /// Event field → dotted path(s) in the JSON, first present wins. Fields: event_type,
-    /// event_time, category, outcome, principal, client_host, listener, mechanism, operation,
-    /// resource_type, resource_name, pattern_type, api, client_id, reason, cluster_id, broker_id.
-    /// A configured field replaces that field's built-in defaults (listed in the module docs).
+    /// Where each event field is read from. Default: the built-in candidates listed per field.
     #[serde(default)]
-    pub fields: BTreeMap<String, Paths>,
-    /// Raw category values → category names, e.g. `{"LOGIN": "authentication"}`. Default: none
-    /// (category names and inference from the event type).
+    pub fields: FieldPaths,
+    /// Maps raw values of the category field to category names, e.g. `{"LOGIN": "authentication"}`.
+    /// Matched exactly, then ignoring case. Default: empty (values are read as category names,
+    /// then by their words).
     #[serde(default)]
     pub category_values: BTreeMap<String, String>,
-    /// Raw outcome values → `success`/`failure`/`allowed`/`denied`/`unknown`, e.g.
-    /// `{"LOGIN_FAIL": "failure"}`. Default: none (common words are understood).
+    /// Maps raw values of the outcome field to outcome names (`success`, `failure`, `allowed`,
+    /// `denied`, `unknown`), e.g. `{"LOGIN_FAIL": "failure"}`. Matched exactly, then ignoring
+    /// case. Default: empty (the built-in outcome words apply).
     #[serde(default)]
     pub outcome_values: BTreeMap<String, String>,
-    /// Category when the event names none and none can be inferred. Default `other`.
+    /// Category of events whose category is neither given nor inferable from the event type.
+    /// Default: `other`.
+    #[serde(default)]
     pub default_category: Option<String>,
 }
 
-/// The fields the mapping knows, with their built-in default paths.
-const DEFAULT_PATHS: [(&str, &[&str]); 17] = [
-    (
-        "event_type",
-        &[
+/// One path (`user.name`) or a list of candidate paths, the first present one winning.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Paths {
+    One(String),
+    Any(Vec<String>),
+}
+
+impl Paths {
+    fn as_slice(&self) -> &[String] {
+        match self {
+            Paths::One(p) => std::slice::from_ref(p),
+            Paths::Any(ps) => ps,
+        }
+    }
+}
+
+/// Candidate paths per event field. Setting a field replaces its built-in candidates.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldPaths {
+    /// Default: `event_type`, `eventType`, `type`, `event.action`, `event`, `action`.
+    pub event_type: Option<Paths>,
+    /// Default: `timestamp`, `time`, `@timestamp`, `ts`, `event_time`, `eventTime`.
+    pub event_time: Option<Paths>,
+    /// Default: `category`, `event.category`.
+    pub category: Option<Paths>,
+    /// Default: `outcome`, `event.outcome`, `result`, `status`, `success`.
+    pub outcome: Option<Paths>,
+    /// Default: `principal`, `user`, `username`, `user.name`, `userName`, `user_id`, `userId`,
+    /// `actor`.
+    pub principal: Option<Paths>,
+    /// Default: `ip`, `client_ip`, `clientIp`, `src_ip`, `source.ip`, `client.address`,
+    /// `client_host`, `remote_addr`, `host`.
+    pub client_host: Option<Paths>,
+    /// Default: `listener`.
+    pub listener: Option<Paths>,
+    /// Default: `mechanism`, `sasl_mechanism`, `auth_method`, `authMethod`.
+    pub mechanism: Option<Paths>,
+    /// Default: `operation`, `action`.
+    pub operation: Option<Paths>,
+    /// Default: `resource_type`, `resourceType`.
+    pub resource_type: Option<Paths>,
+    /// Default: `resource`, `resource_name`, `topic`.
+    pub resource_name: Option<Paths>,
+    /// Default: `pattern_type`, `patternType`.
+    pub pattern_type: Option<Paths>,
+    /// Default: `api`, `method`, `methodName`.
+    pub api: Option<Paths>,
+    /// Default: `client_id`, `clientId`.
+    pub client_id: Option<Paths>,
+    /// Default: `reason`, `event.reason`, `failure_reason`, `failureReason`, `error.message`,
+    /// `error`.
+    pub reason: Option<Paths>,
+    /// Default: `cluster_id`, `clusterId`.
+    pub cluster_id: Option<Paths>,
+    /// Default: `broker_id`, `brokerId`.
+    pub broker_id: Option<Paths>,
+}
+
+impl FieldPaths {
+    fn get(&self, field: Field) -> Option<&Paths> {
+        match field {
+            Field::EventType => self.event_type.as_ref(),
+            Field::EventTime => self.event_time.as_ref(),
+            Field::Category => self.category.as_ref(),
+            Field::Outcome => self.outcome.as_ref(),
+            Field::Principal => self.principal.as_ref(),
+            Field::ClientHost => self.client_host.as_ref(),
+            Field::Listener => self.listener.as_ref(),
+            Field::Mechanism => self.mechanism.as_ref(),
+            Field::Operation => self.operation.as_ref(),
+            Field::ResourceType => self.resource_type.as_ref(),
+            Field::ResourceName => self.resource_name.as_ref(),
+            Field::PatternType => self.pattern_type.as_ref(),
+            Field::Api => self.api.as_ref(),
+            Field::ClientId => self.client_id.as_ref(),
+            Field::Reason => self.reason.as_ref(),
+            Field::ClusterId => self.cluster_id.as_ref(),
+            Field::BrokerId => self.broker_id.as_ref(),
+        }
+    }
+}
+
+/// The built-in candidate paths of `field`.
+fn default_paths(field: Field) -> &'static [&'static str] {
+    match field {
+        Field::EventType => &[
             "event_type",
             "eventType",
             "type",
@@ -71,10 +158,7 @@ const DEFAULT_PATHS: [(&str, &[&str]); 17] = [
             "event",
             "action",
         ],
-    ),
-    (
-        "event_time",
-        &[
+        Field::EventTime => &[
             "timestamp",
             "time",
             "@timestamp",
@@ -82,22 +166,9 @@ const DEFAULT_PATHS: [(&str, &[&str]); 17] = [
             "event_time",
             "eventTime",
         ],
-    ),
-    ("category", &["category", "event.category"]),
-    (
-        "outcome",
-        &[
-            "outcome",
-            "event.outcome",
-            "result",
-            "status",
-            "success",
-            "decision",
-        ],
-    ),
-    (
-        "principal",
-        &[
+        Field::Category => &["category", "event.category"],
+        Field::Outcome => &["outcome", "event.outcome", "result", "status", "success"],
+        Field::Principal => &[
             "principal",
             "user",
             "username",
@@ -107,90 +178,88 @@ const DEFAULT_PATHS: [(&str, &[&str]); 17] = [
             "userId",
             "actor",
         ],
-    ),
-    (
-        "client_host",
-        &[
+        Field::ClientHost => &[
             "ip",
             "client_ip",
             "clientIp",
             "src_ip",
             "source.ip",
             "client.address",
-            "client.ip",
             "client_host",
             "remote_addr",
             "host",
         ],
-    ),
-    ("listener", &["listener"]),
-    ("mechanism", &["mechanism", "auth_method", "authMethod"]),
-    ("operation", &["operation", "action"]),
-    ("resource_type", &["resource_type", "resourceType"]),
-    (
-        "resource_name",
-        &["resource", "resource_name", "resourceName", "topic"],
-    ),
-    ("pattern_type", &["pattern_type", "patternType"]),
-    ("api", &["api", "method", "methodName"]),
-    ("client_id", &["client_id", "clientId"]),
-    ("reason", &["reason", "failure_reason", "error"]),
-    ("cluster_id", &["cluster_id", "clusterId"]),
-    ("broker_id", &["broker_id", "brokerId"]),
-];
+        Field::Listener => &["listener"],
+        Field::Mechanism => &["mechanism", "sasl_mechanism", "auth_method", "authMethod"],
+        Field::Operation => &["operation", "action"],
+        Field::ResourceType => &["resource_type", "resourceType"],
+        Field::ResourceName => &["resource", "resource_name", "topic"],
+        Field::PatternType => &["pattern_type", "patternType"],
+        Field::Api => &["api", "method", "methodName"],
+        Field::ClientId => &["client_id", "clientId"],
+        Field::Reason => &[
+            "reason",
+            "event.reason",
+            "failure_reason",
+            "failureReason",
+            "error.message",
+            "error",
+        ],
+        Field::ClusterId => &["cluster_id", "clusterId"],
+        Field::BrokerId => &["broker_id", "brokerId"],
+    }
+}
 
-/// Compiled field mapping.
+/// The compiled field mapping.
 #[derive(Debug)]
 pub struct JsonMapping {
-    /// Candidate paths per field, split into segments, in `DEFAULT_PATHS` order.
-    paths: Vec<Vec<Vec<String>>>,
+    /// Candidate paths, indexed like [`Field::ALL`].
+    paths: Vec<Vec<String>>,
     category_values: BTreeMap<String, Category>,
     outcome_values: BTreeMap<String, Outcome>,
     default_category: Category,
 }
 
-fn field_index(name: &str) -> Option<usize> {
-    DEFAULT_PATHS.iter().position(|(f, _)| *f == name)
-}
-
 impl JsonMapping {
+    /// Validates the config; returns every problem found, each prefixed with its config path
+    /// (`parsers.json.fields.principal[1]: …`).
     pub fn new(config: &JsonConfig) -> Result<JsonMapping, Vec<String>> {
         let mut problems = Vec::new();
-        let mut paths: Vec<Vec<Vec<String>>> = DEFAULT_PATHS
-            .iter()
-            .map(|(_, ps)| ps.iter().map(|p| split(p)).collect())
-            .collect();
-        for (field, given) in &config.fields {
-            let Some(i) = field_index(field) else {
-                problems.push(format!(
-                    "parsers.json.fields.{field}: unknown event field; expected one of {}",
-                    DEFAULT_PATHS.map(|(f, _)| f).join(", ")
-                ));
+        let mut paths = Vec::with_capacity(Field::ALL.len());
+        for field in Field::ALL {
+            let at = format!("parsers.json.fields.{}", field.as_str());
+            let Some(configured) = config.fields.get(field) else {
+                paths.push(default_paths(field).iter().map(|p| p.to_string()).collect());
                 continue;
             };
-            let list = given.list();
+            let list = configured.as_slice();
             if list.is_empty() {
-                problems.push(format!(
-                    "parsers.json.fields.{field}: list at least one path"
-                ));
+                problems.push(format!("{at}: needs at least one path"));
             }
-            for p in &list {
-                if p.is_empty() || p.split('.').any(str::is_empty) {
+            for (i, path) in list.iter().enumerate() {
+                let at = match configured {
+                    Paths::One(_) => at.clone(),
+                    Paths::Any(_) => format!("{at}[{i}]"),
+                };
+                if path.trim().is_empty() {
+                    problems.push(format!("{at}: path is empty"));
+                } else if path.split('.').any(str::is_empty) {
                     problems.push(format!(
-                        "parsers.json.fields.{field}: `{p}` is not a dotted path (a.b.c)"
+                        "{at}: path `{path}` has an empty segment (leading, trailing or doubled `.`)"
                     ));
                 }
             }
-            paths[i] = list.iter().map(|p| split(p)).collect();
+            paths.push(list.to_vec());
         }
+
         let mut category_values = BTreeMap::new();
         for (raw, name) in &config.category_values {
             match Category::from_name(name) {
                 Some(c) => {
-                    category_values.insert(raw.to_ascii_lowercase(), c);
+                    category_values.insert(raw.clone(), c);
                 }
                 None => problems.push(format!(
-                    "parsers.json.category_values.{raw}: `{name}` is not a category; expected one of {}",
+                    "parsers.json.category_values.{raw}: unknown category `{name}` (expected one of {})",
                     Category::ALL.map(Category::as_str).join(", ")
                 )),
             }
@@ -199,24 +268,25 @@ impl JsonMapping {
         for (raw, name) in &config.outcome_values {
             match Outcome::from_name(name) {
                 Some(o) => {
-                    outcome_values.insert(raw.to_ascii_lowercase(), o);
+                    outcome_values.insert(raw.clone(), o);
                 }
                 None => problems.push(format!(
-                    "parsers.json.outcome_values.{raw}: `{name}` is not an outcome; expected one of {}",
+                    "parsers.json.outcome_values.{raw}: unknown outcome `{name}` (expected one of {})",
                     Outcome::ALL.map(Outcome::as_str).join(", ")
                 )),
             }
         }
-        let default_category = match config.default_category.as_deref() {
+        let default_category = match &config.default_category {
             None => Category::Other,
             Some(name) => Category::from_name(name).unwrap_or_else(|| {
                 problems.push(format!(
-                    "parsers.json.default_category: `{name}` is not a category; expected one of {}",
+                    "parsers.json.default_category: unknown category `{name}` (expected one of {})",
                     Category::ALL.map(Category::as_str).join(", ")
                 ));
                 Category::Other
             }),
         };
+
         if problems.is_empty() {
             Ok(JsonMapping {
                 paths,
@@ -229,41 +299,22 @@ impl JsonMapping {
         }
     }
 
-    /// The first scalar value among `field`'s paths (an object at `user` does not hide
-    /// `user.name`).
-    fn lookup<'v>(&self, root: &'v Value, field: &str) -> Option<&'v Value> {
-        // Field names are the constants above.
-        let i = field_index(field)?;
-        self.paths[i].iter().find_map(|path| {
-            let mut v = root;
-            for seg in path {
-                v = v.as_object()?.get(seg)?;
-            }
-            scalar_text(v).is_some().then_some(v)
-        })
-    }
-
-    fn text(&self, root: &Value, field: &str) -> Option<Cow<'static, str>> {
-        self.lookup(root, field)
-            .and_then(scalar_text)
-            .map(Cow::Owned)
+    /// The first candidate path of `field` holding a scalar, as text.
+    fn read<'a>(&self, root: &Node<'a>, field: Field) -> Option<Text<'a>> {
+        let index = Field::ALL.iter().position(|f| *f == field)?;
+        self.paths[index]
+            .iter()
+            .find_map(|path| lookup(root, path).and_then(Node::scalar_text))
     }
 }
 
-fn split(path: &str) -> Vec<String> {
-    path.split('.').map(str::to_string).collect()
-}
-
-/// A scalar as text; objects and arrays are not field values (but an ECS-style array of one
-/// string, like `event.category: ["authentication"]`, is read as that string).
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(items) if items.len() == 1 => scalar_text(&items[0]),
-        _ => None,
-    }
+/// A configured value map lookup: exact, then ignoring case.
+fn map_value<T: Copy>(map: &BTreeMap<String, T>, raw: &str) -> Option<T> {
+    map.get(raw).copied().or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(raw))
+            .map(|(_, v)| *v)
+    })
 }
 
 /// Parses one JSON security event.
@@ -271,317 +322,508 @@ pub fn parse<'a>(
     mapping: &JsonMapping,
     record: &Record<'a>,
 ) -> Result<SecurityEvent<'a>, ParseError> {
-    if record.payload.iter().all(u8::is_ascii_whitespace) {
-        return Err(ParseError::Empty);
-    }
     check_json_depth(record.payload)?;
-    let root: Value =
-        serde_json::from_slice(record.payload).map_err(|e| ParseError::from_json(&e))?;
-    if !root.is_object() {
-        return Err(ParseError::InvalidJson("expected a JSON object".into()));
+    let text = std::str::from_utf8(record.payload).map_err(|e| ParseError::InvalidUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => {}
+        Some(_) => return Err(ParseError::InvalidJson("expected a JSON object".into())),
+        None => return Err(ParseError::Empty),
     }
+    let root: Node<'a> = serde_json::from_str(text).map_err(|e| ParseError::from_json(&e))?;
 
-    let event_type = mapping.text(&root, "event_type");
-    let principal = mapping.text(&root, "principal");
-    let outcome_raw = mapping.lookup(&root, "outcome");
-    if event_type.is_none() && principal.is_none() && outcome_raw.is_none() {
+    let event_type = mapping.read(&root, Field::EventType);
+    let principal = mapping.read(&root, Field::Principal);
+    let raw_outcome = mapping.read(&root, Field::Outcome);
+    if event_type.is_none() && principal.is_none() && raw_outcome.is_none() {
         return Err(ParseError::Unrecognized);
     }
-    let event_type = event_type
-        .or_else(|| {
-            record
-                .key
-                .and_then(|k| std::str::from_utf8(k).ok())
-                .map(|k| Cow::Owned(k.to_string()))
-        })
-        .unwrap_or(Cow::Borrowed("unknown"));
-
-    let category = match mapping.text(&root, "category") {
-        Some(raw) => {
-            let lower = raw.to_ascii_lowercase();
-            mapping
-                .category_values
-                .get(&lower)
-                .copied()
-                .or_else(|| Category::from_name(&lower))
-                .or_else(|| infer_category(&lower))
-                .unwrap_or(mapping.default_category)
-        }
-        None => {
-            infer_category(&event_type.to_ascii_lowercase()).unwrap_or(mapping.default_category)
-        }
+    // Without an event-type field, the record key names the event, as for text events.
+    let event_type = match event_type {
+        Some(t) => Some(t),
+        None => match record.key.map(std::str::from_utf8) {
+            Some(Ok(key)) if !key.trim().is_empty() => Some(Cow::Borrowed(key.trim())),
+            _ => None,
+        },
     };
-    let outcome = outcome_raw
-        .map(|v| match v {
-            Value::Bool(true) => Outcome::Success,
-            Value::Bool(false) => Outcome::Failure,
-            v => scalar_text(v)
-                .map(|raw| {
-                    let lower = raw.to_ascii_lowercase();
-                    mapping
-                        .outcome_values
-                        .get(&lower)
-                        .copied()
-                        .unwrap_or_else(|| outcome_word(&lower))
-                })
-                .unwrap_or(Outcome::Unknown),
+
+    let category = mapping
+        .read(&root, Field::Category)
+        .and_then(|raw| {
+            map_value(&mapping.category_values, &raw)
+                .or_else(|| Category::from_name(&raw.to_ascii_lowercase()))
+                .or_else(|| category_from_words(&raw))
+        })
+        .or_else(|| event_type.as_deref().and_then(category_from_words))
+        .unwrap_or(mapping.default_category);
+    let outcome = raw_outcome
+        .and_then(|raw| {
+            map_value(&mapping.outcome_values, &raw).or_else(|| outcome_from_word(&raw))
         })
         .unwrap_or(Outcome::Unknown)
         .for_category(category);
 
-    let mut event = SecurityEvent::new(
+    let mut ev = SecurityEvent::new(
         Format::Json,
         category,
         outcome,
-        event_type,
+        event_type
+            .clone()
+            .unwrap_or(Cow::Borrowed(category.as_str())),
         record.origin.clone(),
         record.observed_time,
     );
-    event.event_time = mapping
-        .lookup(&root, "event_time")
-        .and_then(parse_time)
+    ev.event_time = mapping
+        .read(&root, Field::EventTime)
+        .and_then(|t| parse_time(&t))
         .or(record.timestamp);
-    event.principal = principal;
-    event.client_host = mapping
-        .text(&root, "client_host")
-        .map(|h| Cow::Owned(normalize_client_host(&h).to_string()));
-    event.listener = mapping.text(&root, "listener");
-    event.mechanism = mapping.text(&root, "mechanism");
-    event.operation = mapping
-        .text(&root, "operation")
-        .map(|o| Cow::Owned(normalize_operation(&o).into_owned()));
-    event.resource_type = mapping
-        .text(&root, "resource_type")
-        .map(|r| Cow::Owned(normalize_resource_type(&r).into_owned()));
-    event.resource_name = mapping.text(&root, "resource_name");
-    event.pattern_type = mapping.text(&root, "pattern_type");
-    event.api = mapping
-        .text(&root, "api")
-        .map(|a| Cow::Owned(normalize_api(&a).into_owned()));
-    event.client_id = mapping.text(&root, "client_id");
-    event.reason = mapping
-        .text(&root, "reason")
-        .map(|r| super::reason_from_message(&r));
-    event.cluster_id = mapping.text(&root, "cluster_id");
-    event.broker_id = mapping.text(&root, "broker_id");
-    Ok(event)
+    ev.principal = principal;
+    for field in Field::ALL {
+        match field {
+            Field::EventType | Field::EventTime | Field::Category | Field::Outcome => {}
+            Field::Principal => {}
+            // `action` often names the event itself (`password_change`); an operation equal to
+            // the event type says nothing more, so it is left out.
+            Field::Operation => {
+                if let Some(op) = mapping.read(&root, field) {
+                    if event_type.as_deref() != Some(&*op) {
+                        field.set(&mut ev, op);
+                    }
+                }
+            }
+            Field::Reason if !outcome.is_negative() => {}
+            Field::Reason => {
+                ev.reason = mapping.read(&root, field).map(|r| reason_from_message(&r));
+            }
+            _ => {
+                if let Some(value) = mapping.read(&root, field) {
+                    field.set(&mut ev, value);
+                }
+            }
+        }
+    }
+    Ok(ev)
 }
 
-/// RFC 3339 text, or epoch seconds (< 10^11) / milliseconds as a number or numeric string.
-fn parse_time(v: &Value) -> Option<SystemTime> {
-    let epoch = |x: f64| -> Option<SystemTime> {
-        if !x.is_finite() || x < 0.0 {
-            return None;
-        }
-        let secs = if x >= 1e11 { x / 1000.0 } else { x };
-        UNIX_EPOCH.checked_add(Duration::from_secs_f64(secs))
-    };
-    let integer = |x: u64| -> Option<SystemTime> {
-        if x >= 100_000_000_000 {
-            UNIX_EPOCH.checked_add(Duration::from_millis(x))
+/// An RFC 3339 time or an epoch number in seconds, milliseconds, microseconds or nanoseconds.
+fn parse_time(text: &str) -> Option<SystemTime> {
+    if let Some(t) = parse_rfc3339(text) {
+        return Some(t);
+    }
+    let text = text.trim();
+    if let Ok(n) = text.parse::<u64>() {
+        let since_epoch = if n < 100_000_000_000 {
+            Duration::from_secs(n)
+        } else if n < 100_000_000_000_000 {
+            Duration::from_millis(n)
+        } else if n < 100_000_000_000_000_000 {
+            Duration::from_micros(n)
         } else {
-            UNIX_EPOCH.checked_add(Duration::from_secs(x))
-        }
-    };
-    match v {
-        Value::Number(n) => n
-            .as_u64()
-            .map_or_else(|| n.as_f64().and_then(epoch), integer),
-        Value::String(s) => parse_rfc3339(s)
-            .or_else(|| s.parse::<u64>().ok().and_then(integer))
-            .or_else(|| s.parse::<f64>().ok().and_then(epoch)),
-        _ => None,
+            Duration::from_nanos(n)
+        };
+        return UNIX_EPOCH.checked_add(since_epoch);
     }
-}
-
-/// Category from the words of an event type or category value.
-pub(crate) fn infer_category(words: &str) -> Option<Category> {
-    let has = |ws: &[&str]| ws.iter().any(|w| words.contains(w));
-    if has(&["acl"]) && !has(&["acl-check", "acl_check"]) {
-        Some(Category::AclChange)
-    } else if has(&["password", "credential", "scram", "passwd"]) {
-        Some(Category::CredentialChange)
-    } else if has(&[
-        "login",
-        "logon",
-        "log-in",
-        "log_in",
-        "signin",
-        "sign-in",
-        "sign_in",
-        "auth_",
-        "authn",
-        "authenticat",
-        "mfa",
-        "sso",
-    ]) {
-        Some(Category::Authentication)
-    } else if has(&[
-        "access",
-        "authoriz",
-        "authz",
-        "permission",
-        "acl-check",
-        "acl_check",
-        "denied",
-        "forbidden",
-    ]) {
-        Some(Category::Authorization)
-    } else if has(&["config"]) {
-        Some(Category::ConfigChange)
-    } else if has(&[
-        "create_topic",
-        "delete_topic",
-        "createtopic",
-        "deletetopic",
-        "topic-created",
-        "topic-deleted",
-    ]) {
-        Some(Category::ResourceChange)
-    } else if has(&["connect"]) {
-        Some(Category::Connection)
+    let n: f64 = text
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let secs = if n < 1e11 {
+        n
+    } else if n < 1e14 {
+        n / 1e3
+    } else if n < 1e17 {
+        n / 1e6
     } else {
-        None
+        n / 1e9
+    };
+    UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?)
+}
+
+/// Finds `path` under `node`: the whole path as one key first (flattened dotted keys), then each
+/// split at a `.` from the left.
+fn lookup<'n, 'a>(node: &'n Node<'a>, path: &str) -> Option<&'n Node<'a>> {
+    if let Some(v) = node.child(path) {
+        return Some(v);
+    }
+    path.match_indices('.').find_map(|(dot, _)| {
+        node.child(&path[..dot])
+            .and_then(|child| lookup(child, &path[dot + 1..]))
+    })
+}
+
+// === A JSON tree that borrows its strings from the record ===
+
+#[derive(Debug)]
+enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Text<'a>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Text<'a>, Node<'a>)>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Number {
+    U(u64),
+    I(i64),
+    F(f64),
+}
+
+impl<'a> Node<'a> {
+    fn child(&self, key: &str) -> Option<&Node<'a>> {
+        match self {
+            Node::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            Node::Array(items) => items.get(key.parse::<usize>().ok()?),
+            _ => None,
+        }
+    }
+
+    /// The node as event-field text: strings as they are (empty ones count as absent), numbers
+    /// and booleans as their JSON text, arrays by their first scalar, objects and null absent.
+    fn scalar_text(&self) -> Option<Text<'a>> {
+        match self {
+            Node::Str(s) if s.trim().is_empty() => None,
+            Node::Str(s) => Some(s.clone()),
+            Node::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Node::Number(Number::U(n)) => Some(Cow::Owned(n.to_string())),
+            Node::Number(Number::I(n)) => Some(Cow::Owned(n.to_string())),
+            Node::Number(Number::F(n)) => Some(Cow::Owned(n.to_string())),
+            Node::Array(items) => items.iter().find_map(Node::scalar_text),
+            Node::Object(_) | Node::Null => None,
+        }
     }
 }
 
-/// Outcome from a common word.
-pub(crate) fn outcome_word(word: &str) -> Outcome {
-    match word.trim() {
-        "success" | "succeeded" | "successful" | "ok" | "true" | "pass" | "passed" | "1" => {
-            Outcome::Success
+impl<'de: 'a, 'a> Deserialize<'de> for Node<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Node::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Node::Bool(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Node::Number(Number::U(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Node::Number(Number::I(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Node::Number(Number::F(v)))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Node::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Node::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Node::Str(Cow::Owned(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
         }
-        "allowed" | "allow" | "granted" | "grant" | "permit" | "permitted" | "authorized" => {
-            Outcome::Allowed
+        Ok(Node::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut entries: Vec<(Text<'de>, Node<'de>)> = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            let value = map.next_value()?;
+            entries.push((key, value));
         }
-        "failure" | "failed" | "fail" | "error" | "false" | "0" | "rejected" | "reject"
-        | "unauthenticated" | "invalid" => Outcome::Failure,
-        "denied" | "deny" | "unauthorized" | "forbidden" | "blocked" => Outcome::Denied,
-        _ => Outcome::Unknown,
+        if let Some(dup) = duplicate_key(&entries) {
+            return Err(de::Error::custom(format_args!("duplicate key `{dup}`")));
+        }
+        Ok(Node::Object(entries))
+    }
+}
+
+/// A key repeated in one object, if any. Linear for small objects, sorting for big ones so a
+/// hostile object with many keys costs O(n log n).
+fn duplicate_key<'e>(entries: &'e [(Text<'_>, Node<'_>)]) -> Option<&'e str> {
+    if entries.len() <= 16 {
+        for (i, (k, _)) in entries.iter().enumerate() {
+            if entries[..i].iter().any(|(earlier, _)| earlier == k) {
+                return Some(k);
+            }
+        }
+        return None;
+    }
+    let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_ref()).collect();
+    keys.sort_unstable();
+    keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
+/// An object key, borrowed unless it holds escapes.
+struct Key<'a>(Text<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match deserializer.deserialize_str(NodeVisitor)? {
+            Node::Str(s) => Ok(Key(s)),
+            _ => Err(de::Error::custom("expected a string key")),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Reason;
 
-    fn parse_default(json: &str) -> Result<SecurityEvent<'static>, ParseError> {
-        let mapping = JsonMapping::new(&JsonConfig::default()).unwrap();
-        parse(&mapping, &Record::from_payload(json.as_bytes())).map(SecurityEvent::into_owned)
+    fn default_mapping() -> JsonMapping {
+        JsonMapping::new(&JsonConfig::default()).unwrap()
+    }
+
+    fn parse_with<'a>(mapping: &JsonMapping, s: &'a str) -> Result<SecurityEvent<'a>, ParseError> {
+        parse(mapping, &Record::from_payload(s.as_bytes()))
     }
 
     #[test]
-    fn common_names_work_without_config() {
-        let e = parse_default(
-            r#"{"timestamp":"2025-03-18T10:15:30Z","event_type":"login","user":"carol","ip":"10.0.0.1","outcome":"failure"}"#,
+    fn built_in_names() {
+        let ev = parse_with(
+            &default_mapping(),
+            r#"{"event_type":"user_login","user":"alice","ip":"/10.0.0.5","outcome":"failed","reason":"invalid password","timestamp":"2024-01-02T03:04:05Z","client_id":"web","mechanism":"SCRAM-SHA-512"}"#,
         )
         .unwrap();
-        assert_eq!(e.category, Category::Authentication);
-        assert_eq!(e.outcome, Outcome::Failure);
-        assert_eq!(e.event_type, "login");
-        assert_eq!(e.principal.as_deref(), Some("carol"));
-        assert_eq!(e.client_host.as_deref(), Some("10.0.0.1"));
+        assert_eq!(ev.format, Format::Json);
+        assert_eq!(ev.event_type, "user_login");
+        assert_eq!(ev.category, Category::Authentication);
+        assert_eq!(ev.outcome, Outcome::Failure);
+        assert_eq!(ev.principal.as_deref(), Some("alice"));
+        assert_eq!(ev.client_host.as_deref(), Some("10.0.0.5"));
+        assert_eq!(ev.reason, Some(Reason::InvalidCredentials));
+        assert_eq!(ev.client_id.as_deref(), Some("web"));
+        assert_eq!(ev.mechanism.as_deref(), Some("SCRAM-SHA-512"));
         assert_eq!(
-            e.event_time,
-            Some(UNIX_EPOCH + Duration::from_secs(1_742_292_930))
+            ev.event_time,
+            Some(UNIX_EPOCH + Duration::from_secs(1_704_164_645))
         );
+        assert!(matches!(ev.principal, Some(Cow::Borrowed(_))));
+        assert!(matches!(ev.event_type, Cow::Borrowed(_)));
     }
 
     #[test]
-    fn ecs_events_are_understood() {
-        let e = parse_default(
-            r#"{"@timestamp":1742292930123,"event":{"action":"user-access-check","category":["authorization"],"outcome":"failure"},"user":{"name":"dave"},"source":{"ip":"192.0.2.4"},"resource":"payments"}"#,
-        )
-        .unwrap();
-        assert_eq!(e.category, Category::Authorization);
-        assert_eq!(e.outcome, Outcome::Denied);
-        assert_eq!(e.event_type, "user-access-check");
-        assert_eq!(e.principal.as_deref(), Some("dave"));
-        assert_eq!(e.client_host.as_deref(), Some("192.0.2.4"));
-        assert_eq!(e.resource_name.as_deref(), Some("payments"));
-        assert_eq!(
-            e.event_time,
-            Some(UNIX_EPOCH + Duration::from_millis(1_742_292_930_123))
-        );
-    }
-
-    #[test]
-    fn booleans_and_configured_values_set_the_outcome() {
-        let e = parse_default(r#"{"action":"login","user":"x","success":true}"#).unwrap();
-        assert_eq!(
-            (e.category, e.outcome),
-            (Category::Authentication, Outcome::Success)
-        );
-        let config = JsonConfig {
-            fields: [(
-                "principal".to_string(),
-                Paths::Many(vec!["actor.id".into(), "who".into()]),
-            )]
-            .into(),
-            outcome_values: [("LOGIN_FAIL".to_string(), "failure".to_string())].into(),
-            category_values: [("SEC".to_string(), "authentication".to_string())].into(),
-            ..JsonConfig::default()
-        };
-        let mapping = JsonMapping::new(&config).unwrap();
-        let e = parse(
+    fn ecs_style_nesting_and_flattened_keys() {
+        let mapping = default_mapping();
+        let nested = parse_with(
             &mapping,
-            &Record::from_payload(br#"{"type":"x","category":"SEC","result":"LOGIN_FAIL","who":"zed","user":"ignored"}"#),
+            r#"{"@timestamp":1704164645123,"event":{"action":"topic-access","category":["authorization"],"outcome":"failure"},"user":{"name":"bob"},"source":{"ip":"192.0.2.1"},"action":"Read","topic":"orders"}"#,
         )
         .unwrap();
+        assert_eq!(nested.event_type, "topic-access");
+        assert_eq!(nested.category, Category::Authorization);
+        assert_eq!(nested.outcome, Outcome::Denied);
+        assert_eq!(nested.principal.as_deref(), Some("bob"));
+        assert_eq!(nested.client_host.as_deref(), Some("192.0.2.1"));
+        assert_eq!(nested.operation.as_deref(), Some("READ"));
+        assert_eq!(nested.resource_name.as_deref(), Some("orders"));
         assert_eq!(
-            (e.category, e.outcome),
-            (Category::Authentication, Outcome::Failure)
+            nested.event_time,
+            Some(UNIX_EPOCH + Duration::from_millis(1_704_164_645_123))
         );
-        assert_eq!(e.principal.as_deref(), Some("zed"));
+        assert_eq!(nested.reason, None);
+
+        let flat = parse_with(
+            &mapping,
+            r#"{"event.action":"logon","user.name":"carol","event.outcome":"success"}"#,
+        )
+        .unwrap();
+        assert_eq!(flat.event_type, "logon");
+        assert_eq!(flat.category, Category::Authentication);
+        assert_eq!(flat.outcome, Outcome::Success);
+        assert_eq!(flat.principal.as_deref(), Some("carol"));
     }
 
     #[test]
-    fn bad_records_get_precise_reasons() {
+    fn booleans_and_numbers() {
+        let ev = parse_with(
+            &default_mapping(),
+            r#"{"type":"acl-check","userId":42,"success":false,"ts":1704164645}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.category, Category::Authorization);
+        assert_eq!(ev.outcome, Outcome::Denied);
+        assert_eq!(ev.principal.as_deref(), Some("42"));
         assert_eq!(
-            parse_default("{not json").unwrap_err().reason(),
-            "invalid_json"
-        );
-        assert_eq!(parse_default("[1,2]").unwrap_err().reason(), "invalid_json");
-        assert_eq!(
-            parse_default(r#"{"colour":"blue"}"#).unwrap_err(),
-            ParseError::Unrecognized
-        );
-        assert_eq!(parse_default("  ").unwrap_err(), ParseError::Empty);
-        let deep = format!("{}{}", r#"{"a":"#.repeat(200), "}".repeat(200));
-        assert_eq!(parse_default(&deep).unwrap_err(), ParseError::TooDeep);
-        assert_eq!(
-            parse(
-                &JsonMapping::new(&JsonConfig::default()).unwrap(),
-                &Record::from_payload(b"{\"user\":\"\xff\"}")
-            )
-            .unwrap_err()
-            .reason(),
-            "invalid_json"
+            ev.event_time,
+            Some(UNIX_EPOCH + Duration::from_secs(1_704_164_645))
         );
     }
 
     #[test]
-    fn hostile_values_stay_in_their_field() {
-        let e = parse_default(r#"{"event_type":"login","user":"a\"b\nc\u0000","outcome":"ok"}"#)
-            .unwrap();
-        assert_eq!(e.principal.as_deref(), Some("a\"b\nc\u{0}"));
-        assert_eq!(e.outcome, Outcome::Success);
+    fn configured_paths_and_value_maps() {
+        let config: JsonConfig = serde_yaml_ng::from_str(
+            r#"
+fields:
+  event_type: kind
+  principal: [actor.login, actor.id]
+  outcome: result_code
+  category: kind
+  client_host: origin.addr
+category_values: { LOGIN_FAIL: authentication, LOGIN_OK: authentication }
+outcome_values: { "LOGIN_FAIL": failure, "E0": success }
+default_category: connection
+"#,
+        )
+        .unwrap();
+        let mapping = JsonMapping::new(&config).unwrap();
+        let ev = parse_with(
+            &mapping,
+            r#"{"kind":"LOGIN_FAIL","actor":{"id":"u-1"},"result_code":"login_fail","origin":{"addr":"198.51.100.7"},"user":"ignored"}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.category, Category::Authentication);
+        assert_eq!(ev.outcome, Outcome::Failure);
+        assert_eq!(ev.principal.as_deref(), Some("u-1"));
+        assert_eq!(ev.client_host.as_deref(), Some("198.51.100.7"));
+        let ev = parse_with(&mapping, r#"{"kind":"PING","result_code":"E0"}"#).unwrap();
+        assert_eq!(ev.category, Category::Connection);
+        assert_eq!(ev.outcome, Outcome::Success);
     }
 
     #[test]
     fn config_problems_are_all_reported() {
-        let config = JsonConfig {
-            fields: [
-                ("nope".to_string(), Paths::One("x".into())),
-                ("principal".to_string(), Paths::One("a..b".into())),
-            ]
-            .into(),
-            category_values: [("X".to_string(), "bogus".to_string())].into(),
-            outcome_values: [("Y".to_string(), "meh".to_string())].into(),
-            default_category: Some("zzz".into()),
-        };
+        let config: JsonConfig = serde_yaml_ng::from_str(
+            r#"
+fields:
+  principal: ["user", "", "a..b"]
+  client_host: []
+  event_type: ".type"
+category_values: { X: logins }
+outcome_values: { Y: maybe }
+default_category: nope
+"#,
+        )
+        .unwrap();
         let problems = JsonMapping::new(&config).unwrap_err();
-        assert_eq!(problems.len(), 5, "{problems:#?}");
-        assert!(problems.iter().all(|p| p.starts_with("parsers.json.")));
+        assert_eq!(
+            problems,
+            [
+                "parsers.json.fields.event_type: path `.type` has an empty segment (leading, trailing or doubled `.`)",
+                "parsers.json.fields.principal[1]: path is empty",
+                "parsers.json.fields.principal[2]: path `a..b` has an empty segment (leading, trailing or doubled `.`)",
+                "parsers.json.fields.client_host: needs at least one path",
+                "parsers.json.category_values.X: unknown category `logins` (expected one of authentication, authorization, acl_change, credential_change, config_change, resource_change, connection, other)",
+                "parsers.json.outcome_values.Y: unknown outcome `maybe` (expected one of success, failure, allowed, denied, unknown)",
+                "parsers.json.default_category: unknown category `nope` (expected one of authentication, authorization, acl_change, credential_change, config_change, resource_change, connection, other)",
+            ]
+        );
+        assert!(serde_yaml_ng::from_str::<JsonConfig>("fields: {usr: x}").is_err());
+        assert!(serde_yaml_ng::from_str::<JsonConfig>("extra: 1").is_err());
+    }
+
+    #[test]
+    fn errors() {
+        let mapping = default_mapping();
+        assert_eq!(
+            parse_with(&mapping, r#"{"level":"info","msg":"hello"}"#).unwrap_err(),
+            ParseError::Unrecognized
+        );
+        assert_eq!(parse_with(&mapping, "").unwrap_err(), ParseError::Empty);
+        for bad in [
+            r#"["user"]"#,
+            "42",
+            r#"{"user":"a""#,
+            r#"{"user":"a","user":"b"}"#,
+        ] {
+            assert!(
+                matches!(parse_with(&mapping, bad), Err(ParseError::InvalidJson(_))),
+                "{bad}"
+            );
+        }
+        let deep = format!(r#"{{"user":"a","x":{}{}}}"#, "[".repeat(70), "]".repeat(70));
+        assert_eq!(
+            parse_with(&mapping, &deep).unwrap_err(),
+            ParseError::TooDeep
+        );
+        let bad_utf8 = Record::from_payload(b"{\"user\":\"\xff\"}");
+        assert_eq!(
+            parse(&mapping, &bad_utf8).unwrap_err(),
+            ParseError::InvalidUtf8 { valid_up_to: 9 }
+        );
+    }
+
+    #[test]
+    fn many_keys_duplicate_detection() {
+        let mut obj: Vec<String> = (0..1000).map(|i| format!(r#""k{i}":1"#)).collect();
+        obj.push(r#""user":"a""#.into());
+        let ok = format!("{{{}}}", obj.join(","));
+        assert!(parse_with(&default_mapping(), &ok).is_ok());
+        obj.push(r#""k500":2"#.into());
+        let dup = format!("{{{}}}", obj.join(","));
+        assert!(matches!(
+            parse_with(&default_mapping(), &dup),
+            Err(ParseError::InvalidJson(m)) if m.contains("duplicate key `k500`")
+        ));
+    }
+
+    #[test]
+    fn record_key_names_untyped_events() {
+        let mapping = default_mapping();
+        let record = Record::from_payload(br#"{"user":"alice","result":"denied"}"#)
+            .with_key(b"topic-access");
+        let ev = parse(&mapping, &record).unwrap();
+        assert_eq!(ev.event_type, "topic-access");
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Authorization, Outcome::Denied)
+        );
+        let ev = parse_with(&mapping, r#"{"user":"alice"}"#).unwrap();
+        assert_eq!(ev.event_type, "other");
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Unknown)
+        );
+        // A key does not make an object with nothing recognizable an event.
+        let record = Record::from_payload(br#"{"msg":"hi"}"#).with_key(b"user-login");
+        assert_eq!(
+            parse(&mapping, &record).unwrap_err(),
+            ParseError::Unrecognized
+        );
+    }
+
+    #[test]
+    fn epoch_units() {
+        let t = |s: &str| parse_time(s).unwrap().duration_since(UNIX_EPOCH).unwrap();
+        assert_eq!(t("1704164645"), Duration::from_secs(1_704_164_645));
+        assert_eq!(t("1704164645.5"), Duration::from_millis(1_704_164_645_500));
+        assert_eq!(
+            t("1704164645123456789"),
+            Duration::from_nanos(1_704_164_645_123_456_789)
+        );
+        assert_eq!(t("1704164645123"), Duration::from_millis(1_704_164_645_123));
+        assert_eq!(
+            t("1704164645123456"),
+            Duration::from_micros(1_704_164_645_123_456)
+        );
+        assert!(parse_time("-5").is_none());
+        assert!(parse_time("soon").is_none());
     }
 }

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 
-use crate::event::{Format, Origin, Reason, SecurityEvent};
+use crate::event::{Format, Origin, SecurityEvent};
 
 /// Default and upper limit for one record, in bytes.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -295,58 +295,6 @@ fn parse_rfc3339_offset(s: &str) -> Option<SystemTime> {
         t.checked_sub(Duration::from_secs(secs as u64))
     } else {
         t.checked_add(Duration::from_secs((-secs) as u64))
-    }
-}
-
-/// Maps free failure text (an audit `result.message`, a JSON `reason`, a text capture) to the
-/// closed [`Reason`] set.
-pub(crate) fn reason_from_message(message: &str) -> Reason {
-    if let Some(reason) = Reason::from_name(message) {
-        return reason;
-    }
-    let lower = message.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
-    if has(&[
-        "unsupported sasl mechanism",
-        "unsupported mechanism",
-        "unsupported_sasl",
-    ]) {
-        Reason::UnsupportedMechanism
-    } else if has(&[
-        "ssl handshake",
-        "tls handshake",
-        "handshake fail",
-        "certificate",
-    ]) {
-        Reason::SslHandshake
-    } else if has(&["token", "jwt"]) {
-        Reason::InvalidToken
-    } else if has(&["principal change", "change principal", "changing principal"]) {
-        Reason::PrincipalChange
-    } else if has(&["receive size", "invalid receive"]) {
-        Reason::InvalidReceiveSize
-    } else if has(&["deny acl", "deny rule", "denied by acl", "denied by rule"]) {
-        Reason::DenyAcl
-    } else if has(&[
-        "no matching acl",
-        "no acl",
-        "not authorized",
-        "unauthorized",
-    ]) {
-        Reason::NoMatchingAcl
-    } else if has(&[
-        "credential",
-        "password",
-        "unknown user",
-        "user not found",
-        "no such user",
-        "invalid user",
-        "api key",
-        "apikey",
-    ]) {
-        Reason::InvalidCredentials
-    } else {
-        Reason::Other
     }
 }
 

@@ -1,644 +1,1332 @@
-//! Plain-text security events whose record key is the event type, as in the classic producer
-//! example: key `user-login`, value `User JohnDoe logged in successfully`.
+//! Plain-text security events whose record key is the event type.
 //!
-//! User-defined patterns (config) are tried first, then built-in phrasings of successful and
-//! failed logins, denied and granted access, logouts and password changes (case-insensitive;
-//! names may be quoted; `from <ip>` / `(ip: <ip>)` gives the client host). A record with a key
-//! that matches no phrasing is still an event: its category comes from the key's words
-//! (`login` → authentication, `access` → authorization…) and its outcome from the value's words,
-//! else `unknown`. Without a key, a value that matches nothing is `unrecognized`.
+//! The classic producer example sends key `user-login`, value `User JohnDoe logged in
+//! successfully`; with no configuration that becomes an `authentication` / `success` event for
+//! principal `JohnDoe` with event type `user-login`.
+//!
+//! # Matching order
+//!
+//! 1. User patterns from `parsers.text.patterns`, in order (a pattern with a `key` regex only
+//!    applies when the record key matches it).
+//! 2. The built-in phrasings below, matched case-insensitively anywhere in the value (a log
+//!    prefix such as a timestamp is fine) up to the end of the value, which may carry trailing
+//!    `.`, `!`, `,` or `;`. Names may be quoted (`'John Doe'`, `"John Doe"`). A `from <ip>`,
+//!    `from host <ip>` or `(ip: <ip>)` suffix becomes `client_host`.
+//! 3. With a record key but no matching phrasing, the record is still an event: category from
+//!    the key's words ([`category_from_words`], else `other`), outcome `unknown`, event type the
+//!    key. Nothing keyed is dropped.
+//! 4. Without a key: `Unrecognized` (or `Empty` for an empty value).
+//!
+//! | phrasing (examples)                                                          | category / outcome |
+//! |------------------------------------------------------------------------------|--------------------|
+//! | `User X logged in [successfully]`, `Login successful for user X`, `X authenticated successfully`, `Successful login for user X` | authentication / success |
+//! | `User X failed to log in`, `Failed login for user X`, `Login failed for user X`, `Authentication failed for user X`, `Invalid password for user X`, `Incorrect password for X`, `User X login failed` | authentication / failure, reason `invalid_credentials` |
+//! | `User X denied access to Y`, `Access denied for user X [to\|on Y]`, `Permission denied for user X on Y`, `User X is not authorized to <op> Y`, `Unauthorized access attempt by X` | authorization / denied |
+//! | `User X granted access to Y`, `Access granted for user X to Y`                | authorization / allowed |
+//! | `User X logged out`                                                           | authentication / success |
+//! | `User X changed password`, `Password changed for user X`                      | credential_change / success |
+//! | `User X succeeded` / `failed` / `was denied` / `was granted`                  | from the key's words (else `other`) / from the verb |
+//!
+//! The event type is the record key, else the phrasing's name (`login`, `login_failed`,
+//! `access_denied`, `access_granted`, `logout`, `password_change`, `user_outcome`). The event
+//! time is the record timestamp.
 
 use std::borrow::Cow;
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 use serde::Deserialize;
 
-use super::json::infer_category;
 use super::{ParseError, Record};
 use crate::event::{
-    normalize_operation, normalize_resource_type, Category, Format, Outcome, Reason, SecurityEvent,
+    normalize_client_host, normalize_operation, normalize_resource_type, Category, Format, Outcome,
+    Reason, SecurityEvent, Text,
 };
-
-/// A user-defined pattern.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextPattern {
-    /// Regex (Rust `regex` syntax) over the record value. Named captures fill event fields:
-    /// principal, client_host, resource_name, resource_type, operation, mechanism, listener,
-    /// client_id, api, reason.
-    pub regex: String,
-    /// Category of matching events (authentication, authorization, ...).
-    pub category: String,
-    /// Outcome of matching events (success, failure, allowed, denied, unknown).
-    pub outcome: String,
-    /// Event type; default the record key, else `text`.
-    pub event_type: Option<String>,
-    /// Only records whose key matches this regex. Default: any key.
-    pub key: Option<String>,
-}
 
 /// The `parsers.text` config section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TextConfig {
-    /// Patterns tried in order before the built-in phrasings. Default none.
+    /// Extra patterns, tried in order before the built-in phrasings; the first match wins.
+    /// Default: none (only the built-ins).
     #[serde(default)]
     pub patterns: Vec<TextPattern>,
 }
 
-const CAPTURE_FIELDS: [&str; 10] = [
-    "principal",
-    "client_host",
-    "resource_name",
-    "resource_type",
-    "operation",
-    "mechanism",
-    "listener",
-    "client_id",
-    "api",
-    "reason",
-];
-
-#[derive(Debug)]
-struct Rule {
-    regex: Regex,
-    key: Option<Regex>,
-    category: Category,
-    outcome: Outcome,
-    reason: Option<Reason>,
-    event_type: Option<String>,
+/// One user-defined text pattern.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextPattern {
+    /// Regular expression (Rust `regex` syntax) searched for in the record value. Named captures
+    /// fill event fields: `principal`, `client_host`, `listener`, `mechanism`, `operation`,
+    /// `resource_type`, `resource_name`, `pattern_type`, `api`, `client_id`, `cluster_id`,
+    /// `broker_id`, `reason` (free text mapped to the closed reason set) and `outcome` (a word
+    /// such as `failed` or `granted`, overriding `outcome` below). Required.
+    pub regex: String,
+    /// Category of matching events: `authentication`, `authorization`, `acl_change`,
+    /// `credential_change`, `config_change`, `resource_change`, `connection` or `other`. Required.
+    pub category: String,
+    /// Outcome of matching events: `success`, `failure`, `allowed`, `denied` or `unknown`
+    /// (adjusted to the category's vocabulary, so `failure` on authorization reads `denied`).
+    /// Default: `unknown`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Event type of matching events. Default: the record key, else the category name.
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// Regular expression the record key must match for this pattern to apply. Default: the
+    /// pattern applies to every record, keyed or not.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 /// Compiled patterns: the user's, then the built-ins.
 #[derive(Debug)]
 pub struct TextRules {
-    rules: Vec<Rule>,
-    host: Regex,
-    outcome_words: Regex,
+    user: Vec<UserPattern>,
+    builtins: Builtins,
 }
 
-const USER: &str = r#"["'`]?(?P<principal>[^\s"'`]+?)["'`]?"#;
-const TARGET: &str = r#"["'`]?(?P<resource_name>[^\s"'`]+?)["'`]?"#;
-const END: &str = r#"(?:[\s.,;:!]|$)"#;
-
-/// Built-in phrasings: (regex, category, outcome, reason).
-fn builtins() -> Vec<(String, Category, Outcome, Option<Reason>)> {
-    use Category::*;
-    use Outcome::*;
-    let login = r"(?:log\s*-?\s*in|logon|log\s+on|sign\s*-?\s*in|authenticat(?:e|ion))";
-    let failed_login_words = r"(?:failed|unsuccessful|invalid|bad)\s+(?:login|logon|sign[- ]?in|authentication|log-in)(?:\s+attempt)?";
-    let password = r"(?:invalid|incorrect|wrong|bad)\s+(?:password|credentials)";
-    vec![
-        // Failures first: "failed to log in" must not read as a login.
-        (
-            format!(r"^user\s+{USER}\s+(?:has\s+)?failed\s+to\s+{login}{END}"),
-            Authentication,
-            Failure,
-            None,
-        ),
-        (
-            format!(r"^{failed_login_words}\s+(?:for|of|by|from)\s+(?:user\s+)?{USER}{END}"),
-            Authentication,
-            Failure,
-            None,
-        ),
-        (
-            format!(
-                r"^(?:login|logon|sign[- ]?in|authentication)\s+failed\s+for\s+(?:user\s+)?{USER}{END}"
-            ),
-            Authentication,
-            Failure,
-            None,
-        ),
-        (
-            format!(r"^{password}\s+for\s+(?:user\s+)?{USER}{END}"),
-            Authentication,
-            Failure,
-            Some(Reason::InvalidCredentials),
-        ),
-        (
-            format!(
-                r"^user\s+{USER}\s+(?:entered\s+|used\s+|provided\s+)?(?:an?\s+)?{password}{END}"
-            ),
-            Authentication,
-            Failure,
-            Some(Reason::InvalidCredentials),
-        ),
-        (
-            format!(r"^user\s+{USER}\s+(?:login|logon|sign[- ]?in|authentication)\s+failed{END}"),
-            Authentication,
-            Failure,
-            None,
-        ),
-        // Denied access.
-        (
-            format!(
-                r"^user\s+{USER}\s+(?:was\s+|is\s+)?denied\s+(?:access\s+)?(?:to|on|for)\s+{TARGET}{END}"
-            ),
-            Authorization,
-            Denied,
-            None,
-        ),
-        (
-            format!(
-                r"^(?:access|permission)\s+denied\s+(?:for|to)\s+(?:user\s+)?{USER}(?:\s+(?:to|on|for)\s+{TARGET})?{END}"
-            ),
-            Authorization,
-            Denied,
-            None,
-        ),
-        (
-            format!(
-                r"^user\s+{USER}\s+is\s+not\s+(?:authorized|allowed|permitted)\s+to\s+(?P<operation>[a-z_-]+)(?:\s+(?:on\s+|to\s+)?{TARGET})?{END}"
-            ),
-            Authorization,
-            Denied,
-            None,
-        ),
-        (
-            format!(
-                r"^unauthorized\s+access\s+attempt\s+(?:by|from)\s+(?:user\s+)?{USER}(?:\s+(?:to|on)\s+{TARGET})?{END}"
-            ),
-            Authorization,
-            Denied,
-            None,
-        ),
-        // Granted access.
-        (
-            format!(
-                r"^user\s+{USER}\s+(?:was\s+|is\s+)?granted\s+(?:access\s+)?(?:to|on|for)\s+{TARGET}{END}"
-            ),
-            Authorization,
-            Allowed,
-            None,
-        ),
-        (
-            format!(
-                r"^access\s+granted\s+(?:for|to)\s+(?:user\s+)?{USER}(?:\s+(?:to|on|for)\s+{TARGET})?{END}"
-            ),
-            Authorization,
-            Allowed,
-            None,
-        ),
-        // Successful logins.
-        (
-            format!(
-                r"^user\s+{USER}\s+(?:has\s+)?(?:successfully\s+)?(?:logged\s*-?\s*in|logged\s+on|signed\s*-?\s*in|authenticated)(?:\s+successfully)?{END}"
-            ),
-            Authentication,
-            Success,
-            None,
-        ),
-        (
-            format!(
-                r"^(?:login|logon|sign[- ]?in|authentication)\s+(?:successful|succeeded|ok)\s+(?:for|of|by)\s+(?:user\s+)?{USER}{END}"
-            ),
-            Authentication,
-            Success,
-            None,
-        ),
-        (
-            format!(
-                r"^successful(?:ly)?\s+(?:login|logon|sign[- ]?in|authentication|log-in)\s+(?:for|of|by)\s+(?:user\s+)?{USER}{END}"
-            ),
-            Authentication,
-            Success,
-            None,
-        ),
-        (
-            format!(r"^{USER}\s+(?:authenticated|logged\s+in|signed\s+in)\s+successfully{END}"),
-            Authentication,
-            Success,
-            None,
-        ),
-        // Logouts are neither a success nor a failure of authentication.
-        (
-            format!(
-                r"^user\s+{USER}\s+(?:has\s+)?(?:logged\s*-?\s*out|signed\s*-?\s*out|logged\s+off){END}"
-            ),
-            Other,
-            Success,
-            None,
-        ),
-        // Password changes.
-        (
-            format!(
-                r"^user\s+{USER}\s+(?:has\s+)?(?:changed|reset|updated)\s+(?:their\s+|his\s+|her\s+|the\s+)?password{END}"
-            ),
-            CredentialChange,
-            Success,
-            None,
-        ),
-        (
-            format!(r"^password\s+(?:changed|reset|updated)\s+for\s+(?:user\s+)?{USER}{END}"),
-            CredentialChange,
-            Success,
-            None,
-        ),
-    ]
-}
-
-fn parse_category(name: &str) -> Option<Category> {
-    Category::from_name(&name.to_ascii_lowercase())
+#[derive(Debug)]
+struct UserPattern {
+    regex: Regex,
+    key: Option<Regex>,
+    category: Category,
+    outcome: Outcome,
+    event_type: Option<String>,
+    /// Capture group index → the field it fills.
+    captures: Vec<(usize, Field)>,
 }
 
 impl TextRules {
+    /// Compiles the user patterns and the built-ins; returns every problem found, each prefixed
+    /// with its config path (`parsers.text.patterns[2].regex: …`).
     pub fn new(config: &TextConfig) -> Result<TextRules, Vec<String>> {
         let mut problems = Vec::new();
-        let mut rules = Vec::new();
+        let mut user = Vec::with_capacity(config.patterns.len());
         for (i, p) in config.patterns.iter().enumerate() {
             let at = format!("parsers.text.patterns[{i}]");
-            let regex = match Regex::new(&p.regex) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    problems.push(format!("{at}.regex: {e}"));
-                    None
-                }
+            let regex = Regex::new(&p.regex)
+                .map_err(|e| problems.push(format!("{at}.regex: {}", one_line(&e))))
+                .ok();
+            let key = match &p.key {
+                Some(k) => Regex::new(k)
+                    .map(Some)
+                    .map_err(|e| problems.push(format!("{at}.key: {}", one_line(&e))))
+                    .ok(),
+                None => Some(None),
             };
-            if let Some(r) = &regex {
-                for name in r.capture_names().flatten() {
-                    if !CAPTURE_FIELDS.contains(&name) {
-                        problems.push(format!(
-                            "{at}.regex: capture `{name}` is not an event field; expected one of {}",
-                            CAPTURE_FIELDS.join(", ")
-                        ));
+            let category = Category::from_name(&p.category);
+            if category.is_none() {
+                problems.push(format!(
+                    "{at}.category: unknown category `{}` (expected one of {})",
+                    p.category,
+                    names(Category::ALL.map(Category::as_str))
+                ));
+            }
+            let outcome = match &p.outcome {
+                Some(o) => Outcome::from_name(o),
+                None => Some(Outcome::Unknown),
+            };
+            if outcome.is_none() {
+                problems.push(format!(
+                    "{at}.outcome: unknown outcome `{}` (expected one of {})",
+                    p.outcome.as_deref().unwrap_or_default(),
+                    names(Outcome::ALL.map(Outcome::as_str))
+                ));
+            }
+            let mut captures = Vec::new();
+            if let Some(regex) = &regex {
+                for (index, name) in regex.capture_names().enumerate() {
+                    let Some(name) = name else { continue };
+                    match Field::from_capture_name(name) {
+                        Some(field) => captures.push((index, field)),
+                        None => problems.push(format!(
+                            "{at}.regex: unknown capture name `{name}` (expected one of {})",
+                            names(Field::CAPTURES.map(Field::as_str))
+                        )),
                     }
                 }
             }
-            let key = match p.key.as_deref().map(Regex::new) {
-                None => None,
-                Some(Ok(r)) => Some(r),
-                Some(Err(e)) => {
-                    problems.push(format!("{at}.key: {e}"));
-                    None
-                }
-            };
-            let category = parse_category(&p.category);
-            if category.is_none() {
-                problems.push(format!(
-                    "{at}.category: `{}` is not a category; expected one of {}",
-                    p.category,
-                    Category::ALL.map(Category::as_str).join(", ")
-                ));
-            }
-            let outcome = Outcome::from_name(&p.outcome.to_ascii_lowercase());
-            if outcome.is_none() {
-                problems.push(format!(
-                    "{at}.outcome: `{}` is not an outcome; expected one of {}",
-                    p.outcome,
-                    Outcome::ALL.map(Outcome::as_str).join(", ")
-                ));
-            }
-            if let (Some(regex), Some(category), Some(outcome)) = (regex, category, outcome) {
-                rules.push(Rule {
+            if let (Some(regex), Some(key), Some(category), Some(outcome)) =
+                (regex, key, category, outcome)
+            {
+                user.push(UserPattern {
                     regex,
                     key,
                     category,
                     outcome: outcome.for_category(category),
-                    reason: None,
                     event_type: p.event_type.clone(),
+                    captures,
                 });
             }
         }
-        for (re, category, outcome, reason) in builtins() {
-            rules.push(Rule {
-                // The built-ins are constants covered by the tests.
-                regex: Regex::new(&format!("(?i){re}")).expect("built-in text pattern"),
-                key: None,
-                category,
-                outcome,
-                reason,
-                event_type: None,
-            });
+        if problems.is_empty() {
+            Ok(TextRules {
+                user,
+                builtins: Builtins::new(),
+            })
+        } else {
+            Err(problems)
         }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        Ok(TextRules {
-            rules,
-            // Constant patterns, covered by the tests.
-            host: Regex::new(
-                r"(?i)(?:\bfrom(?:\s+(?:host|ip|address|client))?\s+|\b(?:ip|host|client|addr|address|src)\s*[:=]\s*)/?(?P<h>\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})",
-            )
-            .expect("host pattern"),
-            outcome_words: Regex::new(
-                r"(?i)\b(?P<neg>fail(?:ed|ure|s)?|invalid|incorrect|wrong|denied|rejected|unauthori[sz]ed|forbidden|locked)\b|\b(?P<pos>success(?:ful(?:ly)?)?|succeeded|granted|allowed|ok)\b",
-            )
-            .expect("outcome words"),
-        })
     }
+}
+
+fn one_line(err: &regex::Error) -> String {
+    err.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn names<const N: usize>(names: [&str; N]) -> String {
+    names.join(", ")
 }
 
 /// Parses one text event.
 pub fn parse<'a>(rules: &TextRules, record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
     let key = match record.key {
-        Some(k) if !k.is_empty() => {
-            Some(std::str::from_utf8(k).map_err(|e| ParseError::InvalidUtf8 {
-                valid_up_to: e.valid_up_to(),
-            })?)
-        }
-        _ => None,
+        Some(k) => Some(utf8(k)?.trim()).filter(|k| !k.is_empty()),
+        None => None,
     };
-    let value = std::str::from_utf8(record.payload).map_err(|e| ParseError::InvalidUtf8 {
-        valid_up_to: e.valid_up_to(),
-    })?;
-    let text = value.trim();
-    if text.is_empty() && key.is_none() {
+    let value = utf8(record.payload)?;
+    let trimmed = value.trim();
+    if trimmed.is_empty() && key.is_none() {
         return Err(ParseError::Empty);
     }
-    let event_type = |rule_type: Option<&String>| -> Cow<'a, str> {
-        match (rule_type, key) {
-            (Some(t), _) => Cow::Owned(t.clone()),
-            (None, Some(k)) => Cow::Owned(k.to_string()),
-            (None, None) => Cow::Borrowed("text"),
-        }
+    let new_event = |category: Category, outcome: Outcome, event_type: Text<'a>| {
+        let mut ev = SecurityEvent::new(
+            Format::Text,
+            category,
+            outcome.for_category(category),
+            event_type,
+            record.origin.clone(),
+            record.observed_time,
+        );
+        ev.event_time = record.timestamp;
+        ev
     };
 
-    for rule in &rules.rules {
-        if let Some(key_re) = &rule.key {
-            if !key.is_some_and(|k| key_re.is_match(k)) {
+    for p in &rules.user {
+        if let Some(key_regex) = &p.key {
+            if !key.is_some_and(|k| key_regex.is_match(k)) {
                 continue;
             }
         }
-        let Some(caps) = rule.regex.captures(text) else {
+        let Some(caps) = p.regex.captures(value) else {
             continue;
         };
-        let mut event = new_event(
-            record,
-            rule.category,
-            rule.outcome,
-            event_type(rule.event_type.as_ref()),
-        );
-        fill(&mut event, &caps);
-        if event.reason.is_none() {
-            event.reason = rule.reason;
+        let event_type = match (&p.event_type, key) {
+            (Some(t), _) => Cow::Owned(t.clone()),
+            (None, Some(k)) => Cow::Borrowed(k),
+            (None, None) => Cow::Borrowed(p.category.as_str()),
+        };
+        let mut ev = new_event(p.category, p.outcome, event_type);
+        for &(index, field) in &p.captures {
+            if let Some(m) = caps.get(index) {
+                field.set(&mut ev, Cow::Borrowed(m.as_str()));
+            }
         }
-        if event.client_host.is_none() {
-            event.client_host = host(rules, text);
-        }
-        return Ok(event);
+        return Ok(ev);
     }
 
-    // No phrasing matched: the key still says what kind of event this is.
-    let Some(key) = key else {
-        return Err(ParseError::Unrecognized);
-    };
-    let lower_key = key.to_ascii_lowercase();
-    let category = infer_category(&lower_key)
-        .or_else(|| {
-            (lower_key.contains("logout") || lower_key.contains("logoff"))
-                .then_some(Category::Other)
-        })
-        .unwrap_or(Category::Other);
-    let outcome = match rules.outcome_words.captures(text) {
-        Some(c) if c.name("neg").is_some() => Outcome::Failure,
-        Some(_) => Outcome::Success,
-        None => Outcome::Unknown,
+    if let Some((kind, caps)) = rules.builtins.find(value) {
+        let category = match kind.category {
+            Some(c) => c,
+            None => key.and_then(category_from_words).unwrap_or(Category::Other),
+        };
+        let outcome = match kind.outcome {
+            Some(o) => o,
+            None => caps
+                .name("verb")
+                .and_then(|v| v.as_str().split_whitespace().last())
+                .and_then(outcome_from_word)
+                .unwrap_or(Outcome::Unknown),
+        };
+        let event_type = Cow::Borrowed(key.unwrap_or(kind.name));
+        let mut ev = new_event(category, outcome, event_type);
+        ev.principal = ["uq", "us", "u"]
+            .into_iter()
+            .find_map(|g| caps.name(g))
+            .map(|m| Cow::Borrowed(m.as_str()));
+        ev.client_host = ["ip", "ip2"]
+            .into_iter()
+            .find_map(|g| caps.name(g))
+            .map(|m| Cow::Borrowed(normalize_client_host(m.as_str())));
+        ev.resource_name = ["rq", "rs", "r"]
+            .into_iter()
+            .find_map(|g| caps.name(g))
+            .map(|m| Cow::Borrowed(m.as_str()));
+        ev.operation = caps.name("op").map(|m| normalize_operation(m.as_str()));
+        if ev.outcome == Outcome::Failure && kind.category == Some(Category::Authentication) {
+            ev.reason = Some(Reason::InvalidCredentials);
+        }
+        return Ok(ev);
     }
-    .for_category(category);
-    let mut event = new_event(record, category, outcome, Cow::Owned(key.to_string()));
-    event.client_host = host(rules, text);
-    Ok(event)
+
+    match key {
+        Some(key) => Ok(new_event(
+            category_from_words(key).unwrap_or(Category::Other),
+            Outcome::Unknown,
+            Cow::Borrowed(key),
+        )),
+        None => Err(ParseError::Unrecognized),
+    }
 }
 
-fn new_event<'a>(
-    record: &Record<'a>,
-    category: Category,
-    outcome: Outcome,
-    event_type: Cow<'a, str>,
-) -> SecurityEvent<'a> {
-    let mut event = SecurityEvent::new(
-        Format::Text,
-        category,
-        outcome,
-        event_type,
-        record.origin.clone(),
-        record.observed_time,
-    );
-    event.event_time = record.timestamp;
-    event
+fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| ParseError::InvalidUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })
 }
 
-/// Copies named captures into the event; trailing punctuation is not part of a name.
-fn fill(event: &mut SecurityEvent<'_>, caps: &Captures<'_>) {
-    let get = |name: &str| -> Option<Cow<'static, str>> {
-        caps.name(name)
-            .map(|m| m.as_str().trim_end_matches(['.', ',', ';', ':', '!']))
-            .filter(|s| !s.is_empty())
-            .map(|s| Cow::Owned(s.to_string()))
-    };
-    event.principal = get("principal");
-    event.client_host =
-        get("client_host").map(|h| Cow::Owned(h.trim_start_matches('/').to_string()));
-    event.resource_name = get("resource_name");
-    event.resource_type =
-        get("resource_type").map(|r| Cow::Owned(normalize_resource_type(&r).into_owned()));
-    event.operation = get("operation").map(|o| Cow::Owned(normalize_operation(&o).into_owned()));
-    event.mechanism = get("mechanism");
-    event.listener = get("listener");
-    event.client_id = get("client_id");
-    event.api = get("api");
-    event.reason = get("reason").map(|r| super::reason_from_message(&r));
+// === Built-in phrasings ===
+
+/// What a built-in phrasing means. `None` category or outcome: taken from the key or the verb.
+#[derive(Debug)]
+struct Kind {
+    name: &'static str,
+    category: Option<Category>,
+    outcome: Option<Outcome>,
 }
 
-fn host(rules: &TextRules, text: &str) -> Option<Cow<'static, str>> {
-    rules
-        .host
-        .captures(text)
-        .and_then(|c| c.name("h"))
-        .map(|m| Cow::Owned(m.as_str().to_string()))
+const LOGIN: Kind = Kind {
+    name: "login",
+    category: Some(Category::Authentication),
+    outcome: Some(Outcome::Success),
+};
+const LOGIN_FAILED: Kind = Kind {
+    name: "login_failed",
+    category: Some(Category::Authentication),
+    outcome: Some(Outcome::Failure),
+};
+const ACCESS_DENIED: Kind = Kind {
+    name: "access_denied",
+    category: Some(Category::Authorization),
+    outcome: Some(Outcome::Denied),
+};
+const ACCESS_GRANTED: Kind = Kind {
+    name: "access_granted",
+    category: Some(Category::Authorization),
+    outcome: Some(Outcome::Allowed),
+};
+const LOGOUT: Kind = Kind {
+    name: "logout",
+    category: Some(Category::Authentication),
+    outcome: Some(Outcome::Success),
+};
+const PASSWORD_CHANGE: Kind = Kind {
+    name: "password_change",
+    category: Some(Category::CredentialChange),
+    outcome: Some(Outcome::Success),
+};
+const USER_OUTCOME: Kind = Kind {
+    name: "user_outcome",
+    category: None,
+    outcome: None,
+};
+
+/// A user name: quoted (may hold spaces) or one bare token.
+const USER: &str = r#"(?:"(?P<uq>[^"]+)"|'(?P<us>[^']+)'|(?P<u>[^\s"']+?))"#;
+/// A resource name, quoted or bare.
+const RESOURCE: &str = r#"(?:"(?P<rq>[^"]+)"|'(?P<rs>[^']+)'|(?P<r>[^\s"']+?))"#;
+/// An optional client address suffix: `from 10.0.0.1`, `from host db1`, `(ip: 10.0.0.1)`.
+const TAIL: &str = r"(?:,?\s+from\s+(?:host\s+|ip\s+|address\s+)?(?P<ip>[^\s,;()]+?)|\s*\(\s*(?:ip|host|from|address|client)\s*[:=]?\s*(?P<ip2>[^\s()]+)\s*\))?[\s.!,;]*$";
+const LOGIN_WORD: &str = r"(?:log\s*in|logon|log\s+on|sign\s*-?\s*in|authentication)";
+
+/// The built-in phrasings, in priority order. `{U}`, `{R}`, `{T}` and `{L}` expand to [`USER`],
+/// [`RESOURCE`], [`TAIL`] and [`LOGIN_WORD`].
+const PHRASINGS: [(&str, &Kind); 21] = [
+    // Failures first, so `logged in` never claims `failed to log in`.
+    (
+        r"\buser\s+{U}\s+failed\s+to\s+(?:log\s*in|logon|sign\s*in|authenticate){T}",
+        &LOGIN_FAILED,
+    ),
+    (
+        r"\b(?:failed|unsuccessful)\s+{L}(?:\s+attempt)?\s+(?:for|by|of)\s+(?:user\s+)?{U}{T}",
+        &LOGIN_FAILED,
+    ),
+    (
+        r"\b{L}\s+(?:has\s+)?failed\s+for\s+(?:user\s+)?{U}{T}",
+        &LOGIN_FAILED,
+    ),
+    (
+        r"\b(?:invalid|incorrect|wrong|bad)\s+(?:password|credentials)\s+(?:for|of)\s+(?:user\s+)?{U}{T}",
+        &LOGIN_FAILED,
+    ),
+    (r"\buser\s+{U}\s+{L}\s+(?:has\s+)?failed{T}", &LOGIN_FAILED),
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+in\s+unsuccessfully{T}",
+        &LOGIN_FAILED,
+    ),
+    // Successes.
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+in(?:\s+successfully)?{T}",
+        &LOGIN,
+    ),
+    (
+        r"\b{L}\s+(?:was\s+)?successful\s+for\s+(?:user\s+)?{U}{T}",
+        &LOGIN,
+    ),
+    (
+        r"\bsuccessful\s+{L}\s+(?:for|by|of)\s+(?:user\s+)?{U}{T}",
+        &LOGIN,
+    ),
+    (
+        r"(?:^|\s)(?:user\s+)?{U}\s+(?:has\s+)?(?:authenticated|logged\s+in|signed\s+in)\s+successfully{T}",
+        &LOGIN,
+    ),
+    // Authorization.
+    (
+        r"\buser\s+{U}\s+(?:was\s+|is\s+)?denied\s+access(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\b(?:access|permission)\s+denied\s+for\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\buser\s+{U}\s+is\s+not\s+(?:authorized|authorised|allowed|permitted)\s+to\s+(?P<op>[\w-]+)(?:\s+(?:on\s+)?{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\bunauthori[sz]ed\s+access\s+attempt\s+(?:by|from)\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    (
+        r"\buser\s+{U}\s+(?:was\s+|is\s+)?granted\s+access(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_GRANTED,
+    ),
+    (
+        r"\b(?:access|permission)\s+granted\s+for\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        &ACCESS_GRANTED,
+    ),
+    // Session end and credential changes.
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+(?:out|off){T}",
+        &LOGOUT,
+    ),
+    (
+        r"\buser\s+{U}\s+(?:has\s+)?(?:changed|reset|updated)\s+(?:(?:his|her|their|the|its)\s+)?password{T}",
+        &PASSWORD_CHANGE,
+    ),
+    (
+        r"\bpassword\s+(?:was\s+|has\s+been\s+)?(?:changed|reset|updated)\s+for\s+(?:user\s+)?{U}{T}",
+        &PASSWORD_CHANGE,
+    ),
+    (
+        r"\bpassword\s+(?:was\s+|has\s+been\s+)?(?:changed|reset|updated)\s+by\s+(?:user\s+)?{U}{T}",
+        &PASSWORD_CHANGE,
+    ),
+    // Ambiguous: the key says what kind of event it is.
+    (
+        r"\buser\s+{U}\s+(?P<verb>succeeded|failed|was\s+denied|was\s+granted|was\s+rejected|was\s+allowed){T}",
+        &USER_OUTCOME,
+    ),
+];
+
+#[derive(Debug)]
+struct Builtins {
+    set: RegexSet,
+    regexes: Vec<(Regex, &'static Kind)>,
+}
+
+impl Builtins {
+    fn new() -> Builtins {
+        let sources: Vec<String> = PHRASINGS
+            .iter()
+            .map(|(p, _)| {
+                let p = p
+                    .replace("{U}", USER)
+                    .replace("{R}", RESOURCE)
+                    .replace("{T}", TAIL)
+                    .replace("{L}", LOGIN_WORD);
+                format!("(?i){p}")
+            })
+            .collect();
+        // The phrasings are constants covered by the unit tests, so compiling cannot fail.
+        let set = RegexSet::new(&sources).expect("built-in text phrasings compile");
+        let regexes = sources
+            .iter()
+            .zip(PHRASINGS)
+            .map(|(s, (_, kind))| {
+                (
+                    Regex::new(s).expect("built-in text phrasing compiles"),
+                    kind,
+                )
+            })
+            .collect();
+        Builtins { set, regexes }
+    }
+
+    /// The first phrasing (in priority order) that matches, with its captures.
+    fn find<'t>(&self, value: &'t str) -> Option<(&'static Kind, Captures<'t>)> {
+        let first = self.set.matches(value).into_iter().next()?;
+        let (regex, kind) = &self.regexes[first];
+        regex.captures(value).map(|c| (*kind, c))
+    }
+}
+
+// === Shared vocabulary (also used by the JSON and audit parsers) ===
+
+/// An event field a text capture or a JSON path can fill with a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    EventType,
+    EventTime,
+    Category,
+    Outcome,
+    Principal,
+    ClientHost,
+    Listener,
+    Mechanism,
+    Operation,
+    ResourceType,
+    ResourceName,
+    PatternType,
+    Api,
+    ClientId,
+    Reason,
+    ClusterId,
+    BrokerId,
+}
+
+impl Field {
+    pub(crate) const ALL: [Field; 17] = [
+        Field::EventType,
+        Field::EventTime,
+        Field::Category,
+        Field::Outcome,
+        Field::Principal,
+        Field::ClientHost,
+        Field::Listener,
+        Field::Mechanism,
+        Field::Operation,
+        Field::ResourceType,
+        Field::ResourceName,
+        Field::PatternType,
+        Field::Api,
+        Field::ClientId,
+        Field::Reason,
+        Field::ClusterId,
+        Field::BrokerId,
+    ];
+
+    /// The fields a text pattern may capture (type, time and category come from the pattern).
+    pub(crate) const CAPTURES: [Field; 14] = [
+        Field::Outcome,
+        Field::Principal,
+        Field::ClientHost,
+        Field::Listener,
+        Field::Mechanism,
+        Field::Operation,
+        Field::ResourceType,
+        Field::ResourceName,
+        Field::PatternType,
+        Field::Api,
+        Field::ClientId,
+        Field::Reason,
+        Field::ClusterId,
+        Field::BrokerId,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Field::EventType => "event_type",
+            Field::EventTime => "event_time",
+            Field::Category => "category",
+            Field::Outcome => "outcome",
+            Field::Principal => "principal",
+            Field::ClientHost => "client_host",
+            Field::Listener => "listener",
+            Field::Mechanism => "mechanism",
+            Field::Operation => "operation",
+            Field::ResourceType => "resource_type",
+            Field::ResourceName => "resource_name",
+            Field::PatternType => "pattern_type",
+            Field::Api => "api",
+            Field::ClientId => "client_id",
+            Field::Reason => "reason",
+            Field::ClusterId => "cluster_id",
+            Field::BrokerId => "broker_id",
+        }
+    }
+
+    fn from_capture_name(name: &str) -> Option<Field> {
+        Field::CAPTURES.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// Stores a string value in the event, normalized like the other parsers do (operation to
+    /// the ACL enum name, resource type to PascalCase, client host without Kafka's `/`; reason and
+    /// outcome through the word tables). Event type, time and category are the caller's job
+    /// and are ignored here.
+    pub(crate) fn set<'a>(self, ev: &mut SecurityEvent<'a>, value: Text<'a>) {
+        let value = match value {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) if s.trim().len() != s.len() => Cow::Owned(s.trim().to_owned()),
+            owned => owned,
+        };
+        if value.is_empty() {
+            return;
+        }
+        let slot = match self {
+            Field::Outcome => {
+                if let Some(o) = outcome_from_word(&value) {
+                    ev.outcome = o.for_category(ev.category);
+                }
+                return;
+            }
+            Field::Reason => {
+                ev.reason = Some(reason_from_message(&value));
+                return;
+            }
+            Field::EventType | Field::EventTime | Field::Category => return,
+            Field::Principal => &mut ev.principal,
+            Field::ClientHost => &mut ev.client_host,
+            Field::Listener => &mut ev.listener,
+            Field::Mechanism => &mut ev.mechanism,
+            Field::Operation => &mut ev.operation,
+            Field::ResourceType => &mut ev.resource_type,
+            Field::ResourceName => &mut ev.resource_name,
+            Field::PatternType => &mut ev.pattern_type,
+            Field::Api => &mut ev.api,
+            Field::ClientId => &mut ev.client_id,
+            Field::ClusterId => &mut ev.cluster_id,
+            Field::BrokerId => &mut ev.broker_id,
+        };
+        *slot = Some(match self {
+            Field::Operation => normalize(value, normalize_operation),
+            Field::ResourceType => normalize(value, normalize_resource_type),
+            Field::ClientHost => normalize(value, |s| Cow::Borrowed(normalize_client_host(s))),
+            _ => value,
+        });
+    }
+}
+
+/// Applies a `&str -> Cow<str>` normalizer, keeping a borrow when the value was borrowed.
+pub(crate) fn normalize<'a>(value: Text<'a>, f: impl for<'s> Fn(&'s str) -> Text<'s>) -> Text<'a> {
+    match value {
+        Cow::Borrowed(s) => f(s),
+        Cow::Owned(s) => Cow::Owned(f(&s).into_owned()),
+    }
+}
+
+/// Reads an outcome word: `success`/`ok`/`true`/`allowed`/`granted`... and
+/// `failure`/`error`/`false`/`denied`/`rejected`/`forbidden`...; `None` for anything else.
+/// Allowed-style words give [`Outcome::Allowed`], denied-style [`Outcome::Denied`]; callers
+/// pass the result through [`Outcome::for_category`].
+pub fn outcome_from_word(word: &str) -> Option<Outcome> {
+    let w = word.trim().to_ascii_lowercase();
+    Some(match w.as_str() {
+        "success" | "successful" | "succeeded" | "succeed" | "ok" | "true" | "pass" | "passed"
+        | "yes" | "1" => Outcome::Success,
+        "allowed" | "allow" | "granted" | "grant" | "permit" | "permitted" | "authorized" => {
+            Outcome::Allowed
+        }
+        "failure" | "failed" | "fail" | "error" | "false" | "no" | "0" | "invalid"
+        | "unauthenticated" => Outcome::Failure,
+        "denied" | "deny" | "rejected" | "reject" | "unauthorized" | "forbidden" | "blocked" => {
+            Outcome::Denied
+        }
+        "unknown" => Outcome::Unknown,
+        _ => return None,
+    })
+}
+
+/// Guesses a category from an event type, key or action (`user-login`, `ACL_CHECK`,
+/// `password.reset`): the text is lowercased and stripped of everything but letters and digits,
+/// then searched for words in this order:
+/// access/authoriz/authz/permission/aclcheck → authorization;
+/// login/logon/signin/logout/logoff/signout/auth → authentication;
+/// password/credential/scram → credential_change; acl → acl_change; config → config_change;
+/// create or delete with topic → resource_change; connect → connection. `None` otherwise.
+pub fn category_from_words(text: &str) -> Option<Category> {
+    let squashed: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let has = |words: &[&str]| words.iter().any(|w| squashed.contains(w));
+    Some(
+        if has(&[
+            "access",
+            "authoriz",
+            "authoris",
+            "authz",
+            "permission",
+            "aclcheck",
+        ]) {
+            Category::Authorization
+        } else if has(&[
+            "login", "logon", "signin", "logout", "logoff", "signout", "auth",
+        ]) {
+            Category::Authentication
+        } else if has(&["password", "credential", "scram"]) {
+            Category::CredentialChange
+        } else if has(&["acl"]) {
+            Category::AclChange
+        } else if has(&["config"]) {
+            Category::ConfigChange
+        } else if has(&["topic"]) && has(&["create", "delete"]) {
+            Category::ResourceChange
+        } else if has(&["connect"]) {
+            Category::Connection
+        } else {
+            return None;
+        },
+    )
+}
+
+pub fn reason_from_message(message: &str) -> Reason {
+    if let Some(reason) = Reason::from_name(message) {
+        return reason;
+    }
+    let lower = message.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has(&[
+        "unsupported sasl mechanism",
+        "unsupported mechanism",
+        "unsupported_sasl",
+    ]) {
+        Reason::UnsupportedMechanism
+    } else if has(&[
+        "ssl handshake",
+        "tls handshake",
+        "handshake fail",
+        "certificate",
+    ]) {
+        Reason::SslHandshake
+    } else if has(&["token", "jwt"]) {
+        Reason::InvalidToken
+    } else if has(&["principal change", "change principal", "changing principal"]) {
+        Reason::PrincipalChange
+    } else if has(&["receive size", "invalid receive"]) {
+        Reason::InvalidReceiveSize
+    } else if has(&["deny acl", "deny rule", "denied by acl", "denied by rule"]) {
+        Reason::DenyAcl
+    } else if has(&[
+        "no matching acl",
+        "no acl",
+        "not authorized",
+        "unauthorized",
+    ]) {
+        Reason::NoMatchingAcl
+    } else if has(&[
+        "credential",
+        "password",
+        "unknown user",
+        "user not found",
+        "no such user",
+        "invalid user",
+        "api key",
+        "apikey",
+    ]) {
+        Reason::InvalidCredentials
+    } else {
+        Reason::Other
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn rules() -> TextRules {
         TextRules::new(&TextConfig::default()).unwrap()
     }
 
-    fn event(key: Option<&str>, value: &str) -> SecurityEvent<'static> {
-        let mut r = Record::from_payload(value.as_bytes());
-        r.key = key.map(str::as_bytes);
-        parse(&rules(), &r).unwrap().into_owned()
+    fn keyed<'a>(key: &'a str, value: &'a str) -> Record<'a> {
+        Record::from_payload(value.as_bytes()).with_key(key.as_bytes())
+    }
+
+    fn unkeyed(value: &str) -> Record<'_> {
+        Record::from_payload(value.as_bytes())
     }
 
     #[test]
-    fn the_classic_producer_example_needs_no_config() {
-        let e = event(Some("user-login"), "User JohnDoe logged in successfully");
-        assert_eq!(e.category, Category::Authentication);
-        assert_eq!(e.outcome, Outcome::Success);
-        assert_eq!(e.principal.as_deref(), Some("JohnDoe"));
-        assert_eq!(e.event_type, "user-login");
-        assert_eq!(e.format, Format::Text);
+    fn classic_producer_example() {
+        let ts = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let record = Record {
+            timestamp: Some(ts),
+            ..keyed("user-login", "User JohnDoe logged in successfully")
+        };
+        let ev = parse(&rules(), &record).unwrap();
+        assert_eq!(ev.format, Format::Text);
+        assert_eq!(ev.category, Category::Authentication);
+        assert_eq!(ev.outcome, Outcome::Success);
+        assert_eq!(ev.principal.as_deref(), Some("JohnDoe"));
+        assert_eq!(ev.event_type, "user-login");
+        assert_eq!(ev.event_time, Some(ts));
+        assert_eq!(ev.reason, None);
+        assert!(matches!(ev.principal, Some(Cow::Borrowed(_))));
     }
 
+    /// (value, category, outcome, principal, resource, client host)
+    type Case = (
+        &'static str,
+        Category,
+        Outcome,
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+    );
+
     #[test]
-    fn failed_logins_in_common_phrasings() {
-        for (value, user, host) in [
+    fn built_in_phrasings() {
+        use Category::*;
+        use Outcome::*;
+        let cases: &[Case] = &[
             (
-                "User mallory failed to log in from 10.6.6.6",
-                "mallory",
-                Some("10.6.6.6"),
+                "User JohnDoe logged in",
+                Authentication,
+                Success,
+                "JohnDoe",
+                None,
+                None,
             ),
-            ("Failed login for user bob.", "bob", None),
             (
-                "Login failed for user 'carol' from host 192.168.1.9",
+                "user johndoe LOGGED IN successfully.",
+                Authentication,
+                Success,
+                "johndoe",
+                None,
+                None,
+            ),
+            (
+                "Login successful for user alice",
+                Authentication,
+                Success,
+                "alice",
+                None,
+                None,
+            ),
+            (
+                "bob authenticated successfully!",
+                Authentication,
+                Success,
+                "bob",
+                None,
+                None,
+            ),
+            (
+                "Successful login for user carol from 10.1.2.3",
+                Authentication,
+                Success,
                 "carol",
-                Some("192.168.1.9"),
+                None,
+                Some("10.1.2.3"),
             ),
             (
-                "Invalid password for user dave (ip: 10.0.0.7)",
+                "User 'John Doe' logged in (ip: 192.0.2.7)",
+                Authentication,
+                Success,
+                "John Doe",
+                None,
+                Some("192.0.2.7"),
+            ),
+            (
+                "2024-05-01T10:00:00Z INFO User \"eve\" logged in from host /10.0.0.9",
+                Authentication,
+                Success,
+                "eve",
+                None,
+                Some("10.0.0.9"),
+            ),
+            (
+                "User JohnDoe failed to log in",
+                Authentication,
+                Failure,
+                "JohnDoe",
+                None,
+                None,
+            ),
+            (
+                "Failed login for user mallory from 203.0.113.5.",
+                Authentication,
+                Failure,
+                "mallory",
+                None,
+                Some("203.0.113.5"),
+            ),
+            (
+                "Login failed for user dave",
+                Authentication,
+                Failure,
                 "dave",
-                Some("10.0.0.7"),
+                None,
+                None,
             ),
-            ("Authentication failed for user eve", "eve", None),
-            ("User frank login failed", "frank", None),
             (
-                "failed login attempt for \"grace\" from 2001:db8::1",
-                "grace",
-                Some("2001:db8::1"),
+                "Invalid password for user erin",
+                Authentication,
+                Failure,
+                "erin",
+                None,
+                None,
             ),
-        ] {
-            let e = event(Some("user-login"), value);
-            assert_eq!(
-                (e.category, e.outcome),
-                (Category::Authentication, Outcome::Failure),
-                "{value}"
-            );
-            assert_eq!(e.principal.as_deref(), Some(user), "{value}");
-            assert_eq!(e.client_host.as_deref(), host, "{value}");
+            (
+                "Authentication failed for user frank",
+                Authentication,
+                Failure,
+                "frank",
+                None,
+                None,
+            ),
+            (
+                "User grace login failed",
+                Authentication,
+                Failure,
+                "grace",
+                None,
+                None,
+            ),
+            (
+                "Incorrect password for heidi",
+                Authentication,
+                Failure,
+                "heidi",
+                None,
+                None,
+            ),
+            (
+                "User ivan denied access to payments",
+                Authorization,
+                Denied,
+                "ivan",
+                Some("payments"),
+                None,
+            ),
+            (
+                "Access denied for user judy to 'orders topic'",
+                Authorization,
+                Denied,
+                "judy",
+                Some("orders topic"),
+                None,
+            ),
+            (
+                "Permission denied for user ken on billing",
+                Authorization,
+                Denied,
+                "ken",
+                Some("billing"),
+                None,
+            ),
+            (
+                "User leo is not authorized to read payments",
+                Authorization,
+                Denied,
+                "leo",
+                Some("payments"),
+                None,
+            ),
+            (
+                "Unauthorized access attempt by mike",
+                Authorization,
+                Denied,
+                "mike",
+                None,
+                None,
+            ),
+            (
+                "User nick granted access to reports",
+                Authorization,
+                Allowed,
+                "nick",
+                Some("reports"),
+                None,
+            ),
+            (
+                "Access granted for user olga to reports",
+                Authorization,
+                Allowed,
+                "olga",
+                Some("reports"),
+                None,
+            ),
+            (
+                "User pat logged out",
+                Authentication,
+                Success,
+                "pat",
+                None,
+                None,
+            ),
+            (
+                "User quinn changed password",
+                CredentialChange,
+                Success,
+                "quinn",
+                None,
+                None,
+            ),
+            (
+                "Password changed for user rob",
+                CredentialChange,
+                Success,
+                "rob",
+                None,
+                None,
+            ),
+        ];
+        let rules = rules();
+        for &(value, category, outcome, principal, resource, host) in cases {
+            let ev = parse(&rules, &unkeyed(value)).unwrap_or_else(|e| panic!("{value}: {e}"));
+            assert_eq!(ev.category, category, "{value}");
+            assert_eq!(ev.outcome, outcome, "{value}");
+            assert_eq!(ev.principal.as_deref(), Some(principal), "{value}");
+            assert_eq!(ev.resource_name.as_deref(), resource, "{value}");
+            assert_eq!(ev.client_host.as_deref(), host, "{value}");
+            let reason = (outcome == Failure).then_some(Reason::InvalidCredentials);
+            assert_eq!(ev.reason, reason, "{value}");
         }
-        let e = event(None, "Incorrect password for henry");
-        assert_eq!(e.reason, Some(Reason::InvalidCredentials));
-        assert_eq!(e.event_type, "text");
     }
 
     #[test]
-    fn denied_and_granted_access() {
-        let e = event(
-            Some("access-denied"),
-            "User carol denied access to payments-db",
-        );
+    fn event_type_is_the_key_else_the_phrasing() {
+        let rules = rules();
+        let ev = parse(&rules, &unkeyed("User pat logged out")).unwrap();
+        assert_eq!(ev.event_type, "logout");
+        let ev = parse(&rules, &keyed("user-logout", "User pat logged out")).unwrap();
+        assert_eq!(ev.event_type, "user-logout");
+        let ev = parse(
+            &rules,
+            &unkeyed("User leo is not authorized to describe-configs x"),
+        )
+        .unwrap();
+        assert_eq!(ev.event_type, "access_denied");
+        assert_eq!(ev.operation.as_deref(), Some("DESCRIBE_CONFIGS"));
+    }
+
+    #[test]
+    fn key_words_categorize_ambiguous_and_unknown_values() {
+        let rules = rules();
+        let ev = parse(&rules, &keyed("user-login", "User bob failed")).unwrap();
         assert_eq!(
-            (e.category, e.outcome),
+            (ev.category, ev.outcome),
+            (Category::Authentication, Outcome::Failure)
+        );
+        assert_eq!(ev.principal.as_deref(), Some("bob"));
+        let ev = parse(&rules, &keyed("topic-access", "User bob was denied")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
             (Category::Authorization, Outcome::Denied)
         );
-        assert_eq!(e.principal.as_deref(), Some("carol"));
-        assert_eq!(e.resource_name.as_deref(), Some("payments-db"));
-        let e = event(None, "Access denied for user bob to orders");
+        let ev = parse(&rules, &keyed("password-reset", "something happened")).unwrap();
+        assert_eq!(ev.category, Category::CredentialChange);
+        assert_eq!(ev.outcome, Outcome::Unknown);
+        assert_eq!(ev.event_type, "password-reset");
+        assert_eq!(ev.principal, None);
+        let ev = parse(&rules, &keyed("heartbeat", "")).unwrap();
         assert_eq!(
-            (e.outcome, e.resource_name.as_deref()),
-            (Outcome::Denied, Some("orders"))
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Unknown)
         );
-        let e = event(None, "User alice is not authorized to write orders");
-        assert_eq!(e.operation.as_deref(), Some("WRITE"));
-        assert_eq!(e.resource_name.as_deref(), Some("orders"));
-        let e = event(None, "User alice granted access to reports");
+        let ev = parse(&rules, &unkeyed("User bob succeeded")).unwrap();
         assert_eq!(
-            (e.category, e.outcome),
-            (Category::Authorization, Outcome::Allowed)
-        );
-    }
-
-    #[test]
-    fn logouts_and_password_changes() {
-        let e = event(Some("user-logout"), "User JohnDoe logged out");
-        assert_eq!((e.category, e.outcome), (Category::Other, Outcome::Success));
-        let e = event(None, "Password changed for user bob");
-        assert_eq!(
-            (e.category, e.principal.as_deref()),
-            (Category::CredentialChange, Some("bob"))
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Success)
         );
     }
 
     #[test]
-    fn a_key_keeps_an_unrecognized_value_an_event() {
-        let e = event(Some("user-login"), "something odd happened");
+    fn errors() {
+        let rules = rules();
+        assert_eq!(parse(&rules, &unkeyed("")).unwrap_err(), ParseError::Empty);
         assert_eq!(
-            (e.category, e.outcome),
-            (Category::Authentication, Outcome::Unknown)
-        );
-        let e = event(Some("permission-check"), "check denied at gate 3");
-        assert_eq!(
-            (e.category, e.outcome),
-            (Category::Authorization, Outcome::Denied)
-        );
-        let r = Record::from_payload(b"something odd happened");
-        assert_eq!(parse(&rules(), &r).unwrap_err(), ParseError::Unrecognized);
-    }
-
-    #[test]
-    fn bad_bytes_and_empty_records() {
-        let r = Record::from_payload(b"User \xff logged in").with_key(b"user-login");
-        assert_eq!(parse(&rules(), &r).unwrap_err().reason(), "invalid_utf8");
-        let r = Record::from_payload(b"x").with_key(b"\xfe");
-        assert_eq!(parse(&rules(), &r).unwrap_err().reason(), "invalid_utf8");
-        assert_eq!(
-            parse(&rules(), &Record::from_payload(b"  ")).unwrap_err(),
+            parse(&rules, &unkeyed(" \n")).unwrap_err(),
             ParseError::Empty
         );
-    }
-
-    #[test]
-    fn an_injected_phrase_cannot_change_the_principal() {
-        // The name is one token: a forged second sentence stays outside it.
-        let e = event(
-            Some("user-login"),
-            "User eve\nUser admin logged in successfully failed to log in",
+        assert_eq!(
+            parse(&rules, &unkeyed("the weather is nice")).unwrap_err(),
+            ParseError::Unrecognized
         );
-        assert_ne!(e.principal.as_deref(), Some("admin"));
+        let bad = Record::from_payload(b"User \xff logged in");
+        assert_eq!(
+            parse(&rules, &bad).unwrap_err(),
+            ParseError::InvalidUtf8 { valid_up_to: 5 }
+        );
+        let bad_key = Record::from_payload(b"User a logged in").with_key(b"k\xc3");
+        assert_eq!(
+            parse(&rules, &bad_key).unwrap_err(),
+            ParseError::InvalidUtf8 { valid_up_to: 1 }
+        );
     }
 
     #[test]
-    fn user_patterns_come_first_and_fill_fields() {
-        let config = TextConfig {
-            patterns: vec![TextPattern {
-                regex: r"^ACCESS DENIED user=(?P<principal>\S+) resource=(?P<resource_name>\S+) op=(?P<operation>\S+)".into(),
-                category: "authorization".into(),
-                outcome: "failure".into(),
-                event_type: Some("gateway-deny".into()),
-                key: None,
-            }],
-        };
+    fn user_patterns_come_first() {
+        let config: TextConfig = serde_yaml_ng::from_str(
+            r#"
+patterns:
+  - regex: 'SASL (?P<mechanism>\S+) auth (?P<outcome>ok|failed) for (?P<principal>\S+) via (?P<listener>\w+)'
+    category: authentication
+    key: '^broker-'
+  - regex: 'User (?P<principal>\w+) logged in'
+    category: other
+    outcome: success
+    event_type: custom
+"#,
+        )
+        .unwrap();
         let rules = TextRules::new(&config).unwrap();
-        let e = parse(
+        let ev = parse(
             &rules,
-            &Record::from_payload(b"ACCESS DENIED user=zed resource=vault op=Read"),
+            &keyed(
+                "broker-auth",
+                "SASL SCRAM-SHA-256 auth failed for alice via EXTERNAL",
+            ),
         )
         .unwrap();
         assert_eq!(
-            (e.category, e.outcome),
-            (Category::Authorization, Outcome::Denied)
+            (ev.category, ev.outcome),
+            (Category::Authentication, Outcome::Failure)
         );
-        assert_eq!(e.event_type, "gateway-deny");
-        assert_eq!(e.principal.as_deref(), Some("zed"));
-        assert_eq!(e.operation.as_deref(), Some("READ"));
+        assert_eq!(ev.mechanism.as_deref(), Some("SCRAM-SHA-256"));
+        assert_eq!(ev.principal.as_deref(), Some("alice"));
+        assert_eq!(ev.listener.as_deref(), Some("EXTERNAL"));
+        assert_eq!(ev.event_type, "broker-auth");
+        // The key regex does not match: the first pattern is skipped.
+        let ev = parse(&rules, &keyed("app", "SASL PLAIN auth ok for bob via X")).unwrap();
+        assert_eq!(ev.category, Category::Other);
+        assert_eq!(ev.outcome, Outcome::Unknown);
+        // The second pattern overrides the built-in for the classic example.
+        let ev = parse(&rules, &keyed("user-login", "User JohnDoe logged in")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Other, Outcome::Success)
+        );
+        assert_eq!(ev.event_type, "custom");
     }
 
     #[test]
     fn config_problems_are_all_reported() {
-        let config = TextConfig {
-            patterns: vec![
-                TextPattern {
-                    regex: "(".into(),
-                    category: "nope".into(),
-                    outcome: "meh".into(),
-                    event_type: None,
-                    key: Some("[".into()),
-                },
-                TextPattern {
-                    regex: "(?P<who>x)".into(),
-                    category: "other".into(),
-                    outcome: "unknown".into(),
-                    event_type: None,
-                    key: None,
-                },
-            ],
-        };
+        let config: TextConfig = serde_yaml_ng::from_str(
+            r#"
+patterns:
+  - regex: '(unclosed'
+    category: authentication
+  - regex: '(?P<usr>\w+)'
+    category: logins
+    outcome: meh
+    key: '['
+"#,
+        )
+        .unwrap();
         let problems = TextRules::new(&config).unwrap_err();
         assert_eq!(problems.len(), 5, "{problems:#?}");
-        assert!(problems[0].starts_with("parsers.text.patterns[0].regex: "));
-        assert!(problems.iter().any(|p| p.contains("capture `who`")));
+        assert!(problems[0].starts_with("parsers.text.patterns[0].regex: regex parse error"));
+        assert!(problems[1].starts_with("parsers.text.patterns[1].key: regex parse error"));
+        assert!(
+            problems[2].starts_with("parsers.text.patterns[1].category: unknown category `logins`")
+        );
+        assert!(problems[3].starts_with("parsers.text.patterns[1].outcome: unknown outcome `meh`"));
+        assert!(
+            problems[4].starts_with("parsers.text.patterns[1].regex: unknown capture name `usr`")
+        );
+        assert!(serde_yaml_ng::from_str::<TextConfig>(
+            "patterns: [{regex: x, category: other, nope: 1}]"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(
+            category_from_words("user-login"),
+            Some(Category::Authentication)
+        );
+        assert_eq!(
+            category_from_words("ACL_CHECK"),
+            Some(Category::Authorization)
+        );
+        assert_eq!(
+            category_from_words("acl.created"),
+            Some(Category::AclChange)
+        );
+        assert_eq!(
+            category_from_words("password.reset"),
+            Some(Category::CredentialChange)
+        );
+        assert_eq!(
+            category_from_words("topic-created"),
+            Some(Category::ResourceChange)
+        );
+        assert_eq!(
+            category_from_words("config_update"),
+            Some(Category::ConfigChange)
+        );
+        assert_eq!(
+            category_from_words("client-connected"),
+            Some(Category::Connection)
+        );
+        assert_eq!(category_from_words("heartbeat"), None);
+        assert_eq!(outcome_from_word(" Succeeded "), Some(Outcome::Success));
+        assert_eq!(outcome_from_word("FORBIDDEN"), Some(Outcome::Denied));
+        assert_eq!(outcome_from_word("maybe"), None);
+        assert_eq!(reason_from_message("invalid_token"), Reason::InvalidToken);
+        assert_eq!(
+            reason_from_message("Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256"),
+            Reason::InvalidCredentials
+        );
+        assert_eq!(
+            reason_from_message("Unsupported SASL mechanism GSSAPI"),
+            Reason::UnsupportedMechanism
+        );
+        assert_eq!(
+            reason_from_message("SSL handshake failed"),
+            Reason::SslHandshake
+        );
+        assert_eq!(reason_from_message("disk full"), Reason::Other);
+    }
+
+    /// (template with `{u}` for the name, category, outcome) for every built-in phrasing family.
+    const TEMPLATES: &[(&str, Category, Outcome)] = &[
+        (
+            "User {u} logged in successfully",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "User {u} logged in",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "Login successful for user {u}",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "{u} authenticated successfully",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "Successful login for user {u}",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "User {u} failed to log in",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Failed login for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Login failed for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Invalid password for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Authentication failed for user {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "User {u} login failed",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "Incorrect password for {u}",
+            Category::Authentication,
+            Outcome::Failure,
+        ),
+        (
+            "User {u} denied access to orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "Access denied for user {u} to orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "Permission denied for user {u} on orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "User {u} is not authorized to write orders",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "Unauthorized access attempt by {u}",
+            Category::Authorization,
+            Outcome::Denied,
+        ),
+        (
+            "User {u} granted access to orders",
+            Category::Authorization,
+            Outcome::Allowed,
+        ),
+        (
+            "Access granted for user {u} to orders",
+            Category::Authorization,
+            Outcome::Allowed,
+        ),
+        (
+            "User {u} logged out",
+            Category::Authentication,
+            Outcome::Success,
+        ),
+        (
+            "User {u} changed password",
+            Category::CredentialChange,
+            Outcome::Success,
+        ),
+        (
+            "Password changed for user {u}",
+            Category::CredentialChange,
+            Outcome::Success,
+        ),
+    ];
+
+    /// A user name as written: bare (one token, not ending in punctuation the phrasings treat as
+    /// trailing) or quoted (spaces allowed), returning (written form, expected principal).
+    fn user_name() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        prop_oneof![
+            "[A-Za-z0-9_@:-][A-Za-z0-9._@:-]{0,20}[A-Za-z0-9_@-]|[A-Za-z0-9_@-]"
+                .prop_map(|u| (u.clone(), u)),
+            "[A-Za-z0-9][A-Za-z0-9 ._@-]{0,20}".prop_map(|u| (format!("'{u}'"), u)),
+            "[A-Za-z0-9][A-Za-z0-9 ._@'-]{0,20}".prop_map(|u| (format!("\"{u}\""), u)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Every built-in phrasing extracts exactly the generated name, whatever the case of the
+        /// phrasing, the client-address suffix and the trailing punctuation.
+        #[test]
+        fn built_ins_extract_the_exact_user_name(
+            template in 0..TEMPLATES.len(),
+            (written, expected) in user_name(),
+            upper in proptest::prelude::any::<bool>(),
+            suffix in 0usize..4,
+            punct in proptest::sample::select(vec!["", ".", "!", " ", "..."]),
+        ) {
+            static RULES: std::sync::LazyLock<TextRules> = std::sync::LazyLock::new(rules);
+            let (template, category, outcome) = TEMPLATES[template];
+            let template = if upper { template.to_uppercase() } else { template.to_lowercase() };
+            let suffix = ["", " from 192.0.2.1", " from host 192.0.2.1", " (ip: 192.0.2.1)"][suffix];
+            let value = format!("{}{suffix}{punct}", template.replace("{U}", &written).replace("{u}", &written));
+            let ev = parse(&RULES, &keyed("k", &value)).unwrap();
+            proptest::prop_assert_eq!(ev.principal.as_deref(), Some(expected.as_str()), "{}", value);
+            proptest::prop_assert_eq!(ev.category, category, "{}", value);
+            proptest::prop_assert_eq!(ev.outcome, outcome, "{}", value);
+            let host = (!suffix.is_empty()).then_some("192.0.2.1");
+            proptest::prop_assert_eq!(ev.client_host.as_deref(), host, "{}", value);
+        }
     }
 }
