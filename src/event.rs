@@ -327,6 +327,27 @@ impl<'a> SecurityEvent<'a> {
 /// `Read` / `read` / `READ` → `READ`, `DescribeConfigs` → `DESCRIBE_CONFIGS`.
 /// Names already in UPPER_SNAKE are borrowed unchanged.
 pub fn normalize_operation(op: &str) -> Text<'_> {
+    // Kafka's own vocabulary, in every spelling the inputs use, without allocating.
+    const KNOWN: [(&str, &str); 15] = [
+        ("Read", "READ"),
+        ("Write", "WRITE"),
+        ("Create", "CREATE"),
+        ("Delete", "DELETE"),
+        ("Alter", "ALTER"),
+        ("Describe", "DESCRIBE"),
+        ("ClusterAction", "CLUSTER_ACTION"),
+        ("DescribeConfigs", "DESCRIBE_CONFIGS"),
+        ("AlterConfigs", "ALTER_CONFIGS"),
+        ("IdempotentWrite", "IDEMPOTENT_WRITE"),
+        ("CreateTokens", "CREATE_TOKENS"),
+        ("DescribeTokens", "DESCRIBE_TOKENS"),
+        ("TwoPhaseCommit", "TWO_PHASE_COMMIT"),
+        ("All", "ALL"),
+        ("Any", "ANY"),
+    ];
+    if let Some((_, upper)) = KNOWN.iter().find(|(pascal, _)| *pascal == op) {
+        return Cow::Borrowed(upper);
+    }
     if op
         .bytes()
         .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
@@ -433,6 +454,10 @@ mod tests {
         assert_eq!(normalize_operation("CLUSTER_ACTION"), "CLUSTER_ACTION");
         assert_eq!(normalize_operation("describe-configs"), "DESCRIBE_CONFIGS");
         assert!(matches!(normalize_operation("WRITE"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize_operation("Describe"),
+            Cow::Borrowed("DESCRIBE")
+        ));
     }
 
     #[test]

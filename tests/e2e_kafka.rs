@@ -232,7 +232,10 @@ fn audit_json_and_text_events_are_counted_exactly() {
     assert_eq!(
         s.value(
             "kafka_security_authentication_failures_by_client_total",
-            &[("client_host", "10.6.6.6"), ("reason", "invalid_credentials")]
+            &[
+                ("client_host", "10.6.6.6"),
+                ("reason", "invalid_credentials")
+            ]
         ),
         1.0
     );

@@ -78,3 +78,16 @@ fn every_metric_is_documented_exactly() {
         "README metric table (left) vs registry (right)"
     );
 }
+
+#[test]
+fn the_config_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("### Config file").expect("config section")..];
+    let start = section.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
+    let end = start + section[start..].find("```").expect("block end");
+    std::env::set_var("KAFKA_PASSWORD", "from-the-environment");
+    let config = kafka_security_exporter::config::Config::parse(&section[start..end])
+        .unwrap_or_else(|e| panic!("README config example is invalid:\n{e}"));
+    assert_eq!(config.sources.len(), 1);
+}

@@ -16,6 +16,9 @@ use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 /// The label value that replaces input-derived labels once a metric is full.
 pub const OVERFLOW: &str = "__overflow__";
 
+/// What an input value that is literally [`OVERFLOW`] is recorded as.
+pub const LITERAL_OVERFLOW: &str = "__overflow__ (literal)";
+
 /// Suffix marking a truncated label value.
 const TRUNCATED: &str = "…";
 
@@ -89,8 +92,21 @@ impl CappedCounterVec {
     pub fn inc_by(&self, values: &[&str], v: u64) {
         debug_assert_eq!(values.len(), self.from_input.len());
         let max = self.limits.max_label_value_bytes;
-        if values.iter().any(|value| value.len() > max) {
-            let cut: Vec<Cow<'_, str>> = values.iter().map(|value| truncate(value, max)).collect();
+        if values
+            .iter()
+            .any(|value| value.len() > max || *value == OVERFLOW)
+        {
+            let cut: Vec<Cow<'_, str>> = values
+                .iter()
+                .map(|value| {
+                    if *value == OVERFLOW {
+                        // A client named `__overflow__` must not hide in the overflow series.
+                        Cow::Borrowed(LITERAL_OVERFLOW)
+                    } else {
+                        truncate(value, max)
+                    }
+                })
+                .collect();
             let refs: Vec<&str> = cut.iter().map(|c| &**c).collect();
             self.inc_exact(&refs, v);
         } else {
@@ -264,6 +280,19 @@ mod tests {
         vec.inc(&["a\"b\\c\nd", "r"]);
         let text = render(&registry);
         assert!(text.contains(r#"client_host="a\"b\\c\nd""#), "{text}");
+    }
+
+    #[test]
+    fn a_literal_overflow_value_is_kept_apart_from_the_overflow_series() {
+        let (registry, vec, overflow) = family(10);
+        vec.inc(&[OVERFLOW, "r"]);
+        assert_eq!(overflow.get(), 0);
+        let text = render(&registry);
+        assert!(
+            text.contains("client_host=\"__overflow__ (literal)\",reason=\"r\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("client_host=\"__overflow__\""), "{text}");
     }
 
     #[test]

@@ -150,10 +150,7 @@ impl ClientContext for SourceContext {
     }
 
     fn stats(&self, stats: Statistics) {
-        let connected = stats
-            .brokers
-            .values()
-            .any(|b| b.state == "UP");
+        let connected = stats.brokers.values().any(|b| b.state == "UP");
         self.health.update(&self.source, |s| {
             s.connected = connected;
             if connected {
