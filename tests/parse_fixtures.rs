@@ -667,7 +667,7 @@ fn text_cases() -> Vec<Case> {
         case(
             &t("classic_producer.txt:4"),
             text(
-                "authentication",
+                "other",
                 "success",
                 "user-logout",
                 &[("principal", "JohnDoe")],

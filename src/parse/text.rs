@@ -23,7 +23,7 @@
 //! | `User X failed to log in`, `Failed login for user X`, `Login failed for user X`, `Authentication failed for user X`, `Invalid password for user X`, `Incorrect password for X`, `User X login failed` | authentication / failure, reason `invalid_credentials` |
 //! | `User X denied access to Y`, `Access denied for user X [to\|on Y]`, `Permission denied for user X on Y`, `User X is not authorized to <op> Y`, `Unauthorized access attempt by X` | authorization / denied |
 //! | `User X granted access to Y`, `Access granted for user X to Y`                | authorization / allowed |
-//! | `User X logged out`                                                           | authentication / success |
+//! | `User X logged out`                                                           | other / success          |
 //! | `User X changed password`, `Password changed for user X`                      | credential_change / success |
 //! | `User X succeeded` / `failed` / `was denied` / `was granted`                  | from the key's words (else `other`) / from the verb |
 //!
@@ -309,9 +309,11 @@ const ACCESS_GRANTED: Kind = Kind {
     category: Some(Category::Authorization),
     outcome: Some(Outcome::Allowed),
 };
+/// A logout ends a session; it is not an authentication attempt, so it must not count in
+/// `kafka_security_authentication_total`.
 const LOGOUT: Kind = Kind {
     name: "logout",
-    category: Some(Category::Authentication),
+    category: Some(Category::Other),
     outcome: Some(Outcome::Success),
 };
 const PASSWORD_CHANGE: Kind = Kind {
@@ -636,7 +638,7 @@ pub fn outcome_from_word(word: &str) -> Option<Outcome> {
 /// `password.reset`): the text is lowercased and stripped of everything but letters and digits,
 /// then searched for words in this order:
 /// access/authoriz/authz/permission/aclcheck → authorization;
-/// login/logon/signin/logout/logoff/signout/auth → authentication;
+/// login/logon/signin/auth → authentication (a logout is `other`);
 /// password/credential/scram → credential_change; acl → acl_change; config → config_change;
 /// create or delete with topic → resource_change; connect → connection. `None` otherwise.
 pub fn category_from_words(text: &str) -> Option<Category> {
@@ -656,9 +658,7 @@ pub fn category_from_words(text: &str) -> Option<Category> {
             "aclcheck",
         ]) {
             Category::Authorization
-        } else if has(&[
-            "login", "logon", "signin", "logout", "logoff", "signout", "auth",
-        ]) {
+        } else if has(&["login", "logon", "signin", "auth"]) {
             Category::Authentication
         } else if has(&["password", "credential", "scram"]) {
             Category::CredentialChange
@@ -944,14 +944,7 @@ mod tests {
                 Some("reports"),
                 None,
             ),
-            (
-                "User pat logged out",
-                Authentication,
-                Success,
-                "pat",
-                None,
-                None,
-            ),
+            ("User pat logged out", Other, Success, "pat", None, None),
             (
                 "User quinn changed password",
                 CredentialChange,
@@ -1276,11 +1269,7 @@ patterns:
             Category::Authorization,
             Outcome::Allowed,
         ),
-        (
-            "User {u} logged out",
-            Category::Authentication,
-            Outcome::Success,
-        ),
+        ("User {u} logged out", Category::Other, Outcome::Success),
         (
             "User {u} changed password",
             Category::CredentialChange,
