@@ -112,7 +112,12 @@ fn audit_json_and_text_events_are_counted_exactly() {
     let config = source_config(
         "e2e",
         &group,
-        &[(&audit, "confluent_audit"), (&app, "json"), (&text, "text")],
+        &[
+            (&audit, "confluent_audit"),
+            (&app, "json"),
+            // The text topic by regex subscription.
+            (&format!("^{text}$"), "text"),
+        ],
         "admin",
         "admin-secret",
     );

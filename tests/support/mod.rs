@@ -524,8 +524,14 @@ pub fn source_config(
         "sources:\n  - kafka:\n      name: {name}\n      group_id: {group}\n      topics:\n"
     );
     for (topic, format) in topics {
+        // A name starting with `^` is a regex subscription.
+        let key = if topic.starts_with('^') {
+            "pattern"
+        } else {
+            "name"
+        };
         yaml.push_str(&format!(
-            "        - name: {topic}\n          format: {format}\n"
+            "        - {key}: \"{topic}\"\n          format: {format}\n"
         ));
     }
     yaml.push_str(&format!(
