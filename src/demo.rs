@@ -326,6 +326,7 @@ impl Generator {
             "user": user,
             "ip": host,
             "outcome": if ok { "success" } else { "failure" },
+            "reason": if ok { "" } else { "invalid password" },
             "app": "customer-portal",
         });
         DemoEvent {
@@ -367,6 +368,7 @@ impl Generator {
             "user": user,
             "ip": ATTACKER_HOST,
             "outcome": "failure",
+            "reason": "invalid password",
             "app": "customer-portal",
         });
         DemoEvent {

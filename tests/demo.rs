@@ -19,7 +19,10 @@ fn the_demo_shows_every_format_and_a_brute_force_burst() {
                 .all(|f| s.sum("kafka_security_events_total", &[("format", f)]) > 20.0)
                 && s.sum(
                     "kafka_security_authentication_failures_by_client_total",
-                    &[("client_host", "203.0.113.66")],
+                    &[
+                        ("client_host", "203.0.113.66"),
+                        ("reason", "invalid_credentials"),
+                    ],
                 ) >= 30.0
         },
     );
