@@ -92,10 +92,6 @@ impl Health {
             Err(not_ready)
         }
     }
-
-    pub fn state(&self, source: &str) -> Option<SourceState> {
-        self.sources.lock().get(source).cloned()
-    }
 }
 
 #[cfg(test)]

@@ -45,7 +45,6 @@ struct Table {
 
 /// A counter family whose distinct label sets are capped. See the module docs.
 pub struct CappedCounterVec {
-    name: &'static str,
     vec: IntCounterVec,
     /// `true` for labels whose values come from input and become [`OVERFLOW`] past the cap.
     from_input: &'static [bool],
@@ -71,7 +70,6 @@ impl CappedCounterVec {
         let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
         registry.register(Box::new(vec.clone()))?;
         Ok(CappedCounterVec {
-            name,
             vec,
             from_input,
             limits,
@@ -82,10 +80,6 @@ impl CappedCounterVec {
             }),
             overflowed,
         })
-    }
-
-    pub fn name(&self) -> &'static str {
-        self.name
     }
 
     /// Adds `v` to the series for `values` (one per label, in order).

@@ -172,24 +172,28 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
 
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                names::BUILD_INFO,
-                "Always 1; labels name the exporter's version and source revision.",
+        let build_info = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    names::BUILD_INFO,
+                    "Always 1; labels name the exporter's version and source revision.",
+                ),
+                &["version", "revision"],
             ),
-            &["version", "revision"],
         )?;
-        registry.register(Box::new(build_info.clone()))?;
         build_info.with_label_values(&[VERSION, REVISION]).set(1);
 
-        let overflow = IntCounterVec::new(
+        let overflow = registered(
+            &registry,
+            IntCounterVec::new(
             Opts::new(
                 names::SERIES_OVERFLOW,
                 "Events counted in a metric's __overflow__ series because it reached its label-set limit.",
             ),
             &["metric"],
+        ),
         )?;
-        registry.register(Box::new(overflow.clone()))?;
 
         let capped = |name: &'static str,
                       help: &'static str,
@@ -238,51 +242,61 @@ impl Metrics {
             &[true, true, true, true],
         )?;
 
-        let delay = HistogramVec::new(
-            HistogramOpts::new(
-                names::EVENT_DELAY,
-                "Seconds from an event's own time to the moment it was applied, by source.",
-            )
-            .buckets(config.delay_buckets_secs.clone()),
-            &["source"],
+        let delay = registered(
+            &registry,
+            HistogramVec::new(
+                HistogramOpts::new(
+                    names::EVENT_DELAY,
+                    "Seconds from an event's own time to the moment it was applied, by source.",
+                )
+                .buckets(config.delay_buckets_secs.clone()),
+                &["source"],
+            ),
         )?;
-        registry.register(Box::new(delay.clone()))?;
 
-        let parse_errors = IntCounterVec::new(
+        let parse_errors = registered(
+            &registry,
+            IntCounterVec::new(
             Opts::new(
                 names::PARSE_ERRORS,
                 "Records that could not become an event, by source, attempted format and reason.",
             ),
             &["source", "format", "reason"],
+        ),
         )?;
-        registry.register(Box::new(parse_errors.clone()))?;
 
-        let redelivered = IntCounterVec::new(
+        let redelivered = registered(
+            &registry,
+            IntCounterVec::new(
             Opts::new(
                 names::REDELIVERED,
                 "Records Kafka delivered again after a failed offset commit that this process had already applied; skipped, so nothing is counted twice.",
             ),
             &["source"],
+        ),
         )?;
-        registry.register(Box::new(redelivered.clone()))?;
 
-        let consumer_lag = IntGaugeVec::new(
-            Opts::new(
-                names::CONSUMER_LAG,
-                "Messages between the consumer's position and the partition's high watermark.",
+        let consumer_lag = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    names::CONSUMER_LAG,
+                    "Messages between the consumer's position and the partition's high watermark.",
+                ),
+                &["topic", "partition"],
             ),
-            &["topic", "partition"],
         )?;
-        registry.register(Box::new(consumer_lag.clone()))?;
 
-        let source_up = IntGaugeVec::new(
-            Opts::new(
-                names::SOURCE_UP,
-                "1 while the source is connected and has joined its consumer group, else 0.",
+        let source_up = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    names::SOURCE_UP,
+                    "1 while the source is connected and has joined its consumer group, else 0.",
+                ),
+                &["source"],
             ),
-            &["source"],
         )?;
-        registry.register(Box::new(source_up.clone()))?;
 
         Ok(Metrics {
             registry,
@@ -387,6 +401,16 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Creates a collector and registers it, returning a handle.
+fn registered<C: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    collector: prometheus::Result<C>,
+) -> prometheus::Result<C> {
+    let collector = collector?;
+    registry.register(Box::new(collector.clone()))?;
+    Ok(collector)
 }
 
 fn or_unknown<'s>(field: &'s Option<crate::event::Text<'_>>) -> &'s str {
