@@ -163,7 +163,7 @@ pub fn parse_message(
             };
         let mut ev = new(Category::ConfigChange, event_type);
         ev.resource_type = Some(config_resource_type(rtype).into());
-        ev.resource_name = (!name.is_empty()).then(|| name.into());
+        ev.resource_name = (!name.is_empty()).then_some(name.into());
         return Ok(Some(ev));
     }
 

@@ -113,11 +113,11 @@ pub fn parse_parts<'a>(
             None => (rest, None),
         };
         let cause = continuation.split('\n').next().unwrap_or("");
-        let (category, event_type, reason) = if cause
+        let sasl_handshake = (cause
             .contains("InvalidRequestException: Unexpected Kafka request of type ")
-            && cause.contains(" during SASL handshake")
-            || cause.contains("InvalidRequestException: Invalid request, potential reasons: ")
-        {
+            && cause.contains(" during SASL handshake"))
+            || cause.contains("InvalidRequestException: Invalid request, potential reasons: ");
+        let (category, event_type, reason) = if sasl_handshake {
             (
                 Category::Authentication,
                 "unexpected_request_during_sasl_handshake",
