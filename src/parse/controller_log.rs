@@ -94,12 +94,11 @@ pub fn parse_message(
     };
 
     // ACLs.
-    let acl = if let Some(r) = body.strip_prefix("AccessControlEntryRecord for ") {
-        Some(("acl_created", r.split_once(", setting ")))
-    } else if let Some(r) = body.strip_prefix("RemoveAccessControlEntryRecord for ") {
-        Some(("acl_deleted", r.split_once(", removing ")))
-    } else {
-        None
+    let acl = match body.strip_prefix("AccessControlEntryRecord for ") {
+        Some(r) => Some(("acl_created", r.split_once(", setting "))),
+        None => body
+            .strip_prefix("RemoveAccessControlEntryRecord for ")
+            .map(|r| ("acl_deleted", r.split_once(", removing "))),
     };
     if let Some((event_type, split)) = acl {
         let (_id, acl) = split.ok_or(ParseError::Unrecognized)?;

@@ -544,8 +544,8 @@ mod tests {
     fn partial_last_line_waits_for_flush() {
         let mut f = Framer::new(FramerConfig::default());
         let mut out = Vec::new();
-        f.push(AUTH[..100].as_bytes(), &mut out);
-        f.push(AUTH[100..].as_bytes(), &mut out);
+        f.push(&AUTH.as_bytes()[..100], &mut out);
+        f.push(&AUTH.as_bytes()[100..], &mut out);
         assert!(out.is_empty());
         f.flush(&mut out);
         assert_eq!(out.len(), 1);

@@ -13,10 +13,12 @@
 //!     second `-` field with the port split off from the right, which keeps IPv6
 //!     (`0:0:0:0:0:0:0:1`) whole;
 //!   - Confluent Server writes `(errorMessage=…)`.
-//!   → [`Category::Authentication`], [`Outcome::Failure`], `event_type` `failed_authentication` /
-//!   `failed_reauthentication`, `listener` = the listener type, `broker_id` = node id,
-//!   `mechanism` from the message (`… with SASL mechanism SCRAM-SHA-256`, `Unsupported SASL
-//!   mechanism PLAIN`, `SSL` for `SSL handshake failed`), `reason` from [`reason_for`].
+//!
+//!   These become [`Category::Authentication`] / [`Outcome::Failure`] events, `event_type`
+//!   `failed_authentication` or `failed_reauthentication`, `listener` = the listener type,
+//!   `broker_id` = node id, `mechanism` from the message (`… with SASL mechanism SCRAM-SHA-256`,
+//!   `Unsupported SASL mechanism PLAIN`, `SSL` for `SSL handshake failed`), `reason` from
+//!   [`reason_for`].
 //! - 4.0+ `Selector` WARN `Unexpected error from /IP (channelId=…); closing connection` whose
 //!   stack trace starts `…InvalidRequestException: Unexpected Kafka request of type METADATA during
 //!   SASL handshake.` (a non-SASL client on a SASL listener, no longer an authentication failure
