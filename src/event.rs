@@ -35,16 +35,32 @@ pub enum Format {
     Json,
     /// Plain text; the record key is the event type.
     Text,
+    /// Kafka's authorizer audit log (`kafka.authorizer.logger`, `kafka-authorizer.log`).
+    AuthorizerLog,
+    /// Kafka broker `server.log` (authentication failures, rejected connections).
+    ServerLog,
+    /// KRaft controller `controller.log` (`Replayed …Record` metadata changes).
+    ControllerLog,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::ConfluentAudit, Format::Json, Format::Text];
+    pub const ALL: [Format; 6] = [
+        Format::ConfluentAudit,
+        Format::Json,
+        Format::Text,
+        Format::AuthorizerLog,
+        Format::ServerLog,
+        Format::ControllerLog,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::ConfluentAudit => "confluent_audit",
             Format::Json => "json",
             Format::Text => "text",
+            Format::AuthorizerLog => "authorizer_log",
+            Format::ServerLog => "server_log",
+            Format::ControllerLog => "controller_log",
         }
     }
 

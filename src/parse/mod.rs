@@ -4,9 +4,17 @@
 //! - [`audit`]: Confluent audit-log CloudEvents.
 //! - [`json`]: JSON security events from applications, mapped by config.
 //! - [`text`]: plain text whose record key is the event type.
+//! - [`log4j`]: frames Kafka's `[%d] %p %m (%c)` log files into multi-line entries.
+//! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
+//! - [`server_log`]: `server.log` authentication failures and rejected connections.
+//! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config and topic changes.
 
 pub mod audit;
+pub mod authorizer;
+pub mod controller_log;
 pub mod json;
+pub mod log4j;
+pub mod server_log;
 pub mod text;
 
 use std::time::SystemTime;
@@ -214,6 +222,11 @@ impl Parsers {
             Format::ConfluentAudit => audit::parse(record),
             Format::Json => json::parse(&self.json, record),
             Format::Text => text::parse(&self.text, record),
+            // Broker logs are framed into multi-line entries by a file tailer, not read as
+            // single records; they are not wired into the pipeline yet.
+            Format::AuthorizerLog | Format::ServerLog | Format::ControllerLog => {
+                Err(ParseError::Unrecognized)
+            }
         };
         result.map_err(|e| (Some(format), e))
     }

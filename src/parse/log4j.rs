@@ -1,0 +1,680 @@
+//! Frames Kafka's log4j files into entries: the layout `[%d] %p %m (%c)%n`.
+//!
+//! Every Apache Kafka version from 2.x to 4.x writes the same line shape (reload4j
+//! `PatternLayout` in 3.x, Log4j2 in 4.x, reference §1.1):
+//!
+//! ```text
+//! [2026-11-26 14:06:16,546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with … (org.apache.kafka.common.network.Selector)
+//! ```
+//!
+//! - `%d` is `yyyy-MM-dd HH:mm:ss,SSS` in the JVM's time zone with **no offset**; the framer reads
+//!   it as UTC unless [`FramerConfig::utc_offset_secs`] says otherwise.
+//! - `%p` is the unpadded level, `%c` the full logger name.
+//!
+//! # Entries span lines
+//!
+//! An entry starts at a line beginning with `[yyyy-mm-dd hh:mm:ss,SSS] LEVEL ` and takes every
+//! following line up to the next such line: stack traces follow the `(logger)` line, and
+//! multi-line messages (the startup config dump) put `(logger)` on their **last** line
+//! (reference §1.3). The logger is taken from the first line that ends in ` (name)`; that suffix is
+//! removed from [`LogEntry::message`], whose lines are joined by `\n` (CRLF is read as LF).
+//!
+//! # Prefixed lines
+//!
+//! Lines read from `kubectl logs --timestamps` (`2026-11-26T14:06:16.546123456Z `) or from a
+//! container runtime's CRI log file (`2026-11-26T14:06:16.546Z stdout F `) carry an RFC 3339
+//! stamp first; such a prefix is removed from every line before framing. CRI partial lines (`P`)
+//! are not rejoined: Kafka's lines are far below the runtime's 16 KiB split size.
+//!
+//! # Log injection
+//!
+//! Kafka does not escape messages, so a newline inside a group id or principal starts a line
+//! that may look like a new entry (reference §8.11). A genuine entry always has its `(logger)`
+//! suffix on some line, so while the current entry has not shown its logger yet, a line that
+//! looks like a header is kept as part of it, and both that entry and the one after it are
+//! marked [`LogEntry::suspect`]: parsers refuse suspect entries rather than trust fields a client
+//! may have forged.
+//!
+//! # Bounded memory
+//!
+//! The framer holds at most one partial line and one entry, each cut at
+//! [`FramerConfig::max_entry_bytes`]; a cut entry has [`LogEntry::truncated`] set. Output does not
+//! depend on how the input was split into chunks (a property test checks this).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Default cap on one entry (and one line), in bytes.
+pub const DEFAULT_MAX_ENTRY_BYTES: usize = 64 * 1024;
+
+/// A log4j level, as `%p` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Trace => "TRACE",
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
+
+    fn from_bytes(b: &[u8]) -> Option<Level> {
+        Some(match b {
+            b"TRACE" => Level::Trace,
+            b"DEBUG" => Level::Debug,
+            b"INFO" => Level::Info,
+            b"WARN" => Level::Warn,
+            b"ERROR" => Level::Error,
+            b"FATAL" => Level::Fatal,
+            _ => return None,
+        })
+    }
+}
+
+/// Framer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramerConfig {
+    /// The broker JVM's offset from UTC in seconds (east positive); `%d` carries no zone.
+    /// Default 0 (UTC).
+    pub utc_offset_secs: i32,
+    /// Longest entry kept, in bytes; the rest is dropped and the entry flagged `truncated`.
+    /// Default [`DEFAULT_MAX_ENTRY_BYTES`].
+    pub max_entry_bytes: usize,
+}
+
+impl Default for FramerConfig {
+    fn default() -> Self {
+        FramerConfig {
+            utc_offset_secs: 0,
+            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+        }
+    }
+}
+
+/// One framed log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Byte offset of the entry's first line in the stream.
+    pub offset: u64,
+    /// `%d` read in the configured zone.
+    pub timestamp: SystemTime,
+    pub level: Level,
+    /// `%c`, when a line ended in ` (name)`.
+    pub logger: Option<String>,
+    /// `%m` and any continuation lines, joined by `\n`, without the ` (logger)` suffix.
+    pub message: String,
+    /// The entry was longer than the limit and was cut.
+    pub truncated: bool,
+    /// A header-like line was found inside this entry or just before it (see the module docs).
+    pub suspect: bool,
+}
+
+impl LogEntry {
+    /// The message's first line (for most entries, the whole `%m`).
+    pub fn first_line(&self) -> &str {
+        self.message.split('\n').next().unwrap_or("")
+    }
+
+    /// Everything after the first line: a stack trace or the rest of a multi-line message.
+    pub fn continuation(&self) -> &str {
+        self.message.split_once('\n').map_or("", |(_, rest)| rest)
+    }
+}
+
+/// The parts of one header line, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub timestamp: SystemTime,
+    pub level: Level,
+    /// Everything after `LEVEL ` on this line (logger suffix included, if any).
+    pub rest: &'a [u8],
+}
+
+/// Reads `[yyyy-mm-dd hh:mm:ss,SSS] LEVEL ` at the start of `line` (after an optional
+/// kubectl/CRI prefix). `None` when the line is not a header.
+pub fn parse_header(line: &[u8], utc_offset_secs: i32) -> Option<Header<'_>> {
+    let line = strip_prefix(line);
+    // "[2026-11-26 14:06:16,546] " is 26 bytes.
+    if line.len() < 27 || line[0] != b'[' || line[24] != b']' || line[25] != b' ' {
+        return None;
+    }
+    let timestamp = parse_stamp(&line[1..24], utc_offset_secs)?;
+    let after = &line[26..];
+    let sp = memchr::memchr(b' ', &after[..after.len().min(6)])?;
+    let level = Level::from_bytes(&after[..sp])?;
+    Some(Header {
+        timestamp,
+        level,
+        rest: &after[sp + 1..],
+    })
+}
+
+/// Splits a trailing ` (logger)` off a line: `(text, Some(logger))` when the line ends in a
+/// parenthesized name without spaces or parentheses.
+pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
+    if line.last() != Some(&b')') {
+        return (line, None);
+    }
+    let inner = &line[..line.len() - 1];
+    let Some(open) = memchr::memrchr(b'(', inner) else {
+        return (line, None);
+    };
+    let name = &inner[open + 1..];
+    let ok = !name.is_empty()
+        && open >= 1
+        && inner[open - 1] == b' '
+        && name
+            .iter()
+            .all(|&b| b > b' ' && b != b'(' && b != b')' && b != 0x7f);
+    if ok {
+        (&line[..open - 1], Some(name))
+    } else {
+        (line, None)
+    }
+}
+
+/// Removes a `kubectl logs --timestamps` or CRI prefix: an RFC 3339 stamp, a space, and for CRI
+/// `stdout|stderr F|P `.
+pub fn strip_prefix(line: &[u8]) -> &[u8] {
+    // Fast path: Kafka's own layout.
+    if line.first() != Some(&b'2') && line.first() != Some(&b'1') {
+        return line;
+    }
+    let Some(sp) = memchr::memchr(b' ', &line[..line.len().min(40)]) else {
+        return line;
+    };
+    if !is_rfc3339(&line[..sp]) {
+        return line;
+    }
+    let rest = &line[sp + 1..];
+    for stream in [&b"stdout "[..], &b"stderr "[..]] {
+        if let Some(r) = rest.strip_prefix(stream) {
+            if r.len() >= 2 && (r[0] == b'F' || r[0] == b'P') && r[1] == b' ' {
+                return &r[2..];
+            }
+        }
+    }
+    rest
+}
+
+fn is_rfc3339(s: &[u8]) -> bool {
+    // yyyy-mm-ddThh:mm:ss[.fff…](Z|±hh:mm)
+    if s.len() < 20 {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| s[r].iter().all(u8::is_ascii_digit);
+    let shape = digits(0..4)
+        && s[4] == b'-'
+        && digits(5..7)
+        && s[7] == b'-'
+        && digits(8..10)
+        && s[10] == b'T'
+        && digits(11..13)
+        && s[13] == b':'
+        && digits(14..16)
+        && s[16] == b':'
+        && digits(17..19);
+    shape
+        && s[19..]
+            .iter()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'Z' | b'+' | b'-' | b':'))
+}
+
+/// `yyyy-mm-dd hh:mm:ss,SSS` (23 bytes) in a zone `utc_offset_secs` east of UTC.
+fn parse_stamp(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
+    fn num(b: &[u8]) -> Option<i64> {
+        let mut n = 0i64;
+        for &c in b {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i64::from(c - b'0');
+        }
+        Some(n)
+    }
+    if s.len() != 23
+        || s[4] != b'-'
+        || s[7] != b'-'
+        || s[10] != b' '
+        || s[13] != b':'
+        || s[16] != b':'
+        || s[19] != b','
+    {
+        return None;
+    }
+    let (y, mo, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
+    let (h, mi, sec, ms) = (
+        num(&s[11..13])?,
+        num(&s[14..16])?,
+        num(&s[17..19])?,
+        num(&s[20..23])?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let secs =
+        days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - i64::from(utc_offset_secs);
+    let millis = u64::try_from(secs).ok()? * 1000 + ms as u64;
+    UNIX_EPOCH.checked_add(Duration::from_millis(millis))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An entry being assembled.
+#[derive(Debug)]
+struct Pending {
+    offset: u64,
+    timestamp: SystemTime,
+    level: Level,
+    logger: Option<Vec<u8>>,
+    message: Vec<u8>,
+    truncated: bool,
+    suspect: bool,
+    /// A header-like line was absorbed: the next entry is suspect too.
+    absorbed: bool,
+}
+
+/// Turns a byte stream into [`LogEntry`]s. Feed it chunks with [`Framer::push`]; call
+/// [`Framer::flush`] at end of input (or after an idle timeout) to get the last entry.
+#[derive(Debug)]
+pub struct Framer {
+    config: FramerConfig,
+    /// The unfinished last line (at most `max_entry_bytes + 1` bytes kept).
+    partial: Vec<u8>,
+    /// The partial line was longer than what is kept.
+    partial_overflow: bool,
+    /// Stream offset of the start of the current line.
+    line_start: u64,
+    /// Bytes pushed so far.
+    pos: u64,
+    pending: Option<Pending>,
+    /// The next entry follows one that absorbed a header-like line.
+    next_suspect: bool,
+    skipped_lines: u64,
+}
+
+impl Framer {
+    pub fn new(config: FramerConfig) -> Framer {
+        Framer {
+            config,
+            partial: Vec::new(),
+            partial_overflow: false,
+            line_start: 0,
+            pos: 0,
+            pending: None,
+            next_suspect: false,
+            skipped_lines: 0,
+        }
+    }
+
+    /// Lines before the first entry header (the middle of an entry a tailer started in).
+    pub fn skipped_lines(&self) -> u64 {
+        self.skipped_lines
+    }
+
+    /// Feeds bytes; complete entries are appended to `out`.
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<LogEntry>) {
+        let keep = self.config.max_entry_bytes.saturating_add(1);
+        let mut rest = chunk;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            if self.partial.is_empty() && !self.partial_overflow {
+                self.line(&rest[..nl], false, out);
+            } else {
+                append_capped(
+                    &mut self.partial,
+                    &rest[..nl],
+                    keep,
+                    &mut self.partial_overflow,
+                );
+                let mut line = std::mem::take(&mut self.partial);
+                let overflow = std::mem::replace(&mut self.partial_overflow, false);
+                self.line(&line, overflow, out);
+                line.clear();
+                self.partial = line;
+            }
+            self.line_start = self.pos + (chunk.len() - rest.len() + nl + 1) as u64;
+            rest = &rest[nl + 1..];
+        }
+        append_capped(&mut self.partial, rest, keep, &mut self.partial_overflow);
+        self.pos += chunk.len() as u64;
+    }
+
+    /// Ends the input: a partial last line counts as a line, and the last entry is emitted.
+    pub fn flush(&mut self, out: &mut Vec<LogEntry>) {
+        if !self.partial.is_empty() || self.partial_overflow {
+            let line = std::mem::take(&mut self.partial);
+            let overflow = std::mem::replace(&mut self.partial_overflow, false);
+            self.line(&line, overflow, out);
+        }
+        self.emit(out);
+    }
+
+    fn line(&mut self, raw: &[u8], overflow: bool, out: &mut Vec<LogEntry>) {
+        let max = self.config.max_entry_bytes;
+        let line = raw.strip_suffix(b"\r").filter(|_| !overflow).unwrap_or(raw);
+        let (line, cut) = if overflow || line.len() > max {
+            (&line[..line.len().min(max)], true)
+        } else {
+            (line, false)
+        };
+        if let Some(h) = parse_header(line, self.config.utc_offset_secs) {
+            let absorb = self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.logger.is_none() && !p.truncated);
+            if !absorb {
+                self.emit(out);
+                let (text, logger) = split_logger(h.rest);
+                self.pending = Some(Pending {
+                    offset: self.line_start,
+                    timestamp: h.timestamp,
+                    level: h.level,
+                    logger: logger.map(<[u8]>::to_vec),
+                    message: text.to_vec(),
+                    truncated: cut,
+                    suspect: std::mem::replace(&mut self.next_suspect, false),
+                    absorbed: false,
+                });
+                return;
+            }
+            if let Some(p) = self.pending.as_mut() {
+                p.suspect = true;
+                p.absorbed = true;
+            }
+        }
+        let Some(p) = self.pending.as_mut() else {
+            self.skipped_lines += 1;
+            return;
+        };
+        let line = strip_prefix(line);
+        let (text, logger) = if p.logger.is_none() {
+            split_logger(line)
+        } else {
+            (line, None)
+        };
+        if let Some(l) = logger {
+            p.logger = Some(l.to_vec());
+        }
+        if p.truncated {
+            return;
+        }
+        if p.message.len() + 1 + text.len() > max {
+            let room = max.saturating_sub(p.message.len() + 1);
+            p.message.push(b'\n');
+            p.message.extend_from_slice(&text[..room.min(text.len())]);
+            p.truncated = true;
+        } else {
+            p.message.push(b'\n');
+            p.message.extend_from_slice(text);
+            p.truncated |= cut;
+        }
+    }
+
+    fn emit(&mut self, out: &mut Vec<LogEntry>) {
+        if let Some(p) = self.pending.take() {
+            if p.absorbed {
+                self.next_suspect = true;
+            }
+            out.push(LogEntry {
+                offset: p.offset,
+                timestamp: p.timestamp,
+                level: p.level,
+                logger: p.logger.map(|l| String::from_utf8_lossy(&l).into_owned()),
+                message: String::from_utf8_lossy(&p.message).into_owned(),
+                truncated: p.truncated,
+                suspect: p.suspect,
+            });
+        }
+    }
+}
+
+/// Appends `src` to `dst` keeping at most `keep` bytes; sets `overflow` when bytes were dropped.
+fn append_capped(dst: &mut Vec<u8>, src: &[u8], keep: usize, overflow: &mut bool) {
+    let room = keep.saturating_sub(dst.len());
+    if src.len() > room {
+        *overflow = true;
+    }
+    dst.extend_from_slice(&src[..room.min(src.len())]);
+}
+
+/// Frames a whole input at once (tests, one-shot reads).
+pub fn frame_all(config: FramerConfig, input: &[u8]) -> Vec<LogEntry> {
+    let mut framer = Framer::new(config);
+    let mut out = Vec::new();
+    framer.push(input, &mut out);
+    framer.flush(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame(input: &str) -> Vec<LogEntry> {
+        frame_all(FramerConfig::default(), input.as_bytes())
+    }
+
+    fn at(secs: u64, ms: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(secs * 1000 + ms)
+    }
+
+    const AUTH: &str = "[2026-11-26 14:06:16,546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:19092-127.0.0.1:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)";
+
+    #[test]
+    fn one_line_entry() {
+        let e = frame(&format!("{AUTH}\n"));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].timestamp, at(1_795_701_976, 546));
+        assert_eq!(e[0].level, Level::Info);
+        assert_eq!(
+            e[0].logger.as_deref(),
+            Some("org.apache.kafka.common.network.Selector")
+        );
+        assert!(e[0]
+            .message
+            .starts_with("[SocketServer listenerType=BROKER"));
+        assert!(e[0].message.ends_with("SCRAM-SHA-256)"));
+        assert!(!e[0].truncated && !e[0].suspect);
+        assert_eq!(e[0].offset, 0);
+    }
+
+    #[test]
+    fn zone_offset_is_applied() {
+        let cfg = FramerConfig {
+            utc_offset_secs: 3600,
+            ..FramerConfig::default()
+        };
+        let e = frame_all(cfg, AUTH.as_bytes());
+        assert_eq!(e[0].timestamp, at(1_795_701_976 - 3600, 546));
+    }
+
+    #[test]
+    fn stack_trace_and_crlf_belong_to_the_entry() {
+        let input = "[2026-11-26 14:06:16,546] WARN [SocketServer listenerType=BROKER, nodeId=1] Unexpected error from /127.0.0.1 (channelId=a); closing connection (org.apache.kafka.common.network.Selector)\r\norg.apache.kafka.common.errors.InvalidRequestException: boom\r\n\tat X.y(X.java:1) ~[kafka-clients-4.4.0.jar:?]\r\n[2026-11-26 14:06:17,000] INFO next (a.b)\r\n";
+        let e = frame(input);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].level, Level::Warn);
+        assert_eq!(
+            e[0].continuation(),
+            "org.apache.kafka.common.errors.InvalidRequestException: boom\n\tat X.y(X.java:1) ~[kafka-clients-4.4.0.jar:?]"
+        );
+        assert!(e[0].first_line().ends_with("closing connection"));
+        assert_eq!(e[1].message, "next");
+        assert_eq!(
+            e[1].offset,
+            input.find("[2026-11-26 14:06:17").unwrap() as u64
+        );
+    }
+
+    #[test]
+    fn logger_on_the_last_line() {
+        let input = "[2025-03-18 10:00:00,001] INFO KafkaConfig values: \n\tadvertised.listeners = SASL_PLAINTEXT://127.0.0.1:9092\n (kafka.server.KafkaConfig)\n";
+        let e = frame(input);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].logger.as_deref(), Some("kafka.server.KafkaConfig"));
+        assert_eq!(
+            e[0].message,
+            "KafkaConfig values: \n\tadvertised.listeners = SASL_PLAINTEXT://127.0.0.1:9092\n"
+        );
+        assert!(!e[0].suspect);
+    }
+
+    #[test]
+    fn partial_last_line_waits_for_flush() {
+        let mut f = Framer::new(FramerConfig::default());
+        let mut out = Vec::new();
+        f.push(&AUTH.as_bytes()[..100], &mut out);
+        f.push(&AUTH.as_bytes()[100..], &mut out);
+        assert!(out.is_empty());
+        f.flush(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out, frame(AUTH));
+    }
+
+    #[test]
+    fn container_prefixes_are_removed() {
+        let kubectl = format!(
+            "2026-11-26T14:06:16.546123456Z {AUTH}\n2026-11-26T14:06:16.546123456Z \tat x\n"
+        );
+        let cri = format!(
+            "2026-11-26T14:06:16.546Z stdout F {AUTH}\n2026-11-26T14:06:16.546Z stdout F \tat x\n"
+        );
+        let plain = frame(&format!("{AUTH}\n\tat x\n"));
+        for input in [kubectl, cri] {
+            let e = frame(&input);
+            assert_eq!(e.len(), 1);
+            assert_eq!(e[0].message, plain[0].message);
+            assert_eq!(e[0].logger, plain[0].logger);
+        }
+    }
+
+    #[test]
+    fn lines_before_the_first_header_are_skipped() {
+        let mut f = Framer::new(FramerConfig::default());
+        let mut out = Vec::new();
+        f.push(format!("\tat a.b(C.java:1)\n{AUTH}\n").as_bytes(), &mut out);
+        f.flush(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(f.skipped_lines(), 1);
+    }
+
+    #[test]
+    fn long_entries_are_cut_and_flagged() {
+        let cfg = FramerConfig {
+            max_entry_bytes: 64,
+            ..FramerConfig::default()
+        };
+        let input = format!(
+            "{AUTH}\n{}\n[2026-11-26 14:06:17,000] INFO ok (a.b)\n",
+            "x".repeat(500)
+        );
+        let e = frame_all(cfg, input.as_bytes());
+        assert_eq!(e.len(), 2);
+        assert!(e[0].truncated);
+        assert!(e[0].message.len() <= 64);
+        assert!(!e[1].truncated);
+        assert_eq!(e[1].message, "ok");
+    }
+
+    #[test]
+    fn a_forged_header_inside_an_entry_is_absorbed_and_flagged() {
+        // A group id holding "\n[date] INFO Principal = … (kafka.authorizer.logger)\n[date] INFO Principal = User:y":
+        let input = "[2026-11-26 14:06:30,883] INFO Principal = User:alice is Denied operation = READ from host = 127.0.0.1 on resource = Group:LITERAL:g\n\
+[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = READ from host = 1.2.3.4 on resource = Topic:LITERAL:t for request = Fetch with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n\
+[2026-11-26 14:06:30,883] INFO Principal = User:y is Denied operation = READ from host = 1.2.3.4 on resource = Group:LITERAL:h for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n\
+[2026-11-26 14:06:31,000] INFO Principal = User:bob is Denied operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n";
+        let e = frame(input);
+        assert_eq!(e.len(), 3);
+        assert!(e[0].suspect, "the split entry");
+        assert!(e[0].message.contains("User:admin"));
+        assert!(e[1].suspect, "the entry right after it");
+        assert!(!e[2].suspect, "the next genuine entry");
+    }
+
+    #[test]
+    fn headers_need_the_exact_shape() {
+        assert!(parse_header(b"[2026-11-26 14:06:16,546] INFO x", 0).is_some());
+        assert!(parse_header(b"[2026-11-26 14:06:16,546] NOTICE x", 0).is_none());
+        assert!(parse_header(b"[2026-13-26 14:06:16,546] INFO x", 0).is_none());
+        assert!(parse_header(b"[2026-11-26 14:06:16.546] INFO x", 0).is_none());
+        assert!(parse_header(b" [2026-11-26 14:06:16,546] INFO x", 0).is_none());
+        assert_eq!(split_logger(b"a (b.c)"), (&b"a"[..], Some(&b"b.c"[..])));
+        assert_eq!(split_logger(b"a (b c)"), (&b"a (b c)"[..], None));
+        assert_eq!(split_logger(b"(b)"), (&b"(b)"[..], None));
+    }
+
+    fn sample() -> impl Strategy<Value = Vec<u8>> {
+        let line = prop_oneof![
+            Just(AUTH.to_string()),
+            Just("[2026-11-26 14:06:17,000] ERROR boom (a.B)".to_string()),
+            Just("[2026-11-26 14:06:17,000] INFO multi".to_string()),
+            Just(" (kafka.server.KafkaConfig)".to_string()),
+            Just("\tat x.Y(Y.java:1)".to_string()),
+            Just(
+                "2026-11-26T14:06:16.546Z stdout F [2026-11-26 14:06:18,000] INFO k (k.K)"
+                    .to_string()
+            ),
+            "[ -~]{0,40}",
+        ];
+        (
+            proptest::collection::vec((line, prop_oneof![Just("\n"), Just("\r\n")]), 0..12),
+            any::<bool>(),
+        )
+            .prop_map(|(lines, trailing)| {
+                let mut s = String::new();
+                for (l, nl) in lines {
+                    s.push_str(&l);
+                    s.push_str(nl);
+                }
+                if trailing {
+                    s.push_str("[2026-11-26 14:06:19,000] INFO tail (t.T)");
+                }
+                s.into_bytes()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn chunking_does_not_change_the_output(
+            input in sample(),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+            max in prop_oneof![Just(DEFAULT_MAX_ENTRY_BYTES), 1usize..80],
+        ) {
+            let cfg = FramerConfig { max_entry_bytes: max, ..FramerConfig::default() };
+            let whole = frame_all(cfg, &input);
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
+            points.sort_unstable();
+            let mut f = Framer::new(cfg);
+            let mut out = Vec::new();
+            let mut from = 0;
+            for p in points {
+                f.push(&input[from..p], &mut out);
+                from = p;
+            }
+            f.push(&input[from..], &mut out);
+            f.flush(&mut out);
+            prop_assert_eq!(out, whole);
+        }
+    }
+}

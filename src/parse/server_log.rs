@@ -1,0 +1,351 @@
+//! `server.log` authentication failures and rejected connections → events. Regex-free.
+//!
+//! # Shapes (reference §3, §4.2)
+//!
+//! - `org.apache.kafka.common.network.Selector`, INFO, every version from 2.2 to 4.x:
+//!   `[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1
+//!   (channelId=127.0.0.1:19092-127.0.0.1:32996-1-3) (Authentication failed during authentication
+//!   due to invalid credentials with SASL mechanism SCRAM-SHA-256)`; `Failed re-authentication …`
+//!   for re-authentication.
+//!   - prefix `[SocketServer brokerId=0] ` before 2.8, `listenerType=…, nodeId=…` since;
+//!   - `(channelId=…)` since 3.2; the connection id gained a processor-id part in 4.0
+//!     (`local-remote:port-proc-idx` vs `local-remote:port-idx`): the client address is its
+//!     second `-` field with the port split off from the right, which keeps IPv6
+//!     (`0:0:0:0:0:0:0:1`) whole;
+//!   - Confluent Server writes `(errorMessage=…)`.
+//!
+//!   These become [`Category::Authentication`] / [`Outcome::Failure`] events, `event_type`
+//!   `failed_authentication` or `failed_reauthentication`, `listener` = the listener type,
+//!   `broker_id` = node id, `mechanism` from the message (`… with SASL mechanism SCRAM-SHA-256`,
+//!   `Unsupported SASL mechanism PLAIN`, `SSL` for `SSL handshake failed`), `reason` from
+//!   [`reason_for`].
+//! - 4.0+ `Selector` WARN `Unexpected error from /IP (channelId=…); closing connection` whose
+//!   stack trace starts `…InvalidRequestException: Unexpected Kafka request of type METADATA during
+//!   SASL handshake.` (a non-SASL client on a SASL listener, no longer an authentication failure
+//!   since KIP-896) → authentication failure, `event_type` `unexpected_request_during_sasl_handshake`,
+//!   reason `other`; with `…InvalidReceiveException: Invalid receive (size = …)` (HTTP or TLS sent
+//!   to a Kafka port) → [`Category::Connection`] failure `invalid_receive`, reason
+//!   `invalid_receive_size`. Other unexpected errors are not security lines.
+//! - `kafka.network.DataPlaneAcceptor` (3.2+; `Acceptor` before), INFO, no prefix:
+//!   `Rejected connection from /IP, address already has the configured maximum of N connections.`
+//!   → [`Category::Connection`] failure, `event_type` `connection_rejected`.
+//!
+//! Everything else is `Ok(None)`. None of these lines names the user (reference §8.3).
+
+use std::time::SystemTime;
+
+use super::log4j::LogEntry;
+use super::ParseError;
+use crate::event::{
+    normalize_client_host, Category, Format, Origin, Outcome, Reason, SecurityEvent,
+};
+
+/// Parses a framed `server.log` entry; `Ok(None)` when it is not a security line.
+pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    parse_parts(
+        entry.first_line(),
+        entry.continuation(),
+        Some(entry.timestamp),
+        SystemTime::now(),
+    )
+}
+
+/// Parses the first line of an entry's message and its continuation lines.
+pub fn parse_parts<'a>(
+    first: &'a str,
+    continuation: &'a str,
+    event_time: Option<SystemTime>,
+    observed_time: SystemTime,
+) -> Result<Option<SecurityEvent<'a>>, ParseError> {
+    let (ctx, body) = split_context(first);
+    let new = |category, event_type: &'static str| {
+        let mut ev = SecurityEvent::new(
+            Format::ServerLog,
+            category,
+            Outcome::Failure,
+            event_type,
+            Origin::Memory,
+            observed_time,
+        );
+        ev.event_time = event_time;
+        ev.listener = ctx.listener_type.map(Into::into);
+        ev.broker_id = ctx.node_id.map(Into::into);
+        ev
+    };
+
+    if let Some((re, rest)) = body
+        .strip_prefix("Failed authentication with ")
+        .map(|r| (false, r))
+        .or_else(|| {
+            body.strip_prefix("Failed re-authentication with ")
+                .map(|r| (true, r))
+        })
+    {
+        let (sock, rest) = rest.split_once(' ').ok_or(ParseError::Unrecognized)?;
+        let (channel, rest) = match rest.strip_prefix("(channelId=") {
+            Some(r) => {
+                let (c, r) = r.split_once(") ").ok_or(ParseError::Unrecognized)?;
+                (Some(c), r)
+            }
+            None => (None, rest),
+        };
+        let message = rest
+            .strip_prefix('(')
+            .and_then(|m| m.strip_suffix(')'))
+            .ok_or(ParseError::Unrecognized)?;
+        let message = message.strip_prefix("errorMessage=").unwrap_or(message);
+        let event_type = if re {
+            "failed_reauthentication"
+        } else {
+            "failed_authentication"
+        };
+        let mut ev = new(Category::Authentication, event_type);
+        ev.client_host = Some(client_host(sock, channel).into());
+        ev.mechanism = mechanism_in(message).map(Into::into);
+        ev.reason = Some(reason_for(message));
+        return Ok(Some(ev));
+    }
+
+    if let Some(rest) = body.strip_prefix("Unexpected error from ") {
+        let Some(rest) = rest.strip_suffix("; closing connection") else {
+            return Ok(None);
+        };
+        let (sock, channel) = match rest.split_once(" (channelId=") {
+            Some((s, c)) => (s, c.strip_suffix(')')),
+            None => (rest, None),
+        };
+        let cause = continuation.split('\n').next().unwrap_or("");
+        let sasl_handshake = (cause
+            .contains("InvalidRequestException: Unexpected Kafka request of type ")
+            && cause.contains(" during SASL handshake"))
+            || cause.contains("InvalidRequestException: Invalid request, potential reasons: ");
+        let (category, event_type, reason) = if sasl_handshake {
+            (
+                Category::Authentication,
+                "unexpected_request_during_sasl_handshake",
+                Reason::Other,
+            )
+        } else if cause.contains("InvalidReceiveException: Invalid receive (size = ") {
+            (
+                Category::Connection,
+                "invalid_receive",
+                Reason::InvalidReceiveSize,
+            )
+        } else {
+            return Ok(None);
+        };
+        let mut ev = new(category, event_type);
+        ev.client_host = Some(client_host(sock, channel).into());
+        ev.reason = Some(reason);
+        return Ok(Some(ev));
+    }
+
+    if let Some(rest) = body.strip_prefix("Rejected connection from ") {
+        let Some((sock, tail)) =
+            rest.split_once(", address already has the configured maximum of ")
+        else {
+            return Ok(None);
+        };
+        let count = tail
+            .strip_suffix(" connections.")
+            .ok_or(ParseError::Unrecognized)?;
+        if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::Unrecognized);
+        }
+        let mut ev = new(Category::Connection, "connection_rejected");
+        ev.client_host = Some(normalize_client_host(sock).into());
+        return Ok(Some(ev));
+    }
+    Ok(None)
+}
+
+#[derive(Debug, Default)]
+struct Context<'a> {
+    listener_type: Option<&'a str>,
+    node_id: Option<&'a str>,
+}
+
+/// Splits a `[SocketServer listenerType=BROKER, nodeId=1] ` or `[SocketServer brokerId=0] `
+/// prefix off a message.
+fn split_context(line: &str) -> (Context<'_>, &str) {
+    let Some(rest) = line.strip_prefix("[SocketServer ") else {
+        return (Context::default(), line);
+    };
+    let Some((inner, body)) = rest.split_once("] ") else {
+        return (Context::default(), line);
+    };
+    let mut ctx = Context::default();
+    for part in inner.split(", ") {
+        match part.split_once('=') {
+            Some(("listenerType", v)) => ctx.listener_type = Some(v),
+            Some(("nodeId" | "brokerId", v)) => ctx.node_id = Some(v),
+            _ => {}
+        }
+    }
+    (ctx, body)
+}
+
+/// The client address: from the channel id when there is one (second `-` field, port split off
+/// from the right), else the socket description without its `/`.
+fn client_host<'a>(sock: &'a str, channel: Option<&'a str>) -> &'a str {
+    channel
+        .and_then(|c| c.split('-').nth(1))
+        .and_then(|remote| remote.rsplit_once(':'))
+        .map(|(host, _port)| host)
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| normalize_client_host(sock))
+}
+
+/// The SASL mechanism a failure message names, or `SSL` for a TLS handshake failure.
+fn mechanism_in(message: &str) -> Option<&str> {
+    fn word(s: &str) -> &str {
+        let end = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(s.len());
+        &s[..end]
+    }
+    if let Some((_, m)) = message.rsplit_once(" with SASL mechanism ") {
+        return Some(word(m)).filter(|w| !w.is_empty());
+    }
+    if let Some(m) = message.strip_prefix("Unsupported SASL mechanism ") {
+        return Some(word(m)).filter(|w| !w.is_empty());
+    }
+    if let Some((_, m)) = message.rsplit_once(" for re-authentication of mechanism '") {
+        return m.strip_suffix('\'');
+    }
+    if message.starts_with("SSL handshake failed") {
+        return Some("SSL");
+    }
+    None
+}
+
+/// Maps a failure message (reference §3.2) to the closed set of reasons.
+pub fn reason_for(message: &str) -> Reason {
+    let has = |s: &str| message.contains(s);
+    if has("due to invalid credentials")
+        || has("Invalid username or password")
+        || has("username not specified")
+        || has("password not specified")
+        || has("Invalid SASL/PLAIN response")
+    {
+        Reason::InvalidCredentials
+    } else if message.starts_with("Unsupported SASL mechanism")
+        || has("is not supported for re-authentication")
+    {
+        Reason::UnsupportedMechanism
+    } else if message.starts_with("SSL handshake failed") {
+        Reason::SslHandshake
+    } else if has("\"status\":\"invalid_token\"") || has("extensions are invalid") {
+        Reason::InvalidToken
+    } else if has("Cannot change principals during re-authentication") {
+        Reason::PrincipalChange
+    } else if has("invalid receive size") {
+        Reason::InvalidReceiveSize
+    } else {
+        Reason::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::log4j::{frame_all, FramerConfig};
+
+    fn one(first: &str) -> SecurityEvent<'_> {
+        parse_parts(first, "", None, SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn kafka_4_failed_authentication() {
+        let e = one("[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:19092-127.0.0.1:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256)");
+        assert_eq!(e.category, Category::Authentication);
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.event_type, "failed_authentication");
+        assert_eq!(e.client_host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(e.listener.as_deref(), Some("BROKER"));
+        assert_eq!(e.broker_id.as_deref(), Some("1"));
+        assert_eq!(e.mechanism.as_deref(), Some("SCRAM-SHA-256"));
+        assert_eq!(e.reason, Some(Reason::InvalidCredentials));
+    }
+
+    #[test]
+    fn older_shapes_ipv6_and_confluent() {
+        let e = one("[SocketServer brokerId=0] Failed authentication with /10.0.0.5 (Unsupported SASL mechanism PLAIN)");
+        assert_eq!(e.broker_id.as_deref(), Some("0"));
+        assert_eq!(e.listener, None);
+        assert_eq!(e.mechanism.as_deref(), Some("PLAIN"));
+        assert_eq!(e.reason, Some(Reason::UnsupportedMechanism));
+        let e = one("[SocketServer listenerType=ZK_BROKER, nodeId=1] Failed authentication with /0:0:0:0:0:0:0:1 (channelId=0:0:0:0:0:0:0:1:9093-0:0:0:0:0:0:0:1:59568-1060) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512)");
+        assert_eq!(e.client_host.as_deref(), Some("0:0:0:0:0:0:0:1"));
+        assert_eq!(e.mechanism.as_deref(), Some("SCRAM-SHA-512"));
+        let e = one("[SocketServer listenerType=ZK_BROKER, nodeId=1] Failed authentication with /192.168.208.9 (errorMessage=Unexpected Kafka request of type METADATA during SASL handshake.)");
+        assert_eq!(e.client_host.as_deref(), Some("192.168.208.9"));
+        assert_eq!(e.reason, Some(Reason::Other));
+        let e = one("[SocketServer listenerType=BROKER, nodeId=1] Failed re-authentication with /127.0.0.1 (channelId=127.0.0.1:9092-127.0.0.1:53124-0-12) (Cannot change principals during re-authentication from User.alice: User.bob)");
+        assert_eq!(e.event_type, "failed_reauthentication");
+        assert_eq!(e.reason, Some(Reason::PrincipalChange));
+        let e = one("[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:9094-127.0.0.1:53140-2-14) (SSL handshake failed)");
+        assert_eq!(e.mechanism.as_deref(), Some("SSL"));
+        assert_eq!(e.reason, Some(Reason::SslHandshake));
+    }
+
+    #[test]
+    fn reasons() {
+        assert_eq!(
+            reason_for("{\"status\":\"invalid_token\"}"),
+            Reason::InvalidToken
+        );
+        assert_eq!(
+            reason_for("Failing SASL authentication due to invalid receive size"),
+            Reason::InvalidReceiveSize
+        );
+        assert_eq!(
+            reason_for("Authentication failed: Invalid username or password"),
+            Reason::InvalidCredentials
+        );
+        assert_eq!(reason_for("SASL mechanism 'PLAIN' requested by client is not supported for re-authentication of mechanism 'SCRAM-SHA-256'"), Reason::UnsupportedMechanism);
+        assert_eq!(
+            mechanism_in("SASL mechanism 'PLAIN' requested by client is not supported for re-authentication of mechanism 'SCRAM-SHA-256'"),
+            Some("SCRAM-SHA-256")
+        );
+    }
+
+    #[test]
+    fn kafka_4_unexpected_request_needs_the_stack_trace() {
+        let log = "[2025-03-18 10:21:00,000] WARN [SocketServer listenerType=BROKER, nodeId=1] Unexpected error from /127.0.0.1 (channelId=127.0.0.1:9092-127.0.0.1:53150-0-15); closing connection (org.apache.kafka.common.network.Selector)\n\
+org.apache.kafka.common.errors.InvalidRequestException: Unexpected Kafka request of type METADATA during SASL handshake.\n\
+\tat org.apache.kafka.common.security.authenticator.SaslServerAuthenticator.handleKafkaRequest(SaslServerAuthenticator.java:1) ~[kafka-clients-4.0.0.jar:?]\n";
+        let entries = frame_all(FramerConfig::default(), log.as_bytes());
+        let e = parse(&entries[0]).unwrap().unwrap();
+        assert_eq!(e.category, Category::Authentication);
+        assert_eq!(e.event_type, "unexpected_request_during_sasl_handshake");
+        assert_eq!(e.client_host.as_deref(), Some("127.0.0.1"));
+        // Without the trace it is just an unexpected error.
+        assert_eq!(
+            parse_parts(entries[0].first_line(), "", None, SystemTime::UNIX_EPOCH),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn rejected_connection() {
+        let e = one("Rejected connection from /127.0.0.2, address already has the configured maximum of 2 connections.");
+        assert_eq!(e.category, Category::Connection);
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.client_host.as_deref(), Some("127.0.0.2"));
+        assert_eq!(e.event_type, "connection_rejected");
+    }
+
+    #[test]
+    fn other_lines_are_not_security_lines() {
+        for line in [
+            "[SocketServer listenerType=BROKER, nodeId=1] Successfully authenticated with /127.0.0.1",
+            "Registered broker 1 at path /brokers/ids/1",
+            "[SocketServer listenerType=BROKER, nodeId=1] Unexpected error from /127.0.0.1; closing connection",
+        ] {
+            assert_eq!(parse_parts(line, "", None, SystemTime::UNIX_EPOCH), Ok(None), "{line}");
+        }
+    }
+}
