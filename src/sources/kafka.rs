@@ -248,7 +248,7 @@ impl ConsumerContext for SourceContext {
                     .consumer_lag
                     .remove_label_values(&[topic, &partition.to_string()]);
             }
-            tracing::info!(source = %self.source, partitions = revoked.len(), "Partitions revoked; offsets committed.");
+            tracing::info!(source = %self.source, partitions = revoked.len(), committed, "Partitions revoked.");
         }
     }
 
