@@ -339,29 +339,50 @@ impl<'a> SecurityEvent<'a> {
     }
 }
 
+/// Kafka's `AclOperation` names: (PascalCase as AclAuthorizer, Confluent and the CLI write them,
+/// UPPER_SNAKE as StandardAuthorizer writes them).
+pub const ACL_OPERATIONS: [(&str, &str); 16] = [
+    ("Read", "READ"),
+    ("Write", "WRITE"),
+    ("Create", "CREATE"),
+    ("Delete", "DELETE"),
+    ("Alter", "ALTER"),
+    ("Describe", "DESCRIBE"),
+    ("ClusterAction", "CLUSTER_ACTION"),
+    ("DescribeConfigs", "DESCRIBE_CONFIGS"),
+    ("AlterConfigs", "ALTER_CONFIGS"),
+    ("IdempotentWrite", "IDEMPOTENT_WRITE"),
+    ("CreateTokens", "CREATE_TOKENS"),
+    ("DescribeTokens", "DESCRIBE_TOKENS"),
+    ("TwoPhaseCommit", "TWO_PHASE_COMMIT"),
+    ("All", "ALL"),
+    ("Any", "ANY"),
+    ("Unknown", "UNKNOWN"),
+];
+
+/// True for a Kafka ACL operation name in either spelling of [`ACL_OPERATIONS`].
+pub fn is_acl_operation(op: &str) -> bool {
+    ACL_OPERATIONS
+        .iter()
+        .any(|(pascal, upper)| *pascal == op || *upper == op)
+}
+
+/// Kafka resource types as `SecurityUtils.resourceTypeName` prints them.
+pub const RESOURCE_TYPES: [&str; 6] = [
+    "Topic",
+    "Group",
+    "Cluster",
+    "TransactionalId",
+    "DelegationToken",
+    "User",
+];
+
 /// Normalizes a Kafka ACL operation name to the `AclOperation` enum name:
 /// `Read` / `read` / `READ` → `READ`, `DescribeConfigs` → `DESCRIBE_CONFIGS`.
 /// Names already in UPPER_SNAKE are borrowed unchanged.
 pub fn normalize_operation(op: &str) -> Text<'_> {
     // Kafka's own vocabulary, in every spelling the inputs use, without allocating.
-    const KNOWN: [(&str, &str); 15] = [
-        ("Read", "READ"),
-        ("Write", "WRITE"),
-        ("Create", "CREATE"),
-        ("Delete", "DELETE"),
-        ("Alter", "ALTER"),
-        ("Describe", "DESCRIBE"),
-        ("ClusterAction", "CLUSTER_ACTION"),
-        ("DescribeConfigs", "DESCRIBE_CONFIGS"),
-        ("AlterConfigs", "ALTER_CONFIGS"),
-        ("IdempotentWrite", "IDEMPOTENT_WRITE"),
-        ("CreateTokens", "CREATE_TOKENS"),
-        ("DescribeTokens", "DESCRIBE_TOKENS"),
-        ("TwoPhaseCommit", "TWO_PHASE_COMMIT"),
-        ("All", "ALL"),
-        ("Any", "ANY"),
-    ];
-    if let Some((_, upper)) = KNOWN.iter().find(|(pascal, _)| *pascal == op) {
+    if let Some((_, upper)) = ACL_OPERATIONS.iter().find(|(pascal, _)| *pascal == op) {
         return Cow::Borrowed(upper);
     }
     if op
@@ -391,12 +412,12 @@ pub fn normalize_operation(op: &str) -> Text<'_> {
 /// `TOPIC`/`topic` → `Topic`, `TRANSACTIONAL_ID` → `TransactionalId`. Unknown names pass unchanged.
 pub fn normalize_resource_type(rt: &str) -> Text<'_> {
     const KNOWN: [&str; 8] = [
-        "Topic",
-        "Group",
-        "Cluster",
-        "TransactionalId",
-        "DelegationToken",
-        "User",
+        RESOURCE_TYPES[0],
+        RESOURCE_TYPES[1],
+        RESOURCE_TYPES[2],
+        RESOURCE_TYPES[3],
+        RESOURCE_TYPES[4],
+        RESOURCE_TYPES[5],
         "Any",
         "Unknown",
     ];

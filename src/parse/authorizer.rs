@@ -57,59 +57,16 @@ use memchr::memmem;
 
 use super::log4j::LogEntry;
 use super::ParseError;
-use crate::event::{normalize_operation, Category, Format, Origin, Outcome, Reason, SecurityEvent};
+use crate::event::{
+    is_acl_operation, normalize_operation, Category, Format, Origin, Outcome, Reason,
+    SecurityEvent, RESOURCE_TYPES,
+};
 
 /// The logger every authorizer audit line is written to.
 pub const LOGGER: &str = "kafka.authorizer.logger";
 
 /// The `event_type` of every event from this parser.
 pub const EVENT_TYPE: &str = "authorization";
-
-/// `AclOperation` names as StandardAuthorizer prints them, and AclAuthorizer's PascalCase.
-const OPERATIONS: [&str; 32] = [
-    "READ",
-    "WRITE",
-    "CREATE",
-    "DELETE",
-    "ALTER",
-    "DESCRIBE",
-    "CLUSTER_ACTION",
-    "DESCRIBE_CONFIGS",
-    "ALTER_CONFIGS",
-    "IDEMPOTENT_WRITE",
-    "CREATE_TOKENS",
-    "DESCRIBE_TOKENS",
-    "TWO_PHASE_COMMIT",
-    "ALL",
-    "ANY",
-    "UNKNOWN",
-    "Read",
-    "Write",
-    "Create",
-    "Delete",
-    "Alter",
-    "Describe",
-    "ClusterAction",
-    "DescribeConfigs",
-    "AlterConfigs",
-    "IdempotentWrite",
-    "CreateTokens",
-    "DescribeTokens",
-    "TwoPhaseCommit",
-    "All",
-    "Any",
-    "Unknown",
-];
-
-/// `SecurityUtils.resourceTypeName` values.
-const RESOURCE_TYPES: [&str; 6] = [
-    "Topic",
-    "Group",
-    "Cluster",
-    "TransactionalId",
-    "DelegationToken",
-    "User",
-];
 
 /// `PatternType` names.
 const PATTERN_TYPES: [&str; 5] = ["LITERAL", "PREFIXED", "MATCH", "ANY", "UNKNOWN"];
@@ -322,7 +279,7 @@ fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
         .strip_prefix("operation = ")
         .or_else(|| s.strip_prefix("Operation = "))?;
     let (operation, s) = split_byte(s, b' ')?;
-    if !OPERATIONS.contains(&operation) {
+    if !is_acl_operation(operation) {
         return None;
     }
     let s = s.strip_prefix("from host = ")?;
