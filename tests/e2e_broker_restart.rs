@@ -67,21 +67,13 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     };
 
     // Records produced while the broker restarts are buffered by the (idempotent) producer.
-    let during = {
-        let topic = topic.clone();
-        std::thread::spawn(move || {
-            let p = TestProducer::new();
-            for i in 0..300 {
-                p.send(
-                    &topic,
-                    Some(b"user-login"),
-                    format!("User during{i} logged in successfully").as_bytes(),
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            p.flush();
-        })
-    };
+    let during = support::produce_paced(
+        &topic,
+        Some(b"user-login"),
+        300,
+        (1, Duration::from_millis(20)),
+        |i| format!("User during{i} logged in successfully"),
+    );
     std::thread::sleep(Duration::from_millis(500));
     let status = Command::new("bash")
         .arg(repo_dir().join("scripts/kafka-broker.sh"))

@@ -3,11 +3,9 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use support::{broker, create_topic, source_config, unique, Exporter, TestProducer};
+use support::{broker, create_topic, produce_paced, source_config, unique, Exporter, TestProducer};
 
 const EVENTS: &str = "kafka_security_events_total";
 
@@ -308,24 +306,13 @@ fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
     );
     const TOTAL: usize = 3000;
 
-    let producing = Arc::new(AtomicBool::new(true));
-    let producer_topic = topic.clone();
-    let flag = producing.clone();
-    let producer = std::thread::spawn(move || {
-        let p = TestProducer::new();
-        for i in 0..TOTAL {
-            p.send(
-                &producer_topic,
-                Some(b"user-login"),
-                format!("User u{i} logged in successfully").as_bytes(),
-            );
-            if i % 50 == 0 {
-                std::thread::sleep(Duration::from_millis(60));
-            }
-        }
-        p.flush();
-        flag.store(false, Ordering::SeqCst);
-    });
+    let producer = produce_paced(
+        &topic,
+        Some(b"user-login"),
+        TOTAL,
+        (50, Duration::from_millis(60)),
+        |i| format!("User u{i} logged in successfully"),
+    );
 
     let first = Exporter::start(&config);
     first.wait_for(Duration::from_secs(60), "the first 300 events", |s| {
@@ -339,7 +326,7 @@ fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
         .and_then(|l| l["records"].as_u64())
         .expect("the first run logs how many records it applied") as f64;
     assert!(
-        producing.load(Ordering::SeqCst),
+        !producer.is_finished(),
         "the first run must stop mid-stream"
     );
 
@@ -427,22 +414,10 @@ fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
     );
     const TOTAL: usize = 4000;
 
-    let producer_topic = topic.clone();
-    let producer = std::thread::spawn(move || {
-        let p = TestProducer::new();
-        for i in 0..TOTAL {
-            // No key: records spread over every partition, so both replicas get some.
-            p.send(
-                &producer_topic,
-                None,
-                format!("User r{i} failed to log in from 10.1.1.{}", i % 200).as_bytes(),
-            );
-            // About 16 s of production, so replica B joins while it runs.
-            if i % 25 == 0 {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        p.flush();
+    // No key: records spread over every partition, so both replicas get some. About 16 s of
+    // production, so replica B joins while it runs.
+    let producer = produce_paced(&topic, None, TOTAL, (25, Duration::from_millis(100)), |i| {
+        format!("User r{i} failed to log in from 10.1.1.{}", i % 200)
     });
 
     let a = Exporter::start(&config_a);

@@ -151,6 +151,28 @@ impl TestProducer {
     }
 }
 
+/// Produces `count` records to `topic` on a background thread, pausing `pause` before every
+/// `batch` records, then waits until all are delivered.
+pub fn produce_paced(
+    topic: &str,
+    key: Option<&'static [u8]>,
+    count: usize,
+    (batch, pause): (usize, Duration),
+    payload: impl Fn(usize) -> String + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    let topic = topic.to_string();
+    std::thread::spawn(move || {
+        let p = TestProducer::new();
+        for i in 0..count {
+            if i % batch == 0 {
+                std::thread::sleep(pause);
+            }
+            p.send(&topic, key, payload(i).as_bytes());
+        }
+        p.flush();
+    })
+}
+
 /// One sample of the exposition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
