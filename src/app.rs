@@ -1,5 +1,6 @@
 //! Wiring: builds the metric state, the pipeline, the sources and the HTTP endpoint from a
-//! [`Config`], and shuts them down in order: stop intake, drain and commit, then stop HTTP.
+//! [`Config`], and shuts them down in order: stop intake, drain and commit, flush OTLP, then
+//! stop HTTP.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use crate::config::{Config, SourceConfig};
 use crate::export::http::{self, HttpState};
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::otel::{self, Otel};
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
 use crate::sources::kafka::{KafkaSource, KafkaSourceError};
@@ -32,6 +34,8 @@ pub enum StartError {
     Source(#[from] KafkaSourceError),
     #[error("cannot build the metric registry: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("cannot set up OTLP export: {0}")]
+    Otlp(#[from] otel::transport::ClientError),
 }
 
 /// Where to serve HTTP (from flags, else the config file, else defaults).
@@ -51,6 +55,7 @@ pub struct App {
     sources_stop: CancellationToken,
     http: TaskTracker,
     http_stop: CancellationToken,
+    otel: Option<Otel>,
     grace: Duration,
 }
 
@@ -60,9 +65,28 @@ impl App {
         let metrics = Arc::new(Metrics::new(&config.metrics)?);
         let parsers =
             Parsers::new(&config.parsers).map_err(|p| StartError::Config(p.join("\n")))?;
-        let pipeline = Arc::new(Pipeline::new(parsers, metrics.clone()));
-        let health = Arc::new(Health::new(metrics.clone()));
         let grace = Duration::from_secs(config.shutdown.grace_period_secs);
+        let otel = match otel::settings::resolve(&config.otlp, &otel::settings::ProcessEnv)
+            .map_err(|p| StartError::Config(p.join("\n")))?
+        {
+            Some(settings) => {
+                let group_ids = config
+                    .sources
+                    .iter()
+                    .map(|s| match s {
+                        SourceConfig::Kafka(k) => (k.name.clone(), k.group_id.clone()),
+                    })
+                    .collect();
+                Some(Otel::start(settings, metrics.clone(), group_ids, grace)?)
+            }
+            None => None,
+        };
+        let mut pipeline = Pipeline::new(parsers, metrics.clone());
+        if let Some(o) = &otel {
+            pipeline = pipeline.with_otel(o.handle.clone());
+        }
+        let pipeline = Arc::new(pipeline);
+        let health = Arc::new(Health::new(metrics.clone()));
 
         let listener = TcpListener::bind(web.listen_address)
             .await
@@ -107,6 +131,7 @@ impl App {
             sources_stop,
             http,
             http_stop,
+            otel,
             grace,
         })
     }
@@ -116,7 +141,7 @@ impl App {
         self.local_addr
     }
 
-    /// Stops intake, lets sources commit what they applied, then stops HTTP.
+    /// Stops intake, lets sources commit what they applied, flushes OTLP, then stops HTTP.
     pub async fn shutdown(self) {
         self.sources_stop.cancel();
         // Each source bounds its own steps by `grace`; this bounds the whole.
@@ -125,6 +150,9 @@ impl App {
             .is_err()
         {
             tracing::error!("Sources did not stop within the grace period.");
+        }
+        if let Some(otel) = self.otel {
+            otel.shutdown(self.grace).await;
         }
         self.http_stop.cancel();
         let _ = tokio::time::timeout(self.grace * 2, self.http.wait()).await;

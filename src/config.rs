@@ -26,6 +26,7 @@ use serde::Deserialize;
 use serde_yaml_ng::Value;
 
 use crate::metrics::MetricsConfig;
+use crate::otel::OtlpConfig;
 use crate::parse::{FormatChoice, Parsers, ParsersConfig};
 
 /// Every problem found in a config file. Displayed one per line.
@@ -54,6 +55,9 @@ pub struct Config {
     pub parsers: ParsersConfig,
     pub metrics: MetricsConfig,
     pub shutdown: ShutdownConfig,
+    /// OpenTelemetry export; see [`crate::otel::settings`] for the `OTEL_*` variables and
+    /// precedence (the file wins over the environment).
+    pub otlp: OtlpConfig,
 }
 
 /// The `web:` section. Command-line flags override it.
@@ -266,6 +270,7 @@ impl Config {
                 "parsers" => section(&key, value, &mut problems, &mut config.parsers),
                 "metrics" => section(&key, value, &mut problems, &mut config.metrics),
                 "shutdown" => section(&key, value, &mut problems, &mut config.shutdown),
+                "otlp" => section(&key, value, &mut problems, &mut config.otlp),
                 "sources" => match value {
                     Value::Sequence(items) => {
                         for (i, item) in items.into_iter().enumerate() {
@@ -283,7 +288,7 @@ impl Config {
                     _ => problems.push("sources: must be a list".into()),
                 },
                 other => problems.push(format!(
-                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown"
+                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp"
                 )),
             }
         }
@@ -312,6 +317,12 @@ impl Config {
             problems.extend(p);
         }
         problems.extend(self.metrics.problems());
+        // The OTEL_* environment is checked with the file, so `check-config` reports both.
+        if let Err(p) =
+            crate::otel::settings::resolve(&self.otlp, &crate::otel::settings::ProcessEnv)
+        {
+            problems.extend(p);
+        }
         let mut names = std::collections::HashSet::new();
         for (i, source) in self.sources.iter().enumerate() {
             if !names.insert(source.name()) {

@@ -14,6 +14,7 @@
 //! - [`metrics`]: metric names, the registry, the cardinality guard, and `Metrics::record`.
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
 //! - [`export`]: outputs; [`export::http`] serves `/metrics`, `/healthz`, `/readyz`.
+//! - [`otel`]: OpenTelemetry: OTLP metrics (bridged from the registry) and one span per record.
 //! - [`app`]: wiring and ordered shutdown.
 //! - [`demo`]: the embedded demo (librdkafka mock cluster plus an event generator).
 //! - [`telemetry`]: the exporter's own logs; [`shutdown`]: SIGTERM/SIGINT.
@@ -26,6 +27,7 @@ pub mod event;
 pub mod export;
 pub mod health;
 pub mod metrics;
+pub mod otel;
 pub mod parse;
 pub mod pipeline;
 pub mod shutdown;

@@ -1065,6 +1065,7 @@ fn run(parsers: &Parsers, choice: FormatChoice, input: &Input) -> Expected {
         timestamp: Some(UNIX_EPOCH + Duration::from_secs(RECORD_SECS)),
         origin: kafka_security_exporter::event::Origin::Memory,
         observed_time: SystemTime::now(),
+        trace_context: None,
     };
     match parsers.parse(choice, &record) {
         Ok(ev) => Expected::Event(render(&ev)),

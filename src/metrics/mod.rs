@@ -32,6 +32,9 @@ pub mod names {
     pub const SOURCE_UP: &str = "kafka_security_source_up";
     pub const REDELIVERED: &str = "kafka_security_redelivered_records_total";
     pub const BUILD_INFO: &str = "kafka_security_build_info";
+    // OTLP export (src/otel).
+    pub const OTLP_EXPORT_FAILURES: &str = "kafka_security_otlp_export_failures_total";
+    pub const OTLP_DROPPED: &str = "kafka_security_otlp_dropped_total";
 
     /// Every capped metric, for config validation.
     pub const CAPPED: [&str; 5] = [
@@ -161,6 +164,8 @@ pub struct Metrics {
     pub consumer_lag: IntGaugeVec,
     /// 1 while a source is connected and assigned, else 0.
     pub source_up: IntGaugeVec,
+    otlp_export_failures: IntCounterVec,
+    otlp_dropped: IntCounterVec,
 }
 
 impl Metrics {
@@ -298,8 +303,32 @@ impl Metrics {
             ),
         )?;
 
+        // OTLP self-metrics: registered always, series created only when OTLP is on.
+        let otlp_export_failures = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    names::OTLP_EXPORT_FAILURES,
+                    "OTLP export requests that failed after retries (collector down, slow or refusing), by signal.",
+                ),
+                &["signal"],
+            ),
+        )?;
+        let otlp_dropped = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    names::OTLP_DROPPED,
+                    "Spans or metric data points that never reached the collector (queue full, failed export, rejected), by signal.",
+                ),
+                &["signal"],
+            ),
+        )?;
+
         Ok(Metrics {
             registry,
+            otlp_export_failures,
+            otlp_dropped,
             events,
             authentication,
             authentication_failures_by_client,
@@ -388,6 +417,24 @@ impl Metrics {
         self.source_up
             .with_label_values(&[source])
             .set(i64::from(up));
+    }
+
+    /// Creates both signals' OTLP series at 0, so dashboards show a flat line, not no data.
+    pub fn init_otlp_signals(&self) {
+        for signal in ["metrics", "traces"] {
+            self.otlp_export_failures.with_label_values(&[signal]);
+            self.otlp_dropped.with_label_values(&[signal]);
+        }
+    }
+
+    /// Counts a failed OTLP export of `signal` (`metrics` or `traces`).
+    pub fn record_otlp_export_failure(&self, signal: &str) {
+        self.otlp_export_failures.with_label_values(&[signal]).inc();
+    }
+
+    /// Counts `n` spans or data points of `signal` that were dropped.
+    pub fn record_otlp_dropped(&self, signal: &str, n: u64) {
+        self.otlp_dropped.with_label_values(&[signal]).inc_by(n);
     }
 
     /// Renders the registry in the Prometheus text format.

@@ -39,6 +39,17 @@ pub struct Record<'a> {
     pub timestamp: Option<SystemTime>,
     pub origin: Origin<'a>,
     pub observed_time: SystemTime,
+    /// W3C trace context headers the record carried (Kafka `traceparent`/`tracestate`), for the
+    /// record's span. `None` for records without them.
+    pub trace_context: Option<TraceHeaders<'a>>,
+}
+
+/// A record's raw `traceparent` and `tracestate` header values, parsed by [`crate::otel`] only
+/// when the record's span is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceHeaders<'a> {
+    pub traceparent: &'a [u8],
+    pub tracestate: Option<&'a [u8]>,
 }
 
 impl<'a> Record<'a> {
@@ -50,6 +61,7 @@ impl<'a> Record<'a> {
             timestamp: None,
             origin: Origin::Memory,
             observed_time: SystemTime::now(),
+            trace_context: None,
         }
     }
 

@@ -25,7 +25,7 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
 use tokio_util::sync::CancellationToken;
@@ -34,7 +34,7 @@ use crate::config::KafkaSourceConfig;
 use crate::event::Origin;
 use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::parse::{FormatChoice, Record};
+use crate::parse::{FormatChoice, Record, TraceHeaders};
 use crate::pipeline::Pipeline;
 use crate::telemetry::RateLimit;
 
@@ -358,6 +358,33 @@ impl KafkaSource {
         let mut formats = TopicFormats::new(&self.config);
         let recv_errors = RateLimit::new(Duration::from_secs(10));
         let mut applied: u64 = 0;
+        if let Some(otel) = self.pipeline.otel().cloned() {
+            // The cluster id names the cluster in spans and the OTLP resource. Asked once, off the
+            // async workers; retried until the brokers answer or the source stops.
+            let client = consumer.clone();
+            let source = name.clone();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                while !stop.is_cancelled() {
+                    let c = client.clone();
+                    let id = tokio::task::spawn_blocking(move || {
+                        c.client().fetch_cluster_id(Duration::from_secs(5))
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    if let Some(id) = id {
+                        otel.set_cluster_id(&source, &id);
+                        tracing::info!(source = %source, cluster_id = %id, "Kafka cluster id known.");
+                        return;
+                    }
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    }
+                }
+            });
+        }
         loop {
             let message = tokio::select! {
                 biased;
@@ -435,6 +462,26 @@ fn apply(pipeline: &Pipeline, source: &str, format: FormatChoice, message: &Borr
             offset: message.offset(),
         },
         observed_time: SystemTime::now(),
+        trace_context: trace_headers(message),
     };
     pipeline.apply(source, format, &record);
+}
+
+/// The record's W3C `traceparent` and `tracestate` headers, if it has a `traceparent`. Header
+/// names are matched case-insensitively (W3C names are lowercase; some clients capitalise).
+fn trace_headers<'a>(message: &'a BorrowedMessage<'_>) -> Option<TraceHeaders<'a>> {
+    let headers = message.headers()?;
+    let mut traceparent = None;
+    let mut tracestate = None;
+    for h in headers.iter() {
+        if h.key.eq_ignore_ascii_case("traceparent") {
+            traceparent = traceparent.or(h.value);
+        } else if h.key.eq_ignore_ascii_case("tracestate") {
+            tracestate = tracestate.or(h.value);
+        }
+    }
+    Some(TraceHeaders {
+        traceparent: traceparent?,
+        tracestate,
+    })
 }

@@ -1,0 +1,641 @@
+//! Spans: one per processed record (consume → parse → record), built directly as OTLP protobuf
+//! after the record is applied, queued without blocking, and exported in batches.
+//!
+//! - Trace context: a Kafka record's W3C `traceparent`/`tracestate` headers make the span a child
+//!   of the producer's span ([`TraceContext::parse`]); other records start a new trace.
+//! - Sampling ([`Sampler`]): the `OTEL_TRACES_SAMPLER` family, decided per record; with
+//!   `always_sample_negative`, denials, failures and unparseable records are always kept (decided
+//!   after parsing, which is why spans are built at the end rather than started up front).
+//! - Names and attributes: `process <topic>` (kind CONSUMER) for Kafka records, following the
+//!   messaging semantic conventions (`messaging.system=kafka`, `messaging.destination.name`,
+//!   `messaging.kafka.offset`, `messaging.consumer.group.name`…); `process <file name>` (kind
+//!   INTERNAL, `log.file.path`) for log-file entries; `client.address` and `error.type` from the
+//!   general conventions; the rest under `kafka_security.*`. Denials, failures and parse errors
+//!   set status ERROR.
+//! - Queue: bounded (`max_queue_size`); a full queue drops the span and counts it in
+//!   `kafka_security_otlp_dropped_total{signal="traces"}`. Event processing never waits.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{
+    span::SpanKind, status::StatusCode, ResourceSpans, ScopeSpans, Span, Status,
+};
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::settings::{SamplerName, TracesSettings};
+use super::transport::{Client, Payload};
+use super::{Signal, SCOPE_NAME};
+use crate::event::{Category, Origin, SecurityEvent};
+use crate::metrics::{Metrics, VERSION};
+use crate::parse::{ParseError, Record};
+use crate::telemetry::RateLimit;
+
+/// Longest attribute value kept, in bytes; longer values (client-chosen names) are cut at a
+/// character boundary and end in `…`.
+pub const MAX_ATTRIBUTE_BYTES: usize = 512;
+
+/// A W3C trace context read from a record's headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub sampled: bool,
+    /// The `tracestate` header, passed on unchanged when valid, else empty.
+    pub trace_state: String,
+}
+
+fn hex_bytes<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
+    if s.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in s.chunks_exact(2).enumerate() {
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None, // W3C: lowercase only
+        };
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+impl TraceContext {
+    /// Parses `traceparent` (and `tracestate`) as W3C Trace Context level 1 says: version 00 is
+    /// exactly `00-<32 hex>-<16 hex>-<2 hex>`, a higher version may append `-…`, version `ff`,
+    /// upper-case hex and all-zero ids are invalid. `None` for an invalid header: the span then
+    /// starts a new trace, as the spec asks. An invalid `tracestate` is dropped on its own.
+    pub fn parse(traceparent: &[u8], tracestate: Option<&[u8]>) -> Option<TraceContext> {
+        let tp = traceparent.trim_ascii();
+        if tp.len() < 55 {
+            return None;
+        }
+        let version = hex_bytes::<1>(&tp[0..2])?[0];
+        if version == 0xff || tp[2] != b'-' || tp[35] != b'-' || tp[52] != b'-' {
+            return None;
+        }
+        if (version == 0 && tp.len() != 55) || (tp.len() > 55 && tp[55] != b'-') {
+            return None;
+        }
+        let trace_id = hex_bytes::<16>(&tp[3..35])?;
+        let span_id = hex_bytes::<8>(&tp[36..52])?;
+        let flags = hex_bytes::<1>(&tp[53..55])?[0];
+        if trace_id == [0; 16] || span_id == [0; 8] {
+            return None;
+        }
+        let trace_state = tracestate
+            .and_then(|ts| std::str::from_utf8(ts.trim_ascii()).ok())
+            .filter(|ts| {
+                ts.len() <= 512
+                    && ts.split(',').filter(|m| !m.trim().is_empty()).count() <= 32
+                    && ts.bytes().all(|b| (0x20..0x7f).contains(&b))
+                    && ts
+                        .split(',')
+                        .filter(|m| !m.trim().is_empty())
+                        .all(|m| m.contains('='))
+            })
+            .unwrap_or_default()
+            .to_string();
+        Some(TraceContext {
+            trace_id,
+            span_id,
+            sampled: flags & 1 == 1,
+            trace_state,
+        })
+    }
+}
+
+/// The configured sampler (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`).
+#[derive(Debug, Clone, Copy)]
+pub struct Sampler {
+    name: SamplerName,
+    /// Trace ids whose low 63 bits are below this are sampled by the ratio samplers.
+    threshold: u64,
+    ratio_is_one: bool,
+}
+
+impl Sampler {
+    pub fn new(name: SamplerName, ratio: f64) -> Sampler {
+        let ratio = ratio.clamp(0.0, 1.0);
+        Sampler {
+            name,
+            threshold: (ratio * (1u64 << 63) as f64) as u64,
+            ratio_is_one: ratio >= 1.0,
+        }
+    }
+
+    fn ratio(&self, trace_id: &[u8; 16]) -> bool {
+        if self.ratio_is_one {
+            return true;
+        }
+        // The low 8 bytes of a W3C trace id are random; the same trace gets the same answer
+        // in every process that uses this rule.
+        let low = u64::from_be_bytes(trace_id[8..16].try_into().expect("8 bytes")) >> 1;
+        low < self.threshold
+    }
+
+    /// True when the span of a record with this parent and trace id is sampled.
+    pub fn should_sample(&self, parent: Option<&TraceContext>, trace_id: &[u8; 16]) -> bool {
+        use SamplerName::*;
+        match (self.name, parent) {
+            (AlwaysOn, _) => true,
+            (AlwaysOff, _) => false,
+            (Traceidratio, _) => self.ratio(trace_id),
+            (ParentbasedAlwaysOn | ParentbasedAlwaysOff | ParentbasedTraceidratio, Some(p)) => {
+                p.sampled
+            }
+            (ParentbasedAlwaysOn, None) => true,
+            (ParentbasedAlwaysOff, None) => false,
+            (ParentbasedTraceidratio, None) => self.ratio(trace_id),
+        }
+    }
+
+    /// False when no record can ever be sampled by the sampler alone.
+    pub fn never(&self) -> bool {
+        self.name == SamplerName::AlwaysOff
+    }
+}
+
+/// A random, non-zero id.
+fn random_id<const N: usize>() -> [u8; N] {
+    loop {
+        let mut out = [0u8; N];
+        for chunk in out.chunks_mut(8) {
+            let r = fastrand::u64(..).to_be_bytes();
+            chunk.copy_from_slice(&r[..chunk.len()]);
+        }
+        if out != [0u8; N] {
+            return out;
+        }
+    }
+}
+
+/// What became of a record, for its span.
+pub enum Outcome<'e, 'a> {
+    Event(&'e SecurityEvent<'a>),
+    Rejected(Option<&'static str>, &'e ParseError),
+}
+
+/// The sampled identity of one span, for exemplars.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanRef {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+}
+
+fn nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn cut(s: &str) -> String {
+    if s.len() <= MAX_ATTRIBUTE_BYTES {
+        return s.to_string();
+    }
+    let mut end = MAX_ATTRIBUTE_BYTES - '…'.len_utf8();
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn kv(key: &'static str, value: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
+}
+
+fn text(key: &'static str, value: &str) -> KeyValue {
+    kv(key, any_value::Value::StringValue(cut(value)))
+}
+
+fn int(key: &'static str, value: i64) -> KeyValue {
+    kv(key, any_value::Value::IntValue(value))
+}
+
+/// The hot-path half of tracing: samples, builds spans, queues them. Shared by every source.
+pub struct Tracer {
+    sampler: Sampler,
+    always_sample_negative: bool,
+    queue: mpsc::Sender<Span>,
+    /// Consumer group of each Kafka source, for `messaging.consumer.group.name`.
+    group_ids: Vec<(String, String)>,
+    metrics: Arc<Metrics>,
+}
+
+impl Tracer {
+    /// Samples and, when sampled, builds and queues the span of one processed record.
+    /// Returns the span's ids when it was sampled (and queued or counted as dropped).
+    pub fn observe(
+        &self,
+        source: &str,
+        record: &Record<'_>,
+        outcome: &Outcome<'_, '_>,
+        cluster_id: Option<&str>,
+        end: SystemTime,
+    ) -> Option<SpanRef> {
+        let negative = match outcome {
+            Outcome::Event(e) => e.outcome.is_negative(),
+            Outcome::Rejected(..) => true,
+        };
+        let forced = self.always_sample_negative && negative;
+        if !forced && self.sampler.never() {
+            return None;
+        }
+        let parent = record
+            .trace_context
+            .as_ref()
+            .and_then(|h| TraceContext::parse(h.traceparent, h.tracestate));
+        let trace_id = parent.as_ref().map_or_else(random_id::<16>, |p| p.trace_id);
+        if !forced && !self.sampler.should_sample(parent.as_ref(), &trace_id) {
+            return None;
+        }
+        let span_id = random_id::<8>();
+        let mut span = self.build(source, record, outcome, parent, trace_id, span_id, end);
+        if let Some(id) = cluster_id {
+            span.attributes.push(text("kafka.cluster.id", id));
+        }
+        if self.queue.try_send(span).is_err() {
+            self.metrics.record_otlp_dropped(Signal::Traces.as_str(), 1);
+        }
+        Some(SpanRef { trace_id, span_id })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        &self,
+        source: &str,
+        record: &Record<'_>,
+        outcome: &Outcome<'_, '_>,
+        parent: Option<TraceContext>,
+        trace_id: [u8; 16],
+        span_id: [u8; 8],
+        end: SystemTime,
+    ) -> Span {
+        let mut attributes = Vec::with_capacity(24);
+        let (name, kind) = match &record.origin {
+            Origin::Kafka {
+                topic,
+                partition,
+                offset,
+            } => {
+                attributes.push(text("messaging.system", "kafka"));
+                attributes.push(text("messaging.operation.name", "process"));
+                attributes.push(text("messaging.operation.type", "process"));
+                attributes.push(text("messaging.destination.name", topic));
+                attributes.push(text(
+                    "messaging.destination.partition.id",
+                    &partition.to_string(),
+                ));
+                attributes.push(int("messaging.kafka.offset", *offset));
+                if let Some((_, group)) = self.group_ids.iter().find(|(s, _)| s == source) {
+                    attributes.push(text("messaging.consumer.group.name", group));
+                }
+                (format!("process {}", cut(topic)), SpanKind::Consumer)
+            }
+            Origin::File { path, offset } => {
+                attributes.push(text("log.file.path", path));
+                attributes.push(int(
+                    "kafka_security.file.offset",
+                    i64::try_from(*offset).unwrap_or(i64::MAX),
+                ));
+                let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+                (format!("process {}", cut(file_name)), SpanKind::Internal)
+            }
+            Origin::Memory => ("process".to_string(), SpanKind::Internal),
+        };
+        attributes.push(text("kafka_security.source", source));
+        let status = match outcome {
+            Outcome::Event(e) => {
+                event_attributes(e, &mut attributes);
+                if e.outcome.is_negative() {
+                    let reason = e.reason.map_or(e.outcome.as_str(), |r| r.as_str());
+                    attributes.push(text("error.type", reason));
+                    Some(Status {
+                        code: StatusCode::Error as i32,
+                        message: format!(
+                            "{} {}: {reason}",
+                            e.category.as_str(),
+                            e.outcome.as_str()
+                        ),
+                    })
+                } else {
+                    None
+                }
+            }
+            Outcome::Rejected(format, error) => {
+                if let Some(f) = format {
+                    attributes.push(text("kafka_security.format", f));
+                }
+                attributes.push(text("error.type", error.reason()));
+                Some(Status {
+                    code: StatusCode::Error as i32,
+                    message: cut(&format!("parse error: {error}")),
+                })
+            }
+        };
+        let (parent_span_id, trace_state, parent_flags) = match parent {
+            Some(p) => (p.span_id.to_vec(), p.trace_state, true),
+            None => (Vec::new(), String::new(), false),
+        };
+        Span {
+            trace_id: trace_id.to_vec(),
+            span_id: span_id.to_vec(),
+            trace_state,
+            parent_span_id,
+            // Bit 0x100: "has_is_remote is known", 0x200: the parent is remote.
+            flags: 0x1 | 0x100 | if parent_flags { 0x200 } else { 0 },
+            name,
+            kind: kind as i32,
+            start_time_unix_nano: nanos(record.observed_time.min(end)),
+            end_time_unix_nano: nanos(end),
+            attributes,
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status,
+        }
+    }
+}
+
+fn event_attributes(e: &SecurityEvent<'_>, out: &mut Vec<KeyValue>) {
+    out.push(text("kafka_security.format", e.format.as_str()));
+    out.push(text("kafka_security.category", e.category.as_str()));
+    out.push(text("kafka_security.outcome", e.outcome.as_str()));
+    out.push(text("kafka_security.event_type", &e.event_type));
+    if e.category == Category::Authorization {
+        out.push(text("kafka_security.decision", e.outcome.as_str()));
+    }
+    let optional = [
+        ("kafka_security.principal", &e.principal),
+        ("client.address", &e.client_host),
+        ("kafka_security.client_id", &e.client_id),
+        ("kafka_security.listener", &e.listener),
+        ("kafka_security.mechanism", &e.mechanism),
+        ("kafka_security.operation", &e.operation),
+        ("kafka_security.resource.type", &e.resource_type),
+        ("kafka_security.resource.name", &e.resource_name),
+        ("kafka_security.resource.pattern_type", &e.pattern_type),
+        ("kafka_security.api", &e.api),
+        ("kafka_security.cluster.id", &e.cluster_id),
+        ("kafka_security.broker.id", &e.broker_id),
+    ];
+    for (key, value) in optional {
+        if let Some(v) = value {
+            out.push(text(key, v));
+        }
+    }
+    if let Some(r) = e.reason {
+        out.push(text("kafka_security.reason", r.as_str()));
+    }
+    if let Some(t) = e.event_time {
+        out.push(int(
+            "kafka_security.event_time_unix_nano",
+            i64::try_from(nanos(t)).unwrap_or(i64::MAX),
+        ));
+    }
+}
+
+/// The export half: batches queued spans and sends them.
+pub struct SpanExporter {
+    rx: mpsc::Receiver<Span>,
+    client: Client,
+    settings: TracesSettings,
+    resource: Arc<Mutex<Resource>>,
+    metrics: Arc<Metrics>,
+    warn_limit: RateLimit,
+}
+
+/// Creates the tracer (hot path) and its exporter (a task to spawn).
+pub fn pipeline(
+    settings: TracesSettings,
+    client: Client,
+    resource: Arc<Mutex<Resource>>,
+    metrics: Arc<Metrics>,
+    group_ids: Vec<(String, String)>,
+) -> (Tracer, SpanExporter) {
+    let (tx, rx) = mpsc::channel(settings.max_queue_size);
+    let tracer = Tracer {
+        sampler: Sampler::new(settings.sampler, settings.ratio),
+        always_sample_negative: settings.always_sample_negative,
+        queue: tx,
+        group_ids,
+        metrics: metrics.clone(),
+    };
+    let exporter = SpanExporter {
+        rx,
+        client,
+        settings,
+        resource,
+        metrics,
+        warn_limit: RateLimit::new(Duration::from_secs(30)),
+    };
+    (tracer, exporter)
+}
+
+impl SpanExporter {
+    /// Exports batches until `stop`, then drains the queue, bounded by `grace`.
+    pub async fn run(mut self, stop: CancellationToken, grace: Duration) {
+        let max = self.settings.max_export_batch_size;
+        let mut batch: Vec<Span> = Vec::with_capacity(max);
+        let mut deadline = tokio::time::Instant::now() + self.settings.schedule_delay;
+        loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                received = self.rx.recv() => match received {
+                    Some(span) => {
+                        batch.push(span);
+                        if batch.len() >= max {
+                            self.export(std::mem::take(&mut batch), None).await;
+                            deadline = tokio::time::Instant::now() + self.settings.schedule_delay;
+                        }
+                    }
+                    None => break,
+                },
+                () = tokio::time::sleep_until(deadline) => {
+                    if !batch.is_empty() {
+                        self.export(std::mem::take(&mut batch), None).await;
+                    }
+                    deadline = tokio::time::Instant::now() + self.settings.schedule_delay;
+                }
+            }
+        }
+        // Flush: what is queued now, within the grace period.
+        let end = tokio::time::Instant::now() + grace;
+        while let Ok(span) = self.rx.try_recv() {
+            batch.push(span);
+        }
+        let total = batch.len();
+        let mut sent = 0;
+        while !batch.is_empty() {
+            let rest = batch.split_off(batch.len().min(max));
+            let chunk = std::mem::replace(&mut batch, rest);
+            if tokio::time::Instant::now() >= end {
+                self.metrics
+                    .record_otlp_dropped(Signal::Traces.as_str(), chunk.len() as u64);
+                continue;
+            }
+            sent += chunk.len();
+            self.export(chunk, Some(end)).await;
+        }
+        tracing::info!(spans = total, sent, "Flushed spans.");
+    }
+
+    async fn export(&mut self, spans: Vec<Span>, until: Option<tokio::time::Instant>) {
+        let n = spans.len() as u64;
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(self.resource.lock().clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(InstrumentationScope {
+                        name: SCOPE_NAME.into(),
+                        version: VERSION.into(),
+                        attributes: Vec::new(),
+                        dropped_attributes_count: 0,
+                    }),
+                    spans,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }],
+        };
+        let timeout = match until {
+            Some(end) => self
+                .settings
+                .export_timeout
+                .min(end.saturating_duration_since(tokio::time::Instant::now())),
+            None => self.settings.export_timeout,
+        };
+        match self.client.export(Payload::Traces(request), timeout).await {
+            Ok(rejected) => {
+                if rejected > 0 {
+                    self.metrics
+                        .record_otlp_dropped(Signal::Traces.as_str(), rejected);
+                }
+            }
+            Err(error) => {
+                self.metrics
+                    .record_otlp_export_failure(Signal::Traces.as_str());
+                self.metrics.record_otlp_dropped(Signal::Traces.as_str(), n);
+                if let Some(suppressed) = self.warn_limit.check() {
+                    tracing::warn!(%error, spans = n, endpoint = %self.settings.transport.endpoint, suppressed, "Span export failed; the batch is dropped and counted.");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TP: &[u8] = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn traceparent_parses_per_w3c() {
+        let c = TraceContext::parse(TP, Some(b"congo=t61rcWkgMzE,rojo=00f067aa0ba902b7")).unwrap();
+        assert_eq!(
+            c.trace_id,
+            hex_bytes::<16>(b"4bf92f3577b34da6a3ce929d0e0e4736").unwrap()
+        );
+        assert_eq!(c.span_id, hex_bytes::<8>(b"00f067aa0ba902b7").unwrap());
+        assert!(c.sampled);
+        assert_eq!(c.trace_state, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+        let unsampled = TraceContext::parse(
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+            None,
+        )
+        .unwrap();
+        assert!(!unsampled.sampled);
+        // A future version may carry more fields after a dash.
+        assert!(TraceContext::parse(
+            b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            None
+        )
+        .is_some());
+        for bad in [
+            &b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"[..],
+            b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            b"00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+            b"00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+            b"",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0é".as_bytes(),
+        ] {
+            assert!(
+                TraceContext::parse(bad, None).is_none(),
+                "{:?} should be invalid",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // A bad tracestate is dropped; the parent stays.
+        let c = TraceContext::parse(TP, Some(b"no-equals-sign")).unwrap();
+        assert_eq!(c.trace_state, "");
+        let c = TraceContext::parse(TP, Some(&[b'a'; 600])).unwrap();
+        assert_eq!(c.trace_state, "");
+    }
+
+    #[test]
+    fn samplers_follow_the_spec() {
+        let parent = |sampled| TraceContext {
+            trace_id: [1; 16],
+            span_id: [2; 8],
+            sampled,
+            trace_state: String::new(),
+        };
+        let id = [0x55; 16];
+        let on = Sampler::new(SamplerName::ParentbasedAlwaysOn, 1.0);
+        assert!(on.should_sample(None, &id));
+        assert!(on.should_sample(Some(&parent(true)), &id));
+        assert!(!on.should_sample(Some(&parent(false)), &id));
+        let off = Sampler::new(SamplerName::ParentbasedAlwaysOff, 1.0);
+        assert!(!off.should_sample(None, &id));
+        assert!(off.should_sample(Some(&parent(true)), &id));
+        assert!(Sampler::new(SamplerName::AlwaysOn, 0.0).should_sample(Some(&parent(false)), &id));
+        assert!(!Sampler::new(SamplerName::AlwaysOff, 1.0).should_sample(Some(&parent(true)), &id));
+
+        // The ratio samplers keep about `ratio` of random trace ids, deterministically per id.
+        let quarter = Sampler::new(SamplerName::Traceidratio, 0.25);
+        let kept = (0..20_000)
+            .filter(|_| quarter.should_sample(None, &random_id::<16>()))
+            .count();
+        assert!(
+            (4_400..5_600).contains(&kept),
+            "kept {kept} of 20000 at 0.25"
+        );
+        let some_id = random_id::<16>();
+        assert_eq!(
+            quarter.should_sample(None, &some_id),
+            quarter.should_sample(None, &some_id)
+        );
+        let none = Sampler::new(SamplerName::ParentbasedTraceidratio, 0.0);
+        assert!(!none.should_sample(None, &[0xff; 16]));
+        assert!(!none.should_sample(None, &[0x00; 16]));
+        assert!(none.should_sample(Some(&parent(true)), &id));
+        let all = Sampler::new(SamplerName::Traceidratio, 1.0);
+        assert!(all.should_sample(None, &[0xff; 16]));
+    }
+
+    #[test]
+    fn long_attribute_values_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(400);
+        let c = cut(&long);
+        assert!(c.len() <= MAX_ATTRIBUTE_BYTES);
+        assert!(c.ends_with('…'));
+        assert_eq!(cut("short"), "short");
+    }
+}
