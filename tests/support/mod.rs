@@ -371,7 +371,13 @@ impl Exporter {
     }
 
     pub fn spawn(args: &[&str], dir: tempfile::TempDir) -> Exporter {
+        Self::spawn_with_env(args, &[], dir)
+    }
+
+    /// `spawn` with extra environment variables (e.g. `OTEL_*`).
+    pub fn spawn_with_env(args: &[&str], env: &[(&str, &str)], dir: tempfile::TempDir) -> Exporter {
         let mut child = Command::new(exporter_bin())
+            .envs(env.iter().copied())
             .args([
                 "--web.listen-address",
                 "127.0.0.1:0",
