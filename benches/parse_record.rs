@@ -4,7 +4,11 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::time::Duration;
+
 use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
+use kafka_security_exporter::otel::settings::resolve;
+use kafka_security_exporter::otel::{Otel, OtlpConfig};
 use kafka_security_exporter::parse::{FormatChoice, Parsers, ParsersConfig, Record};
 use kafka_security_exporter::pipeline::Pipeline;
 
@@ -163,6 +167,54 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+
+    // Tracing on (OTLP traces to an endpoint that refuses connections, so the exporter task is
+    // busy retrying and the bounded queue is mostly full: this measures what the consumer thread
+    // pays — sampling, building the span and its exemplars, a non-blocking send — never export).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _guard = rt.enter();
+    for (name, sampler) in [
+        ("text_traced_every_record", "parentbased_always_on"),
+        ("text_traced_sampler_off", "parentbased_always_off"),
+    ] {
+        let env: std::collections::BTreeMap<String, String> = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_TRACES_SAMPLER", sampler),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let settings = resolve(&OtlpConfig::default(), &env)
+            .expect("settings")
+            .expect("enabled");
+        let metrics = Arc::new(Metrics::new(&MetricsConfig::default()).expect("metrics"));
+        let otel = Otel::start(
+            settings,
+            metrics.clone(),
+            Vec::new(),
+            Duration::from_secs(1),
+        )
+        .expect("otel");
+        let traced = Pipeline::new(
+            Parsers::new(&ParsersConfig::default()).expect("parsers"),
+            metrics,
+        )
+        .with_otel(otel.handle.clone());
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                for (key, payload) in &text {
+                    traced.apply(
+                        "bench",
+                        FormatChoice::Text,
+                        &Record::from_payload(payload).with_key(key),
+                    );
+                }
+            })
+        });
+    }
     group.finish();
 
     let bytes: usize = audit.iter().map(Vec::len).sum();

@@ -16,6 +16,9 @@
 #              does no apt work), the rustfmt/clippy components with rustup when missing
 #   2. lint    cargo fmt --check; cargo clippy --all-targets -- -D warnings
 #   3. build   cargo test --all-targets --no-run (compile errors fail here, before any broker)
+#   3b. otelcol scripts/otelcol.sh build: the OpenTelemetry Collector the OTLP tests run, built with
+#              the collector builder from the Go module proxy (cached in .cache/tools/; a second
+#              run does nothing); KSE_OTELCOL_BIN is exported for the tests
 #   4. broker  scripts/kafka-broker.sh start: a real Kafka 4.x KRaft broker with SASL/SCRAM on
 #              127.0.0.1; its `export KSE_KAFKA_…` lines are evaluated into this environment
 #              and KSE_TEST_BROKER_MANAGED=1 is exported (the tests then use, never start, it)
@@ -31,6 +34,7 @@
 #   KSE_BUILD_TIMEOUT_SECS    bound on clippy and on the test build (default 2400 each)
 #   KSE_BROKER_TIMEOUT_SECS   bound on the broker start incl. jars  (default 1200)
 #   KSE_APT_TIMEOUT_SECS      bound on each apt-get call            (default 1200)
+#   KSE_OTELCOL_BUILD_TIMEOUT_SECS  bound on the collector build    (default 1800)
 #   KSE_KEEP_BROKER=1         leave the broker running at the end (default: stop it)
 #   KSE_KAFKA_*               passed to scripts/kafka-broker.sh (ports, state dir, …)
 set -euo pipefail
@@ -362,6 +366,26 @@ fi
 
 phase build "cargo test${TARGETS[*]:+ ${TARGETS[*]}} --no-run"
 run_bounded "$BUILD_TIMEOUT" cargo test "${TARGETS[@]}" --no-run "${CARGO_TEST_ARGS[@]}"
+phase_done
+
+# ---------------------------------------------------------------------------- 3b. otelcol
+# (OTLP issue) The collector for tests/e2e_otlp.rs, built before the broker starts so that a slow
+# first build does not keep a broker idle.
+
+OTELCOL_TIMEOUT="${KSE_OTELCOL_BUILD_TIMEOUT_SECS:-1800}"
+phase otelcol "scripts/otelcol.sh build (OpenTelemetry Collector via ocb, cached in .cache/tools/)"
+RUN_OUT="$LOG_DIR/otelcol-build.log"
+mkdir -p "$LOG_DIR"
+if ! run_bounded "$OTELCOL_TIMEOUT" bash "$SCRIPT_DIR/otelcol.sh" build; then
+  RUN_OUT=""
+  tail -n 40 "$LOG_DIR/otelcol-build.log" >&2 || true
+  die "building the OpenTelemetry Collector failed (log: $LOG_DIR/otelcol-build.log)"
+fi
+RUN_OUT=""
+KSE_OTELCOL_BIN="$(tail -n 1 "$LOG_DIR/otelcol-build.log")"
+[[ -x "$KSE_OTELCOL_BIN" ]] || die "scripts/otelcol.sh build printed no binary path (log: $LOG_DIR/otelcol-build.log)"
+export KSE_OTELCOL_BIN
+log "collector: $KSE_OTELCOL_BIN"
 phase_done
 
 # ---------------------------------------------------------------------------- 4. broker

@@ -263,7 +263,10 @@ service:
 fn dechunk(mut body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
+        let line_end = body
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
         let size_text = std::str::from_utf8(&body[..line_end]).unwrap();
         let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
             .expect("hex chunk size");
@@ -868,4 +871,20 @@ fn a_collector_outage_is_counted_bounded_and_recovered_from() {
         (sum == total).then_some(())
     });
     exporter.stop(Duration::from_secs(30));
+}
+
+#[test]
+fn the_readme_otlp_example_is_valid() {
+    let readme = std::fs::read_to_string(repo_dir().join("README.md")).unwrap();
+    let section = &readme[readme
+        .find("## OpenTelemetry")
+        .expect("OpenTelemetry section")..];
+    let start = section.find("```yaml\notlp:\n").expect("otlp example") + "```yaml\n".len();
+    let end = start + section[start..].find("```").expect("block end");
+    let root: serde_yaml_ng::Value = serde_yaml_ng::from_str(&section[start..end]).unwrap();
+    let otlp: kafka_security_exporter::otel::OtlpConfig =
+        serde_yaml_ng::from_value(root["otlp"].clone())
+            .unwrap_or_else(|e| panic!("README otlp example: {e}"));
+    assert_eq!(otlp.traces.sampler_arg, Some(0.05));
+    assert_eq!(otlp.traces.always_sample_negative, Some(true));
 }

@@ -52,6 +52,7 @@ fn every_metric_is_documented_exactly() {
     metrics.set_source_up("s", true);
     metrics.record_redelivery("s");
     metrics.consumer_lag.with_label_values(&["t", "0"]).set(0);
+    metrics.init_otlp_signals();
 
     let mut registered = BTreeMap::new();
     for family in metrics.registry().gather() {
