@@ -69,6 +69,19 @@ impl Level {
         }
     }
 
+    /// Reads a level name in any case (`info`, `Warning`, `ERR` as syslog-style shippers write).
+    pub fn from_name(name: &str) -> Option<Level> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "TRACE" => Level::Trace,
+            "DEBUG" => Level::Debug,
+            "INFO" | "INFORMATION" | "NOTICE" => Level::Info,
+            "WARN" | "WARNING" => Level::Warn,
+            "ERROR" | "ERR" => Level::Error,
+            "FATAL" | "CRITICAL" | "CRIT" => Level::Fatal,
+            _ => return None,
+        })
+    }
+
     fn from_bytes(b: &[u8]) -> Option<Level> {
         Some(match b {
             b"TRACE" => Level::Trace,
