@@ -167,7 +167,9 @@ impl Pipeline {
         }
         let entries = match log_entries(record) {
             Ok(entries) if !entries.is_empty() => entries,
-            Ok(_) => return self.rejected(source, format, ParseError::Unrecognized, &record.origin),
+            Ok(_) => {
+                return self.rejected(source, format, ParseError::Unrecognized, &record.origin)
+            }
             Err(error) => return self.rejected(source, format, error, &record.origin),
         };
         let partition = match record.origin {
@@ -175,9 +177,7 @@ impl Pipeline {
             _ => -1,
         };
         let mut streams = self.record_streams.lock();
-        let stream = streams
-            .entry((source.to_string(), partition))
-            .or_default();
+        let stream = streams.entry((source.to_string(), partition)).or_default();
         let mut last = Applied::Skipped;
         for entry in &entries {
             last = self.apply_entry(source, kind, entry, record.origin.clone(), stream);
@@ -299,7 +299,10 @@ mod tests {
         let p = pipeline();
         let applied = feed(&p, LogKind::Controller, CONTROLLER);
         assert_eq!(
-            applied.iter().filter(|a| matches!(a, Applied::Event(_))).count(),
+            applied
+                .iter()
+                .filter(|a| matches!(a, Applied::Event(_)))
+                .count(),
             5
         );
         let t = text(&p);
@@ -307,9 +310,13 @@ mod tests {
         assert!(t.contains("kafka_security_acl_changes_total{action=\"create\",permission=\"deny\",resource_type=\"Topic\"} 1\n"));
         assert!(t.contains("kafka_security_acl_changes_total{action=\"delete\",permission=\"deny\",resource_type=\"Topic\"} 1\n"));
         assert!(t.contains("kafka_security_config_changes_total{resource_type=\"Topic\"} 1\n"));
-        assert!(t.contains("kafka_security_config_changes_total{resource_type=\"ClientQuota\"} 1\n"));
+        assert!(
+            t.contains("kafka_security_config_changes_total{resource_type=\"ClientQuota\"} 1\n")
+        );
         assert!(t.contains("kafka_security_controller_replays_skipped_total{source=\"logs\"} 2\n"));
-        assert!(t.contains("kafka_security_log_lines_total{file_kind=\"controller\",level=\"INFO\"} 11\n"));
+        assert!(t.contains(
+            "kafka_security_log_lines_total{file_kind=\"controller\",level=\"INFO\"} 11\n"
+        ));
     }
 
     #[test]
@@ -340,11 +347,19 @@ mod tests {
         let t = text(&p);
         assert!(t.contains("kafka_security_authentication_failures_by_client_total{client_host=\"10.0.0.7\",reason=\"invalid_credentials\"} 1\n"), "{t}");
         assert!(t.contains("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:bob\",resource_name=\"orders\",resource_type=\"Topic\"} 1\n"));
-        assert!(t.contains("kafka_security_connections_rejected_total{reason=\"per_ip_limit\"} 1\n"));
+        assert!(
+            t.contains("kafka_security_connections_rejected_total{reason=\"per_ip_limit\"} 1\n")
+        );
         assert!(t.contains("kafka_security_request_duration_seconds_count{api=\"Produce\"} 1\n"));
-        assert!(t.contains("kafka_security_log_lines_total{file_kind=\"server\",level=\"INFO\"} 3\n"));
-        assert!(t.contains("kafka_security_log_lines_total{file_kind=\"authorizer\",level=\"INFO\"} 1\n"));
-        assert!(t.contains("kafka_security_log_lines_total{file_kind=\"request\",level=\"DEBUG\"} 1\n"));
+        assert!(
+            t.contains("kafka_security_log_lines_total{file_kind=\"server\",level=\"INFO\"} 3\n")
+        );
+        assert!(t.contains(
+            "kafka_security_log_lines_total{file_kind=\"authorizer\",level=\"INFO\"} 1\n"
+        ));
+        assert!(
+            t.contains("kafka_security_log_lines_total{file_kind=\"request\",level=\"DEBUG\"} 1\n")
+        );
     }
 
     #[test]
@@ -359,10 +374,27 @@ mod tests {
         }
         let t = text(&p);
         assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 3\n"), "{t}");
-        let bad = p.apply("t", FormatChoice::AuthorizerLog, &Record::from_payload(b"{\"nope\":1}"));
-        assert!(matches!(bad, Applied::Rejected(Some(Format::AuthorizerLog), ParseError::MissingField("message"))));
-        let bad = p.apply("t", FormatChoice::AuthorizerLog, &Record::from_payload(b"not a log line"));
-        assert!(matches!(bad, Applied::Rejected(Some(Format::AuthorizerLog), ParseError::Unrecognized)));
+        let bad = p.apply(
+            "t",
+            FormatChoice::AuthorizerLog,
+            &Record::from_payload(b"{\"nope\":1}"),
+        );
+        assert!(matches!(
+            bad,
+            Applied::Rejected(
+                Some(Format::AuthorizerLog),
+                ParseError::MissingField("message")
+            )
+        ));
+        let bad = p.apply(
+            "t",
+            FormatChoice::AuthorizerLog,
+            &Record::from_payload(b"not a log line"),
+        );
+        assert!(matches!(
+            bad,
+            Applied::Rejected(Some(Format::AuthorizerLog), ParseError::Unrecognized)
+        ));
         let t = text(&p);
         assert!(t.contains("kafka_security_parse_errors_total{format=\"authorizer_log\",reason=\"missing_field\",source=\"t\"} 1\n"), "{t}");
     }

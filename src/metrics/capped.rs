@@ -11,7 +11,9 @@ use std::borrow::Cow;
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 
 /// The label value that replaces input-derived labels once a metric is full.
 pub const OVERFLOW: &str = "__overflow__";
@@ -103,7 +105,12 @@ impl Capped<HistogramVec> {
 }
 
 impl<V: Family> Capped<V> {
-    fn wrap(vec: V, from_input: &'static [bool], limits: CapLimits, overflowed: IntCounter) -> Self {
+    fn wrap(
+        vec: V,
+        from_input: &'static [bool],
+        limits: CapLimits,
+        overflowed: IntCounter,
+    ) -> Self {
         Capped {
             vec,
             from_input,

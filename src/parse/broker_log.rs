@@ -73,7 +73,9 @@ fn logger_kind(logger: &str) -> Option<LogKind> {
         "kafka.authorizer.logger" => LogKind::Authorizer,
         "kafka.request.logger" => LogKind::Request,
         "state.change.logger" | "kafka.log.LogCleaner" | "kafka.log.LogCleaner$" => LogKind::Other,
-        l if l.starts_with("org.apache.kafka.controller.") || l.starts_with("kafka.controller.") => {
+        l if l.starts_with("org.apache.kafka.controller.")
+            || l.starts_with("kafka.controller.") =>
+        {
             LogKind::Controller
         }
         "org.apache.kafka.common.network.Selector"
@@ -99,7 +101,9 @@ pub enum LogOutput<'a> {
 
 /// Parses one entry of kind `kind` (already resolved with [`LogKind::of_entry`]).
 pub fn parse_entry(kind: LogKind, entry: &LogEntry) -> Result<LogOutput<'_>, ParseError> {
-    fn event(r: Result<Option<SecurityEvent<'_>>, ParseError>) -> Result<LogOutput<'_>, ParseError> {
+    fn event(
+        r: Result<Option<SecurityEvent<'_>>, ParseError>,
+    ) -> Result<LogOutput<'_>, ParseError> {
         r.map(|e| e.map_or(LogOutput::Nothing, LogOutput::Event))
     }
     match kind {

@@ -387,9 +387,14 @@ mod tests {
         assert_eq!(e.config_key.as_deref(), Some("producer_byte_rate"));
         let e = one("[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice, client-id=app}) removing producer_byte_rate.");
         assert_eq!(e.event_type, "quota_removed");
-        assert_eq!(e.resource_name.as_deref(), Some("user=alice, client-id=app"));
+        assert_eq!(
+            e.resource_name.as_deref(),
+            Some("user=alice, client-id=app")
+        );
         assert_eq!(e.config_key.as_deref(), Some("producer_byte_rate"));
-        let e = one("[QuorumController id=1] Replayed DelegationTokenRecord for Mn4lQ3gsR3yqVYLw2x1aLg.");
+        let e = one(
+            "[QuorumController id=1] Replayed DelegationTokenRecord for Mn4lQ3gsR3yqVYLw2x1aLg.",
+        );
         assert_eq!(e.category, Category::CredentialChange);
         assert_eq!(e.event_type, "delegation_token_created");
         assert_eq!(e.mechanism.as_deref(), Some(DELEGATION_TOKEN));
@@ -407,7 +412,10 @@ mod tests {
             lifecycle("[QuorumController id=1] Becoming the active controller at epoch 2, next write offset 71."),
             Some(Lifecycle::Active)
         );
-        assert_eq!(lifecycle("[QuorumController id=1] Replayed TopicRecord for topic a with topic ID b."), None);
+        assert_eq!(
+            lifecycle("[QuorumController id=1] Replayed TopicRecord for topic a with topic ID b."),
+            None
+        );
     }
 
     #[test]

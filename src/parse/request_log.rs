@@ -125,7 +125,9 @@ mod tests {
     fn other_lines_and_broken_json() {
         assert_eq!(parse_message("Processor 1 received request").unwrap(), None);
         assert_eq!(
-            parse_message("Completed request:{\"requestHeader\":").unwrap_err().reason(),
+            parse_message("Completed request:{\"requestHeader\":")
+                .unwrap_err()
+                .reason(),
             "invalid_json"
         );
         assert_eq!(
