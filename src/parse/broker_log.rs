@@ -87,6 +87,8 @@ fn logger_kind(logger: &str) -> Option<LogKind> {
 }
 
 /// What an entry turned out to be.
+// Returned by value and matched at once; boxing the event would cost an allocation per line.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum LogOutput<'a> {
     /// A security event (authorization decision, failed login, change, rejected connection).
