@@ -334,6 +334,19 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         .or_else(|| parse_rfc3339_offset(s))
 }
 
+/// [`parse_rfc3339`], also accepting `±hhmm` offsets (journalctl's `short-iso`).
+pub fn parse_rfc3339_or_offset(s: &str) -> Option<SystemTime> {
+    parse_rfc3339(s).or_else(|| {
+        let i = s.rfind(['+', '-']).filter(|&i| i >= 19)?;
+        let off = &s[i + 1..];
+        if off.len() == 4 && off.bytes().all(|b| b.is_ascii_digit()) {
+            parse_rfc3339(&format!("{}{}:{}", &s[..=i], &off[..2], &off[2..]))
+        } else {
+            None
+        }
+    })
+}
+
 /// RFC 3339 with a numeric offset, which humantime does not read.
 fn parse_rfc3339_offset(s: &str) -> Option<SystemTime> {
     use std::time::Duration;
