@@ -8,6 +8,7 @@
 //! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`).
 //! - [`config`]: the YAML config file, validated once with every problem reported together.
 //! - [`sources`]: inputs; [`sources::kafka`] is the consumer-group source.
+//! - [`tail`]: the file tailer (globs, rotation, copytruncate, checkpoints) under file sources.
 //! - [`parse`]: one parser per input format, pure functions from bytes to events.
 //! - [`event`]: the normalized [`event::SecurityEvent`] every input becomes.
 //! - [`pipeline`]: parse a record once, apply it to the metric state.
@@ -32,4 +33,5 @@ pub mod pipeline;
 pub mod replay;
 pub mod shutdown;
 pub mod sources;
+pub mod tail;
 pub mod telemetry;
