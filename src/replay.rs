@@ -178,7 +178,7 @@ pub fn replay(options: &ReplayOptions) -> Result<(Arc<Metrics>, ReplayStats), Re
 }
 
 /// Files of one log share a stream: `server.log.2026-11-26-13` and `server.log` → `server.log`.
-fn stream_key(path: &Path) -> String {
+pub fn stream_key(path: &Path) -> String {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

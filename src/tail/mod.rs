@@ -449,7 +449,11 @@ impl Tailer {
                             read_offset: r.checkpoint,
                             checkpoint: r.checkpoint,
                             file: None,
-                            phase: if r.ended { Phase::Ended } else { Phase::Reading },
+                            phase: if r.ended {
+                                Phase::Ended
+                            } else {
+                                Phase::Reading
+                            },
                             located: false,
                             orphan: false,
                             present: false,
@@ -802,8 +806,8 @@ impl Tailer {
             if !moved {
                 continue;
             }
-            let replaced = s.deleted
-                || fs::metadata(&s.origin).is_ok_and(|m| FileKey::of(&m) != s.key);
+            let replaced =
+                s.deleted || fs::metadata(&s.origin).is_ok_and(|m| FileKey::of(&m) != s.key);
             if replaced {
                 ended.push(s.id);
             }
@@ -833,10 +837,7 @@ impl Tailer {
                 .filter_map(|s| s.idle_since.map(|t| (t, s.id)))
                 .collect();
             closable.sort();
-            for (_, id) in closable
-                .into_iter()
-                .take(open - self.config.max_open_files)
-            {
+            for (_, id) in closable.into_iter().take(open - self.config.max_open_files) {
                 self.streams.get_mut(&id).expect("listed above").file = None;
                 stats.closed_for_limit += 1;
             }
