@@ -213,7 +213,8 @@ impl FileSource {
             for s in streams.values_mut() {
                 s.active = false;
             }
-            let mut ended: Vec<StreamId> = Vec::new();
+            // Streams that ended this poll, with the offset everything was applied up to.
+            let mut ended: Vec<(StreamId, u64)> = Vec::new();
             let polled = self.tailer.poll(&mut |event| match event {
                 TailEvent::Data {
                     stream,
@@ -239,8 +240,8 @@ impl FileSource {
                     if let Some(mut s) = streams.remove(&stream) {
                         s.framer.flush(&mut entries);
                         apply(&mut entries, &s.path);
+                        ended.push((stream, s.framer.pending_offset()));
                     }
-                    ended.push(stream);
                 }
             });
             let more = match polled {
@@ -280,6 +281,11 @@ impl FileSource {
             }
             for (id, s) in &streams {
                 self.tailer.checkpoint(*id, s.framer.pending_offset());
+            }
+            // An ended stream's checkpoint is its end: were it left at its last pending entry, a
+            // restart would read that entry again under a new stream.
+            for (id, end) in ended {
+                self.tailer.checkpoint(id, end);
             }
             let stopping = shutdown.is_cancelled();
             if stopping || last_save.elapsed() >= Duration::from_secs(1) {
