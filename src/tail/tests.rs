@@ -68,12 +68,7 @@ impl H {
                         path,
                         offset,
                         bytes,
-                    } => Ev::Data(
-                        stream.get(),
-                        name_of(&dir, path),
-                        offset,
-                        bytes.to_vec(),
-                    ),
+                    } => Ev::Data(stream.get(), name_of(&dir, path), offset, bytes.to_vec()),
                     TailEvent::Truncated { stream, .. } => Ev::Truncated(stream.get()),
                     TailEvent::Ended { stream, .. } => Ev::Ended(stream.get()),
                 })
@@ -149,7 +144,10 @@ fn a_huge_line_is_delivered_in_chunks_over_several_polls() {
         assert_eq!(stats.bytes, (1024 * CHUNKS_PER_FILE_PER_POLL) as u64);
     }
     assert_eq!(total, 100_000);
-    assert_eq!(polls, 100_000usize.div_ceil(1024 * CHUNKS_PER_FILE_PER_POLL));
+    assert_eq!(
+        polls,
+        100_000usize.div_ceil(1024 * CHUNKS_PER_FILE_PER_POLL)
+    );
 }
 
 #[test]
@@ -225,7 +223,10 @@ fn a_rotated_file_stays_open_until_a_newer_file_exists_at_its_path() {
     let evs = h.events();
     assert_eq!(
         evs,
-        vec![data(1, "server.log", 4, "c\n"), data(2, "server.log", 0, "new\n")]
+        vec![
+            data(1, "server.log", 4, "c\n"),
+            data(2, "server.log", 0, "new\n")
+        ]
     );
     assert_eq!(h.events(), vec![Ev::Ended(1)]);
     assert_eq!(h.t.files().len(), 1);
@@ -242,7 +243,10 @@ fn rotate_wait_holds_a_rotated_file_open_while_not_idle_long_enough() {
     h.append("server.log", "b\n");
     assert_eq!(h.events(), vec![data(2, "server.log", 0, "b\n")]);
     assert_eq!(h.events(), vec![]);
-    assert_eq!(h.state_of("server.log.1").unwrap().state, FileState::Reading);
+    assert_eq!(
+        h.state_of("server.log.1").unwrap().state,
+        FileState::Reading
+    );
 }
 
 #[test]
@@ -252,7 +256,10 @@ fn an_ended_rotated_file_that_grows_is_read_on_under_a_new_stream() {
     h.events();
     fs::rename(h.p("server.log"), h.p("server.log.1")).unwrap();
     h.append("server.log", "b\n");
-    assert_eq!(h.events(), vec![data(2, "server.log", 0, "b\n"), Ev::Ended(1)]);
+    assert_eq!(
+        h.events(),
+        vec![data(2, "server.log", 0, "b\n"), Ev::Ended(1)]
+    );
     h.append("server.log.1", "very late\n");
     assert_eq!(h.events(), vec![data(3, "server.log.1", 2, "very late\n")]);
 }
@@ -505,11 +512,7 @@ fn checkpoints_of_files_gone_while_stopped_are_pruned() {
     fs::remove_file(h.p("a.log")).unwrap();
     h.t = Tailer::new(h.config.clone()).unwrap();
     assert_eq!(h.t.files().len(), 2);
-    assert!(h
-        .t
-        .files()
-        .iter()
-        .all(|f| f.state == FileState::Unverified));
+    assert!(h.t.files().iter().all(|f| f.state == FileState::Unverified));
     h.events();
     let files = h.t.files();
     assert_eq!(files.len(), 1);
@@ -532,8 +535,15 @@ fn save_is_atomic_and_skipped_when_nothing_changed() {
     assert_eq!(fs::metadata(&file).unwrap().ino(), ino, "rewritten");
     h.t.checkpoint(StreamId(1), 2);
     h.t.save().unwrap();
-    assert_ne!(fs::metadata(&file).unwrap().ino(), ino, "not renamed into place");
-    let names: Vec<_> = fs::read_dir(&h.state).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_ne!(
+        fs::metadata(&file).unwrap().ino(),
+        ino,
+        "not renamed into place"
+    );
+    let names: Vec<_> = fs::read_dir(&h.state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from(state::FILE_NAME)]);
     let saved: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
     assert_eq!(saved["version"], 1);
@@ -546,15 +556,24 @@ fn a_corrupt_or_foreign_state_file_is_an_error_naming_it() {
     let file = h.state.join(state::FILE_NAME);
     for (content, expect) in [
         ("{not json", "not a tailer state file"),
-        (r#"{"version": 7, "next_stream": 1, "streams": []}"#, "state version 7 is not supported"),
-        (r#"{"version": 1, "next_stream": 1}"#, "missing field `streams`"),
+        (
+            r#"{"version": 7, "next_stream": 1, "streams": []}"#,
+            "state version 7 is not supported",
+        ),
+        (
+            r#"{"version": 1, "next_stream": 1}"#,
+            "missing field `streams`",
+        ),
         (
             r#"{"version": 1, "next_stream": 1, "streams": [{"stream": 3, "path": "a", "origin": "a", "dev": 1, "ino": 2, "fingerprint_len": 0, "fingerprint": 0, "checkpoint": 0, "ended": false}]}"#,
             "next_stream 1 is not above the largest stream id 3",
         ),
     ] {
         fs::write(&file, content).unwrap();
-        let err = Tailer::new(h.config.clone()).err().expect(content).to_string();
+        let err = Tailer::new(h.config.clone())
+            .err()
+            .expect(content)
+            .to_string();
         assert!(err.contains(&file.display().to_string()), "{err}");
         assert!(err.contains(expect), "{err}");
     }
@@ -600,12 +619,11 @@ fn max_open_files_closes_idle_files_and_reopens_them_on_change() {
     assert_eq!(stats.open_files, 3); // none idle yet
     let (_, stats) = h.poll();
     assert_eq!((stats.open_files, stats.closed_for_limit), (1, 2));
-    let closed = h
-        .t
-        .files()
-        .into_iter()
-        .filter(|f| f.state == FileState::Closed)
-        .count();
+    let closed =
+        h.t.files()
+            .into_iter()
+            .filter(|f| f.state == FileState::Closed)
+            .count();
     assert_eq!(closed, 2);
     h.append("a.log", "+");
     h.append("b.log", "+");
