@@ -23,8 +23,10 @@
 //!   globs, and it is never read twice. The file stays open and is read to its end (a writer may
 //!   append briefly after the rename); it ends ([`TailEvent::Ended`]) once it has been idle at EOF
 //!   for [`TailConfig::rotate_wait`] **and** another file exists at the path where it was first
-//!   seen (or it was deleted). A renamed stream that grows after it ended is read on under a new
-//!   stream id from where it stopped.
+//!   seen (or it was deleted). A stream that has more to read after it ended (its writer kept
+//!   writing, or the consumer had not checkpointed its end before a restart) is read on under a
+//!   new stream id from where it stopped: an id that ended never delivers again. **Consumers
+//!   should checkpoint a stream's end after flushing it on `Ended`.**
 //! - **Copytruncate**: the file is smaller than the read position, or its first bytes changed.
 //!   If a file that was not there before now starts with the stream's bytes (the copy, when its
 //!   name matches the globs), the stream follows its content into the copy and continues from
@@ -38,7 +40,9 @@
 //!   ([`FileState::Copy`]).
 //! - **Deletion**: an open deleted file is read to its end, then the stream ends and its
 //!   checkpoint is dropped. A file recreated at the same path is a new stream from offset 0.
-//! - **Inode reuse**: a known inode whose first bytes differ is a new stream.
+//! - **Inode reuse**: a known inode whose first bytes differ is a new stream. A checkpoint of a
+//!   file that was empty has no fingerprint to compare; it claims its inode only after every
+//!   stream matching by content has claimed its file.
 //! - **A file appearing later** is read from the beginning.
 //!
 //! # Start position
@@ -563,7 +567,8 @@ impl Tailer {
             };
             let o = match o {
                 Some(o) => match self.claim_by_content(f, o, lim) {
-                    Ok(()) => {
+                    Ok(grew) => {
+                        regrown.extend(grew);
                         claimed.insert(f.key);
                         stats.copies_followed += 1;
                         None
@@ -592,8 +597,9 @@ impl Tailer {
             );
         }
         for id in regrown {
-            // An ended stream grew: its writer kept writing after the rotation. Read on under a
-            // new id, so the consumer (which flushed the old one) sees a fresh stream.
+            // An ended stream has more to read: its writer kept writing after the rotation, or
+            // the consumer had not checkpointed all of it before a restart. Read on under a new
+            // id, so the consumer (which flushed the old one) sees a fresh stream.
             if let Some(mut s) = self.streams.remove(&id) {
                 let new = StreamId(self.next_id);
                 self.next_id += 1;
@@ -839,7 +845,13 @@ impl Tailer {
 
     /// Lets an unlocated stream (truncated this poll, or a loaded checkpoint not found by inode)
     /// whose first bytes this file starts with continue in it; gives the file back if none does.
-    fn claim_by_content(&mut self, f: &Found, o: Opened, lim: Limits) -> Result<(), Opened> {
+    /// Returns the stream if it had ended and has more to read (it goes on under a new id).
+    fn claim_by_content(
+        &mut self,
+        f: &Found,
+        o: Opened,
+        lim: Limits,
+    ) -> Result<Option<StreamId>, Opened> {
         let candidate = self
             .streams
             .values()
@@ -868,13 +880,11 @@ impl Tailer {
         s.present = true;
         s.last_size = o.size;
         s.last_mtime = o.mtime;
-        if s.phase == Phase::Ended && o.size > s.read_offset {
-            s.phase = Phase::Reading;
-        }
-        if s.phase == Phase::Reading {
+        let grew = s.phase == Phase::Ended && o.size > s.read_offset;
+        if s.phase == Phase::Reading || grew {
             s.file = Some(o.file);
         }
-        Ok(())
+        Ok(grew.then_some(id))
     }
 
     fn snapshot(&self) -> state::StateFile {
@@ -1064,12 +1074,10 @@ fn check_known(
     s.last_mtime = mtime;
     if same_content {
         claimed.insert(s.key);
-        let was_located = s.located;
         s.located = true;
         match s.phase {
             Phase::Reading => {}
-            Phase::Ended if size > s.read_offset && was_located => regrown.push(s.id),
-            Phase::Ended if size > s.read_offset => s.phase = Phase::Reading,
+            Phase::Ended if size > s.read_offset => regrown.push(s.id),
             Phase::Ended => s.file = None,
         }
     } else {
