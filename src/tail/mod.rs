@@ -23,8 +23,10 @@
 //!   globs, and it is never read twice. The file stays open and is read to its end (a writer may
 //!   append briefly after the rename); it ends ([`TailEvent::Ended`]) once it has been idle at EOF
 //!   for [`TailConfig::rotate_wait`] **and** another file exists at the path where it was first
-//!   seen (or it was deleted). A renamed stream that grows after it ended is read on under a new
-//!   stream id from where it stopped.
+//!   seen (or it was deleted). A stream that has more to read after it ended (its writer kept
+//!   writing, or the consumer had not checkpointed its end before a restart) is read on under a
+//!   new stream id from where it stopped: an id that ended never delivers again. **Consumers
+//!   should checkpoint a stream's end after flushing it on `Ended`.**
 //! - **Copytruncate**: the file is smaller than the read position, or its first bytes changed.
 //!   If a file that was not there before now starts with the stream's bytes (the copy, when its
 //!   name matches the globs), the stream follows its content into the copy and continues from
@@ -38,7 +40,9 @@
 //!   ([`FileState::Copy`]).
 //! - **Deletion**: an open deleted file is read to its end, then the stream ends and its
 //!   checkpoint is dropped. A file recreated at the same path is a new stream from offset 0.
-//! - **Inode reuse**: a known inode whose first bytes differ is a new stream.
+//! - **Inode reuse**: a known inode whose first bytes differ is a new stream. A checkpoint of a
+//!   file that was empty has no fingerprint to compare; it claims its inode only after every
+//!   stream matching by content has claimed its file.
 //! - **A file appearing later** is read from the beginning.
 //!
 //! # Start position
@@ -502,8 +506,15 @@ impl Tailer {
             .values()
             .map(|s| s.fp.len as usize)
             .fold(fp_bytes, usize::max);
+        let lim = Limits {
+            fp_bytes,
+            prefix_limit,
+        };
 
-        // 1. Known streams: follow renames, detect truncation, verify loaded checkpoints.
+        // 1. Known streams: follow renames, detect truncation, verify loaded checkpoints. A
+        // closed stream with an empty fingerprint has no evidence but its inode, which may have
+        // been reused: it waits until streams matching by content have claimed their files.
+        let mut weak: Vec<StreamId> = Vec::new();
         for s in self.streams.values_mut() {
             let f = by_key.get(&s.key).map(|&i| &found[i]);
             s.present = f.is_some();
@@ -511,91 +522,84 @@ impl Tailer {
                 if !f.paths.contains(&s.path) {
                     s.path = f.paths[0].clone();
                 }
-            }
-            if s.file.is_none() {
-                let Some(f) = f else {
-                    // Gone while closed (or never found after a restart): nothing more can be
-                    // read. A loaded checkpoint may still be found by fingerprint below.
-                    if s.located {
-                        retired.push(s.id);
-                    }
-                    continue;
-                };
-                if s.located && f.size == s.last_size && f.mtime == s.last_mtime {
-                    claimed.insert(s.key);
+                if s.file.is_none() && s.fp.len == 0 && !claimed.contains(&f.key) {
+                    weak.push(s.id);
                     continue;
                 }
-                match open_verified(&f.paths[0], s.key) {
-                    Ok(Some(file)) => s.file = Some(file),
-                    Ok(None) => continue, // replaced between scan and open: next poll
-                    Err(e) => {
-                        push_error(&mut stats, &f.paths[0], &e);
-                        if s.located {
-                            claimed.insert(s.key);
-                        }
-                        continue;
-                    }
-                }
             }
-            // The file is open: compare it with what we know.
-            let file = s.file.as_ref().expect("opened above");
-            let meta = match file.metadata() {
-                Ok(m) => m,
-                Err(e) => {
-                    push_error(&mut stats, &s.path, &e);
-                    claimed.insert(s.key);
-                    continue;
-                }
-            };
-            let size = meta.len();
-            let mtime = meta.modified().ok();
-            s.deleted = meta.nlink() == 0;
-            let changed = !s.located || size != s.last_size || mtime != s.last_mtime;
-            let mut same_content = size >= s.read_offset;
-            if same_content && changed {
-                match read_prefix(file, size, prefix_limit) {
-                    Ok(prefix) => {
-                        same_content = s.fp.matches(&prefix);
-                        if same_content && prefix.len().min(fp_bytes) > s.fp.len as usize {
-                            s.fp = Fingerprint::of(&prefix[..prefix.len().min(fp_bytes)]);
-                        }
-                    }
-                    Err(e) => {
-                        push_error(&mut stats, &s.path, &e);
-                        claimed.insert(s.key);
-                        continue;
-                    }
-                }
-            }
-            let previous_size = s.last_size;
-            s.last_size = size;
-            s.last_mtime = mtime;
-            if same_content {
-                claimed.insert(s.key);
-                let was_located = s.located;
-                s.located = true;
-                match s.phase {
-                    Phase::Reading => {}
-                    Phase::Ended if size > s.read_offset && was_located => regrown.push(s.id),
-                    Phase::Ended if size > s.read_offset => s.phase = Phase::Reading,
-                    Phase::Ended => s.file = None,
-                }
-            } else {
-                // Truncated or replaced in place; the file itself is new content (unclaimed).
-                s.file = None;
-                if s.located && s.phase == Phase::Reading {
-                    stats.truncated_unread_bytes += previous_size.saturating_sub(s.read_offset);
-                    s.located = false;
-                    s.orphan = true;
-                } else if s.located {
-                    retired.push(s.id); // ended long ago; nothing to tell the consumer
-                }
-                // A loaded checkpoint stays unverified: it may be found by fingerprint below.
+            check_known(
+                s,
+                f,
+                lim,
+                &mut stats,
+                &mut claimed,
+                &mut retired,
+                &mut regrown,
+            );
+        }
+
+        // 2. Files no stream holds, opened once: first a truncated stream's copy or a loaded
+        // checkpoint found by fingerprint, then the weak inode matches, then copies of live
+        // streams and new streams.
+        let streams = &self.streams;
+        self.copies.retain(|c| {
+            // A copy of a stream whose file was just truncated is where its content went.
+            by_key.contains_key(&c.key) && streams.get(&c.of).is_none_or(|s| s.located)
+        });
+        for c in &mut self.copies {
+            claimed.insert(c.key);
+            if let Some(f) = by_key.get(&c.key).map(|&i| &found[i]) {
+                c.path = f.paths[0].clone();
             }
         }
+        let mut opened: Vec<Option<Opened>> = Vec::with_capacity(found.len());
+        for f in &found {
+            if claimed.contains(&f.key) {
+                opened.push(None);
+                continue;
+            }
+            let o = match open_prefix(&f.paths[0], f.key, prefix_limit) {
+                Ok(o) => o,
+                Err(e) => {
+                    push_error(&mut stats, &f.paths[0], &e);
+                    None
+                }
+            };
+            let o = match o {
+                Some(o) => match self.claim_by_content(f, o, lim) {
+                    Ok(grew) => {
+                        regrown.extend(grew);
+                        claimed.insert(f.key);
+                        stats.copies_followed += 1;
+                        None
+                    }
+                    Err(o) => Some(o),
+                },
+                None => None,
+            };
+            opened.push(o);
+        }
+        for id in weak {
+            let s = self.streams.get_mut(&id).expect("listed above");
+            let f = by_key.get(&s.key).map(|&i| &found[i]);
+            let f = f.filter(|f| !claimed.contains(&f.key));
+            if f.is_none() {
+                s.present = false;
+            }
+            check_known(
+                s,
+                f,
+                lim,
+                &mut stats,
+                &mut claimed,
+                &mut retired,
+                &mut regrown,
+            );
+        }
         for id in regrown {
-            // An ended stream grew: its writer kept writing after the rotation. Read on under a
-            // new id, so the consumer (which flushed the old one) sees a fresh stream.
+            // An ended stream has more to read: its writer kept writing after the rotation, or
+            // the consumer had not checkpointed all of it before a restart. Read on under a new
+            // id, so the consumer (which flushed the old one) sees a fresh stream.
             if let Some(mut s) = self.streams.remove(&id) {
                 let new = StreamId(self.next_id);
                 self.next_id += 1;
@@ -618,74 +622,14 @@ impl Tailer {
                 }
             }
         }
-
-        // 2. Files no stream holds: a truncated stream's copy, a loaded checkpoint found by
-        // fingerprint, a copy of a live stream, or a new stream.
-        // A copy of a stream whose file was just truncated is where its content went: let the
-        // stream claim it below.
-        let streams = &self.streams;
-        self.copies.retain(|c| {
-            by_key.contains_key(&c.key) && streams.get(&c.of).is_none_or(|s| s.located)
-        });
-        for c in &mut self.copies {
-            claimed.insert(c.key);
-            if let Some(f) = by_key.get(&c.key).map(|&i| &found[i]) {
-                c.path = f.paths[0].clone();
-            }
-        }
         let start_at_end = self.fresh && !self.polled && self.config.start_at == StartAt::End;
-        for f in &found {
+        for (f, o) in found.iter().zip(opened) {
+            let Some(o) = o else { continue };
             if claimed.contains(&f.key) {
                 continue;
             }
             let path = &f.paths[0];
-            let (file, size, mtime, prefix) = match open_verified(path, f.key).and_then(|file| {
-                let Some(file) = file else { return Ok(None) };
-                let meta = file.metadata()?;
-                let prefix = read_prefix(&file, meta.len(), prefix_limit)?;
-                Ok(Some((file, meta.len(), meta.modified().ok(), prefix)))
-            }) {
-                Ok(Some(x)) => x,
-                Ok(None) => continue,
-                Err(e) => {
-                    push_error(&mut stats, path, &e);
-                    continue;
-                }
-            };
-            let fp = Fingerprint::of(&prefix[..prefix.len().min(fp_bytes)]);
-            let candidate = self
-                .streams
-                .values()
-                .filter(|s| {
-                    !s.located
-                        && s.fp.len > 0
-                        && s.fp.matches(&prefix)
-                        && size >= s.read_offset
-                        && (s.fp.len as usize >= fp_bytes || u64::from(s.fp.len) >= s.read_offset)
-                })
-                .max_by_key(|s| (s.fp.len, std::cmp::Reverse(s.id)))
-                .map(|s| s.id);
-            if let Some(id) = candidate {
-                let s = self.streams.get_mut(&id).expect("candidate exists");
-                s.key = f.key;
-                s.path = path.clone();
-                if fp.len > s.fp.len {
-                    s.fp = fp;
-                }
-                s.located = true;
-                s.orphan = false;
-                s.present = true;
-                s.last_size = size;
-                s.last_mtime = mtime;
-                if s.phase == Phase::Ended && size > s.read_offset {
-                    s.phase = Phase::Reading;
-                }
-                if s.phase == Phase::Reading {
-                    s.file = Some(file);
-                }
-                stats.copies_followed += 1;
-                continue;
-            }
+            let fp = Fingerprint::of(&o.prefix[..o.prefix.len().min(fp_bytes)]);
             if fp.len as usize == fp_bytes {
                 if let Some(of) = self
                     .streams
@@ -703,7 +647,7 @@ impl Tailer {
             }
             let id = StreamId(self.next_id);
             self.next_id += 1;
-            let offset = if start_at_end { size } else { 0 };
+            let offset = if start_at_end { o.size } else { 0 };
             self.streams.insert(
                 id,
                 Stream {
@@ -714,14 +658,14 @@ impl Tailer {
                     fp,
                     read_offset: offset,
                     checkpoint: offset,
-                    file: Some(file),
+                    file: Some(o.file),
                     phase: Phase::Reading,
                     located: true,
                     orphan: false,
                     present: true,
                     deleted: false,
-                    last_size: size,
-                    last_mtime: mtime,
+                    last_size: o.size,
+                    last_mtime: o.mtime,
                     idle_since: None,
                 },
             );
@@ -899,6 +843,50 @@ impl Tailer {
         out
     }
 
+    /// Lets an unlocated stream (truncated this poll, or a loaded checkpoint not found by inode)
+    /// whose first bytes this file starts with continue in it; gives the file back if none does.
+    /// Returns the stream if it had ended and has more to read (it goes on under a new id).
+    fn claim_by_content(
+        &mut self,
+        f: &Found,
+        o: Opened,
+        lim: Limits,
+    ) -> Result<Option<StreamId>, Opened> {
+        let candidate = self
+            .streams
+            .values()
+            .filter(|s| {
+                !s.located
+                    && s.fp.len > 0
+                    && s.fp.matches(&o.prefix)
+                    && o.size >= s.read_offset
+                    // A short fingerprint vouches only for the bytes it covers.
+                    && (s.fp.len as usize >= lim.fp_bytes || u64::from(s.fp.len) >= s.read_offset)
+            })
+            .max_by_key(|s| (s.fp.len, std::cmp::Reverse(s.id)))
+            .map(|s| s.id);
+        let Some(id) = candidate else {
+            return Err(o);
+        };
+        let s = self.streams.get_mut(&id).expect("candidate exists");
+        let fp = Fingerprint::of(&o.prefix[..o.prefix.len().min(lim.fp_bytes)]);
+        if fp.len > s.fp.len {
+            s.fp = fp;
+        }
+        s.key = f.key;
+        s.path = f.paths[0].clone();
+        s.located = true;
+        s.orphan = false;
+        s.present = true;
+        s.last_size = o.size;
+        s.last_mtime = o.mtime;
+        let grew = s.phase == Phase::Ended && o.size > s.read_offset;
+        if s.phase == Phase::Reading || grew {
+            s.file = Some(o.file);
+        }
+        Ok(grew.then_some(id))
+    }
+
     fn snapshot(&self) -> state::StateFile {
         let lossy = |p: &Path| p.to_string_lossy().into_owned();
         state::StateFile {
@@ -983,6 +971,126 @@ impl Tailer {
             }
         }
         found
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    fp_bytes: usize,
+    prefix_limit: usize,
+}
+
+/// A file opened by the scan's second phase, with its first bytes.
+struct Opened {
+    file: File,
+    size: u64,
+    mtime: Option<SystemTime>,
+    prefix: Vec<u8>,
+}
+
+fn open_prefix(path: &Path, key: FileKey, limit: usize) -> io::Result<Option<Opened>> {
+    let Some(file) = open_verified(path, key)? else {
+        return Ok(None);
+    };
+    let meta = file.metadata()?;
+    let prefix = read_prefix(&file, meta.len(), limit)?;
+    Ok(Some(Opened {
+        size: meta.len(),
+        mtime: meta.modified().ok(),
+        prefix,
+        file,
+    }))
+}
+
+/// Compares a known stream with its file (`f`, found by inode; `None` if the scan did not find
+/// it): follows content, detects truncation, verifies a loaded checkpoint.
+fn check_known(
+    s: &mut Stream,
+    f: Option<&Found>,
+    lim: Limits,
+    stats: &mut PollStats,
+    claimed: &mut HashSet<FileKey>,
+    retired: &mut Vec<StreamId>,
+    regrown: &mut Vec<StreamId>,
+) {
+    if s.file.is_none() {
+        let Some(f) = f else {
+            // Gone while closed (or not found after a restart): nothing more can be read. A
+            // loaded checkpoint may still be found by fingerprint.
+            if s.located {
+                retired.push(s.id);
+            }
+            return;
+        };
+        if s.located && f.size == s.last_size && f.mtime == s.last_mtime {
+            claimed.insert(s.key);
+            return;
+        }
+        match open_verified(&f.paths[0], s.key) {
+            Ok(Some(file)) => s.file = Some(file),
+            Ok(None) => return, // replaced between scan and open: next poll
+            Err(e) => {
+                push_error(stats, &f.paths[0], &e);
+                if s.located {
+                    claimed.insert(s.key);
+                }
+                return;
+            }
+        }
+    }
+    // The file is open: compare it with what we know.
+    let file = s.file.as_ref().expect("opened above");
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => {
+            push_error(stats, &s.path, &e);
+            claimed.insert(s.key);
+            return;
+        }
+    };
+    let size = meta.len();
+    let mtime = meta.modified().ok();
+    s.deleted = meta.nlink() == 0;
+    let changed = !s.located || size != s.last_size || mtime != s.last_mtime;
+    let mut same_content = size >= s.read_offset;
+    if same_content && changed {
+        match read_prefix(file, size, lim.prefix_limit) {
+            Ok(prefix) => {
+                same_content = s.fp.matches(&prefix);
+                let covered = prefix.len().min(lim.fp_bytes);
+                if same_content && covered > s.fp.len as usize {
+                    s.fp = Fingerprint::of(&prefix[..covered]);
+                }
+            }
+            Err(e) => {
+                push_error(stats, &s.path, &e);
+                claimed.insert(s.key);
+                return;
+            }
+        }
+    }
+    let previous_size = s.last_size;
+    s.last_size = size;
+    s.last_mtime = mtime;
+    if same_content {
+        claimed.insert(s.key);
+        s.located = true;
+        match s.phase {
+            Phase::Reading => {}
+            Phase::Ended if size > s.read_offset => regrown.push(s.id),
+            Phase::Ended => s.file = None,
+        }
+    } else {
+        // Truncated or replaced in place; the file itself is new content (unclaimed).
+        s.file = None;
+        if s.located && s.phase == Phase::Reading {
+            stats.truncated_unread_bytes += previous_size.saturating_sub(s.read_offset);
+            s.located = false;
+            s.orphan = true;
+        } else if s.located {
+            retired.push(s.id); // ended long ago; nothing to tell the consumer
+        }
+        // A loaded checkpoint stays unverified: it may be found by fingerprint.
     }
 }
 

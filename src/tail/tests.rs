@@ -638,3 +638,20 @@ fn max_open_files_closes_idle_files_and_reopens_them_on_change() {
     h.append("a.old.log", "!");
     assert_eq!(h.events(), vec![data(1, "a.old.log", 6, "!")]);
 }
+
+#[test]
+fn an_ended_stream_not_checkpointed_to_its_end_is_redelivered_after_restart_under_a_new_id() {
+    let mut h = H::new(&["server.log*"], |_| {});
+    h.append("server.log", "a\nb\n");
+    h.events();
+    h.t.checkpoint(StreamId(1), 2); // the consumer applied "a\n" only
+    fs::rename(h.p("server.log"), h.p("server.log.1")).unwrap();
+    h.append("server.log", "c\n");
+    assert_eq!(
+        h.events(),
+        vec![data(2, "server.log", 0, "c\n"), Ev::Ended(1)]
+    );
+    h.t.checkpoint(StreamId(2), 2);
+    h.restart();
+    assert_eq!(h.events(), vec![data(3, "server.log.1", 2, "b\n")]);
+}
