@@ -18,7 +18,9 @@ use crate::metrics::Metrics;
 use crate::otel::{self, Otel};
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
+use crate::sources::file::FileSource;
 use crate::sources::kafka::{KafkaSource, KafkaSourceError};
+use crate::tail::TailError;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Source(#[from] KafkaSourceError),
+    #[error(transparent)]
+    Tail(#[from] TailError),
     #[error("cannot build the metric registry: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("cannot set up OTLP export: {0}")]
@@ -73,8 +77,9 @@ impl App {
                 let group_ids = config
                     .sources
                     .iter()
-                    .map(|s| match s {
-                        SourceConfig::Kafka(k) => (k.name.clone(), k.group_id.clone()),
+                    .filter_map(|s| match s {
+                        SourceConfig::Kafka(k) => Some((k.name.clone(), k.group_id.clone())),
+                        _ => None,
                     })
                     .collect();
                 Some(Otel::start(settings, metrics.clone(), group_ids, grace)?)
@@ -105,6 +110,10 @@ impl App {
             match source {
                 SourceConfig::Kafka(k) => {
                     let source = KafkaSource::start(k.clone(), pipeline.clone(), health.clone())?;
+                    sources.spawn(source.run(sources_stop.clone(), grace));
+                }
+                SourceConfig::File(f) => {
+                    let source = FileSource::start(f.clone(), pipeline.clone(), health.clone())?;
                     sources.spawn(source.run(sources_stop.clone(), grace));
                 }
             }

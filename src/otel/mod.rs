@@ -33,9 +33,9 @@ pub use settings::{OtlpConfig, Settings};
 use self::metrics::{Exemplars, MetricExporter};
 use self::traces::{Outcome, Tracer};
 use self::transport::{Client, ClientError};
-use crate::event::SecurityEvent;
+use crate::event::{Origin, SecurityEvent};
 use crate::metrics::Metrics;
-use crate::parse::{ParseError, Record};
+use crate::parse::{ParseError, TraceHeaders};
 
 /// `InstrumentationScope.name` of everything we emit.
 pub const SCOPE_NAME: &str = "kafka-security-exporter";
@@ -98,7 +98,9 @@ impl Handle {
     pub fn observe(
         &self,
         source: &str,
-        record: &Record<'_>,
+        origin: &Origin<'_>,
+        trace_context: Option<&TraceHeaders<'_>>,
+        started: SystemTime,
         parsed: Result<&SecurityEvent<'_>, (Option<&'static str>, &ParseError)>,
     ) {
         let Some(tracer) = &self.tracer else { return };
@@ -112,7 +114,12 @@ impl Handle {
             .iter()
             .find(|(s, _)| s == source)
             .map(|(_, id)| id.as_str());
-        let Some(span) = tracer.observe(source, record, &outcome, cluster, now) else {
+        let read = traces::Read {
+            origin,
+            trace_context,
+            started,
+        };
+        let Some(span) = tracer.observe(source, &read, &outcome, cluster, now) else {
             return;
         };
         drop(cluster_ids);

@@ -33,7 +33,7 @@ use super::transport::{Client, Payload};
 use super::{Signal, SCOPE_NAME};
 use crate::event::{Category, Origin, SecurityEvent};
 use crate::metrics::{Metrics, VERSION};
-use crate::parse::{ParseError, Record};
+use crate::parse::{ParseError, TraceHeaders};
 use crate::telemetry::RateLimit;
 
 /// Longest attribute value kept, in bytes; longer values (client-chosen names) are cut at a
@@ -176,6 +176,14 @@ fn random_id<const N: usize>() -> [u8; N] {
     }
 }
 
+/// Where and when a record (or log entry) was read, for its span.
+pub struct Read<'r, 'a> {
+    pub origin: &'r Origin<'a>,
+    pub trace_context: Option<&'r TraceHeaders<'a>>,
+    /// When it was read: the span's start.
+    pub started: SystemTime,
+}
+
 /// What became of a record, for its span.
 pub enum Outcome<'e, 'a> {
     Event(&'e SecurityEvent<'a>),
@@ -237,7 +245,7 @@ impl Tracer {
     pub fn observe(
         &self,
         source: &str,
-        record: &Record<'_>,
+        record: &Read<'_, '_>,
         outcome: &Outcome<'_, '_>,
         cluster_id: Option<&str>,
         end: SystemTime,
@@ -252,7 +260,6 @@ impl Tracer {
         }
         let parent = record
             .trace_context
-            .as_ref()
             .and_then(|h| TraceContext::parse(h.traceparent, h.tracestate));
         let trace_id = parent.as_ref().map_or_else(random_id::<16>, |p| p.trace_id);
         if !forced && !self.sampler.should_sample(parent.as_ref(), &trace_id) {
@@ -273,7 +280,7 @@ impl Tracer {
     fn build(
         &self,
         source: &str,
-        record: &Record<'_>,
+        record: &Read<'_, '_>,
         outcome: &Outcome<'_, '_>,
         parent: Option<TraceContext>,
         trace_id: [u8; 16],
@@ -281,7 +288,7 @@ impl Tracer {
         end: SystemTime,
     ) -> Span {
         let mut attributes = Vec::with_capacity(24);
-        let (name, kind) = match &record.origin {
+        let (name, kind) = match record.origin {
             Origin::Kafka {
                 topic,
                 partition,
@@ -355,7 +362,7 @@ impl Tracer {
             flags: 0x1 | 0x100 | if parent_flags { 0x200 } else { 0 },
             name,
             kind: kind as i32,
-            start_time_unix_nano: nanos(record.observed_time.min(end)),
+            start_time_unix_nano: nanos(record.started.min(end)),
             end_time_unix_nano: nanos(end),
             attributes,
             dropped_attributes_count: 0,
@@ -628,6 +635,134 @@ mod tests {
         assert!(none.should_sample(Some(&parent(true)), &id));
         let all = Sampler::new(SamplerName::Traceidratio, 1.0);
         assert!(all.should_sample(None, &[0xff; 16]));
+    }
+
+    fn tracer(sampler: &str, negative: bool) -> (Tracer, SpanExporter) {
+        let env: std::collections::BTreeMap<String, String> = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_TRACES_SAMPLER", sampler),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut settings = super::super::settings::resolve(&Default::default(), &env)
+            .unwrap()
+            .unwrap()
+            .traces
+            .unwrap();
+        settings.always_sample_negative = negative;
+        let client = Client::new(&settings.transport).unwrap();
+        let metrics = Arc::new(Metrics::new(&crate::metrics::MetricsConfig::default()).unwrap());
+        pipeline(
+            settings,
+            client,
+            Arc::new(Mutex::new(Resource::default())),
+            metrics,
+            vec![("audit".into(), "group-1".into())],
+        )
+    }
+
+    #[test]
+    fn log_file_entries_get_root_spans_and_negative_ones_can_be_forced() {
+        use crate::event::{Format, Outcome as EventOutcome};
+        let (t, mut exporter) = tracer("parentbased_always_off", true);
+        let origin = Origin::File {
+            path: "/var/log/kafka/kafka-authorizer.log".into(),
+            offset: 1234,
+        };
+        let read = Read {
+            origin: &origin,
+            trace_context: None,
+            started: SystemTime::now(),
+        };
+        let mut denied = SecurityEvent::new(
+            Format::AuthorizerLog,
+            Category::Authorization,
+            EventOutcome::Denied,
+            "authorization",
+            origin.clone(),
+            SystemTime::now(),
+        );
+        denied.principal = Some("User:mallory".into());
+        let allowed = SecurityEvent::new(
+            Format::AuthorizerLog,
+            Category::Authorization,
+            EventOutcome::Allowed,
+            "authorization",
+            origin.clone(),
+            SystemTime::now(),
+        );
+        // The sampler says no; only the denial is kept, because negative outcomes are forced.
+        assert!(t
+            .observe(
+                "files",
+                &read,
+                &Outcome::Event(&allowed),
+                None,
+                SystemTime::now()
+            )
+            .is_none());
+        assert!(t
+            .observe(
+                "files",
+                &read,
+                &Outcome::Event(&denied),
+                None,
+                SystemTime::now()
+            )
+            .is_some());
+        let span = exporter.rx.try_recv().expect("one span queued");
+        assert!(exporter.rx.try_recv().is_err());
+        assert_eq!(span.name, "process kafka-authorizer.log");
+        assert_eq!(span.kind, SpanKind::Internal as i32);
+        assert!(span.parent_span_id.is_empty());
+        assert_eq!(span.status.unwrap().code, StatusCode::Error as i32);
+        let attr = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|a| a.key == k)
+                .and_then(|a| a.value.clone())
+                .and_then(|v| v.value)
+        };
+        assert_eq!(
+            attr("log.file.path"),
+            Some(any_value::Value::StringValue(
+                "/var/log/kafka/kafka-authorizer.log".into()
+            ))
+        );
+        assert_eq!(
+            attr("kafka_security.file.offset"),
+            Some(any_value::Value::IntValue(1234))
+        );
+        assert_eq!(attr("messaging.system"), None);
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let (t, exporter) = tracer("always_on", false);
+        let origin = Origin::Memory;
+        let read = Read {
+            origin: &origin,
+            trace_context: None,
+            started: SystemTime::now(),
+        };
+        let e = SecurityEvent::new(
+            crate::event::Format::Text,
+            Category::Other,
+            crate::event::Outcome::Unknown,
+            "x",
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        let n = exporter.settings.max_queue_size + 10;
+        for _ in 0..n {
+            t.observe("s", &read, &Outcome::Event(&e), None, SystemTime::now());
+        }
+        let text = String::from_utf8(t.metrics.render()).unwrap();
+        assert!(
+            text.contains("kafka_security_otlp_dropped_total{signal=\"traces\"} 10"),
+            "{text}"
+        );
     }
 
     #[test]
