@@ -628,8 +628,7 @@ impl Framer {
 /// The bytes as a `String` without copying when they are valid UTF-8 (the SIMD check is far
 /// cheaper than a lossy conversion); invalid sequences become U+FFFD.
 fn into_string(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Appends `src` to `dst` keeping at most `keep` bytes; sets `overflow` when bytes were dropped.
