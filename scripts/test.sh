@@ -15,6 +15,8 @@
 #   1. setup   install missing system packages with apt (only what is missing: a second run
 #              does no apt work), the rustfmt/clippy components with rustup when missing
 #   2. lint    cargo fmt --check; cargo clippy --all-targets -- -D warnings
+#   ship       promtool/pint/helm checks of alerts/, dashboards/ and the chart (scripts/check-ship.sh),
+#              after installing prometheus and building helm and pint once (scripts/tools.sh)
 #   3. build   cargo test --all-targets --no-run (compile errors fail here, before any broker)
 #   4. broker  scripts/kafka-broker.sh start: a real Kafka 4.x KRaft broker with SASL/SCRAM on
 #              127.0.0.1; its `export KSE_KAFKA_…` lines are evaluated into this environment
@@ -357,6 +359,24 @@ if (( LINT )); then
   run_bounded "$BUILD_TIMEOUT" cargo clippy --all-targets -- -D warnings
   phase_done
 fi
+
+# ---------------------------------------------------------------------------- ship: rules, dashboards, chart
+# >>> ship (alerts/, dashboards/, helm/) — owned by the dashboards/alerts/chart work
+# Prometheus and promtool (Debian package; also used by tests/alert_rules.rs, helm_chart.rs and
+# e2e_prometheus.rs), helm and pint built from the Go module proxy and cached (.cache/tools), then
+# the static checks: promtool check/test rules, pint, helm lint --strict and helm template with
+# default and all-on values, and the chart's copies of alerts/ and dashboards/.
+phase ship "promtool, pint, helm lint/template, chart copies (scripts/check-ship.sh)"
+ship_missing=()
+have promtool && have prometheus || ship_missing+=(prometheus)
+have readelf || ship_missing+=(binutils)
+if (( ${#ship_missing[@]} > 0 )); then
+  apt_install "${ship_missing[@]}"
+fi
+run_bounded "${KSE_TOOLS_TIMEOUT_SECS:-1500}" bash "$SCRIPT_DIR/tools.sh" helm pint
+run_bounded 600 bash "$SCRIPT_DIR/check-ship.sh"
+phase_done
+# <<< ship
 
 # ---------------------------------------------------------------------------- 3. build
 

@@ -95,7 +95,9 @@ fn every_rule_follows_the_conventions_and_has_a_runbook_section_and_a_test() {
     for rule in rules(&doc) {
         if let Some(record) = rule["record"].as_str() {
             if record.split(':').count() != 3 || record.split(':').any(str::is_empty) {
-                problems.push(format!("{record}: recording rules are named level:metric:operations"));
+                problems.push(format!(
+                    "{record}: recording rules are named level:metric:operations"
+                ));
             }
             if !tests.contains(&format!("expr: {record}\n")) {
                 problems.push(format!("{record}: no promql_expr_test"));
@@ -150,11 +152,18 @@ fn every_rule_follows_the_conventions_and_has_a_runbook_section_and_a_test() {
     // No runbook section without an alert.
     for line in runbook.lines().filter(|l| l.starts_with("## ")) {
         let name = &line[3..];
-        if !rules(&doc).iter().any(|r| r["alert"].as_str() == Some(name)) {
+        if !rules(&doc)
+            .iter()
+            .any(|r| r["alert"].as_str() == Some(name))
+        {
             problems.push(format!("runbook section {name:?} has no alert"));
         }
     }
-    assert!(problems.is_empty(), "rule problems:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "rule problems:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// One mutant of the rules: the rule it changes, a description and the mutated file text.
@@ -232,7 +241,12 @@ fn unit_tests_of(tests: &Value, name: &str, doc: &Value) -> Value {
     let users: Vec<String> = rules(doc)
         .iter()
         .filter(|r| r["expr"].as_str().is_some_and(|e| e.contains(name)))
-        .filter_map(|r| r["alert"].as_str().or(r["record"].as_str()).map(String::from))
+        .filter_map(|r| {
+            r["alert"]
+                .as_str()
+                .or(r["record"].as_str())
+                .map(String::from)
+        })
         .chain([name.to_string()])
         .collect();
     let mut t = tests.clone();
@@ -253,7 +267,11 @@ fn unit_tests_of(tests: &Value, name: &str, doc: &Value) -> Value {
 fn the_unit_tests_pin_every_threshold_and_every_for() {
     let dir = tempfile::tempdir().unwrap();
     let files = test_files();
-    assert_eq!(files.len(), 1, "the mutation check reads one unit-test file");
+    assert_eq!(
+        files.len(),
+        1,
+        "the mutation check reads one unit-test file"
+    );
     let tests: Value =
         serde_yaml_ng::from_str(&std::fs::read_to_string(repo().join(&files[0])).unwrap()).unwrap();
     let doc = rules_doc();
@@ -272,7 +290,10 @@ fn the_unit_tests_pin_every_threshold_and_every_for() {
     let original = serde_yaml_ng::to_string(&doc).unwrap();
     for (k, rule) in rules(&doc).iter().enumerate() {
         let name = rule["alert"].as_str().or(rule["record"].as_str()).unwrap();
-        assert!(check(k, name, &original), "the unit tests of {name} fail on the unmodified rules");
+        assert!(
+            check(k, name, &original),
+            "the unit tests of {name} fail on the unmodified rules"
+        );
     }
 
     let mutants = mutants();

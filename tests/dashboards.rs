@@ -80,7 +80,12 @@ fn every_dashboard_follows_the_conventions() {
         if d["description"].as_str().unwrap_or("").is_empty() {
             p("no dashboard description".into());
         }
-        let tags: Vec<&str> = d["tags"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let tags: Vec<&str> = d["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
         if !tags.contains(&"kafka-security") {
             p("missing tag kafka-security (the dashboard links find each other by it)".into());
         }
@@ -88,7 +93,9 @@ fn every_dashboard_follows_the_conventions() {
         let links = d["links"].as_array().unwrap();
         if !links.iter().any(|l| {
             l["type"] == "dashboards"
-                && l["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == "kafka-security"))
+                && l["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == "kafka-security"))
                 && l["keepTime"] == true
                 && l["includeVars"] == true
         }) {
@@ -97,7 +104,9 @@ fn every_dashboard_follows_the_conventions() {
         // Alert annotations from the shipped alerts.
         let annotations = d["annotations"]["list"].as_array().unwrap();
         if !annotations.iter().any(|a| {
-            a["expr"].as_str().is_some_and(|e| e.contains("ALERTS{") && e.contains("KafkaSecurity"))
+            a["expr"]
+                .as_str()
+                .is_some_and(|e| e.contains("ALERTS{") && e.contains("KafkaSecurity"))
                 && a["enable"] == true
         }) {
             p("no enabled annotation of KafkaSecurity alerts".into());
@@ -106,28 +115,40 @@ fn every_dashboard_follows_the_conventions() {
         let vars = d["templating"]["list"].as_array().unwrap();
         let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
         if names.len() < 3 || names[..3] != ["datasource", "job", "instance"] {
-            p(format!("variables must start datasource, job, instance; got {names:?}"));
+            p(format!(
+                "variables must start datasource, job, instance; got {names:?}"
+            ));
         }
         for v in vars {
             let name = v["name"].as_str().unwrap();
             match v["type"].as_str().unwrap() {
                 "datasource" => {
                     if v["query"] != "prometheus" {
-                        p(format!("variable {name}: datasource type must be prometheus"));
+                        p(format!(
+                            "variable {name}: datasource type must be prometheus"
+                        ));
                     }
                 }
                 "query" => {
                     if v["datasource"]["uid"] != "${datasource}" {
-                        p(format!("variable {name}: datasource must be ${{datasource}}"));
+                        p(format!(
+                            "variable {name}: datasource must be ${{datasource}}"
+                        ));
                     }
                     if v["refresh"] != 2 {
-                        p(format!("variable {name}: refresh must be 2 (on time range change)"));
+                        p(format!(
+                            "variable {name}: refresh must be 2 (on time range change)"
+                        ));
                     }
                     if v["multi"] != true || v["includeAll"] != true || v["allValue"] != ".+" {
-                        p(format!("variable {name}: multi, includeAll and allValue \".+\" expected"));
+                        p(format!(
+                            "variable {name}: multi, includeAll and allValue \".+\" expected"
+                        ));
                     }
                     let q = v["query"]["query"].as_str().unwrap_or("");
-                    if !q.starts_with("label_values(kafka_security_build_info") || !q.ends_with(&format!(", {name})")) {
+                    if !q.starts_with("label_values(kafka_security_build_info")
+                        || !q.ends_with(&format!(", {name})"))
+                    {
                         p(format!("variable {name}: expected label_values(kafka_security_build_info…, {name}), got {q:?}"));
                     }
                 }
@@ -152,7 +173,9 @@ fn every_dashboard_follows_the_conventions() {
                 g["h"].as_i64().unwrap(),
             );
             if x < 0 || w < 1 || x + w > 24 || h < 1 {
-                p(format!("panel {title:?}: gridPos out of the 24-column grid"));
+                p(format!(
+                    "panel {title:?}: gridPos out of the 24-column grid"
+                ));
             }
             for cx in x..x + w {
                 for cy in y..y + h {
@@ -171,9 +194,15 @@ fn every_dashboard_follows_the_conventions() {
                 p(format!("panel {title:?}: no description"));
             }
             if panel["datasource"]["uid"] != "${datasource}" {
-                p(format!("panel {title:?}: datasource must be ${{datasource}}"));
+                p(format!(
+                    "panel {title:?}: datasource must be ${{datasource}}"
+                ));
             }
-            if panel["fieldConfig"]["defaults"]["unit"].as_str().unwrap_or("").is_empty() {
+            if panel["fieldConfig"]["defaults"]["unit"]
+                .as_str()
+                .unwrap_or("")
+                .is_empty()
+            {
                 p(format!("panel {title:?}: no unit"));
             }
             let targets = panel["targets"].as_array().cloned().unwrap_or_default();
@@ -182,10 +211,15 @@ fn every_dashboard_follows_the_conventions() {
             }
             for t in &targets {
                 if t["datasource"]["uid"] != "${datasource}" {
-                    p(format!("panel {title:?}: query {} datasource must be ${{datasource}}", t["refId"]));
+                    p(format!(
+                        "panel {title:?}: query {} datasource must be ${{datasource}}",
+                        t["refId"]
+                    ));
                 }
                 let expr = t["expr"].as_str().unwrap_or("");
-                problems_of_query(expr, &mut |m| p(format!("panel {title:?} query {}: {m}", t["refId"])));
+                problems_of_query(expr, &mut |m| {
+                    p(format!("panel {title:?} query {}: {m}", t["refId"]))
+                });
             }
         }
         for a in annotations.iter().filter(|a| a["expr"].is_string()) {
@@ -194,7 +228,11 @@ fn every_dashboard_follows_the_conventions() {
             }
         }
     }
-    assert!(problems.is_empty(), "dashboard problems:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "dashboard problems:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// dashboard-linter's target rules: job and instance matchers on every selector, rates over
@@ -262,7 +300,10 @@ fn the_query_checks_catch_what_they_claim() {
 fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
     let chart = repo().join("helm/kafka-security-exporter/files");
     let mut problems = Vec::new();
-    for (src, dst, ext) in [("dashboards", "dashboards", ".json"), ("alerts", "alerts", ".rules.yml")] {
+    for (src, dst, ext) in [
+        ("dashboards", "dashboards", ".json"),
+        ("alerts", "alerts", ".rules.yml"),
+    ] {
         let list = |dir: PathBuf| -> BTreeSet<String> {
             std::fs::read_dir(&dir)
                 .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -274,7 +315,9 @@ fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
         let copies = list(chart.join(dst));
         assert!(!sources.is_empty(), "no {ext} files in {src}/");
         for name in sources.symmetric_difference(&copies) {
-            problems.push(format!("{name} is in only one of {src}/ and the chart's files/{dst}/"));
+            problems.push(format!(
+                "{name} is in only one of {src}/ and the chart's files/{dst}/"
+            ));
         }
         for name in sources.intersection(&copies) {
             let a = std::fs::read(repo().join(src).join(name)).unwrap();

@@ -96,12 +96,13 @@ fn tokenize(expr: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             out.push(Tok::Ident(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             while i < chars.len()
                 && (chars[i].is_ascii_alphanumeric()
                     || chars[i] == '.'
-                    || ((chars[i] == '+' || chars[i] == '-')
-                        && matches!(chars[i - 1], 'e' | 'E')))
+                    || ((chars[i] == '+' || chars[i] == '-') && matches!(chars[i - 1], 'e' | 'E')))
             {
                 i += 1;
             }
@@ -157,7 +158,11 @@ pub fn refs(expr: &str) -> Result<Refs, String> {
                             Tok::Ident(l) => {
                                 refs.grouping_labels.insert(l.clone());
                             }
-                            other => return Err(format!("unexpected {other:?} in label list of {expr:?}")),
+                            other => {
+                                return Err(format!(
+                                    "unexpected {other:?} in label list of {expr:?}"
+                                ))
+                            }
                         }
                     }
                 }
@@ -172,7 +177,21 @@ pub fn refs(expr: &str) -> Result<Refs, String> {
                     // An aggregation written `sum by (x) (…)`: the label list comes next.
                     Some(Tok::Ident(kw))
                         if LABEL_LISTS.contains(&kw.as_str())
-                            && matches!(id.as_str(), "sum" | "avg" | "min" | "max" | "count" | "stddev" | "stdvar" | "topk" | "bottomk" | "quantile" | "count_values" | "group") =>
+                            && matches!(
+                                id.as_str(),
+                                "sum"
+                                    | "avg"
+                                    | "min"
+                                    | "max"
+                                    | "count"
+                                    | "stddev"
+                                    | "stdvar"
+                                    | "topk"
+                                    | "bottomk"
+                                    | "quantile"
+                                    | "count_values"
+                                    | "group"
+                            ) =>
                     {
                         refs.functions.insert(id.clone());
                     }
@@ -197,7 +216,12 @@ pub fn refs(expr: &str) -> Result<Refs, String> {
 
 /// Reads the matchers at `toks[i]` (if `{`) and a following range; returns the selector and the
 /// index after it.
-fn selector(toks: &[Tok], mut i: usize, name: String, expr: &str) -> Result<(Selector, usize), String> {
+fn selector(
+    toks: &[Tok],
+    mut i: usize,
+    name: String,
+    expr: &str,
+) -> Result<(Selector, usize), String> {
     let mut matchers = Vec::new();
     if toks.get(i) == Some(&Tok::Punct('{')) {
         i += 1;
@@ -209,7 +233,9 @@ fn selector(toks: &[Tok], mut i: usize, name: String, expr: &str) -> Result<(Sel
                 }
                 Some(Tok::Punct(',')) => i += 1,
                 Some(Tok::Ident(label)) => {
-                    let (Some(Tok::Op(op)), Some(Tok::Str(value))) = (toks.get(i + 1), toks.get(i + 2)) else {
+                    let (Some(Tok::Op(op)), Some(Tok::Str(value))) =
+                        (toks.get(i + 1), toks.get(i + 2))
+                    else {
                         return Err(format!("bad matcher after {label:?} in {expr:?}"));
                     };
                     if !["=", "!=", "=~", "!~"].contains(&op.as_str()) {
@@ -280,21 +306,33 @@ mod tests {
     fn reads_selectors_grouping_and_ranges() {
         let r = refs(r#"topk(5, sum by (client_host) (rate(kafka_security_authentication_failures_by_client_total{job=~"a", instance=~".+"}[5m]))) / on (job) group_left (x) up"#).unwrap();
         assert_eq!(r.selectors.len(), 2);
-        assert_eq!(r.selectors[0].name, "kafka_security_authentication_failures_by_client_total");
+        assert_eq!(
+            r.selectors[0].name,
+            "kafka_security_authentication_failures_by_client_total"
+        );
         assert!(r.selectors[0].ranged);
-        assert_eq!(r.selectors[0].matchers[0], ("job".into(), "=~".into(), "a".into()));
+        assert_eq!(
+            r.selectors[0].matchers[0],
+            ("job".into(), "=~".into(), "a".into())
+        );
         assert_eq!(r.selectors[1].name, "up");
         assert!(!r.selectors[1].ranged);
         assert_eq!(
             r.grouping_labels,
-            ["client_host", "job", "x"].into_iter().map(String::from).collect()
+            ["client_host", "job", "x"]
+                .into_iter()
+                .map(String::from)
+                .collect()
         );
         assert!(r.functions.contains("rate") && r.functions.contains("topk"));
     }
 
     #[test]
     fn handles_offsets_numbers_and_keywords() {
-        let r = refs("(a unless a offset 10m) or increase(b[10m]) > 1e-3 and sum without (le) (c) >= 0.5").unwrap();
+        let r = refs(
+            "(a unless a offset 10m) or increase(b[10m]) > 1e-3 and sum without (le) (c) >= 0.5",
+        )
+        .unwrap();
         let names: Vec<_> = r.selectors.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["a", "a", "b", "c"]);
         assert!(r.grouping_labels.contains("le"));
