@@ -41,6 +41,9 @@
 #   KSE_KAFKA_HEAP                  broker -Xmx                 (default 512m)
 #   KSE_KAFKA_AUTHORIZER_LOG_LEVEL  kafka.authorizer.logger     (default INFO; DEBUG logs allowed ops)
 #   KSE_KAFKA_REQUEST_LOG_LEVEL     kafka.request.logger        (default WARN; DEBUG logs requests)
+#   KSE_KAFKA_LOG_ROLL_SECS         roll every log file every N seconds (1-59) instead of hourly,
+#                                   renaming to <file>.yyyy-MM-dd-HH-mm-ss, so tests see real
+#                                   log4j2 rename rotations (default: unset = stock hourly rollover)
 #   KSE_MVN_TIMEOUT_SECS            bound on the mvn download   (default 900)
 #
 # State dir layout: data/ (log.dirs), logs/ (kafka.logs.dir), config/ (server.properties,
@@ -89,6 +92,7 @@ MVN_TIMEOUT="${KSE_MVN_TIMEOUT_SECS:-900}"
 HEAP="${KSE_KAFKA_HEAP:-512m}"
 AUTHORIZER_LOG_LEVEL="${KSE_KAFKA_AUTHORIZER_LOG_LEVEL:-INFO}"
 REQUEST_LOG_LEVEL="${KSE_KAFKA_REQUEST_LOG_LEVEL:-WARN}"
+LOG_ROLL_SECS="${KSE_KAFKA_LOG_ROLL_SECS:-}"
 
 MECHANISM=SCRAM-SHA-256
 SCRAM_LOGIN_MODULE=org.apache.kafka.common.security.scram.ScramLoginModule
@@ -112,6 +116,9 @@ validate_settings() {
     if ! is_uint "${!v}" || (( ${!v} == 0 )); then die "invalid number of seconds $v=${!v}"; fi
   done
   [[ "$HEAP" =~ ^[0-9]+[kKmMgG]?$ ]] || die "invalid KSE_KAFKA_HEAP=$HEAP (e.g. 512m)"
+  if [[ -n "$LOG_ROLL_SECS" ]] && { ! is_uint "$LOG_ROLL_SECS" || (( LOG_ROLL_SECS < 1 || LOG_ROLL_SECS > 59 )); }; then
+    die "invalid KSE_KAFKA_LOG_ROLL_SECS=$LOG_ROLL_SECS (1-59 seconds)"
+  fi
   for v in AUTHORIZER_LOG_LEVEL REQUEST_LOG_LEVEL; do
     case "${!v}" in
       OFF|FATAL|ERROR|WARN|INFO|DEBUG|TRACE|ALL) ;;
@@ -248,6 +255,7 @@ write_env() {
     printf 'export KSE_KAFKA_CLUSTER_ID=%q\n' "$cluster_id"
     printf 'export KSE_KAFKA_STATE_DIR=%q\n' "$STATE_DIR"
     printf 'export KSE_KAFKA_LOGS_DIR=%q\n' "$LOGS_DIR"
+    printf 'export KSE_KAFKA_LOG_ROLL_SECS=%q\n' "$(grep -o 'schedule="0/[0-9]*' "$CONF_DIR/log4j2.xml" 2>/dev/null | head -1 | sed 's|.*/||')"
     printf 'export KSE_KAFKA_DATA_DIR=%q\n' "$DATA_DIR"
     printf 'export KSE_KAFKA_LIBS_DIR=%q\n' "$LIBS_DIR"
     printf 'export KSE_KAFKA_PID=%q\n' "$pid"
@@ -343,6 +351,14 @@ cmd_start() {
     "ADMIN_USER=admin" "ADMIN_PASSWORD=${PASSWORDS[admin]}" \
     "CONTROLLER_USER=$CONTROLLER_USER" "CONTROLLER_PASSWORD=$CONTROLLER_PASSWORD"
   cp "$KAFKA_CONF_DIR/log4j2.xml" "$CONF_DIR/log4j2.xml"
+  if [[ -n "$LOG_ROLL_SECS" ]]; then
+    # log4j2's cron has a seconds field: roll every N s, names down to the second.
+    sed -i \
+      -e "s|<TimeBasedTriggeringPolicy modulate=\"true\" interval=\"1\"/>|<CronTriggeringPolicy schedule=\"0/$LOG_ROLL_SECS * * * * ?\" evaluateOnStartup=\"false\"/>|" \
+      -e 's|%d{yyyy-MM-dd-HH}|%d{yyyy-MM-dd-HH-mm-ss}|' \
+      "$CONF_DIR/log4j2.xml"
+    grep -q CronTriggeringPolicy "$CONF_DIR/log4j2.xml" || die "could not set the log roll interval in $CONF_DIR/log4j2.xml"
+  fi
   local u scram_args=()
   for u in "${USERS[@]}"; do
     render "$KAFKA_CONF_DIR/client.properties.template" "$(user_config "$u")" \

@@ -389,7 +389,10 @@ phase_done
 phase broker "scripts/kafka-broker.sh start (real Kafka broker on 127.0.0.1)"
 mkdir -p "$LOG_DIR"
 BROKER_STARTED=1 # from here on the EXIT trap stops it, even if `start` fails half-way
-run_bounded "$BROKER_TIMEOUT" bash "$BROKER_SH" start >"$LOG_DIR/broker.env"
+# Roll the broker's logs every 20 s (log4j2 rename rollover, as hourly in production) so the
+# broker-log tests tail through real rotations.
+KSE_KAFKA_LOG_ROLL_SECS="${KSE_KAFKA_LOG_ROLL_SECS-20}" \
+  run_bounded "$BROKER_TIMEOUT" bash "$BROKER_SH" start >"$LOG_DIR/broker.env"
 broker_env="$(grep '^export KSE_KAFKA_[A-Z0-9_]*=' "$LOG_DIR/broker.env" || true)"
 [[ -n "$broker_env" ]] || die "scripts/kafka-broker.sh start printed no export lines"
 eval "$broker_env"

@@ -16,7 +16,9 @@ use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
+use crate::sources::file::FileSource;
 use crate::sources::kafka::{KafkaSource, KafkaSourceError};
+use crate::tail::TailError;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Source(#[from] KafkaSourceError),
+    #[error(transparent)]
+    Tail(#[from] TailError),
     #[error("cannot build the metric registry: {0}")]
     Metrics(#[from] prometheus::Error),
 }
@@ -81,6 +85,10 @@ impl App {
             match source {
                 SourceConfig::Kafka(k) => {
                     let source = KafkaSource::start(k.clone(), pipeline.clone(), health.clone())?;
+                    sources.spawn(source.run(sources_stop.clone(), grace));
+                }
+                SourceConfig::File(f) => {
+                    let source = FileSource::start(f.clone(), pipeline.clone(), health.clone())?;
                     sources.spawn(source.run(sources_stop.clone(), grace));
                 }
             }

@@ -65,10 +65,115 @@ pub enum Command {
         #[arg(long, value_name = "SECS")]
         duration_secs: Option<u64>,
     },
+    /// Run broker log files (kafka-authorizer.log, server.log, controller.log, kafka-request.log,
+    /// rotated and .gz ones too, or whole directories) through the exporter once: print the final
+    /// metrics exposition to stdout and a summary (top denied principals, top failing client
+    /// hosts, changes) to stderr.
+    Replay {
+        /// Which log the files are: `auto` routes every entry by its logger.
+        #[arg(long, value_enum, default_value = "auto")]
+        format: ReplayFormat,
+        /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
+        #[arg(
+            long,
+            value_name = "OFFSET",
+            default_value = "+00:00",
+            allow_hyphen_values = true
+        )]
+        utc_offset: String,
+        /// Take `metrics:` and `parsers:` settings from this config file.
+        #[arg(long, short, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Rows per summary table.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
+        #[arg(long, value_enum, default_value = "auto")]
+        progress: When,
+        /// Files or directories.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Validate a config file: print every problem and exit 64 if there is any.
     CheckConfig {
         /// YAML config file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+}
+
+/// `replay --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayFormat {
+    Auto,
+    Authorizer,
+    Server,
+    Controller,
+    Request,
+}
+
+impl ReplayFormat {
+    pub fn kind(self) -> crate::parse::broker_log::LogKind {
+        use crate::parse::broker_log::LogKind;
+        match self {
+            ReplayFormat::Auto => LogKind::Auto,
+            ReplayFormat::Authorizer => LogKind::Authorizer,
+            ReplayFormat::Server => LogKind::Server,
+            ReplayFormat::Controller => LogKind::Controller,
+            ReplayFormat::Request => LogKind::Request,
+        }
+    }
+}
+
+/// `auto`, `always` or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum When {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Parses a UTC offset: `+01:00`, `-0530`, `+2`, `Z`. Returns seconds east of UTC.
+pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
+    let bad = || format!("`{s}` is not a UTC offset; expected e.g. +01:00, -05:30 or Z");
+    if s == "Z" || s == "z" {
+        return Ok(0);
+    }
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => return Err(bad()),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let (h, m) = if digits.len() <= 2 {
+        (digits.parse::<i32>().map_err(|_| bad())?, 0)
+    } else {
+        let split = digits.len() - 2;
+        (
+            digits[..split].parse::<i32>().map_err(|_| bad())?,
+            digits[split..].parse::<i32>().map_err(|_| bad())?,
+        )
+    };
+    if h > 18 || m > 59 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(parse_utc_offset("+01:00"), Ok(3600));
+        assert_eq!(parse_utc_offset("-0530"), Ok(-19800));
+        assert_eq!(parse_utc_offset("+2"), Ok(7200));
+        assert_eq!(parse_utc_offset("Z"), Ok(0));
+        assert!(parse_utc_offset("01:00").is_err());
+        assert!(parse_utc_offset("+25:00").is_err());
+    }
 }

@@ -27,6 +27,7 @@ use serde_yaml_ng::Value;
 
 use crate::metrics::MetricsConfig;
 use crate::parse::{FormatChoice, Parsers, ParsersConfig};
+pub use crate::sources::file::FileSourceConfig;
 
 /// Every problem found in a config file. Displayed one per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,7 @@ impl Default for ShutdownConfig {
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     Kafka(KafkaSourceConfig),
+    File(FileSourceConfig),
 }
 
 /// The YAML shape of one `sources` item: exactly one key naming the kind of source.
@@ -100,12 +102,14 @@ pub enum SourceConfig {
 #[serde(deny_unknown_fields)]
 struct SourceEntry {
     kafka: Option<KafkaSourceConfig>,
+    file: Option<FileSourceConfig>,
 }
 
 impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Kafka(k) => &k.name,
+            SourceConfig::File(f) => &f.name,
         }
     }
 }
@@ -270,11 +274,16 @@ impl Config {
                     Value::Sequence(items) => {
                         for (i, item) in items.into_iter().enumerate() {
                             match serde_path_to_error::deserialize::<_, SourceEntry>(item) {
-                                Ok(SourceEntry { kafka: Some(k) }) => {
+                                Ok(SourceEntry { kafka: Some(k), file: None }) => {
                                     config.sources.push(SourceConfig::Kafka(k))
                                 }
-                                Ok(SourceEntry { kafka: None }) => problems
-                                    .push(format!("sources[{i}]: name the kind of source, e.g. `- kafka: {{...}}`")),
+                                Ok(SourceEntry { kafka: None, file: Some(f) }) => {
+                                    config.sources.push(SourceConfig::File(f))
+                                }
+                                Ok(SourceEntry { kafka: Some(_), file: Some(_) }) => problems
+                                    .push(format!("sources[{i}]: one kind of source per item; split `kafka` and `file` into two items")),
+                                Ok(SourceEntry { kafka: None, file: None }) => problems
+                                    .push(format!("sources[{i}]: name the kind of source, e.g. `- kafka: {{...}}` or `- file: {{...}}`")),
                                 Err(e) => problems.push(format!("sources[{i}].{e}")),
                             }
                         }
@@ -322,6 +331,7 @@ impl Config {
             }
             match source {
                 SourceConfig::Kafka(k) => k.problems(&format!("sources[{i}].kafka"), &mut problems),
+                SourceConfig::File(f) => f.problems(&format!("sources[{i}].file"), &mut problems),
             }
         }
         problems
@@ -454,7 +464,9 @@ mod tests {
             "sources:\n  - kafka:\n      topics: [{name: security-events}]\n      properties: {bootstrap.servers: 'localhost:9092'}\n",
         )
         .unwrap();
-        let SourceConfig::Kafka(k) = &c.sources[0];
+        let SourceConfig::Kafka(k) = &c.sources[0] else {
+            panic!("not a kafka source")
+        };
         assert_eq!(k.name, "kafka");
         assert_eq!(k.group_id, "kafka-security-exporter");
         assert_eq!(k.topics[0].format, FormatChoice::Auto);

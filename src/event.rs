@@ -41,16 +41,19 @@ pub enum Format {
     ServerLog,
     /// KRaft controller `controller.log` (`Replayed …Record` metadata changes).
     ControllerLog,
+    /// Kafka's request log (`kafka.request.logger`, `Completed request:{…}`).
+    RequestLog,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::ConfluentAudit,
         Format::Json,
         Format::Text,
         Format::AuthorizerLog,
         Format::ServerLog,
         Format::ControllerLog,
+        Format::RequestLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +64,7 @@ impl Format {
             Format::AuthorizerLog => "authorizer_log",
             Format::ServerLog => "server_log",
             Format::ControllerLog => "controller_log",
+            Format::RequestLog => "request_log",
         }
     }
 
@@ -250,6 +254,10 @@ pub struct SecurityEvent<'a> {
     pub resource_name: Option<Text<'a>>,
     /// `LITERAL`, `PREFIXED`...
     pub pattern_type: Option<Text<'a>>,
+    /// An ACL's permission type, for ACL changes: `ALLOW` or `DENY`.
+    pub permission: Option<Text<'a>>,
+    /// The configuration key a config change touched (`retention.ms`).
+    pub config_key: Option<Text<'a>>,
     /// Kafka API in `ApiKeys` PascalCase (`Produce`, `CreateAcls`), or an application's method name.
     pub api: Option<Text<'a>>,
     pub client_id: Option<Text<'a>>,
@@ -286,6 +294,8 @@ impl<'a> SecurityEvent<'a> {
             resource_type: None,
             resource_name: None,
             pattern_type: None,
+            permission: None,
+            config_key: None,
             api: None,
             client_id: None,
             reason: None,
@@ -330,6 +340,8 @@ impl<'a> SecurityEvent<'a> {
             resource_type: own(self.resource_type),
             resource_name: own(self.resource_name),
             pattern_type: own(self.pattern_type),
+            permission: own(self.permission),
+            config_key: own(self.config_key),
             api: own(self.api),
             client_id: own(self.client_id),
             reason: self.reason,

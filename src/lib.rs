@@ -5,9 +5,10 @@
 //! a consumer group with at-least-once, exact-across-restarts counting.
 //!
 //! # Layout
-//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `check-config`).
+//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`).
 //! - [`config`]: the YAML config file, validated once with every problem reported together.
 //! - [`sources`]: inputs; [`sources::kafka`] is the consumer-group source.
+//! - [`tail`]: the file tailer (globs, rotation, copytruncate, checkpoints) under file sources.
 //! - [`parse`]: one parser per input format, pure functions from bytes to events.
 //! - [`event`]: the normalized [`event::SecurityEvent`] every input becomes.
 //! - [`pipeline`]: parse a record once, apply it to the metric state.
@@ -15,6 +16,7 @@
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
 //! - [`export`]: outputs; [`export::http`] serves `/metrics`, `/healthz`, `/readyz`.
 //! - [`app`]: wiring and ordered shutdown.
+//! - [`replay`]: `replay` runs broker log files through the pipeline once (forensics, benches).
 //! - [`demo`]: the embedded demo (librdkafka mock cluster plus an event generator).
 //! - [`telemetry`]: the exporter's own logs; [`shutdown`]: SIGTERM/SIGINT.
 
@@ -28,6 +30,8 @@ pub mod health;
 pub mod metrics;
 pub mod parse;
 pub mod pipeline;
+pub mod replay;
 pub mod shutdown;
 pub mod sources;
+pub mod tail;
 pub mod telemetry;

@@ -4,12 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kafka_security_exporter::app::{self, WebOptions};
-use kafka_security_exporter::cli::{Cli, Command, GlobalArgs};
+use kafka_security_exporter::cli::{parse_utc_offset, Cli, Command, GlobalArgs, When};
 use kafka_security_exporter::config::{Config, WebConfig};
 use kafka_security_exporter::export::http::{
     parse_listen_address, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
 };
-use kafka_security_exporter::{demo, shutdown, telemetry};
+use kafka_security_exporter::{demo, replay, shutdown, telemetry};
 
 /// EX_USAGE from sysexits.h: the config (or a flag) is wrong.
 const EXIT_CONFIG: u8 = 64;
@@ -48,6 +48,70 @@ fn main() -> ExitCode {
                 }
             };
             block_on(app::run(config, web, shutdown::signal()))
+        }
+        Command::Replay {
+            format,
+            utc_offset,
+            config,
+            top,
+            progress,
+            files,
+        } => {
+            let utc_offset_secs = match parse_utc_offset(&utc_offset) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("--utc-offset: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let (metrics, parsers) = match config.map(|c| Config::load(&c)) {
+                None => Default::default(),
+                Some(Ok(c)) => (c.metrics, c.parsers),
+                Some(Err(problems)) => {
+                    eprintln!("{} problem(s) found:\n{problems}", problems.0.len());
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let options = replay::ReplayOptions {
+                inputs: files,
+                kind: format.kind(),
+                framer: kafka_security_exporter::parse::log4j::FramerConfig {
+                    utc_offset_secs,
+                    ..Default::default()
+                },
+                metrics,
+                parsers,
+                progress: match progress {
+                    When::Always => true,
+                    When::Never => false,
+                    When::Auto => replay::stderr_is_terminal(),
+                },
+                top,
+            };
+            let start = std::time::Instant::now();
+            match replay::replay(&options) {
+                Ok((metrics, stats)) => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    if let Err(e) = out.write_all(&metrics.render()).and_then(|()| out.flush()) {
+                        eprintln!("error: cannot write the exposition: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                    eprint!(
+                        "{}",
+                        replay::summary(&metrics, &stats, top, start.elapsed().as_secs_f64())
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e @ replay::ReplayError::Config(_)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_CONFIG)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(66) // EX_NOINPUT
+                }
+            }
         }
         Command::Demo {
             rate,

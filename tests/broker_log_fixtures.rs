@@ -1,5 +1,5 @@
 //! Runs every fixture under `tests/fixtures/broker_logs/` through the log4j framer and the parser
-//! its name starts with (`authorizer_`, `server_`, `controller_`), and compares every entry's
+//! its name starts with (`authorizer_`, `server_`, `controller_`, `request_`), and compares every entry's
 //! result with the exact expectations below: every event field (absent ones too), `None` for
 //! lines that are not security lines, or the error's `reason()`. Each file's leading `#` lines
 //! name where its lines come from. Also: chunked reads give the same results.
@@ -9,7 +9,9 @@ use std::path::Path;
 
 use kafka_security_exporter::event::SecurityEvent;
 use kafka_security_exporter::parse::log4j::{frame_all, Framer, FramerConfig, LogEntry};
-use kafka_security_exporter::parse::{authorizer, controller_log, server_log, ParseError};
+use kafka_security_exporter::parse::{
+    authorizer, controller_log, request_log, server_log, ParseError,
+};
 
 #[derive(Debug, PartialEq)]
 enum Expected {
@@ -499,6 +501,69 @@ fn expectations(file: &str) -> Vec<Expected> {
                 ("resource_name", "orders"),
             ]),
         ],
+        "controller_quota_token_assembled.log" => vec![
+            ev(&[
+                ("category", "config_change"),
+                ("outcome", "success"),
+                ("event_type", "quota_set"),
+                ("time", "2025-03-18T10:35:00.000Z"),
+                ("broker_id", "1"),
+                ("resource_type", "ClientQuota"),
+                ("resource_name", "user=alice"),
+            ]),
+            ev(&[
+                ("category", "config_change"),
+                ("outcome", "success"),
+                ("event_type", "quota_removed"),
+                ("time", "2025-03-18T10:35:01.000Z"),
+                ("broker_id", "1"),
+                ("resource_type", "ClientQuota"),
+                ("resource_name", "user=alice, client-id=app-1"),
+            ]),
+            ev(&[
+                ("category", "credential_change"),
+                ("outcome", "success"),
+                ("event_type", "delegation_token_created"),
+                ("time", "2025-03-18T10:35:02.000Z"),
+                ("broker_id", "1"),
+                ("mechanism", "delegation-token"),
+            ]),
+            ev(&[
+                ("category", "credential_change"),
+                ("outcome", "success"),
+                ("event_type", "delegation_token_deleted"),
+                ("time", "2025-03-18T10:35:03.000Z"),
+                ("broker_id", "1"),
+                ("mechanism", "delegation-token"),
+            ]),
+            NotSecurity,
+        ],
+        "request_assembled.log" => vec![
+            ev(&[
+                ("api", "Metadata"),
+                ("principal", "User:alice"),
+                ("client_id", "console-producer"),
+                ("listener", "SASL_PLAINTEXT"),
+                ("seconds", "0.001234"),
+                ("error_code", "29"),
+            ]),
+            ev(&[
+                ("api", "AlterUserScramCredentials"),
+                ("principal", "User:admin"),
+                ("client_id", "adminclient-1"),
+                ("listener", "SASL_PLAINTEXT"),
+                ("seconds", "0.0125"),
+            ]),
+            ev(&[
+                ("api", "Fetch"),
+                ("principal", "User:mallory"),
+                ("client_id", "x\"errorCode\":31,\"principal\":\"User:admin"),
+                ("listener", "SASL_PLAINTEXT"),
+                ("seconds", "0.50075"),
+            ]),
+            Error("invalid_json"),
+            NotSecurity,
+        ],
         other => panic!("no expectations for fixture {other}"),
     }
 }
@@ -510,6 +575,26 @@ fn parse_entry(file: &str, entry: &LogEntry) -> Expected {
         (server_log::parse(entry), "server_log")
     } else if file.starts_with("controller_") {
         (controller_log::parse(entry), "controller_log")
+    } else if file.starts_with("request_") {
+        return match request_log::parse_message(&entry.message) {
+            Ok(Some(r)) => {
+                let mut m = BTreeMap::new();
+                m.insert("api".to_string(), r.api.to_string());
+                let mut put = |k: &str, v: Option<String>| {
+                    if let Some(v) = v {
+                        m.insert(k.to_string(), v);
+                    }
+                };
+                put("principal", r.principal.map(|v| v.to_string()));
+                put("client_id", r.client_id.map(|v| v.to_string()));
+                put("listener", r.listener.map(|v| v.to_string()));
+                put("seconds", Some(r.total_time_secs.to_string()));
+                put("error_code", r.error_code.map(|c| c.to_string()));
+                Expected::Event(m)
+            }
+            Ok(None) => Expected::NotSecurity,
+            Err(e) => Expected::Error(reason_of(&e)),
+        };
     } else {
         panic!("fixture {file} names no parser");
     };
@@ -550,7 +635,7 @@ fn every_fixture_entry_parses_to_exactly_what_is_expected() {
     files.sort();
     assert_eq!(
         files.len(),
-        7,
+        9,
         "a fixture was added or removed: update the expectations"
     );
     let mut checked = 0;

@@ -128,3 +128,51 @@ fn a_bad_listen_address_is_a_usage_error() {
     assert_eq!(code, 64);
     assert!(err.contains("--web.listen-address: `nowhere`"), "{err}");
 }
+
+#[test]
+fn replay_prints_metrics_for_a_directory_of_broker_logs() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
+        .args(["replay", "--progress", "never"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/broker_logs"
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // The real Kafka 4.4 files in the fixtures: alice denied WRITE on orders once.
+    assert!(stdout.contains("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:alice\",resource_name=\"orders\",resource_type=\"Topic\"} 1\n"), "{stdout}");
+    assert!(
+        stdout.contains("kafka_security_connections_rejected_total{reason=\"per_ip_limit\"} 1\n")
+    );
+    assert!(stdout.contains("# TYPE kafka_security_log_lines_total counter\n"));
+    assert!(stderr.contains("Top denied principals:\n"), "{stderr}");
+    assert!(stderr.contains("Top client hosts failing authentication:\n"));
+    assert!(stderr.contains("Credential changes (action mechanism):\n"));
+    assert!(stderr.contains("Replayed 9 file(s)"), "{stderr}");
+}
+
+#[test]
+fn replay_names_a_missing_file() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
+        .args(["replay", "/nonexistent/server.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(66));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("/nonexistent/server.log: no such file or directory"),
+        "{stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
+        .args(["replay", "--utc-offset", "nope", "x.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}

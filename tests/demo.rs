@@ -24,6 +24,19 @@ fn the_demo_shows_every_format_and_a_brute_force_burst() {
                         ("reason", "invalid_credentials"),
                     ],
                 ) >= 30.0
+                // The broker-log side: the demo's rotating log directory, tailed.
+                && ["authorizer", "server", "controller", "request"].iter().all(|k| {
+                    s.sum("kafka_security_log_lines_total", &[("file_kind", k)]) > 0.0
+                })
+                && s.sum("kafka_security_acl_changes_total", &[]) > 0.0
+                && s.sum("kafka_security_credential_changes_total", &[]) > 0.0
+                && s.sum("kafka_security_config_changes_total", &[]) > 0.0
+                && s.sum("kafka_security_connections_rejected_total", &[]) > 0.0
+                && s.sum("kafka_security_request_duration_seconds_count", &[]) > 0.0
+                && s.sum(
+                    "kafka_security_events_total",
+                    &[("format", "authorizer_log"), ("outcome", "denied")],
+                ) > 0.0
         },
     );
     assert!(
@@ -45,6 +58,13 @@ fn the_demo_shows_every_format_and_a_brute_force_burst() {
     );
     assert_eq!(
         s.value("kafka_security_source_up", &[("source", "demo")]),
+        1.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_source_up",
+            &[("source", "demo-broker-logs")]
+        ),
         1.0
     );
     let (status, body) = exporter.readyz();

@@ -48,6 +48,33 @@ fn every_metric_is_documented_exactly() {
         e.event_time = Some(SystemTime::now());
         metrics.record("s", &e, SystemTime::now());
     }
+    for (format, category, event_type) in [
+        (Format::ControllerLog, Category::AclChange, "acl_created"),
+        (
+            Format::ControllerLog,
+            Category::CredentialChange,
+            "scram_credential_created",
+        ),
+        (Format::ControllerLog, Category::ConfigChange, "config_set"),
+        (
+            Format::ServerLog,
+            Category::Connection,
+            "connection_rejected",
+        ),
+    ] {
+        let e = SecurityEvent::new(
+            format,
+            category,
+            Outcome::Success,
+            event_type,
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        metrics.record("s", &e, SystemTime::now());
+    }
+    metrics.record_request("Produce", None, 0.01);
+    metrics.record_log_line("server", "INFO");
+    metrics.record_controller_replay("s");
     metrics.record_parse_error("s", None, "empty");
     metrics.set_source_up("s", true);
     metrics.record_redelivery("s");
@@ -89,5 +116,13 @@ fn the_config_example_is_valid() {
     std::env::set_var("KAFKA_PASSWORD", "from-the-environment");
     let config = kafka_security_exporter::config::Config::parse(&section[start..end])
         .unwrap_or_else(|e| panic!("README config example is invalid:\n{e}"));
-    assert_eq!(config.sources.len(), 1);
+    let kinds: Vec<&str> = config
+        .sources
+        .iter()
+        .map(|s| match s {
+            kafka_security_exporter::config::SourceConfig::Kafka(_) => "kafka",
+            kafka_security_exporter::config::SourceConfig::File(_) => "file",
+        })
+        .collect();
+    assert_eq!(kinds, ["kafka", "kafka", "file"]);
 }

@@ -11,7 +11,9 @@ use std::borrow::Cow;
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
-use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
 
 /// The label value that replaces input-derived labels once a metric is full.
 pub const OVERFLOW: &str = "__overflow__";
@@ -31,45 +33,85 @@ pub struct CapLimits {
     pub max_label_value_bytes: usize,
 }
 
-struct Entry {
-    hash: u64,
-    labels: Box<[Box<str>]>,
-    counter: IntCounter,
+/// A Prometheus metric family whose children the cap hands out.
+pub trait Family {
+    type Child: Clone;
+    fn child(&self, values: &[&str]) -> Self::Child;
 }
 
-struct Table {
-    entries: HashTable<Entry>,
+impl Family for IntCounterVec {
+    type Child = IntCounter;
+    fn child(&self, values: &[&str]) -> IntCounter {
+        self.with_label_values(values)
+    }
+}
+
+impl Family for HistogramVec {
+    type Child = Histogram;
+    fn child(&self, values: &[&str]) -> Histogram {
+        self.with_label_values(values)
+    }
+}
+
+struct Entry<C> {
+    hash: u64,
+    labels: Box<[Box<str>]>,
+    child: C,
+}
+
+struct Table<C> {
+    entries: HashTable<Entry<C>>,
     /// Label sets admitted under the cap (overflow series are not counted).
     admitted: usize,
 }
 
-/// A counter family whose distinct label sets are capped. See the module docs.
-pub struct CappedCounterVec {
-    vec: IntCounterVec,
+/// A metric family whose distinct label sets are capped. See the module docs.
+pub struct Capped<V: Family> {
+    vec: V,
     /// `true` for labels whose values come from input and become [`OVERFLOW`] past the cap.
     from_input: &'static [bool],
     limits: CapLimits,
     hasher: ahash::RandomState,
-    table: Mutex<Table>,
+    table: Mutex<Table<V::Child>>,
     overflowed: IntCounter,
 }
 
-impl CappedCounterVec {
-    /// Creates and registers the family. `labels` and `from_input` are parallel slices.
-    /// `overflowed` is this metric's child of `kafka_security_series_overflow_total`.
-    pub fn new(
+/// A counter family with capped label sets.
+pub type CappedCounterVec = Capped<IntCounterVec>;
+
+/// A histogram family with capped label sets.
+pub type CappedHistogramVec = Capped<HistogramVec>;
+
+impl Capped<HistogramVec> {
+    /// Creates and registers a histogram family. See [`CappedCounterVec::new`].
+    pub fn new_histogram(
         registry: &Registry,
-        name: &'static str,
-        help: &'static str,
+        opts: HistogramOpts,
         labels: &'static [&'static str],
         from_input: &'static [bool],
         limits: CapLimits,
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {
         assert_eq!(labels.len(), from_input.len(), "one flag per label");
-        let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
+        let vec = HistogramVec::new(opts, labels)?;
         registry.register(Box::new(vec.clone()))?;
-        Ok(CappedCounterVec {
+        Ok(Self::wrap(vec, from_input, limits, overflowed))
+    }
+
+    /// Observes `v` in the series for `values`. Overflow counts observations.
+    pub fn observe(&self, values: &[&str], v: f64) {
+        self.with_child(values, 1, |h| h.observe(v));
+    }
+}
+
+impl<V: Family> Capped<V> {
+    fn wrap(
+        vec: V,
+        from_input: &'static [bool],
+        limits: CapLimits,
+        overflowed: IntCounter,
+    ) -> Self {
+        Capped {
             vec,
             from_input,
             limits,
@@ -79,11 +121,17 @@ impl CappedCounterVec {
                 admitted: 0,
             }),
             overflowed,
-        })
+        }
     }
 
-    /// Adds `v` to the series for `values` (one per label, in order).
-    pub fn inc_by(&self, values: &[&str], v: u64) {
+    /// Distinct label sets admitted under the cap so far.
+    pub fn admitted(&self) -> usize {
+        self.table.lock().admitted
+    }
+
+    /// Runs `f` on the child for `values` (or its overflow series); `weight` is what the
+    /// overflow counter rises by when the cap applies.
+    fn with_child(&self, values: &[&str], weight: u64, f: impl FnOnce(&V::Child)) {
         debug_assert_eq!(values.len(), self.from_input.len());
         let max = self.limits.max_label_value_bytes;
         if values
@@ -102,27 +150,27 @@ impl CappedCounterVec {
                 })
                 .collect();
             let refs: Vec<&str> = cut.iter().map(|c| &**c).collect();
-            self.inc_exact(&refs, v);
+            self.with_exact(&refs, weight, f);
         } else {
-            self.inc_exact(values, v);
+            self.with_exact(values, weight, f);
         }
     }
 
-    /// `inc_by` for values already within the length limit.
-    fn inc_exact(&self, values: &[&str], v: u64) {
+    /// `with_child` for values already within the length limit.
+    fn with_exact(&self, values: &[&str], weight: u64, f: impl FnOnce(&V::Child)) {
         let hash = self.hash(values);
         let mut table = self.table.lock();
         if let Some(entry) = table.entries.find(hash, |e| labels_eq(&e.labels, values)) {
-            entry.counter.inc_by(v);
+            f(&entry.child);
             return;
         }
         if table.admitted < self.limits.max_series {
             table.admitted += 1;
-            self.insert(&mut table, hash, values).inc_by(v);
+            f(&self.insert(&mut table, hash, values));
             return;
         }
         drop(table);
-        self.overflowed.inc_by(v);
+        self.overflowed.inc_by(weight);
         let overflow: Vec<&str> = values
             .iter()
             .zip(self.from_input)
@@ -134,38 +182,57 @@ impl CappedCounterVec {
             .entries
             .find(hash, |e| labels_eq(&e.labels, &overflow))
         {
-            entry.counter.inc_by(v);
+            f(&entry.child);
             return;
         }
-        self.insert(&mut table, hash, &overflow).inc_by(v);
-    }
-
-    pub fn inc(&self, values: &[&str]) {
-        self.inc_by(values, 1);
-    }
-
-    /// Distinct label sets admitted under the cap so far.
-    pub fn admitted(&self) -> usize {
-        self.table.lock().admitted
+        f(&self.insert(&mut table, hash, &overflow));
     }
 
     fn hash(&self, values: &[&str]) -> u64 {
         self.hasher.hash_one(values)
     }
 
-    fn insert(&self, table: &mut Table, hash: u64, values: &[&str]) -> IntCounter {
-        let counter = self.vec.with_label_values(values);
+    fn insert(&self, table: &mut Table<V::Child>, hash: u64, values: &[&str]) -> V::Child {
+        let child = self.vec.child(values);
         let labels: Box<[Box<str>]> = values.iter().map(|v| Box::from(*v)).collect();
         table.entries.insert_unique(
             hash,
             Entry {
                 hash,
                 labels,
-                counter: counter.clone(),
+                child: child.clone(),
             },
             |e| e.hash,
         );
-        counter
+        child
+    }
+}
+
+impl Capped<IntCounterVec> {
+    /// Creates and registers the family. `labels` and `from_input` are parallel slices.
+    /// `overflowed` is this metric's child of `kafka_security_series_overflow_total`.
+    pub fn new(
+        registry: &Registry,
+        name: &'static str,
+        help: &'static str,
+        labels: &'static [&'static str],
+        from_input: &'static [bool],
+        limits: CapLimits,
+        overflowed: IntCounter,
+    ) -> prometheus::Result<Self> {
+        assert_eq!(labels.len(), from_input.len(), "one flag per label");
+        let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
+        registry.register(Box::new(vec.clone()))?;
+        Ok(Self::wrap(vec, from_input, limits, overflowed))
+    }
+
+    /// Adds `v` to the series for `values` (one per label, in order).
+    pub fn inc_by(&self, values: &[&str], v: u64) {
+        self.with_child(values, v, |c| c.inc_by(v));
+    }
+
+    pub fn inc(&self, values: &[&str]) {
+        self.inc_by(values, 1);
     }
 }
 

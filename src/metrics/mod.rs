@@ -13,8 +13,8 @@ use prometheus::{
 };
 use serde::Deserialize;
 
-use crate::event::{Category, Outcome, SecurityEvent};
-pub use capped::{CapLimits, CappedCounterVec, OVERFLOW};
+use crate::event::{Category, Format, Outcome, SecurityEvent};
+pub use capped::{CapLimits, CappedCounterVec, CappedHistogramVec, OVERFLOW};
 
 /// Metric names. Keep them exactly: dashboards and alerts depend on them.
 pub mod names {
@@ -32,14 +32,25 @@ pub mod names {
     pub const SOURCE_UP: &str = "kafka_security_source_up";
     pub const REDELIVERED: &str = "kafka_security_redelivered_records_total";
     pub const BUILD_INFO: &str = "kafka_security_build_info";
+    pub const ACL_CHANGES: &str = "kafka_security_acl_changes_total";
+    pub const CREDENTIAL_CHANGES: &str = "kafka_security_credential_changes_total";
+    pub const CONFIG_CHANGES: &str = "kafka_security_config_changes_total";
+    pub const CONNECTIONS_REJECTED: &str = "kafka_security_connections_rejected_total";
+    pub const REQUEST_DURATION: &str = "kafka_security_request_duration_seconds";
+    pub const LOG_LINES: &str = "kafka_security_log_lines_total";
+    pub const CONTROLLER_REPLAYS_SKIPPED: &str = "kafka_security_controller_replays_skipped_total";
 
     /// Every capped metric, for config validation.
-    pub const CAPPED: [&str; 5] = [
+    pub const CAPPED: [&str; 9] = [
         EVENTS,
         AUTHENTICATION,
         AUTHENTICATION_FAILURES_BY_CLIENT,
         AUTHORIZATION,
         AUTHORIZATION_DENIALS_BY_PRINCIPAL,
+        ACL_CHANGES,
+        CREDENTIAL_CHANGES,
+        CONFIG_CHANGES,
+        REQUEST_DURATION,
     ];
 }
 
@@ -53,6 +64,12 @@ pub const DEFAULT_MAX_SERIES: usize = 10_000;
 pub const DEFAULT_DELAY_BUCKETS: [f64; 16] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
     86400.0,
+];
+
+/// Default request-duration buckets, in seconds: Kafka requests take from well under a
+/// millisecond (a cached Metadata) to the 30 s request timeout.
+pub const DEFAULT_REQUEST_BUCKETS: [f64; 15] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
 /// The `metrics:` config section.
@@ -73,6 +90,17 @@ pub struct MetricsConfig {
     /// Default 0.005 s to 1 day.
     #[serde(default = "default_delay_buckets")]
     pub delay_buckets_secs: Vec<f64>,
+    /// Buckets of `kafka_security_request_duration_seconds`, in seconds, ascending.
+    #[serde(default = "default_request_buckets")]
+    pub request_duration_buckets_secs: Vec<f64>,
+    /// Adds a `principal` label to `kafka_security_request_duration_seconds` (capped like every
+    /// input-derived label). Off by default: a histogram per principal is costly.
+    #[serde(default)]
+    pub request_duration_by_principal: bool,
+}
+
+fn default_request_buckets() -> Vec<f64> {
+    DEFAULT_REQUEST_BUCKETS.to_vec()
 }
 
 fn default_max_series() -> usize {
@@ -92,6 +120,8 @@ impl Default for MetricsConfig {
             max_series: BTreeMap::new(),
             max_label_value_bytes: default_max_label_value_bytes(),
             delay_buckets_secs: default_delay_buckets(),
+            request_duration_buckets_secs: default_request_buckets(),
+            request_duration_by_principal: false,
         }
     }
 }
@@ -116,13 +146,20 @@ impl MetricsConfig {
         if self.max_label_value_bytes < 16 {
             problems.push("metrics.max_label_value_bytes: must be at least 16".into());
         }
-        let b = &self.delay_buckets_secs;
-        if b.is_empty() {
-            problems.push("metrics.delay_buckets_secs: needs at least one bucket".into());
-        } else if b.windows(2).any(|w| w[0] >= w[1]) || b.iter().any(|x| !x.is_finite()) {
-            problems.push(
-                "metrics.delay_buckets_secs: buckets must be finite and strictly ascending".into(),
-            );
+        for (key, b) in [
+            ("delay_buckets_secs", &self.delay_buckets_secs),
+            (
+                "request_duration_buckets_secs",
+                &self.request_duration_buckets_secs,
+            ),
+        ] {
+            if b.is_empty() {
+                problems.push(format!("metrics.{key}: needs at least one bucket"));
+            } else if b.windows(2).any(|w| w[0] >= w[1]) || b.iter().any(|x| !x.is_finite()) {
+                problems.push(format!(
+                    "metrics.{key}: buckets must be finite and strictly ascending"
+                ));
+            }
         }
         problems
     }
@@ -157,6 +194,14 @@ pub struct Metrics {
     delay: HistogramVec,
     parse_errors: IntCounterVec,
     redelivered: IntCounterVec,
+    acl_changes: CappedCounterVec,
+    credential_changes: CappedCounterVec,
+    config_changes: CappedCounterVec,
+    connections_rejected: IntCounterVec,
+    request_duration: CappedHistogramVec,
+    request_by_principal: bool,
+    log_lines: IntCounterVec,
+    controller_replays_skipped: IntCounterVec,
     /// Gauge of consumer lag per assigned partition.
     pub consumer_lag: IntGaugeVec,
     /// 1 while a source is connected and assigned, else 0.
@@ -242,6 +287,72 @@ impl Metrics {
             &[true, true, true, true],
         )?;
 
+        let acl_changes = capped(
+            names::ACL_CHANGES,
+            "ACL changes by action (create, delete), resource type and permission (allow, deny).",
+            &["action", "resource_type", "permission"],
+            &[false, true, false],
+        )?;
+        let credential_changes = capped(
+            names::CREDENTIAL_CHANGES,
+            "Credential changes (SCRAM credentials, delegation tokens) by action and mechanism.",
+            &["action", "mechanism"],
+            &[false, true],
+        )?;
+        let config_changes = capped(
+            names::CONFIG_CHANGES,
+            "Configuration and client-quota changes by resource type.",
+            &["resource_type"],
+            &[true],
+        )?;
+        let connections_rejected = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    names::CONNECTIONS_REJECTED,
+                    "Connections the broker refused because a connection limit was reached, by limit.",
+                ),
+                &["reason"],
+            ),
+        )?;
+        let request_labels: &'static [&'static str] = if config.request_duration_by_principal {
+            &["api", "principal"]
+        } else {
+            &["api"]
+        };
+        let request_duration = CappedHistogramVec::new_histogram(
+            &registry,
+            HistogramOpts::new(
+                names::REQUEST_DURATION,
+                "Total time of requests from Kafka's request log, by API.",
+            )
+            .buckets(config.request_duration_buckets_secs.clone()),
+            request_labels,
+            &[true, true][..request_labels.len()],
+            config.limits(names::REQUEST_DURATION),
+            overflow.with_label_values(&[names::REQUEST_DURATION]),
+        )?;
+        let log_lines = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    names::LOG_LINES,
+                    "Broker log entries read (an entry is one log event with its continuation lines), by kind of log and level.",
+                ),
+                &["file_kind", "level"],
+            ),
+        )?;
+        let controller_replays_skipped = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    names::CONTROLLER_REPLAYS_SKIPPED,
+                    "Controller `Replayed …` changes not counted because a restarting controller was replaying records it had already committed.",
+                ),
+                &["source"],
+            ),
+        )?;
+
         let delay = registered(
             &registry,
             HistogramVec::new(
@@ -308,6 +419,14 @@ impl Metrics {
             delay,
             parse_errors,
             redelivered,
+            acl_changes,
+            credential_changes,
+            config_changes,
+            connections_rejected,
+            request_duration,
+            request_by_principal: config.request_duration_by_principal,
+            log_lines,
+            controller_replays_skipped,
             consumer_lag,
             source_up,
         })
@@ -359,6 +478,34 @@ impl Metrics {
                     ]);
                 }
             }
+            Category::AclChange => {
+                self.acl_changes.inc(&[
+                    change_action(event),
+                    or_unknown(&event.resource_type),
+                    match event.permission.as_deref() {
+                        Some("ALLOW" | "Allow" | "allow") => "allow",
+                        Some("DENY" | "Deny" | "deny") => "deny",
+                        _ => UNKNOWN,
+                    },
+                ]);
+            }
+            Category::CredentialChange => {
+                self.credential_changes
+                    .inc(&[change_action(event), or_unknown(&event.mechanism)]);
+            }
+            Category::ConfigChange => {
+                self.config_changes.inc(&[or_unknown(&event.resource_type)]);
+            }
+            Category::Connection if event.event_type.contains("rejected") => {
+                // `max.connections.per.ip` is the only limit Kafka logs (the listener and broker
+                // limits block the acceptor silently; reference §4.2).
+                let reason = if event.format == Format::ServerLog {
+                    "per_ip_limit"
+                } else {
+                    "other"
+                };
+                self.connections_rejected.with_label_values(&[reason]).inc();
+            }
             _ => {}
         }
         if let Some(t) = event.event_time {
@@ -368,6 +515,28 @@ impl Metrics {
                 .map_or(0.0, |d| d.as_secs_f64());
             self.delay.with_label_values(&[source]).observe(delay);
         }
+    }
+
+    /// Records one completed request from Kafka's request log.
+    pub fn record_request(&self, api: &str, principal: Option<&str>, seconds: f64) {
+        if self.request_by_principal {
+            self.request_duration
+                .observe(&[api, principal.unwrap_or(UNKNOWN)], seconds);
+        } else {
+            self.request_duration.observe(&[api], seconds);
+        }
+    }
+
+    /// Counts one broker log entry.
+    pub fn record_log_line(&self, file_kind: &str, level: &str) {
+        self.log_lines.with_label_values(&[file_kind, level]).inc();
+    }
+
+    /// Counts a controller change skipped as a startup replay.
+    pub fn record_controller_replay(&self, source: &str) {
+        self.controller_replays_skipped
+            .with_label_values(&[source])
+            .inc();
     }
 
     /// Records a record that could not become an event. `format` is `None` when no format could
@@ -413,6 +582,28 @@ fn registered<C: prometheus::core::Collector + Clone + 'static>(
     Ok(collector)
 }
 
+/// The `action` label of a change: from the parsers' event types (`acl_created`,
+/// `scram_credential_updated`, `delegation_token_deleted`) or an API name (`CreateAcls`).
+fn change_action(event: &SecurityEvent<'_>) -> &'static str {
+    let t = event.event_type.to_ascii_lowercase();
+    let api = event.api.as_deref().unwrap_or("").to_ascii_lowercase();
+    for s in [t.as_str(), api.as_str()] {
+        if s.contains("delete") || s.contains("remove") {
+            return "delete";
+        }
+        if s.contains("expire") {
+            return "expire";
+        }
+        if s.contains("create") || s.contains("add") {
+            return "create";
+        }
+        if s.contains("update") || s.contains("modif") || s.contains("alter") || s.contains("set") {
+            return "update";
+        }
+    }
+    UNKNOWN
+}
+
 fn or_unknown<'s>(field: &'s Option<crate::event::Text<'_>>) -> &'s str {
     match field {
         Some(v) if !v.is_empty() => v,
@@ -423,7 +614,7 @@ fn or_unknown<'s>(field: &'s Option<crate::event::Text<'_>>) -> &'s str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Format, Origin, Reason};
+    use crate::event::{Origin, Reason};
     use std::borrow::Cow;
     use std::time::Duration;
 
@@ -513,7 +704,9 @@ mod tests {
             max_series: [("nope_total".to_string(), 5)].into(),
             max_label_value_bytes: 1,
             delay_buckets_secs: vec![1.0, 0.5],
+            request_duration_buckets_secs: vec![],
+            request_duration_by_principal: false,
         };
-        assert_eq!(config.problems().len(), 4, "{:?}", config.problems());
+        assert_eq!(config.problems().len(), 5, "{:?}", config.problems());
     }
 }

@@ -65,6 +65,9 @@ pub fn change_key(message: &str) -> Option<&str> {
         "Replayed ConfigRecord for ",
         "Replayed TopicRecord for topic ",
         "Replayed RemoveTopicRecord for topic ",
+        "Replayed ClientQuotaRecord for ",
+        "Replayed DelegationTokenRecord for ",
+        "Replayed RemoveDelegationTokenRecord for ",
     ];
     known.iter().any(|k| body.starts_with(k)).then_some(body)
 }
@@ -109,6 +112,7 @@ pub fn parse_message(
         ev.resource_name = Some(acl.resource_name.into());
         ev.pattern_type = Some(acl.pattern_type.into());
         ev.principal = Some(acl.principal.into());
+        ev.permission = Some(acl.permission.into());
         return Ok(Some(ev));
     }
 
@@ -146,23 +150,57 @@ pub fn parse_message(
         let (rtype, rest) = rest
             .split_once(", name='")
             .ok_or(ParseError::Unrecognized)?;
-        let (name, event_type) =
+        let (name, key, event_type) =
             if let Some((name, setting)) = rest.split_once("') which set configuration ") {
-                let (_key, value) = setting.split_once(" to ").ok_or(ParseError::Unrecognized)?;
+                // Keys are Kafka config names (no spaces); values may hold " to ".
+                let (key, value) = setting.split_once(" to ").ok_or(ParseError::Unrecognized)?;
                 let event_type = if value == "null" {
                     "config_removed"
                 } else {
                     "config_set"
                 };
-                (name, event_type)
-            } else if let Some((name, _key)) = rest.split_once("') which removed configuration ") {
-                (name, "config_removed")
+                (name, key, event_type)
+            } else if let Some((name, key)) = rest.split_once("') which removed configuration ") {
+                (name, key, "config_removed")
             } else {
                 return Err(ParseError::Unrecognized);
             };
         let mut ev = new(Category::ConfigChange, event_type);
         ev.resource_type = Some(config_resource_type(rtype).into());
         ev.resource_name = (!name.is_empty()).then_some(name.into());
+        ev.config_key = Some(key.into());
+        return Ok(Some(ev));
+    }
+
+    // Client quotas: `ClientQuotaRecord for ClientQuotaEntity(entries={user=alice}) setting
+    // producer_byte_rate to 1024.0.` / `… removing producer_byte_rate.`
+    if let Some(rest) = body.strip_prefix("ClientQuotaRecord for ClientQuotaEntity(entries={") {
+        let (entity, rest) = rest.split_once("}) ").ok_or(ParseError::Unrecognized)?;
+        let (event_type, key) = if let Some(r) = rest.strip_prefix("setting ") {
+            let (key, _value) = r.split_once(" to ").ok_or(ParseError::Unrecognized)?;
+            ("quota_set", key)
+        } else if let Some(r) = rest.strip_prefix("removing ") {
+            ("quota_removed", r.strip_suffix('.').unwrap_or(r))
+        } else {
+            return Err(ParseError::Unrecognized);
+        };
+        let mut ev = new(Category::ConfigChange, event_type);
+        ev.resource_type = Some("ClientQuota".into());
+        ev.resource_name = (!entity.is_empty()).then_some(entity.into());
+        ev.config_key = Some(key.into());
+        return Ok(Some(ev));
+    }
+
+    // Delegation tokens.
+    let token = if let Some(r) = body.strip_prefix("DelegationTokenRecord for ") {
+        Some(("delegation_token_created", r))
+    } else {
+        body.strip_prefix("RemoveDelegationTokenRecord for ")
+            .map(|r| ("delegation_token_deleted", r))
+    };
+    if let Some((event_type, _token)) = token {
+        let mut ev = new(Category::CredentialChange, event_type);
+        ev.mechanism = Some(DELEGATION_TOKEN.into());
         return Ok(Some(ev));
     }
 
@@ -186,6 +224,32 @@ pub fn parse_message(
         return Ok(Some(ev));
     }
     Ok(None)
+}
+
+/// The `mechanism` of delegation-token changes.
+pub const DELEGATION_TOKEN: &str = "delegation-token";
+
+/// A controller lifecycle line that bounds the startup replay of the metadata log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// `Creating new QuorumController with clusterId …`: the controller (re)starts and will
+    /// replay every record of its metadata log; those `Replayed …` lines are not new changes.
+    Starting,
+    /// `Becoming the active controller at epoch …`: the replay is over; records replayed from
+    /// now on are new commits.
+    Active,
+}
+
+/// Recognizes the lines that start and end a controller's startup replay.
+pub fn lifecycle(message: &str) -> Option<Lifecycle> {
+    let (_, body) = split_controller(message);
+    if body.starts_with("Creating new QuorumController with clusterId ") {
+        Some(Lifecycle::Starting)
+    } else if body.starts_with("Becoming the active controller at epoch ") {
+        Some(Lifecycle::Active)
+    } else {
+        None
+    }
 }
 
 /// Splits `[QuorumController id=N] ` off a message: `(Some("N"), rest)`.
@@ -216,6 +280,7 @@ struct Acl<'a> {
     pattern_type: &'a str,
     principal: &'a str,
     operation: &'a str,
+    permission: &'a str,
 }
 
 /// Reads `StandardAcl[resourceType=…, resourceName=…, patternType=…, principal=…, host=…,
@@ -272,6 +337,7 @@ fn read_acl(s: &str) -> Result<Acl<'_>, ParseError> {
         pattern_type,
         principal,
         operation,
+        permission,
     })
 }
 
@@ -301,6 +367,55 @@ mod tests {
         assert_eq!(e.resource_type.as_deref(), Some("Group"));
         assert_eq!(e.resource_name.as_deref(), Some("billing, x"));
         assert_eq!(e.principal.as_deref(), Some("User:CN=a, O=Acme"));
+    }
+
+    #[test]
+    fn acl_permission_and_config_key_are_kept() {
+        let e = one("[QuorumController id=1] Replayed AccessControlEntryRecord for 9hEExFzMR_2SXaA8JGp5Cw, setting StandardAcl[resourceType=TOPIC, resourceName=orders, patternType=LITERAL, principal=User:alice, host=*, operation=WRITE, permissionType=DENY]");
+        assert_eq!(e.permission.as_deref(), Some("DENY"));
+        let e = one("[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=TOPIC, name='orders') which set configuration retention.ms to 1 to 2");
+        assert_eq!(e.config_key.as_deref(), Some("retention.ms"));
+    }
+
+    #[test]
+    fn quota_and_token_records() {
+        let e = one("[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice}) setting producer_byte_rate to 1024.0.");
+        assert_eq!(e.category, Category::ConfigChange);
+        assert_eq!(e.event_type, "quota_set");
+        assert_eq!(e.resource_type.as_deref(), Some("ClientQuota"));
+        assert_eq!(e.resource_name.as_deref(), Some("user=alice"));
+        assert_eq!(e.config_key.as_deref(), Some("producer_byte_rate"));
+        let e = one("[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice, client-id=app}) removing producer_byte_rate.");
+        assert_eq!(e.event_type, "quota_removed");
+        assert_eq!(
+            e.resource_name.as_deref(),
+            Some("user=alice, client-id=app")
+        );
+        assert_eq!(e.config_key.as_deref(), Some("producer_byte_rate"));
+        let e = one(
+            "[QuorumController id=1] Replayed DelegationTokenRecord for Mn4lQ3gsR3yqVYLw2x1aLg.",
+        );
+        assert_eq!(e.category, Category::CredentialChange);
+        assert_eq!(e.event_type, "delegation_token_created");
+        assert_eq!(e.mechanism.as_deref(), Some(DELEGATION_TOKEN));
+        let e = one("[QuorumController id=1] Replayed RemoveDelegationTokenRecord for Mn4lQ3gsR3yqVYLw2x1aLg.");
+        assert_eq!(e.event_type, "delegation_token_deleted");
+    }
+
+    #[test]
+    fn lifecycle_lines_bound_the_startup_replay() {
+        assert_eq!(
+            lifecycle("[QuorumController id=1] Creating new QuorumController with clusterId MwTDkQeNYTZqM_InrhQX_A"),
+            Some(Lifecycle::Starting)
+        );
+        assert_eq!(
+            lifecycle("[QuorumController id=1] Becoming the active controller at epoch 2, next write offset 71."),
+            Some(Lifecycle::Active)
+        );
+        assert_eq!(
+            lifecycle("[QuorumController id=1] Replayed TopicRecord for topic a with topic ID b."),
+            None
+        );
     }
 
     #[test]

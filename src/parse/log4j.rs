@@ -69,6 +69,19 @@ impl Level {
         }
     }
 
+    /// Reads a level name in any case (`info`, `Warning`, `ERR` as syslog-style shippers write).
+    pub fn from_name(name: &str) -> Option<Level> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "TRACE" => Level::Trace,
+            "DEBUG" => Level::Debug,
+            "INFO" | "INFORMATION" | "NOTICE" => Level::Info,
+            "WARN" | "WARNING" => Level::Warn,
+            "ERROR" | "ERR" => Level::Error,
+            "FATAL" | "CRITICAL" | "CRIT" => Level::Fatal,
+            _ => return None,
+        })
+    }
+
     fn from_bytes(b: &[u8]) -> Option<Level> {
         Some(match b {
             b"TRACE" => Level::Trace,
@@ -141,28 +154,121 @@ pub struct Header<'a> {
     pub rest: &'a [u8],
 }
 
-/// Reads `[yyyy-mm-dd hh:mm:ss,SSS] LEVEL ` at the start of `line` (after an optional
-/// kubectl/CRI prefix). `None` when the line is not a header.
+/// Reads an entry header at the start of `line`, after an optional container, kubectl or
+/// journald prefix. `None` when the line is not a header. Recognized shapes (see the module docs):
+///
+/// - `[2026-11-26 14:06:16,546] INFO ` — Kafka's default `[%d] %p` (Apache, Confluent, Bitnami);
+/// - `[2026-11-26T14:06:16,546] INFO `, `[2026-11-26T14:06:16.546+01:00] INFO ` — `%d{ISO8601…}`;
+/// - `2026-11-26 14:06:16,546 INFO  ` — Strimzi's `%d{yyyy-MM-dd HH:mm:ss,SSS} %p`, padded `%-5p`;
+/// - `2026-11-26T14:06:16.546Z INFO ` — an ISO stamp without brackets (also what remains when
+///   a runtime's RFC 3339 prefix stands in for the layout's own `%d`).
 pub fn parse_header(line: &[u8], utc_offset_secs: i32) -> Option<Header<'_>> {
-    let line = strip_prefix(line);
-    // "[2026-11-26 14:06:16,546] " is 26 bytes.
-    if line.len() < 27 || line[0] != b'[' || line[24] != b']' || line[25] != b' ' {
-        return None;
+    let (line, prefix_time) = strip_prefix_stamp(line);
+    match line.first() {
+        Some(b'[') => {
+            // Fast path: the default layout, 23-byte stamp.
+            if line.len() >= 27 && line[24] == b']' && line[25] == b' ' {
+                if let Some(t) = parse_stamp(&line[1..24], utc_offset_secs) {
+                    return level_after(&line[26..], t);
+                }
+            }
+            let close = memchr::memchr(b']', &line[..line.len().min(40)])?;
+            if line.get(close + 1) != Some(&b' ') {
+                return None;
+            }
+            let t = parse_stamp_any(&line[1..close], utc_offset_secs)?;
+            level_after(&line[close + 2..], t)
+        }
+        Some(b) if b.is_ascii_digit() => {
+            let end = if line.get(10) == Some(&b' ') {
+                23
+            } else {
+                memchr::memchr(b' ', &line[..line.len().min(40)])?
+            };
+            if line.get(end) != Some(&b' ') {
+                return None;
+            }
+            let t = parse_stamp_any(&line[..end], utc_offset_secs)?;
+            level_after(&line[end + 1..], t)
+        }
+        _ => level_after(line, prefix_time?),
     }
-    let timestamp = parse_stamp(&line[1..24], utc_offset_secs)?;
-    let after = &line[26..];
+}
+
+/// `LEVEL` and its padding after a stamp.
+fn level_after(after: &[u8], timestamp: SystemTime) -> Option<Header<'_>> {
     let sp = memchr::memchr(b' ', &after[..after.len().min(6)])?;
     let level = Level::from_bytes(&after[..sp])?;
+    let mut rest = &after[sp + 1..];
+    // `%-5p` pads `INFO`/`WARN` with one space.
+    if sp < 5 && rest.first() == Some(&b' ') {
+        rest = &rest[1..];
+    }
     Some(Header {
         timestamp,
         level,
-        rest: &after[sp + 1..],
+        rest,
     })
+}
+
+/// `yyyy-mm-dd[ T]hh:mm:ss[,.]fraction` with an optional zone (`Z`, `±hh:mm`, `±hhmm`); without
+/// a zone, the stamp is in the zone `utc_offset_secs` east of UTC.
+fn parse_stamp_any(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
+    if s.len() < 19 || !(s[10] == b' ' || s[10] == b'T') {
+        return None;
+    }
+    let mut base = [0u8; 23];
+    base[..19].copy_from_slice(&s[..19]);
+    base[10] = b' ';
+    base[19] = b',';
+    let mut rest = &s[19..];
+    let mut ms = [b'0'; 3];
+    if let Some((&sep, frac)) = rest.split_first() {
+        if sep == b',' || sep == b'.' {
+            let digits = frac.iter().take_while(|b| b.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            for (i, d) in frac[..digits.min(3)].iter().enumerate() {
+                ms[i] = *d;
+            }
+            rest = &frac[digits..];
+        }
+    }
+    base[20..23].copy_from_slice(&ms);
+    let offset = match rest {
+        [] => utc_offset_secs,
+        [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
+            let d = |b: &u8| b.is_ascii_digit().then(|| i32::from(b - b'0'));
+            let secs = (d(h1)? * 10 + d(h2)?) * 3600 + (d(m1)? * 10 + d(m2)?) * 60;
+            if *sign == b'+' {
+                secs
+            } else {
+                -secs
+            }
+        }
+        _ => return None,
+    };
+    parse_stamp(&base, offset)
 }
 
 /// Splits a trailing ` (logger)` off a line: `(text, Some(logger))` when the line ends in a
 /// parenthesized name without spaces or parentheses.
 pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
+    if line.last() == Some(&b']') {
+        // Strimzi's layout ends `(%c) [%t]`: drop the thread, then read the logger.
+        if let Some(open) = memchr::memmem::rfind(line, b" [") {
+            let before = &line[..open];
+            if before.last() == Some(&b')') {
+                let (text, logger) = split_logger(before);
+                if logger.is_some() {
+                    return (text, logger);
+                }
+            }
+        }
+        return (line, None);
+    }
     if line.last() != Some(&b')') {
         return (line, None);
     }
@@ -184,28 +290,75 @@ pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// Removes a `kubectl logs --timestamps` or CRI prefix: an RFC 3339 stamp, a space, and for CRI
-/// `stdout|stderr F|P `.
+/// Removes a `kubectl logs --timestamps` or CRI prefix (an RFC 3339 stamp, a space, and for CRI
+/// `stdout|stderr F|P `) or a journald/syslog prefix (`Nov 26 14:06:16 host ident[pid]: `, or
+/// `journalctl -o short-iso`'s `2026-11-26T14:06:16+0000 host ident[pid]: `).
 pub fn strip_prefix(line: &[u8]) -> &[u8] {
-    // Fast path: Kafka's own layout.
-    if line.first() != Some(&b'2') && line.first() != Some(&b'1') {
-        return line;
+    strip_prefix_stamp(line).0
+}
+
+/// [`strip_prefix`], also returning the prefix's time when it had a full RFC 3339 stamp.
+fn strip_prefix_stamp(line: &[u8]) -> (&[u8], Option<SystemTime>) {
+    match line.first() {
+        Some(b'1' | b'2') => {}
+        Some(b'A' | b'D' | b'F' | b'J' | b'M' | b'N' | b'O' | b'S') => {
+            return (strip_syslog(line).unwrap_or(line), None)
+        }
+        // Fast path: Kafka's own layout.
+        _ => return (line, None),
     }
     let Some(sp) = memchr::memchr(b' ', &line[..line.len().min(40)]) else {
-        return line;
+        return (line, None);
     };
     if !is_rfc3339(&line[..sp]) {
-        return line;
+        return (line, None);
     }
+    let time = std::str::from_utf8(&line[..sp])
+        .ok()
+        .and_then(super::parse_rfc3339_or_offset);
     let rest = &line[sp + 1..];
     for stream in [&b"stdout "[..], &b"stderr "[..]] {
         if let Some(r) = rest.strip_prefix(stream) {
             if r.len() >= 2 && (r[0] == b'F' || r[0] == b'P') && r[1] == b' ' {
-                return &r[2..];
+                return (&r[2..], time);
             }
         }
     }
-    rest
+    if let Some(r) = strip_syslog_ident(rest) {
+        return (r, time);
+    }
+    (rest, time)
+}
+
+/// `Nov 26 14:06:16 host ident[pid]: ` (journalctl's default `short` output, syslog files).
+fn strip_syslog(line: &[u8]) -> Option<&[u8]> {
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    if line.len() < 17 || !MONTHS.contains(&&line[..3]) || line[3] != b' ' {
+        return None;
+    }
+    let t = &line[7..15];
+    let clock =
+        t[2] == b':' && t[5] == b':' && [0, 1, 3, 4, 6, 7].iter().all(|&i| t[i].is_ascii_digit());
+    if !clock || line[15] != b' ' {
+        return None;
+    }
+    strip_syslog_ident(&line[16..])
+}
+
+/// `host ident[pid]: ` or `host ident: ` before a Kafka line.
+fn strip_syslog_ident(s: &[u8]) -> Option<&[u8]> {
+    let head = &s[..s.len().min(160)];
+    let host_end = memchr::memchr(b' ', head)?;
+    let ident = &head[host_end + 1..];
+    let colon = memchr::memmem::find(ident, b": ")?;
+    let tag = &ident[..colon];
+    if tag.is_empty() || tag.contains(&b' ') {
+        return None;
+    }
+    Some(&s[host_end + 1 + colon + 2..])
 }
 
 fn is_rfc3339(s: &[u8]) -> bool {
@@ -324,6 +477,30 @@ impl Framer {
             pending: None,
             next_suspect: false,
             skipped_lines: 0,
+        }
+    }
+
+    /// A framer for a stream whose first byte is at `offset` (a tailer resuming mid-file): the
+    /// entries' offsets are positions in the file.
+    pub fn starting_at(config: FramerConfig, offset: u64) -> Framer {
+        let mut f = Framer::new(config);
+        f.pos = offset;
+        f.line_start = offset;
+        f
+    }
+
+    /// The offset up to which every byte has been emitted in an entry (or skipped): the start of
+    /// the entry still being assembled, else of the unfinished last line. A tailer checkpoints
+    /// this after applying the emitted entries, so a restart re-reads only what was not applied.
+    pub fn pending_offset(&self) -> u64 {
+        self.pending.as_ref().map_or(self.line_start, |p| p.offset)
+    }
+
+    /// Emits the entry being assembled if the input ends on a complete line: Kafka writes each
+    /// entry (with its stack trace) in one go, so a tailer calls this when a file has been idle.
+    pub fn flush_if_idle(&mut self, out: &mut Vec<LogEntry>) {
+        if self.partial.is_empty() && !self.partial_overflow {
+            self.emit(out);
         }
     }
 
@@ -464,6 +641,41 @@ pub fn frame_all(config: FramerConfig, input: &[u8]) -> Vec<LogEntry> {
     framer.push(input, &mut out);
     framer.flush(&mut out);
     out
+}
+
+#[cfg(test)]
+mod resume_tests {
+    use super::*;
+
+    #[test]
+    fn pending_offset_tracks_what_was_emitted() {
+        let a = "[2026-11-26 14:06:16,546] INFO one (x.Y)\n";
+        let b = "[2026-11-26 14:06:17,546] INFO two (x.Y)\n";
+        let mut f = Framer::new(FramerConfig::default());
+        let mut out = Vec::new();
+        f.push(a.as_bytes(), &mut out);
+        assert!(out.is_empty());
+        assert_eq!(f.pending_offset(), 0);
+        f.push(b.as_bytes(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(f.pending_offset(), a.len() as u64);
+        f.flush_if_idle(&mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(f.pending_offset(), (a.len() + b.len()) as u64);
+        // Resuming at a checkpoint keeps file offsets.
+        let mut g = Framer::starting_at(FramerConfig::default(), a.len() as u64);
+        let mut out = Vec::new();
+        g.push(b.as_bytes(), &mut out);
+        g.push(b"[2026-11-26 14:06:18", &mut out);
+        // An unfinished line: nothing can be emitted yet.
+        g.flush_if_idle(&mut out);
+        assert!(out.is_empty());
+        assert_eq!(g.pending_offset(), a.len() as u64);
+        g.push(b",000] INFO three (x.Y)\n", &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].offset, a.len() as u64);
+        assert_eq!(g.pending_offset(), (a.len() + b.len()) as u64);
+    }
 }
 
 #[cfg(test)]
@@ -612,12 +824,58 @@ mod tests {
         assert!(!e[2].suspect, "the next genuine entry");
     }
 
+    /// The layouts real deployments use, each wrapping the same authorizer line; every one must
+    /// give the same entry (time, level, logger, message).
+    #[test]
+    fn common_layouts_and_wrappers_frame_alike() {
+        const MSG: &str = "Principal = User:bob is Denied operation = WRITE from host = 10.0.0.8 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny";
+        let want_time = at(1_795_701_976, 546); // 2026-11-26 14:06:16.546 UTC
+        let cases = [
+            // Apache Kafka, Confluent Platform images and Confluent for Kubernetes, Bitnami:
+            // `[%d] %p %m (%c)%n`.
+            format!("[2026-11-26 14:06:16,546] INFO {MSG} (kafka.authorizer.logger)"),
+            // `%d{ISO8601}` and `%d{ISO8601_OFFSET_DATE_TIME_HHCMM}` in brackets.
+            format!("[2026-11-26T14:06:16,546] INFO {MSG} (kafka.authorizer.logger)"),
+            format!("[2026-11-26T15:06:16.546+01:00] INFO {MSG} (kafka.authorizer.logger)"),
+            // Strimzi: `%d{yyyy-MM-dd HH:mm:ss,SSS} %p %m (%c) [%t]%n`.
+            format!("2026-11-26 14:06:16,546 INFO {MSG} (kafka.authorizer.logger) [data-plane-kafka-request-handler-3]"),
+            // `%-5p` padding and an ISO stamp without brackets.
+            format!("2026-11-26T14:06:16.546Z INFO  {MSG} (kafka.authorizer.logger)"),
+            // kubectl logs --timestamps and a CRI log file around a Strimzi line.
+            format!("2026-11-26T14:06:16.999999999Z 2026-11-26 14:06:16,546 INFO {MSG} (kafka.authorizer.logger) [data-plane-kafka-request-handler-3]"),
+            format!("2026-11-26T14:06:16.999Z stdout F [2026-11-26 14:06:16,546] INFO {MSG} (kafka.authorizer.logger)"),
+            // journalctl (short and short-iso) around the default layout.
+            format!("Nov 26 14:06:16 broker-1 kafka-server-start.sh[1234]: [2026-11-26 14:06:16,546] INFO {MSG} (kafka.authorizer.logger)"),
+            format!("2026-11-26T14:06:16+0000 broker-1 kafka[1234]: [2026-11-26 14:06:16,546] INFO {MSG} (kafka.authorizer.logger)"),
+        ];
+        for line in &cases {
+            let e = frame(&format!("{line}\n"));
+            assert_eq!(e.len(), 1, "{line}");
+            assert_eq!(e[0].message, MSG, "{line}");
+            assert_eq!(
+                e[0].logger.as_deref(),
+                Some("kafka.authorizer.logger"),
+                "{line}"
+            );
+            assert_eq!(e[0].level, Level::Info, "{line}");
+            assert_eq!(e[0].timestamp, want_time, "{line}");
+        }
+        // A prefix stamp stands in when the layout has no `%d` (`%p %m (%c)` under kubectl).
+        let e = frame(&format!(
+            "2026-11-26T14:06:16.546Z WARN {MSG} (kafka.authorizer.logger)\n"
+        ));
+        assert_eq!(e[0].level, Level::Warn);
+        assert_eq!(e[0].timestamp, want_time);
+    }
+
     #[test]
     fn headers_need_the_exact_shape() {
         assert!(parse_header(b"[2026-11-26 14:06:16,546] INFO x", 0).is_some());
         assert!(parse_header(b"[2026-11-26 14:06:16,546] NOTICE x", 0).is_none());
         assert!(parse_header(b"[2026-13-26 14:06:16,546] INFO x", 0).is_none());
-        assert!(parse_header(b"[2026-11-26 14:06:16.546] INFO x", 0).is_none());
+        assert!(parse_header(b"[2026-11-26 14:06:16.546] INFO x", 0).is_some());
+        assert!(parse_header(b"[2026-11-26 14:06:16;546] INFO x", 0).is_none());
+        assert!(parse_header(b"[2026-11-26 14:06:16,546+1] INFO x", 0).is_none());
         assert!(parse_header(b" [2026-11-26 14:06:16,546] INFO x", 0).is_none());
         assert_eq!(split_logger(b"a (b.c)"), (&b"a"[..], Some(&b"b.c"[..])));
         assert_eq!(split_logger(b"a (b c)"), (&b"a (b c)"[..], None));

@@ -7,13 +7,17 @@
 //! - [`log4j`]: frames Kafka's `[%d] %p %m (%c)` log files into multi-line entries.
 //! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
-//! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config and topic changes.
+//! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
+//! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
+//! - [`broker_log`]: which log an entry belongs to (by logger) and dispatch to the above.
 
 pub mod audit;
 pub mod authorizer;
+pub mod broker_log;
 pub mod controller_log;
 pub mod json;
 pub mod log4j;
+pub mod request_log;
 pub mod server_log;
 pub mod text;
 
@@ -130,15 +134,43 @@ pub enum FormatChoice {
     ConfluentAudit,
     Json,
     Text,
+    /// Lines of Kafka's own logs, one per record (or JSON-wrapped), any logger: each entry is
+    /// routed by its logger name.
+    BrokerLog,
+    /// Lines of `kafka-authorizer.log`.
+    AuthorizerLog,
+    /// Lines of `server.log`.
+    ServerLog,
+    /// Lines of `controller.log`.
+    ControllerLog,
+    /// Lines of `kafka-request.log`.
+    RequestLog,
 }
 
 impl FormatChoice {
     pub fn fixed(self) -> Option<Format> {
         match self {
-            FormatChoice::Auto => None,
+            FormatChoice::Auto | FormatChoice::BrokerLog => None,
             FormatChoice::ConfluentAudit => Some(Format::ConfluentAudit),
             FormatChoice::Json => Some(Format::Json),
             FormatChoice::Text => Some(Format::Text),
+            FormatChoice::AuthorizerLog => Some(Format::AuthorizerLog),
+            FormatChoice::ServerLog => Some(Format::ServerLog),
+            FormatChoice::ControllerLog => Some(Format::ControllerLog),
+            FormatChoice::RequestLog => Some(Format::RequestLog),
+        }
+    }
+
+    /// For the broker-log formats, the kind of log the records hold.
+    pub fn log_kind(self) -> Option<broker_log::LogKind> {
+        use broker_log::LogKind;
+        match self {
+            FormatChoice::BrokerLog => Some(LogKind::Auto),
+            FormatChoice::AuthorizerLog => Some(LogKind::Authorizer),
+            FormatChoice::ServerLog => Some(LogKind::Server),
+            FormatChoice::ControllerLog => Some(LogKind::Controller),
+            FormatChoice::RequestLog => Some(LogKind::Request),
+            _ => None,
         }
     }
 }
@@ -200,6 +232,11 @@ impl Parsers {
         }
     }
 
+    /// Largest record accepted, in bytes.
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
     /// Parses one record. On failure returns the format that was tried (`None` when no format
     /// could even be chosen) with the error.
     pub fn parse<'a>(
@@ -222,11 +259,12 @@ impl Parsers {
             Format::ConfluentAudit => audit::parse(record),
             Format::Json => json::parse(&self.json, record),
             Format::Text => text::parse(&self.text, record),
-            // Broker logs are framed into multi-line entries by a file tailer, not read as
-            // single records; they are not wired into the pipeline yet.
-            Format::AuthorizerLog | Format::ServerLog | Format::ControllerLog => {
-                Err(ParseError::Unrecognized)
-            }
+            // Log formats are framed into entries first: `Pipeline::apply` routes them through
+            // `broker_log` (see `FormatChoice::log_kind`) and never calls this for them.
+            Format::AuthorizerLog
+            | Format::ServerLog
+            | Format::ControllerLog
+            | Format::RequestLog => Err(ParseError::Unrecognized),
         };
         result.map_err(|e| (Some(format), e))
     }
@@ -294,6 +332,19 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         .ok()
         .filter(|_| s.ends_with('Z') || s.ends_with('z'))
         .or_else(|| parse_rfc3339_offset(s))
+}
+
+/// [`parse_rfc3339`], also accepting `±hhmm` offsets (journalctl's `short-iso`).
+pub fn parse_rfc3339_or_offset(s: &str) -> Option<SystemTime> {
+    parse_rfc3339(s).or_else(|| {
+        let i = s.rfind(['+', '-']).filter(|&i| i >= 19)?;
+        let off = &s[i + 1..];
+        if off.len() == 4 && off.bytes().all(|b| b.is_ascii_digit()) {
+            parse_rfc3339(&format!("{}{}:{}", &s[..=i], &off[..2], &off[2..]))
+        } else {
+            None
+        }
+    })
 }
 
 /// RFC 3339 with a numeric offset, which humantime does not read.

@@ -1,0 +1,310 @@
+//! The file source: tails Kafka's log files (globs, through rotation, copytruncate, deletion and
+//! restarts, see [`crate::tail`]), frames them into entries ([`crate::parse::log4j`]) and applies
+//! every entry through the pipeline.
+//!
+//! Exactness across restarts: after applying the entries a poll produced, the source checkpoints
+//! each stream at its framer's [`Framer::pending_offset`] (the start of the entry still being
+//! assembled), and saves checkpoints every second and on shutdown. A restart resumes at the
+//! checkpoint, so an entry is applied once: never lost, never counted twice (unless the process
+//! is killed between applying and saving, when up to one second of entries is read again — the
+//! same at-least-once contract as the Kafka source's offset commits).
+//!
+//! The loop runs on its own thread: file reads are blocking and the tailer is synchronous.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::Origin;
+use crate::health::Health;
+use crate::parse::broker_log::LogKind;
+use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
+use crate::pipeline::{LogStream, Pipeline};
+use crate::replay::stream_key;
+use crate::tail::{StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
+
+/// A `- file:` source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// The `source` label. Default `broker-logs`. Must be unique.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Glob patterns of the files to tail, e.g. `/var/log/kafka/*.log*` (include the rotated
+    /// names, so a restart finds files rotated while it was down). `*` does not cross `/`.
+    pub paths: Vec<String>,
+    /// Glob patterns to skip, e.g. `*.gz`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Which log the files are. Default `auto`: each entry is routed by its logger, which also
+    /// reads a container's mixed stdout.
+    #[serde(default)]
+    pub kind: LogKind,
+    /// Where to start in files found at the very first start (no state yet): `beginning` counts
+    /// what the files already hold, `end` only what is written from now on. Default `end`.
+    /// Files that appear later are always read from their beginning.
+    #[serde(default = "default_start_at")]
+    pub start_at: StartAt,
+    /// Directory for checkpoints (file identity + offset). Without it, a restart starts over per
+    /// `start_at`. Strongly recommended.
+    pub state_dir: Option<PathBuf>,
+    /// The broker JVM's UTC offset for timestamps without a zone (`+01:00`). Default `+00:00`.
+    #[serde(default = "default_utc_offset")]
+    pub utc_offset: String,
+    /// How often to look for new bytes, in milliseconds. Default 250.
+    #[serde(default = "default_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// Longest log entry kept, in bytes; longer ones are cut and counted as `invalid_field`
+    /// parse errors. Default 65536.
+    #[serde(default = "default_max_entry_bytes")]
+    pub max_entry_bytes: usize,
+    /// Seconds a rotated or deleted file must stay idle before it is closed. Default 10.
+    #[serde(default = "default_rotate_wait_secs")]
+    pub rotate_wait_secs: u64,
+}
+
+fn default_name() -> String {
+    "broker-logs".into()
+}
+fn default_start_at() -> StartAt {
+    StartAt::End
+}
+fn default_utc_offset() -> String {
+    "+00:00".into()
+}
+fn default_poll_interval_ms() -> u64 {
+    250
+}
+fn default_max_entry_bytes() -> usize {
+    DEFAULT_MAX_ENTRY_BYTES
+}
+fn default_rotate_wait_secs() -> u64 {
+    10
+}
+
+impl FileSourceConfig {
+    /// Every problem with this source, prefixed with `at`.
+    pub fn problems(&self, at: &str, problems: &mut Vec<String>) {
+        if self.paths.is_empty() {
+            problems.push(format!("{at}.paths: give at least one glob"));
+        }
+        for (i, p) in self.paths.iter().enumerate() {
+            if p.trim().is_empty() {
+                problems.push(format!("{at}.paths[{i}]: empty"));
+            }
+        }
+        if let Err(e) = crate::cli::parse_utc_offset(&self.utc_offset) {
+            problems.push(format!("{at}.utc_offset: {e}"));
+        }
+        if self.poll_interval_ms < 10 {
+            problems.push(format!("{at}.poll_interval_ms: must be at least 10"));
+        }
+        if self.max_entry_bytes < 1024 {
+            problems.push(format!("{at}.max_entry_bytes: must be at least 1024"));
+        }
+        if self.kind == LogKind::Other {
+            problems.push(format!(
+                "{at}.kind: `other` files are not parsed; use auto, authorizer, server, controller or request"
+            ));
+        }
+    }
+
+    fn framer(&self) -> FramerConfig {
+        FramerConfig {
+            utc_offset_secs: crate::cli::parse_utc_offset(&self.utc_offset).unwrap_or(0),
+            max_entry_bytes: self.max_entry_bytes,
+        }
+    }
+
+    fn tail(&self) -> TailConfig {
+        let mut t = TailConfig::new(self.paths.clone());
+        t.exclude = self.exclude.clone();
+        t.start_at = self.start_at;
+        t.state_dir = self.state_dir.clone();
+        t.rotate_wait = Duration::from_secs(self.rotate_wait_secs);
+        t
+    }
+}
+
+/// One stream being framed.
+struct Stream {
+    framer: Framer,
+    path: String,
+    /// Data arrived in the current poll.
+    active: bool,
+}
+
+/// A running file source.
+pub struct FileSource {
+    config: FileSourceConfig,
+    tailer: Tailer,
+    pipeline: Arc<Pipeline>,
+    health: Arc<Health>,
+}
+
+impl FileSource {
+    /// Opens the tailer (loads checkpoints). Errors name the glob or state file at fault.
+    pub fn start(
+        config: FileSourceConfig,
+        pipeline: Arc<Pipeline>,
+        health: Arc<Health>,
+    ) -> Result<FileSource, TailError> {
+        let tailer = Tailer::new(config.tail())?;
+        if config.state_dir.is_none() {
+            tracing::warn!(
+                source = %config.name,
+                "No state_dir: a restart cannot resume where it stopped and starts over per start_at."
+            );
+        }
+        health.register(&config.name);
+        Ok(FileSource {
+            config,
+            tailer,
+            pipeline,
+            health,
+        })
+    }
+
+    /// Tails until `shutdown`, then checkpoints what was applied.
+    pub async fn run(self, shutdown: CancellationToken, _grace: Duration) {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let name = self.config.name.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("kse-tail-{name}"))
+            .spawn(move || {
+                self.run_blocking(&shutdown);
+                let _ = done_tx.send(());
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = done_rx.await;
+            }
+            Err(error) => tracing::error!(source = %name, %error, "Cannot start the tail thread."),
+        }
+    }
+
+    fn run_blocking(mut self, shutdown: &CancellationToken) {
+        let source = self.config.name.clone();
+        let kind = self.config.kind;
+        let framer_config = self.config.framer();
+        let interval = Duration::from_millis(self.config.poll_interval_ms);
+        let mut streams: HashMap<StreamId, Stream> = HashMap::new();
+        let mut logs: HashMap<String, LogStream> = HashMap::new();
+        let mut entries: Vec<LogEntry> = Vec::new();
+        let mut last_save = Instant::now();
+        let mut last_error_log: Option<Instant> = None;
+        tracing::info!(source = %source, paths = ?self.config.paths, "Tailing broker logs.");
+        loop {
+            let pipeline = &self.pipeline;
+            let mut apply = |entries: &mut Vec<LogEntry>, path: &str| {
+                let log = logs.entry(stream_key(path.as_ref())).or_default();
+                for entry in entries.drain(..) {
+                    let origin = Origin::File {
+                        path: path.into(),
+                        offset: entry.offset,
+                    };
+                    pipeline.apply_entry(&source, kind, &entry, origin, log);
+                }
+            };
+            for s in streams.values_mut() {
+                s.active = false;
+            }
+            // Streams that ended this poll, with the offset everything was applied up to.
+            let mut ended: Vec<(StreamId, u64)> = Vec::new();
+            let polled = self.tailer.poll(&mut |event| match event {
+                TailEvent::Data {
+                    stream,
+                    path,
+                    offset,
+                    bytes,
+                } => {
+                    let s = streams.entry(stream).or_insert_with(|| Stream {
+                        framer: Framer::starting_at(framer_config, offset),
+                        path: path.display().to_string(),
+                        active: true,
+                    });
+                    s.active = true;
+                    s.framer.push(bytes, &mut entries);
+                    let path = s.path.clone();
+                    apply(&mut entries, &path);
+                }
+                TailEvent::Truncated { stream, path } => {
+                    tracing::info!(source = %source, path = %path.display(), "File truncated in place; reading its new content from the start.");
+                    streams.remove(&stream);
+                }
+                TailEvent::Ended { stream, .. } => {
+                    if let Some(mut s) = streams.remove(&stream) {
+                        s.framer.flush(&mut entries);
+                        apply(&mut entries, &s.path);
+                        ended.push((stream, s.framer.pending_offset()));
+                    }
+                }
+            });
+            let more = match polled {
+                Ok(stats) => {
+                    if !stats.errors.is_empty() {
+                        let now = Instant::now();
+                        if last_error_log
+                            .is_none_or(|t| now.duration_since(t) > Duration::from_secs(60))
+                        {
+                            last_error_log = Some(now);
+                            for e in &stats.errors {
+                                tracing::warn!(source = %source, path = %e.path.display(), problem = %e.problem, "Cannot read a log file; retrying.");
+                            }
+                        }
+                    }
+                    let ok = stats.errors.is_empty();
+                    self.health.update(&source, |s| {
+                        s.connected = true;
+                        s.assigned = true;
+                        s.error = (!ok)
+                            .then(|| format!("cannot read {}", stats.errors[0].path.display()));
+                    });
+                    stats.more_pending
+                }
+                Err(error) => {
+                    tracing::error!(source = %source, %error, "Tailing failed.");
+                    self.health
+                        .update(&source, |s| s.error = Some(error.to_string()));
+                    false
+                }
+            };
+            // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
+            for s in streams.values_mut().filter(|s| !s.active) {
+                s.framer.flush_if_idle(&mut entries);
+                let path = s.path.clone();
+                apply(&mut entries, &path);
+            }
+            for (id, s) in &streams {
+                self.tailer.checkpoint(*id, s.framer.pending_offset());
+            }
+            // An ended stream's checkpoint is its end: were it left at its last pending entry, a
+            // restart would read that entry again under a new stream.
+            for (id, end) in ended {
+                self.tailer.checkpoint(id, end);
+            }
+            let stopping = shutdown.is_cancelled();
+            if stopping || last_save.elapsed() >= Duration::from_secs(1) {
+                if let Err(error) = self.tailer.save() {
+                    tracing::error!(source = %source, %error, "Cannot save checkpoints.");
+                }
+                last_save = Instant::now();
+            }
+            if stopping {
+                tracing::info!(source = %source, files = streams.len(), "Stopped tailing; checkpoints saved.");
+                return;
+            }
+            if !more {
+                // Sleep in short steps so shutdown is prompt.
+                let until = Instant::now() + interval;
+                while Instant::now() < until && !shutdown.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(20).min(interval));
+                }
+            }
+        }
+    }
+}
