@@ -14,7 +14,9 @@ ARG DEBIAN_RELEASE=bookworm
 
 FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS build
 # librdkafka's build: a C toolchain (in the image), cmake-free ./configure, and the -dev packages
-# of what it links.
+# of what it links. Versions are not pinned: the release's current (security-patched) package is
+# wanted, and old pins disappear from the Debian archive.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libcurl4-openssl-dev libssl-dev libzstd-dev pkg-config python3 zlib1g-dev \
@@ -33,6 +35,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && strip /out/kafka-security-exporter
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+# Not pinned, like the build stage: the release's current security updates.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates libcurl4 libssl3 libzstd1 zlib1g \

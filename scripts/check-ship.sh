@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # check-ship.sh — static checks of what we ship besides the binary: the Prometheus rules
 # (promtool check + unit tests, pint), the Helm chart (helm lint --strict, helm template with
-# default values and with every switch on) and the chart's copies of alerts/ and dashboards/.
+# default values and with every switch on), the chart's copies of alerts/ and dashboards/, and the
+# Dockerfile (hadolint).
 # The Rust tests go further (tests/alert_rules.rs, dashboards.rs, helm_chart.rs, e2e_prometheus.rs).
 #
 # Usage: scripts/check-ship.sh
-# Needs: promtool (Debian package prometheus); helm and pint from scripts/tools.sh (built if missing).
+# Needs: promtool (Debian package prometheus); helm, pint and hadolint from scripts/tools.sh
+# (built or fetched if missing).
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +19,7 @@ step() { printf 'check-ship.sh: %s\n' "$*" >&2; }
 die() { printf 'check-ship.sh: error: %s\n' "$*" >&2; exit 1; }
 
 command -v promtool >/dev/null 2>&1 || die "promtool not found: apt-get install prometheus"
-bash scripts/tools.sh helm pint
+bash scripts/tools.sh helm pint hadolint
 BIN="$(bash scripts/tools.sh --print-bin)"
 
 step "chart copies of alerts/ and dashboards/"
@@ -38,5 +40,8 @@ step "helm lint --strict (default values, every switch on)"
 step "helm template (default values, every switch on)"
 "$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" >/dev/null
 "$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" -f "$CHART/ci/all-on-values.yaml" >/dev/null
+
+step "hadolint Dockerfile"
+"$BIN/hadolint" --no-color Dockerfile
 
 step "all passed"

