@@ -26,13 +26,16 @@ use serde_yaml_ng::Value as Yaml;
 use support::{exporter_bin, http_get, repo_dir, Scrape};
 
 const JOB: &str = "kafka-security-exporter";
-/// Alerts the demo's scenario must raise (pending or firing).
-const SCENARIO_ALERTS: [&str; 5] = [
+/// Alerts the demo's scenario must raise (pending or firing): its brute-force burst, its denials,
+/// and the ACL and SCRAM changes in the broker logs it writes.
+const SCENARIO_ALERTS: [&str; 7] = [
     "KafkaSecurityBruteForce",
     "KafkaSecurityPrincipalDenied",
     "KafkaSecurityPrivilegeProbing",
     "KafkaSecuritySensitiveResourceDenied",
     "KafkaSecurityAdminOperationDenied",
+    "KafkaSecurityAclChanged",
+    "KafkaSecurityCredentialChanged",
 ];
 /// How long to wait for every query to have data before failing with the list of those without.
 const DEADLINE: Duration = Duration::from_secs(100);
