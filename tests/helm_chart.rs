@@ -608,3 +608,83 @@ fn the_dockerfile_runtime_installs_every_linked_library() {
         "the Dockerfile's runtime stage does not install: {missing:?} (installs {installed:?})"
     );
 }
+
+#[test]
+fn each_switch_alone_adds_exactly_its_objects() {
+    let base = kinds(&render(&[]));
+    let cases: [(&str, &[&str]); 7] = [
+        (
+            "serviceMonitor.enabled=true",
+            &["ServiceMonitor/ship-kafka-security-exporter"],
+        ),
+        (
+            "prometheusRule.enabled=true",
+            &["PrometheusRule/ship-kafka-security-exporter"],
+        ),
+        (
+            "networkPolicy.enabled=true",
+            &["NetworkPolicy/ship-kafka-security-exporter"],
+        ),
+        (
+            "podDisruptionBudget.enabled=true",
+            &["PodDisruptionBudget/ship-kafka-security-exporter"],
+        ),
+        (
+            "kafkaAuth.password=pw",
+            &["Secret/ship-kafka-security-exporter"],
+        ),
+        (
+            "logTail.enabled=true",
+            &[
+                "DaemonSet/ship-kafka-security-exporter-log-tail",
+                "ConfigMap/ship-kafka-security-exporter-log-tail",
+            ],
+        ),
+        (
+            "dashboards.enabled=true",
+            &[
+                "ConfigMap/ship-kafka-security-exporter-overview",
+                "ConfigMap/ship-kafka-security-exporter-authentication",
+                "ConfigMap/ship-kafka-security-exporter-authorization",
+                "ConfigMap/ship-kafka-security-exporter-changes",
+                "ConfigMap/ship-kafka-security-exporter-exporter-health",
+            ],
+        ),
+    ];
+    for (switch, added) in cases {
+        let got = kinds(&render(&["--set", switch]));
+        let want: BTreeSet<String> = base
+            .iter()
+            .cloned()
+            .chain(added.iter().map(|s| s.to_string()))
+            .collect();
+        assert_eq!(got, want, "--set {switch}");
+    }
+    // A log-tail-only install: no Deployment, so no PodDisruptionBudget either.
+    let got = kinds(&render(&[
+        "--set",
+        "consumer.enabled=false",
+        "--set",
+        "logTail.enabled=true",
+        "--set",
+        "podDisruptionBudget.enabled=true",
+    ]));
+    assert_eq!(
+        got,
+        [
+            "ConfigMap/ship-kafka-security-exporter-log-tail",
+            "DaemonSet/ship-kafka-security-exporter-log-tail",
+            "Service/ship-kafka-security-exporter",
+            "ServiceAccount/ship-kafka-security-exporter",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
+    );
+    // Without egress rules the NetworkPolicy restricts ingress only.
+    let np = render(&["--set", "networkPolicy.enabled=true"]);
+    assert_eq!(
+        one(&np, "NetworkPolicy")["spec"]["policyTypes"],
+        serde_yaml_ng::from_str::<Value>("[Ingress]").unwrap()
+    );
+}
