@@ -430,3 +430,92 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
     }
     exporter.stop(Duration::from_secs(15));
 }
+
+/// Broker log lines shipped to a topic (plain, one per record; Docker json-file wrapped; ECS
+/// JSON with only the message) are read by the same parsers, with exact counts.
+#[test]
+fn broker_log_lines_from_a_topic() {
+    use support::{source_config, TestProducer};
+    let topic = unique("shipped-logs");
+    create_topic(&topic, 2);
+    let fixtures = repo_dir().join("tests/fixtures/broker_logs");
+    let real_authz = std::fs::read_to_string(fixtures.join("authorizer_kafka44_real.log")).unwrap();
+    let real_server = std::fs::read_to_string(fixtures.join("server_kafka44_real.log")).unwrap();
+    let producer = TestProducer::new();
+    let mut sent = 0;
+    // Plain lines, one per record (the real Kafka 4.4 files, comments skipped).
+    for line in real_authz.lines().chain(real_server.lines()) {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        producer.send(&topic, None, line.as_bytes());
+        sent += 1;
+    }
+    // Docker's json-file wrapper around a full line.
+    let denial = "[2026-11-26 14:06:31,000] INFO Principal = User:shipped is Denied operation = READ from host = 10.1.1.1 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)";
+    let docker = serde_json::json!({"log": format!("{denial}\n"), "stream": "stdout", "time": "2026-11-26T14:06:31.000Z"});
+    producer.send(&topic, None, docker.to_string().as_bytes());
+    // ECS: the message alone, level and logger beside it.
+    let ecs = serde_json::json!({"@timestamp": "2026-11-26T14:06:32.000Z", "log.level": "INFO", "log.logger": "kafka.authorizer.logger", "message": "Principal = User:shipped is Denied operation = READ from host = 10.1.1.1 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny"});
+    producer.send(&topic, None, ecs.to_string().as_bytes());
+    // Not a log line at all.
+    producer.send(&topic, None, b"{\"hello\":\"world\"}");
+    producer.flush();
+    sent += 3;
+
+    let exporter = Exporter::start(&source_config(
+        "shipped",
+        &unique("g"),
+        &[(&topic, "broker_log")],
+        "admin",
+        "admin-secret",
+    ));
+    let s = exporter.wait_for(Duration::from_secs(60), "every shipped line", |s| {
+        s.sum("kafka_security_log_lines_total", &[])
+            + s.sum("kafka_security_parse_errors_total", &[])
+            >= sent as f64
+    });
+    // The real authorizer file holds alice's denials; the real server.log its failed logins.
+    let want_denied = real_authz.matches(" is Denied ").count() as f64;
+    assert!(want_denied >= 1.0);
+    assert_eq!(
+        s.sum(
+            "kafka_security_authorization_total",
+            &[("decision", "denied")]
+        ),
+        want_denied + 2.0
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_authorization_denials_by_principal_total",
+            &[
+                ("principal", "User:shipped"),
+                ("operation", "READ"),
+                ("resource_type", "Group"),
+                ("resource_name", "g1")
+            ]
+        ),
+        2.0
+    );
+    let want_failed = real_server.matches("Failed authentication with").count() as f64;
+    assert!(want_failed >= 1.0);
+    assert_eq!(
+        s.sum(
+            "kafka_security_authentication_total",
+            &[("outcome", "failure")]
+        ),
+        want_failed
+    );
+    assert_eq!(
+        s.value(
+            "kafka_security_parse_errors_total",
+            &[
+                ("source", "shipped"),
+                ("format", "unknown"),
+                ("reason", "missing_field")
+            ]
+        ),
+        1.0
+    );
+    exporter.stop(Duration::from_secs(15));
+}

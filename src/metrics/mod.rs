@@ -710,3 +710,33 @@ mod tests {
         assert_eq!(config.problems().len(), 5, "{:?}", config.problems());
     }
 }
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    #[test]
+    fn request_duration_by_principal_is_opt_in_and_capped() {
+        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        m.record_request("Produce", Some("User:a"), 0.002);
+        let t = String::from_utf8(m.render()).unwrap();
+        assert!(
+            t.contains("kafka_security_request_duration_seconds_count{api=\"Produce\"} 1\n"),
+            "{t}"
+        );
+
+        let config = MetricsConfig {
+            request_duration_by_principal: true,
+            max_series: [(names::REQUEST_DURATION.to_string(), 2)].into(),
+            ..MetricsConfig::default()
+        };
+        let m = Metrics::new(&config).unwrap();
+        for p in ["User:a", "User:b", "User:c", "User:d"] {
+            m.record_request("Fetch", Some(p), 0.2);
+        }
+        let t = String::from_utf8(m.render()).unwrap();
+        assert!(t.contains("kafka_security_request_duration_seconds_count{api=\"Fetch\",principal=\"User:a\"} 1\n"), "{t}");
+        assert!(t.contains("kafka_security_request_duration_seconds_count{api=\"__overflow__\",principal=\"__overflow__\"} 2\n"));
+        assert!(t.contains("kafka_security_series_overflow_total{metric=\"kafka_security_request_duration_seconds\"} 2\n"));
+    }
+}

@@ -616,13 +616,19 @@ impl Framer {
                 offset: p.offset,
                 timestamp: p.timestamp,
                 level: p.level,
-                logger: p.logger.map(|l| String::from_utf8_lossy(&l).into_owned()),
-                message: String::from_utf8_lossy(&p.message).into_owned(),
+                logger: p.logger.map(into_string),
+                message: into_string(p.message),
                 truncated: p.truncated,
                 suspect: p.suspect,
             });
         }
     }
+}
+
+/// The bytes as a `String` without copying when they are valid UTF-8 (the SIMD check is far
+/// cheaper than a lossy conversion); invalid sequences become U+FFFD.
+fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Appends `src` to `dst` keeping at most `keep` bytes; sets `overflow` when bytes were dropped.
