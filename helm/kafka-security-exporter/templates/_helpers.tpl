@@ -1,0 +1,212 @@
+{{/* Chart name, or nameOverride. */}}
+{{- define "kse.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-qualified name, or fullnameOverride. */}}
+{{- define "kse.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* chart label value */}}
+{{- define "kse.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of every resource. */}}
+{{- define "kse.labels" -}}
+helm.sh/chart: {{ include "kse.chart" . }}
+{{ include "kse.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: kafka-security-exporter
+{{- end }}
+
+{{/* Labels that select every exporter pod of the release (the Service's selector). */}}
+{{- define "kse.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kse.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* ServiceAccount name. */}}
+{{- define "kse.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "kse.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Image reference: repository@digest, or repository:tag (default appVersion). */}}
+{{- define "kse.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret with Kafka credentials, empty when there is none. */}}
+{{- define "kse.secretName" -}}
+{{- if .Values.kafkaAuth.existingSecret }}
+{{- .Values.kafkaAuth.existingSecret }}
+{{- else if or .Values.kafkaAuth.password .Values.kafkaAuth.tls.enabled }}
+{{- include "kse.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/* The job label of the exporter's targets in Prometheus. */}}
+{{- define "kse.exporterJob" -}}
+{{- default (include "kse.name" .) .Values.prometheusRule.exporterJob }}
+{{- end }}
+
+{{/*
+Pod spec shared by the Deployment and the DaemonSet.
+Arguments: dict "root" $ "component" "consumer"|"log-tail" "extraVolumes" list "extraMounts" list "podSecurityContext" dict
+*/}}
+{{- define "kse.podSpec" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $secret := include "kse.secretName" $root -}}
+serviceAccountName: {{ include "kse.serviceAccountName" $root }}
+automountServiceAccountToken: {{ $v.serviceAccount.automountServiceAccountToken }}
+{{- with $v.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+securityContext:
+  {{- toYaml .podSecurityContext | nindent 2 }}
+terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+containers:
+  - name: exporter
+    image: {{ include "kse.image" $root | quote }}
+    imagePullPolicy: {{ $v.image.pullPolicy }}
+    args:
+      - run
+      - --config=/etc/kafka-security-exporter/config.yaml
+      - --web.listen-address=:{{ $v.service.port }}
+      - --log.level={{ $v.logLevel }}
+      - --log.format={{ $v.logFormat }}
+    ports:
+      - name: http-metrics
+        containerPort: {{ $v.service.port }}
+        protocol: TCP
+    {{- if or $secret $v.extraEnv }}
+    env:
+      {{- if $secret }}
+      - name: KAFKA_PASSWORD
+        valueFrom:
+          secretKeyRef:
+            name: {{ $secret }}
+            key: {{ $v.kafkaAuth.passwordKey }}
+            optional: true
+      {{- end }}
+      {{- with $v.extraEnv }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+    {{- end }}
+    {{- with $v.extraEnvFrom }}
+    envFrom:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    livenessProbe:
+      {{- toYaml $v.livenessProbe | nindent 6 }}
+    readinessProbe:
+      {{- toYaml $v.readinessProbe | nindent 6 }}
+    resources:
+      {{- toYaml $v.resources | nindent 6 }}
+    securityContext:
+      {{- toYaml $v.securityContext | nindent 6 }}
+    volumeMounts:
+      - name: config
+        mountPath: /etc/kafka-security-exporter/config.yaml
+        subPath: config.yaml
+        readOnly: true
+      - name: tmp
+        mountPath: /tmp
+      {{- if and $secret $v.kafkaAuth.tls.enabled }}
+      - name: kafka-tls
+        mountPath: /etc/kafka-security-exporter/tls
+        readOnly: true
+      {{- end }}
+      {{- with .extraMounts }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+      {{- with $v.extraVolumeMounts }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+volumes:
+  - name: config
+    configMap:
+      name: {{ include "kse.fullname" $root }}-{{ .component }}
+  - name: tmp
+    emptyDir:
+      sizeLimit: 16Mi
+  {{- if and $secret $v.kafkaAuth.tls.enabled }}
+  - name: kafka-tls
+    secret:
+      secretName: {{ $secret }}
+      defaultMode: 0440
+      optional: false
+  {{- end }}
+  {{- with .extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+  {{- with $v.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/*
+Substitutions applied to the rules of files/alerts/ by the PrometheusRule: per rule name, a list
+of {from, to}. Every `from` must occur in that rule's expr (the template fails otherwise), so
+the chart cannot silently stop applying a value when alerts/ changes. With default values every
+`to` equals its `from`, which tests/helm_chart.rs checks by comparing the rendered rules to alerts/.
+*/}}
+{{- define "kse.ruleSubstitutions" -}}
+{{- $t := .Values.prometheusRule.thresholds -}}
+{{- $sensitive := .Values.prometheusRule.sensitiveResources | replace "\\" "\\\\" | replace "\"" "\\\"" -}}
+{{- $job := include "kse.exporterJob" . | replace "\\" "\\\\" | replace "\"" "\\\"" -}}
+{{- $defaultSensitive := "__consumer_offsets|__transaction_state|_confluent.*|.*audit.*|.*secret.*" -}}
+KafkaSecurityBruteForce:
+  - from: "{client_host!=\"unknown\"} > 20"
+    to: {{ printf "{client_host!=\"unknown\"} > %v" $t.bruteForceFailures | quote }}
+KafkaSecurityAuthenticationFailureSpike:
+  - from: "{outcome=\"failure\"} > 1\n"
+    to: {{ printf "{outcome=\"failure\"} > %v\n" $t.authFailureRate | quote }}
+  - from: ") > 0.1"
+    to: {{ printf ") > %v" $t.authFailureRatio | quote }}
+KafkaSecurityPrincipalDenied:
+  - from: "increase10m > 50"
+    to: {{ printf "increase10m > %v" $t.principalDenials | quote }}
+KafkaSecurityPrivilegeProbing:
+  - from: "count10m >= 10"
+    to: {{ printf "count10m >= %v" $t.probedResources | quote }}
+KafkaSecuritySensitiveResourceDenied:
+  - from: {{ printf "resource_name=~\"%s\"" $defaultSensitive | quote }}
+    to: {{ printf "resource_name=~\"%s\"" $sensitive | quote }}
+KafkaSecurityConsumerLagGrowing:
+  - from: "(kafka_security_consumer_lag_messages) > 10000"
+    to: {{ printf "(kafka_security_consumer_lag_messages) > %v" $t.consumerLag | quote }}
+KafkaSecurityParseErrors:
+  - from: "> 0.01"
+    to: {{ printf "> %v" $t.parseErrorRatio | quote }}
+KafkaSecurityExporterDown:
+  - from: "job=\"kafka-security-exporter\""
+    to: {{ printf "job=\"%s\"" $job | quote }}
+KafkaSecurityExporterAbsent:
+  - from: "job=\"kafka-security-exporter\""
+    to: {{ printf "job=\"%s\"" $job | quote }}
+{{- end }}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# check-ship.sh — static checks of what we ship besides the binary: the Prometheus rules
+# (promtool check + unit tests, pint), the Helm chart (helm lint --strict, helm template with
+# default values and with every switch on), the chart's copies of alerts/ and dashboards/, and the
+# Dockerfile (hadolint).
+# The Rust tests go further (tests/alert_rules.rs, dashboards.rs, helm_chart.rs, e2e_prometheus.rs).
+#
+# Usage: scripts/check-ship.sh
+# Needs: promtool (Debian package prometheus); helm, pint and hadolint from scripts/tools.sh
+# (built or fetched if missing).
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO_DIR"
+CHART=helm/kafka-security-exporter
+KUBE_VERSION=1.30.0
+
+step() { printf 'check-ship.sh: %s\n' "$*" >&2; }
+die() { printf 'check-ship.sh: error: %s\n' "$*" >&2; exit 1; }
+
+command -v promtool >/dev/null 2>&1 || die "promtool not found: apt-get install prometheus"
+bash scripts/tools.sh helm pint hadolint
+BIN="$(bash scripts/tools.sh --print-bin)"
+
+step "chart copies of alerts/ and dashboards/"
+bash scripts/sync-chart.sh --check
+
+step "promtool check rules"
+promtool check rules alerts/*.rules.yml
+step "promtool test rules"
+promtool test rules alerts/tests/*.yml
+
+step "pint lint"
+"$BIN/pint" --no-color lint --fail-on=warning alerts/*.rules.yml
+
+step "helm lint --strict (default values, every switch on)"
+"$BIN/helm" lint --strict "$CHART" --kube-version "$KUBE_VERSION"
+"$BIN/helm" lint --strict "$CHART" --kube-version "$KUBE_VERSION" -f "$CHART/ci/all-on-values.yaml"
+
+step "helm template (default values, every switch on)"
+"$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" >/dev/null
+"$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" -f "$CHART/ci/all-on-values.yaml" >/dev/null
+
+step "hadolint Dockerfile"
+"$BIN/hadolint" --no-color Dockerfile
+
+step "all passed"

@@ -1,0 +1,690 @@
+//! The Helm chart in helm/kafka-security-exporter, with the real `helm` (built from the Go module
+//! proxy by scripts/tools.sh, cached in .cache/tools): `helm lint --strict`, `helm template` with
+//! default values and with every switch on, and assertions on the rendered objects. Also: the
+//! rendered PrometheusRule equals alerts/ with default values and follows the values otherwise,
+//! and the Dockerfile's runtime installs every library the binary links.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_yaml_ng::Value;
+
+const CHART: &str = "helm/kafka-security-exporter";
+const KUBE_VERSION: &str = "1.30.0";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The cached helm binary; builds it on first use (a no-op when cached).
+fn helm() -> &'static Path {
+    static HELM: OnceLock<PathBuf> = OnceLock::new();
+    HELM.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(repo().join("scripts/tools.sh"))
+            .arg("helm")
+            .status()
+            .expect("run scripts/tools.sh helm");
+        assert!(status.success(), "scripts/tools.sh helm failed");
+        repo().join(".cache/tools/bin/helm")
+    })
+}
+
+fn run_helm(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(helm())
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("run helm");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `helm template` with these extra arguments, as a list of objects.
+fn render(extra: &[&str]) -> Vec<Value> {
+    let mut args = vec![
+        "template",
+        "ship",
+        CHART,
+        "--namespace",
+        "security",
+        "--kube-version",
+        KUBE_VERSION,
+    ];
+    args.extend_from_slice(extra);
+    let (ok, out, err) = run_helm(&args);
+    assert!(ok, "helm {args:?} failed:\n{err}");
+    out.split("\n---")
+        .filter_map(|doc| serde_yaml_ng::from_str::<Value>(doc).ok())
+        .filter(|v| v.is_mapping())
+        .collect()
+}
+
+fn render_err(extra: &[&str]) -> String {
+    let mut args = vec!["template", "ship", CHART, "--kube-version", KUBE_VERSION];
+    args.extend_from_slice(extra);
+    let (ok, _, err) = run_helm(&args);
+    assert!(!ok, "helm {args:?} should have failed");
+    err
+}
+
+const ALL_ON: &str = "helm/kafka-security-exporter/ci/all-on-values.yaml";
+
+fn kinds(objs: &[Value]) -> BTreeSet<String> {
+    objs.iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn find<'a>(objs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    objs.iter().filter(|o| o["kind"] == kind).collect()
+}
+
+fn one<'a>(objs: &'a [Value], kind: &str) -> &'a Value {
+    let found = find(objs, kind);
+    assert_eq!(found.len(), 1, "expected one {kind}, got {}", found.len());
+    found[0]
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+#[test]
+fn helm_lint_strict_passes_with_default_and_all_on_values() {
+    for extra in [vec![], vec!["-f", ALL_ON]] {
+        let mut args = vec!["lint", "--strict", CHART, "--kube-version", KUBE_VERSION];
+        args.extend_from_slice(&extra);
+        let (ok, out, err) = run_helm(&args);
+        assert!(ok, "helm lint --strict {extra:?} failed:\n{out}{err}");
+        assert!(out.contains("0 chart(s) failed"), "{out}");
+    }
+}
+
+#[test]
+fn default_values_render_a_hardened_consumer_deployment_only() {
+    let objs = render(&[]);
+    assert_eq!(
+        kinds(&objs),
+        [
+            "ConfigMap/ship-kafka-security-exporter-consumer",
+            "Deployment/ship-kafka-security-exporter",
+            "Service/ship-kafka-security-exporter",
+            "ServiceAccount/ship-kafka-security-exporter",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
+    );
+    let d = one(&objs, "Deployment");
+    assert_eq!(d["metadata"]["namespace"], s("security"));
+    assert_eq!(d["spec"]["replicas"], Value::from(2));
+    let pod = &d["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(
+        c["image"],
+        s("ghcr.io/kafka-security-exporter/kafka-security-exporter:0.1.0")
+    );
+    // Hardened: non-root, RuntimeDefault seccomp, read-only root, no escalation, no capabilities.
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], Value::Bool(true));
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        s("RuntimeDefault")
+    );
+    assert_eq!(pod["automountServiceAccountToken"], Value::Bool(false));
+    let sc = &c["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], Value::Bool(true));
+    assert_eq!(sc["allowPrivilegeEscalation"], Value::Bool(false));
+    assert_eq!(
+        sc["capabilities"]["drop"],
+        serde_yaml_ng::from_str::<Value>("[ALL]").unwrap()
+    );
+    // Probes on the exporter's endpoints, the port the Service targets.
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], s("/healthz"));
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], s("/readyz"));
+    assert_eq!(c["ports"][0]["name"], s("http-metrics"));
+    assert_eq!(c["ports"][0]["containerPort"], Value::from(9976));
+    assert!(c["resources"]["limits"]["memory"].is_string());
+    assert!(c["resources"]["requests"]["cpu"].is_string());
+    let args: Vec<&str> = c["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "run",
+            "--config=/etc/kafka-security-exporter/config.yaml",
+            "--web.listen-address=:9976",
+            "--log.level=info",
+            "--log.format=json"
+        ]
+    );
+    // No Secret, so no password variable.
+    assert!(c["env"].is_null(), "{:?}", c["env"]);
+    // The Service selects every exporter pod of the release (consumers and tailers).
+    let svc = one(&objs, "Service");
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], s("http-metrics"));
+    assert_eq!(
+        svc["spec"]["selector"],
+        serde_yaml_ng::from_str::<Value>(
+            "{app.kubernetes.io/name: kafka-security-exporter, app.kubernetes.io/instance: ship}"
+        )
+        .unwrap()
+    );
+}
+
+/// `kafka-security-exporter check-config` on a rendered config.
+fn check_config(yaml: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
+        .arg("check-config")
+        .arg(&path)
+        .env("KAFKA_PASSWORD", "from-the-secret")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_rendered_exporter_configs_pass_check_config() {
+    for extra in [vec![], vec!["-f", ALL_ON]] {
+        let objs = render(&extra);
+        for cm in find(&objs, "ConfigMap") {
+            let Some(config) = cm["data"]["config.yaml"].as_str() else {
+                continue;
+            };
+            let (ok, out) = check_config(config);
+            assert!(
+                ok,
+                "{} {extra:?}: check-config rejects the rendered config:\n{config}\n{out}",
+                cm["metadata"]["name"].as_str().unwrap()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_switch_on_renders_every_object() {
+    let objs = render(&["-f", ALL_ON]);
+    let k = kinds(&objs);
+    for want in [
+        "DaemonSet/ship-kafka-security-exporter-log-tail",
+        "Deployment/ship-kafka-security-exporter",
+        "ConfigMap/ship-kafka-security-exporter-consumer",
+        "ConfigMap/ship-kafka-security-exporter-log-tail",
+        "Secret/ship-kafka-security-exporter",
+        "Service/ship-kafka-security-exporter",
+        "ServiceMonitor/ship-kafka-security-exporter",
+        "PrometheusRule/ship-kafka-security-exporter",
+        "NetworkPolicy/ship-kafka-security-exporter",
+        "PodDisruptionBudget/ship-kafka-security-exporter",
+        "ConfigMap/ship-kafka-security-exporter-overview",
+        "ConfigMap/ship-kafka-security-exporter-authentication",
+        "ConfigMap/ship-kafka-security-exporter-authorization",
+        "ConfigMap/ship-kafka-security-exporter-changes",
+        "ConfigMap/ship-kafka-security-exporter-exporter-health",
+    ] {
+        assert!(k.contains(want), "{want} not rendered; got {k:#?}");
+    }
+
+    // Deployment: the Secret's password as $KAFKA_PASSWORD, its TLS keys mounted, extra env.
+    let d = one(&objs, "Deployment");
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(d["spec"]["replicas"], Value::from(3));
+    assert_eq!(c["env"][0]["name"], s("KAFKA_PASSWORD"));
+    assert_eq!(
+        c["env"][0]["valueFrom"]["secretKeyRef"]["name"],
+        s("ship-kafka-security-exporter")
+    );
+    assert_eq!(c["env"][1]["name"], s("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    let mounts: Vec<&str> = c["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|m| m["mountPath"].as_str().unwrap())
+        .collect();
+    assert!(
+        mounts.contains(&"/etc/kafka-security-exporter/tls"),
+        "{mounts:?}"
+    );
+    let secret = one(&objs, "Secret");
+    for key in ["password", "ca.crt"] {
+        assert!(secret["data"][key].is_string(), "Secret lacks {key}");
+    }
+
+    // DaemonSet: broker logs read-only from the host, checkpoints on the host, on broker nodes,
+    // as the logs' user, still hardened.
+    let ds = one(&objs, "DaemonSet");
+    let pod = &ds["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    let logs = c["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "broker-logs")
+        .expect("broker-logs mount");
+    assert_eq!(logs["readOnly"], Value::Bool(true));
+    assert_eq!(logs["mountPath"], s("/var/log/kafka"));
+    let vols = pod["volumes"].as_sequence().unwrap();
+    let logs_vol = vols.iter().find(|v| v["name"] == "broker-logs").unwrap();
+    assert_eq!(logs_vol["hostPath"]["path"], s("/var/log/kafka"));
+    let state_vol = vols.iter().find(|v| v["name"] == "state").unwrap();
+    assert_eq!(state_vol["hostPath"]["type"], s("DirectoryOrCreate"));
+    assert_eq!(pod["nodeSelector"]["node-role/kafka"], s("true"));
+    assert_eq!(pod["securityContext"]["runAsUser"], Value::from(1000));
+    assert_eq!(
+        pod["securityContext"]["supplementalGroups"][0],
+        Value::from(1001)
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], Value::Bool(true));
+    assert_eq!(
+        c["securityContext"]["readOnlyRootFilesystem"],
+        Value::Bool(true)
+    );
+    // The two workloads select disjoint pods.
+    assert_eq!(
+        d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"],
+        s("consumer")
+    );
+    assert_eq!(
+        ds["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"],
+        s("log-tail")
+    );
+
+    // ServiceMonitor: job = chart name (what the alerts expect), the Prometheus selector label.
+    let sm = one(&objs, "ServiceMonitor");
+    assert_eq!(sm["spec"]["jobLabel"], s("app.kubernetes.io/name"));
+    assert_eq!(sm["metadata"]["labels"]["release"], s("prometheus"));
+    assert_eq!(sm["spec"]["endpoints"][0]["port"], s("http-metrics"));
+
+    // Dashboards: one ConfigMap each, labelled for the Grafana sidecar, content = dashboards/.
+    let mut dashboards = 0;
+    for cm in find(&objs, "ConfigMap") {
+        let data = cm["data"].as_mapping().unwrap();
+        let Some((file, json)) = data
+            .iter()
+            .find(|(k, _)| k.as_str().unwrap().ends_with(".json"))
+        else {
+            continue;
+        };
+        dashboards += 1;
+        assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], s("1"));
+        assert_eq!(
+            cm["metadata"]["annotations"]["grafana_folder"],
+            s("Kafka Security")
+        );
+        let source =
+            std::fs::read_to_string(repo().join("dashboards").join(file.as_str().unwrap()))
+                .unwrap();
+        assert_eq!(
+            json.as_str().unwrap(),
+            source.trim_end_matches('\n'),
+            "{file:?} differs from dashboards/"
+        );
+    }
+    assert_eq!(dashboards, 5);
+
+    // NetworkPolicy: only the metrics port in, from the monitoring namespace; egress limited.
+    let np = one(&objs, "NetworkPolicy");
+    assert_eq!(
+        np["spec"]["ingress"][0]["ports"][0]["port"],
+        s("http-metrics")
+    );
+    assert!(np["spec"]["ingress"][0]["from"].is_sequence());
+    assert!(np["spec"]["policyTypes"]
+        .as_sequence()
+        .unwrap()
+        .contains(&s("Egress")));
+    let pdb = one(&objs, "PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["minAvailable"], Value::from(1));
+    assert_eq!(
+        pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"],
+        s("consumer")
+    );
+}
+
+#[test]
+fn an_existing_secret_is_used_and_none_rendered() {
+    let objs = render(&[
+        "--set",
+        "kafkaAuth.existingSecret=kafka-creds",
+        "--set",
+        "kafkaAuth.tls.enabled=true",
+        "--set",
+        "kafkaAuth.passwordKey=sasl",
+    ]);
+    assert!(find(&objs, "Secret").is_empty());
+    let pod = &one(&objs, "Deployment")["spec"]["template"]["spec"];
+    let env = &pod["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"];
+    assert_eq!(env["name"], s("kafka-creds"));
+    assert_eq!(env["key"], s("sasl"));
+    let tls = pod["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "kafka-tls")
+        .expect("tls volume");
+    assert_eq!(tls["secret"]["secretName"], s("kafka-creds"));
+}
+
+#[test]
+fn bad_values_are_refused_with_a_reason() {
+    assert!(render_err(&["--set", "consumer.replicaCount=-1"]).contains("replicaCount"));
+    assert!(render_err(&["--set", "nope=1"]).contains("nope"));
+    assert!(render_err(&["--set", "logFormat=xml"]).contains("logFormat"));
+    assert!(
+        render_err(&["--set", "prometheusRule.thresholds.authFailureRatio=2"])
+            .contains("authFailureRatio")
+    );
+    assert!(render_err(&["--set", "kafkaAuth.tls.enabled=true"]).contains("caCert"));
+    let err = render_err(&[
+        "--set",
+        "prometheusRule.enabled=true",
+        "--set",
+        "prometheusRule.disabledAlerts[0]=KafkaSecurityTypo",
+    ]);
+    assert!(err.contains("no rule named \"KafkaSecurityTypo\""), "{err}");
+}
+
+/// The `spec` of the rendered PrometheusRule.
+fn rendered_rules(extra: &[&str]) -> Value {
+    let mut args = vec!["--set", "prometheusRule.enabled=true"];
+    args.extend_from_slice(extra);
+    let objs = render(&args);
+    one(&objs, "PrometheusRule")["spec"].clone()
+}
+
+fn source_rules() -> Value {
+    serde_yaml_ng::from_str(
+        &std::fs::read_to_string(repo().join("alerts/kafka-security.rules.yml")).unwrap(),
+    )
+    .unwrap()
+}
+
+fn rule<'a>(spec: &'a Value, name: &str) -> &'a Value {
+    spec["groups"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().unwrap())
+        .find(|r| r["alert"] == name || r["record"] == name)
+        .unwrap_or_else(|| panic!("no rule {name}"))
+}
+
+#[test]
+fn with_default_values_the_prometheus_rule_is_exactly_alerts() {
+    assert_eq!(
+        rendered_rules(&[]),
+        source_rules(),
+        "the PrometheusRule differs from alerts/kafka-security.rules.yml"
+    );
+}
+
+#[test]
+fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(
+        &values,
+        r#"prometheusRule:
+  exporterJob: kse-prod
+  sensitiveResources: 'payroll\..*|pii-.*'
+  thresholds:
+    bruteForceFailures: 7
+    authFailureRate: 2.5
+    authFailureRatio: 0.25
+    principalDenials: 100
+    probedResources: 4
+    consumerLag: 500000
+    parseErrorRatio: 0.05
+  for:
+    KafkaSecurityBruteForce: 30s
+  disabledAlerts: [KafkaSecurityOtlpExportFailing]
+  alertLabels: {team: platform}
+  runbookBaseUrl: https://wiki.example.com/kafka/runbook
+"#,
+    )
+    .unwrap();
+    let spec = rendered_rules(&["-f", values.to_str().unwrap()]);
+    let expr = |n: &str| rule(&spec, n)["expr"].as_str().unwrap().to_string();
+    assert!(expr("KafkaSecurityBruteForce").ends_with("{client_host!=\"unknown\"} > 7"));
+    assert!(
+        expr("KafkaSecurityAuthenticationFailureSpike").contains("{outcome=\"failure\"} > 2.5\n")
+    );
+    assert!(expr("KafkaSecurityAuthenticationFailureSpike").ends_with(") > 0.25"));
+    assert!(expr("KafkaSecurityPrincipalDenied").ends_with("> 100"));
+    assert!(expr("KafkaSecurityPrivilegeProbing").ends_with(">= 4"));
+    assert!(expr("KafkaSecurityConsumerLagGrowing").contains("> 500000"));
+    assert!(expr("KafkaSecurityParseErrors").ends_with("> 0.05"));
+    let sensitive = expr("KafkaSecuritySensitiveResourceDenied");
+    assert_eq!(
+        sensitive
+            .matches(r#"resource_name=~"payroll\\..*|pii-.*""#)
+            .count(),
+        3,
+        "{sensitive}"
+    );
+    assert!(!sensitive.contains("__consumer_offsets"));
+    assert_eq!(
+        expr("KafkaSecurityExporterDown"),
+        "up{job=\"kse-prod\"} == 0"
+    );
+    assert_eq!(
+        expr("KafkaSecurityExporterAbsent"),
+        "absent(up{job=\"kse-prod\"})"
+    );
+    let bf = rule(&spec, "KafkaSecurityBruteForce");
+    assert_eq!(bf["for"], s("30s"));
+    assert_eq!(bf["labels"]["team"], s("platform"));
+    assert_eq!(bf["labels"]["severity"], s("critical"));
+    assert_eq!(
+        bf["annotations"]["runbook_url"],
+        s("https://wiki.example.com/kafka/runbook#kafkasecuritybruteforce")
+    );
+    assert!(!serde_yaml_ng::to_string(&spec)
+        .unwrap()
+        .contains("KafkaSecurityOtlpExportFailing"));
+    // Recording rules get no alert labels.
+    assert!(rule(&spec, "job_source:kafka_security_events:rate5m")["labels"].is_null());
+
+    // What Prometheus would load is valid.
+    let file = dir.path().join("rendered.rules.yml");
+    std::fs::write(&file, serde_yaml_ng::to_string(&spec).unwrap()).unwrap();
+    let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("promtool (Debian package prometheus) is installed");
+    let out = Command::new(promtool)
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool rejects the rendered rules:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The runtime stage must install every shared library the binary needs (docker cannot run
+/// here; this compares the binary's NEEDED entries with Debian's packages of the same release).
+#[test]
+fn the_dockerfile_runtime_installs_every_linked_library() {
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let runtime = &dockerfile[dockerfile.find(" AS runtime").expect("a runtime stage")..];
+    let install_line: String = runtime
+        .lines()
+        .skip_while(|l| !l.contains("apt-get install"))
+        .take_while(|l| !l.contains("rm -rf"))
+        .collect();
+    let installed: BTreeSet<&str> = install_line
+        .split_whitespace()
+        .filter(|w| !w.starts_with('-') && !w.contains('&'))
+        .collect();
+    assert!(
+        runtime.contains("USER 65532"),
+        "the runtime runs as a non-root user"
+    );
+
+    let out = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_kafka-security-exporter")])
+        .output()
+        .expect("readelf (binutils)");
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = dynamic
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| l.split('[').nth(1)?.split(']').next())
+        .collect();
+    assert!(needed.iter().any(|l| l.starts_with("libc.so")), "{dynamic}");
+    let mut missing = Vec::new();
+    for lib in &needed {
+        // The base image (debian-slim) has libc6 and libgcc-s1.
+        if [
+            "libc.so",
+            "libm.so",
+            "libgcc_s.so",
+            "ld-linux",
+            "libdl.so",
+            "libpthread.so",
+            "librt.so",
+        ]
+        .iter()
+        .any(|b| lib.starts_with(b))
+        {
+            continue;
+        }
+        let path = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ldconfig -p | awk '/^\\t{lib} /{{print $NF; exit}}'"
+            ))
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&path.stdout).trim().to_string();
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| PathBuf::from(&path));
+        // By file name: with merged /usr, dpkg may know the file under /lib or /usr/lib.
+        let name = real
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let owner = Command::new("dpkg")
+            .arg("-S")
+            .arg(format!("*/{name}"))
+            .output()
+            .unwrap();
+        let owner = String::from_utf8_lossy(&owner.stdout);
+        let pkg = owner.split(':').next().unwrap_or("").trim().to_string();
+        if !installed.contains(pkg.as_str()) {
+            missing.push(format!("{lib} ({pkg})"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the Dockerfile's runtime stage does not install: {missing:?} (installs {installed:?})"
+    );
+}
+
+#[test]
+fn each_switch_alone_adds_exactly_its_objects() {
+    let base = kinds(&render(&[]));
+    let cases: [(&str, &[&str]); 7] = [
+        (
+            "serviceMonitor.enabled=true",
+            &["ServiceMonitor/ship-kafka-security-exporter"],
+        ),
+        (
+            "prometheusRule.enabled=true",
+            &["PrometheusRule/ship-kafka-security-exporter"],
+        ),
+        (
+            "networkPolicy.enabled=true",
+            &["NetworkPolicy/ship-kafka-security-exporter"],
+        ),
+        (
+            "podDisruptionBudget.enabled=true",
+            &["PodDisruptionBudget/ship-kafka-security-exporter"],
+        ),
+        (
+            "kafkaAuth.password=pw",
+            &["Secret/ship-kafka-security-exporter"],
+        ),
+        (
+            "logTail.enabled=true",
+            &[
+                "DaemonSet/ship-kafka-security-exporter-log-tail",
+                "ConfigMap/ship-kafka-security-exporter-log-tail",
+            ],
+        ),
+        (
+            "dashboards.enabled=true",
+            &[
+                "ConfigMap/ship-kafka-security-exporter-overview",
+                "ConfigMap/ship-kafka-security-exporter-authentication",
+                "ConfigMap/ship-kafka-security-exporter-authorization",
+                "ConfigMap/ship-kafka-security-exporter-changes",
+                "ConfigMap/ship-kafka-security-exporter-exporter-health",
+            ],
+        ),
+    ];
+    for (switch, added) in cases {
+        let got = kinds(&render(&["--set", switch]));
+        let want: BTreeSet<String> = base
+            .iter()
+            .cloned()
+            .chain(added.iter().map(|s| s.to_string()))
+            .collect();
+        assert_eq!(got, want, "--set {switch}");
+    }
+    // A log-tail-only install: no Deployment, so no PodDisruptionBudget either.
+    let got = kinds(&render(&[
+        "--set",
+        "consumer.enabled=false",
+        "--set",
+        "logTail.enabled=true",
+        "--set",
+        "podDisruptionBudget.enabled=true",
+    ]));
+    assert_eq!(
+        got,
+        [
+            "ConfigMap/ship-kafka-security-exporter-log-tail",
+            "DaemonSet/ship-kafka-security-exporter-log-tail",
+            "Service/ship-kafka-security-exporter",
+            "ServiceAccount/ship-kafka-security-exporter",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect()
+    );
+    // Without egress rules the NetworkPolicy restricts ingress only.
+    let np = render(&["--set", "networkPolicy.enabled=true"]);
+    assert_eq!(
+        one(&np, "NetworkPolicy")["spec"]["policyTypes"],
+        serde_yaml_ng::from_str::<Value>("[Ingress]").unwrap()
+    );
+}
