@@ -113,6 +113,9 @@ impl TestProducer {
         let inner = admin_config()
             .set("linger.ms", "2")
             .set("message.timeout.ms", "120000")
+            // A retry across a broker restart must not write a record twice: the tests count
+            // exactly what was produced.
+            .set("enable.idempotence", "true")
             .create()
             .expect("producer");
         TestProducer { inner }
