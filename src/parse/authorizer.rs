@@ -167,23 +167,25 @@ const REF_COUNT: &str = " with resourceRefCount = ";
 const BASED_ON: &str = " based on rule ";
 
 // Searchers built once: building one per call costs more than the search on a 220-byte line.
-static FOR_REQUEST_REV: LazyLock<memmem::FinderRev<'static>> =
-    LazyLock::new(|| memmem::FinderRev::new(FOR_REQUEST.as_bytes()));
+// Forward searches: memchr's forward finder is vectorized, its reverse one is not.
+static FOR_REQUEST_FWD: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(FOR_REQUEST.as_bytes()));
 static IS: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b" is "));
 
-/// Splits `body` into the part before the request tail and the tail's fields. Without a
-/// well-formed tail, the whole body is the head (pre-2.4 shape).
+/// Splits `body` into the part before the request tail and the tail's fields: the rightmost
+/// ` for request = ` followed by a well-formed tail running to the end (a principal or resource
+/// name may hold the separator too). Without one, the whole body is the head (pre-2.4 shape).
 fn split_tail(body: &str) -> (&str, Tail<'_>) {
-    let bytes = body.as_bytes();
-    let mut end = bytes.len();
-    // Walk ` for request = ` occurrences from the right.
-    while let Some(at) = FOR_REQUEST_REV.rfind(&bytes[..end]) {
+    let mut found = None;
+    for at in FOR_REQUEST_FWD.find_iter(body.as_bytes()) {
         if let Some(tail) = read_tail(&body[at + FOR_REQUEST.len()..]) {
-            return (&body[..at], tail);
+            found = Some((at, tail));
         }
-        end = at;
     }
-    (body, Tail::default())
+    match found {
+        Some((at, tail)) => (&body[..at], tail),
+        None => (body, Tail::default()),
+    }
 }
 
 /// Reads `<Api> with resourceRefCount = <n>[ based on rule <rule>]` running to the end.
@@ -284,11 +286,7 @@ fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
     }
     let s = s.strip_prefix("from host = ")?;
     let (host, s) = split_byte(s, b' ')?;
-    if host.is_empty()
-        || !host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'%' | b'-' | b'_' | b'*')
-        })
-    {
+    if host.is_empty() || !host.bytes().all(|b| HOST_BYTE[usize::from(b)]) {
         return None;
     }
     let s = s.strip_prefix("on resource = ")?;
@@ -310,6 +308,19 @@ fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
         resource_name,
     })
 }
+
+/// Bytes a `from host = ` value may hold: an IPv4/IPv6 address (with a `%zone`), a host name,
+/// or `*`. A table lookup per byte: this check runs on every line.
+static HOST_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'%' | b'-' | b'_' | b'*');
+        b += 1;
+    }
+    t
+};
 
 /// `str::split_once` for an ASCII byte, with memchr (the char searcher is slower on short lines).
 fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {

@@ -253,6 +253,19 @@ fn parse_stamp_any(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
     parse_stamp(&base, offset)
 }
 
+/// Bytes a logger name (`%c`) may hold: no spaces, controls or parentheses. A table lookup per
+/// byte, as this runs on every line.
+static LOGGER_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c > b' ' && c != b'(' && c != b')' && c != 0x7f;
+        b += 1;
+    }
+    t
+};
+
 /// Splits a trailing ` (logger)` off a line: `(text, Some(logger))` when the line ends in a
 /// parenthesized name without spaces or parentheses.
 pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
@@ -280,9 +293,7 @@ pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
     let ok = !name.is_empty()
         && open >= 1
         && inner[open - 1] == b' '
-        && name
-            .iter()
-            .all(|&b| b > b' ' && b != b'(' && b != b')' && b != 0x7f);
+        && name.iter().all(|&b| LOGGER_BYTE[usize::from(b)]);
     if ok {
         (&line[..open - 1], Some(name))
     } else {
@@ -417,9 +428,27 @@ fn parse_stamp(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
         return None;
     }
     let secs =
-        days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - i64::from(utc_offset_secs);
+        days_cached(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - i64::from(utc_offset_secs);
     let millis = u64::try_from(secs).ok()? * 1000 + ms as u64;
     UNIX_EPOCH.checked_add(Duration::from_millis(millis))
+}
+
+/// [`days_from_civil`] for the last date seen on this thread: log lines come in date order.
+fn days_cached(y: i64, m: i64, d: i64) -> i64 {
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<(i64, i64)> = const { Cell::new((-1, 0)) };
+    }
+    let key = (y * 100 + m) * 100 + d;
+    LAST.with(|last| {
+        let (k, days) = last.get();
+        if k == key {
+            return days;
+        }
+        let days = days_from_civil(y, m, d);
+        last.set((key, days));
+        days
+    })
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
