@@ -538,6 +538,30 @@ fn expectations(file: &str) -> Vec<Expected> {
             ]),
             NotSecurity,
         ],
+        "request_kafka44_real.log" => vec![
+            ev(&[
+                ("api", "CreateAcls"),
+                ("principal", "User:admin"),
+                ("client_id", "adminclient-1"),
+                ("listener", "CONTROLLER"),
+                ("seconds", &(58.681f64 / 1000.0).to_string()),
+            ]),
+            ev(&[
+                ("api", "Metadata"),
+                ("principal", "User:alice"),
+                ("client_id", "console-producer"),
+                ("listener", "SASL_PLAINTEXT"),
+                ("seconds", &(14.891f64 / 1000.0).to_string()),
+            ]),
+            ev(&[
+                ("api", "Produce"),
+                ("principal", "User:alice"),
+                ("client_id", "console-producer"),
+                ("listener", "SASL_PLAINTEXT"),
+                ("seconds", &(22.582f64 / 1000.0).to_string()),
+                ("error_code", "29"),
+            ]),
+        ],
         "request_assembled.log" => vec![
             ev(&[
                 ("api", "Metadata"),
@@ -635,7 +659,7 @@ fn every_fixture_entry_parses_to_exactly_what_is_expected() {
     files.sort();
     assert_eq!(
         files.len(),
-        9,
+        10,
         "a fixture was added or removed: update the expectations"
     );
     let mut checked = 0;
