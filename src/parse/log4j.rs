@@ -326,7 +326,7 @@ fn strip_prefix_stamp(line: &[u8]) -> (&[u8], Option<SystemTime>) {
     }
     let time = std::str::from_utf8(&line[..sp])
         .ok()
-        .and_then(super::parse_rfc3339_or_offset);
+        .and_then(super::parse_rfc3339);
     let rest = &line[sp + 1..];
     for stream in [&b"stdout "[..], &b"stderr "[..]] {
         if let Some(r) = rest.strip_prefix(stream) {

@@ -346,20 +346,8 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         .or_else(|| parse_rfc3339_offset(s))
 }
 
-/// [`parse_rfc3339`], also accepting `±hhmm` offsets (journalctl's `short-iso`).
-pub fn parse_rfc3339_or_offset(s: &str) -> Option<SystemTime> {
-    parse_rfc3339(s).or_else(|| {
-        let i = s.rfind(['+', '-']).filter(|&i| i >= 19)?;
-        let off = &s[i + 1..];
-        if off.len() == 4 && off.bytes().all(|b| b.is_ascii_digit()) {
-            parse_rfc3339(&format!("{}{}:{}", &s[..=i], &off[..2], &off[2..]))
-        } else {
-            None
-        }
-    })
-}
-
-/// RFC 3339 with a numeric offset, which humantime does not read.
+/// RFC 3339 with a numeric offset (`±hh:mm`, or `±hhmm` as journalctl's `short-iso` writes it),
+/// which humantime does not read.
 fn parse_rfc3339_offset(s: &str) -> Option<SystemTime> {
     use std::time::Duration;
     let (base, sign, off) = if let Some(i) = s.rfind(['+', '-']).filter(|&i| i >= 19) {
@@ -372,7 +360,11 @@ fn parse_rfc3339_offset(s: &str) -> Option<SystemTime> {
         // No zone: read as UTC.
         return humantime::parse_rfc3339_weak(s).ok();
     };
-    let (h, m) = off.split_once(':')?;
+    let (h, m) = match off.split_once(':') {
+        Some(hm) => hm,
+        None if off.len() == 4 => off.split_at(2),
+        None => return None,
+    };
     let secs = sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60);
     let t = humantime::parse_rfc3339_weak(base).ok()?;
     if secs >= 0 {
