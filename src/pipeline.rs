@@ -46,8 +46,8 @@ pub struct Pipeline {
     parsers: Parsers,
     metrics: Arc<Metrics>,
     warn_limit: RateLimit,
-    /// Log streams of Kafka records in a broker-log format, by (source, partition).
-    record_streams: Mutex<HashMap<(String, i32), LogStream>>,
+    /// Log streams of Kafka records in a broker-log format, by source, then partition.
+    record_streams: Mutex<HashMap<String, HashMap<i32, LogStream>>>,
     /// Spans and exemplars, when OTLP traces are on.
     otel: Option<Arc<otel::Handle>>,
 }
@@ -237,7 +237,14 @@ impl Pipeline {
             _ => -1,
         };
         let mut streams = self.record_streams.lock();
-        let stream = streams.entry((source.to_string(), partition)).or_default();
+        // Look up by `&str` first: no allocation per record once the source is known.
+        if !streams.contains_key(source) {
+            streams.insert(source.to_string(), HashMap::new());
+        }
+        let stream = streams
+            .get_mut(source)
+            .map(|partitions| partitions.entry(partition).or_default())
+            .expect("inserted above");
         let mut last = Applied::Skipped;
         for entry in &entries {
             last = self.apply_entry(source, kind, entry, record.origin.clone(), stream);
