@@ -134,6 +134,9 @@ impl FileSourceConfig {
 struct Stream {
     framer: Framer,
     path: String,
+    /// The log it belongs to across rotations (`server.log` for `server.log.2026-11-26-13`):
+    /// the key of its [`LogStream`].
+    log: String,
     /// Data arrived in the current poll.
     active: bool,
 }
@@ -200,11 +203,17 @@ impl FileSource {
         tracing::info!(source = %source, paths = ?self.config.paths, "Tailing broker logs.");
         loop {
             let pipeline = &self.pipeline;
-            let mut apply = |entries: &mut Vec<LogEntry>, path: &str| {
-                let log = logs.entry(stream_key(path.as_ref())).or_default();
+            let mut apply = |entries: &mut Vec<LogEntry>, s: &Stream| {
+                if entries.is_empty() {
+                    return;
+                }
+                if !logs.contains_key(&s.log) {
+                    logs.insert(s.log.clone(), LogStream::default());
+                }
+                let log = logs.get_mut(&s.log).expect("inserted above");
                 for entry in entries.drain(..) {
                     let origin = Origin::File {
-                        path: path.into(),
+                        path: s.path.as_str().into(),
                         offset: entry.offset,
                     };
                     pipeline.apply_entry(&source, kind, &entry, origin, log);
@@ -225,12 +234,12 @@ impl FileSource {
                     let s = streams.entry(stream).or_insert_with(|| Stream {
                         framer: Framer::starting_at(framer_config, offset),
                         path: path.display().to_string(),
+                        log: stream_key(path),
                         active: true,
                     });
                     s.active = true;
                     s.framer.push(bytes, &mut entries);
-                    let path = s.path.clone();
-                    apply(&mut entries, &path);
+                    apply(&mut entries, s);
                 }
                 TailEvent::Truncated { stream, path } => {
                     tracing::info!(source = %source, path = %path.display(), "File truncated in place; reading its new content from the start.");
@@ -239,7 +248,7 @@ impl FileSource {
                 TailEvent::Ended { stream, .. } => {
                     if let Some(mut s) = streams.remove(&stream) {
                         s.framer.flush(&mut entries);
-                        apply(&mut entries, &s.path);
+                        apply(&mut entries, &s);
                         ended.push((stream, s.framer.pending_offset()));
                     }
                 }
@@ -276,8 +285,7 @@ impl FileSource {
             // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
             for s in streams.values_mut().filter(|s| !s.active) {
                 s.framer.flush_if_idle(&mut entries);
-                let path = s.path.clone();
-                apply(&mut entries, &path);
+                apply(&mut entries, s);
             }
             for (id, s) in &streams {
                 self.tailer.checkpoint(*id, s.framer.pending_offset());
