@@ -192,57 +192,53 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
         "--add-config",
         "SCRAM-SHA-256=[iterations=4096,password=carol-secret]",
     ]);
-    admin(&[
-        "org.apache.kafka.tools.AclCommand",
-        "--add",
+    // `AclCommand <action…> <allow|deny>-principal P --operation O --<topic|group> R`.
+    let acl = |action: &[&str], permission: &str, who: &str, op: &str, kind: &str, name: &str| {
+        let mut args = vec!["org.apache.kafka.tools.AclCommand"];
+        args.extend_from_slice(action);
+        args.extend([permission, who, "--operation", op, kind, name]);
+        admin(&args);
+    };
+    acl(
+        &["--add"],
         "--allow-principal",
         &principal,
-        "--operation",
         "Describe",
         "--topic",
         &topic,
-    ]);
-    admin(&[
-        "org.apache.kafka.tools.AclCommand",
-        "--add",
+    );
+    acl(
+        &["--add"],
         "--allow-principal",
         &principal,
-        "--operation",
         "Read",
         "--group",
         &group_ok,
-    ]);
-    admin(&[
-        "org.apache.kafka.tools.AclCommand",
-        "--add",
+    );
+    acl(
+        &["--add"],
         "--deny-principal",
         &principal,
-        "--operation",
         "Write",
         "--topic",
         &topic,
-    ]);
-    admin(&[
-        "org.apache.kafka.tools.AclCommand",
-        "--add",
+    );
+    acl(
+        &["--add"],
         "--allow-principal",
         "User:bob",
-        "--operation",
         "Read",
         "--topic",
         &topic,
-    ]);
-    admin(&[
-        "org.apache.kafka.tools.AclCommand",
-        "--remove",
-        "--force",
+    );
+    acl(
+        &["--remove", "--force"],
         "--allow-principal",
         "User:bob",
-        "--operation",
         "Read",
         "--topic",
         &topic,
-    ]);
+    );
 
     // Round one of the attacks, then a rotation, then round two: the exporter must follow the
     // renamed files and the new ones.
