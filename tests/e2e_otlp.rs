@@ -159,10 +159,14 @@ service:
         )
     }
 
-    /// Every line the file exporter wrote so far.
+    /// Every complete line the file exporter wrote so far. The exporter writes through a
+    /// 4 KiB buffer flushed every 100 ms, so the last line may be cut in the middle of a
+    /// flush: only lines ended by a newline are read.
     fn lines(path: &Path) -> Vec<Value> {
-        std::fs::read_to_string(path)
-            .unwrap_or_default()
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let end = bytes.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+        String::from_utf8(bytes[..end].to_vec())
+            .expect("collector output is UTF-8")
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| serde_json::from_str(l).expect("collector JSON line"))
