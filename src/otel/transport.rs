@@ -269,9 +269,21 @@ impl Client {
         else {
             unreachable!("called on a gRPC client only")
         };
-        let status = |s: tonic::Status| ExportError::Grpc {
-            code: s.code(),
-            message: s.message().to_string(),
+        // "transport error" alone hides the cause (a refused handshake, an unknown CA…): the
+        // status's sources say it.
+        let status = |s: tonic::Status| {
+            let mut message = s.message().to_string();
+            if let Some(source) = std::error::Error::source(&s) {
+                let chain = error_chain(source);
+                if !message.contains(&chain) {
+                    message.push_str(": ");
+                    message.push_str(&chain);
+                }
+            }
+            ExportError::Grpc {
+                code: s.code(),
+                message,
+            }
         };
         match payload {
             Payload::Traces(req) => {
@@ -385,8 +397,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
+        // Wrappers often repeat their cause's text; say each part once.
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         source = inner.source();
     }
     s
