@@ -374,9 +374,32 @@ pub const ACL_OPERATIONS: [(&str, &str); 16] = [
 
 /// True for a Kafka ACL operation name in either spelling of [`ACL_OPERATIONS`].
 pub fn is_acl_operation(op: &str) -> bool {
-    ACL_OPERATIONS
-        .iter()
-        .any(|(pascal, upper)| *pascal == op || *upper == op)
+    acl_operation(op).is_some()
+}
+
+/// The `AclOperation` enum name (`DESCRIBE_CONFIGS`) of an operation in either spelling of
+/// [`ACL_OPERATIONS`]; `None` for anything else. A `match`, not a scan of the table: the
+/// authorizer-line parser asks this for every line.
+pub fn acl_operation(op: &str) -> Option<&'static str> {
+    Some(match op {
+        "READ" | "Read" => "READ",
+        "WRITE" | "Write" => "WRITE",
+        "CREATE" | "Create" => "CREATE",
+        "DELETE" | "Delete" => "DELETE",
+        "ALTER" | "Alter" => "ALTER",
+        "DESCRIBE" | "Describe" => "DESCRIBE",
+        "CLUSTER_ACTION" | "ClusterAction" => "CLUSTER_ACTION",
+        "DESCRIBE_CONFIGS" | "DescribeConfigs" => "DESCRIBE_CONFIGS",
+        "ALTER_CONFIGS" | "AlterConfigs" => "ALTER_CONFIGS",
+        "IDEMPOTENT_WRITE" | "IdempotentWrite" => "IDEMPOTENT_WRITE",
+        "CREATE_TOKENS" | "CreateTokens" => "CREATE_TOKENS",
+        "DESCRIBE_TOKENS" | "DescribeTokens" => "DESCRIBE_TOKENS",
+        "TWO_PHASE_COMMIT" | "TwoPhaseCommit" => "TWO_PHASE_COMMIT",
+        "ALL" | "All" => "ALL",
+        "ANY" | "Any" => "ANY",
+        "UNKNOWN" | "Unknown" => "UNKNOWN",
+        _ => return None,
+    })
 }
 
 /// Kafka resource types as `SecurityUtils.resourceTypeName` prints them.

@@ -57,19 +57,13 @@ use memchr::memmem;
 
 use super::log4j::LogEntry;
 use super::ParseError;
-use crate::event::{
-    is_acl_operation, normalize_operation, Category, Format, Origin, Outcome, Reason,
-    SecurityEvent, RESOURCE_TYPES,
-};
+use crate::event::{acl_operation, Category, Format, Origin, Outcome, Reason, SecurityEvent};
 
 /// The logger every authorizer audit line is written to.
 pub const LOGGER: &str = "kafka.authorizer.logger";
 
 /// The `event_type` of every event from this parser.
 pub const EVENT_TYPE: &str = "authorization";
-
-/// `PatternType` names.
-const PATTERN_TYPES: [&str; 5] = ["LITERAL", "PREFIXED", "MATCH", "ANY", "UNKNOWN"];
 
 /// Parses a framed entry. `Ok(None)` for entries of other loggers and for the authorizer's
 /// non-decision lines (`No acl found for resource …`).
@@ -132,7 +126,7 @@ pub fn parse_message(
     );
     ev.event_time = event_time;
     ev.principal = Some(clause.principal.into());
-    ev.operation = Some(normalize_operation(clause.operation));
+    ev.operation = Some(clause.operation.into());
     ev.client_host = Some(clause.host.into());
     ev.resource_type = Some(clause.resource_type.into());
     ev.pattern_type = clause.pattern_type.map(Into::into);
@@ -156,7 +150,7 @@ enum Rule {
     DenyAcl,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Tail<'a> {
     api: Option<&'a str>,
     rule: Option<Rule>,
@@ -176,6 +170,25 @@ static IS: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::
 /// ` for request = ` followed by a well-formed tail running to the end (a principal or resource
 /// name may hold the separator too). Without one, the whole body is the head (pre-2.4 shape).
 fn split_tail(body: &str) -> (&str, Tail<'_>) {
+    // Most lines end in a one-word rule or in the ZooKeeper shape's digits: then the tail's
+    // grammar (an alphanumeric API, digits, fixed words) read backwards from the end gives its
+    // one possible start, without searching. Only a `MatchingAcl(…)` rule, whose text can
+    // hold anything, needs the search.
+    match body.as_bytes().last() {
+        Some(b')' | b']') => {}
+        Some(_) => {
+            return match tail_from_end(body) {
+                Some((at, tail)) => (&body[..at], tail),
+                None => (body, Tail::default()),
+            }
+        }
+        None => return (body, Tail::default()),
+    }
+    split_tail_by_search(body)
+}
+
+/// [`split_tail`] by searching every ` for request = ` (the rightmost well-formed tail wins).
+fn split_tail_by_search(body: &str) -> (&str, Tail<'_>) {
     let mut found = None;
     for at in FOR_REQUEST_FWD.find_iter(body.as_bytes()) {
         if let Some(tail) = read_tail(&body[at + FOR_REQUEST.len()..]) {
@@ -188,14 +201,57 @@ fn split_tail(body: &str) -> (&str, Tail<'_>) {
     }
 }
 
-/// Reads `<Api> with resourceRefCount = <n>[ based on rule <rule>]` running to the end.
-fn read_tail(s: &str) -> Option<Tail<'_>> {
-    let sp = memchr::memchr(b' ', s.as_bytes())?;
-    let api = &s[..sp];
-    if api.is_empty() || !api.bytes().all(|b| b.is_ascii_alphanumeric()) {
+/// The tail of a body ending in a one-word rule (`DefaultDeny`, `DefaultAllow`, `SuperUser`) or
+/// in `resourceRefCount = <n>`, read backwards: where its ` for request = ` starts, and its
+/// fields. The same answer as the forward search, as every part of such a tail has one
+/// possible length.
+fn tail_from_end(body: &str) -> Option<(usize, Tail<'_>)> {
+    let (rest, rule) = if body.ends_with(|c: char| c.is_ascii_digit()) {
+        (body, None)
+    } else {
+        let (rest, rule) = [
+            ("SuperUser", Rule::Allow),
+            ("DefaultAllow", Rule::Allow),
+            ("DefaultDeny", Rule::DefaultDeny),
+        ]
+        .into_iter()
+        .find_map(|(word, rule)| body.strip_suffix(word).map(|r| (r, rule)))?;
+        (rest.strip_suffix(BASED_ON)?, Some(rule))
+    };
+    let digits = rest.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
         return None;
     }
-    let rest = s[sp..].strip_prefix(REF_COUNT)?;
+    let rest = rest[..rest.len() - digits].strip_suffix(REF_COUNT)?;
+    let api_len = rest
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_alphanumeric)
+        .count();
+    if api_len == 0 {
+        return None;
+    }
+    let api = &rest[rest.len() - api_len..];
+    let at = rest[..rest.len() - api_len]
+        .strip_suffix(FOR_REQUEST)?
+        .len();
+    Some((
+        at,
+        Tail {
+            api: Some(api),
+            rule,
+        },
+    ))
+}
+
+/// Reads `<Api> with resourceRefCount = <n>[ based on rule <rule>]` running to the end.
+fn read_tail(s: &str) -> Option<Tail<'_>> {
+    let n = s.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    if n == 0 {
+        return None;
+    }
+    let api = &s[..n];
+    let rest = s[n..].strip_prefix(REF_COUNT)?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 {
         return None;
@@ -243,7 +299,8 @@ fn read_rule(s: &str) -> Option<Rule> {
 struct Clause<'a> {
     principal: &'a str,
     allowed: bool,
-    operation: &'a str,
+    /// The `AclOperation` enum name.
+    operation: &'static str,
     host: &'a str,
     resource_type: &'a str,
     pattern_type: Option<&'a str>,
@@ -281,21 +338,26 @@ fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
         .strip_prefix("operation = ")
         .or_else(|| s.strip_prefix("Operation = "))?;
     let (operation, s) = split_byte(s, b' ')?;
-    if !is_acl_operation(operation) {
-        return None;
-    }
+    let operation = acl_operation(operation)?;
     let s = s.strip_prefix("from host = ")?;
-    let (host, s) = split_byte(s, b' ')?;
-    if host.is_empty() || !host.bytes().all(|b| HOST_BYTE[usize::from(b)]) {
+    // One pass: the host runs to the first byte a host cannot hold, which must be the space.
+    let host_len = s.bytes().take_while(|&b| HOST_BYTE[usize::from(b)]).count();
+    if host_len == 0 {
         return None;
     }
-    let s = s.strip_prefix("on resource = ")?;
+    let host = &s[..host_len];
+    let s = s[host_len..].strip_prefix(" on resource = ")?;
     let (resource_type, s) = split_byte(s, b':')?;
-    if !RESOURCE_TYPES.contains(&resource_type) {
+    if !matches!(
+        resource_type,
+        "Topic" | "Group" | "Cluster" | "TransactionalId" | "DelegationToken" | "User"
+    ) {
         return None;
     }
     let (pattern_type, resource_name) = match split_byte(s, b':') {
-        Some((pt, name)) if PATTERN_TYPES.contains(&pt) => (Some(pt), name),
+        Some((pt, name)) if matches!(pt, "LITERAL" | "PREFIXED" | "MATCH" | "ANY" | "UNKNOWN") => {
+            (Some(pt), name)
+        }
         _ => (None, s),
     };
     Some(Clause {
@@ -322,10 +384,12 @@ static HOST_BYTE: [bool; 256] = {
     t
 };
 
-/// `str::split_once` for an ASCII byte, with memchr (the char searcher is slower on short lines).
+/// `str::split_once` for an ASCII byte that comes within a few dozen bytes (an operation, a
+/// host, a resource type): a plain loop, which beats memchr's dispatch at these distances.
+#[inline]
 fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
     debug_assert!(b.is_ascii());
-    let at = memchr::memchr(b, s.as_bytes())?;
+    let at = s.bytes().position(|c| c == b)?;
     // `b` is ASCII, so `at` and `at + 1` are char boundaries.
     Some((&s[..at], &s[at + 1..]))
 }
@@ -496,5 +560,59 @@ mod tests {
             parse(&entries[0]).unwrap().unwrap().principal.as_deref(),
             Some("User:alice")
         );
+    }
+
+    /// Fragments of tails, well-formed and broken, glued in random orders: the backward read
+    /// finds exactly what the search finds.
+    const TAIL_PARTS: [&str; 16] = [
+        "User:alice is Denied operation = READ from host = 10.0.0.1 on resource = Topic:LITERAL:t",
+        " for request = ",
+        "Produce",
+        "Fetch",
+        "Pro duce",
+        " with resourceRefCount = ",
+        "1",
+        "12",
+        "x",
+        " based on rule ",
+        "DefaultDeny",
+        "DefaultAllow",
+        "SuperUser",
+        "XDefaultDeny",
+        "MatchingAcl(acl=StandardAcl[resourceType=TOPIC, permissionType=DENY])",
+        "",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn the_backward_tail_read_agrees_with_the_search(
+            parts in proptest::collection::vec(0..TAIL_PARTS.len(), 0..14),
+        ) {
+            let body: String = parts.iter().map(|&i| TAIL_PARTS[i]).collect();
+            proptest::prop_assert_eq!(split_tail(&body), split_tail_by_search(&body));
+        }
+    }
+
+    #[test]
+    fn the_backward_tail_read_agrees_with_the_search_on_every_shape() {
+        let tails = [
+            " for request = Produce with resourceRefCount = 1 based on rule DefaultDeny",
+            " for request = Fetch with resourceRefCount = 12 based on rule SuperUser",
+            " for request = Metadata with resourceRefCount = 0 based on rule DefaultAllow",
+            " for request = Produce with resourceRefCount = 1",
+            " for request = Produce with resourceRefCount = 1 based on rule Default",
+            " for request = Pro duce with resourceRefCount = 1 based on rule DefaultDeny",
+            " for request =  with resourceRefCount = 1 based on rule DefaultDeny",
+            " for request = Produce with resourceRefCount =  based on rule DefaultDeny",
+            "",
+        ];
+        let head = "User:a for request = Fetch with resourceRefCount = 1 based on rule SuperUser \
+                    is Denied operation = READ from host = ::1 on resource = Topic:LITERAL:x";
+        for tail in tails {
+            for forged in ["", " for request = Produce with resourceRefCount = 1"] {
+                let body = format!("{head}{forged}{tail}");
+                assert_eq!(split_tail(&body), split_tail_by_search(&body), "{body}");
+            }
+        }
     }
 }

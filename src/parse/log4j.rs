@@ -197,7 +197,9 @@ pub fn parse_header(line: &[u8], utc_offset_secs: i32) -> Option<Header<'_>> {
 
 /// `LEVEL` and its padding after a stamp.
 fn level_after(after: &[u8], timestamp: SystemTime) -> Option<Header<'_>> {
-    let sp = memchr::memchr(b' ', &after[..after.len().min(6)])?;
+    let sp = after[..after.len().min(6)]
+        .iter()
+        .position(|&b| b == b' ')?;
     let level = Level::from_bytes(&after[..sp])?;
     let mut rest = &after[sp + 1..];
     // `%-5p` pads `INFO`/`WARN` with one space.
@@ -286,14 +288,25 @@ pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
         return (line, None);
     }
     let inner = &line[..line.len() - 1];
-    let Some(open) = memchr::memrchr(b'(', inner) else {
-        return (line, None);
-    };
+    // One backward pass over the name: it stops at the `(`, or at the first byte a logger name
+    // cannot hold.
+    let mut open = inner.len();
+    loop {
+        if open == 0 {
+            return (line, None);
+        }
+        let b = inner[open - 1];
+        if b == b'(' {
+            open -= 1;
+            break;
+        }
+        if !LOGGER_BYTE[usize::from(b)] {
+            return (line, None);
+        }
+        open -= 1;
+    }
     let name = &inner[open + 1..];
-    let ok = !name.is_empty()
-        && open >= 1
-        && inner[open - 1] == b' '
-        && name.iter().all(|&b| LOGGER_BYTE[usize::from(b)]);
+    let ok = !name.is_empty() && open >= 1 && inner[open - 1] == b' ';
     if ok {
         (&line[..open - 1], Some(name))
     } else {
