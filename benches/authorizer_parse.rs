@@ -2,6 +2,7 @@
 //! `line`: header split (`parse_header` + `split_logger`) and `authorizer::parse_message`, the
 //! per-line cost without framing. `framed`: the log4j framer over a 1,000-line buffer, then
 //! `authorizer::parse` per entry (the framer copies each entry into owned strings).
+//! `line_matching_acl`: `line` for allowed lines whose rule is a `MatchingAcl(…)` (~370 bytes).
 //! Run: `cargo bench --bench authorizer_parse`.
 
 use std::hint::black_box;
@@ -13,7 +14,7 @@ use kafka_security_exporter::parse::log4j::{parse_header, split_logger, Framer, 
 
 #[path = "support/authorizer_corpus.rs"]
 mod authorizer_corpus;
-use authorizer_corpus::corpus;
+use authorizer_corpus::{corpus, corpus_matching_acl};
 
 fn bench(c: &mut Criterion) {
     let lines = corpus(1000);
@@ -35,6 +36,25 @@ fn bench(c: &mut Criterion) {
                 }
             }
             black_box(denied)
+        })
+    });
+    // Allowed lines granted by an ACL: the rule holds free text, so the tail is searched for.
+    let matching = corpus_matching_acl(1000);
+    let avg = matching.iter().map(String::len).sum::<usize>() / matching.len();
+    eprintln!("average MatchingAcl line length: {avg} bytes");
+    group.bench_function("line_matching_acl", |b| {
+        b.iter(|| {
+            let mut allowed = 0usize;
+            for line in &matching {
+                let h = parse_header(line.as_bytes(), 0).expect("header");
+                let (msg, _logger) = split_logger(h.rest);
+                let msg = std::str::from_utf8(msg).expect("utf-8");
+                if let Ok(Some(ev)) = authorizer::parse_message(msg, Some(h.timestamp), now) {
+                    allowed += usize::from(!ev.outcome.is_negative());
+                }
+            }
+            assert_eq!(allowed, matching.len());
+            black_box(allowed)
         })
     });
     let mut buffer = lines.join("\n").into_bytes();

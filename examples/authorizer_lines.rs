@@ -1,7 +1,8 @@
 //! Parses the `authorizer_parse` bench corpus (1,000 real-format lines, 245 bytes on average)
 //! `ROUNDS` times and prints lines/s: the `line` benchmark without criterion, quick to repeat
 //! when the machine's speed drifts.
-//! `cargo build --release --example authorizer_lines && target/release/examples/authorizer_lines 3000`.
+//! `cargo build --release --example authorizer_lines && target/release/examples/authorizer_lines 3000`
+//! (`… 3000 matching` for the `MatchingAcl` corpus).
 
 use std::hint::black_box;
 use std::time::{Instant, SystemTime};
@@ -11,14 +12,18 @@ use kafka_security_exporter::parse::log4j::{parse_header, split_logger};
 
 #[path = "../benches/support/authorizer_corpus.rs"]
 mod authorizer_corpus;
-use authorizer_corpus::corpus;
+use authorizer_corpus::{corpus, corpus_matching_acl};
 
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2000);
-    let lines = corpus(1000);
+    // `matching`: allowed lines whose rule is a `MatchingAcl(…)` (the tail is searched for).
+    let lines = match std::env::args().nth(2).as_deref() {
+        Some("matching") => corpus_matching_acl(1000),
+        _ => corpus(1000),
+    };
     let now = SystemTime::now();
     let start = Instant::now();
     let mut denied = 0usize;

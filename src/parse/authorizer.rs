@@ -46,9 +46,9 @@
 //!
 //! # Speed
 //!
-//! No allocation; searchers built once. `benches/authorizer_parse.rs` on the shared 2-vCPU VM
-//! (load average 1.1–2.2 from a concurrent CI run): about 500 ns per ~245-byte line including
-//! the header split and UTF-8 check, i.e. about 2.0 million lines/s per core.
+//! No allocation; searchers built once; the tail of a line with a one-word rule is read
+//! backwards without searching. `BENCHMARKS.md` has the figures: about 4 million lines/s per
+//! core for `DefaultDeny` denials on the shared 2-vCPU VM, header split and UTF-8 check included.
 
 use std::sync::LazyLock;
 use std::time::SystemTime;

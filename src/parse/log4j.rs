@@ -287,6 +287,13 @@ pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
     if line.last() != Some(&b')') {
         return (line, None);
     }
+    // The loggers that write one line per request or decision, compared whole first.
+    for known in [&b" (kafka.authorizer.logger)"[..], &b" (kafka.request.logger)"[..]] {
+        if line.ends_with(known) {
+            let at = line.len() - known.len();
+            return (&line[..at], Some(&known[2..known.len() - 1]));
+        }
+    }
     let inner = &line[..line.len() - 1];
     // One backward pass over the name: it stops at the `(`, or at the first byte a logger name
     // cannot hold.
