@@ -288,7 +288,10 @@ pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
         return (line, None);
     }
     // The loggers that write one line per request or decision, compared whole first.
-    for known in [&b" (kafka.authorizer.logger)"[..], &b" (kafka.request.logger)"[..]] {
+    for known in [
+        &b" (kafka.authorizer.logger)"[..],
+        &b" (kafka.request.logger)"[..],
+    ] {
         if line.ends_with(known) {
             let at = line.len() - known.len();
             return (&line[..at], Some(&known[2..known.len() - 1]));
