@@ -2,11 +2,13 @@
 # check-ship.sh — static checks of what we ship besides the binary: the Prometheus rules
 # (promtool check + unit tests, pint), the Helm chart (helm lint --strict, helm template with
 # default values and with every switch on), the chart's copies of alerts/ and dashboards/, and the
-# Dockerfile (hadolint).
+# Dockerfile (hadolint), and the rendered objects against Kubernetes' schemas (kubeconform -strict,
+# for the oldest Kubernetes the chart supports and the newest release).
 # The Rust tests go further (tests/alert_rules.rs, dashboards.rs, helm_chart.rs, e2e_prometheus.rs).
 #
 # Usage: scripts/check-ship.sh
-# Needs: promtool (Debian package prometheus); helm, pint and hadolint from scripts/tools.sh
+# Needs: promtool (Debian package prometheus); helm, pint, hadolint, kubeconform and its schemas
+# from scripts/tools.sh
 # (built or fetched if missing).
 set -euo pipefail
 
@@ -19,7 +21,7 @@ step() { printf 'check-ship.sh: %s\n' "$*" >&2; }
 die() { printf 'check-ship.sh: error: %s\n' "$*" >&2; exit 1; }
 
 command -v promtool >/dev/null 2>&1 || die "promtool not found: apt-get install prometheus"
-bash scripts/tools.sh helm pint hadolint
+bash scripts/tools.sh helm pint hadolint kubeconform k8s-schemas
 BIN="$(bash scripts/tools.sh --print-bin)"
 
 step "chart copies of alerts/ and dashboards/"
@@ -40,6 +42,17 @@ step "helm lint --strict (default values, every switch on)"
 step "helm template (default values, every switch on)"
 "$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" >/dev/null
 "$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" -f "$CHART/ci/all-on-values.yaml" >/dev/null
+
+step "kubeconform -strict (default values, every switch on; oldest and newest Kubernetes)"
+for dir in .cache/tools/k8s-schemas/v*; do
+  v="${dir##*/v}"
+  for values in "" "-f $CHART/ci/all-on-values.yaml"; do
+    # shellcheck disable=SC2086 # $values is zero or two words
+    "$BIN/helm" template kse "$CHART" --kube-version "$v" $values \
+      | "$BIN/kubeconform" -strict -summary -kubernetes-version "$v" \
+          -schema-location "$dir/{{ .ResourceKind }}{{ .KindSuffix }}.json" -
+  done
+done
 
 step "hadolint Dockerfile"
 "$BIN/hadolint" --no-color Dockerfile

@@ -16,7 +16,7 @@
 #              does no apt work), the rustfmt/clippy components with rustup when missing
 #   2. lint    cargo fmt --check; cargo clippy --all-targets -- -D warnings
 #   ship       promtool/pint/helm checks of alerts/, dashboards/ and the chart (scripts/check-ship.sh),
-#              after installing prometheus and building helm and pint once (scripts/tools.sh)
+#              after installing prometheus and building helm, pint and kubeconform once (scripts/tools.sh)
 #   3. build   cargo test --all-targets --no-run (compile errors fail here, before any broker)
 #   3b. otelcol scripts/otelcol.sh build: the OpenTelemetry Collector the OTLP tests run, built with
 #              the collector builder from the Go module proxy (cached in .cache/tools/; a second
@@ -379,7 +379,7 @@ python3 -m pip --version >/dev/null 2>&1 || ship_missing+=(python3-pip)
 if (( ${#ship_missing[@]} > 0 )); then
   apt_install "${ship_missing[@]}"
 fi
-run_bounded "${KSE_TOOLS_TIMEOUT_SECS:-1500}" bash "$SCRIPT_DIR/tools.sh" helm pint hadolint
+run_bounded "${KSE_TOOLS_TIMEOUT_SECS:-1500}" bash "$SCRIPT_DIR/tools.sh" helm pint hadolint kubeconform k8s-schemas
 run_bounded 600 bash "$SCRIPT_DIR/check-ship.sh"
 phase_done
 # <<< ship

