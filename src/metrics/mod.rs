@@ -576,6 +576,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Creates a source's per-source integrity counters at 0, so the first skip shows in
+    /// `increase()` and dashboards have a series before anything was skipped. Every source can
+    /// carry controller log lines; only Kafka sources re-deliver.
+    pub fn init_source(&self, source: &str, kafka: bool) {
+        self.controller_replays_skipped.with_label_values(&[source]);
+        if kafka {
+            self.redelivered.with_label_values(&[source]);
+        }
+    }
+
     /// Counts a re-delivered record that was skipped.
     pub fn record_redelivery(&self, source: &str) {
         self.redelivered.with_label_values(&[source]).inc();
@@ -755,6 +765,27 @@ mod tests {
             request_duration_by_principal: false,
         };
         assert_eq!(config.problems().len(), 5, "{:?}", config.problems());
+    }
+
+    #[test]
+    fn a_sources_integrity_counters_start_at_zero() {
+        let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+        metrics.init_source("topic", true);
+        metrics.init_source("logs", false);
+        let text = String::from_utf8(metrics.render()).unwrap();
+        for line in [
+            "kafka_security_redelivered_records_total{source=\"topic\"} 0\n",
+            "kafka_security_controller_replays_skipped_total{source=\"topic\"} 0\n",
+            "kafka_security_controller_replays_skipped_total{source=\"logs\"} 0\n",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        // A file source cannot re-deliver: no series for it.
+        assert!(!text.contains("kafka_security_redelivered_records_total{source=\"logs\"}"));
+        // Counting afterwards moves the same series.
+        metrics.record_redelivery("topic");
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(text.contains("kafka_security_redelivered_records_total{source=\"topic\"} 1\n"));
     }
 }
 

@@ -164,6 +164,7 @@ impl FileSource {
             );
         }
         health.register(&config.name);
+        pipeline.metrics().init_source(&config.name, false);
         Ok(FileSource {
             config,
             tailer,

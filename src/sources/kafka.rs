@@ -309,6 +309,7 @@ impl KafkaSource {
     ) -> Result<KafkaSource, KafkaSourceError> {
         let name = config.name.clone();
         health.register(&name);
+        pipeline.metrics().init_source(&name, true);
         let client_config = config
             .client_config()
             .map_err(|reason| KafkaSourceError::Config {
