@@ -33,14 +33,20 @@ def kind_suffix(group, version):
 
 
 def strict(node):
-    """Recursively: additionalProperties false where properties are listed; int-or-string."""
+    """Recursively: additionalProperties false where properties are listed; int-or-string.
+    Descriptions are dropped (they are most of the size); a *field* named description stays."""
     if isinstance(node, list):
         return [strict(x) for x in node]
     if not isinstance(node, dict):
         return node
     if node.get("format") == "int-or-string" or node.get("x-kubernetes-int-or-string"):
         return dict(INT_OR_STRING)
-    out = {k: strict(v) for k, v in node.items() if k != "description"}
+    out = {}
+    for k, v in node.items():
+        if k == "properties" and isinstance(v, dict):
+            out[k] = {name: strict(field) for name, field in v.items()}
+        elif k != "description" or not isinstance(v, str):
+            out[k] = strict(v)
     if (
         "properties" in out
         and "additionalProperties" not in out
