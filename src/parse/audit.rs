@@ -1189,7 +1189,20 @@ mod tests {
             match read_event(&mutated) {
                 Ok(fields) => {
                     proptest::prop_assert!(serde_ok, "accepted invalid JSON: {}", mutated);
-                    let value: serde_json::Value = serde_json::from_str(&mutated).unwrap();
+                    // `Value` refuses numbers beyond f64 (`1e999`), which are valid JSON and
+                    // which `IgnoredAny` and the reader skip; only then is there nothing to compare.
+                    let value = match serde_json::from_str::<serde_json::Value>(&mutated) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            proptest::prop_assert!(
+                                e.to_string().contains("number out of range"),
+                                "{}: {}",
+                                e,
+                                mutated
+                            );
+                            serde_json::Value::Null
+                        }
+                    };
                     if let Some(p) = value
                         .pointer("/data/authenticationInfo/principal")
                         .and_then(|p| p.as_str())
