@@ -2,13 +2,16 @@
 //! `ROUNDS` times and prints lines/s: the `line` benchmark without criterion, quick to repeat
 //! when the machine's speed drifts.
 //! `cargo build --release --example authorizer_lines && target/release/examples/authorizer_lines 3000`
-//! (`… 3000 matching` for the `MatchingAcl` corpus).
+//! (`… 3000 matching` for the `MatchingAcl` corpus; `… 3000 framed` for the `framed` benchmark:
+//! the log4j framer over the whole corpus, then the parse; `… 3000 framed-layout`: the same with
+//! Kafka's layout configured as `layout:`, i.e. through the configurable-layout reader).
 
 use std::hint::black_box;
 use std::time::{Instant, SystemTime};
 
 use kafka_security_exporter::parse::authorizer;
-use kafka_security_exporter::parse::log4j::{parse_header, split_logger};
+use kafka_security_exporter::parse::layout::Layout;
+use kafka_security_exporter::parse::log4j::{parse_header, split_logger, Framer, FramerConfig};
 
 #[path = "../benches/support/authorizer_corpus.rs"]
 mod authorizer_corpus;
@@ -25,6 +28,31 @@ fn main() {
         _ => corpus(1000),
     };
     let now = SystemTime::now();
+    let mode = std::env::args().nth(2);
+    if let Some(mode @ ("framed" | "framed-layout")) = mode.as_deref() {
+        let config = FramerConfig {
+            layout: (mode == "framed-layout")
+                .then(|| std::sync::Arc::new(Layout::parse("[%d] %p %m (%c)%n").expect("layout"))),
+            ..FramerConfig::default()
+        };
+        let mut buffer = lines.join("\n").into_bytes();
+        buffer.push(b'\n');
+        let start = Instant::now();
+        let mut denied = 0usize;
+        let mut out = Vec::with_capacity(lines.len());
+        for _ in 0..rounds {
+            let mut framer = Framer::new(config.clone());
+            framer.push(&buffer, &mut out);
+            framer.flush(&mut out);
+            for e in out.drain(..) {
+                if let Ok(Some(ev)) = authorizer::parse(&e) {
+                    denied += usize::from(ev.outcome.is_negative());
+                }
+            }
+        }
+        report(rounds * lines.len(), start, denied);
+        return;
+    }
     let start = Instant::now();
     let mut denied = 0usize;
     for _ in 0..rounds {
@@ -37,8 +65,11 @@ fn main() {
             }
         }
     }
+    report(rounds * lines.len(), start, denied);
+}
+
+fn report(n: usize, start: Instant, denied: usize) {
     let secs = start.elapsed().as_secs_f64();
-    let n = rounds * lines.len();
     black_box(denied);
     println!(
         "{n} lines in {secs:.3} s: {:.2} M lines/s ({:.0} ns/line)",

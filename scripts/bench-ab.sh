@@ -3,7 +3,8 @@
 # binaries run alternately, so both see the same drift, and the minimum and median ns/line of
 # each are printed.
 #
-# Usage: scripts/bench-ab.sh BIN_A BIN_B [RUNS] [ROUNDS]
+# Usage: scripts/bench-ab.sh BIN_A BIN_B [RUNS] [ROUNDS] [MODE]
+#   MODE is passed on to the example: matching, framed or framed-layout (default: the `line` loop).
 #   e.g. cp target/release/examples/authorizer_lines /tmp/before   (then change, rebuild)
 #        scripts/bench-ab.sh /tmp/before target/release/examples/authorizer_lines 10
 set -euo pipefail
@@ -11,7 +12,8 @@ a=${1:?BIN_A}
 b=${2:?BIN_B}
 runs=${3:-10}
 rounds=${4:-2000}
-ns() { "$1" "$rounds" | sed -n 's/.*(\([0-9]*\) ns\/line).*/\1/p'; }
+mode=${5:-}
+ns() { "$1" "$rounds" ${mode:+"$mode"} | sed -n 's/.*(\([0-9]*\) ns\/line).*/\1/p'; }
 declare -a A B
 for _ in $(seq "$runs"); do
   A+=("$(ns "$a")")

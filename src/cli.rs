@@ -81,6 +81,11 @@ pub enum Command {
             allow_hyphen_values = true
         )]
         utc_offset: String,
+        /// The broker's log4j pattern, when it is not one recognized by itself (Kafka's
+        /// `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes), e.g.
+        /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
+        #[arg(long, value_name = "PATTERN")]
+        layout: Option<String>,
         /// Take `metrics:` and `parsers:` settings from this config file.
         #[arg(long, short, value_name = "FILE")]
         config: Option<PathBuf>,

@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -159,9 +160,54 @@ pub struct TopicConfig {
     /// Format of the records. Default `auto` (detected per record).
     #[serde(default)]
     pub format: FormatChoice,
+    /// For the broker-log formats: the broker JVM's UTC offset, for timestamps without a zone
+    /// (`+01:00`). Default `+00:00`.
+    pub utc_offset: Option<String>,
+    /// For the broker-log formats: the broker's log4j pattern, when it is not one recognized by
+    /// itself (as for a file source's `layout`).
+    pub layout: Option<String>,
 }
 
 impl TopicConfig {
+    /// How the broker-log formats frame this topic's records (validated by `Config::parse`).
+    pub fn framer(&self) -> crate::parse::log4j::FramerConfig {
+        let kind = self.format.log_kind().unwrap_or_default();
+        crate::parse::log4j::FramerConfig {
+            utc_offset_secs: self
+                .utc_offset
+                .as_deref()
+                .and_then(|o| crate::cli::parse_utc_offset(o).ok())
+                .unwrap_or(0),
+            layout: self
+                .layout
+                .as_deref()
+                .and_then(|l| crate::parse::layout::Layout::for_kind(l, kind).ok())
+                .map(Arc::new),
+            ..Default::default()
+        }
+    }
+
+    fn problems(&self, at: &str, problems: &mut Vec<String>) {
+        let kind = self.format.log_kind();
+        if kind.is_none() && (self.utc_offset.is_some() || self.layout.is_some()) {
+            problems.push(format!(
+                "{at}: `utc_offset` and `layout` apply only to the broker-log formats (broker_log, authorizer_log, server_log, controller_log, request_log)"
+            ));
+            return;
+        }
+        if let Some(Err(e)) = self.utc_offset.as_deref().map(crate::cli::parse_utc_offset) {
+            problems.push(format!("{at}.utc_offset: {e}"));
+        }
+        let kind = kind.unwrap_or_default();
+        if let Some(Err(e)) = self
+            .layout
+            .as_deref()
+            .map(|l| crate::parse::layout::Layout::for_kind(l, kind))
+        {
+            problems.push(format!("{at}.layout: {e}"));
+        }
+    }
+
     /// The subscription string librdkafka takes (a pattern starts with `^`).
     pub fn subscription(&self) -> &str {
         self.name
@@ -374,6 +420,7 @@ impl KafkaSourceConfig {
             problems.push(format!("{at}.topics: list at least one topic"));
         }
         for (i, t) in self.topics.iter().enumerate() {
+            t.problems(&format!("{at}.topics[{i}]"), problems);
             match (&t.name, &t.pattern) {
                 (Some(_), Some(_)) => problems.push(format!(
                     "{at}.topics[{i}]: set either `name` or `pattern`, not both"

@@ -137,6 +137,7 @@ pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
             start_at: StartAt::Beginning,
             state_dir: Some(dir.join("state")),
             utc_offset: "+00:00".into(),
+            layout: None,
             poll_interval_ms: 250,
             max_entry_bytes: crate::parse::log4j::DEFAULT_MAX_ENTRY_BYTES,
             rotate_wait_secs: 2,
@@ -152,6 +153,8 @@ pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
                     name: Some(name.to_string()),
                     pattern: None,
                     format: *format,
+                    utc_offset: None,
+                    layout: None,
                 })
                 .collect(),
             properties,

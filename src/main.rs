@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         Command::Replay {
             format,
             utc_offset,
+            layout,
             config,
             top,
             progress,
@@ -61,6 +62,18 @@ fn main() -> ExitCode {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("--utc-offset: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let layout = match layout
+                .map(|l| {
+                    kafka_security_exporter::parse::layout::Layout::for_kind(&l, format.kind())
+                })
+                .transpose()
+            {
+                Ok(l) => l.map(std::sync::Arc::new),
+                Err(e) => {
+                    eprintln!("--layout: {e}");
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
@@ -77,6 +90,7 @@ fn main() -> ExitCode {
                 kind: format.kind(),
                 framer: kafka_security_exporter::parse::log4j::FramerConfig {
                     utc_offset_secs,
+                    layout,
                     ..Default::default()
                 },
                 metrics,

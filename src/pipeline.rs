@@ -80,8 +80,19 @@ impl Pipeline {
 
     /// Parses `record` and applies it to the metrics. Never fails: a bad record is counted.
     pub fn apply(&self, source: &str, format: FormatChoice, record: &Record<'_>) -> Applied {
+        self.apply_framed(source, format, &FramerConfig::default(), record)
+    }
+
+    /// [`Pipeline::apply`], framing broker-log records with `framer` (zone, layout).
+    pub fn apply_framed(
+        &self,
+        source: &str,
+        format: FormatChoice,
+        framer: &FramerConfig,
+        record: &Record<'_>,
+    ) -> Applied {
         if let Some(kind) = format.log_kind() {
-            return self.apply_log_record(source, kind, record);
+            return self.apply_log_record(source, kind, framer, record);
         }
         match self.parsers.parse(format, record) {
             Ok(event) => {
@@ -217,7 +228,13 @@ impl Pipeline {
 
     /// A Kafka record holding broker-log line(s), plain or wrapped in a JSON object by a log
     /// shipper. Returns what the last entry became (a record is usually one entry).
-    fn apply_log_record(&self, source: &str, kind: LogKind, record: &Record<'_>) -> Applied {
+    fn apply_log_record(
+        &self,
+        source: &str,
+        kind: LogKind,
+        framer: &FramerConfig,
+        record: &Record<'_>,
+    ) -> Applied {
         let format = kind.format();
         if record.payload.len() > self.parsers.max_record_bytes() {
             let error = ParseError::TooLarge {
@@ -226,7 +243,7 @@ impl Pipeline {
             };
             return self.rejected(source, format, error, &record.origin);
         }
-        let entries = match log_entries(record) {
+        let entries = match log_entries(record, framer) {
             Ok(entries) if !entries.is_empty() => entries,
             Ok(_) => {
                 return self.rejected(source, format, ParseError::Unrecognized, &record.origin)
@@ -265,14 +282,17 @@ const TIME_FIELDS: [&str; 4] = ["@timestamp", "timestamp", "time", "ts"];
 /// The log entries in one record: the payload framed as log4j lines, or, for a JSON object,
 /// its message field framed (when it holds a whole line) or built into an entry from the
 /// object's level/logger/time fields (when it holds only the message).
-pub fn log_entries(record: &Record<'_>) -> Result<Vec<LogEntry>, ParseError> {
+pub fn log_entries(
+    record: &Record<'_>,
+    framer: &FramerConfig,
+) -> Result<Vec<LogEntry>, ParseError> {
     let payload = record.payload;
     if payload.is_empty() {
         return Err(ParseError::Empty);
     }
     let first = payload.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
-        return Ok(log4j::frame_all(FramerConfig::default(), payload));
+        return Ok(log4j::frame_all(framer.clone(), payload));
     }
     crate::parse::check_json_depth(payload)?;
     let object: serde_json::Map<String, serde_json::Value> =
@@ -283,7 +303,7 @@ pub fn log_entries(record: &Record<'_>) -> Result<Vec<LogEntry>, ParseError> {
             .find_map(|n| object.get(*n).and_then(|v| v.as_str()))
     };
     let message = text(&MESSAGE_FIELDS).ok_or(ParseError::MissingField("message"))?;
-    let framed = log4j::frame_all(FramerConfig::default(), message.as_bytes());
+    let framed = log4j::frame_all(framer.clone(), message.as_bytes());
     if !framed.is_empty() {
         return Ok(framed);
     }
@@ -465,5 +485,44 @@ mod tests {
         ));
         let t = text(&p);
         assert!(t.contains("kafka_security_parse_errors_total{format=\"authorizer_log\",reason=\"missing_field\",source=\"t\"} 1\n"), "{t}");
+    }
+
+    /// A topic's `layout:` and `utc_offset:` reach the framing of its records, plain or
+    /// JSON-wrapped; without them the same record is not read as one entry.
+    #[test]
+    fn topic_records_in_a_configured_layout() {
+        let layout = "%d{ISO8601} %-5p [%t] %c - %m%n";
+        let framer = FramerConfig {
+            layout: Some(Arc::new(
+                crate::parse::layout::Layout::for_kind(layout, LogKind::Auto).unwrap(),
+            )),
+            utc_offset_secs: 3600,
+            ..FramerConfig::default()
+        };
+        let line = "2026-11-26T15:06:17,000 INFO  [data-plane-kafka-request-handler-1] kafka.authorizer.logger - Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny";
+        let docker =
+            serde_json::json!({"log": format!("{line}\n"), "stream": "stdout"}).to_string();
+        let record = Record::from_payload(line.as_bytes());
+        let entries = log_entries(&record, &framer).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            entries[0].timestamp,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_701_977)
+        );
+        let p = pipeline();
+        for payload in [line.as_bytes(), docker.as_bytes()] {
+            let applied = p.apply_framed(
+                "t",
+                FormatChoice::BrokerLog,
+                &framer,
+                &Record::from_payload(payload),
+            );
+            assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
+        }
+        // The default framing does not know this layout: no authorizer event.
+        let applied = p.apply("t", FormatChoice::BrokerLog, &record);
+        assert_ne!(applied, Applied::Event(Format::AuthorizerLog));
+        let t = text(&p);
+        assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 2\n"), "{t}");
     }
 }

@@ -146,7 +146,7 @@ pub fn replay(options: &ReplayOptions) -> Result<(Arc<Metrics>, ReplayStats), Re
         };
         let stream = streams.entry(stream_key(path)).or_default();
         let shown = path.display().to_string();
-        let mut framer = Framer::new(options.framer);
+        let mut framer = Framer::new(options.framer.clone());
         loop {
             let n = reader.read(&mut buf).map_err(io)?;
             if n == 0 {

@@ -176,3 +176,53 @@ fn replay_names_a_missing_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(64));
 }
+
+#[test]
+fn replay_reads_a_configured_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.log");
+    // The logger first, a colon after it, the level padded: `%d %-5p %c: %m%n`.
+    std::fs::write(
+        &file,
+        "2026-11-26 14:06:16,546 INFO  kafka.authorizer.logger: Principal = User:eve is Denied operation = ALTER from host = 10.0.0.9 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule DefaultDeny\n\
+2026-11-26 14:06:17,000 INFO  kafka.authorizer.logger: Principal = User:eve is Denied operation = ALTER from host = 10.0.0.9 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule DefaultDeny\n",
+    )
+    .unwrap();
+    let replay = |layout: &str| {
+        Command::new(exporter_bin())
+            .args(["replay", "--progress", "never", "--layout", layout])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let out = replay("%d %-5p %c: %m%n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("kafka_security_authorization_denials_by_principal_total{operation=\"ALTER\",principal=\"User:eve\",resource_name=\"kafka-cluster\",resource_type=\"Cluster\"} 2\n"), "{stdout}");
+    // A layout that cannot be read, and one `auto` cannot route, are usage errors naming why.
+    let out = replay("%d %p");
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--layout: no %m"), "{err}");
+    let out = replay("%d %p %c{1}: %m%n");
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set the log's kind"));
+    let out = Command::new(exporter_bin())
+        .args(["replay", "--progress", "never", "--format", "authorizer"])
+        .args(["--layout", "%d %p %c{1}: %m%n"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(
+        "principal=\"User:eve\",resource_name=\"kafka-cluster\",resource_type=\"Cluster\"} 2\n"
+    ));
+}

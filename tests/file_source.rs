@@ -174,3 +174,113 @@ fn bad_file_source_config_is_reported_with_paths() {
         "{err}"
     );
 }
+
+/// A broker whose log4j layout puts the logger first (`%d{ISO8601} %-5p [%t] %c - %m%n`, a
+/// common hand-written pattern): with `layout:` configured, `kind: auto` routes every entry by
+/// its logger and the counts are exact, stack traces included.
+#[test]
+fn a_configured_layout_is_read_and_routed_by_logger() {
+    let logs = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "{}      layout: '%d{{ISO8601}} %-5p [%t] %c - %m%n'\n      utc_offset: '+01:00'\n",
+        config(logs.path(), state.path())
+    );
+    let mut text = String::new();
+    for i in 0..3 {
+        text.push_str(&format!(
+            "2026-11-26T15:06:1{i},546 INFO  [data-plane-kafka-request-handler-{i}] kafka.authorizer.logger - Principal = User:layout is Denied operation = WRITE from host = 10.0.0.8 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny\n"
+        ));
+    }
+    text.push_str("2026-11-26T15:06:20,000 INFO  [data-plane-kafka-network-thread-1-ListenerName(SASL_PLAINTEXT)-SASL_PLAINTEXT-0] org.apache.kafka.common.network.Selector - [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /10.9.8.7 (channelId=127.0.0.1:19092-10.9.8.7:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256)\n");
+    text.push_str("2026-11-26T15:06:21,000 WARN  [main] kafka.server.KafkaConfig - something odd\njava.lang.IllegalStateException: boom\n\tat kafka.Foo.bar(Foo.scala:1)\n");
+    text.push_str("2026-11-26T15:06:22,000 INFO  [quorum-controller-1-event-handler] org.apache.kafka.controller.ScramControlManager - [QuorumController id=1] Replayed UserScramCredentialRecord creating new entry for carol with mechanism SCRAM_SHA_512.\n");
+    append(&logs.path().join("kafka.log"), &text);
+    let exporter = Exporter::start(&yaml);
+    let s = exporter.wait_for(WAIT, "every entry", |s| {
+        s.sum("kafka_security_log_lines_total", &[]) == 6.0
+    });
+    assert_eq!(denied(&s, "layout"), 3.0);
+    assert_eq!(
+        s.get(
+            "kafka_security_authentication_failures_by_client_total",
+            &[
+                ("client_host", "10.9.8.7"),
+                ("reason", "invalid_credentials")
+            ],
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        s.get(
+            "kafka_security_credential_changes_total",
+            &[("action", "create"), ("mechanism", "SCRAM-SHA-512")],
+        ),
+        Some(1.0)
+    );
+    for (kind, level, n) in [
+        ("authorizer", "INFO", 3.0),
+        ("server", "INFO", 1.0),
+        ("server", "WARN", 1.0),
+        ("controller", "INFO", 1.0),
+    ] {
+        assert_eq!(
+            s.get(
+                "kafka_security_log_lines_total",
+                &[("file_kind", kind), ("level", level)]
+            ),
+            Some(n),
+            "{kind} {level}"
+        );
+    }
+    assert_eq!(s.sum("kafka_security_parse_errors_total", &[]), 0.0);
+    exporter.stop(Duration::from_secs(15));
+}
+
+#[test]
+fn bad_layouts_are_reported_with_paths() {
+    let yaml = "sources:
+  - file:
+      paths: ['/tmp/x/*.log']
+      layout: '%d %p %c{1} - %m%n'
+  - file:
+      name: two
+      paths: ['/tmp/y/*.log']
+      kind: authorizer
+      layout: '%d{HH:mm:ss} %p %m%n'
+  - kafka:
+      group_id: g
+      topics:
+        - name: app-events
+          format: json
+          layout: '[%d] %p %m (%c)%n'
+        - name: broker-logs
+          format: broker_log
+          utc_offset: '+25:00'
+          layout: '[%d] %highlight{%p} %m (%c)%n'
+      properties:
+        bootstrap.servers: 127.0.0.1:9092
+";
+    let out = std::process::Command::new(support::exporter_bin())
+        .args(["check-config", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(yaml.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "sources[0].file.layout: this layout prints no full logger name",
+        "sources[1].file.layout: %d{HH:mm:ss} has no `yyyy`",
+        "sources[2].kafka.topics[0]: `utc_offset` and `layout` apply only to the broker-log formats",
+        "sources[2].kafka.topics[1].utc_offset:",
+        "sources[2].kafka.topics[1].layout: `%highlight{%p}`: conversion `%highlight` is not supported",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}

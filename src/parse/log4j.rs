@@ -41,7 +41,10 @@
 //! [`FramerConfig::max_entry_bytes`]; a cut entry has [`LogEntry::truncated`] set. Output does not
 //! depend on how the input was split into chunks (a property test checks this).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::layout::Layout;
 
 /// Default cap on one entry (and one line), in bytes.
 pub const DEFAULT_MAX_ENTRY_BYTES: usize = 64 * 1024;
@@ -82,6 +85,18 @@ impl Level {
         })
     }
 
+    /// [`Level::from_name`] on bytes, without allocating: `%p` as printed, in any case.
+    pub(crate) fn from_bytes_any_case(b: &[u8]) -> Option<Level> {
+        if let Some(l) = Level::from_bytes(b) {
+            return Some(l);
+        }
+        let mut buf = [0u8; 12];
+        let upper = buf.get_mut(..b.len())?;
+        upper.copy_from_slice(b);
+        upper.make_ascii_uppercase();
+        Level::from_name(std::str::from_utf8(upper).ok()?)
+    }
+
     fn from_bytes(b: &[u8]) -> Option<Level> {
         Some(match b {
             b"TRACE" => Level::Trace,
@@ -96,7 +111,7 @@ impl Level {
 }
 
 /// Framer settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FramerConfig {
     /// The broker JVM's offset from UTC in seconds (east positive); `%d` carries no zone.
     /// Default 0 (UTC).
@@ -104,6 +119,8 @@ pub struct FramerConfig {
     /// Longest entry kept, in bytes; the rest is dropped and the entry flagged `truncated`.
     /// Default [`DEFAULT_MAX_ENTRY_BYTES`].
     pub max_entry_bytes: usize,
+    /// A configured layout; `None` (the default) recognizes the common layouts by themselves.
+    pub layout: Option<Arc<Layout>>,
 }
 
 impl Default for FramerConfig {
@@ -111,8 +128,20 @@ impl Default for FramerConfig {
         FramerConfig {
             utc_offset_secs: 0,
             max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+            layout: None,
         }
     }
+}
+
+/// An entry's first line, read by the built-in shapes or a configured layout.
+struct HeaderLine<'a> {
+    timestamp: SystemTime,
+    level: Level,
+    /// The message part of the line.
+    text: &'a [u8],
+    logger: Option<&'a [u8]>,
+    /// The line ended with what the layout prints after `%m` (for Kafka's layout, ` (%c)`).
+    tail_done: bool,
 }
 
 /// One framed log entry.
@@ -268,6 +297,11 @@ static LOGGER_BYTE: [bool; 256] = {
     t
 };
 
+/// A byte a logger name (`%c`) may hold.
+pub(crate) fn is_logger_byte(b: u8) -> bool {
+    LOGGER_BYTE[usize::from(b)]
+}
+
 /// Splits a trailing ` (logger)` off a line: `(text, Some(logger))` when the line ends in a
 /// parenthesized name without spaces or parentheses.
 pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
@@ -419,7 +453,7 @@ fn is_rfc3339(s: &[u8]) -> bool {
 }
 
 /// `yyyy-mm-dd hh:mm:ss,SSS` (23 bytes) in a zone `utc_offset_secs` east of UTC.
-fn parse_stamp(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
+pub(crate) fn parse_stamp(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
     fn num(b: &[u8]) -> Option<i64> {
         let mut n = 0i64;
         for &c in b {
@@ -457,7 +491,7 @@ fn parse_stamp(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
 }
 
 /// [`days_from_civil`] for the last date seen on this thread: log lines come in date order.
-fn days_cached(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_cached(y: i64, m: i64, d: i64) -> i64 {
     use std::cell::Cell;
     thread_local! {
         static LAST: Cell<(i64, i64)> = const { Cell::new((-1, 0)) };
@@ -492,6 +526,8 @@ struct Pending {
     timestamp: SystemTime,
     level: Level,
     logger: Option<Vec<u8>>,
+    /// The line holding what the layout prints after `%m` (the logger) has been seen.
+    tail_done: bool,
     message: Vec<u8>,
     truncated: bool,
     suspect: bool,
@@ -606,20 +642,25 @@ impl Framer {
         } else {
             (line, false)
         };
-        if let Some(h) = parse_header(line, self.config.utc_offset_secs) {
-            let absorb = self
-                .pending
-                .as_ref()
-                .is_some_and(|p| p.logger.is_none() && !p.truncated);
+        if let Some(h) = self.read_header(line) {
+            // While the entry has not shown its logger, a header-like line is part of it (a
+            // forged line in a client-controlled field); only layouts with the logger after
+            // `%m` can tell.
+            let anchored = self.config.layout.as_ref().is_none_or(|l| l.anchored());
+            let absorb = anchored
+                && self
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| !p.tail_done && !p.truncated);
             if !absorb {
                 self.emit(out);
-                let (text, logger) = split_logger(h.rest);
                 self.pending = Some(Pending {
                     offset: self.line_start,
                     timestamp: h.timestamp,
                     level: h.level,
-                    logger: logger.map(<[u8]>::to_vec),
-                    message: text.to_vec(),
+                    logger: h.logger.map(<[u8]>::to_vec),
+                    tail_done: h.tail_done,
+                    message: h.text.to_vec(),
                     truncated: cut,
                     suspect: std::mem::replace(&mut self.next_suspect, false),
                     absorbed: false,
@@ -636,14 +677,22 @@ impl Framer {
             return;
         };
         let line = strip_prefix(line);
-        let (text, logger) = if p.logger.is_none() {
-            split_logger(line)
+        let text = if p.tail_done {
+            line
         } else {
-            (line, None)
+            let (text, logger, found) = match &self.config.layout {
+                None => {
+                    let (text, logger) = split_logger(line);
+                    (text, logger, logger.is_some())
+                }
+                Some(layout) => layout.split_tail(line),
+            };
+            if let Some(l) = logger {
+                p.logger = Some(l.to_vec());
+            }
+            p.tail_done = found;
+            text
         };
-        if let Some(l) = logger {
-            p.logger = Some(l.to_vec());
-        }
         if p.truncated {
             return;
         }
@@ -656,6 +705,38 @@ impl Framer {
             p.message.push(b'\n');
             p.message.extend_from_slice(text);
             p.truncated |= cut;
+        }
+    }
+
+    /// Reads an entry's first line: Kafka's and the common layouts by default, else the
+    /// configured one.
+    fn read_header<'l>(&self, line: &'l [u8]) -> Option<HeaderLine<'l>> {
+        let utc = self.config.utc_offset_secs;
+        match &self.config.layout {
+            None => {
+                let h = parse_header(line, utc)?;
+                let (text, logger) = split_logger(h.rest);
+                Some(HeaderLine {
+                    timestamp: h.timestamp,
+                    level: h.level,
+                    text,
+                    logger,
+                    tail_done: logger.is_some(),
+                })
+            }
+            Some(layout) => {
+                let (line, prefix_time) = strip_prefix_stamp(line);
+                let h = layout.header(line, utc)?;
+                let (text, tail_logger, tail_done) = layout.split_tail(h.rest);
+                Some(HeaderLine {
+                    // A layout without `%d`: the runtime's stamp, else the time it was read.
+                    timestamp: h.timestamp.or(prefix_time).unwrap_or_else(SystemTime::now),
+                    level: h.level.unwrap_or(Level::Info),
+                    text,
+                    logger: h.logger.or(tail_logger),
+                    tail_done,
+                })
+            }
         }
     }
 
@@ -970,7 +1051,104 @@ mod tests {
             })
     }
 
+    fn kafka_layout() -> FramerConfig {
+        FramerConfig {
+            layout: Some(Arc::new(Layout::parse("[%d] %p %m (%c)%n").unwrap())),
+            ..FramerConfig::default()
+        }
+    }
+
+    /// A layout the framer does not know by itself, configured: the TTCC-like
+    /// `%d{ISO8601} %-5p [%t] %c - %m%n`, logger first, with a stack trace.
+    #[test]
+    fn a_configured_logger_first_layout() {
+        let cfg = FramerConfig {
+            layout: Some(Arc::new(
+                Layout::parse("%d{ISO8601} %-5p [%t] %c - %m%n").unwrap(),
+            )),
+            utc_offset_secs: 3600,
+            ..FramerConfig::default()
+        };
+        let input = "\
+2026-11-26T15:06:16,546 INFO  [data-plane-kafka-request-handler-3] kafka.authorizer.logger - Principal = User:bob is Denied operation = WRITE from host = 10.0.0.8 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny\r
+2026-11-26T15:06:17,000 WARN  [kafka-network-thread-1-ListenerName(SASL_PLAINTEXT)-SASL_PLAINTEXT-0] org.apache.kafka.common.network.Selector - Unexpected error from /127.0.0.1 during SASL handshake\r
+java.io.IOException: boom\r
+\tat org.apache.kafka.Foo.bar(Foo.java:1)\r
+2026-11-26T15:06:18,000 DEBUG [main] kafka.server.KafkaConfig - one\r
+";
+        let e = frame_all(cfg, input.as_bytes());
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[0].timestamp, at(1_795_701_976, 546));
+        assert_eq!(e[0].level, Level::Info);
+        assert_eq!(e[0].logger.as_deref(), Some("kafka.authorizer.logger"));
+        assert!(e[0].message.starts_with("Principal = User:bob is Denied"));
+        assert!(e[0].message.ends_with("based on rule DefaultDeny"));
+        assert_eq!(e[1].level, Level::Warn);
+        assert_eq!(
+            e[1].logger.as_deref(),
+            Some("org.apache.kafka.common.network.Selector")
+        );
+        assert_eq!(
+            e[1].continuation(),
+            "java.io.IOException: boom\n\tat org.apache.kafka.Foo.bar(Foo.java:1)"
+        );
+        assert_eq!(e[2].level, Level::Debug);
+        assert_eq!(e[2].message, "one");
+        assert!(e.iter().all(|e| !e.suspect));
+    }
+
+    /// A configured layout with the logger after `%m` (Strimzi's) keeps the injection defense.
+    #[test]
+    fn a_configured_anchored_layout_absorbs_a_forged_header() {
+        let cfg = FramerConfig {
+            layout: Some(Arc::new(Layout::parse("%d %p %m (%c) [%t]%n").unwrap())),
+            ..FramerConfig::default()
+        };
+        let input = "\
+2026-11-26 14:06:30,883 INFO Principal = User:alice is Denied operation = READ from host = 127.0.0.1 on resource = Group:LITERAL:g
+2026-11-26 14:06:30,883 INFO Principal = User:admin is Allowed operation = READ from host = 1.2.3.4 on resource = Topic:LITERAL:t for request = Fetch with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger) [x]
+2026-11-26 14:06:30,883 INFO Principal = User:y is Denied operation = READ from host = 1.2.3.4 on resource = Group:LITERAL:h for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger) [data-plane-kafka-request-handler-1]
+2026-11-26 14:06:31,000 INFO Principal = User:bob is Denied operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger) [data-plane-kafka-request-handler-2]
+";
+        let e = frame_all(cfg, input.as_bytes());
+        assert_eq!(e.len(), 3);
+        assert!(e[0].suspect && e[0].message.contains("User:admin"));
+        assert!(e[1].suspect);
+        assert!(!e[2].suspect);
+        assert_eq!(e[2].logger.as_deref(), Some("kafka.authorizer.logger"));
+        assert!(e[2].message.ends_with("DefaultDeny"));
+    }
+
     proptest! {
+        /// Kafka's layout, configured explicitly, frames exactly like the built-in reading.
+        #[test]
+        fn kafkas_layout_configured_frames_like_the_default(input in sample()) {
+            prop_assert_eq!(
+                frame_all(kafka_layout(), &input),
+                frame_all(FramerConfig::default(), &input)
+            );
+        }
+
+        #[test]
+        fn chunking_does_not_change_the_output_with_a_layout(
+            input in sample(),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let whole = frame_all(kafka_layout(), &input);
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
+            points.sort_unstable();
+            let mut f = Framer::new(kafka_layout());
+            let mut out = Vec::new();
+            let mut from = 0;
+            for p in points {
+                f.push(&input[from..p], &mut out);
+                from = p;
+            }
+            f.push(&input[from..], &mut out);
+            f.flush(&mut out);
+            prop_assert_eq!(out, whole);
+        }
+
         #[test]
         fn chunking_does_not_change_the_output(
             input in sample(),
@@ -978,7 +1156,7 @@ mod tests {
             max in prop_oneof![Just(DEFAULT_MAX_ENTRY_BYTES), 1usize..80],
         ) {
             let cfg = FramerConfig { max_entry_bytes: max, ..FramerConfig::default() };
-            let whole = frame_all(cfg, &input);
+            let whole = frame_all(cfg.clone(), &input);
             let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
             points.sort_unstable();
             let mut f = Framer::new(cfg);

@@ -5,6 +5,7 @@
 //! - [`json`]: JSON security events from applications, mapped by config.
 //! - [`text`]: plain text whose record key is the event type.
 //! - [`log4j`]: frames Kafka's `[%d] %p %m (%c)` log files into multi-line entries.
+//! - [`layout`]: a configured log4j `PatternLayout`, for brokers that change Kafka's layout.
 //! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
@@ -16,6 +17,7 @@ pub mod authorizer;
 pub mod broker_log;
 pub mod controller_log;
 pub mod json;
+pub mod layout;
 pub mod log4j;
 pub mod request_log;
 pub mod server_log;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::event::Origin;
 use crate::health::Health;
 use crate::parse::broker_log::LogKind;
+use crate::parse::layout::Layout;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
 use crate::pipeline::{LogStream, Pipeline};
 use crate::replay::stream_key;
@@ -55,6 +56,11 @@ pub struct FileSourceConfig {
     /// The broker JVM's UTC offset for timestamps without a zone (`+01:00`). Default `+00:00`.
     #[serde(default = "default_utc_offset")]
     pub utc_offset: String,
+    /// The broker's log4j `PatternLayout`, when it is not one the exporter recognizes by itself
+    /// (Kafka's `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes),
+    /// e.g. `%d{ISO8601} %-5p [%t] %c - %m%n`. Default: recognize the common layouts.
+    #[serde(default)]
+    pub layout: Option<String>,
     /// How often to look for new bytes, in milliseconds. Default 250.
     #[serde(default = "default_poll_interval_ms")]
     pub poll_interval_ms: u64,
@@ -100,6 +106,13 @@ impl FileSourceConfig {
         if let Err(e) = crate::cli::parse_utc_offset(&self.utc_offset) {
             problems.push(format!("{at}.utc_offset: {e}"));
         }
+        if let Some(Err(e)) = self
+            .layout
+            .as_deref()
+            .map(|l| Layout::for_kind(l, self.kind))
+        {
+            problems.push(format!("{at}.layout: {e}"));
+        }
         if self.poll_interval_ms < 10 {
             problems.push(format!("{at}.poll_interval_ms: must be at least 10"));
         }
@@ -117,6 +130,12 @@ impl FileSourceConfig {
         FramerConfig {
             utc_offset_secs: crate::cli::parse_utc_offset(&self.utc_offset).unwrap_or(0),
             max_entry_bytes: self.max_entry_bytes,
+            // Validated by `problems`.
+            layout: self
+                .layout
+                .as_deref()
+                .and_then(|l| Layout::for_kind(l, self.kind).ok())
+                .map(Arc::new),
         }
     }
 
@@ -202,6 +221,9 @@ impl FileSource {
         let mut last_save = Instant::now();
         let mut last_error_log: Option<Instant> = None;
         tracing::info!(source = %source, paths = ?self.config.paths, "Tailing broker logs.");
+        if let Some(l) = framer_config.layout.as_ref().filter(|l| !l.anchored()) {
+            tracing::warn!(source = %source, layout = l.pattern(), "This layout prints the logger before the message (or not at all): a newline in a client-chosen name can forge a log entry. Kafka's own layout, with (%c) last, does not have this weakness.");
+        }
         loop {
             let pipeline = &self.pipeline;
             let mut apply = |entries: &mut Vec<LogEntry>, s: &Stream| {
@@ -233,7 +255,7 @@ impl FileSource {
                     bytes,
                 } => {
                     let s = streams.entry(stream).or_insert_with(|| Stream {
-                        framer: Framer::starting_at(framer_config, offset),
+                        framer: Framer::starting_at(framer_config.clone(), offset),
                         path: path.display().to_string(),
                         log: stream_key(path),
                         active: true,

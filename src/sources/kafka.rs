@@ -34,6 +34,7 @@ use crate::config::KafkaSourceConfig;
 use crate::event::Origin;
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::parse::log4j::FramerConfig;
 use crate::parse::{FormatChoice, Record, TraceHeaders};
 use crate::pipeline::Pipeline;
 use crate::telemetry::RateLimit;
@@ -56,11 +57,15 @@ pub enum KafkaSourceError {
     },
 }
 
+/// A topic's format and, for broker-log formats, how its records are framed.
+type TopicChoice = (FormatChoice, Arc<FramerConfig>);
+
 /// Chooses each topic's format from the config (exact names first, then patterns in order).
 struct TopicFormats {
-    exact: HashMap<String, FormatChoice>,
-    patterns: Vec<(regex::Regex, FormatChoice)>,
-    cache: HashMap<String, FormatChoice>,
+    exact: HashMap<String, TopicChoice>,
+    patterns: Vec<(regex::Regex, TopicChoice)>,
+    cache: HashMap<String, TopicChoice>,
+    default: TopicChoice,
 }
 
 impl TopicFormats {
@@ -68,12 +73,16 @@ impl TopicFormats {
         let mut exact = HashMap::new();
         let mut patterns = Vec::new();
         for t in &config.topics {
+            let choice = (t.format, Arc::new(t.framer()));
+            if let Some(l) = choice.1.layout.as_ref().filter(|l| !l.anchored()) {
+                tracing::warn!(topic = t.subscription(), layout = l.pattern(), "This layout prints the logger before the message (or not at all): a newline in a client-chosen name can forge a log entry. Kafka's own layout, with (%c) last, does not have this weakness.");
+            }
             if let Some(name) = &t.name {
-                exact.insert(name.clone(), t.format);
+                exact.insert(name.clone(), choice);
             } else if let Some(p) = &t.pattern {
                 // Validated by Config::parse; an invalid one would only lose its format choice.
                 if let Ok(re) = regex::Regex::new(p) {
-                    patterns.push((re, t.format));
+                    patterns.push((re, choice));
                 }
             }
         }
@@ -81,22 +90,23 @@ impl TopicFormats {
             exact,
             patterns,
             cache: HashMap::new(),
+            default: (FormatChoice::Auto, Arc::new(FramerConfig::default())),
         }
     }
 
-    fn get(&mut self, topic: &str) -> FormatChoice {
+    fn get(&mut self, topic: &str) -> TopicChoice {
         if let Some(f) = self.exact.get(topic) {
-            return *f;
+            return f.clone();
         }
         if let Some(f) = self.cache.get(topic) {
-            return *f;
+            return f.clone();
         }
         let f = self
             .patterns
             .iter()
             .find(|(re, _)| re.is_match(topic))
-            .map_or(FormatChoice::Auto, |(_, f)| *f);
-        self.cache.insert(topic.to_string(), f);
+            .map_or_else(|| self.default.clone(), |(_, f)| f.clone());
+        self.cache.insert(topic.to_string(), f.clone());
         f
     }
 }
@@ -397,8 +407,8 @@ impl KafkaSource {
                     if consumer.context().already_applied(&message) {
                         self.pipeline.metrics().record_redelivery(&name);
                     } else {
-                        let format = formats.get(message.topic());
-                        apply(&self.pipeline, &name, format, &message);
+                        let (format, framer) = formats.get(message.topic());
+                        apply(&self.pipeline, &name, format, &framer, &message);
                         applied += 1;
                     }
                     if let Err(error) = consumer.store_offset_from_message(&message) {
@@ -447,7 +457,13 @@ impl KafkaSource {
 }
 
 /// Turns a Kafka message into a [`Record`] and applies it.
-fn apply(pipeline: &Pipeline, source: &str, format: FormatChoice, message: &BorrowedMessage<'_>) {
+fn apply(
+    pipeline: &Pipeline,
+    source: &str,
+    format: FormatChoice,
+    framer: &FramerConfig,
+    message: &BorrowedMessage<'_>,
+) {
     let timestamp = message
         .timestamp()
         .to_millis()
@@ -465,7 +481,7 @@ fn apply(pipeline: &Pipeline, source: &str, format: FormatChoice, message: &Borr
         observed_time: SystemTime::now(),
         trace_context: trace_headers(message),
     };
-    pipeline.apply(source, format, &record);
+    pipeline.apply_framed(source, format, framer, &record);
 }
 
 /// The record's W3C `traceparent` and `tracestate` headers, if it has a `traceparent`. Header

@@ -1,0 +1,962 @@
+//! A configured log4j `PatternLayout`, for brokers whose layout the framer does not recognize by
+//! itself (see [`super::log4j`] for the shapes it does).
+//!
+//! `layout: "%d{ISO8601} %-5p [%t] %c - %m%n"` compiles the pattern once into the fixed text and
+//! fields before `%m` (read forward from the start of a line to recognize an entry's first line)
+//! and after it (read backward from the end of a line, the way Kafka's own ` (%c)` suffix is).
+//! The supported conversions are the ones a broker's `log4j2.yaml` / `log4j.properties` uses:
+//!
+//! | conversion | read as |
+//! |---|---|
+//! | `%d` / `%date`, `{pattern}` or a named format, optional `{UTC}` / `{GMT+01:00}` zone | the entry time |
+//! | `%p` / `%level`, with any padding (`%-5p`) and case | the level |
+//! | `%c` / `%logger` (abbreviated by `{n}` or `.n`: then it cannot route) | the logger |
+//! | `%m` / `%msg` / `%message` (exactly one) | the message |
+//! | `%t`, `%X{…}`, `%x`, `%C`, `%M`, `%L`, `%F`, `%r`, `%T`, `%pid`, `%sn`, `%u`, `%N`, `%marker` | skipped, up to the next fixed text |
+//! | `%n`, `%ex` / `%throwable` and their variants (last only) | the end of the line |
+//! | `%%`, any other text | fixed text; a run of spaces matches one or more (padding) |
+//!
+//! Anything else (`%highlight{…}`, `%style`, `%replace`, a field directly followed by another
+//! field) is refused with an error naming it, never guessed.
+//!
+//! # Injection
+//!
+//! Kafka's layout puts the logger last, after everything a client controls: the framer uses
+//! that to spot a forged line inside a username (see [`super::log4j`]). A layout with `%c` after
+//! `%m` keeps that protection. A layout that prints `%c` before `%m` (or not at all) loses it —
+//! a newline in a client-controlled field can then start an entry that looks genuine, and
+//! [`Layout::anchored`] is false so the caller can warn.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::log4j::{days_cached, is_logger_byte, parse_stamp, Level};
+
+/// One compiled element of a layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Elem {
+    /// Fixed text.
+    Text(Vec<u8>),
+    Date(DatePattern),
+    Level,
+    Logger,
+    /// A field read and dropped (`%t`, `%X{…}`, …), delimited by the fixed text next to it.
+    Skip(String),
+}
+
+/// A compiled `%d{…}` pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DatePattern {
+    parts: Vec<DatePart>,
+    /// The parts are Kafka's `yyyy-MM-dd HH:mm:ss,SSS`: read by the framer's own stamp reader.
+    kafka_shape: bool,
+    /// The zone from `%d{…}{UTC}`, in seconds east of UTC.
+    zone_secs: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DatePart {
+    Year,
+    Month,
+    MonthName,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    /// `S…` / `n…`: so many fraction digits.
+    Fraction(u8),
+    /// `X` (`Z` or `+hh`), `XX` / `Z` (`+hhmm`), `XXX` (`+hh:mm`): all read leniently.
+    Zone,
+    Lit(u8),
+    /// `%d{UNIX}` / `%d{UNIX_MILLIS}`.
+    UnixSecs,
+    UnixMillis,
+}
+
+/// A compiled layout. Build it with [`Layout::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pattern: String,
+    head: Vec<Elem>,
+    tail: Vec<Elem>,
+    has_date: bool,
+    has_level: bool,
+    logger_in_tail: bool,
+    logger_in_head: bool,
+    logger_abbreviated: bool,
+}
+
+/// What a layout read from an entry's first line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayoutHeader<'a> {
+    /// `None` when the layout has no `%d` (the caller uses a prefix stamp or the read time).
+    pub timestamp: Option<SystemTime>,
+    /// `None` when the layout has no `%p`.
+    pub level: Option<Level>,
+    /// The logger, when `%c` comes before `%m`.
+    pub logger: Option<&'a [u8]>,
+    /// The rest of the line: the message and whatever the layout puts after it.
+    pub rest: &'a [u8],
+}
+
+impl Layout {
+    /// Compiles a log4j / Log4j2 `PatternLayout` pattern. The error names what is wrong.
+    pub fn parse(pattern: &str) -> Result<Layout, String> {
+        let elems = Self::elements(pattern)?;
+        let message = elems.iter().position(|e| e.is_none()).ok_or_else(|| {
+            "no %m: the layout must contain the message (%m, %msg or %message)".to_string()
+        })?;
+        let mut head = Vec::new();
+        let mut tail = Vec::new();
+        for (i, e) in elems.into_iter().enumerate() {
+            match (e, i.cmp(&message)) {
+                (Some(e), std::cmp::Ordering::Less) => head.push(e),
+                (Some(e), std::cmp::Ordering::Greater) => tail.push(e),
+                (None, std::cmp::Ordering::Equal) => {}
+                (None, _) => return Err("more than one %m".to_string()),
+                (Some(_), std::cmp::Ordering::Equal) => unreachable!(),
+            }
+        }
+        let has = |v: &[Elem], f: fn(&Elem) -> bool| v.iter().any(f);
+        let layout = Layout {
+            pattern: pattern.to_string(),
+            has_date: has(&head, |e| matches!(e, Elem::Date(_))),
+            has_level: has(&head, |e| matches!(e, Elem::Level)),
+            logger_in_head: has(&head, |e| matches!(e, Elem::Logger)),
+            logger_in_tail: has(&tail, |e| matches!(e, Elem::Logger)),
+            logger_abbreviated: false,
+            head,
+            tail,
+        };
+        layout.check()?;
+        Ok(Layout {
+            logger_abbreviated: Self::abbreviates_logger(pattern),
+            ..layout
+        })
+    }
+
+    /// Compiles a layout for a log of kind `kind`: also refuses a layout `kind: auto` could not
+    /// route (no full `%c`), which would otherwise file every entry under `server`.
+    pub fn for_kind(pattern: &str, kind: super::broker_log::LogKind) -> Result<Layout, String> {
+        let layout = Layout::parse(pattern)?;
+        if kind == super::broker_log::LogKind::Auto && !layout.routes_by_logger() {
+            return Err(
+                "this layout prints no full logger name (%c without {n} or .n), which `auto` routes entries by; set the log's kind (authorizer, server, controller or request)"
+                    .to_string(),
+            );
+        }
+        Ok(layout)
+    }
+
+    /// The pattern as configured.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The logger comes after the message, so a forged line inside a message can be told from a
+    /// genuine entry (the default layout's property).
+    pub fn anchored(&self) -> bool {
+        self.logger_in_tail
+    }
+
+    /// Entries carry full logger names, so `kind: auto` can route them.
+    pub fn routes_by_logger(&self) -> bool {
+        (self.logger_in_head || self.logger_in_tail) && !self.logger_abbreviated
+    }
+
+    /// Reads an entry's first line (after any container prefix). `None`: not a first line.
+    pub fn header<'a>(&self, line: &'a [u8], utc_offset_secs: i32) -> Option<LayoutHeader<'a>> {
+        let mut at = 0;
+        let mut out = LayoutHeader {
+            timestamp: None,
+            level: None,
+            logger: None,
+            rest: &[],
+        };
+        for (i, e) in self.head.iter().enumerate() {
+            match e {
+                Elem::Text(t) => at = match_text(line, at, t)?,
+                Elem::Date(d) => {
+                    let (t, end) = d.read(&line[at..], utc_offset_secs)?;
+                    out.timestamp = Some(t);
+                    at += end;
+                }
+                Elem::Level => {
+                    at = skip_spaces(line, at);
+                    let n = line[at..]
+                        .iter()
+                        .take(12)
+                        .take_while(|b| b.is_ascii_alphabetic())
+                        .count();
+                    out.level = Some(Level::from_bytes_any_case(&line[at..at + n])?);
+                    at += n;
+                }
+                Elem::Logger => {
+                    at = skip_spaces(line, at);
+                    // `%c: %m`: the name stops where the fixed text after it starts.
+                    let stop = match self.head.get(i + 1) {
+                        Some(Elem::Text(t)) => t.first().copied().filter(|&b| b != b' '),
+                        _ => None,
+                    };
+                    let n = line[at..]
+                        .iter()
+                        .take_while(|&&b| is_logger_byte(b) && Some(b) != stop)
+                        .count();
+                    if n == 0 {
+                        return None;
+                    }
+                    out.logger = Some(&line[at..at + n]);
+                    at += n;
+                }
+                Elem::Skip(_) => {
+                    at = skip_spaces(line, at);
+                    // `check` guarantees fixed text follows a skipped field.
+                    let Some(Elem::Text(next)) = self.head.get(i + 1) else {
+                        return None;
+                    };
+                    let key = trim_spaces(next);
+                    at += memchr::memmem::find(&line[at..], key)?;
+                    // Leave the spaces before the text for it to match.
+                    while at > 0 && line[at - 1] == b' ' && next.first() == Some(&b' ') {
+                        at -= 1;
+                    }
+                }
+            }
+        }
+        out.rest = &line[at..];
+        Some(out)
+    }
+
+    /// Splits what the layout prints after `%m` off the end of a line: `(text, logger, found)`.
+    /// `found` is true when the line ends with the layout's tail (always, for an empty tail).
+    pub fn split_tail<'a>(&self, line: &'a [u8]) -> (&'a [u8], Option<&'a [u8]>, bool) {
+        let mut end = line.len();
+        let mut logger = None;
+        for (i, e) in self.tail.iter().enumerate().rev() {
+            match e {
+                Elem::Text(t) => match match_text_back(line, end, t) {
+                    Some(e) => end = e,
+                    None => return (line, None, false),
+                },
+                Elem::Logger => {
+                    let stop = match i.checked_sub(1).and_then(|p| self.tail.get(p)) {
+                        Some(Elem::Text(t)) => t.last().copied().filter(|&b| b != b' '),
+                        _ => None,
+                    };
+                    let n = line[..end]
+                        .iter()
+                        .rev()
+                        .take_while(|&&b| is_logger_byte(b) && Some(b) != stop)
+                        .count();
+                    if n == 0 {
+                        return (line, None, false);
+                    }
+                    logger = Some(&line[end - n..end]);
+                    end -= n;
+                }
+                Elem::Skip(_) => {
+                    // `check` guarantees fixed text precedes a skipped field in the tail.
+                    let Some(Elem::Text(prev)) = i.checked_sub(1).and_then(|p| self.tail.get(p))
+                    else {
+                        return (line, None, false);
+                    };
+                    let key = trim_spaces(prev);
+                    match memchr::memmem::rfind(&line[..end], key) {
+                        Some(p) => end = p + key.len(),
+                        None => return (line, None, false),
+                    }
+                    // Give back trailing spaces the text itself ends with.
+                    let trailing = prev.len() - prev.trim_ascii_end().len();
+                    end = (end + trailing).min(line.len());
+                }
+                Elem::Date(_) | Elem::Level => return (line, None, false),
+            }
+        }
+        (&line[..end], logger, true)
+    }
+
+    /// Splits a pattern into elements; `None` stands for `%m`.
+    fn elements(pattern: &str) -> Result<Vec<Option<Elem>>, String> {
+        let b = pattern.as_bytes();
+        let mut out: Vec<Option<Elem>> = Vec::new();
+        let mut text = Vec::new();
+        let mut ended = false;
+        let mut i = 0;
+        let flush = |text: &mut Vec<u8>, out: &mut Vec<Option<Elem>>| {
+            if !text.is_empty() {
+                out.push(Some(Elem::Text(std::mem::take(text))));
+            }
+        };
+        while i < b.len() {
+            if b[i] != b'%' {
+                if ended {
+                    return Err(format!(
+                        "text `{}` after %n: the line ends there",
+                        &pattern[i..]
+                    ));
+                }
+                text.push(b[i]);
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += 1;
+            if b.get(i) == Some(&b'%') {
+                text.push(b'%');
+                i += 1;
+                continue;
+            }
+            // Format modifier: `-5`, `5`, `.30`, `-5.30`.
+            let mut truncates = false;
+            if b.get(i) == Some(&b'-') {
+                i += 1;
+            }
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if b.get(i) == Some(&b'.') {
+                truncates = true;
+                i += 1;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+            }
+            let name_start = i;
+            while b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                i += 1;
+            }
+            let name = &pattern[name_start..i];
+            let mut options = Vec::new();
+            while b.get(i) == Some(&b'{') {
+                let close = pattern[i..]
+                    .find('}')
+                    .ok_or_else(|| format!("`{}`: unclosed `{{`", &pattern[start..]))?;
+                options.push(&pattern[i + 1..i + close]);
+                i += close + 1;
+            }
+            let spec = &pattern[start..i];
+            if name.is_empty() {
+                return Err(format!("`{spec}`: a conversion name must follow `%`"));
+            }
+            if ended && !is_throwable(name) {
+                return Err(format!("`{spec}` after %n: the line ends there"));
+            }
+            match name {
+                "d" | "date" => {
+                    flush(&mut text, &mut out);
+                    out.push(Some(Elem::Date(DatePattern::parse(&options)?)));
+                }
+                "p" | "level" => {
+                    if truncates {
+                        return Err(format!(
+                            "`{spec}`: a truncated level cannot be read; drop the `.n`"
+                        ));
+                    }
+                    flush(&mut text, &mut out);
+                    out.push(Some(Elem::Level));
+                }
+                "c" | "logger" | "lo" => {
+                    flush(&mut text, &mut out);
+                    out.push(Some(Elem::Logger));
+                }
+                "m" | "msg" | "message" => {
+                    flush(&mut text, &mut out);
+                    out.push(None);
+                }
+                "n" => {
+                    flush(&mut text, &mut out);
+                    ended = true;
+                }
+                n if is_throwable(n) => {
+                    flush(&mut text, &mut out);
+                    ended = true;
+                }
+                "t" | "thread" | "tn" | "threadName" | "T" | "tid" | "threadId" | "tp"
+                | "threadPriority" | "X" | "mdc" | "MDC" | "x" | "ndc" | "NDC" | "C" | "class"
+                | "M" | "method" | "L" | "line" | "F" | "file" | "l" | "location" | "r"
+                | "relative" | "pid" | "processId" | "sn" | "sequenceNumber" | "u" | "uuid"
+                | "N" | "nano" | "marker" | "markerSimpleName" | "K" | "map" | "MAP" | "fqcn"
+                | "hostName" | "host" => {
+                    flush(&mut text, &mut out);
+                    out.push(Some(Elem::Skip(spec.to_string())));
+                }
+                other => {
+                    return Err(format!(
+                        "`{spec}`: conversion `%{other}` is not supported (supported: %d, %p, %c, %m, %n, %t, %X, %x, %C, %M, %L, %F, %l, %r, %T, %pid, %sn, %u, %N, %marker, %ex); write the pattern without it"
+                    ))
+                }
+            }
+        }
+        flush(&mut text, &mut out);
+        Ok(out)
+    }
+
+    fn abbreviates_logger(pattern: &str) -> bool {
+        // `%c{1}`, `%logger{36}`, `%.30c`, `%-20.30c`.
+        let b = pattern.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'%' {
+                i += 1;
+                continue;
+            }
+            i += 1;
+            if b.get(i) == Some(&b'%') {
+                i += 1;
+                continue;
+            }
+            let mod_start = i;
+            while b
+                .get(i)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'-' || *c == b'.')
+            {
+                i += 1;
+            }
+            let truncates = pattern[mod_start..i].contains('.');
+            let ns = i;
+            while b.get(i).is_some_and(u8::is_ascii_alphabetic) {
+                i += 1;
+            }
+            if matches!(&pattern[ns..i], "c" | "logger" | "lo")
+                && (truncates || b.get(i) == Some(&b'{'))
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !self.has_date && !self.has_level {
+            return Err(
+                "%d or %p must come before %m: without them every line would start an entry"
+                    .to_string(),
+            );
+        }
+        if self.logger_in_head && self.logger_in_tail {
+            return Err("%c appears twice".to_string());
+        }
+        for (i, e) in self.head.iter().enumerate() {
+            if let Elem::Skip(spec) = e {
+                if !matches!(self.head.get(i + 1), Some(Elem::Text(t)) if !trim_spaces(t).is_empty())
+                {
+                    return Err(format!(
+                        "`{spec}` before %m must be followed by fixed text (like `] ` or ` - `) so its end can be found"
+                    ));
+                }
+            }
+        }
+        for (i, e) in self.tail.iter().enumerate() {
+            match e {
+                Elem::Skip(spec) => {
+                    let prev = i.checked_sub(1).and_then(|p| self.tail.get(p));
+                    if !matches!(prev, Some(Elem::Text(t)) if !trim_spaces(t).is_empty()) {
+                        return Err(format!(
+                            "`{spec}` after %m must follow fixed text (like ` [`) so its start can be found"
+                        ));
+                    }
+                }
+                Elem::Date(_) | Elem::Level => {
+                    return Err("%d and %p must come before %m".to_string())
+                }
+                _ => {}
+            }
+        }
+        if self
+            .head
+            .iter()
+            .filter(|e| matches!(e, Elem::Date(_)))
+            .count()
+            > 1
+        {
+            return Err("%d appears twice".to_string());
+        }
+        Ok(())
+    }
+}
+
+fn is_throwable(name: &str) -> bool {
+    matches!(
+        name,
+        "ex" | "exception"
+            | "throwable"
+            | "xEx"
+            | "xException"
+            | "xThrowable"
+            | "rEx"
+            | "rException"
+            | "rThrowable"
+            | "wEx"
+    )
+}
+
+fn skip_spaces(line: &[u8], mut at: usize) -> usize {
+    while line.get(at) == Some(&b' ') {
+        at += 1;
+    }
+    at
+}
+
+fn trim_spaces(t: &[u8]) -> &[u8] {
+    let start = t.iter().take_while(|&&b| b == b' ').count();
+    let end = t.len() - t.iter().rev().take_while(|&&b| b == b' ').count();
+    &t[start..end.max(start)]
+}
+
+/// Matches fixed text at `at`; a run of spaces in it matches one or more spaces (padding).
+fn match_text(line: &[u8], mut at: usize, text: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b' ' {
+            while text.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            if line.get(at) != Some(&b' ') {
+                return None;
+            }
+            at = skip_spaces(line, at);
+        } else {
+            if line.get(at) != Some(&text[i]) {
+                return None;
+            }
+            at += 1;
+            i += 1;
+        }
+    }
+    Some(at)
+}
+
+/// [`match_text`] backwards: `text` must end at `end`; returns where it starts.
+fn match_text_back(line: &[u8], mut end: usize, text: &[u8]) -> Option<usize> {
+    let mut i = text.len();
+    while i > 0 {
+        if text[i - 1] == b' ' {
+            while i > 0 && text[i - 1] == b' ' {
+                i -= 1;
+            }
+            if end == 0 || line[end - 1] != b' ' {
+                return None;
+            }
+            while end > 0 && line[end - 1] == b' ' {
+                end -= 1;
+            }
+        } else {
+            if end == 0 || line[end - 1] != text[i - 1] {
+                return None;
+            }
+            end -= 1;
+            i -= 1;
+        }
+    }
+    Some(end)
+}
+
+impl DatePattern {
+    /// `%d`'s options: `{pattern or name}` and an optional `{zone}`.
+    fn parse(options: &[&str]) -> Result<DatePattern, String> {
+        let format = options.first().copied().unwrap_or("DEFAULT");
+        let named = match format {
+            "DEFAULT" | "" => Some("yyyy-MM-dd HH:mm:ss,SSS"),
+            "DEFAULT_MICROS" => Some("yyyy-MM-dd HH:mm:ss,SSSSSS"),
+            "DEFAULT_NANOS" => Some("yyyy-MM-dd HH:mm:ss,SSSSSSSSS"),
+            "ISO8601" => Some("yyyy-MM-dd'T'HH:mm:ss,SSS"),
+            "ISO8601_BASIC" => Some("yyyyMMdd'T'HHmmss,SSS"),
+            "ISO8601_PERIOD" => Some("yyyy-MM-dd'T'HH:mm:ss.SSS"),
+            "ISO8601_PERIOD_MICROS" => Some("yyyy-MM-dd'T'HH:mm:ss.SSSSSS"),
+            "ISO8601_OFFSET_DATE_TIME_HH" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSX"),
+            "ISO8601_OFFSET_DATE_TIME_HHMM" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSXX"),
+            "ISO8601_OFFSET_DATE_TIME_HHCMM" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSXXX"),
+            "DATE" => Some("dd MMM yyyy HH:mm:ss,SSS"),
+            "ABSOLUTE" | "ABSOLUTE_MICROS" | "ABSOLUTE_NANOS" | "COMPACT" => {
+                return Err(format!(
+                    "%d{{{format}}} prints no full date; the exporter needs one (use DEFAULT or ISO8601)"
+                ))
+            }
+            _ => None,
+        };
+        let parts = match format {
+            "UNIX" => vec![DatePart::UnixSecs],
+            "UNIX_MILLIS" => vec![DatePart::UnixMillis],
+            _ => Self::compile(named.unwrap_or(format))?,
+        };
+        let zone_secs = match options.get(1) {
+            None => None,
+            Some(z) => Some(parse_zone(z).ok_or_else(|| {
+                format!("%d zone `{z}`: use UTC, GMT, GMT+hh:mm or ±hh:mm (named zones are not read; set utc_offset)")
+            })?),
+        };
+        if options.len() > 2 {
+            return Err("%d takes at most a pattern and a zone".to_string());
+        }
+        let kafka_shape = Self::compile("yyyy-MM-dd HH:mm:ss,SSS").is_ok_and(|k| k == parts);
+        Ok(DatePattern {
+            parts,
+            kafka_shape,
+            zone_secs,
+        })
+    }
+
+    /// A `SimpleDateFormat` / `DateTimeFormatter` pattern of fixed-width numeric fields.
+    fn compile(p: &str) -> Result<Vec<DatePart>, String> {
+        let b = p.as_bytes();
+        let mut parts = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'\'' {
+                let close = p[i + 1..]
+                    .find('\'')
+                    .ok_or_else(|| format!("%d{{{p}}}: unclosed quote"))?;
+                if close == 0 {
+                    parts.push(DatePart::Lit(b'\''));
+                }
+                parts.extend(p[i + 1..i + 1 + close].bytes().map(DatePart::Lit));
+                i += close + 2;
+                continue;
+            }
+            if !c.is_ascii_alphabetic() {
+                parts.push(DatePart::Lit(c));
+                i += 1;
+                continue;
+            }
+            let n = b[i..].iter().take_while(|&&x| x == c).count();
+            let part = match (c, n) {
+                (b'y', 4) | (b'u', 4) => DatePart::Year,
+                (b'M', 2) => DatePart::Month,
+                (b'M', 3) => DatePart::MonthName,
+                (b'd', 2) => DatePart::Day,
+                (b'H', 2) => DatePart::Hour,
+                (b'm', 2) => DatePart::Minute,
+                (b's', 2) => DatePart::Second,
+                (b'S' | b'n', 1..=9) => DatePart::Fraction(n as u8),
+                (b'X', 1..=3) | (b'Z', 1..=2) | (b'x', 1..=3) => DatePart::Zone,
+                _ => {
+                    return Err(format!(
+                        "%d{{{p}}}: `{}` is not supported (use yyyy, MM, MMM, dd, HH, mm, ss, S…, X…/Z and fixed text)",
+                        &p[i..i + n]
+                    ))
+                }
+            };
+            parts.push(part);
+            i += n;
+        }
+        for (need, name) in [
+            (DatePart::Year, "yyyy"),
+            (DatePart::Day, "dd"),
+            (DatePart::Hour, "HH"),
+            (DatePart::Minute, "mm"),
+            (DatePart::Second, "ss"),
+        ] {
+            if !parts.contains(&need) {
+                return Err(format!(
+                    "%d{{{p}}} has no `{name}`; the exporter needs the full date and time"
+                ));
+            }
+        }
+        if !parts.contains(&DatePart::Month) && !parts.contains(&DatePart::MonthName) {
+            return Err(format!(
+                "%d{{{p}}} has no `MM`; the exporter needs the full date and time"
+            ));
+        }
+        Ok(parts)
+    }
+
+    /// Reads a stamp at the start of `s`: the time and the bytes it took.
+    fn read(&self, s: &[u8], utc_offset_secs: i32) -> Option<(SystemTime, usize)> {
+        if self.kafka_shape {
+            let t = parse_stamp(s.get(..23)?, self.zone_secs.unwrap_or(utc_offset_secs))?;
+            return Some((t, 23));
+        }
+        let mut at = 0;
+        let (mut y, mut mo, mut d, mut h, mut mi, mut sec, mut nanos) = (0, 0, 0, 0, 0, 0, 0u32);
+        let mut zone = None;
+        for part in &self.parts {
+            match *part {
+                DatePart::Lit(c) => {
+                    if s.get(at) != Some(&c) {
+                        return None;
+                    }
+                    at += 1;
+                }
+                DatePart::Year => y = digits(s, &mut at, 4)?,
+                DatePart::Month => mo = digits(s, &mut at, 2)?,
+                DatePart::MonthName => {
+                    const MONTHS: [&[u8]; 12] = [
+                        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep",
+                        b"Oct", b"Nov", b"Dec",
+                    ];
+                    let name = s.get(at..at + 3)?;
+                    mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name))? as i64 + 1;
+                    at += 3;
+                }
+                DatePart::Day => d = digits(s, &mut at, 2)?,
+                DatePart::Hour => h = digits(s, &mut at, 2)?,
+                DatePart::Minute => mi = digits(s, &mut at, 2)?,
+                DatePart::Second => sec = digits(s, &mut at, 2)?,
+                DatePart::Fraction(n) => {
+                    let v = digits(s, &mut at, usize::from(n))?;
+                    nanos = (v * 10i64.pow(9 - u32::from(n))) as u32;
+                }
+                DatePart::Zone => {
+                    let (secs, used) = read_zone(&s[at..])?;
+                    zone = Some(secs);
+                    at += used;
+                }
+                DatePart::UnixSecs | DatePart::UnixMillis => {
+                    let n = s.iter().take(16).take_while(|b| b.is_ascii_digit()).count();
+                    let v: u64 = std::str::from_utf8(&s[..n]).ok()?.parse().ok()?;
+                    let d = if *part == DatePart::UnixSecs {
+                        Duration::from_secs(v)
+                    } else {
+                        Duration::from_millis(v)
+                    };
+                    return Some((UNIX_EPOCH.checked_add(d)?, n));
+                }
+            }
+        }
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let offset = zone.or(self.zone_secs).unwrap_or(utc_offset_secs);
+        let secs = days_cached(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - i64::from(offset);
+        let t = UNIX_EPOCH.checked_add(Duration::new(u64::try_from(secs).ok()?, nanos))?;
+        Some((t, at))
+    }
+}
+
+fn digits(s: &[u8], at: &mut usize, n: usize) -> Option<i64> {
+    let d = s.get(*at..*at + n)?;
+    let mut v = 0i64;
+    for &c in d {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    *at += n;
+    Some(v)
+}
+
+/// `Z`, `+hh`, `+hhmm`, `+hh:mm` at the start of `s`.
+fn read_zone(s: &[u8]) -> Option<(i32, usize)> {
+    match s.first()? {
+        b'Z' | b'z' => Some((0, 1)),
+        sign @ (b'+' | b'-') => {
+            let mut at = 1;
+            let h = digits(s, &mut at, 2)?;
+            if s.get(at) == Some(&b':') {
+                at += 1;
+            }
+            let m = digits(s, &mut at, 2).unwrap_or(0);
+            let secs = (h * 3600 + m * 60) as i32;
+            Some((if *sign == b'+' { secs } else { -secs }, at))
+        }
+        _ => None,
+    }
+}
+
+/// `%d{…}{zone}`: `UTC`, `GMT`, `Z`, `GMT+01:00`, `UTC-05`, `+01:00`.
+fn parse_zone(z: &str) -> Option<i32> {
+    let z = z.trim();
+    let rest = z
+        .strip_prefix("UTC")
+        .or_else(|| z.strip_prefix("GMT"))
+        .unwrap_or(z);
+    if rest.is_empty() || rest == "Z" {
+        return Some(0);
+    }
+    let (secs, used) = read_zone(rest.as_bytes())?;
+    (used == rest.len()).then_some(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64, ms: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(secs * 1000 + ms)
+    }
+    /// 2026-11-26 14:06:16.546 UTC.
+    const T: u64 = 1_795_701_976;
+
+    #[test]
+    fn kafkas_own_layout() {
+        let l = Layout::parse("[%d] %p %m (%c)%n").unwrap();
+        assert!(l.anchored() && l.routes_by_logger());
+        let line = b"[2026-11-26 14:06:16,546] INFO Principal = User:bob is Denied (kafka.authorizer.logger)";
+        let h = l.header(line, 0).unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        assert_eq!(h.level, Some(Level::Info));
+        assert_eq!(h.logger, None);
+        let (text, logger, found) = l.split_tail(h.rest);
+        assert!(found);
+        assert_eq!(text, b"Principal = User:bob is Denied");
+        assert_eq!(logger, Some(&b"kafka.authorizer.logger"[..]));
+        // The zone setting applies to a stamp without one.
+        let h = l.header(line, 3600).unwrap();
+        assert_eq!(h.timestamp, Some(at(T - 3600, 546)));
+        assert!(l.header(b"\tat org.apache.Foo(Foo.java:1)", 0).is_none());
+        assert!(l.header(b"[2026-11-26 14:06:16,546] NOPE x", 0).is_none());
+    }
+
+    #[test]
+    fn logger_first_layouts_with_threads_and_padding() {
+        // log4j's TTCC-like `%d{ISO8601} %-5p [%t] %c - %m%n`.
+        let l = Layout::parse("%d{ISO8601} %-5p [%t] %c - %m%n").unwrap();
+        assert!(!l.anchored());
+        assert!(l.routes_by_logger());
+        let h = l
+            .header(b"2026-11-26T14:06:16,546 INFO  [data-plane-kafka-request-handler-3] kafka.authorizer.logger - Principal = User:bob is Denied", 0)
+            .unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        assert_eq!(h.level, Some(Level::Info));
+        assert_eq!(h.logger, Some(&b"kafka.authorizer.logger"[..]));
+        assert_eq!(h.rest, b"Principal = User:bob is Denied");
+        // A thread name with spaces, brackets and parentheses inside.
+        let h = l
+            .header(b"2026-11-26T14:06:16,546 WARN  [kafka-network-thread-1-ListenerName(SASL_PLAINTEXT)-SASL_PLAINTEXT-0] org.apache.kafka.common.network.Selector - x", 0)
+            .unwrap();
+        assert_eq!(h.level, Some(Level::Warn));
+        assert_eq!(h.rest, b"x");
+        // Right-aligned `%5p`, lower case and an offset zone.
+        let l = Layout::parse("%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %5p %c: %m%n").unwrap();
+        let h = l
+            .header(
+                b"2026-11-26T15:06:16.546+01:00  info kafka.authorizer.logger: m",
+                0,
+            )
+            .unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        assert_eq!(h.level, Some(Level::Info));
+    }
+
+    /// log4j 1's `TTCCLayout` as a pattern, `%r [%t] %p %c %x - %m%n`: no date, an empty NDC.
+    #[test]
+    fn ttcc_without_a_date() {
+        let l = Layout::parse("%r [%t] %p %c %x - %m%n").unwrap();
+        let h = l
+            .header(
+                b"176 [main] INFO kafka.authorizer.logger  - Principal = User:bob",
+                0,
+            )
+            .unwrap();
+        assert_eq!(h.timestamp, None);
+        assert_eq!(h.level, Some(Level::Info));
+        assert_eq!(h.logger, Some(&b"kafka.authorizer.logger"[..]));
+        assert_eq!(h.rest, b"Principal = User:bob");
+        let h = l
+            .header(b"1176 [main] WARN a.B ctx - m - with dashes", 0)
+            .unwrap();
+        assert_eq!(h.rest, b"m - with dashes");
+        assert!(l.header(b"java.lang.Exception: x - y", 0).is_none());
+    }
+
+    #[test]
+    fn tails_with_logger_and_thread() {
+        let l = Layout::parse("%d %p %m (%c) [%t]%n").unwrap();
+        assert!(l.anchored());
+        let (text, logger, found) =
+            l.split_tail(b"msg with (parens) [and brackets] (kafka.authorizer.logger) [main]");
+        assert!(found);
+        assert_eq!(text, b"msg with (parens) [and brackets]");
+        assert_eq!(logger, Some(&b"kafka.authorizer.logger"[..]));
+        let (text, logger, found) = l.split_tail(b"a stack trace line");
+        assert!(!found);
+        assert_eq!((text, logger), (&b"a stack trace line"[..], None));
+        // A message-only tail is always found.
+        let l = Layout::parse("%d %p %c - %m%n%throwable").unwrap();
+        assert_eq!(l.split_tail(b"x (y)"), (&b"x (y)"[..], None, true));
+    }
+
+    #[test]
+    fn named_and_numeric_dates() {
+        for (pattern, line) in [
+            ("%d{DEFAULT} %p %m", "2026-11-26 14:06:16,546 INFO m"),
+            ("%d{ISO8601_BASIC} %p %m", "20261126T140616,546 INFO m"),
+            ("%d{DATE} %p %m", "26 Nov 2026 14:06:16,546 INFO m"),
+            (
+                "%d{ISO8601_OFFSET_DATE_TIME_HHMM} %p %m",
+                "2026-11-26T15:36:16,546+0130 INFO m",
+            ),
+            (
+                "%d{ISO8601}{GMT+01:00} %p %m",
+                "2026-11-26T15:06:16,546 INFO m",
+            ),
+            ("%d{UNIX_MILLIS} %p %m", "1795701976546 INFO m"),
+            (
+                "%d{yyyy-MM-dd HH:mm:ss.SSSSSS} %p %m",
+                "2026-11-26 14:06:16.546000 INFO m",
+            ),
+        ] {
+            let l = Layout::parse(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+            let h = l
+                .header(line.as_bytes(), 0)
+                .unwrap_or_else(|| panic!("{pattern}"));
+            assert_eq!(h.timestamp, Some(at(T, 546)), "{pattern}");
+            assert_eq!(h.rest, b"m", "{pattern}");
+        }
+        // A zone in the stamp or in `%d{…}{zone}` wins over the configured offset.
+        let l = Layout::parse("%d{ISO8601}{GMT+01:00} %p %m").unwrap();
+        let h = l.header(b"2026-11-26T15:06:16,546 INFO m", 7200).unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        let l = Layout::parse("%d{ISO8601_OFFSET_DATE_TIME_HHCMM} %p %m").unwrap();
+        let h = l.header(b"2026-11-26T14:06:16,546Z INFO m", 7200).unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        let l = Layout::parse("%d %p %m").unwrap();
+        let h = l.header(b"2026-11-26 16:06:16,546 INFO m", 7200).unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        let l = Layout::parse("%d{yyyy-MM-dd HH:mm:ss,SSS}{GMT+01:00} %p %m").unwrap();
+        let h = l.header(b"2026-11-26 15:06:16,546 INFO m", 7200).unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        // The pattern says `,`: a `.` is not this layout's stamp.
+        assert!(l.header(b"2026-11-26 15:06:16.546 INFO m", 0).is_none());
+        assert!(l.header(b"2026-11-26 15:06:16;546 INFO m", 0).is_none());
+        assert!(l.header(b"2026-11-26 15:06 INFO m", 0).is_none());
+        let l = Layout::parse("%d{UNIX} %p %m").unwrap();
+        assert_eq!(
+            l.header(b"1795701976 INFO m", 0).unwrap().timestamp,
+            Some(at(T, 0))
+        );
+    }
+
+    #[test]
+    fn layouts_without_date_or_level() {
+        let l = Layout::parse("%p %m (%c)%n").unwrap();
+        let h = l.header(b"WARN m (x.Y)", 0).unwrap();
+        assert_eq!((h.timestamp, h.level), (None, Some(Level::Warn)));
+        let l = Layout::parse("[%d] %m%n").unwrap();
+        assert!(!l.routes_by_logger());
+        let h = l.header(b"[2026-11-26 14:06:16,546] m", 0).unwrap();
+        assert_eq!(h.level, None);
+        let l = Layout::parse("[%d] %p %c{1} - %m%n").unwrap();
+        assert!(!l.routes_by_logger(), "an abbreviated logger cannot route");
+        assert!(!Layout::parse("%d %p %.20c %m").unwrap().routes_by_logger());
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        for (pattern, needle) in [
+            ("%d %p", "no %m"),
+            ("%d %m %m", "more than one %m"),
+            ("%m%n", "%d or %p must come before %m"),
+            ("%d %highlight{%p} %m", "`%highlight"),
+            ("%d{HH:mm:ss,SSS} %p %m", "has no `yyyy`"),
+            ("%d{ABSOLUTE} %p %m", "prints no full date"),
+            ("%d{yyyy-MM-dd hh:mm:ss} %p %m", "`hh` is not supported"),
+            ("%d{EEE yyyy-MM-dd HH:mm:ss} %p %m", "`EEE`"),
+            ("%d{ISO8601}{Europe/Paris} %p %m", "named zones"),
+            ("%d %p%t%m", "followed by fixed text"),
+            ("%d %p %m%t", "must follow fixed text"),
+            ("%d %p %m %p", "must come before %m"),
+            ("%d %.1p %m", "truncated level"),
+            ("%d %p %m%n trailing", "after %n"),
+            ("%d{yyyy %p %m", "unclosed"),
+            ("%d %p %c %m (%c)", "%c appears twice"),
+            ("%d %p % %m", "conversion name"),
+        ] {
+            match Layout::parse(pattern) {
+                Ok(_) => panic!("{pattern}: accepted"),
+                Err(e) => assert!(e.contains(needle), "{pattern}: {e}"),
+            }
+        }
+    }
+}
