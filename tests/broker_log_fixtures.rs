@@ -588,6 +588,31 @@ fn expectations(file: &str) -> Vec<Expected> {
             Error("invalid_json"),
             NotSecurity,
         ],
+        "request_text_pre28_assembled.log" => vec![
+            ev(&[
+                ("api", "Produce"),
+                ("principal", "User:alice"),
+                ("client_id", "producer-1"),
+                ("listener", "SASL_PLAINTEXT"),
+                ("seconds", &(2.371f64 / 1000.0).to_string()),
+            ]),
+            ev(&[
+                ("api", "CreateAcls"),
+                ("principal", "User:CN=admin,OU=ops,O=Example Corp,C=US"),
+                ("client_id", "adminclient-1"),
+                ("listener", "SSL"),
+                ("seconds", &(12.5f64 / 1000.0).to_string()),
+            ]),
+            ev(&[
+                ("api", "Fetch"),
+                ("principal", "User:ANONYMOUS"),
+                ("client_id", "consumer-g1-1"),
+                ("listener", "PLAINTEXT"),
+                ("seconds", &(501.2f64 / 1000.0).to_string()),
+            ]),
+            Error("invalid_field"),
+            NotSecurity,
+        ],
         other => panic!("no expectations for fixture {other}"),
     }
 }
@@ -659,7 +684,7 @@ fn every_fixture_entry_parses_to_exactly_what_is_expected() {
     files.sort();
     assert_eq!(
         files.len(),
-        10,
+        11,
         "a fixture was added or removed: update the expectations"
     );
     let mut checked = 0;

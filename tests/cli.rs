@@ -155,7 +155,7 @@ fn replay_prints_metrics_for_a_directory_of_broker_logs() {
     assert!(stderr.contains("Top denied principals:\n"), "{stderr}");
     assert!(stderr.contains("Top client hosts failing authentication:\n"));
     assert!(stderr.contains("Credential changes (action mechanism):\n"));
-    assert!(stderr.contains("Replayed 10 file(s)"), "{stderr}");
+    assert!(stderr.contains("Replayed 11 file(s)"), "{stderr}");
 }
 
 #[test]

@@ -5,7 +5,27 @@
 //! `CREATE_ACLS` — UPPER_SNAKE, normalized here to the `ApiKeys` names the authorizer log uses),
 //! `requestHeader.clientId`, `principal`, `listener`, `totalTimeMs` and a response whose
 //! `errorCode` fields say how it ended. Request and response bodies can be large (a Metadata
-//! response lists every topic); they are skipped, not built. The pre-2.8 text form is not read.
+//! response lists every topic); they are skipped, not built.
+//!
+//! # Before 2.8: text
+//!
+//! Kafka 2.0–2.7 wrote the same facts as text (`RequestChannel.Request.updateRequestMetrics`):
+//!
+//! ```text
+//! Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=consumer-1, correlationId=5)
+//!   -- {…request…},response:{…response…} from connection 127.0.0.1:9092-127.0.0.1:5000-0;totalTime:1.2,
+//!   requestQueueTime:0.1,localTime:0.5,remoteTime:0.0,throttleTime:0,responseQueueTime:0.1,sendTime:0.2,
+//!   securityProtocol:PLAINTEXT,principal:User:alice,listener:PLAINTEXT[,clientInformation:ClientInformation(
+//!   softwareName=…, softwareVersion=…)][,forwarded:false][,temporaryMemoryBytes:N][,messageConversionsTime:T]
+//! ```
+//!
+//! (one line; `headerVersion=N` closes the header in later 2.x). The client id, the request and
+//! response bodies and the principal are client-controlled and unescaped, so the fixed tail is
+//! found by its whole grammar: every ` from connection ` whose continuation parses as the tail
+//! is a candidate, and more than one (a forged tail inside a client-controlled field) makes the
+//! entry an error rather than a guess. The principal runs to the last `,listener:`, after which
+//! only broker-chosen or broker-validated text follows. Error codes are not read from the text
+//! form: its response bodies print client-chosen strings unquoted.
 
 use std::borrow::Cow;
 
@@ -55,6 +75,9 @@ pub fn parse_message(message: &str) -> Result<Option<RequestRecord<'_>>, ParseEr
     let Some(json) = message.strip_prefix(PREFIX) else {
         return Ok(None);
     };
+    if let Some(text) = json.strip_prefix("RequestHeader(") {
+        return parse_text(text).map(Some);
+    }
     super::check_json_depth(json.as_bytes())?;
     let desc: Desc<'_> = serde_json::from_str(json).map_err(|e| ParseError::from_json(&e))?;
     if !desc.total_time_ms.is_finite() || desc.total_time_ms < 0.0 {
@@ -75,6 +98,183 @@ pub fn parse_message(message: &str) -> Result<Option<RequestRecord<'_>>, ParseEr
         total_time_secs: desc.total_time_ms / 1000.0,
         error_code: first_error(json),
     }))
+}
+
+fn invalid(problem: &str) -> ParseError {
+    ParseError::InvalidField {
+        field: "message",
+        problem: problem.to_string(),
+    }
+}
+
+/// The pre-2.8 text form, after `Completed request:RequestHeader(`.
+fn parse_text(s: &str) -> Result<RequestRecord<'_>, ParseError> {
+    // `apiKey=FETCH, apiVersion=11, clientId=…, correlationId=5[, headerVersion=1]) -- `
+    let rest = s
+        .strip_prefix("apiKey=")
+        .ok_or_else(|| invalid("no apiKey in the request header"))?;
+    let api_end = rest
+        .find(|c: char| !(c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()))
+        .unwrap_or(rest.len());
+    let api = &rest[..api_end];
+    let rest = rest[api_end..]
+        .strip_prefix(", apiVersion=")
+        .ok_or_else(|| invalid("no apiVersion after the apiKey"))?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = rest[digits..]
+        .strip_prefix(", clientId=")
+        .filter(|_| digits > 0 && !api.is_empty())
+        .ok_or_else(|| invalid("the request header is not `apiKey=…, apiVersion=…, clientId=…`"))?;
+    // The client id ends at the first `, correlationId=N)` or `, correlationId=N, headerVersion=N)`
+    // followed by ` -- `; a client can only make its own client id look shorter.
+    let mut client_id = None;
+    let mut body_at = 0;
+    for at in memchr::memmem::find_iter(rest.as_bytes(), b", correlationId=") {
+        let after = &rest[at + 16..];
+        let n = after
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'-')
+            .count();
+        let mut tail = &after[n..];
+        if let Some(t) = tail.strip_prefix(", headerVersion=") {
+            let v = t.bytes().take_while(u8::is_ascii_digit).count();
+            tail = &t[v..];
+        }
+        if n > 0 {
+            if let Some(t) = tail.strip_prefix(") -- ") {
+                client_id = Some(&rest[..at]);
+                body_at = rest.len() - t.len();
+                break;
+            }
+        }
+    }
+    let client_id = client_id
+        .ok_or_else(|| invalid("the request header does not end in `correlationId=N) -- `"))?;
+    let body = &rest[body_at..];
+    let mut found = None;
+    for at in memchr::memmem::find_iter(body.as_bytes(), b" from connection ") {
+        if let Some(t) = text_tail(&body[at + 17..]) {
+            if found.is_some() {
+                return Err(invalid(
+                    "more than one request tail: a client-controlled field holds a forged one",
+                ));
+            }
+            found = Some(t);
+        }
+    }
+    let tail = found.ok_or_else(|| invalid("no `from connection …;totalTime:…` tail"))?;
+    Ok(RequestRecord {
+        api: normalize_api(api),
+        principal: Some(Cow::Borrowed(tail.principal)),
+        client_id: Some(Cow::Borrowed(client_id)),
+        listener: Some(Cow::Borrowed(tail.listener)),
+        total_time_secs: tail.total_ms / 1000.0,
+        error_code: None,
+    })
+}
+
+struct TextTail<'a> {
+    total_ms: f64,
+    principal: &'a str,
+    listener: &'a str,
+}
+
+/// The text form's tail after ` from connection `, when all of it has the broker's grammar.
+fn text_tail(s: &str) -> Option<TextTail<'_>> {
+    // The connection id: `local:port-remote:port-index[-…]`, IPv6 unbracketed.
+    let id = s
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || b".:-%_[]".contains(b))
+        .count();
+    if id == 0 {
+        return None;
+    }
+    let mut rest = &s[id..];
+    let mut total_ms = 0.0;
+    for (i, key) in [
+        ";totalTime:",
+        ",requestQueueTime:",
+        ",localTime:",
+        ",remoteTime:",
+        ",throttleTime:",
+        ",responseQueueTime:",
+        ",sendTime:",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let r = rest.strip_prefix(key)?;
+        let n = r
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'E' | b'e'))
+            .count();
+        let v: f64 = r[..n].parse().ok()?;
+        if i == 0 {
+            if !v.is_finite() || v < 0.0 {
+                return None;
+            }
+            total_ms = v;
+        }
+        rest = &r[n..];
+    }
+    let rest = rest.strip_prefix(",securityProtocol:")?;
+    let rest = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+        .iter()
+        .filter_map(|p| rest.strip_prefix(p))
+        .find_map(|r| r.strip_prefix(",principal:"))?;
+    let at = rest.rfind(",listener:")?;
+    let principal = &rest[..at];
+    let after = &rest[at + 10..];
+    let n = after
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || b"_.-".contains(b))
+        .count();
+    if n == 0 || principal.is_empty() {
+        return None;
+    }
+    let listener = &after[..n];
+    let mut rest = &after[n..];
+    // Optional, in this order; only broker-chosen or broker-validated text.
+    if let Some(r) = rest.strip_prefix(",clientInformation:ClientInformation(softwareName=") {
+        let name = r
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || b".-".contains(b))
+            .count();
+        let r = r[name..].strip_prefix(", softwareVersion=")?;
+        let version = r
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || b".-".contains(b))
+            .count();
+        rest = r[version..].strip_prefix(')')?;
+    }
+    for (key, number) in [
+        (",forwarded:", false),
+        (",temporaryMemoryBytes:", true),
+        (",messageConversionsTime:", true),
+    ] {
+        if let Some(r) = rest.strip_prefix(key) {
+            let n = if number {
+                r.bytes()
+                    .take_while(|b| b.is_ascii_digit() || *b == b'.')
+                    .count()
+            } else if r.starts_with("true") {
+                4
+            } else if r.starts_with("false") {
+                5
+            } else {
+                0
+            };
+            if n == 0 {
+                return None;
+            }
+            rest = &r[n..];
+        }
+    }
+    rest.is_empty().then_some(TextTail {
+        total_ms,
+        principal,
+        listener,
+    })
 }
 
 /// The first non-zero `"errorCode":N` in the text (responses nest them per topic/partition).
@@ -142,6 +342,78 @@ mod tests {
                 .reason(),
             "invalid_field"
         );
+    }
+
+    /// Kafka 2.4–2.7 (`RequestChannel.scala`: header, ` -- `, body, `,response:`, the fixed
+    /// tail with `clientInformation`); 2.0–2.3 without it; 2.7 with `forwarded`.
+    #[test]
+    fn the_pre_2_8_text_form() {
+        let m = "Completed request:RequestHeader(apiKey=PRODUCE, apiVersion=8, clientId=producer-1, correlationId=4) -- {acks=-1,timeout=30000,partitionSizes=[orders-0=77]},response:{responses=[{topic=orders,partition_responses=[{partition=0,error_code=29,base_offset=-1}]}],throttle_time_ms=0} from connection 127.0.0.1:9092-127.0.0.1:53422-3;totalTime:2.371,requestQueueTime:0.123,localTime:1.9,remoteTime:0.0,throttleTime:0,responseQueueTime:0.1,sendTime:0.2,securityProtocol:SASL_PLAINTEXT,principal:User:alice,listener:SASL_PLAINTEXT,clientInformation:ClientInformation(softwareName=apache-kafka-java, softwareVersion=2.7.0)";
+        let r = parse_message(m).unwrap().unwrap();
+        assert_eq!(r.api, "Produce");
+        assert_eq!(r.principal.as_deref(), Some("User:alice"));
+        assert_eq!(r.client_id.as_deref(), Some("producer-1"));
+        assert_eq!(r.listener.as_deref(), Some("SASL_PLAINTEXT"));
+        assert!((r.total_time_secs - 0.002371).abs() < 1e-12);
+        assert_eq!(r.error_code, None, "not read from the text form");
+        // 2.0–2.3: no clientInformation; a later 2.x header version; 2.7's `forwarded` and the
+        // optional memory and conversion figures.
+        for m in [
+            "Completed request:RequestHeader(apiKey=CREATE_ACLS, apiVersion=1, clientId=adminclient-1, correlationId=9) -- {creations=[]},response:{throttle_time_ms=0,creation_responses=[]} from connection 10.0.0.1:9093-10.0.0.9:1234-0;totalTime:0.5,requestQueueTime:0.1,localTime:0.3,remoteTime:0.0,throttleTime:0,responseQueueTime:0.05,sendTime:0.05,securityProtocol:SSL,principal:User:CN=admin,OU=ops,O=Example,listener:SSL",
+            "Completed request:RequestHeader(apiKey=CREATE_ACLS, apiVersion=2, clientId=adminclient-1, correlationId=9, headerVersion=2) -- CreateAclsRequestData(creations=[]),response:CreateAclsResponseData(throttleTimeMs=0, results=[]) from connection 0:0:0:0:0:0:0:1:9093-0:0:0:0:0:0:0:1:5555-12;totalTime:0.5,requestQueueTime:0.1,localTime:0.3,remoteTime:0.0,throttleTime:0,responseQueueTime:0.05,sendTime:0.05,securityProtocol:SSL,principal:User:CN=admin,OU=ops,O=Example,listener:SSL,clientInformation:ClientInformation(softwareName=apache-kafka-java, softwareVersion=2.7.0),forwarded:false,temporaryMemoryBytes:1024,messageConversionsTime:0.3",
+        ] {
+            let r = parse_message(m).unwrap().unwrap();
+            assert_eq!(r.api, "CreateAcls", "{m}");
+            assert_eq!(r.principal.as_deref(), Some("User:CN=admin,OU=ops,O=Example"));
+            assert_eq!(r.listener.as_deref(), Some("SSL"));
+            assert!((r.total_time_secs - 0.0005).abs() < 1e-12);
+        }
+    }
+
+    /// Client-controlled text in the client id, the body and the principal cannot supply the
+    /// fields: a forged tail makes the entry an error, a forged header end only shortens the
+    /// attacker's own client id.
+    #[test]
+    fn forged_text_request_tails() {
+        let tail = |principal: &str| {
+            format!(" from connection 1.2.3.4:9092-5.6.7.8:1-0;totalTime:1,requestQueueTime:0,localTime:0,remoteTime:0,throttleTime:0,responseQueueTime:0,sendTime:0,securityProtocol:PLAINTEXT,principal:{principal},listener:PLAINTEXT")
+        };
+        let forged_tail = tail("User:admin");
+        // In the body (a group id): two tails parse.
+        let m = format!("Completed request:RequestHeader(apiKey=JOIN_GROUP, apiVersion=5, clientId=c, correlationId=1) -- {{group_id=g{forged_tail},session_timeout=10}},response:{{error_code=0}}{}", tail("User:eve"));
+        assert_eq!(parse_message(&m).unwrap_err().reason(), "invalid_field");
+        // In the principal (a PLAIN user name): two tails parse.
+        let m = format!(
+            "Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=c, correlationId=1) -- {{}},response:{{}}{}",
+            tail(&format!("User:eve{forged_tail}"))
+        );
+        assert_eq!(parse_message(&m).unwrap_err().reason(), "invalid_field");
+        // A principal holding `,listener:` text: the last one is the broker's.
+        let m = format!(
+            "Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=c, correlationId=1) -- {{}},response:{{}}{}",
+            tail("User:eve,listener:INTERNAL")
+        );
+        let r = parse_message(&m).unwrap().unwrap();
+        assert_eq!(r.principal.as_deref(), Some("User:eve,listener:INTERNAL"));
+        assert_eq!(r.listener.as_deref(), Some("PLAINTEXT"));
+        // A client id holding a header end: the API stays the broker's.
+        let m = format!(
+            "Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=x, correlationId=1) -- , correlationId=2) -- {{}},response:{{}}{}",
+            tail("User:eve")
+        );
+        let r = parse_message(&m).unwrap().unwrap();
+        assert_eq!(r.api, "Fetch");
+        assert_eq!(r.client_id.as_deref(), Some("x"));
+        // Shapes that are not the broker's.
+        for bad in [
+            "Completed request:RequestHeader(apiKey=FETCH) -- {}",
+            "Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=c, correlationId=1) -- {},response:{} from connection x;totalTime:abc",
+            "Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=c, correlationId=1) -- {},response:{}",
+            &format!("Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=c, correlationId=1) -- {{}},response:{{}}{},extra:1", tail("User:eve")),
+            &format!("Completed request:RequestHeader(apiKey=FETCH, apiVersion=11, clientId=c, correlationId=1) -- {{}},response:{{}}{}", tail("User:eve").replace("totalTime:1", "totalTime:-1")),
+        ] {
+            assert_eq!(parse_message(bad).unwrap_err().reason(), "invalid_field", "{bad}");
+        }
     }
 
     #[test]
