@@ -959,4 +959,43 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// Whatever a line holds, reading it never panics, and what is read lies inside it.
+        #[test]
+        fn any_line_is_read_without_panicking(
+            line in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            pick in 0usize..6,
+            with_header in proptest::prelude::any::<bool>(),
+        ) {
+            // Half the cases start with a first line of the layout, then arbitrary bytes.
+            let header: &[u8] = [
+                &b"[2026-11-26 14:06:16,546] INFO "[..],
+                b"2026-11-26T14:06:16,546 INFO  [main] a.B - ",
+                b"176 [main] INFO a.B  - ",
+                b"2026-11-26T15:06:16.546+01:00  info a.B: ",
+                b"1795701976546 WARN ",
+                b"26 Nov 2026 14:06:16,546 ERROR ",
+            ][pick];
+            let line = if with_header { [header, &line].concat() } else { line };
+            let layout = Layout::parse([
+                "[%d] %p %m (%c)%n",
+                "%d{ISO8601} %-5p [%t] %c - %m%n",
+                "%r [%t] %p %c %x - %m%n",
+                "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %5p %c: %m%n",
+                "%d{UNIX_MILLIS} %p %m (%c) [%t]%n",
+                "%d{DATE}{GMT+01:00} %p %m%n",
+            ][pick])
+            .unwrap();
+            let read = layout.header(&line, 0);
+            proptest::prop_assert!(!with_header || read.is_some(), "{:?}", String::from_utf8_lossy(&line));
+            if let Some(h) = read {
+                proptest::prop_assert!(h.rest.len() <= line.len());
+                let (text, logger, _) = layout.split_tail(h.rest);
+                proptest::prop_assert!(text.len() + logger.map_or(0, <[u8]>::len) <= h.rest.len());
+            }
+            let (text, _, _) = layout.split_tail(&line);
+            proptest::prop_assert!(text.len() <= line.len());
+        }
+    }
 }
