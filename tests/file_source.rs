@@ -234,6 +234,14 @@ fn a_configured_layout_is_read_and_routed_by_logger() {
         );
     }
     assert_eq!(s.sum("kafka_security_parse_errors_total", &[]), 0.0);
+    // The logger comes first in this layout: the exporter says what that costs.
+    assert_eq!(
+        exporter.log_field(
+            kafka_security_exporter::parse::layout::UNANCHORED_WARNING,
+            "layout"
+        ),
+        Some(serde_json::json!("%d{ISO8601} %-5p [%t] %c - %m%n"))
+    );
     exporter.stop(Duration::from_secs(15));
 }
 

@@ -31,6 +31,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::log4j::{days_cached, is_logger_byte, parse_stamp, Level};
 
+/// Logged at startup for a layout that is not [`Layout::anchored`].
+pub const UNANCHORED_WARNING: &str = "This layout prints the logger before the message (or not at all): a newline in a client-chosen name can forge a log entry. Kafka's own layout, with (%c) last, does not have this weakness.";
+
 /// One compiled element of a layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Elem {

@@ -222,7 +222,7 @@ impl FileSource {
         let mut last_error_log: Option<Instant> = None;
         tracing::info!(source = %source, paths = ?self.config.paths, "Tailing broker logs.");
         if let Some(l) = framer_config.layout.as_ref().filter(|l| !l.anchored()) {
-            tracing::warn!(source = %source, layout = l.pattern(), "This layout prints the logger before the message (or not at all): a newline in a client-chosen name can forge a log entry. Kafka's own layout, with (%c) last, does not have this weakness.");
+            tracing::warn!(source = %source, layout = l.pattern(), "{}", crate::parse::layout::UNANCHORED_WARNING);
         }
         loop {
             let pipeline = &self.pipeline;

@@ -75,7 +75,12 @@ impl TopicFormats {
         for t in &config.topics {
             let choice = (t.format, Arc::new(t.framer()));
             if let Some(l) = choice.1.layout.as_ref().filter(|l| !l.anchored()) {
-                tracing::warn!(topic = t.subscription(), layout = l.pattern(), "This layout prints the logger before the message (or not at all): a newline in a client-chosen name can forge a log entry. Kafka's own layout, with (%c) last, does not have this weakness.");
+                tracing::warn!(
+                    topic = t.subscription(),
+                    layout = l.pattern(),
+                    "{}",
+                    crate::parse::layout::UNANCHORED_WARNING
+                );
             }
             if let Some(name) = &t.name {
                 exact.insert(name.clone(), choice);
