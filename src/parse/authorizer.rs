@@ -19,7 +19,7 @@
 //! # Fields
 //!
 //! `outcome` Allowed/Denied; `principal` as written (`User:CN=alice,OU=eng,O=Acme` keeps its commas
-//! and spaces); `operation` through [`normalize_operation`]; `resource_type`, `pattern_type`,
+//! and spaces); `operation` through [`crate::event::normalize_operation`]; `resource_type`, `pattern_type`,
 //! `resource_name`; `api` (`Produce`); `client_host` (IPv6 as Kafka prints it,
 //! `0:0:0:0:0:0:0:1`). A denial by `MatchingAcl(… permissionType=DENY)` has reason
 //! [`Reason::DenyAcl`], by `DefaultDeny` [`Reason::NoMatchingAcl`]; ZooKeeper lines do not say why,
@@ -33,8 +33,8 @@
 //! - the tail is the **last** ` for request = <ApiKeys word> with resourceRefCount = <digits>`
 //!   that is followed by a well-formed rule running to the end of the line (or, for the ZooKeeper
 //!   shape, by the end of the line);
-//! - the decision clause ` is <Allowed|Denied> <o|O>peration = <known operation> from host =
-//!   <address> on resource = <known type>:` must be well-formed with every word from Kafka's fixed
+//! - the decision clause ` is Allowed|Denied operation|Operation = OPERATION from host =
+//!   ADDRESS on resource = TYPE:` must be well-formed with every word from Kafka's fixed
 //!   vocabulary; a line holding **two** such clauses cannot be read without guessing which field
 //!   was forged, so it is rejected ([`ParseError::InvalidField`]) rather than guessed;
 //! - a message spanning lines, or an entry the framer marked suspect, is rejected the same way.

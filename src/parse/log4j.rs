@@ -11,6 +11,9 @@
 //!   it as UTC unless [`FramerConfig::utc_offset_secs`] says otherwise.
 //! - `%p` is the unpadded level, `%c` the full logger name.
 //!
+//! The other common layouts and wrappers are recognized too (see [`parse_header`]); any other
+//! `PatternLayout` is read once configured as [`FramerConfig::layout`] ([`super::layout`]).
+//!
 //! # Entries span lines
 //!
 //! An entry starts at a line beginning with `[yyyy-mm-dd hh:mm:ss,SSS] LEVEL ` and takes every
