@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -171,41 +170,29 @@ pub struct TopicConfig {
 impl TopicConfig {
     /// How the broker-log formats frame this topic's records (validated by `Config::parse`).
     pub fn framer(&self) -> crate::parse::log4j::FramerConfig {
-        let kind = self.format.log_kind().unwrap_or_default();
-        crate::parse::log4j::FramerConfig {
-            utc_offset_secs: self
-                .utc_offset
-                .as_deref()
-                .and_then(|o| crate::cli::parse_utc_offset(o).ok())
-                .unwrap_or(0),
-            layout: self
-                .layout
-                .as_deref()
-                .and_then(|l| crate::parse::layout::Layout::for_kind(l, kind).ok())
-                .map(Arc::new),
-            ..Default::default()
-        }
+        crate::parse::log4j::FramerConfig::configured(
+            self.utc_offset.as_deref(),
+            self.layout.as_deref(),
+            self.format.log_kind().unwrap_or_default(),
+        )
     }
 
     fn problems(&self, at: &str, problems: &mut Vec<String>) {
-        let kind = self.format.log_kind();
-        if kind.is_none() && (self.utc_offset.is_some() || self.layout.is_some()) {
-            problems.push(format!(
-                "{at}: `utc_offset` and `layout` apply only to the broker-log formats (broker_log, authorizer_log, server_log, controller_log, request_log)"
-            ));
+        let Some(kind) = self.format.log_kind() else {
+            if self.utc_offset.is_some() || self.layout.is_some() {
+                problems.push(format!(
+                    "{at}: `utc_offset` and `layout` apply only to the broker-log formats (broker_log, authorizer_log, server_log, controller_log, request_log)"
+                ));
+            }
             return;
-        }
-        if let Some(Err(e)) = self.utc_offset.as_deref().map(crate::cli::parse_utc_offset) {
-            problems.push(format!("{at}.utc_offset: {e}"));
-        }
-        let kind = kind.unwrap_or_default();
-        if let Some(Err(e)) = self
-            .layout
-            .as_deref()
-            .map(|l| crate::parse::layout::Layout::for_kind(l, kind))
-        {
-            problems.push(format!("{at}.layout: {e}"));
-        }
+        };
+        crate::parse::log4j::FramerConfig::problems(
+            at,
+            self.utc_offset.as_deref(),
+            self.layout.as_deref(),
+            kind,
+            problems,
+        );
     }
 
     /// The subscription string librdkafka takes (a pattern starts with `^`).

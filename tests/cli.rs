@@ -188,41 +188,32 @@ fn replay_reads_a_configured_layout() {
 2026-11-26 14:06:17,000 INFO  kafka.authorizer.logger: Principal = User:eve is Denied operation = ALTER from host = 10.0.0.9 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule DefaultDeny\n",
     )
     .unwrap();
-    let replay = |layout: &str| {
-        Command::new(exporter_bin())
-            .args(["replay", "--progress", "never", "--layout", layout])
-            .arg(&file)
-            .output()
-            .unwrap()
+    let path = file.to_str().unwrap();
+    let replay = |format: &str, layout: &str| {
+        run(&[
+            "replay",
+            "--progress",
+            "never",
+            "--format",
+            format,
+            "--layout",
+            layout,
+            path,
+        ])
     };
-    let out = replay("%d %-5p %c: %m%n");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, stdout, err) = replay("auto", "%d %-5p %c: %m%n");
+    assert_eq!(code, 0, "{err}");
     assert!(stdout.contains("kafka_security_authorization_denials_by_principal_total{operation=\"ALTER\",principal=\"User:eve\",resource_name=\"kafka-cluster\",resource_type=\"Cluster\"} 2\n"), "{stdout}");
     // A layout that cannot be read, and one `auto` cannot route, are usage errors naming why.
-    let out = replay("%d %p");
-    assert_eq!(out.status.code(), Some(64));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = replay("auto", "%d %p");
+    assert_eq!(code, 64);
     assert!(err.contains("--layout: no %m"), "{err}");
-    let out = replay("%d %p %c{1}: %m%n");
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("set the log's kind"));
-    let out = Command::new(exporter_bin())
-        .args(["replay", "--progress", "never", "--format", "authorizer"])
-        .args(["--layout", "%d %p %c{1}: %m%n"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains(
+    let (code, _, err) = replay("auto", "%d %p %c{1}: %m%n");
+    assert_eq!(code, 64);
+    assert!(err.contains("set the log's kind"));
+    let (code, stdout, err) = replay("authorizer", "%d %p %c{1}: %m%n");
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains(
         "principal=\"User:eve\",resource_name=\"kafka-cluster\",resource_type=\"Cluster\"} 2\n"
     ));
 }

@@ -41,7 +41,10 @@ enum Elem {
     Text(Vec<u8>),
     Date(DatePattern),
     Level,
-    Logger,
+    /// `%c`; `abbreviated` by `{n}` or `.n` (then not the full name).
+    Logger {
+        abbreviated: bool,
+    },
     /// A field read and dropped (`%t`, `%X{…}`, …), delimited by the fixed text next to it.
     Skip(String),
 }
@@ -124,17 +127,15 @@ impl Layout {
             pattern: pattern.to_string(),
             has_date: has(&head, |e| matches!(e, Elem::Date(_))),
             has_level: has(&head, |e| matches!(e, Elem::Level)),
-            logger_in_head: has(&head, |e| matches!(e, Elem::Logger)),
-            logger_in_tail: has(&tail, |e| matches!(e, Elem::Logger)),
-            logger_abbreviated: false,
+            logger_in_head: has(&head, |e| matches!(e, Elem::Logger { .. })),
+            logger_in_tail: has(&tail, |e| matches!(e, Elem::Logger { .. })),
+            logger_abbreviated: has(&head, |e| matches!(e, Elem::Logger { abbreviated: true }))
+                || has(&tail, |e| matches!(e, Elem::Logger { abbreviated: true })),
             head,
             tail,
         };
         layout.check()?;
-        Ok(Layout {
-            logger_abbreviated: Self::abbreviates_logger(pattern),
-            ..layout
-        })
+        Ok(layout)
     }
 
     /// Compiles a layout for a log of kind `kind`: also refuses a layout `kind: auto` could not
@@ -193,7 +194,7 @@ impl Layout {
                     out.level = Some(Level::from_bytes_any_case(&line[at..at + n])?);
                     at += n;
                 }
-                Elem::Logger => {
+                Elem::Logger { .. } => {
                     at = skip_spaces(line, at);
                     // `%c: %m`: the name stops where the fixed text after it starts.
                     let stop = match self.head.get(i + 1) {
@@ -240,7 +241,7 @@ impl Layout {
                     Some(e) => end = e,
                     None => return (line, None, false),
                 },
-                Elem::Logger => {
+                Elem::Logger { .. } => {
                     let stop = match i.checked_sub(1).and_then(|p| self.tail.get(p)) {
                         Some(Elem::Text(t)) => t.last().copied().filter(|&b| b != b' '),
                         _ => None,
@@ -359,7 +360,9 @@ impl Layout {
                 }
                 "c" | "logger" | "lo" => {
                     flush(&mut text, &mut out);
-                    out.push(Some(Elem::Logger));
+                    out.push(Some(Elem::Logger {
+                        abbreviated: truncates || !options.is_empty(),
+                    }));
                 }
                 "m" | "msg" | "message" => {
                     flush(&mut text, &mut out);
@@ -391,41 +394,6 @@ impl Layout {
         }
         flush(&mut text, &mut out);
         Ok(out)
-    }
-
-    fn abbreviates_logger(pattern: &str) -> bool {
-        // `%c{1}`, `%logger{36}`, `%.30c`, `%-20.30c`.
-        let b = pattern.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] != b'%' {
-                i += 1;
-                continue;
-            }
-            i += 1;
-            if b.get(i) == Some(&b'%') {
-                i += 1;
-                continue;
-            }
-            let mod_start = i;
-            while b
-                .get(i)
-                .is_some_and(|c| c.is_ascii_digit() || *c == b'-' || *c == b'.')
-            {
-                i += 1;
-            }
-            let truncates = pattern[mod_start..i].contains('.');
-            let ns = i;
-            while b.get(i).is_some_and(u8::is_ascii_alphabetic) {
-                i += 1;
-            }
-            if matches!(&pattern[ns..i], "c" | "logger" | "lo")
-                && (truncates || b.get(i) == Some(&b'{'))
-            {
-                return true;
-            }
-        }
-        false
     }
 
     fn check(&self) -> Result<(), String> {

@@ -136,6 +136,43 @@ impl Default for FramerConfig {
     }
 }
 
+impl FramerConfig {
+    /// The framing a log source configures: its `utc_offset` (default UTC) and `layout`, for
+    /// logs of kind `kind`. Invalid values fall back to the defaults; [`FramerConfig::problems`]
+    /// reports them when the config is loaded.
+    pub fn configured(
+        utc_offset: Option<&str>,
+        layout: Option<&str>,
+        kind: super::broker_log::LogKind,
+    ) -> FramerConfig {
+        FramerConfig {
+            utc_offset_secs: utc_offset
+                .and_then(|o| crate::cli::parse_utc_offset(o).ok())
+                .unwrap_or(0),
+            layout: layout
+                .and_then(|l| Layout::for_kind(l, kind).ok())
+                .map(Arc::new),
+            ..FramerConfig::default()
+        }
+    }
+
+    /// What is wrong with a source's `utc_offset` and `layout`, prefixed with `at`.
+    pub fn problems(
+        at: &str,
+        utc_offset: Option<&str>,
+        layout: Option<&str>,
+        kind: super::broker_log::LogKind,
+        problems: &mut Vec<String>,
+    ) {
+        if let Some(Err(e)) = utc_offset.map(crate::cli::parse_utc_offset) {
+            problems.push(format!("{at}.utc_offset: {e}"));
+        }
+        if let Some(Err(e)) = layout.map(|l| Layout::for_kind(l, kind)) {
+            problems.push(format!("{at}.layout: {e}"));
+        }
+    }
+}
+
 /// An entry's first line, read by the built-in shapes or a configured layout.
 struct HeaderLine<'a> {
     timestamp: SystemTime,
@@ -1054,6 +1091,26 @@ mod tests {
             })
     }
 
+    /// Frames `input` pushed in pieces cut at `cuts`.
+    fn frame_in_chunks(
+        cfg: FramerConfig,
+        input: &[u8],
+        cuts: &[prop::sample::Index],
+    ) -> Vec<LogEntry> {
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
+        points.sort_unstable();
+        let mut f = Framer::new(cfg);
+        let mut out = Vec::new();
+        let mut from = 0;
+        for p in points {
+            f.push(&input[from..p], &mut out);
+            from = p;
+        }
+        f.push(&input[from..], &mut out);
+        f.flush(&mut out);
+        out
+    }
+
     fn kafka_layout() -> FramerConfig {
         FramerConfig {
             layout: Some(Arc::new(Layout::parse("[%d] %p %m (%c)%n").unwrap())),
@@ -1137,19 +1194,10 @@ java.io.IOException: boom\r
             input in sample(),
             cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
         ) {
-            let whole = frame_all(kafka_layout(), &input);
-            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-            points.sort_unstable();
-            let mut f = Framer::new(kafka_layout());
-            let mut out = Vec::new();
-            let mut from = 0;
-            for p in points {
-                f.push(&input[from..p], &mut out);
-                from = p;
-            }
-            f.push(&input[from..], &mut out);
-            f.flush(&mut out);
-            prop_assert_eq!(out, whole);
+            prop_assert_eq!(
+                frame_in_chunks(kafka_layout(), &input, &cuts),
+                frame_all(kafka_layout(), &input)
+            );
         }
 
         #[test]
@@ -1159,19 +1207,10 @@ java.io.IOException: boom\r
             max in prop_oneof![Just(DEFAULT_MAX_ENTRY_BYTES), 1usize..80],
         ) {
             let cfg = FramerConfig { max_entry_bytes: max, ..FramerConfig::default() };
-            let whole = frame_all(cfg.clone(), &input);
-            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(input.len() + 1)).collect();
-            points.sort_unstable();
-            let mut f = Framer::new(cfg);
-            let mut out = Vec::new();
-            let mut from = 0;
-            for p in points {
-                f.push(&input[from..p], &mut out);
-                from = p;
-            }
-            f.push(&input[from..], &mut out);
-            f.flush(&mut out);
-            prop_assert_eq!(out, whole);
+            prop_assert_eq!(
+                frame_in_chunks(cfg.clone(), &input, &cuts),
+                frame_all(cfg, &input)
+            );
         }
     }
 }

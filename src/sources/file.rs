@@ -22,7 +22,6 @@ use tokio_util::sync::CancellationToken;
 use crate::event::Origin;
 use crate::health::Health;
 use crate::parse::broker_log::LogKind;
-use crate::parse::layout::Layout;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
 use crate::pipeline::{LogStream, Pipeline};
 use crate::replay::stream_key;
@@ -103,16 +102,13 @@ impl FileSourceConfig {
                 problems.push(format!("{at}.paths[{i}]: empty"));
             }
         }
-        if let Err(e) = crate::cli::parse_utc_offset(&self.utc_offset) {
-            problems.push(format!("{at}.utc_offset: {e}"));
-        }
-        if let Some(Err(e)) = self
-            .layout
-            .as_deref()
-            .map(|l| Layout::for_kind(l, self.kind))
-        {
-            problems.push(format!("{at}.layout: {e}"));
-        }
+        FramerConfig::problems(
+            at,
+            Some(&self.utc_offset),
+            self.layout.as_deref(),
+            self.kind,
+            problems,
+        );
         if self.poll_interval_ms < 10 {
             problems.push(format!("{at}.poll_interval_ms: must be at least 10"));
         }
@@ -128,14 +124,8 @@ impl FileSourceConfig {
 
     fn framer(&self) -> FramerConfig {
         FramerConfig {
-            utc_offset_secs: crate::cli::parse_utc_offset(&self.utc_offset).unwrap_or(0),
             max_entry_bytes: self.max_entry_bytes,
-            // Validated by `problems`.
-            layout: self
-                .layout
-                .as_deref()
-                .and_then(|l| Layout::for_kind(l, self.kind).ok())
-                .map(Arc::new),
+            ..FramerConfig::configured(Some(&self.utc_offset), self.layout.as_deref(), self.kind)
         }
     }
 
