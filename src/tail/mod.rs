@@ -70,16 +70,24 @@
 //! reopened and is never closed early, so the limit can be exceeded (then
 //! [`PollStats::open_files`] says by how much).
 
+mod claim;
+mod identity;
+mod known;
+mod read;
+mod scan;
 mod state;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::{self, File, Metadata};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
+
+use identity::{FileKey, Fingerprint, Limits};
+use known::Claims;
+use scan::Scan;
 
 /// How many chunks of `read_chunk_bytes` one file may deliver in one poll, so a busy file cannot
 /// starve the others; [`PollStats::more_pending`] says when a file had more.
@@ -263,50 +271,6 @@ pub enum TailError {
     StateWrite { path: PathBuf, source: io::Error },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FileKey {
-    dev: u64,
-    ino: u64,
-}
-
-impl FileKey {
-    fn of(meta: &Metadata) -> FileKey {
-        FileKey {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        }
-    }
-}
-
-/// `(len, hash of the first len bytes)`; FNV-1a, stable across builds because it is persisted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fingerprint {
-    len: u32,
-    hash: u64,
-}
-
-impl Fingerprint {
-    fn of(bytes: &[u8]) -> Fingerprint {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        Fingerprint {
-            // Prefixes are at most fingerprint_bytes, which new() bounds well below u32::MAX.
-            len: u32::try_from(bytes.len()).expect("fingerprint prefix fits u32"),
-            hash,
-        }
-    }
-
-    /// Whether `prefix` (the file's first bytes, as many as were available) starts with the
-    /// fingerprinted bytes.
-    fn matches(self, prefix: &[u8]) -> bool {
-        let len = self.len as usize;
-        prefix.len() >= len && Fingerprint::of(&prefix[..len]) == self
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Reading,
@@ -341,6 +305,44 @@ struct Stream {
 }
 
 impl Stream {
+    /// A stream of the file `key`, to be read from `offset`; not open, not yet found.
+    fn new(
+        id: StreamId,
+        key: FileKey,
+        path: PathBuf,
+        origin: PathBuf,
+        fp: Fingerprint,
+        offset: u64,
+    ) -> Stream {
+        Stream {
+            id,
+            key,
+            path,
+            origin,
+            fp,
+            read_offset: offset,
+            checkpoint: offset,
+            file: None,
+            phase: Phase::Reading,
+            located: false,
+            orphan: false,
+            present: false,
+            deleted: false,
+            last_size: 0,
+            last_mtime: None,
+            idle_since: None,
+        }
+    }
+
+    /// Extends the fingerprint over more of `prefix` (the file's first bytes, which the
+    /// fingerprint matches) as a short file grows, up to `fp_bytes`.
+    fn grow_fingerprint(&mut self, prefix: &[u8], fp_bytes: usize) {
+        let covered = prefix.len().min(fp_bytes);
+        if covered > self.fp.len as usize {
+            self.fp = Fingerprint::of(&prefix[..covered]);
+        }
+    }
+
     fn state(&self) -> FileState {
         match (self.phase, self.located, &self.file, self.present) {
             (Phase::Ended, true, _, _) => FileState::Ended,
@@ -357,15 +359,6 @@ struct CopyOf {
     key: FileKey,
     path: PathBuf,
     of: StreamId,
-}
-
-/// One file found by the scan.
-struct Found {
-    /// Every matched path of this file (hard links, symlinks), in glob order.
-    paths: Vec<PathBuf>,
-    key: FileKey,
-    size: u64,
-    mtime: Option<SystemTime>,
 }
 
 /// Tails the files matched by [`TailConfig::include`]; see the module docs.
@@ -432,55 +425,7 @@ impl Tailer {
             })?;
             let path = dir.join(state::FILE_NAME);
             if let Some(loaded) = state::load(&path)? {
-                tailer.fresh = false;
-                tailer.next_id = loaded.next_stream.max(1);
-                for r in &loaded.streams {
-                    let id = StreamId(r.stream);
-                    tailer.streams.insert(
-                        id,
-                        Stream {
-                            id,
-                            key: FileKey {
-                                dev: r.dev,
-                                ino: r.ino,
-                            },
-                            path: PathBuf::from(&r.path),
-                            origin: PathBuf::from(&r.origin),
-                            fp: Fingerprint {
-                                len: r.fingerprint_len,
-                                hash: r.fingerprint,
-                            },
-                            read_offset: r.checkpoint,
-                            checkpoint: r.checkpoint,
-                            file: None,
-                            phase: if r.ended {
-                                Phase::Ended
-                            } else {
-                                Phase::Reading
-                            },
-                            located: false,
-                            orphan: false,
-                            present: false,
-                            deleted: false,
-                            last_size: 0,
-                            last_mtime: None,
-                            idle_since: None,
-                        },
-                    );
-                }
-                tailer.copies = loaded
-                    .copies
-                    .iter()
-                    .map(|c| CopyOf {
-                        key: FileKey {
-                            dev: c.dev,
-                            ino: c.ino,
-                        },
-                        path: PathBuf::from(&c.path),
-                        of: StreamId(c.of_stream),
-                    })
-                    .collect();
-                tailer.last_saved = Some(state::encode(&tailer.snapshot()));
+                tailer.restore(&loaded);
             }
             tailer.state_path = Some(path);
         }
@@ -493,301 +438,29 @@ impl Tailer {
     pub fn poll(&mut self, on: &mut dyn FnMut(TailEvent<'_>)) -> Result<PollStats, TailError> {
         let now = Instant::now();
         let mut stats = PollStats::default();
-        let found = self.scan(&mut stats);
-        let by_key: HashMap<FileKey, usize> =
-            found.iter().enumerate().map(|(i, f)| (f.key, i)).collect();
-        let mut claimed: HashSet<FileKey> = HashSet::new();
-        let mut retired: Vec<StreamId> = Vec::new();
-        let mut regrown: Vec<StreamId> = Vec::new();
-        let fp_bytes = self.config.fingerprint_bytes;
-        // Checkpoints saved with a longer fingerprint_bytes keep their longer fingerprints.
-        let prefix_limit = self
-            .streams
-            .values()
-            .map(|s| s.fp.len as usize)
-            .fold(fp_bytes, usize::max);
-        let lim = Limits {
-            fp_bytes,
-            prefix_limit,
-        };
-
-        // 1. Known streams: follow renames, detect truncation, verify loaded checkpoints. A
-        // closed stream with an empty fingerprint has no evidence but its inode, which may have
-        // been reused: it waits until streams matching by content have claimed their files.
-        let mut weak: Vec<StreamId> = Vec::new();
-        for s in self.streams.values_mut() {
-            let f = by_key.get(&s.key).map(|&i| &found[i]);
-            s.present = f.is_some();
-            if let Some(f) = f {
-                if !f.paths.contains(&s.path) {
-                    s.path = f.paths[0].clone();
-                }
-                if s.file.is_none() && s.fp.len == 0 && !claimed.contains(&f.key) {
-                    weak.push(s.id);
-                    continue;
-                }
-            }
-            check_known(
-                s,
-                f,
-                lim,
-                &mut stats,
-                &mut claimed,
-                &mut retired,
-                &mut regrown,
-            );
-        }
-
-        // 2. Files no stream holds, opened once: first a truncated stream's copy or a loaded
+        // 1. Scan: the files the globs match now, by device and inode.
+        let scan = Scan::run(&self.config.include, &self.exclude, &mut stats);
+        // 2. Known streams: follow renames, detect truncation, verify loaded checkpoints.
+        let mut claims = Claims::new(self.limits());
+        let weak = self.match_known(&scan, &mut claims, &mut stats);
+        // 3. Files no stream holds, opened once: first a truncated stream's copy or a loaded
         // checkpoint found by fingerprint, then the weak inode matches, then copies of live
         // streams and new streams.
-        let streams = &self.streams;
-        self.copies.retain(|c| {
-            // A copy of a stream whose file was just truncated is where its content went.
-            by_key.contains_key(&c.key) && streams.get(&c.of).is_none_or(|s| s.located)
-        });
-        for c in &mut self.copies {
-            claimed.insert(c.key);
-            if let Some(f) = by_key.get(&c.key).map(|&i| &found[i]) {
-                c.path = f.paths[0].clone();
-            }
-        }
-        let mut opened: Vec<Option<Opened>> = Vec::with_capacity(found.len());
-        for f in &found {
-            if claimed.contains(&f.key) {
-                opened.push(None);
-                continue;
-            }
-            let o = match open_prefix(&f.paths[0], f.key, prefix_limit) {
-                Ok(o) => o,
-                Err(e) => {
-                    push_error(&mut stats, &f.paths[0], &e);
-                    None
-                }
-            };
-            let o = match o {
-                Some(o) => match self.claim_by_content(f, o, lim) {
-                    Ok(grew) => {
-                        regrown.extend(grew);
-                        claimed.insert(f.key);
-                        stats.copies_followed += 1;
-                        None
-                    }
-                    Err(o) => Some(o),
-                },
-                None => None,
-            };
-            opened.push(o);
-        }
-        for id in weak {
-            let s = self.streams.get_mut(&id).expect("listed above");
-            let f = by_key.get(&s.key).map(|&i| &found[i]);
-            let f = f.filter(|f| !claimed.contains(&f.key));
-            if f.is_none() {
-                s.present = false;
-            }
-            check_known(
-                s,
-                f,
-                lim,
-                &mut stats,
-                &mut claimed,
-                &mut retired,
-                &mut regrown,
-            );
-        }
-        for id in regrown {
-            // An ended stream has more to read: its writer kept writing after the rotation, or
-            // the consumer had not checkpointed all of it before a restart. Read on under a new
-            // id, so the consumer (which flushed the old one) sees a fresh stream.
-            if let Some(mut s) = self.streams.remove(&id) {
-                let new = StreamId(self.next_id);
-                self.next_id += 1;
-                s.id = new;
-                s.phase = Phase::Reading;
-                s.checkpoint = s.read_offset;
-                s.idle_since = None;
-                self.streams.insert(new, s);
-                stats.new_streams += 1;
-            }
-        }
-        for id in retired.drain(..) {
-            if let Some(s) = self.streams.remove(&id) {
-                if s.phase == Phase::Reading {
-                    on(TailEvent::Ended {
-                        stream: s.id,
-                        path: &s.path,
-                    });
-                    stats.ended += 1;
-                }
-            }
-        }
-        let start_at_end = self.fresh && !self.polled && self.config.start_at == StartAt::End;
-        for (f, o) in found.iter().zip(opened) {
-            let Some(o) = o else { continue };
-            if claimed.contains(&f.key) {
-                continue;
-            }
-            let path = &f.paths[0];
-            let fp = Fingerprint::of(&o.prefix[..o.prefix.len().min(fp_bytes)]);
-            if fp.len as usize == fp_bytes {
-                if let Some(of) = self
-                    .streams
-                    .values()
-                    .find(|s| s.located && s.fp == fp)
-                    .map(|s| s.id)
-                {
-                    self.copies.push(CopyOf {
-                        key: f.key,
-                        path: path.clone(),
-                        of,
-                    });
-                    continue;
-                }
-            }
-            let id = StreamId(self.next_id);
-            self.next_id += 1;
-            let offset = if start_at_end { o.size } else { 0 };
-            self.streams.insert(
-                id,
-                Stream {
-                    id,
-                    key: f.key,
-                    path: path.clone(),
-                    origin: path.clone(),
-                    fp,
-                    read_offset: offset,
-                    checkpoint: offset,
-                    file: Some(o.file),
-                    phase: Phase::Reading,
-                    located: true,
-                    orphan: false,
-                    present: true,
-                    deleted: false,
-                    last_size: o.size,
-                    last_mtime: o.mtime,
-                    idle_since: None,
-                },
-            );
-            stats.new_streams += 1;
-        }
-        // Truncated streams whose content was not found elsewhere end; loaded checkpoints whose
-        // files are gone are dropped.
-        let lost: Vec<StreamId> = self
-            .streams
-            .values()
-            .filter(|s| !s.located)
-            .map(|s| s.id)
-            .collect();
-        for id in lost {
-            let s = self.streams.remove(&id).expect("listed above");
-            if s.orphan {
-                on(TailEvent::Truncated {
-                    stream: s.id,
-                    path: &s.path,
-                });
-                stats.truncations += 1;
-            }
-        }
-
-        // 3. Read.
-        let budget = self.config.read_chunk_bytes * CHUNKS_PER_FILE_PER_POLL;
-        let Tailer { streams, buf, .. } = self;
-        for s in streams.values_mut() {
-            let (Phase::Reading, Some(file)) = (s.phase, s.file.as_ref()) else {
-                continue;
-            };
-            let mut read = 0usize;
-            let mut at_eof = false;
-            while read < budget {
-                match file.read_at(buf, s.read_offset) {
-                    Ok(0) => {
-                        at_eof = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        on(TailEvent::Data {
-                            stream: s.id,
-                            path: &s.path,
-                            offset: s.read_offset,
-                            bytes: &buf[..n],
-                        });
-                        s.read_offset += n as u64;
-                        read += n;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        push_error(&mut stats, &s.path, &e);
-                        break;
-                    }
-                }
-            }
-            stats.bytes += read as u64;
-            if read >= budget && !at_eof {
-                stats.more_pending = true;
-            }
-            if read > 0 || !at_eof {
-                s.idle_since = None;
-            } else if s.idle_since.is_none() {
-                s.idle_since = Some(now);
-            }
-        }
-
-        // 4. End rotated-away and deleted streams that have been idle long enough.
-        let rotate_wait = self.config.rotate_wait;
-        let mut ended: Vec<StreamId> = Vec::new();
-        for s in self.streams.values_mut() {
-            let Some(idle_since) = s.idle_since else {
-                continue;
-            };
-            if s.phase != Phase::Reading
-                || s.file.is_none()
-                || now.duration_since(idle_since) < rotate_wait
-            {
-                continue;
-            }
-            let moved = !s.present || s.path != s.origin;
-            if !moved {
-                continue;
-            }
-            let replaced =
-                s.deleted || fs::metadata(&s.origin).is_ok_and(|m| FileKey::of(&m) != s.key);
-            if replaced {
-                ended.push(s.id);
-            }
-        }
-        for id in ended {
-            let s = self.streams.get_mut(&id).expect("listed above");
-            on(TailEvent::Ended {
-                stream: s.id,
-                path: &s.path,
-            });
-            stats.ended += 1;
-            s.phase = Phase::Ended;
-            s.file = None;
-            s.idle_since = None;
-            if !s.present {
-                self.streams.remove(&id);
-            }
-        }
-
-        // 5. Respect max_open_files: close the longest-idle files that can be reopened by path.
-        let open = self.streams.values().filter(|s| s.file.is_some()).count();
-        if open > self.config.max_open_files {
-            let mut closable: Vec<(Instant, StreamId)> = self
-                .streams
-                .values()
-                .filter(|s| s.file.is_some() && s.present && !s.deleted)
-                .filter_map(|s| s.idle_since.map(|t| (t, s.id)))
-                .collect();
-            closable.sort();
-            for (_, id) in closable.into_iter().take(open - self.config.max_open_files) {
-                self.streams.get_mut(&id).expect("listed above").file = None;
-                stats.closed_for_limit += 1;
-            }
-        }
-        stats.open_files = self.streams.values().filter(|s| s.file.is_some()).count();
-        stats.files_matched = found.len();
+        self.keep_copies(&scan, &mut claims);
+        let opened = self.open_unclaimed(&scan, &mut claims, &mut stats);
+        self.match_weak(weak, &scan, &mut claims, &mut stats);
+        self.renew(std::mem::take(&mut claims.regrown), &mut stats);
+        self.retire(std::mem::take(&mut claims.retired), on, &mut stats);
+        self.start_new(&scan, opened, &claims, &mut stats);
+        self.drop_lost(on, &mut stats);
+        // 4. Read.
+        self.read(now, on, &mut stats);
+        // 5. End rotated-away and deleted streams that have been idle long enough.
+        self.end_rotated(now, on, &mut stats);
+        // 6. Respect max_open_files.
+        self.close_for_limit(&mut stats);
+        stats.open_files = self.open_files();
+        stats.files_matched = scan.found.len();
         self.polled = true;
         Ok(stats)
     }
@@ -843,282 +516,27 @@ impl Tailer {
         out
     }
 
-    /// Lets an unlocated stream (truncated this poll, or a loaded checkpoint not found by inode)
-    /// whose first bytes this file starts with continue in it; gives the file back if none does.
-    /// Returns the stream if it had ended and has more to read (it goes on under a new id).
-    fn claim_by_content(
-        &mut self,
-        f: &Found,
-        o: Opened,
-        lim: Limits,
-    ) -> Result<Option<StreamId>, Opened> {
-        let candidate = self
+    /// How many first bytes this poll fingerprints and reads.
+    fn limits(&self) -> Limits {
+        let fp_bytes = self.config.fingerprint_bytes;
+        // Checkpoints saved with a longer fingerprint_bytes keep their longer fingerprints.
+        let prefix_limit = self
             .streams
             .values()
-            .filter(|s| {
-                !s.located
-                    && s.fp.len > 0
-                    && s.fp.matches(&o.prefix)
-                    && o.size >= s.read_offset
-                    // A short fingerprint vouches only for the bytes it covers.
-                    && (s.fp.len as usize >= lim.fp_bytes || u64::from(s.fp.len) >= s.read_offset)
-            })
-            .max_by_key(|s| (s.fp.len, std::cmp::Reverse(s.id)))
-            .map(|s| s.id);
-        let Some(id) = candidate else {
-            return Err(o);
-        };
-        let s = self.streams.get_mut(&id).expect("candidate exists");
-        let fp = Fingerprint::of(&o.prefix[..o.prefix.len().min(lim.fp_bytes)]);
-        if fp.len > s.fp.len {
-            s.fp = fp;
-        }
-        s.key = f.key;
-        s.path = f.paths[0].clone();
-        s.located = true;
-        s.orphan = false;
-        s.present = true;
-        s.last_size = o.size;
-        s.last_mtime = o.mtime;
-        let grew = s.phase == Phase::Ended && o.size > s.read_offset;
-        if s.phase == Phase::Reading || grew {
-            s.file = Some(o.file);
-        }
-        Ok(grew.then_some(id))
-    }
-
-    fn snapshot(&self) -> state::StateFile {
-        let lossy = |p: &Path| p.to_string_lossy().into_owned();
-        state::StateFile {
-            version: state::VERSION,
-            next_stream: self.next_id,
-            streams: self
-                .streams
-                .values()
-                .map(|s| state::StreamRecord {
-                    stream: s.id.0,
-                    path: lossy(&s.path),
-                    origin: lossy(&s.origin),
-                    dev: s.key.dev,
-                    ino: s.key.ino,
-                    fingerprint_len: s.fp.len,
-                    fingerprint: s.fp.hash,
-                    checkpoint: s.checkpoint,
-                    ended: s.phase == Phase::Ended,
-                })
-                .collect(),
-            copies: self
-                .copies
-                .iter()
-                .map(|c| state::CopyRecord {
-                    path: lossy(&c.path),
-                    dev: c.key.dev,
-                    ino: c.key.ino,
-                    of_stream: c.of.0,
-                })
-                .collect(),
+            .map(|s| s.fp.len as usize)
+            .fold(fp_bytes, usize::max);
+        Limits {
+            fp_bytes,
+            prefix_limit,
         }
     }
 
-    /// Regular files matched by the globs and not excluded, one entry per (device, inode).
-    fn scan(&self, stats: &mut PollStats) -> Vec<Found> {
-        let mut found: Vec<Found> = Vec::new();
-        let mut index: HashMap<FileKey, usize> = HashMap::new();
-        for pattern in &self.config.include {
-            // Patterns were validated in new().
-            let Ok(paths) = glob::glob(pattern) else {
-                continue;
-            };
-            for entry in paths {
-                let path = match entry {
-                    Ok(p) => p,
-                    Err(e) => {
-                        push_error(stats, e.path(), e.error());
-                        continue;
-                    }
-                };
-                if self.exclude.iter().any(|x| x.matches_path(&path)) {
-                    continue;
-                }
-                let meta = match fs::metadata(&path) {
-                    Ok(m) => m,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => {
-                        push_error(stats, &path, &e);
-                        continue;
-                    }
-                };
-                if !meta.is_file() {
-                    continue;
-                }
-                let key = FileKey::of(&meta);
-                match index.get(&key) {
-                    Some(&i) => {
-                        if !found[i].paths.contains(&path) {
-                            found[i].paths.push(path);
-                        }
-                    }
-                    None => {
-                        index.insert(key, found.len());
-                        found.push(Found {
-                            paths: vec![path],
-                            key,
-                            size: meta.len(),
-                            mtime: meta.modified().ok(),
-                        });
-                    }
-                }
-            }
-        }
-        found
+    /// A stream id never handed out before.
+    fn new_id(&mut self) -> StreamId {
+        let id = StreamId(self.next_id);
+        self.next_id += 1;
+        id
     }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    fp_bytes: usize,
-    prefix_limit: usize,
-}
-
-/// A file opened by the scan's second phase, with its first bytes.
-struct Opened {
-    file: File,
-    size: u64,
-    mtime: Option<SystemTime>,
-    prefix: Vec<u8>,
-}
-
-fn open_prefix(path: &Path, key: FileKey, limit: usize) -> io::Result<Option<Opened>> {
-    let Some(file) = open_verified(path, key)? else {
-        return Ok(None);
-    };
-    let meta = file.metadata()?;
-    let prefix = read_prefix(&file, meta.len(), limit)?;
-    Ok(Some(Opened {
-        size: meta.len(),
-        mtime: meta.modified().ok(),
-        prefix,
-        file,
-    }))
-}
-
-/// Compares a known stream with its file (`f`, found by inode; `None` if the scan did not find
-/// it): follows content, detects truncation, verifies a loaded checkpoint.
-fn check_known(
-    s: &mut Stream,
-    f: Option<&Found>,
-    lim: Limits,
-    stats: &mut PollStats,
-    claimed: &mut HashSet<FileKey>,
-    retired: &mut Vec<StreamId>,
-    regrown: &mut Vec<StreamId>,
-) {
-    if s.file.is_none() {
-        let Some(f) = f else {
-            // Gone while closed (or not found after a restart): nothing more can be read. A
-            // loaded checkpoint may still be found by fingerprint.
-            if s.located {
-                retired.push(s.id);
-            }
-            return;
-        };
-        if s.located && f.size == s.last_size && f.mtime == s.last_mtime {
-            claimed.insert(s.key);
-            return;
-        }
-        match open_verified(&f.paths[0], s.key) {
-            Ok(Some(file)) => s.file = Some(file),
-            Ok(None) => return, // replaced between scan and open: next poll
-            Err(e) => {
-                push_error(stats, &f.paths[0], &e);
-                if s.located {
-                    claimed.insert(s.key);
-                }
-                return;
-            }
-        }
-    }
-    // The file is open: compare it with what we know.
-    let file = s.file.as_ref().expect("opened above");
-    let meta = match file.metadata() {
-        Ok(m) => m,
-        Err(e) => {
-            push_error(stats, &s.path, &e);
-            claimed.insert(s.key);
-            return;
-        }
-    };
-    let size = meta.len();
-    let mtime = meta.modified().ok();
-    s.deleted = meta.nlink() == 0;
-    let changed = !s.located || size != s.last_size || mtime != s.last_mtime;
-    let mut same_content = size >= s.read_offset;
-    if same_content && changed {
-        match read_prefix(file, size, lim.prefix_limit) {
-            Ok(prefix) => {
-                same_content = s.fp.matches(&prefix);
-                let covered = prefix.len().min(lim.fp_bytes);
-                if same_content && covered > s.fp.len as usize {
-                    s.fp = Fingerprint::of(&prefix[..covered]);
-                }
-            }
-            Err(e) => {
-                push_error(stats, &s.path, &e);
-                claimed.insert(s.key);
-                return;
-            }
-        }
-    }
-    let previous_size = s.last_size;
-    s.last_size = size;
-    s.last_mtime = mtime;
-    if same_content {
-        claimed.insert(s.key);
-        s.located = true;
-        match s.phase {
-            Phase::Reading => {}
-            Phase::Ended if size > s.read_offset => regrown.push(s.id),
-            Phase::Ended => s.file = None,
-        }
-    } else {
-        // Truncated or replaced in place; the file itself is new content (unclaimed).
-        s.file = None;
-        if s.located && s.phase == Phase::Reading {
-            stats.truncated_unread_bytes += previous_size.saturating_sub(s.read_offset);
-            s.located = false;
-            s.orphan = true;
-        } else if s.located {
-            retired.push(s.id); // ended long ago; nothing to tell the consumer
-        }
-        // A loaded checkpoint stays unverified: it may be found by fingerprint.
-    }
-}
-
-/// Opens `path` if it still is the file `key` (it may have been replaced since the scan).
-fn open_verified(path: &Path, key: FileKey) -> io::Result<Option<File>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok((FileKey::of(&file.metadata()?) == key).then_some(file))
-}
-
-/// The file's first `min(size, limit)` bytes.
-fn read_prefix(file: &File, size: u64, limit: usize) -> io::Result<Vec<u8>> {
-    let want = usize::try_from(size).unwrap_or(usize::MAX).min(limit);
-    let mut prefix = vec![0; want];
-    let mut got = 0;
-    while got < want {
-        match file.read_at(&mut prefix[got..], got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    prefix.truncate(got);
-    Ok(prefix)
 }
 
 const MAX_ERRORS_PER_POLL: usize = 16;

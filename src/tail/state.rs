@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::TailError;
+use super::identity::{FileKey, Fingerprint};
+use super::{CopyOf, Phase, Stream, StreamId, TailError, Tailer};
 
 /// The version this build writes and reads.
 pub(super) const VERSION: u32 = 1;
@@ -129,4 +130,77 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TailError> {
         d.sync_all().map_err(err)?;
     }
     Ok(())
+}
+
+impl Tailer {
+    /// Takes over the streams and copies of a loaded state file: every stream is unverified
+    /// until a poll finds its file, and resumes at its checkpoint.
+    pub(super) fn restore(&mut self, loaded: &StateFile) {
+        self.fresh = false;
+        self.next_id = loaded.next_stream.max(1);
+        for r in &loaded.streams {
+            let id = StreamId(r.stream);
+            let key = FileKey {
+                dev: r.dev,
+                ino: r.ino,
+            };
+            let fp = Fingerprint {
+                len: r.fingerprint_len,
+                hash: r.fingerprint,
+            };
+            let (path, origin) = (PathBuf::from(&r.path), PathBuf::from(&r.origin));
+            let mut s = Stream::new(id, key, path, origin, fp, r.checkpoint);
+            if r.ended {
+                s.phase = Phase::Ended;
+            }
+            self.streams.insert(id, s);
+        }
+        self.copies = loaded
+            .copies
+            .iter()
+            .map(|c| CopyOf {
+                key: FileKey {
+                    dev: c.dev,
+                    ino: c.ino,
+                },
+                path: PathBuf::from(&c.path),
+                of: StreamId(c.of_stream),
+            })
+            .collect();
+        self.last_saved = Some(encode(&self.snapshot()));
+    }
+
+    /// What [`Tailer::save`] persists: the checkpoints, never the read offsets.
+    pub(super) fn snapshot(&self) -> StateFile {
+        let lossy = |p: &Path| p.to_string_lossy().into_owned();
+        StateFile {
+            version: VERSION,
+            next_stream: self.next_id,
+            streams: self
+                .streams
+                .values()
+                .map(|s| StreamRecord {
+                    stream: s.id.0,
+                    path: lossy(&s.path),
+                    origin: lossy(&s.origin),
+                    dev: s.key.dev,
+                    ino: s.key.ino,
+                    fingerprint_len: s.fp.len,
+                    fingerprint: s.fp.hash,
+                    checkpoint: s.checkpoint,
+                    ended: s.phase == Phase::Ended,
+                })
+                .collect(),
+            copies: self
+                .copies
+                .iter()
+                .map(|c| CopyRecord {
+                    path: lossy(&c.path),
+                    dev: c.key.dev,
+                    ino: c.key.ino,
+                    of_stream: c.of.0,
+                })
+                .collect(),
+        }
+    }
 }
