@@ -12,38 +12,37 @@
 # (built or fetched if missing).
 set -euo pipefail
 
-REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 cd "$REPO_DIR"
 CHART=helm/kafka-security-exporter
 KUBE_VERSION=1.30.0
-
-step() { printf 'check-ship.sh: %s\n' "$*" >&2; }
-die() { printf 'check-ship.sh: error: %s\n' "$*" >&2; exit 1; }
 
 command -v promtool >/dev/null 2>&1 || die "promtool not found: apt-get install prometheus"
 bash scripts/tools.sh helm pint hadolint kubeconform k8s-schemas
 BIN="$(bash scripts/tools.sh --print-bin)"
 
-step "chart copies of alerts/ and dashboards/"
+log "chart copies of alerts/ and dashboards/"
 bash scripts/sync-chart.sh --check
 
-step "promtool check rules"
+log "promtool check rules"
 promtool check rules alerts/*.rules.yml
-step "promtool test rules"
+log "promtool test rules"
 promtool test rules alerts/tests/*.yml
 
-step "pint lint"
+log "pint lint"
 "$BIN/pint" --no-color lint --fail-on=warning alerts/*.rules.yml
 
-step "helm lint --strict (default values, every switch on)"
+log "helm lint --strict (default values, every switch on)"
 "$BIN/helm" lint --strict "$CHART" --kube-version "$KUBE_VERSION"
 "$BIN/helm" lint --strict "$CHART" --kube-version "$KUBE_VERSION" -f "$CHART/ci/all-on-values.yaml"
 
-step "helm template (default values, every switch on)"
+log "helm template (default values, every switch on)"
 "$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" >/dev/null
 "$BIN/helm" template kse "$CHART" --kube-version "$KUBE_VERSION" -f "$CHART/ci/all-on-values.yaml" >/dev/null
 
-step "kubeconform -strict (default values, every switch on; oldest and newest Kubernetes)"
+log "kubeconform -strict (default values, every switch on; oldest and newest Kubernetes)"
 for dir in .cache/tools/k8s-schemas/v*; do
   v="${dir##*/v}"
   for values in "" "-f $CHART/ci/all-on-values.yaml"; do
@@ -54,7 +53,7 @@ for dir in .cache/tools/k8s-schemas/v*; do
   done
 done
 
-step "hadolint Dockerfile"
+log "hadolint Dockerfile"
 "$BIN/hadolint" --no-color Dockerfile
 
-step "all passed"
+log "all passed"

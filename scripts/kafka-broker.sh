@@ -51,14 +51,10 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 KAFKA_CONF_DIR="$SCRIPT_DIR/kafka"
 POM="$KAFKA_CONF_DIR/pom.xml"
-
-PROG="kafka-broker.sh"
-
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
 pom_kafka_version() {
   sed -n 's:.*<kafka\.version>\([^<]*\)</kafka\.version>.*:\1:p' "$POM" | head -n 1
@@ -104,17 +100,13 @@ CONTROLLER_PASSWORD=controller-secret
 
 # ---------------------------------------------------------------------------- checks
 
-is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
-
 validate_settings() {
   local v
   for v in PORT CONTROLLER_PORT; do
     if ! is_uint "${!v}" || (( ${!v} < 1 || ${!v} > 65535 )); then die "invalid port $v=${!v}"; fi
   done
   [[ "$PORT" != "$CONTROLLER_PORT" ]] || die "KSE_KAFKA_PORT and KSE_KAFKA_CONTROLLER_PORT must differ (both $PORT)"
-  for v in MAX_LIFETIME START_TIMEOUT STOP_TIMEOUT MVN_TIMEOUT; do
-    if ! is_uint "${!v}" || (( ${!v} == 0 )); then die "invalid number of seconds $v=${!v}"; fi
-  done
+  require_secs MAX_LIFETIME START_TIMEOUT STOP_TIMEOUT MVN_TIMEOUT
   [[ "$HEAP" =~ ^[0-9]+[kKmMgG]?$ ]] || die "invalid KSE_KAFKA_HEAP=$HEAP (e.g. 512m)"
   if [[ -n "$LOG_ROLL_SECS" ]] && { ! is_uint "$LOG_ROLL_SECS" || (( LOG_ROLL_SECS < 1 || LOG_ROLL_SECS > 59 )); }; then
     die "invalid KSE_KAFKA_LOG_ROLL_SECS=$LOG_ROLL_SECS (1-59 seconds)"
@@ -131,9 +123,8 @@ require_java() {
   command -v java >/dev/null 2>&1 || die "java not found on PATH: Kafka $KAFKA_VERSION needs Java 17+ (e.g. apt-get install openjdk-17-jre-headless)"
   local line major
   line="$(java -version 2>&1 | head -n 1)"
-  major="$(sed -n 's/.*version "\([0-9][0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' <<<"$line")"
-  if [[ "$major" == "1 "* ]]; then major="${major#1 }"; else major="${major%% *}"; fi
-  is_uint "$major" || die "cannot parse Java version from: $line"
+  major="$(java_major)"
+  [[ -n "$major" ]] || die "cannot parse Java version from: $line"
   (( major >= 17 )) || die "Kafka $KAFKA_VERSION needs Java 17+, found: $line"
 }
 
@@ -608,10 +599,6 @@ cmd_run() {
   class="$(resolve_class "$1")"
   shift
   exec "${JAVA_TOOL[@]}" "$class" "$@"
-}
-
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
 }
 
 main() {

@@ -19,12 +19,13 @@
 #   KSE_OTELCOL_HTTP_PORT   OTLP/HTTP port     (default 4318)
 #   KSE_OTELCOL_PROM_PORT   Prometheus port    (default 8889)
 #   KSE_OTELCOL_STATE_DIR   pid, config, output files (default .cache/otelcol-run)
-#   KSE_GO                  the go command     (default: go on PATH, else /usr/local/go/bin/go)
+#   KSE_GO (or GO)          the go command     (default: go on PATH, else /usr/local/go/bin/go)
 #   KSE_OTELCOL_BUILD_TIMEOUT_SECS  bound on the build (default 1800)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 MANIFEST="$SCRIPT_DIR/otelcol/manifest.yaml"
 TOOLS_DIR="$REPO_DIR/.cache/tools"
 OCB_VERSION="v0.161.0"
@@ -33,23 +34,17 @@ GRPC_PORT="${KSE_OTELCOL_GRPC_PORT:-4317}"
 HTTP_PORT="${KSE_OTELCOL_HTTP_PORT:-4318}"
 PROM_PORT="${KSE_OTELCOL_PROM_PORT:-8889}"
 BUILD_TIMEOUT="${KSE_OTELCOL_BUILD_TIMEOUT_SECS:-1800}"
-PROG="otelcol.sh"
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
-
-find_go() {
-  if [[ -n "${KSE_GO:-}" ]]; then printf '%s\n' "$KSE_GO"; return; fi
-  if command -v go >/dev/null 2>&1; then command -v go; return; fi
-  if [[ -x /usr/local/go/bin/go ]]; then printf '%s\n' /usr/local/go/bin/go; return; fi
-  die "no Go toolchain (go on PATH or /usr/local/go/bin/go); the collector is built from the Go module proxy and needs Go 1.24+"
+# the go command, or die saying why it is needed
+go_or_die() {
+  find_go || die "no Go toolchain (KSE_GO, go on PATH or /usr/local/go/bin/go); the collector is built from the Go module proxy and needs Go 1.24+"
 }
 
 # The cached binary's path: keyed by the manifest and the Go version, so a change to either
 # rebuilds.
 binary_path() {
   local go key
-  go="$(find_go)"
+  go="$(go_or_die)"
   key="$( { cat "$MANIFEST"; "$go" version; printf '%s\n' "$OCB_VERSION"; } | sha256sum | cut -c1-16)"
   printf '%s\n' "$TOOLS_DIR/otelcol-kse-$key/otelcol-kse"
 }
@@ -63,7 +58,7 @@ build() {
   exec 9>"$TOOLS_DIR/otelcol.lock"
   flock 9
   if [[ -x "$bin" ]]; then printf '%s\n' "$bin"; return 0; fi
-  go="$(find_go)"
+  go="$(go_or_die)"
   ocb_dir="$TOOLS_DIR/ocb-$OCB_VERSION"
   ocb="$ocb_dir/builder"
   if [[ ! -x "$ocb" ]]; then
@@ -173,6 +168,6 @@ case "${1:-}" in
   stop) stop ;;
   status) running ;;
   env) running || die "not running"; print_env ;;
-  -h|--help|"") sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" ;;
+  -h|--help|"") usage ;;
   *) die "unknown command '$1' (build|path|start|stop|status|env)" ;;
 esac

@@ -6,14 +6,16 @@
 #        scripts/sync-chart.sh --check   change nothing; exit 1 listing every copy that differs
 set -euo pipefail
 
-REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 FILES="$REPO_DIR/helm/kafka-security-exporter/files"
 CHECK=0
 case "${1:-}" in
   --check) CHECK=1 ;;
   "") ;;
-  -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
-  *) printf 'sync-chart.sh: unknown argument %s\n' "$1" >&2; exit 64 ;;
+  -h|--help) usage; exit 0 ;;
+  *) log "unknown argument $1"; exit 64 ;;
 esac
 
 # source dir, glob, chart dir
@@ -40,13 +42,13 @@ for pair in "${pairs[@]}"; do
 done
 
 if (( ${#stale[@]} == 0 )); then
-  printf 'sync-chart.sh: the chart copies of alerts/ and dashboards/ are up to date\n' >&2
+  log "the chart copies of alerts/ and dashboards/ are up to date"
   exit 0
 fi
 if (( CHECK )); then
-  printf 'sync-chart.sh: the chart copies are out of date (run scripts/sync-chart.sh):\n' >&2
+  log "the chart copies are out of date (run scripts/sync-chart.sh):"
   printf '  %s\n' "${stale[@]}" >&2
   exit 1
 fi
-printf 'sync-chart.sh: updated\n' >&2
+log "updated"
 printf '  %s\n' "${stale[@]}" >&2

@@ -3,7 +3,7 @@
 # Debian 12 machine (or a developer's), installing what it needs first.
 #
 # Usage: scripts/test.sh [--no-lint] [cargo test args…]
-#   --no-lint        skip `cargo fmt --check` and `cargo clippy` (quick local runs)
+#   --no-lint        skip `cargo fmt --check`, `cargo clippy` and shellcheck (quick local runs)
 #   cargo test args  passed on to `cargo test --all-targets` (`--all-targets` is left out when
 #                    they select targets themselves: --lib, --test X, --bins, …), e.g.
 #                      scripts/test.sh restart              only tests whose name contains "restart"
@@ -13,8 +13,10 @@
 #
 # Phases (each bounded in time, each timed):
 #   1. setup   install missing system packages with apt (only what is missing: a second run
-#              does no apt work), the rustfmt/clippy components with rustup when missing
-#   2. lint    cargo fmt --check; cargo clippy --all-targets -- -D warnings
+#              does no apt work; shellcheck too unless --no-lint), the rustfmt/clippy components
+#              with rustup when missing
+#   2. lint    cargo fmt --check; shellcheck -x on every script under scripts/ and on .ci/run
+#              (following what they source); cargo clippy --all-targets -- -D warnings
 #   ship       promtool/pint/helm checks of alerts/, dashboards/ and the chart (scripts/check-ship.sh),
 #              after installing prometheus and building helm, pint and kubeconform once (scripts/tools.sh)
 #   3. build   cargo test --all-targets --no-run (compile errors fail here, before any broker)
@@ -42,9 +44,9 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 BROKER_SH="$SCRIPT_DIR/kafka-broker.sh"
-PROG="test.sh"
 
 TEST_TIMEOUT="${KSE_TEST_TIMEOUT_SECS:-2400}"
 BUILD_TIMEOUT="${KSE_BUILD_TIMEOUT_SECS:-2400}"
@@ -54,19 +56,7 @@ KEEP_BROKER="${KSE_KEEP_BROKER:-0}"
 LOG_DIR="$REPO_DIR/.cache/test.sh"
 TEST_LOG="$LOG_DIR/cargo-test.log"
 
-log()  { printf '%s: %s\n' "$PROG" "$*" >&2; }
-warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
-die()  { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
-
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
-}
-
-is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
-
-for v in TEST_TIMEOUT BUILD_TIMEOUT BROKER_TIMEOUT APT_TIMEOUT; do
-  if ! is_uint "${!v}" || (( ${!v} == 0 )); then die "invalid number of seconds $v=${!v}"; fi
-done
+require_secs TEST_TIMEOUT BUILD_TIMEOUT BROKER_TIMEOUT APT_TIMEOUT
 
 # ---------------------------------------------------------------------------- arguments
 
@@ -255,15 +245,6 @@ fi
 have() { local p; p="$(type -P "$1")" && [[ -x "$p" ]]; } # bash may list non-executables
 pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-java_major() { # major version of `java` on PATH, empty when unknown
-  local line major
-  line="$(java -version 2>&1 | head -n 1)" || return 0
-  major="$(sed -n 's/.*version "\([0-9][0-9]*\)\.\{0,1\}\([0-9]*\).*/\1 \2/p' <<<"$line")"
-  if [[ "$major" == "1 "* ]]; then major="${major#1 }"; else major="${major%% *}"; fi
-  is_uint "$major" && printf '%s\n' "$major"
-  return 0
-}
-
 APT_UPDATED=0
 apt_install() { # packages…
   (( $# > 0 )) || return 0
@@ -301,6 +282,11 @@ elif ! java_ok; then
   pkg_installed openjdk-17-jre-headless || missing+=(openjdk-17-jre-headless)
 fi
 have mvn || missing+=(maven)
+lint_tools=""
+if (( LINT )); then
+  lint_tools=", shellcheck"
+  have shellcheck || missing+=(shellcheck)
+fi
 if ! have cargo; then
   warn "cargo not found and rustup cannot be downloaded here: trying Debian's cargo/rustc packages"
   missing+=(cargo rustc)
@@ -311,7 +297,7 @@ fi
 if (( ${#missing[@]} > 0 )); then
   apt_install "${missing[@]}"
 else
-  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn)"
+  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn$lint_tools)"
 fi
 if have java && ! java_ok; then
   # an older default java stays first on PATH; put Debian's 17 before it
@@ -357,6 +343,11 @@ phase_done
 if (( LINT )); then
   phase fmt "cargo fmt --check"
   run_bounded 300 cargo fmt --check
+  phase_done
+
+  phase shellcheck "shellcheck -x on scripts/ and .ci/run"
+  mapfile -t shell_scripts < <(find scripts -name '*.sh' -type f | sort)
+  run_bounded 300 shellcheck -x "${shell_scripts[@]}" .ci/run
   phase_done
 
   phase clippy "cargo clippy --all-targets -- -D warnings"

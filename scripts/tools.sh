@@ -28,12 +28,13 @@
 # Not available: grafana/dashboard-linter (the Go module proxy serves no version of it);
 # tests/dashboards.rs applies its rules instead.
 #
-# Environment: GO (default: go on PATH, else /usr/local/go/bin/go), KSE_TOOLS_TIMEOUT_SECS
-# (bound on each build, default 1200).
+# Environment: KSE_GO or GO (default: go on PATH, else /usr/local/go/bin/go),
+# KSE_TOOLS_TIMEOUT_SECS (bound on each build, default 1200).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$SCRIPT_DIR/lib.sh"
 TOOLS_DIR="$REPO_DIR/.cache/tools"
 BIN_DIR="$TOOLS_DIR/bin"
 TIMEOUT="${KSE_TOOLS_TIMEOUT_SECS:-1200}"
@@ -49,24 +50,14 @@ KUBECONFORM_VERSION="v0.8.0"
 K8S_SCHEMA_VERSIONS="1.23.17 1.37.2"
 PROMETHEUS_OPERATOR_VERSION="v0.85.0"
 
-log() { printf 'tools.sh: %s\n' "$*" >&2; }
-die() { printf 'tools.sh: error: %s\n' "$*" >&2; exit 1; }
-
 if [[ "${1:-}" == --print-bin ]]; then
   printf '%s\n' "$BIN_DIR"
   exit 0
 fi
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+  usage
   exit 0
 fi
-
-find_go() {
-  if [[ -n "${GO:-}" ]]; then printf '%s\n' "$GO"; return; fi
-  if command -v go >/dev/null 2>&1; then command -v go; return; fi
-  if [[ -x /usr/local/go/bin/go ]]; then printf '%s\n' /usr/local/go/bin/go; return; fi
-  return 1
-}
 
 gorun() { # go command with the caches beside the binaries, so a cached machine needs no network
   GOPATH="$TOOLS_DIR/go" GOMODCACHE="$TOOLS_DIR/go/mod" GOCACHE="$TOOLS_DIR/go/build" \
@@ -82,7 +73,7 @@ build_install() {
   local name="$1" pkg="$2" version="$3"
   fresh "$name" "$pkg@$version" && return 0
   local go t0=$SECONDS
-  go="$(find_go)" || die "$name is not cached and no Go toolchain was found (install Go 1.22+ or set GO=)"
+  go="$(find_go)" || die "$name is not cached and no Go toolchain was found (install Go 1.22+ or set KSE_GO=)"
   mkdir -p "$BIN_DIR" "$TOOLS_DIR/go"
   log "building $name $version with $("$go" version | cut -d' ' -f3) (once; cached in $BIN_DIR) …"
   GOBIN="$BIN_DIR" gorun timeout --kill-after=30 "$TIMEOUT" nice -n 10 \
@@ -100,7 +91,7 @@ build_pinned() {
   local name="$1" module="$2" pkg="$3" version="$4"
   fresh "$name" "$pkg@$version" && return 0
   local go t0=$SECONDS work
-  go="$(find_go)" || die "$name is not cached and no Go toolchain was found (install Go 1.22+ or set GO=)"
+  go="$(find_go)" || die "$name is not cached and no Go toolchain was found (install Go 1.22+ or set KSE_GO=)"
   mkdir -p "$BIN_DIR" "$TOOLS_DIR/go"
   log "building $name $version with $("$go" version | cut -d' ' -f3) (once; cached in $BIN_DIR) …"
   work="$(mktemp -d)"
@@ -153,7 +144,7 @@ make_k8s_schemas() {
   local out="$TOOLS_DIR/k8s-schemas" stamp go work t0=$SECONDS v crds
   stamp="kubernetes $K8S_SCHEMA_VERSIONS prometheus-operator $PROMETHEUS_OPERATOR_VERSION $(sha256sum "$SCRIPT_DIR/k8s-schemas.py" | cut -c1-16)"
   [[ "$(cat "$out/.version" 2>/dev/null)" == "$stamp" ]] && return 0
-  go="$(find_go)" || die "k8s-schemas are not cached and no Go toolchain was found (install Go 1.22+ or set GO=)"
+  go="$(find_go)" || die "k8s-schemas are not cached and no Go toolchain was found (install Go 1.22+ or set KSE_GO=)"
   work="$(mktemp -d)"
   # shellcheck disable=SC2064 # expand now: the trap must remove this very directory
   trap "rm -rf '$work'" RETURN
