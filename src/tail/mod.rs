@@ -70,12 +70,13 @@
 //! reopened and is never closed early, so the limit can be exceeded (then
 //! [`PollStats::open_files`] says by how much).
 
-mod claim;
-mod identity;
-mod known;
-mod read;
-mod scan;
-mod state;
+// A poll, step by step (see `Tailer::poll`), and the checkpoint file.
+mod claim; // 3. files no stream holds: followed content, copies, new streams
+mod identity; // device + inode, fingerprints, opening a file found by the scan
+mod known; // 2. known streams against their files: renames, truncation, restarts
+mod read; // 4.-6. reading, ending drained rotated files, max_open_files
+mod scan; // 1. globs to files
+mod state; // the checkpoint file
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
