@@ -1,10 +1,9 @@
 //! The binary's command line: help, check-config and exit codes.
 
-mod support;
 
 use std::process::Command;
 
-use support::exporter_bin;
+use crate::support::exporter_bin;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(exporter_bin()).args(args).output().unwrap();

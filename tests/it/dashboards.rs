@@ -3,8 +3,7 @@
 //! and the chart's copies being identical to them. That every query returns data against the real
 //! exporter is tests/e2e_prometheus.rs.
 
-#[path = "support/promql.rs"]
-mod promql;
+use crate::support::promql;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

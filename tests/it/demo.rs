@@ -1,10 +1,9 @@
 //! The embedded demo (README command 1): mock cluster, generator and the real pipeline.
 
-mod support;
 
 use std::time::Duration;
 
-use support::{http_get, Exporter};
+use crate::support::{http_get, Exporter};
 
 #[test]
 fn the_demo_shows_every_format_and_a_brute_force_burst() {

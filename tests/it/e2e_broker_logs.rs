@@ -10,7 +10,6 @@
 //! the broker appended to its files during the test (by inode, across rotations), and each must
 //! be at least one.
 
-mod support;
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -22,7 +21,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use support::{broker, client_config, create_topic, repo_dir, unique, Exporter, Scrape};
+use crate::support::{broker, client_config, create_topic, repo_dir, unique, Exporter, Scrape};
 
 fn admin(args: &[&str]) {
     let out = Command::new("bash")
@@ -431,7 +430,7 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
 /// JSON with only the message) are read by the same parsers, with exact counts.
 #[test]
 fn broker_log_lines_from_a_topic() {
-    use support::{source_config, TestProducer};
+    use crate::support::{source_config, TestProducer};
     let topic = unique("shipped-logs");
     create_topic(&topic, 2);
     let fixtures = repo_dir().join("tests/fixtures/broker_logs");

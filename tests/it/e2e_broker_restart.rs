@@ -2,14 +2,13 @@
 //! not-ready while it is gone, and catches up afterwards without losing or doubling an event.
 //! In its own test binary because it restarts the shared broker.
 
-mod support;
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{broker, create_topic, repo_dir, source_config, unique, Exporter, TestProducer};
+use crate::support::{broker, create_topic, repo_dir, source_config, unique, Exporter, TestProducer};
 
 const EVENTS: &str = "kafka_security_events_total";
 
@@ -57,7 +56,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
                 if status == 503 {
                     saw_not_ready.store(true, Ordering::SeqCst);
                 }
-                match support::http_get(exporter.addr, "/metrics", &[]) {
+                match crate::support::http_get(exporter.addr, "/metrics", &[]) {
                     Ok((200, _, _)) => {}
                     _ => metrics_failed.store(true, Ordering::SeqCst),
                 }
@@ -67,7 +66,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     };
 
     // Records produced while the broker restarts are buffered by the (idempotent) producer.
-    let during = support::produce_paced(
+    let during = crate::support::produce_paced(
         &topic,
         Some(b"user-login"),
         300,

@@ -1,11 +1,10 @@
 //! End to end against the real Apache Kafka 4.x broker (SASL/SCRAM, StandardAuthorizer) started by
 //! `scripts/kafka-broker.sh`: real records in, the real exporter binary, exact values out.
 
-mod support;
 
 use std::time::Duration;
 
-use support::{broker, create_topic, produce_paced, source_config, unique, Exporter, TestProducer};
+use crate::support::{broker, create_topic, produce_paced, source_config, unique, Exporter, TestProducer};
 
 const EVENTS: &str = "kafka_security_events_total";
 
@@ -392,7 +391,7 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
         Some(0.0)
     );
     // /metrics and /healthz keep serving.
-    let (status, _, _) = support::http_get(exporter.addr, "/healthz", &[]).unwrap();
+    let (status, _, _) = crate::support::http_get(exporter.addr, "/healthz", &[]).unwrap();
     assert_eq!(status, 200);
     exporter.stop(Duration::from_secs(30));
 }

@@ -4,7 +4,6 @@
 //! what it received to JSON files (file exporter) and re-exposes the metrics in the Prometheus
 //! format (prometheus exporter); the tests read both and compare with `/metrics`.
 
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpListener};
@@ -16,7 +15,7 @@ use std::time::{Duration, Instant};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use serde_json::Value;
-use support::{
+use crate::support::{
     admin_config, broker, create_topic, http_get, repo_dir, source_config, unique, Exporter, Scrape,
 };
 

@@ -9,9 +9,7 @@
 //! exist, and the test writes a few malformed records into the demo's mock cluster so the parse
 //! error series do. It takes about a minute and a half.
 
-#[path = "support/promql.rs"]
-mod promql;
-mod support;
+use crate::support::promql;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -23,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
-use support::{exporter_bin, http_get, repo_dir, Scrape};
+use crate::support::{exporter_bin, http_get, repo_dir, Scrape};
 
 const JOB: &str = "kafka-security-exporter";
 /// Alerts the demo's scenario must raise (pending or firing): its brute-force burst, its denials,

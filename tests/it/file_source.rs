@@ -2,14 +2,13 @@
 //! copytruncate, deletion and recreation, and a restart that resumes from checkpoints.
 //! Every step asserts exact counts: nothing lost, nothing counted twice.
 
-mod support;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Exporter, Scrape};
+use crate::support::{Exporter, Scrape};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -154,7 +153,7 @@ fn a_file_appearing_later_and_a_partial_last_line() {
 
 /// `check-config` on a config given on stdin.
 fn check_config(yaml: &str) -> std::process::Output {
-    std::process::Command::new(support::exporter_bin())
+    std::process::Command::new(crate::support::exporter_bin())
         .args(["check-config", "/dev/stdin"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -2,6 +2,8 @@
 //! exporter binary, and an exact parser for the Prometheus exposition it serves.
 #![allow(dead_code)]
 
+pub mod promql;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -575,4 +577,18 @@ pub fn source_config(
 /// Reads a whole file, or "" if missing.
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Proptest settings for the suite's property tests: `cases` cases, and failing seeds persisted
+/// beside the test's source file (`tests/it/NAME.proptest-regressions`, committed). proptest's
+/// default (`SourceParallel`) would use `tests/proptest-regressions/NAME.txt` instead, because
+/// `tests/it/` holds a `main.rs`, and silently skip the committed seeds.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
 }
