@@ -10,14 +10,12 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::repo_dir;
 
 /// (file name, dashboard) for every dashboard.
 fn dashboards() -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(repo().join("dashboards")).unwrap() {
+    for entry in std::fs::read_dir(repo_dir().join("dashboards")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).unwrap();
@@ -297,7 +295,7 @@ fn the_query_checks_catch_what_they_claim() {
 
 #[test]
 fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
-    let chart = repo().join("helm/kafka-security-exporter/files");
+    let chart = repo_dir().join("helm/kafka-security-exporter/files");
     let mut problems = Vec::new();
     for (src, dst, ext) in [
         ("dashboards", "dashboards", ".json"),
@@ -310,7 +308,7 @@ fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
                 .filter(|n| n.ends_with(ext))
                 .collect()
         };
-        let sources = list(repo().join(src));
+        let sources = list(repo_dir().join(src));
         let copies = list(chart.join(dst));
         assert!(!sources.is_empty(), "no {ext} files in {src}/");
         for name in sources.symmetric_difference(&copies) {
@@ -319,7 +317,7 @@ fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
             ));
         }
         for name in sources.intersection(&copies) {
-            let a = std::fs::read(repo().join(src).join(name)).unwrap();
+            let a = std::fs::read(repo_dir().join(src).join(name)).unwrap();
             let b = std::fs::read(chart.join(dst).join(name)).unwrap();
             if a != b {
                 problems.push(format!("files/{dst}/{name} differs from {src}/{name}"));

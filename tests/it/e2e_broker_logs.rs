@@ -10,7 +10,6 @@
 //! the broker appended to its files during the test (by inode, across rotations), and each must
 //! be at least one.
 
-
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -21,7 +20,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::support::{broker, client_config, create_topic, repo_dir, unique, Exporter, Scrape};
+use crate::support::{
+    broker, client_config, create_topic, poll_until, repo_dir, unique, wait_until, Exporter, Scrape,
+};
 
 fn admin(args: &[&str]) {
     let out = Command::new("bash")
@@ -127,8 +128,7 @@ fn denied_fetch(user: &str, topic: &str, group: &str) {
 }
 
 fn wait_for_rotation(dir: &Path, since: &HashMap<u64, u64>, file: &str) {
-    let deadline = Instant::now() + Duration::from_secs(70);
-    loop {
+    let rotated = poll_until(Duration::from_secs(70), Duration::from_millis(250), || {
         let rotated = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(Result::ok)
@@ -140,15 +140,12 @@ fn wait_for_rotation(dir: &Path, since: &HashMap<u64, u64>, file: &str) {
                     since.contains_key(&m.ino()) && m.len() > 0
                 }
             });
-        if rotated {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{file} was not rotated within 70 s: start the broker with KSE_KAFKA_LOG_ROLL_SECS=20 (scripts/test.sh does)"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        rotated.then_some(())
+    });
+    assert!(
+        rotated.is_some(),
+        "{file} was not rotated within 70 s: start the broker with KSE_KAFKA_LOG_ROLL_SECS=20 (scripts/test.sh does)"
+    );
 }
 
 #[test]
@@ -165,11 +162,11 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
         logs.display(),
         state.path().display()
     ));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while exporter.readyz().0 != 200 {
-        assert!(Instant::now() < deadline, "file source not ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(20),
+        "the file source to be ready",
+        || (exporter.readyz().0 == 200).then_some(()),
+    );
     // The first poll has placed every file at its end; from here on, what the broker appends
     // is what the exporter must count.
     std::thread::sleep(Duration::from_millis(500));

@@ -2,13 +2,14 @@
 //! not-ready while it is gone, and catches up afterwards without losing or doubling an event.
 //! In its own test binary because it restarts the shared broker.
 
-
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{broker, create_topic, repo_dir, source_config, unique, Exporter, TestProducer};
+use crate::support::{
+    broker, create_topic, repo_dir, source_config, unique, Exporter, TestProducer,
+};
 
 const EVENTS: &str = "kafka_security_events_total";
 
@@ -73,7 +74,12 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         (1, Duration::from_millis(20)),
         |i| format!("User during{i} logged in successfully"),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // Restart mid-stream: once the first of those records is counted.
+    exporter.wait_for(
+        Duration::from_secs(30),
+        "the first record produced during",
+        |s| s.sum(EVENTS, &[]) > 500.0,
+    );
     let status = Command::new("bash")
         .arg(repo_dir().join("scripts/kafka-broker.sh"))
         .arg("restart")

@@ -1,10 +1,11 @@
 //! End to end against the real Apache Kafka 4.x broker (SASL/SCRAM, StandardAuthorizer) started by
 //! `scripts/kafka-broker.sh`: real records in, the real exporter binary, exact values out.
 
-
 use std::time::Duration;
 
-use crate::support::{broker, create_topic, produce_paced, source_config, unique, Exporter, TestProducer};
+use crate::support::{
+    broker, create_topic, poll_until, produce_paced, source_config, unique, Exporter, TestProducer,
+};
 
 const EVENTS: &str = "kafka_security_events_total";
 
@@ -362,19 +363,13 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
         "not-alices-password",
     );
     let exporter = Exporter::start(&config);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = exporter.readyz();
-        if status == 503 && body.contains("authentication failed") {
-            assert!(body.contains("source badpw"), "{body}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still {status}: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut last = (0, String::new());
+    let body = poll_until(Duration::from_secs(30), Duration::from_millis(200), || {
+        last = exporter.readyz();
+        (last.0 == 503 && last.1.contains("authentication failed")).then(|| last.1.clone())
+    })
+    .unwrap_or_else(|| panic!("still {}: {}", last.0, last.1));
+    assert!(body.contains("source badpw"), "{body}");
     let logs = exporter.logs();
     let error = logs
         .iter()
@@ -432,18 +427,12 @@ fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
         |s| s.sum(EVENTS, &[]) > 0.0,
     );
     producer.join().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let total = a.scrape().sum(EVENTS, &[]) + b.scrape().sum(EVENTS, &[]);
-        if total >= TOTAL as f64 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {total} of {TOTAL} counted"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut total = 0.0;
+    poll_until(Duration::from_secs(90), Duration::from_millis(200), || {
+        total = a.scrape().sum(EVENTS, &[]) + b.scrape().sum(EVENTS, &[]);
+        (total >= TOTAL as f64).then_some(())
+    })
+    .unwrap_or_else(|| panic!("only {total} of {TOTAL} counted"));
     std::thread::sleep(Duration::from_secs(3));
     let (sa, sb) = (a.scrape(), b.scrape());
     assert_eq!(
