@@ -5,6 +5,7 @@
 mod support;
 
 mod alert_rules;
+mod architecture;
 mod broker_log_fixtures;
 mod cli;
 mod dashboards;
