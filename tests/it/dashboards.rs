@@ -1,7 +1,7 @@
 //! The Grafana dashboards in dashboards/: the conventions of STYLE.md and the rules of
 //! grafana/dashboard-linter (which the Go module proxy does not serve, so they are applied here),
 //! and the chart's copies being identical to them. That every query returns data against the real
-//! exporter is tests/e2e_prometheus.rs.
+//! exporter is tests/it/e2e_prometheus.rs.
 
 use crate::support::promql;
 
