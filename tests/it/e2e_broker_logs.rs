@@ -21,7 +21,8 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::support::{
-    broker, client_config, create_topic, poll_until, repo_dir, unique, wait_until, Exporter, Scrape,
+    broker, broker_shared, client_config, create_topic, poll_until, repo_dir, unique, wait_until,
+    Exporter, Scrape,
 };
 
 fn admin(args: &[&str]) {
@@ -150,6 +151,7 @@ fn wait_for_rotation(dir: &Path, since: &HashMap<u64, u64>, file: &str) {
 
 #[test]
 fn broker_logs_give_exact_security_metrics_through_rotation() {
+    let _broker = broker_shared();
     let b = broker();
     let roll: u64 = std::env::var("KSE_KAFKA_LOG_ROLL_SECS")
         .ok()
@@ -427,6 +429,7 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
 /// JSON with only the message) are read by the same parsers, with exact counts.
 #[test]
 fn broker_log_lines_from_a_topic() {
+    let _broker = broker_shared();
     use crate::support::{source_config, TestProducer};
     let topic = unique("shipped-logs");
     create_topic(&topic, 2);

@@ -8,14 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::{
-    broker, create_topic, repo_dir, source_config, unique, Exporter, TestProducer,
+    broker_exclusive, create_topic, repo_dir, source_config, unique, Exporter, TestProducer,
 };
 
 const EVENTS: &str = "kafka_security_events_total";
 
 #[test]
 fn a_broker_restart_mid_stream_loses_nothing() {
-    broker();
+    // The restart must not pull the broker from under a test running in parallel.
+    let _broker = broker_exclusive();
     let topic = unique("brokerrestart");
     create_topic(&topic, 3);
     let config = source_config(

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::support::{
-    broker, create_topic, poll_until, produce_paced, source_config, unique, Exporter, TestProducer,
+    broker_shared, create_topic, poll_until, produce_paced, source_config, unique, Exporter,
+    TestProducer,
 };
 
 const EVENTS: &str = "kafka_security_events_total";
@@ -38,7 +39,7 @@ fn audit_authentication(principal: &str, ok: bool) -> String {
 
 #[test]
 fn audit_json_and_text_events_are_counted_exactly() {
-    broker();
+    let _broker = broker_shared();
     let audit = unique("audit");
     let app = unique("app");
     let text = unique("text");
@@ -293,7 +294,7 @@ fn audit_json_and_text_events_are_counted_exactly() {
 /// and checks that the first run's count plus the second's equals what was produced.
 #[test]
 fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("restart");
     create_topic(&topic, 3);
     let group = unique("group");
@@ -352,7 +353,7 @@ fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
 
 #[test]
 fn a_wrong_password_is_a_clear_error_and_not_ready() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("badpw");
     create_topic(&topic, 1);
     let config = source_config(
@@ -395,7 +396,7 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
 /// handing them over, so the two replicas' counts add up to exactly what was produced.
 #[test]
 fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("rebalance");
     create_topic(&topic, 4);
     let group = unique("group");
@@ -459,7 +460,7 @@ fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
 /// A large backlog is consumed with memory bounded by the prefetch cap, not by the backlog.
 #[test]
 fn a_backlog_is_consumed_in_bounded_memory() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("backlog");
     create_topic(&topic, 3);
     const N: usize = 100_000;

@@ -11,8 +11,8 @@ use std::time::Duration;
 use crate::support::collector::{latest, Collector, PointSeen, SpanSeen};
 use crate::support::pki::Pki;
 use crate::support::{
-    broker, create_topic, repo_dir, source_config, unique, wait_until, Exporter, HeaderProducer,
-    Scrape,
+    broker_shared, create_topic, repo_dir, source_config, unique, wait_until, Exporter,
+    HeaderProducer, Scrape,
 };
 
 const EVENTS: &str = "kafka_security_events_total";
@@ -248,7 +248,7 @@ fn check_metrics(points: &[PointSeen], source: &str, service: &str, spans: &[Spa
 }
 
 fn end_to_end(grpc: bool) {
-    broker();
+    let _broker = broker_shared();
     let text = unique("otel-text");
     let json = unique("otel-json");
     create_topic(&text, 2);
@@ -375,7 +375,7 @@ fn traces_and_metrics_reach_a_real_collector_over_http_and_flush_on_shutdown() {
 /// another CA, nothing is delivered and the failures are counted and logged.
 #[test]
 fn otlp_over_mutual_tls_with_both_protocols() {
-    broker();
+    let _broker = broker_shared();
     let pki_dir = tempfile::tempdir().unwrap();
     let pki = Pki::generate(pki_dir.path());
     let collector = Collector::start_with(Some(pki.clone()));
@@ -524,7 +524,7 @@ fn rss_bytes(pid: u32) -> u64 {
 
 #[test]
 fn a_collector_outage_is_counted_bounded_and_recovered_from() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("otel-outage");
     create_topic(&topic, 2);
     let mut collector = Collector::start();

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -51,6 +51,24 @@ pub fn broker() -> &'static Broker {
                 .unwrap_or_default(),
         }
     })
+}
+
+/// Held shared by every test that uses the broker and exclusively by the one that restarts it.
+/// The tests were separate binaries, run one after another; in one binary they run in parallel,
+/// and a restart must not pull the broker from under another test.
+static BROKER_USE: RwLock<()> = RwLock::new(());
+
+/// The shared broker, for a test that needs it up until the guard drops.
+pub fn broker_shared() -> RwLockReadGuard<'static, ()> {
+    broker();
+    // A test that panicked while holding the lock leaves the broker as usable as before.
+    BROKER_USE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The shared broker, for a test that stops or restarts it: no other broker test runs meanwhile.
+pub fn broker_exclusive() -> RwLockWriteGuard<'static, ()> {
+    broker();
+    BROKER_USE.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// librdkafka settings for `user` (admin, alice or bob) with `password`.
