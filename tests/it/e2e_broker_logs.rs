@@ -399,29 +399,26 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
         );
         wrong
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let mut wrong = Vec::new();
+    let matched = poll_until(Duration::from_secs(30), Duration::from_millis(500), || {
         let now = appended(&logs, &before);
-        let s = exporter.scrape();
-        let wrong = expect(&s, &now);
-        if wrong.is_empty() {
-            // Our lines really were split across a rotation.
-            let rotated_with_ours = now.iter().any(|(name, text)| {
-                name.starts_with("kafka-authorizer.log.") && text.contains(&principal)
-            });
-            assert!(
-                rotated_with_ours,
-                "no rotated authorizer file holds this test's denials (roll every {roll} s)"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
+        wrong = expect(&exporter.scrape(), &now);
+        wrong.is_empty().then_some(now)
+    });
+    let Some(now) = matched else {
+        panic!(
             "metrics do not match the broker's logs:\n{}",
             wrong.join("\n")
         );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    };
+    // Our lines really were split across a rotation.
+    let rotated_with_ours = now
+        .iter()
+        .any(|(name, text)| name.starts_with("kafka-authorizer.log.") && text.contains(&principal));
+    assert!(
+        rotated_with_ours,
+        "no rotated authorizer file holds this test's denials (roll every {roll} s)"
+    );
     exporter.stop(Duration::from_secs(15));
 }
 

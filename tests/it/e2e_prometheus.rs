@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
 
 use crate::support::prometheus::{self, api, query};
-use crate::support::{http_get, promql, repo_dir, start_demo, wait_until, Scrape};
+use crate::support::{http_get, poll_until, promql, repo_dir, start_demo, wait_until, Scrape};
 
 const JOB: &str = "kafka-security-exporter";
 /// Alerts the demo's scenario must raise (pending or firing): its brute-force burst, its denials,
@@ -268,9 +268,11 @@ fn prometheus_proves_every_panel_and_rule_on_the_demo() {
     }
 
     // Poll until every query has data and the scenario's alerts are active, or the deadline.
-    let mut lacking: Vec<String>;
-    let mut alert_states: BTreeMap<String, String>;
-    loop {
+    let mut lacking: Vec<String> = Vec::new();
+    let mut alert_states: BTreeMap<String, String> = BTreeMap::new();
+    let mut missing_alerts: Vec<&str> = Vec::new();
+    let poll = Duration::from_secs(3);
+    let done = poll_until(DEADLINE.saturating_sub(t0.elapsed()), poll, || {
         let elapsed = t0.elapsed().as_secs().max(30);
         let range = format!("{elapsed}s");
         let vars = promql::GrafanaVars {
@@ -302,21 +304,17 @@ fn prometheus_proves_every_panel_and_rule_on_the_demo() {
                 *entry = state;
             }
         }
-        let missing_alerts: Vec<&str> = SCENARIO_ALERTS
+        missing_alerts = SCENARIO_ALERTS
             .iter()
             .copied()
             .filter(|a| !alert_states.contains_key(*a))
             .collect();
-        if lacking.is_empty() && missing_alerts.is_empty() {
-            break;
+        (lacking.is_empty() && missing_alerts.is_empty()).then_some(())
+    });
+    if done.is_none() {
+        for a in &missing_alerts {
+            lacking.push(format!("alert {a}: never pending or firing"));
         }
-        if t0.elapsed() > DEADLINE {
-            for a in missing_alerts {
-                lacking.push(format!("alert {a}: never pending or firing"));
-            }
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(3));
     }
 
     // The brute force is attributed to the demo's attacker.
