@@ -1,6 +1,6 @@
 //! The broker goes away mid-stream and comes back: the exporter keeps serving /metrics, reports
 //! not-ready while it is gone, and catches up afterwards without losing or doubling an event.
-//! In its own test binary because it restarts the shared broker.
+//! It restarts the shared broker, so it holds it exclusively (`support::broker_exclusive`).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};

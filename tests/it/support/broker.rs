@@ -22,7 +22,7 @@ pub struct Broker {
 }
 
 /// The shared broker: the one `scripts/test.sh` started (its env vars), or one this test binary
-/// starts with the same script (idempotent and locked, so parallel binaries share it).
+/// starts with the same script (idempotent and locked, so concurrent test runs share it).
 pub fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
     BROKER.get_or_init(|| {
