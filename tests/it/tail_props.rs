@@ -419,7 +419,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(crate::support::proptest_config(256))]
 
     #[test]
     fn tailer_delivers_every_byte_once(ops in proptest::collection::vec(op(), 1..60)) {

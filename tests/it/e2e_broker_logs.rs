@@ -10,8 +10,6 @@
 //! the broker appended to its files during the test (by inode, across rotations), and each must
 //! be at least one.
 
-mod support;
-
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -22,7 +20,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use support::{broker, client_config, create_topic, repo_dir, unique, Exporter, Scrape};
+use crate::support::{
+    broker, broker_shared, client_config, create_topic, poll_until, repo_dir, unique, wait_until,
+    Exporter, Scrape,
+};
 
 fn admin(args: &[&str]) {
     let out = Command::new("bash")
@@ -128,8 +129,7 @@ fn denied_fetch(user: &str, topic: &str, group: &str) {
 }
 
 fn wait_for_rotation(dir: &Path, since: &HashMap<u64, u64>, file: &str) {
-    let deadline = Instant::now() + Duration::from_secs(70);
-    loop {
+    let rotated = poll_until(Duration::from_secs(70), Duration::from_millis(250), || {
         let rotated = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(Result::ok)
@@ -141,19 +141,17 @@ fn wait_for_rotation(dir: &Path, since: &HashMap<u64, u64>, file: &str) {
                     since.contains_key(&m.ino()) && m.len() > 0
                 }
             });
-        if rotated {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{file} was not rotated within 70 s: start the broker with KSE_KAFKA_LOG_ROLL_SECS=20 (scripts/test.sh does)"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        rotated.then_some(())
+    });
+    assert!(
+        rotated.is_some(),
+        "{file} was not rotated within 70 s: start the broker with KSE_KAFKA_LOG_ROLL_SECS=20 (scripts/test.sh does)"
+    );
 }
 
 #[test]
 fn broker_logs_give_exact_security_metrics_through_rotation() {
+    let _broker = broker_shared();
     let b = broker();
     let roll: u64 = std::env::var("KSE_KAFKA_LOG_ROLL_SECS")
         .ok()
@@ -166,11 +164,11 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
         logs.display(),
         state.path().display()
     ));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while exporter.readyz().0 != 200 {
-        assert!(Instant::now() < deadline, "file source not ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until(
+        Duration::from_secs(20),
+        "the file source to be ready",
+        || (exporter.readyz().0 == 200).then_some(()),
+    );
     // The first poll has placed every file at its end; from here on, what the broker appends
     // is what the exporter must count.
     std::thread::sleep(Duration::from_millis(500));
@@ -401,29 +399,26 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
         );
         wrong
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let mut wrong = Vec::new();
+    let matched = poll_until(Duration::from_secs(30), Duration::from_millis(500), || {
         let now = appended(&logs, &before);
-        let s = exporter.scrape();
-        let wrong = expect(&s, &now);
-        if wrong.is_empty() {
-            // Our lines really were split across a rotation.
-            let rotated_with_ours = now.iter().any(|(name, text)| {
-                name.starts_with("kafka-authorizer.log.") && text.contains(&principal)
-            });
-            assert!(
-                rotated_with_ours,
-                "no rotated authorizer file holds this test's denials (roll every {roll} s)"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
+        wrong = expect(&exporter.scrape(), &now);
+        wrong.is_empty().then_some(now)
+    });
+    let Some(now) = matched else {
+        panic!(
             "metrics do not match the broker's logs:\n{}",
             wrong.join("\n")
         );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    };
+    // Our lines really were split across a rotation.
+    let rotated_with_ours = now
+        .iter()
+        .any(|(name, text)| name.starts_with("kafka-authorizer.log.") && text.contains(&principal));
+    assert!(
+        rotated_with_ours,
+        "no rotated authorizer file holds this test's denials (roll every {roll} s)"
+    );
     exporter.stop(Duration::from_secs(15));
 }
 
@@ -431,7 +426,8 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
 /// JSON with only the message) are read by the same parsers, with exact counts.
 #[test]
 fn broker_log_lines_from_a_topic() {
-    use support::{source_config, TestProducer};
+    let _broker = broker_shared();
+    use crate::support::{source_config, TestProducer};
     let topic = unique("shipped-logs");
     create_topic(&topic, 2);
     let fixtures = repo_dir().join("tests/fixtures/broker_logs");

@@ -1168,7 +1168,7 @@ static AUDIT_EVENT: LazyLock<String> = LazyLock::new(|| {
 });
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(crate::support::proptest_config(512))]
 
     /// Whatever the bytes, every parser returns (an event or an error) without panicking.
     #[test]

@@ -2,14 +2,12 @@
 //! copytruncate, deletion and recreation, and a restart that resumes from checkpoints.
 //! Every step asserts exact counts: nothing lost, nothing counted twice.
 
-mod support;
-
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Exporter, Scrape};
+use crate::support::{check_config, Exporter, Scrape};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -152,25 +150,11 @@ fn a_file_appearing_later_and_a_partial_last_line() {
     exporter.stop(Duration::from_secs(15));
 }
 
-/// `check-config` on a config given on stdin.
-fn check_config(yaml: &str) -> std::process::Output {
-    std::process::Command::new(support::exporter_bin())
-        .args(["check-config", "/dev/stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().unwrap().write_all(yaml.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap()
-}
-
 #[test]
 fn bad_file_source_config_is_reported_with_paths() {
     let out = check_config(
         "sources:\n  - file:\n      paths: []\n      utc_offset: later\n      kind: nope\n",
+        &[],
     );
     assert_eq!(out.status.code(), Some(64));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -274,7 +258,7 @@ fn bad_layouts_are_reported_with_paths() {
       properties:
         bootstrap.servers: 127.0.0.1:9092
 ";
-    let out = check_config(yaml);
+    let out = check_config(yaml, &[]);
     assert_eq!(out.status.code(), Some(64));
     let err = String::from_utf8_lossy(&out.stderr);
     for want in [

@@ -9,21 +9,15 @@
 //! exist, and the test writes a few malformed records into the demo's mock cluster so the parse
 //! error series do. It takes about a minute and a half.
 
-#[path = "support/promql.rs"]
-mod promql;
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 use serde_yaml_ng::Value as Yaml;
-use support::{exporter_bin, http_get, repo_dir, Scrape};
+
+use crate::support::prometheus::{self, api, query};
+use crate::support::{http_get, poll_until, promql, repo_dir, start_demo, wait_until, Scrape};
 
 const JOB: &str = "kafka-security-exporter";
 /// Alerts the demo's scenario must raise (pending or firing): its brute-force burst, its denials,
@@ -39,96 +33,6 @@ const SCENARIO_ALERTS: [&str; 7] = [
 ];
 /// How long to wait for every query to have data before failing with the list of those without.
 const DEADLINE: Duration = Duration::from_secs(100);
-
-/// A child process killed (and waited for) on drop.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn find_bin(name: &str) -> PathBuf {
-    for dir in ["/usr/bin", "/usr/local/bin"] {
-        let p = Path::new(dir).join(name);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("{name} not found: install the Debian package `prometheus` (scripts/test.sh does)");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The demo, with its stdout lines collected (they name the metrics address and the mock cluster).
-fn start_demo() -> (Proc, SocketAddr, String) {
-    let mut child = Command::new(exporter_bin())
-        .args([
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--log.level",
-            "warn",
-            "demo",
-            "--rate",
-            "100",
-            "--duration-secs",
-            "240",
-        ])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn the demo");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = lines.clone();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let proc = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = lines.lock().unwrap().join("\n");
-        let metrics = text
-            .split("Metrics: http://")
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .and_then(|a| a.parse::<SocketAddr>().ok());
-        let cluster = text
-            .split("mock Kafka cluster at ")
-            .nth(1)
-            .and_then(|r| r.split(" is fed").next())
-            .map(str::to_string);
-        if let (Some(m), Some(c)) = (metrics, cluster) {
-            return (proc, m, c);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the demo did not start; stdout: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// A few records no parser accepts, into the demo's JSON topic.
 fn produce_malformed(bootstrap: &str) {
@@ -161,103 +65,6 @@ fn test_rules() -> String {
         }
     }
     serde_yaml_ng::to_string(&doc).unwrap()
-}
-
-fn start_prometheus(dir: &Path, target: SocketAddr) -> (Proc, SocketAddr) {
-    std::fs::write(dir.join("rules.yml"), test_rules()).unwrap();
-    std::fs::write(
-        dir.join("prometheus.yml"),
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - rules.yml\nscrape_configs:\n  - job_name: {JOB}\n    static_configs:\n      - targets: ['{target}']\n"
-        ),
-    )
-    .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let child = Command::new(find_bin("prometheus"))
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn prometheus");
-    let proc = Proc(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !matches!(prom_get(addr, "/-/ready"), Ok((200, _))) {
-        assert!(
-            Instant::now() < deadline,
-            "prometheus did not become ready on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (proc, addr)
-}
-
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// GET over HTTP/1.0, so Prometheus answers without chunked encoding: (status, body).
-fn prom_get(prom: SocketAddr, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect_timeout(&prom, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {prom}\r\n\r\n")?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no header end"))?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {head:?}")))?;
-    Ok((status, raw[split + 4..].to_vec()))
-}
-
-fn api(prom: SocketAddr, path: &str) -> Json {
-    let (status, body) = prom_get(prom, path).expect("prometheus API");
-    let v: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
-    assert!(
-        status == 200 && v["status"] == "success",
-        "GET {path}: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
-    v
-}
-
-/// The number of series (or points) an instant query returns.
-fn query(prom: SocketAddr, expr: &str) -> Result<usize, String> {
-    let (status, body) = prom_get(prom, &format!("/api/v1/query?query={}", url_encode(expr)))
-        .map_err(|e| e.to_string())?;
-    let v: Json = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-    if status != 200 || v["status"] != "success" {
-        return Err(format!("{status}: {}", v["error"]));
-    }
-    Ok(match &v["data"]["result"] {
-        Json::Array(a) => a.len(),
-        Json::Null => 0,
-        _ => 1, // scalar
-    })
 }
 
 /// One query a dashboard or a rule makes.
@@ -402,10 +209,24 @@ fn static_problems(
 #[test]
 fn prometheus_proves_every_panel_and_rule_on_the_demo() {
     let t0 = Instant::now();
-    let (_demo, metrics_addr, bootstrap) = start_demo();
+    let (_demo, metrics_addr, bootstrap) = start_demo(
+        &["--rate", "100", "--duration-secs", "240"],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")],
+    );
     let dir = tempfile::tempdir().unwrap();
-    let (_prom, prom) = start_prometheus(dir.path(), metrics_addr);
-    std::thread::sleep(Duration::from_secs(3));
+    let (_prom, prom) = prometheus::start(dir.path(), metrics_addr, JOB, &test_rules());
+    // The malformed records go in once the demo consumes its JSON topic and Prometheus scrapes.
+    wait_until(
+        Duration::from_secs(30),
+        "the demo consuming JSON records and Prometheus scraping it",
+        || {
+            let (_, _, body) = http_get(metrics_addr, "/metrics", &[]).ok()?;
+            let s = Scrape::parse(std::str::from_utf8(&body).ok()?);
+            let consuming = s.sum("kafka_security_events_total", &[("format", "json")]) > 0.0;
+            let scraped = query(prom, &format!("up{{job=\"{JOB}\"}} == 1")) == Ok(1);
+            (consuming && scraped).then_some(())
+        },
+    );
     produce_malformed(&bootstrap);
 
     let (dashboard_queries, custom) = dashboard_queries();
@@ -447,9 +268,11 @@ fn prometheus_proves_every_panel_and_rule_on_the_demo() {
     }
 
     // Poll until every query has data and the scenario's alerts are active, or the deadline.
-    let mut lacking: Vec<String>;
-    let mut alert_states: BTreeMap<String, String>;
-    loop {
+    let mut lacking: Vec<String> = Vec::new();
+    let mut alert_states: BTreeMap<String, String> = BTreeMap::new();
+    let mut missing_alerts: Vec<&str> = Vec::new();
+    let poll = Duration::from_secs(3);
+    let done = poll_until(DEADLINE.saturating_sub(t0.elapsed()), poll, || {
         let elapsed = t0.elapsed().as_secs().max(30);
         let range = format!("{elapsed}s");
         let vars = promql::GrafanaVars {
@@ -481,21 +304,17 @@ fn prometheus_proves_every_panel_and_rule_on_the_demo() {
                 *entry = state;
             }
         }
-        let missing_alerts: Vec<&str> = SCENARIO_ALERTS
+        missing_alerts = SCENARIO_ALERTS
             .iter()
             .copied()
             .filter(|a| !alert_states.contains_key(*a))
             .collect();
-        if lacking.is_empty() && missing_alerts.is_empty() {
-            break;
+        (lacking.is_empty() && missing_alerts.is_empty()).then_some(())
+    });
+    if done.is_none() {
+        for a in &missing_alerts {
+            lacking.push(format!("alert {a}: never pending or firing"));
         }
-        if t0.elapsed() > DEADLINE {
-            for a in missing_alerts {
-                lacking.push(format!("alert {a}: never pending or firing"));
-            }
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(3));
     }
 
     // The brute force is attributed to the demo's attacker.

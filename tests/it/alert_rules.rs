@@ -3,32 +3,21 @@
 //! section per alert, and proof that the unit tests pin every threshold and every `for:` — each is
 //! moved by one step either way and the unit tests must then fail.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_yaml_ng::Value;
+
+use crate::support::prometheus::find_bin;
+use crate::support::repo_dir;
 
 const RULES: &str = "alerts/kafka-security.rules.yml";
 const RUNBOOK_BASE: &str =
     "https://github.com/kafka-security-exporter/kafka-security-exporter/blob/main/alerts/runbook.md";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn promtool() -> PathBuf {
-    for p in ["/usr/bin/promtool", "/usr/local/bin/promtool"] {
-        if Path::new(p).exists() {
-            return p.into();
-        }
-    }
-    panic!("promtool not found: install the Debian package `prometheus` (scripts/test.sh does)");
-}
-
 fn run_promtool(args: &[&str]) -> (bool, String) {
-    let out = Command::new(promtool())
+    let out = Command::new(find_bin("promtool"))
         .args(args)
-        .current_dir(repo())
+        .current_dir(repo_dir())
         .output()
         .expect("run promtool");
     (
@@ -42,7 +31,7 @@ fn run_promtool(args: &[&str]) -> (bool, String) {
 }
 
 fn rules_doc() -> Value {
-    serde_yaml_ng::from_str(&std::fs::read_to_string(repo().join(RULES)).unwrap()).unwrap()
+    serde_yaml_ng::from_str(&std::fs::read_to_string(repo_dir().join(RULES)).unwrap()).unwrap()
 }
 
 /// Every rule as a mapping.
@@ -56,7 +45,7 @@ fn rules(doc: &Value) -> Vec<&Value> {
 }
 
 fn test_files() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(repo().join("alerts/tests"))
+    let mut files: Vec<String> = std::fs::read_dir(repo_dir().join("alerts/tests"))
         .unwrap()
         .map(|e| format!("alerts/tests/{}", e.unwrap().file_name().to_string_lossy()))
         .filter(|n| n.ends_with(".yml"))
@@ -84,10 +73,10 @@ fn promtool_unit_tests_pass() {
 
 #[test]
 fn every_rule_follows_the_conventions_and_has_a_runbook_section_and_a_test() {
-    let runbook = std::fs::read_to_string(repo().join("alerts/runbook.md")).unwrap();
+    let runbook = std::fs::read_to_string(repo_dir().join("alerts/runbook.md")).unwrap();
     let tests: String = test_files()
         .iter()
-        .map(|f| std::fs::read_to_string(repo().join(f)).unwrap())
+        .map(|f| std::fs::read_to_string(repo_dir().join(f)).unwrap())
         .collect();
     let doc = rules_doc();
     let mut problems = Vec::new();
@@ -273,7 +262,8 @@ fn the_unit_tests_pin_every_threshold_and_every_for() {
         "the mutation check reads one unit-test file"
     );
     let tests: Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(repo().join(&files[0])).unwrap()).unwrap();
+        serde_yaml_ng::from_str(&std::fs::read_to_string(repo_dir().join(&files[0])).unwrap())
+            .unwrap();
     let doc = rules_doc();
 
     // Each mutant runs against the unit tests of its rule only (a full run takes seconds).

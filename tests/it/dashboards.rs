@@ -1,24 +1,21 @@
 //! The Grafana dashboards in dashboards/: the conventions of STYLE.md and the rules of
 //! grafana/dashboard-linter (which the Go module proxy does not serve, so they are applied here),
 //! and the chart's copies being identical to them. That every query returns data against the real
-//! exporter is tests/e2e_prometheus.rs.
+//! exporter is tests/it/e2e_prometheus.rs.
 
-#[path = "support/promql.rs"]
-mod promql;
+use crate::support::promql;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::repo_dir;
 
 /// (file name, dashboard) for every dashboard.
 fn dashboards() -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(repo().join("dashboards")).unwrap() {
+    for entry in std::fs::read_dir(repo_dir().join("dashboards")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).unwrap();
@@ -298,7 +295,7 @@ fn the_query_checks_catch_what_they_claim() {
 
 #[test]
 fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
-    let chart = repo().join("helm/kafka-security-exporter/files");
+    let chart = repo_dir().join("helm/kafka-security-exporter/files");
     let mut problems = Vec::new();
     for (src, dst, ext) in [
         ("dashboards", "dashboards", ".json"),
@@ -311,7 +308,7 @@ fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
                 .filter(|n| n.ends_with(ext))
                 .collect()
         };
-        let sources = list(repo().join(src));
+        let sources = list(repo_dir().join(src));
         let copies = list(chart.join(dst));
         assert!(!sources.is_empty(), "no {ext} files in {src}/");
         for name in sources.symmetric_difference(&copies) {
@@ -320,7 +317,7 @@ fn the_chart_carries_identical_copies_of_dashboards_and_alerts() {
             ));
         }
         for name in sources.intersection(&copies) {
-            let a = std::fs::read(repo().join(src).join(name)).unwrap();
+            let a = std::fs::read(repo_dir().join(src).join(name)).unwrap();
             let b = std::fs::read(chart.join(dst).join(name)).unwrap();
             if a != b {
                 problems.push(format!("files/{dst}/{name} differs from {src}/{name}"));

@@ -13,31 +13,29 @@ use std::sync::OnceLock;
 
 use serde_yaml_ng::Value;
 
+use crate::support::{check_config, repo_dir};
+
 const CHART: &str = "helm/kafka-security-exporter";
 const KUBE_VERSION: &str = "1.30.0";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The cached helm binary; builds it on first use (a no-op when cached).
 fn helm() -> &'static Path {
     static HELM: OnceLock<PathBuf> = OnceLock::new();
     HELM.get_or_init(|| {
         let status = Command::new("bash")
-            .arg(repo().join("scripts/tools.sh"))
+            .arg(repo_dir().join("scripts/tools.sh"))
             .arg("helm")
             .status()
             .expect("run scripts/tools.sh helm");
         assert!(status.success(), "scripts/tools.sh helm failed");
-        repo().join(".cache/tools/bin/helm")
+        repo_dir().join(".cache/tools/bin/helm")
     })
 }
 
 fn run_helm(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(helm())
         .args(args)
-        .current_dir(repo())
+        .current_dir(repo_dir())
         .output()
         .expect("run helm");
     (
@@ -189,27 +187,6 @@ fn default_values_render_a_hardened_consumer_deployment_only() {
     );
 }
 
-/// `kafka-security-exporter check-config` on a rendered config.
-fn check_config(yaml: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
-        .arg("check-config")
-        .arg(&path)
-        .env("KAFKA_PASSWORD", "from-the-secret")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
 #[test]
 fn the_rendered_exporter_configs_pass_check_config() {
     for extra in [vec![], vec!["-f", ALL_ON]] {
@@ -218,7 +195,15 @@ fn the_rendered_exporter_configs_pass_check_config() {
             let Some(config) = cm["data"]["config.yaml"].as_str() else {
                 continue;
             };
-            let (ok, out) = check_config(config);
+            let out = check_config(config, &[("KAFKA_PASSWORD", "from-the-secret")]);
+            let (ok, out) = (
+                out.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            );
             assert!(
                 ok,
                 "{} {extra:?}: check-config rejects the rendered config:\n{config}\n{out}",
@@ -339,7 +324,7 @@ fn every_switch_on_renders_every_object() {
             s("Kafka Security")
         );
         let source =
-            std::fs::read_to_string(repo().join("dashboards").join(file.as_str().unwrap()))
+            std::fs::read_to_string(repo_dir().join("dashboards").join(file.as_str().unwrap()))
                 .unwrap();
         assert_eq!(
             json.as_str().unwrap(),
@@ -421,7 +406,7 @@ fn rendered_rules(extra: &[&str]) -> Value {
 
 fn source_rules() -> Value {
     serde_yaml_ng::from_str(
-        &std::fs::read_to_string(repo().join("alerts/kafka-security.rules.yml")).unwrap(),
+        &std::fs::read_to_string(repo_dir().join("alerts/kafka-security.rules.yml")).unwrap(),
     )
     .unwrap()
 }
@@ -536,7 +521,7 @@ fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
 /// here; this compares the binary's NEEDED entries with Debian's packages of the same release).
 #[test]
 fn the_dockerfile_runtime_installs_every_linked_library() {
-    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let dockerfile = std::fs::read_to_string(repo_dir().join("Dockerfile")).unwrap();
     let runtime = &dockerfile[dockerfile.find(" AS runtime").expect("a runtime stage")..];
     let install_line: String = runtime
         .lines()
@@ -697,7 +682,7 @@ fn kubeconform() -> &'static (PathBuf, Vec<(String, PathBuf)>) {
     static KC: OnceLock<(PathBuf, Vec<(String, PathBuf)>)> = OnceLock::new();
     KC.get_or_init(|| {
         let status = Command::new("bash")
-            .arg(repo().join("scripts/tools.sh"))
+            .arg(repo_dir().join("scripts/tools.sh"))
             .args(["kubeconform", "k8s-schemas"])
             .status()
             .expect("run scripts/tools.sh kubeconform k8s-schemas");
@@ -705,7 +690,7 @@ fn kubeconform() -> &'static (PathBuf, Vec<(String, PathBuf)>) {
             status.success(),
             "scripts/tools.sh kubeconform k8s-schemas failed"
         );
-        let dir = repo().join(".cache/tools/k8s-schemas");
+        let dir = repo_dir().join(".cache/tools/k8s-schemas");
         let mut versions: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.unwrap().path())
@@ -721,7 +706,7 @@ fn kubeconform() -> &'static (PathBuf, Vec<(String, PathBuf)>) {
                 .collect::<Vec<_>>()
         });
         assert!(versions.len() >= 2, "schemas for {versions:?} only");
-        (repo().join(".cache/tools/bin/kubeconform"), versions)
+        (repo_dir().join(".cache/tools/bin/kubeconform"), versions)
     })
 }
 
@@ -794,7 +779,7 @@ fn doc_count(manifests: &str) -> u64 {
 fn rendered_objects_are_valid_kubernetes_objects_for_the_oldest_and_newest_release() {
     let (_, versions) = kubeconform();
     // The oldest schemas are those of the chart's kubeVersion floor.
-    let chart = std::fs::read_to_string(repo().join(CHART).join("Chart.yaml")).unwrap();
+    let chart = std::fs::read_to_string(repo_dir().join(CHART).join("Chart.yaml")).unwrap();
     let floor = chart
         .lines()
         .find_map(|l| l.strip_prefix("kubeVersion: \">="))
@@ -843,7 +828,8 @@ fn rendered_objects_are_valid_kubernetes_objects_for_the_oldest_and_newest_relea
 /// The sidecar example, put into a minimal broker StatefulSet, is a valid pod template.
 #[test]
 fn the_sidecar_example_is_a_valid_pod_template() {
-    let text = std::fs::read_to_string(repo().join(CHART).join("examples/sidecar.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(repo_dir().join(CHART).join("examples/sidecar.yaml")).unwrap();
     let mut patch: Value = serde_yaml_ng::from_str(&text).unwrap();
     let labels: Value = serde_yaml_ng::from_str("{app: kafka}").unwrap();
     let template = &mut patch["spec"]["template"];

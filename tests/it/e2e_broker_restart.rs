@@ -1,21 +1,22 @@
 //! The broker goes away mid-stream and comes back: the exporter keeps serving /metrics, reports
 //! not-ready while it is gone, and catches up afterwards without losing or doubling an event.
-//! In its own test binary because it restarts the shared broker.
-
-mod support;
+//! It restarts the shared broker, so it holds it exclusively (`support::broker_exclusive`).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{broker, create_topic, repo_dir, source_config, unique, Exporter, TestProducer};
+use crate::support::{
+    broker_exclusive, create_topic, repo_dir, source_config, unique, Exporter, TestProducer,
+};
 
 const EVENTS: &str = "kafka_security_events_total";
 
 #[test]
 fn a_broker_restart_mid_stream_loses_nothing() {
-    broker();
+    // The restart must not pull the broker from under a test running in parallel.
+    let _broker = broker_exclusive();
     let topic = unique("brokerrestart");
     create_topic(&topic, 3);
     let config = source_config(
@@ -57,7 +58,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
                 if status == 503 {
                     saw_not_ready.store(true, Ordering::SeqCst);
                 }
-                match support::http_get(exporter.addr, "/metrics", &[]) {
+                match crate::support::http_get(exporter.addr, "/metrics", &[]) {
                     Ok((200, _, _)) => {}
                     _ => metrics_failed.store(true, Ordering::SeqCst),
                 }
@@ -67,14 +68,19 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     };
 
     // Records produced while the broker restarts are buffered by the (idempotent) producer.
-    let during = support::produce_paced(
+    let during = crate::support::produce_paced(
         &topic,
         Some(b"user-login"),
         300,
         (1, Duration::from_millis(20)),
         |i| format!("User during{i} logged in successfully"),
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // Restart mid-stream: once the first of those records is counted.
+    exporter.wait_for(
+        Duration::from_secs(30),
+        "the first record produced during",
+        |s| s.sum(EVENTS, &[]) > 500.0,
+    );
     let status = Command::new("bash")
         .arg(repo_dir().join("scripts/kafka-broker.sh"))
         .arg("restart")

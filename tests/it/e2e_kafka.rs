@@ -1,11 +1,12 @@
 //! End to end against the real Apache Kafka 4.x broker (SASL/SCRAM, StandardAuthorizer) started by
 //! `scripts/kafka-broker.sh`: real records in, the real exporter binary, exact values out.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{broker, create_topic, produce_paced, source_config, unique, Exporter, TestProducer};
+use crate::support::{
+    broker_shared, create_topic, poll_until, produce_paced, source_config, unique, Exporter,
+    TestProducer,
+};
 
 const EVENTS: &str = "kafka_security_events_total";
 
@@ -38,7 +39,7 @@ fn audit_authentication(principal: &str, ok: bool) -> String {
 
 #[test]
 fn audit_json_and_text_events_are_counted_exactly() {
-    broker();
+    let _broker = broker_shared();
     let audit = unique("audit");
     let app = unique("app");
     let text = unique("text");
@@ -293,7 +294,7 @@ fn audit_json_and_text_events_are_counted_exactly() {
 /// and checks that the first run's count plus the second's equals what was produced.
 #[test]
 fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("restart");
     create_topic(&topic, 3);
     let group = unique("group");
@@ -352,7 +353,7 @@ fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
 
 #[test]
 fn a_wrong_password_is_a_clear_error_and_not_ready() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("badpw");
     create_topic(&topic, 1);
     let config = source_config(
@@ -363,19 +364,13 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
         "not-alices-password",
     );
     let exporter = Exporter::start(&config);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = exporter.readyz();
-        if status == 503 && body.contains("authentication failed") {
-            assert!(body.contains("source badpw"), "{body}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still {status}: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut last = (0, String::new());
+    let body = poll_until(Duration::from_secs(30), Duration::from_millis(200), || {
+        last = exporter.readyz();
+        (last.0 == 503 && last.1.contains("authentication failed")).then(|| last.1.clone())
+    })
+    .unwrap_or_else(|| panic!("still {}: {}", last.0, last.1));
+    assert!(body.contains("source badpw"), "{body}");
     let logs = exporter.logs();
     let error = logs
         .iter()
@@ -392,7 +387,7 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
         Some(0.0)
     );
     // /metrics and /healthz keep serving.
-    let (status, _, _) = support::http_get(exporter.addr, "/healthz", &[]).unwrap();
+    let (status, _, _) = crate::support::http_get(exporter.addr, "/healthz", &[]).unwrap();
     assert_eq!(status, 200);
     exporter.stop(Duration::from_secs(30));
 }
@@ -401,7 +396,7 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
 /// handing them over, so the two replicas' counts add up to exactly what was produced.
 #[test]
 fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("rebalance");
     create_topic(&topic, 4);
     let group = unique("group");
@@ -433,18 +428,12 @@ fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
         |s| s.sum(EVENTS, &[]) > 0.0,
     );
     producer.join().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let total = a.scrape().sum(EVENTS, &[]) + b.scrape().sum(EVENTS, &[]);
-        if total >= TOTAL as f64 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {total} of {TOTAL} counted"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut total = 0.0;
+    poll_until(Duration::from_secs(90), Duration::from_millis(200), || {
+        total = a.scrape().sum(EVENTS, &[]) + b.scrape().sum(EVENTS, &[]);
+        (total >= TOTAL as f64).then_some(())
+    })
+    .unwrap_or_else(|| panic!("only {total} of {TOTAL} counted"));
     std::thread::sleep(Duration::from_secs(3));
     let (sa, sb) = (a.scrape(), b.scrape());
     assert_eq!(
@@ -471,7 +460,7 @@ fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
 /// A large backlog is consumed with memory bounded by the prefetch cap, not by the backlog.
 #[test]
 fn a_backlog_is_consumed_in_bounded_memory() {
-    broker();
+    let _broker = broker_shared();
     let topic = unique("backlog");
     create_topic(&topic, 3);
     const N: usize = 100_000;

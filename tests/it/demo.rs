@@ -1,10 +1,8 @@
 //! The embedded demo (README command 1): mock cluster, generator and the real pipeline.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{http_get, Exporter};
+use crate::support::{http_get, Exporter, Scrape};
 
 #[test]
 fn the_demo_shows_every_format_and_a_brute_force_burst() {
@@ -80,7 +78,8 @@ fn the_demo_shows_every_format_and_a_brute_force_burst() {
     );
     let mut text = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text).unwrap();
-    assert!(text.contains("# TYPE kafka_security_events_total counter"));
-    assert!(text.contains("process_resident_memory_bytes"));
+    let decoded = Scrape::parse(&text);
+    assert_eq!(decoded.kind("kafka_security_events_total"), Some("counter"));
+    assert!(!decoded.series("process_resident_memory_bytes").is_empty());
     exporter.stop(Duration::from_secs(20));
 }

@@ -1,0 +1,22 @@
+//! The one integration-test binary (`cargo test --test it`): every module below was a test
+//! binary of its own, each paying a link step. Shared harnesses live in `support/`.
+//! Select a module with a filter: `cargo test --test it -- cli::`.
+
+mod support;
+
+mod alert_rules;
+mod architecture;
+mod broker_log_fixtures;
+mod cli;
+mod dashboards;
+mod demo;
+mod e2e_broker_logs;
+mod e2e_broker_restart;
+mod e2e_kafka;
+mod e2e_otlp;
+mod e2e_prometheus;
+mod file_source;
+mod helm_chart;
+mod parse_fixtures;
+mod readme;
+mod tail_props;

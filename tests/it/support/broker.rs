@@ -1,0 +1,248 @@
+//! The real Kafka broker started by `scripts/kafka-broker.sh` (SASL/SCRAM users admin, alice and
+//! bob), its clients, and the exporter configs that read from it.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::ClientConfig;
+
+use super::repo_dir;
+
+/// Connection facts of the shared test broker.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    pub bootstrap: String,
+    pub logs_dir: PathBuf,
+}
+
+/// The shared broker: the one `scripts/test.sh` started (its env vars), or one this test binary
+/// starts with the same script (idempotent and locked, so concurrent test runs share it).
+pub fn broker() -> &'static Broker {
+    static BROKER: OnceLock<Broker> = OnceLock::new();
+    BROKER.get_or_init(|| {
+        if std::env::var("KSE_KAFKA_BOOTSTRAP").is_err() {
+            let out = Command::new("bash")
+                .arg(repo_dir().join("scripts/kafka-broker.sh"))
+                .arg("start")
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("run scripts/kafka-broker.sh start");
+            assert!(
+                out.status.success(),
+                "scripts/kafka-broker.sh start failed; run `scripts/test.sh` or start the broker by hand"
+            );
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+                    let v = v.trim_matches(|c| c == '\'' || c == '"');
+                    std::env::set_var(k, v);
+                }
+            }
+        }
+        Broker {
+            bootstrap: std::env::var("KSE_KAFKA_BOOTSTRAP").expect("KSE_KAFKA_BOOTSTRAP"),
+            logs_dir: std::env::var("KSE_KAFKA_LOGS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_default(),
+        }
+    })
+}
+
+/// Held shared by every test that uses the broker and exclusively by the one that restarts it.
+/// The tests were separate binaries, run one after another; in one binary they run in parallel,
+/// and a restart must not pull the broker from under another test.
+static BROKER_USE: RwLock<()> = RwLock::new(());
+
+/// The shared broker, for a test that needs it up until the guard drops.
+pub fn broker_shared() -> RwLockReadGuard<'static, ()> {
+    broker();
+    // A test that panicked while holding the lock leaves the broker as usable as before.
+    BROKER_USE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The shared broker, for a test that stops or restarts it: no other broker test runs meanwhile.
+pub fn broker_exclusive() -> RwLockWriteGuard<'static, ()> {
+    broker();
+    BROKER_USE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// librdkafka settings for `user` (admin, alice or bob) with `password`.
+pub fn client_config(user: &str, password: &str) -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &broker().bootstrap)
+        .set("security.protocol", "SASL_PLAINTEXT")
+        .set("sasl.mechanism", "SCRAM-SHA-256")
+        .set("sasl.username", user)
+        .set("sasl.password", password);
+    cc
+}
+
+pub fn admin_config() -> ClientConfig {
+    client_config("admin", "admin-secret")
+}
+
+/// Creates a topic as the super user.
+pub fn create_topic(name: &str, partitions: i32) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let admin: AdminClient<DefaultClientContext> = admin_config().create().unwrap();
+        let results = admin
+            .create_topics(
+                &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(20))),
+            )
+            .await
+            .expect("create_topics request");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+        }
+    });
+}
+
+/// A producer authenticated as the super user; every record is confirmed by `flush`.
+pub struct TestProducer {
+    inner: ThreadedProducer<DefaultProducerContext>,
+}
+
+impl TestProducer {
+    pub fn new() -> TestProducer {
+        let inner = admin_config()
+            .set("linger.ms", "2")
+            .set("message.timeout.ms", "120000")
+            // A retry across a broker restart must not write a record twice: the tests count
+            // exactly what was produced.
+            .set("enable.idempotence", "true")
+            .create()
+            .expect("producer");
+        TestProducer { inner }
+    }
+
+    pub fn send(&self, topic: &str, key: Option<&[u8]>, payload: &[u8]) {
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(payload);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        let mut record = record;
+        loop {
+            match self.inner.send(record) {
+                Ok(()) => return,
+                Err((e, r)) => {
+                    assert!(
+                        matches!(
+                            e,
+                            rdkafka::error::KafkaError::MessageProduction(
+                                rdkafka::types::RDKafkaErrorCode::QueueFull
+                            )
+                        ),
+                        "produce: {e}"
+                    );
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+
+    pub fn flush(&self) {
+        self.inner
+            .flush(Duration::from_secs(120))
+            .expect("all records delivered");
+    }
+}
+
+/// Produces `count` records to `topic` on a background thread, pausing `pause` before every
+/// `batch` records, then waits until all are delivered.
+pub fn produce_paced(
+    topic: &str,
+    key: Option<&'static [u8]>,
+    count: usize,
+    (batch, pause): (usize, Duration),
+    payload: impl Fn(usize) -> String + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    let topic = topic.to_string();
+    std::thread::spawn(move || {
+        let p = TestProducer::new();
+        for i in 0..count {
+            if i % batch == 0 {
+                std::thread::sleep(pause);
+            }
+            p.send(&topic, key, payload(i).as_bytes());
+        }
+        p.flush();
+    })
+}
+
+/// A producer (as the super user) that can set record headers.
+pub struct HeaderProducer(ThreadedProducer<DefaultProducerContext>);
+
+impl HeaderProducer {
+    pub fn new() -> HeaderProducer {
+        HeaderProducer(
+            admin_config()
+                .set("linger.ms", "2")
+                .create()
+                .expect("producer"),
+        )
+    }
+
+    pub fn send(&self, topic: &str, key: &str, payload: &str, headers: &[(&str, &str)]) {
+        let mut h = OwnedHeaders::new();
+        for (k, v) in headers {
+            h = h.insert(Header {
+                key: k,
+                value: Some(*v),
+            });
+        }
+        let mut record = BaseRecord::to(topic).key(key).payload(payload).headers(h);
+        loop {
+            match self.0.send(record) {
+                Ok(()) => return,
+                Err((_, r)) => {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        }
+    }
+
+    pub fn flush(&self) {
+        self.0.flush(Duration::from_secs(60)).expect("delivered");
+    }
+}
+
+/// A config for one Kafka source reading `topics` (name, format) as `user`.
+pub fn source_config(
+    name: &str,
+    group: &str,
+    topics: &[(&str, &str)],
+    user: &str,
+    password: &str,
+) -> String {
+    let mut yaml = format!(
+        "sources:\n  - kafka:\n      name: {name}\n      group_id: {group}\n      topics:\n"
+    );
+    for (topic, format) in topics {
+        // A name starting with `^` is a regex subscription.
+        let key = if topic.starts_with('^') {
+            "pattern"
+        } else {
+            "name"
+        };
+        yaml.push_str(&format!(
+            "        - {key}: \"{topic}\"\n          format: {format}\n"
+        ));
+    }
+    yaml.push_str(&format!(
+        "      properties:\n        bootstrap.servers: \"{}\"\n        security.protocol: SASL_PLAINTEXT\n        sasl.mechanism: SCRAM-SHA-256\n        sasl.username: {user}\n        sasl.password: \"{password}\"\n        statistics.interval.ms: 1000\n        auto.commit.interval.ms: 1000\nshutdown:\n  grace_period_secs: 10\n",
+        broker().bootstrap
+    ));
+    yaml
+}
