@@ -7,7 +7,7 @@
 # The Helm chart's default image is this one, tagged with the chart's appVersion (= Cargo.toml
 # version). librdkafka is compiled into the binary; it links the system's OpenSSL, libcurl
 # (OAUTHBEARER/OIDC), zlib and zstd, which the runtime stage installs (checked against the binary's
-# NEEDED entries by tests/helm_chart.rs).
+# NEEDED entries by tests/it/helm_chart.rs).
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=bookworm

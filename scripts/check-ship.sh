@@ -4,7 +4,7 @@
 # default values and with every switch on), the chart's copies of alerts/ and dashboards/, and the
 # Dockerfile (hadolint), and the rendered objects against Kubernetes' schemas (kubeconform -strict,
 # for the oldest Kubernetes the chart supports and the newest release).
-# The Rust tests go further (tests/alert_rules.rs, dashboards.rs, helm_chart.rs, e2e_prometheus.rs).
+# The Rust tests go further (tests/it/alert_rules.rs, dashboards.rs, helm_chart.rs, e2e_prometheus.rs).
 #
 # Usage: scripts/check-ship.sh
 # Needs: promtool (Debian package prometheus); helm, pint, hadolint, kubeconform and its schemas

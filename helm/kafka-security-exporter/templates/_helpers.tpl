@@ -173,7 +173,7 @@ volumes:
 Substitutions applied to the rules of files/alerts/ by the PrometheusRule: per rule name, a list
 of {from, to}. Every `from` must occur in that rule's expr (the template fails otherwise), so
 the chart cannot silently stop applying a value when alerts/ changes. With default values every
-`to` equals its `from`, which tests/helm_chart.rs checks by comparing the rendered rules to alerts/.
+`to` equals its `from`, which tests/it/helm_chart.rs checks by comparing the rendered rules to alerts/.
 */}}
 {{- define "kse.ruleSubstitutions" -}}
 {{- $t := .Values.prometheusRule.thresholds -}}
