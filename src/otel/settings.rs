@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::PropertyValue;
 use crate::metrics::VERSION;
+use crate::secret::PropertyValue;
 
 /// Where the standard variables come from: the process environment, or a map in tests.
 pub trait Env {
@@ -546,7 +546,7 @@ fn transport(
         for (k, v) in map {
             match v.resolve() {
                 Ok(secret) => {
-                    headers.insert(k.to_ascii_lowercase(), secret.0);
+                    headers.insert(k.to_ascii_lowercase(), secret.into_exposed());
                 }
                 Err(e) => problems.push(&format!("{at}.{k}"), e),
             }
