@@ -40,6 +40,9 @@ use crate::parse::{ParseError, TraceHeaders};
 /// `InstrumentationScope.name` of everything we emit.
 pub const SCOPE_NAME: &str = "kafka-security-exporter";
 
+/// `service.version` of the resource and the version of the instrumentation scope.
+pub const SERVICE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Series per metric that keep an exemplar; beyond, the store starts over.
 const EXEMPLAR_SERIES: usize = 4096;
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::metrics::VERSION;
+use super::SERVICE_VERSION;
 use crate::secret::PropertyValue;
 
 /// Where the standard variables come from: the process environment, or a map in tests.
@@ -919,7 +919,7 @@ fn resource(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> Vec<(S
     attrs.remove("service.name");
     attrs
         .entry("service.version".into())
-        .or_insert_with(|| VERSION.into());
+        .or_insert_with(|| SERVICE_VERSION.into());
     attrs
         .entry("service.instance.id".into())
         .or_insert_with(random_uuid);
@@ -1173,7 +1173,7 @@ metrics:
         assert_eq!(s.resource[0], ("service.name".into(), "from-attrs".into()));
         assert_eq!(r["deployment.environment.name"], "prod");
         assert_eq!(r["k8s.pod.name"], "p,1");
-        assert_eq!(r["service.version"], VERSION);
+        assert_eq!(r["service.version"], SERVICE_VERSION);
         assert_eq!(r["service.instance.id"].len(), 36);
         let mut e2 = e.clone();
         e2.insert("OTEL_SERVICE_NAME".into(), "from-env".into());

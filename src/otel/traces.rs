@@ -30,9 +30,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::settings::{SamplerName, TracesSettings};
 use super::transport::{Client, Payload};
-use super::{Signal, SCOPE_NAME};
+use super::{Signal, SCOPE_NAME, SERVICE_VERSION};
 use crate::event::{Category, Origin, SecurityEvent};
-use crate::metrics::{Metrics, VERSION};
+use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
 use crate::telemetry::RateLimit;
 
@@ -507,7 +507,7 @@ impl SpanExporter {
                 scope_spans: vec![ScopeSpans {
                     scope: Some(InstrumentationScope {
                         name: SCOPE_NAME.into(),
-                        version: VERSION.into(),
+                        version: SERVICE_VERSION.into(),
                         attributes: Vec::new(),
                         dropped_attributes_count: 0,
                     }),
