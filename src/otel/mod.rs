@@ -22,7 +22,7 @@ pub mod transport;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +61,16 @@ impl Signal {
             Signal::Metrics => "metrics",
             Signal::Traces => "traces",
         }
+    }
+}
+
+/// The instrumentation scope of every export request.
+fn instrumentation_scope() -> InstrumentationScope {
+    InstrumentationScope {
+        name: SCOPE_NAME.into(),
+        version: SERVICE_VERSION.into(),
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
     }
 }
 

@@ -26,6 +26,19 @@ struct Scope<'a> {
 }
 
 impl<'a> Scope<'a> {
+    fn of(file: &'a OtlpConfig, env: &'a dyn Env, signal: Signal) -> Scope<'a> {
+        let own = match signal {
+            Signal::Metrics => &file.metrics.signal,
+            Signal::Traces => &file.traces.signal,
+        };
+        Scope {
+            env,
+            signal,
+            own,
+            all: &file.all,
+        }
+    }
+
     /// `otlp.<signal>`.
     fn prefix(&self) -> String {
         format!("otlp.{}", self.signal.as_str())
@@ -206,12 +219,7 @@ fn transport(scope: &Scope<'_>, problems: &mut Problems) -> Transport {
 /// traces).
 fn metrics(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> MetricsSettings {
     let m = &file.metrics;
-    let scope = Scope {
-        env,
-        signal: Signal::Metrics,
-        own: &m.signal,
-        all: &file.all,
-    };
+    let scope = Scope::of(file, env, Signal::Metrics);
     let mut transport = transport(&scope, problems);
     let interval_ms = scope.own(&INTERVAL, m, problems).unwrap_or(60_000);
     if interval_ms == 0 {
@@ -234,12 +242,7 @@ fn metrics(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> Metrics
 /// The trace signal's settings, the span processor's included.
 fn traces(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> TracesSettings {
     let t = &file.traces;
-    let scope = Scope {
-        env,
-        signal: Signal::Traces,
-        own: &t.signal,
-        all: &file.all,
-    };
+    let scope = Scope::of(file, env, Signal::Traces);
     let mut transport = transport(&scope, problems);
     let sampler = scope
         .own(&SAMPLER, t, problems)
