@@ -254,3 +254,84 @@ fn key_values_decode_like_w3c_baggage() {
     assert!(parse_key_values("=v").is_err());
     assert!(parse_key_values("a=%F").is_err());
 }
+
+/// What `Config::parse` reports for an `otlp:` section: the path, then serde's message.
+fn section_error(yaml: &str) -> String {
+    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).unwrap();
+    serde_path_to_error::deserialize::<_, OtlpConfig>(value)
+        .map(|_| ())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn the_sections_reject_what_derived_structs_rejected() {
+    // Each section lists every key it accepts, shared ones first, and the error names the key.
+    assert_eq!(
+        section_error("traces: {interval_ms: 5}"),
+        "traces.interval_ms: unknown field `interval_ms`, expected one of `enabled`, `endpoint`, \
+         `protocol`, `headers`, `timeout_ms`, `compression`, `tls`, `sampler`, `sampler_arg`, \
+         `always_sample_negative`, `max_queue_size`, `max_export_batch_size`, `schedule_delay_ms`"
+    );
+    assert_eq!(
+        section_error("metrics: {sampler: always_on}"),
+        "metrics.sampler: unknown field `sampler`, expected one of `enabled`, `endpoint`, \
+         `protocol`, `headers`, `timeout_ms`, `compression`, `tls`, `interval_ms`, `exemplars`"
+    );
+    assert!(
+        section_error("bogus: 1").starts_with(
+            "bogus: unknown field `bogus`, expected one of `enabled`, `endpoint`, `protocol`, \
+             `headers`, `timeout_ms`, `compression`, `tls`, `service_name`, \
+             `resource_attributes`, `metrics`, `traces`"
+        ),
+        "{}",
+        section_error("bogus: 1")
+    );
+    // A bad value is reported at its full path, shared keys included.
+    assert!(section_error("traces: {sampler: sometimes}")
+        .starts_with("traces.sampler: unknown variant `sometimes`"));
+    assert!(section_error("metrics: {tls: {bogus: 1}}")
+        .starts_with("metrics.tls.bogus: unknown field `bogus`"));
+    assert!(section_error("traces: 5").contains("expected struct TracesSignalConfig"));
+    // `tls: ~` means "no TLS settings" in a signal's section, and is an error in `otlp:`.
+    assert!(serde_yaml_ng::from_str::<OtlpConfig>("traces: {tls: ~}").is_ok());
+    assert!(serde_yaml_ng::from_str::<OtlpConfig>("tls: ~")
+        .unwrap_err()
+        .to_string()
+        .contains("expected struct TlsConfig"));
+    // Every key lands in its field.
+    let f = file(
+        "enabled: true\nendpoint: http://a:1\nprotocol: grpc\nheaders: {h: v}\ntimeout_ms: 7\n\
+         compression: gzip\ntls: {insecure: true}\nservice_name: s\nresource_attributes: {k: v}\n\
+         metrics: {enabled: false, endpoint: http://m:1, interval_ms: 9, exemplars: false}\n\
+         traces: {timeout_ms: 3, sampler: always_off, sampler_arg: 0.5, always_sample_negative: true, \
+         max_queue_size: 4, max_export_batch_size: 2, schedule_delay_ms: 6}",
+    );
+    assert_eq!(f.all.enabled, Some(true));
+    assert_eq!(f.all.endpoint.as_deref(), Some("http://a:1"));
+    assert_eq!(f.all.protocol, Some(Protocol::Grpc));
+    assert_eq!(f.all.headers.len(), 1);
+    assert_eq!(f.all.timeout_ms, Some(7));
+    assert_eq!(f.all.compression, Some(Compression::Gzip));
+    assert_eq!(f.all.tls.as_ref().and_then(|t| t.insecure), Some(true));
+    assert_eq!(f.service_name.as_deref(), Some("s"));
+    assert_eq!(f.resource_attributes.len(), 1);
+    assert_eq!(f.metrics.signal.enabled, Some(false));
+    assert_eq!(f.metrics.signal.endpoint.as_deref(), Some("http://m:1"));
+    assert_eq!(
+        (f.metrics.interval_ms, f.metrics.exemplars),
+        (Some(9), Some(false))
+    );
+    assert_eq!(f.traces.signal.timeout_ms, Some(3));
+    assert_eq!(f.traces.sampler, Some(SamplerName::AlwaysOff));
+    assert_eq!(f.traces.sampler_arg, Some(0.5));
+    assert_eq!(f.traces.always_sample_negative, Some(true));
+    assert_eq!(
+        (
+            f.traces.max_queue_size,
+            f.traces.max_export_batch_size,
+            f.traces.schedule_delay_ms
+        ),
+        (Some(4), Some(2), Some(6))
+    );
+}
