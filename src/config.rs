@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -28,6 +28,7 @@ use serde_yaml_ng::Value;
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
 use crate::parse::{FormatChoice, Parsers, ParsersConfig};
+pub use crate::secret::{is_sensitive, PropertyValue};
 pub use crate::sources::file::FileSourceConfig;
 
 /// Every problem found in a config file. Displayed one per line.
@@ -202,56 +203,6 @@ impl TopicConfig {
             .or(self.pattern.as_deref())
             .unwrap_or_default()
     }
-}
-
-/// A librdkafka property value.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum PropertyValue {
-    Text(String),
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    File { file: PathBuf },
-    Env { env: String },
-}
-
-/// A resolved secret-bearing string that never prints itself.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"[redacted]\"")
-    }
-}
-
-impl PropertyValue {
-    /// The value librdkafka gets, reading files and environment variables.
-    pub fn resolve(&self) -> Result<Secret, String> {
-        Ok(Secret(match self {
-            PropertyValue::Text(s) => s.clone(),
-            PropertyValue::Bool(b) => b.to_string(),
-            PropertyValue::Int(i) => i.to_string(),
-            PropertyValue::Float(x) => x.to_string(),
-            PropertyValue::File { file } => std::fs::read_to_string(file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?
-                .trim_end_matches(['\r', '\n'])
-                .to_string(),
-            PropertyValue::Env { env } => {
-                std::env::var(env).map_err(|_| format!("environment variable {env} is not set"))?
-            }
-        }))
-    }
-}
-
-/// True for property names whose values must never be logged.
-pub fn is_sensitive(property: &str) -> bool {
-    ["password", "secret", "jaas", "key", "token", "credentials"]
-        .iter()
-        .any(|w| property.contains(w))
-        && !property.ends_with(".location")
-        && property != "ssl.key.location"
 }
 
 /// Properties the exporter owns; setting them would break at-least-once counting.
@@ -447,11 +398,12 @@ impl KafkaSourceConfig {
         for (key, value) in &self.properties {
             match value.resolve() {
                 Err(e) => problems.push(format!("{at}.properties.{key}: {e}")),
-                Ok(Secret(v)) => {
+                Ok(secret) => {
+                    let v = secret.expose();
                     // Let librdkafka itself judge each property, so names and values are checked
                     // exactly as the consumer will see them.
                     let mut cc = rdkafka::ClientConfig::new();
-                    cc.set(key, &v);
+                    cc.set(key, v);
                     cc.set_log_level(rdkafka::config::RDKafkaLogLevel::Emerg);
                     if let Err(e) = cc.create_native_config() {
                         // rdkafka appends " <key> <value>" to librdkafka's message, which may
@@ -464,7 +416,7 @@ impl KafkaSourceConfig {
                             error = error.replace(&format!("\"{v}\""), "\"[redacted]\"");
                             "[redacted]"
                         } else {
-                            v.as_str()
+                            v
                         };
                         problems.push(format!(
                             "{at}.properties.{key}: librdkafka rejects `{shown}`: {error}"
@@ -489,10 +441,10 @@ impl KafkaSourceConfig {
                 format!("kafka-security-exporter-{}", self.name),
             );
         for (key, value) in &self.properties {
-            let Secret(v) = value
+            let v = value
                 .resolve()
                 .map_err(|e| format!("properties.{key}: {e}"))?;
-            cc.set(key, v);
+            cc.set(key, v.expose());
         }
         cc.set("enable.auto.offset.store", "false");
         Ok(cc)
@@ -595,20 +547,5 @@ sources:
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
         assert!(!joined.contains("hunter2"), "a secret leaked:\n{joined}");
-    }
-
-    #[test]
-    fn secrets_come_from_files_and_never_print() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("pw");
-        std::fs::write(&file, "s3cret\n").unwrap();
-        let v = PropertyValue::File { file };
-        let s = v.resolve().unwrap();
-        assert_eq!(s.0, "s3cret");
-        assert_eq!(format!("{s:?}"), "\"[redacted]\"");
-        assert!(is_sensitive("sasl.password"));
-        assert!(is_sensitive("sasl.jaas.config"));
-        assert!(!is_sensitive("ssl.key.location"));
-        assert!(!is_sensitive("bootstrap.servers"));
     }
 }

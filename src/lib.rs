@@ -19,6 +19,7 @@
 //! - [`app`]: wiring and ordered shutdown.
 //! - [`replay`]: `replay` runs broker log files through the pipeline once (forensics, benches).
 //! - [`demo`]: the embedded demo (librdkafka mock cluster plus an event generator).
+//! - [`secret`]: config values read from files or the environment, redacted when printed.
 //! - [`telemetry`]: the exporter's own logs; [`shutdown`]: SIGTERM/SIGINT.
 
 pub mod app;
@@ -33,6 +34,7 @@ pub mod otel;
 pub mod parse;
 pub mod pipeline;
 pub mod replay;
+pub mod secret;
 pub mod shutdown;
 pub mod sources;
 pub mod tail;

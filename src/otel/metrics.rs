@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
     exemplar, metric, number_data_point, AggregationTemporality, Exemplar, Gauge, Histogram,
     HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
@@ -40,9 +40,9 @@ use tokio_util::sync::CancellationToken;
 use super::settings::MetricsSettings;
 use super::traces::SpanRef;
 use super::transport::{Client, Payload};
-use super::{Signal, SCOPE_NAME};
+use super::Signal;
 use crate::event::{Category, Outcome, SecurityEvent};
-use crate::metrics::{names, Metrics, UNKNOWN, VERSION};
+use crate::metrics::{names, Metrics, UNKNOWN};
 use crate::telemetry::RateLimit;
 
 /// Unit annotations for counted things (dropped by the Prometheus translation, shown by OTel
@@ -293,93 +293,48 @@ pub fn convert(
 ) -> (Vec<Metric>, usize) {
     let mut out = Vec::with_capacity(families.len());
     let mut points = 0;
-    let ex = |name: &str, labels: &[prometheus::proto::LabelPair]| {
-        exemplar(exemplars.and_then(|e| e.get(name, labels)))
-    };
     for family in families {
         let prom_name = family.name();
         let kind = family.get_field_type();
         let (name, unit) = otel_name(prom_name, kind);
+        let series = family.get_metric();
+        let ex = |m: &prometheus::proto::Metric| {
+            exemplar(exemplars.and_then(|e| e.get(prom_name, m.get_label())))
+        };
         let data = match kind {
-            MetricType::COUNTER => {
-                let data_points: Vec<NumberDataPoint> = family
-                    .get_metric()
+            MetricType::COUNTER => metric::Data::Sum(Sum {
+                data_points: series
                     .iter()
                     .map(|m| NumberDataPoint {
-                        attributes: attributes(m.get_label()),
                         start_time_unix_nano: start_unix_nano,
-                        time_unix_nano: now_unix_nano,
-                        exemplars: ex(prom_name, m.get_label()),
-                        flags: 0,
-                        value: Some(number_value(m.get_counter().value())),
+                        exemplars: ex(m),
+                        ..number_point(m, m.get_counter().value(), now_unix_nano)
                     })
-                    .collect();
-                points += data_points.len();
-                metric::Data::Sum(Sum {
-                    data_points,
-                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
-                    is_monotonic: true,
-                })
-            }
-            MetricType::GAUGE => {
-                let data_points: Vec<NumberDataPoint> = family
-                    .get_metric()
+                    .collect(),
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+                is_monotonic: true,
+            }),
+            MetricType::GAUGE => metric::Data::Gauge(Gauge {
+                data_points: series
                     .iter()
-                    .map(|m| NumberDataPoint {
-                        attributes: attributes(m.get_label()),
-                        start_time_unix_nano: 0,
-                        time_unix_nano: now_unix_nano,
-                        exemplars: Vec::new(),
-                        flags: 0,
-                        value: Some(number_value(m.get_gauge().value())),
-                    })
-                    .collect();
-                points += data_points.len();
-                metric::Data::Gauge(Gauge { data_points })
-            }
-            MetricType::HISTOGRAM => {
-                let data_points: Vec<HistogramDataPoint> = family
-                    .get_metric()
+                    .map(|m| number_point(m, m.get_gauge().value(), now_unix_nano))
+                    .collect(),
+            }),
+            MetricType::HISTOGRAM => metric::Data::Histogram(Histogram {
+                data_points: series
                     .iter()
-                    .map(|m| {
-                        let h = m.get_histogram();
-                        let count = h.get_sample_count();
-                        let mut bounds = Vec::with_capacity(h.get_bucket().len());
-                        let mut counts = Vec::with_capacity(h.get_bucket().len() + 1);
-                        let mut below = 0u64;
-                        for b in h.get_bucket() {
-                            if b.upper_bound().is_infinite() {
-                                continue;
-                            }
-                            bounds.push(b.upper_bound());
-                            counts.push(b.cumulative_count().saturating_sub(below));
-                            below = b.cumulative_count();
-                        }
-                        counts.push(count.saturating_sub(below));
-                        HistogramDataPoint {
-                            attributes: attributes(m.get_label()),
-                            start_time_unix_nano: start_unix_nano,
-                            time_unix_nano: now_unix_nano,
-                            count,
-                            sum: Some(h.get_sample_sum()),
-                            bucket_counts: counts,
-                            explicit_bounds: bounds,
-                            exemplars: ex(prom_name, m.get_label()),
-                            flags: 0,
-                            min: None,
-                            max: None,
-                        }
+                    .map(|m| HistogramDataPoint {
+                        start_time_unix_nano: start_unix_nano,
+                        exemplars: ex(m),
+                        ..histogram_point(m, now_unix_nano)
                     })
-                    .collect();
-                points += data_points.len();
-                metric::Data::Histogram(Histogram {
-                    data_points,
-                    aggregation_temporality: AggregationTemporality::Cumulative as i32,
-                })
-            }
+                    .collect(),
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+            }),
             // The registry holds no summaries or untyped metrics.
             _ => continue,
         };
+        points += series.len();
         out.push(Metric {
             name,
             description: family.help().to_string(),
@@ -389,6 +344,50 @@ pub fn convert(
         });
     }
     (out, points)
+}
+
+/// A counter's or gauge's point at `now`, without start time or exemplars.
+fn number_point(m: &prometheus::proto::Metric, value: f64, now_unix_nano: u64) -> NumberDataPoint {
+    NumberDataPoint {
+        attributes: attributes(m.get_label()),
+        start_time_unix_nano: 0,
+        time_unix_nano: now_unix_nano,
+        exemplars: Vec::new(),
+        flags: 0,
+        value: Some(number_value(value)),
+    }
+}
+
+/// A histogram's point at `now`, its cumulative buckets turned into per-bucket counts, without
+/// start time or exemplars.
+fn histogram_point(m: &prometheus::proto::Metric, now_unix_nano: u64) -> HistogramDataPoint {
+    let h = m.get_histogram();
+    let count = h.get_sample_count();
+    let mut bounds = Vec::with_capacity(h.get_bucket().len());
+    let mut counts = Vec::with_capacity(h.get_bucket().len() + 1);
+    let mut below = 0u64;
+    for b in h.get_bucket() {
+        if b.upper_bound().is_infinite() {
+            continue;
+        }
+        bounds.push(b.upper_bound());
+        counts.push(b.cumulative_count().saturating_sub(below));
+        below = b.cumulative_count();
+    }
+    counts.push(count.saturating_sub(below));
+    HistogramDataPoint {
+        attributes: attributes(m.get_label()),
+        start_time_unix_nano: 0,
+        time_unix_nano: now_unix_nano,
+        count,
+        sum: Some(h.get_sample_sum()),
+        bucket_counts: counts,
+        explicit_bounds: bounds,
+        exemplars: Vec::new(),
+        flags: 0,
+        min: None,
+        max: None,
+    }
 }
 
 /// Whole numbers go as integers (counters and most gauges are), the rest as doubles.
@@ -454,12 +453,7 @@ impl MetricExporter {
             resource_metrics: vec![ResourceMetrics {
                 resource: Some(self.resource.lock().clone()),
                 scope_metrics: vec![ScopeMetrics {
-                    scope: Some(InstrumentationScope {
-                        name: SCOPE_NAME.into(),
-                        version: VERSION.into(),
-                        attributes: Vec::new(),
-                        dropped_attributes_count: 0,
-                    }),
+                    scope: Some(super::instrumentation_scope()),
                     metrics,
                     schema_url: String::new(),
                 }],

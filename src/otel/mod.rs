@@ -22,7 +22,7 @@ pub mod transport;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,9 @@ use crate::parse::{ParseError, TraceHeaders};
 
 /// `InstrumentationScope.name` of everything we emit.
 pub const SCOPE_NAME: &str = "kafka-security-exporter";
+
+/// `service.version` of the resource and the version of the instrumentation scope.
+pub const SERVICE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Series per metric that keep an exemplar; beyond, the store starts over.
 const EXEMPLAR_SERIES: usize = 4096;
@@ -58,6 +61,16 @@ impl Signal {
             Signal::Metrics => "metrics",
             Signal::Traces => "traces",
         }
+    }
+}
+
+/// The instrumentation scope of every export request.
+fn instrumentation_scope() -> InstrumentationScope {
+    InstrumentationScope {
+        name: SCOPE_NAME.into(),
+        version: SERVICE_VERSION.into(),
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
     }
 }
 

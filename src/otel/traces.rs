@@ -16,10 +16,10 @@
 //!   `kafka_security_otlp_dropped_total{signal="traces"}`. Event processing never waits.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
     span::SpanKind, status::StatusCode, ResourceSpans, ScopeSpans, Span, Status,
@@ -30,9 +30,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::settings::{SamplerName, TracesSettings};
 use super::transport::{Client, Payload};
-use super::{Signal, SCOPE_NAME};
+use super::{nanos, Signal};
 use crate::event::{Category, Origin, SecurityEvent};
-use crate::metrics::{Metrics, VERSION};
+use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
 use crate::telemetry::RateLimit;
 
@@ -197,11 +197,6 @@ pub struct SpanRef {
     pub span_id: [u8; 8],
 }
 
-fn nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
 fn cut(s: &str) -> String {
     if s.len() <= MAX_ATTRIBUTE_BYTES {
         return s.to_string();
@@ -265,30 +260,66 @@ impl Tracer {
         if !forced && !self.sampler.should_sample(parent.as_ref(), &trace_id) {
             return None;
         }
-        let span_id = random_id::<8>();
-        let mut span = self.build(source, record, outcome, parent, trace_id, span_id, end);
+        let ids = SpanRef {
+            trace_id,
+            span_id: random_id::<8>(),
+        };
+        let mut span = self.build(source, record, outcome, parent, ids, end);
         if let Some(id) = cluster_id {
             span.attributes.push(text("kafka.cluster.id", id));
         }
         if self.queue.try_send(span).is_err() {
             self.metrics.record_otlp_dropped(Signal::Traces.as_str(), 1);
         }
-        Some(SpanRef { trace_id, span_id })
+        Some(ids)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn build(
         &self,
         source: &str,
         record: &Read<'_, '_>,
         outcome: &Outcome<'_, '_>,
         parent: Option<TraceContext>,
-        trace_id: [u8; 16],
-        span_id: [u8; 8],
+        ids: SpanRef,
         end: SystemTime,
     ) -> Span {
         let mut attributes = Vec::with_capacity(24);
-        let (name, kind) = match record.origin {
+        let (name, kind) = self.origin_attributes(source, record.origin, &mut attributes);
+        attributes.push(text("kafka_security.source", source));
+        let status = outcome_attributes(outcome, &mut attributes);
+        let (parent_span_id, trace_state, parent_flags) = match parent {
+            Some(p) => (p.span_id.to_vec(), p.trace_state, true),
+            None => (Vec::new(), String::new(), false),
+        };
+        Span {
+            trace_id: ids.trace_id.to_vec(),
+            span_id: ids.span_id.to_vec(),
+            trace_state,
+            parent_span_id,
+            // Bit 0x100: "has_is_remote is known", 0x200: the parent is remote.
+            flags: 0x1 | 0x100 | if parent_flags { 0x200 } else { 0 },
+            name,
+            kind: kind as i32,
+            start_time_unix_nano: nanos(record.started.min(end)),
+            end_time_unix_nano: nanos(end),
+            attributes,
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status,
+        }
+    }
+
+    /// The span's name and kind, and the attributes that say where the record was read.
+    fn origin_attributes(
+        &self,
+        source: &str,
+        origin: &Origin<'_>,
+        attributes: &mut Vec<KeyValue>,
+    ) -> (String, SpanKind) {
+        match origin {
             Origin::Kafka {
                 topic,
                 partition,
@@ -318,59 +349,35 @@ impl Tracer {
                 (format!("process {}", cut(file_name)), SpanKind::Internal)
             }
             Origin::Memory => ("process".to_string(), SpanKind::Internal),
-        };
-        attributes.push(text("kafka_security.source", source));
-        let status = match outcome {
-            Outcome::Event(e) => {
-                event_attributes(e, &mut attributes);
-                if e.outcome.is_negative() {
-                    let reason = e.reason.map_or(e.outcome.as_str(), |r| r.as_str());
-                    attributes.push(text("error.type", reason));
-                    Some(Status {
-                        code: StatusCode::Error as i32,
-                        message: format!(
-                            "{} {}: {reason}",
-                            e.category.as_str(),
-                            e.outcome.as_str()
-                        ),
-                    })
-                } else {
-                    None
-                }
+        }
+    }
+}
+
+/// The attributes of what became of the record, and the span's status: ERROR for denials,
+/// failures and parse errors.
+fn outcome_attributes(outcome: &Outcome<'_, '_>, attributes: &mut Vec<KeyValue>) -> Option<Status> {
+    match outcome {
+        Outcome::Event(e) => {
+            event_attributes(e, attributes);
+            if !e.outcome.is_negative() {
+                return None;
             }
-            Outcome::Rejected(format, error) => {
-                if let Some(f) = format {
-                    attributes.push(text("kafka_security.format", f));
-                }
-                attributes.push(text("error.type", error.reason()));
-                Some(Status {
-                    code: StatusCode::Error as i32,
-                    message: cut(&format!("parse error: {error}")),
-                })
+            let reason = e.reason.map_or(e.outcome.as_str(), |r| r.as_str());
+            attributes.push(text("error.type", reason));
+            Some(Status {
+                code: StatusCode::Error as i32,
+                message: format!("{} {}: {reason}", e.category.as_str(), e.outcome.as_str()),
+            })
+        }
+        Outcome::Rejected(format, error) => {
+            if let Some(f) = format {
+                attributes.push(text("kafka_security.format", f));
             }
-        };
-        let (parent_span_id, trace_state, parent_flags) = match parent {
-            Some(p) => (p.span_id.to_vec(), p.trace_state, true),
-            None => (Vec::new(), String::new(), false),
-        };
-        Span {
-            trace_id: trace_id.to_vec(),
-            span_id: span_id.to_vec(),
-            trace_state,
-            parent_span_id,
-            // Bit 0x100: "has_is_remote is known", 0x200: the parent is remote.
-            flags: 0x1 | 0x100 | if parent_flags { 0x200 } else { 0 },
-            name,
-            kind: kind as i32,
-            start_time_unix_nano: nanos(record.started.min(end)),
-            end_time_unix_nano: nanos(end),
-            attributes,
-            dropped_attributes_count: 0,
-            events: Vec::new(),
-            dropped_events_count: 0,
-            links: Vec::new(),
-            dropped_links_count: 0,
-            status,
+            attributes.push(text("error.type", error.reason()));
+            Some(Status {
+                code: StatusCode::Error as i32,
+                message: cut(&format!("parse error: {error}")),
+            })
         }
     }
 }
@@ -505,12 +512,7 @@ impl SpanExporter {
             resource_spans: vec![ResourceSpans {
                 resource: Some(self.resource.lock().clone()),
                 scope_spans: vec![ScopeSpans {
-                    scope: Some(InstrumentationScope {
-                        name: SCOPE_NAME.into(),
-                        version: VERSION.into(),
-                        attributes: Vec::new(),
-                        dropped_attributes_count: 0,
-                    }),
+                    scope: Some(super::instrumentation_scope()),
                     spans,
                     schema_url: String::new(),
                 }],

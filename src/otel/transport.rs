@@ -144,81 +144,78 @@ fn rustls_config(t: &Transport) -> Result<rustls::ClientConfig, String> {
 impl Client {
     /// Builds the client; no connection is made yet.
     pub fn new(t: &Transport) -> Result<Client, ClientError> {
-        let fail = |reason: String| ClientError {
+        let built = match t.protocol {
+            Protocol::Grpc => Client::grpc_client(t),
+            Protocol::HttpProtobuf => Client::http_client(t),
+        };
+        built.map_err(|reason| ClientError {
             endpoint: t.endpoint.clone(),
             reason,
-        };
-        let gzip = t.compression == Compression::Gzip;
-        match t.protocol {
-            Protocol::Grpc => {
-                let mut endpoint = Endpoint::from_shared(t.endpoint.clone())
-                    .map_err(|e| fail(e.to_string()))?
-                    .connect_timeout(t.timeout)
-                    .timeout(t.timeout)
-                    .tcp_nodelay(true);
-                if t.endpoint.starts_with("https://") {
-                    let mut tls = ClientTlsConfig::new().with_native_roots();
-                    if let Some(ca) = &t.ca_file {
-                        tls = tls.ca_certificate(Certificate::from_pem(read(ca).map_err(fail)?));
-                    }
-                    if let Some((cert, key)) = &t.client_cert {
-                        tls = tls.identity(Identity::from_pem(
-                            read(cert).map_err(fail)?,
-                            read(key).map_err(fail)?,
-                        ));
-                    }
-                    endpoint = endpoint.tls_config(tls).map_err(|e| fail(e.to_string()))?;
-                }
-                let mut metadata = MetadataMap::new();
-                for (k, v) in &t.headers {
-                    let key = MetadataKey::from_bytes(k.as_bytes())
-                        .map_err(|_| fail(format!("header `{k}` is not valid gRPC metadata")))?;
-                    let value = MetadataValue::try_from(v.as_str()).map_err(|_| {
-                        fail(format!(
-                            "the value of header `{k}` is not valid gRPC metadata"
-                        ))
-                    })?;
-                    metadata.insert(key, value);
-                }
-                Ok(Client::Grpc {
-                    channel: endpoint.connect_lazy(),
-                    metadata,
-                    gzip,
-                })
+        })
+    }
+
+    fn grpc_client(t: &Transport) -> Result<Client, String> {
+        let mut endpoint = Endpoint::from_shared(t.endpoint.clone())
+            .map_err(|e| e.to_string())?
+            .connect_timeout(t.timeout)
+            .timeout(t.timeout)
+            .tcp_nodelay(true);
+        if t.endpoint.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(ca) = &t.ca_file {
+                tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
             }
-            Protocol::HttpProtobuf => {
-                let uri: hyper::Uri = t.endpoint.parse().map_err(|e| fail(format!("{e}")))?;
-                let tls = rustls_config(t).map_err(fail)?;
-                let mut http = HttpConnector::new();
-                http.set_connect_timeout(Some(t.timeout));
-                http.set_nodelay(true);
-                http.enforce_http(false);
-                let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                    .with_tls_config(tls)
-                    .https_or_http()
-                    .enable_http1()
-                    .wrap_connector(http);
-                let client = HyperClient::builder(TokioExecutor::new())
-                    .pool_idle_timeout(Duration::from_secs(30))
-                    .pool_max_idle_per_host(2)
-                    .build(connector);
-                let mut headers = Vec::new();
-                for (k, v) in &t.headers {
-                    let name = HeaderName::from_bytes(k.as_bytes())
-                        .map_err(|_| fail(format!("`{k}` is not a valid header name")))?;
-                    let mut value = HeaderValue::from_str(v)
-                        .map_err(|_| fail(format!("the value of header `{k}` is invalid")))?;
-                    value.set_sensitive(true);
-                    headers.push((name, value));
-                }
-                Ok(Client::Http {
-                    client,
-                    uri,
-                    headers,
-                    gzip,
-                })
+            if let Some((cert, key)) = &t.client_cert {
+                tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
             }
+            endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
         }
+        let mut metadata = MetadataMap::new();
+        for (k, v) in &t.headers {
+            let key = MetadataKey::from_bytes(k.as_bytes())
+                .map_err(|_| format!("header `{k}` is not valid gRPC metadata"))?;
+            let value = MetadataValue::try_from(v.as_str())
+                .map_err(|_| format!("the value of header `{k}` is not valid gRPC metadata"))?;
+            metadata.insert(key, value);
+        }
+        Ok(Client::Grpc {
+            channel: endpoint.connect_lazy(),
+            metadata,
+            gzip: t.compression == Compression::Gzip,
+        })
+    }
+
+    fn http_client(t: &Transport) -> Result<Client, String> {
+        let uri: hyper::Uri = t.endpoint.parse().map_err(|e| format!("{e}"))?;
+        let tls = rustls_config(t)?;
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(t.timeout));
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(2)
+            .build(connector);
+        let mut headers = Vec::new();
+        for (k, v) in &t.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("`{k}` is not a valid header name"))?;
+            let mut value = HeaderValue::from_str(v)
+                .map_err(|_| format!("the value of header `{k}` is invalid"))?;
+            value.set_sensitive(true);
+            headers.push((name, value));
+        }
+        Ok(Client::Http {
+            client,
+            uri,
+            headers,
+            gzip: t.compression == Compression::Gzip,
+        })
     }
 
     /// Sends `payload`, retrying retryable failures until `timeout` has passed. Returns how many
@@ -291,9 +288,7 @@ impl Client {
                 if *gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
                 }
-                let mut request = tonic::Request::new(req.clone());
-                *request.metadata_mut() = metadata.clone();
-                request.set_timeout(timeout);
+                let request = grpc_request(req, metadata, timeout);
                 let response = client.export(request).await.map_err(status)?;
                 Ok(rejected_traces(response.get_ref()))
             }
@@ -302,9 +297,7 @@ impl Client {
                 if *gzip {
                     client = client.send_compressed(CompressionEncoding::Gzip);
                 }
-                let mut request = tonic::Request::new(req.clone());
-                *request.metadata_mut() = metadata.clone();
-                request.set_timeout(timeout);
+                let request = grpc_request(req, metadata, timeout);
                 let response = client.export(request).await.map_err(status)?;
                 Ok(rejected_metrics(response.get_ref()))
             }
@@ -356,6 +349,18 @@ impl Client {
             body,
         })
     }
+}
+
+/// One gRPC export request: the message, the configured headers, the deadline left.
+fn grpc_request<T: Clone>(
+    message: &T,
+    metadata: &MetadataMap,
+    timeout: Duration,
+) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message.clone());
+    *request.metadata_mut() = metadata.clone();
+    request.set_timeout(timeout);
+    request
 }
 
 fn encode(payload: &Payload, gzip: bool) -> Result<Bytes, ExportError> {
