@@ -490,7 +490,7 @@ mod tests {
 
     /// The collector's translation (`otlptranslator.normalizeName` with suffixes, the default of
     /// the `prometheus` and `prometheusremotewrite` exporters), ported to check the round trip
-    /// for every metric we register. `tests/e2e_otlp.rs` checks the same against the real
+    /// for every metric we register. `tests/it/e2e_otlp.rs` checks the same against the real
     /// collector's Prometheus exporter.
     fn prometheus_name(name: &str, unit: &str, monotonic_counter: bool, gauge: bool) -> String {
         let mut tokens: Vec<String> = name
