@@ -143,8 +143,7 @@ impl Pipeline {
         error: ParseError,
         origin: &Origin<'_>,
     ) -> Applied {
-        self.metrics
-            .record_parse_error(source, format.map(Format::as_str), error.reason());
+        self.metrics.record_parse_error(source, format, &error);
         if let Some(suppressed) = self.warn_limit.check() {
             tracing::warn!(
                 source,
@@ -172,8 +171,7 @@ impl Pipeline {
     ) -> Applied {
         let started = SystemTime::now();
         let kind = kind.of_entry(entry);
-        self.metrics
-            .record_log_line(kind.as_str(), entry.level.as_str());
+        self.metrics.record_log_line(kind, entry.level);
         let output = match broker_log::parse_entry(kind, entry) {
             Ok(output) => output,
             Err(error) => {

@@ -43,23 +43,8 @@ pub const SCOPE_NAME: &str = "kafka-security-exporter";
 /// Series per metric that keep an exemplar; beyond, the store starts over.
 const EXEMPLAR_SERIES: usize = 4096;
 
-/// The `signal` label of the OTLP self-metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Metrics,
-    Traces,
-}
-
-impl Signal {
-    pub const ALL: [Signal; 2] = [Signal::Metrics, Signal::Traces];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Metrics => "metrics",
-            Signal::Traces => "traces",
-        }
-    }
-}
+/// The `signal` label of the OTLP self-metrics (defined with the metric catalogue).
+pub use crate::metrics::Signal;
 
 pub(crate) fn nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)

@@ -188,9 +188,7 @@ impl ClientContext for SourceContext {
                 });
             if let Some(lag) = lag.filter(|l| *l >= 0) {
                 self.metrics
-                    .consumer_lag
-                    .with_label_values(&[topic, &partition.to_string()])
-                    .set(lag);
+                    .set_consumer_lag(&self.source, topic, *partition, lag);
             }
         }
     }
@@ -258,10 +256,8 @@ impl ConsumerContext for SourceContext {
             let mut assigned = self.assigned.lock();
             assigned.retain(|tp| !revoked.contains(tp));
             for (topic, partition) in &revoked {
-                let _ = self
-                    .metrics
-                    .consumer_lag
-                    .remove_label_values(&[topic, &partition.to_string()]);
+                self.metrics
+                    .remove_consumer_lag(&self.source, topic, *partition);
             }
             tracing::info!(source = %self.source, partitions = revoked.len(), committed, "Partitions revoked.");
         }
