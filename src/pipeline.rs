@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::Mutex;
 
 use crate::event::{Format, Origin, SecurityEvent};
+use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent};
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::broker_log::{self, LogKind, LogOutput};
@@ -195,7 +196,7 @@ impl Pipeline {
                             .duration_since(since)
                             .map_or(true, |d| d <= CONTROLLER_REPLAY_WINDOW);
                         if within {
-                            self.metrics.record_controller_replay(source);
+                            ControllerReplaySkipped { source }.emit(&self.metrics);
                             return Applied::Skipped;
                         }
                         stream.replay_since = None;

@@ -7,6 +7,7 @@
 
 pub mod capped;
 pub mod catalogue;
+pub mod internal;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -217,6 +218,8 @@ pub struct Metrics {
     source_up: IntGaugeVec,
     otlp_export_failures: IntCounterVec,
     otlp_dropped: IntCounterVec,
+    /// Rate limits of the per-record warnings of [`internal`] events.
+    limits: internal::Limits,
 }
 
 impl Metrics {
@@ -255,6 +258,7 @@ impl Metrics {
             // OTLP self-metrics: registered always, series created only when OTLP is on.
             otlp_export_failures: r.counter(&c::OTLP_EXPORT_FAILURES)?,
             otlp_dropped: r.counter(&c::OTLP_DROPPED)?,
+            limits: internal::Limits::new(),
             registry,
         })
     }

@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::KafkaSourceConfig;
 use crate::event::Origin;
 use crate::health::Health;
+use crate::metrics::internal::{InternalEvent, RecordRedelivered};
 use crate::metrics::Metrics;
 use crate::parse::log4j::FramerConfig;
 use crate::parse::{FormatChoice, Record, TraceHeaders};
@@ -406,7 +407,7 @@ impl KafkaSource {
             match message {
                 Ok(message) => {
                     if consumer.context().already_applied(&message) {
-                        self.pipeline.metrics().record_redelivery(&name);
+                        RecordRedelivered { source: &name }.emit(self.pipeline.metrics());
                     } else {
                         let (format, framer) = formats.get(message.topic());
                         apply(&self.pipeline, &name, format, &framer, &message);
