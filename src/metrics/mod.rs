@@ -188,12 +188,8 @@ impl MetricsConfig {
     }
 }
 
-/// Build facts for `kafka_security_build_info`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const REVISION: &str = match option_env!("KSE_GIT_REVISION") {
-    Some(r) => r,
-    None => "unknown",
-};
+/// Build facts for `kafka_security_build_info` (re-exported for existing users).
+pub use crate::build_info::{REVISION, VERSION};
 
 /// Every metric the exporter emits, registered in one registry.
 pub struct Metrics {
