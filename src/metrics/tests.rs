@@ -60,6 +60,14 @@ fn count_series(metrics: &Metrics, name: &str) -> usize {
         .map_or(0, |f| f.get_metric().len())
 }
 
+/// The `kafka_security_authorization_total` series of [`denial`].
+const DENIED_WRITE: [(&str, &str); 4] = [
+    ("api", "Produce"),
+    ("decision", "denied"),
+    ("operation", "WRITE"),
+    ("resource_type", "Topic"),
+];
+
 fn denial(principal: &str) -> SecurityEvent<'_> {
     let mut e = SecurityEvent::new(
         Format::ConfluentAudit,
@@ -99,16 +107,7 @@ fn an_authorization_denial_feeds_three_metrics() {
         Some(1.0)
     );
     assert_eq!(
-        value(
-            &metrics,
-            names::AUTHORIZATION,
-            &[
-                ("api", "Produce"),
-                ("decision", "denied"),
-                ("operation", "WRITE"),
-                ("resource_type", "Topic"),
-            ]
-        ),
+        value(&metrics, names::AUTHORIZATION, &DENIED_WRITE),
         Some(1.0)
     );
     assert_eq!(
@@ -214,16 +213,7 @@ fn a_flood_of_principals_is_capped_and_counted() {
         Some(900.0)
     );
     assert_eq!(
-        value(
-            &metrics,
-            names::AUTHORIZATION,
-            &[
-                ("api", "Produce"),
-                ("decision", "denied"),
-                ("operation", "WRITE"),
-                ("resource_type", "Topic"),
-            ]
-        ),
+        value(&metrics, names::AUTHORIZATION, &DENIED_WRITE),
         Some(1000.0)
     );
 }
