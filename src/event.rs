@@ -272,6 +272,31 @@ impl ChangeAction {
     }
 }
 
+/// An ACL's permission type (Kafka's `AclPermissionType`). A closed set so it can be a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    Allow,
+    Deny,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Allow => "allow",
+            Permission::Deny => "deny",
+        }
+    }
+
+    /// Reads `ALLOW`/`DENY` in any of the cases Kafka and its tools write (`ALLOW`, `Allow`).
+    pub fn from_name(name: &str) -> Option<Permission> {
+        match name {
+            "ALLOW" | "Allow" | "allow" => Some(Permission::Allow),
+            "DENY" | "Deny" | "deny" => Some(Permission::Deny),
+            _ => None,
+        }
+    }
+}
+
 /// Why the broker refused a connection. A closed set so it can be a label (`reason` of
 /// `kafka_security_connections_rejected_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -325,8 +350,8 @@ pub struct SecurityEvent<'a> {
     pub resource_name: Option<Text<'a>>,
     /// `LITERAL`, `PREFIXED`...
     pub pattern_type: Option<Text<'a>>,
-    /// An ACL's permission type, for ACL changes: `ALLOW` or `DENY`.
-    pub permission: Option<Text<'a>>,
+    /// An ACL's permission type, for ACL changes.
+    pub permission: Option<Permission>,
     /// The configuration key a config change touched (`retention.ms`).
     pub config_key: Option<Text<'a>>,
     /// Kafka API in `ApiKeys` PascalCase (`Produce`, `CreateAcls`), or an application's method name.
@@ -437,7 +462,7 @@ impl<'a> SecurityEvent<'a> {
             resource_type: own(self.resource_type),
             resource_name: own(self.resource_name),
             pattern_type: own(self.pattern_type),
-            permission: own(self.permission),
+            permission: self.permission,
             config_key: own(self.config_key),
             api: own(self.api),
             client_id: own(self.client_id),

@@ -17,7 +17,7 @@ use prometheus::{
 };
 use serde::Deserialize;
 
-use crate::event::{Category, Format, Outcome, SecurityEvent};
+use crate::event::{Category, Format, Outcome, Permission, SecurityEvent};
 use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::Level;
 use crate::parse::ParseError;
@@ -310,11 +310,7 @@ impl Metrics {
                 self.acl_changes.inc(&[
                     action,
                     or_unknown(&event.resource_type),
-                    match event.permission.as_deref() {
-                        Some("ALLOW" | "Allow" | "allow") => "allow",
-                        Some("DENY" | "Deny" | "deny") => "deny",
-                        _ => UNKNOWN,
-                    },
+                    event.permission.map_or(UNKNOWN, Permission::as_str),
                 ]);
             }
             Category::CredentialChange => {

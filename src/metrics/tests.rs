@@ -2,7 +2,7 @@
 //! exactly, series by series.
 
 use super::*;
-use crate::event::{ChangeAction, Origin, Reason, Rejection};
+use crate::event::{ChangeAction, Origin, Permission, Reason, Rejection};
 use prometheus::proto::{MetricFamily, MetricType};
 use std::borrow::Cow;
 use std::time::Duration;
@@ -355,7 +355,7 @@ fn changes_and_rejections_are_labelled_from_what_the_parser_set() {
         Some(ChangeAction::Create),
     );
     acl.resource_type = Some("Topic".into());
-    acl.permission = Some("ALLOW".into());
+    acl.permission = Some(Permission::Allow);
     m.record("c", &acl, SystemTime::now());
     // The event type is not read: an unset action is `unknown`.
     let scram = change(Category::CredentialChange, "scram_credential_deleted", None);

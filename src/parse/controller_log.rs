@@ -35,7 +35,7 @@ use super::log4j::LogEntry;
 use super::ParseError;
 use crate::event::{
     normalize_operation, normalize_resource_type, Category, ChangeAction, Format, Origin, Outcome,
-    SecurityEvent, Text,
+    Permission, SecurityEvent, Text,
 };
 
 /// Parses a framed `controller.log` entry; `Ok(None)` when it is not one of the changes above.
@@ -123,7 +123,7 @@ pub fn parse_message(
         ev.resource_name = Some(acl.resource_name.into());
         ev.pattern_type = Some(acl.pattern_type.into());
         ev.principal = Some(acl.principal.into());
-        ev.permission = Some(acl.permission.into());
+        ev.permission = Permission::from_name(acl.permission);
         return Ok(Some(ev));
     }
 
@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn acl_permission_and_config_key_are_kept() {
         let e = one("[QuorumController id=1] Replayed AccessControlEntryRecord for 9hEExFzMR_2SXaA8JGp5Cw, setting StandardAcl[resourceType=TOPIC, resourceName=orders, patternType=LITERAL, principal=User:alice, host=*, operation=WRITE, permissionType=DENY]");
-        assert_eq!(e.permission.as_deref(), Some("DENY"));
+        assert_eq!(e.permission, Some(Permission::Deny));
         let e = one("[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=TOPIC, name='orders') which set configuration retention.ms to 1 to 2");
         assert_eq!(e.config_key.as_deref(), Some("retention.ms"));
     }
