@@ -223,6 +223,102 @@ impl Reason {
     }
 }
 
+/// What a change did to an ACL or a credential. A closed set so it can be a label (`action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeAction {
+    Create,
+    Update,
+    Delete,
+    Expire,
+}
+
+impl ChangeAction {
+    pub const ALL: [ChangeAction; 4] = [
+        ChangeAction::Create,
+        ChangeAction::Update,
+        ChangeAction::Delete,
+        ChangeAction::Expire,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeAction::Create => "create",
+            ChangeAction::Update => "update",
+            ChangeAction::Delete => "delete",
+            ChangeAction::Expire => "expire",
+        }
+    }
+
+    /// Reads the action from the words of a free-form name: an application's event type
+    /// (`acl_created`, `scram_credential_updated`) or an API name (`CreateAcls`,
+    /// `ExpireDelegationToken`). For inputs that carry nothing more exact.
+    pub fn from_words(words: &str) -> Option<ChangeAction> {
+        let s = words.to_ascii_lowercase();
+        if s.contains("delete") || s.contains("remove") {
+            Some(ChangeAction::Delete)
+        } else if s.contains("expire") {
+            Some(ChangeAction::Expire)
+        } else if s.contains("create") || s.contains("add") {
+            Some(ChangeAction::Create)
+        } else if s.contains("update")
+            || s.contains("modif")
+            || s.contains("alter")
+            || s.contains("set")
+        {
+            Some(ChangeAction::Update)
+        } else {
+            None
+        }
+    }
+}
+
+/// An ACL's permission type (Kafka's `AclPermissionType`). A closed set so it can be a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    Allow,
+    Deny,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Allow => "allow",
+            Permission::Deny => "deny",
+        }
+    }
+
+    /// Reads `ALLOW`/`DENY` in any of the cases Kafka and its tools write (`ALLOW`, `Allow`).
+    pub fn from_name(name: &str) -> Option<Permission> {
+        match name {
+            "ALLOW" | "Allow" | "allow" => Some(Permission::Allow),
+            "DENY" | "Deny" | "deny" => Some(Permission::Deny),
+            _ => None,
+        }
+    }
+}
+
+/// Why the broker refused a connection. A closed set so it can be a label (`reason` of
+/// `kafka_security_connections_rejected_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    /// `max.connections.per.ip` reached: the only connection limit Kafka logs (the listener and
+    /// broker limits block the acceptor silently; `SocketServer.scala`, `ConnectionQuotas`).
+    PerIpLimit,
+    /// Refused, by a limit the input does not name.
+    Other,
+}
+
+impl Rejection {
+    pub const ALL: [Rejection; 2] = [Rejection::PerIpLimit, Rejection::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::PerIpLimit => "per_ip_limit",
+            Rejection::Other => "other",
+        }
+    }
+}
+
 /// One normalized security event.
 ///
 /// Optional fields are `None` when the input does not say; the metrics layer renders those as an
@@ -254,14 +350,18 @@ pub struct SecurityEvent<'a> {
     pub resource_name: Option<Text<'a>>,
     /// `LITERAL`, `PREFIXED`...
     pub pattern_type: Option<Text<'a>>,
-    /// An ACL's permission type, for ACL changes: `ALLOW` or `DENY`.
-    pub permission: Option<Text<'a>>,
+    /// An ACL's permission type, for ACL changes.
+    pub permission: Option<Permission>,
     /// The configuration key a config change touched (`retention.ms`).
     pub config_key: Option<Text<'a>>,
     /// Kafka API in `ApiKeys` PascalCase (`Produce`, `CreateAcls`), or an application's method name.
     pub api: Option<Text<'a>>,
     pub client_id: Option<Text<'a>>,
     pub reason: Option<Reason>,
+    /// What an ACL or credential change did; set by the parser.
+    pub action: Option<ChangeAction>,
+    /// For a refused connection, the limit that refused it; set by the parser.
+    pub rejection: Option<Rejection>,
     /// Kafka cluster id, when the event names it.
     pub cluster_id: Option<Text<'a>>,
     /// Broker node id, when the event names it.
@@ -299,9 +399,31 @@ impl<'a> SecurityEvent<'a> {
             api: None,
             client_id: None,
             reason: None,
+            action: None,
+            rejection: None,
             cluster_id: None,
             broker_id: None,
         }
+    }
+
+    /// For inputs that only carry words (JSON and text event types, Confluent audit API names):
+    /// sets `action` of an ACL or credential change from its event type, else its API name, and
+    /// marks a connection event whose type says `rejected` as refused by an unnamed limit.
+    /// Parsers of Kafka's own logs set both exactly instead.
+    pub fn with_actions_from_words(mut self) -> Self {
+        match self.category {
+            Category::AclChange | Category::CredentialChange if self.action.is_none() => {
+                self.action = ChangeAction::from_words(&self.event_type)
+                    .or_else(|| self.api.as_deref().and_then(ChangeAction::from_words));
+            }
+            Category::Connection
+                if self.rejection.is_none() && self.event_type.contains("rejected") =>
+            {
+                self.rejection = Some(Rejection::Other);
+            }
+            _ => {}
+        }
+        self
     }
 
     /// Copies every borrowed field so the event can outlive its input.
@@ -340,11 +462,13 @@ impl<'a> SecurityEvent<'a> {
             resource_type: own(self.resource_type),
             resource_name: own(self.resource_name),
             pattern_type: own(self.pattern_type),
-            permission: own(self.permission),
+            permission: self.permission,
             config_key: own(self.config_key),
             api: own(self.api),
             client_id: own(self.client_id),
             reason: self.reason,
+            action: self.action,
+            rejection: self.rejection,
             cluster_id: own(self.cluster_id),
             broker_id: own(self.broker_id),
         }

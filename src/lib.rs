@@ -12,7 +12,8 @@
 //! - [`parse`]: one parser per input format, pure functions from bytes to events.
 //! - [`event`]: the normalized [`event::SecurityEvent`] every input becomes.
 //! - [`pipeline`]: parse a record once, apply it to the metric state.
-//! - [`metrics`]: metric names, the registry, the cardinality guard, and `Metrics::record`.
+//! - [`metrics`]: the metric catalogue, the registry, the cardinality guard, `Metrics::record`
+//!   and the exporter's internal events.
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
 //! - [`export`]: outputs; [`export::http`] serves `/metrics`, `/healthz`, `/readyz`.
 //! - [`otel`]: OpenTelemetry: OTLP metrics (bridged from the registry) and one span per record.
@@ -23,6 +24,7 @@
 //! - [`telemetry`]: the exporter's own logs; [`shutdown`]: SIGTERM/SIGINT.
 
 pub mod app;
+pub mod build_info;
 pub mod cli;
 pub mod config;
 pub mod demo;

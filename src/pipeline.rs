@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::Mutex;
 
 use crate::event::{Format, Origin, SecurityEvent};
+use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent};
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::broker_log::{self, LogKind, LogOutput};
@@ -143,8 +144,7 @@ impl Pipeline {
         error: ParseError,
         origin: &Origin<'_>,
     ) -> Applied {
-        self.metrics
-            .record_parse_error(source, format.map(Format::as_str), error.reason());
+        self.metrics.record_parse_error(source, format, &error);
         if let Some(suppressed) = self.warn_limit.check() {
             tracing::warn!(
                 source,
@@ -172,8 +172,7 @@ impl Pipeline {
     ) -> Applied {
         let started = SystemTime::now();
         let kind = kind.of_entry(entry);
-        self.metrics
-            .record_log_line(kind.as_str(), entry.level.as_str());
+        self.metrics.record_log_line(kind, entry.level);
         let output = match broker_log::parse_entry(kind, entry) {
             Ok(output) => output,
             Err(error) => {
@@ -197,7 +196,7 @@ impl Pipeline {
                             .duration_since(since)
                             .map_or(true, |d| d <= CONTROLLER_REPLAY_WINDOW);
                         if within {
-                            self.metrics.record_controller_replay(source);
+                            ControllerReplaySkipped { source }.emit(&self.metrics);
                             return Applied::Skipped;
                         }
                         stream.replay_since = None;

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::event::Origin;
-use crate::metrics::{names, Metrics, MetricsConfig};
+use crate::metrics::catalogue::Label;
+use crate::metrics::{labels, names, Metrics, MetricsConfig};
 use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig};
 use crate::parse::{Parsers, ParsersConfig};
@@ -241,13 +242,13 @@ impl Progress {
 /// The stderr summary: totals, top denied principals, top failing client hosts, changes.
 pub fn summary(metrics: &Metrics, stats: &ReplayStats, top: usize, elapsed: f64) -> String {
     let families = metrics.registry().gather();
-    let sum_by = |metric: &str, label: &str| -> Vec<(String, f64)> {
+    let sum_by = |metric: &str, keys: &[Label]| -> Vec<(String, f64)> {
         let mut by: BTreeMap<String, f64> = BTreeMap::new();
         for f in families.iter().filter(|f| f.name() == metric) {
             for m in f.get_metric() {
-                let key = label
-                    .split(',')
-                    .filter_map(|want| m.get_label().iter().find(|l| l.name() == want))
+                let key = keys
+                    .iter()
+                    .filter_map(|want| m.get_label().iter().find(|l| l.name() == want.key))
                     .map(|l| l.value().to_string())
                     .collect::<Vec<_>>()
                     .join("  ");
@@ -281,34 +282,51 @@ pub fn summary(metrics: &Metrics, stats: &ReplayStats, top: usize, elapsed: f64)
     };
     table(
         "Top denied principals",
-        sum_by(names::AUTHORIZATION_DENIALS_BY_PRINCIPAL, "principal"),
+        sum_by(
+            names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
+            &[labels::PRINCIPAL],
+        ),
     );
     table(
         "Top denials (principal  operation  resource_type  resource_name)",
         sum_by(
             names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
-            "principal,operation,resource_type,resource_name",
+            &[
+                labels::PRINCIPAL,
+                labels::OPERATION,
+                labels::RESOURCE_TYPE,
+                labels::RESOURCE_NAME,
+            ],
         ),
     );
     table(
         "Top client hosts failing authentication",
-        sum_by(names::AUTHENTICATION_FAILURES_BY_CLIENT, "client_host"),
+        sum_by(
+            names::AUTHENTICATION_FAILURES_BY_CLIENT,
+            &[labels::CLIENT_HOST],
+        ),
     );
     table(
         "ACL changes (action permission resource_type)",
-        sum_by(names::ACL_CHANGES, "action,permission,resource_type"),
+        sum_by(
+            names::ACL_CHANGES,
+            &[labels::ACTION, labels::PERMISSION, labels::RESOURCE_TYPE],
+        ),
     );
     table(
         "Credential changes (action mechanism)",
-        sum_by(names::CREDENTIAL_CHANGES, "action,mechanism"),
+        sum_by(
+            names::CREDENTIAL_CHANGES,
+            &[labels::ACTION, labels::MECHANISM],
+        ),
     );
     table(
         "Config changes (resource_type)",
-        sum_by(names::CONFIG_CHANGES, "resource_type"),
+        sum_by(names::CONFIG_CHANGES, &[labels::RESOURCE_TYPE]),
     );
     table(
         "Rejected connections (reason)",
-        sum_by(names::CONNECTIONS_REJECTED, "reason"),
+        sum_by(names::CONNECTIONS_REJECTED, &[labels::REASON]),
     );
     out
 }

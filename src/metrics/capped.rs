@@ -69,7 +69,7 @@ struct Table<C> {
 pub struct Capped<V: Family> {
     vec: V,
     /// `true` for labels whose values come from input and become [`OVERFLOW`] past the cap.
-    from_input: &'static [bool],
+    from_input: Box<[bool]>,
     limits: CapLimits,
     hasher: ahash::RandomState,
     table: Mutex<Table<V::Child>>,
@@ -87,8 +87,8 @@ impl Capped<HistogramVec> {
     pub fn new_histogram(
         registry: &Registry,
         opts: HistogramOpts,
-        labels: &'static [&'static str],
-        from_input: &'static [bool],
+        labels: &[&str],
+        from_input: &[bool],
         limits: CapLimits,
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {
@@ -105,15 +105,10 @@ impl Capped<HistogramVec> {
 }
 
 impl<V: Family> Capped<V> {
-    fn wrap(
-        vec: V,
-        from_input: &'static [bool],
-        limits: CapLimits,
-        overflowed: IntCounter,
-    ) -> Self {
+    fn wrap(vec: V, from_input: &[bool], limits: CapLimits, overflowed: IntCounter) -> Self {
         Capped {
             vec,
-            from_input,
+            from_input: from_input.into(),
             limits,
             hasher: ahash::RandomState::new(),
             table: Mutex::new(Table {
@@ -173,7 +168,7 @@ impl<V: Family> Capped<V> {
         self.overflowed.inc_by(weight);
         let overflow: Vec<&str> = values
             .iter()
-            .zip(self.from_input)
+            .zip(self.from_input.iter())
             .map(|(value, from_input)| if *from_input { OVERFLOW } else { *value })
             .collect();
         let hash = self.hash(&overflow);
@@ -215,8 +210,8 @@ impl Capped<IntCounterVec> {
         registry: &Registry,
         name: &'static str,
         help: &'static str,
-        labels: &'static [&'static str],
-        from_input: &'static [bool],
+        labels: &[&str],
+        from_input: &[bool],
         limits: CapLimits,
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {

@@ -1,9 +1,13 @@
-//! The metric set: names, the registry, and the one place that records an event.
+//! The metric set: the catalogue, the registry, and the one place that records an event.
 //!
-//! Metric names and label keys are the product's interface and live in [`names`]. The registry is
-//! created once in [`Metrics::new`] and passed down; tests build fresh ones.
+//! Every metric — name, kind, help, labels, buckets — is defined once in [`catalogue`]; [`names`]
+//! and [`labels`] are its names and label keys for code that reads the registry. The registry is
+//! created once in [`Metrics::new`] and passed down; tests build fresh ones. What happens to the
+//! exporter itself (a rejected record, a failed export) is an [`internal`] event.
 
 pub mod capped;
+pub mod catalogue;
+pub mod internal;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -13,48 +17,57 @@ use prometheus::{
 };
 use serde::Deserialize;
 
-use crate::event::{Category, Format, Outcome, SecurityEvent};
+use crate::event::{Category, Format, Outcome, Permission, SecurityEvent};
+use crate::parse::broker_log::LogKind;
+use crate::parse::log4j::Level;
+use crate::parse::ParseError;
 pub use capped::{CapLimits, CappedCounterVec, CappedHistogramVec, OVERFLOW};
+pub use catalogue::labels;
+use catalogue::{Kind, Metric, Origin};
 
-/// Metric names. Keep them exactly: dashboards and alerts depend on them.
+/// Metric names, from the [`catalogue`]. Keep them exactly: dashboards and alerts depend on them.
 pub mod names {
-    pub const EVENTS: &str = "kafka_security_events_total";
-    pub const AUTHENTICATION: &str = "kafka_security_authentication_total";
-    pub const AUTHENTICATION_FAILURES_BY_CLIENT: &str =
-        "kafka_security_authentication_failures_by_client_total";
-    pub const AUTHORIZATION: &str = "kafka_security_authorization_total";
-    pub const AUTHORIZATION_DENIALS_BY_PRINCIPAL: &str =
-        "kafka_security_authorization_denials_by_principal_total";
-    pub const EVENT_DELAY: &str = "kafka_security_event_delay_seconds";
-    pub const PARSE_ERRORS: &str = "kafka_security_parse_errors_total";
-    pub const SERIES_OVERFLOW: &str = "kafka_security_series_overflow_total";
-    pub const CONSUMER_LAG: &str = "kafka_security_consumer_lag_messages";
-    pub const SOURCE_UP: &str = "kafka_security_source_up";
-    pub const REDELIVERED: &str = "kafka_security_redelivered_records_total";
-    pub const BUILD_INFO: &str = "kafka_security_build_info";
-    pub const ACL_CHANGES: &str = "kafka_security_acl_changes_total";
-    pub const CREDENTIAL_CHANGES: &str = "kafka_security_credential_changes_total";
-    pub const CONFIG_CHANGES: &str = "kafka_security_config_changes_total";
-    pub const CONNECTIONS_REJECTED: &str = "kafka_security_connections_rejected_total";
-    pub const REQUEST_DURATION: &str = "kafka_security_request_duration_seconds";
-    pub const LOG_LINES: &str = "kafka_security_log_lines_total";
-    pub const CONTROLLER_REPLAYS_SKIPPED: &str = "kafka_security_controller_replays_skipped_total";
-    // OTLP export (src/otel).
-    pub const OTLP_EXPORT_FAILURES: &str = "kafka_security_otlp_export_failures_total";
-    pub const OTLP_DROPPED: &str = "kafka_security_otlp_dropped_total";
+    use super::catalogue as c;
 
-    /// Every capped metric, for config validation.
-    pub const CAPPED: [&str; 9] = [
-        EVENTS,
-        AUTHENTICATION,
-        AUTHENTICATION_FAILURES_BY_CLIENT,
-        AUTHORIZATION,
-        AUTHORIZATION_DENIALS_BY_PRINCIPAL,
-        ACL_CHANGES,
-        CREDENTIAL_CHANGES,
-        CONFIG_CHANGES,
-        REQUEST_DURATION,
-    ];
+    pub const EVENTS: &str = c::EVENTS.name;
+    pub const AUTHENTICATION: &str = c::AUTHENTICATION.name;
+    pub const AUTHENTICATION_FAILURES_BY_CLIENT: &str = c::AUTHENTICATION_FAILURES_BY_CLIENT.name;
+    pub const AUTHORIZATION: &str = c::AUTHORIZATION.name;
+    pub const AUTHORIZATION_DENIALS_BY_PRINCIPAL: &str = c::AUTHORIZATION_DENIALS_BY_PRINCIPAL.name;
+    pub const EVENT_DELAY: &str = c::EVENT_DELAY.name;
+    pub const PARSE_ERRORS: &str = c::PARSE_ERRORS.name;
+    pub const SERIES_OVERFLOW: &str = c::SERIES_OVERFLOW.name;
+    pub const CONSUMER_LAG: &str = c::CONSUMER_LAG.name;
+    pub const SOURCE_UP: &str = c::SOURCE_UP.name;
+    pub const REDELIVERED: &str = c::REDELIVERED.name;
+    pub const BUILD_INFO: &str = c::BUILD_INFO.name;
+    pub const ACL_CHANGES: &str = c::ACL_CHANGES.name;
+    pub const CREDENTIAL_CHANGES: &str = c::CREDENTIAL_CHANGES.name;
+    pub const CONFIG_CHANGES: &str = c::CONFIG_CHANGES.name;
+    pub const CONNECTIONS_REJECTED: &str = c::CONNECTIONS_REJECTED.name;
+    pub const REQUEST_DURATION: &str = c::REQUEST_DURATION.name;
+    pub const LOG_LINES: &str = c::LOG_LINES.name;
+    pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
+    pub const OTLP_EXPORT_FAILURES: &str = c::OTLP_EXPORT_FAILURES.name;
+    pub const OTLP_DROPPED: &str = c::OTLP_DROPPED.name;
+}
+
+/// The `signal` label of the OTLP self-metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Metrics,
+    Traces,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 2] = [Signal::Metrics, Signal::Traces];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Metrics => "metrics",
+            Signal::Traces => "traces",
+        }
+    }
 }
 
 /// Rendered for a field the event does not carry.
@@ -137,10 +150,11 @@ impl MetricsConfig {
             problems.push("metrics.max_series_per_metric: must be at least 1".into());
         }
         for (name, n) in &self.max_series {
-            if !names::CAPPED.contains(&name.as_str()) {
+            if !catalogue::find(name).is_some_and(Metric::capped) {
+                let capped: Vec<&str> = catalogue::capped().map(|m| m.name).collect();
                 problems.push(format!(
                     "metrics.max_series.{name}: not a capped metric; expected one of {}",
-                    names::CAPPED.join(", ")
+                    capped.join(", ")
                 ));
             } else if *n == 0 {
                 problems.push(format!("metrics.max_series.{name}: must be at least 1"));
@@ -149,13 +163,8 @@ impl MetricsConfig {
         if self.max_label_value_bytes < 16 {
             problems.push("metrics.max_label_value_bytes: must be at least 16".into());
         }
-        for (key, b) in [
-            ("delay_buckets_secs", &self.delay_buckets_secs),
-            (
-                "request_duration_buckets_secs",
-                &self.request_duration_buckets_secs,
-            ),
-        ] {
+        for buckets in catalogue::ALL.iter().filter_map(|m| m.buckets) {
+            let (key, b) = (buckets.config_key, (buckets.read)(self));
             if b.is_empty() {
                 problems.push(format!("metrics.{key}: needs at least one bucket"));
             } else if b.windows(2).any(|w| w[0] >= w[1]) || b.iter().any(|x| !x.is_finite()) {
@@ -179,12 +188,8 @@ impl MetricsConfig {
     }
 }
 
-/// Build facts for `kafka_security_build_info`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const REVISION: &str = match option_env!("KSE_GIT_REVISION") {
-    Some(r) => r,
-    None => "unknown",
-};
+/// Build facts for `kafka_security_build_info` (re-exported for existing users).
+pub use crate::build_info::{REVISION, VERSION};
 
 /// Every metric the exporter emits, registered in one registry.
 pub struct Metrics {
@@ -205,259 +210,52 @@ pub struct Metrics {
     request_by_principal: bool,
     log_lines: IntCounterVec,
     controller_replays_skipped: IntCounterVec,
-    /// Gauge of consumer lag per assigned partition.
-    pub consumer_lag: IntGaugeVec,
-    /// 1 while a source is connected and assigned, else 0.
-    pub source_up: IntGaugeVec,
+    consumer_lag: IntGaugeVec,
+    source_up: IntGaugeVec,
     otlp_export_failures: IntCounterVec,
     otlp_dropped: IntCounterVec,
+    /// Rate limits of the per-record warnings of [`internal`] events.
+    limits: internal::Limits,
 }
 
 impl Metrics {
     /// Builds the metric set in a fresh registry. `config` must have passed `problems()`.
     pub fn new(config: &MetricsConfig) -> prometheus::Result<Metrics> {
+        use catalogue as c;
         let registry = Registry::new();
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
-
-        let build_info = registered(
-            &registry,
-            IntGaugeVec::new(
-                Opts::new(
-                    names::BUILD_INFO,
-                    "Always 1; labels name the exporter's version and source revision.",
-                ),
-                &["version", "revision"],
-            ),
-        )?;
-        build_info.with_label_values(&[VERSION, REVISION]).set(1);
-
-        let overflow = registered(
-            &registry,
-            IntCounterVec::new(
-            Opts::new(
-                names::SERIES_OVERFLOW,
-                "Events counted in a metric's __overflow__ series because it reached its label-set limit.",
-            ),
-            &["metric"],
-        ),
-        )?;
-
-        let capped = |name: &'static str,
-                      help: &'static str,
-                      labels: &'static [&'static str],
-                      from_input: &'static [bool]| {
-            let overflowed = overflow.with_label_values(&[name]);
-            CappedCounterVec::new(
-                &registry,
-                name,
-                help,
-                labels,
-                from_input,
-                config.limits(name),
-                overflowed,
-            )
-        };
-
-        let events = capped(
-            names::EVENTS,
-            "Security events applied, by source, input format, category, outcome and original event type.",
-            &["source", "format", "category", "outcome", "event_type"],
-            &[false, false, false, false, true],
-        )?;
-        let authentication = capped(
-            names::AUTHENTICATION,
-            "Authentication attempts by outcome, SASL mechanism and listener.",
-            &["outcome", "mechanism", "listener"],
-            &[false, true, true],
-        )?;
-        let authentication_failures_by_client = capped(
-            names::AUTHENTICATION_FAILURES_BY_CLIENT,
-            "Failed authentications by client host and reason (capped).",
-            &["client_host", "reason"],
-            &[true, false],
-        )?;
-        let authorization = capped(
-            names::AUTHORIZATION,
-            "Authorization decisions by decision, operation, resource type and API.",
-            &["decision", "operation", "resource_type", "api"],
-            &[false, true, true, true],
-        )?;
-        let denials_by_principal = capped(
-            names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
-            "Denied authorizations by principal, operation, resource type and resource name (capped).",
-            &["principal", "operation", "resource_type", "resource_name"],
-            &[true, true, true, true],
-        )?;
-
-        let acl_changes = capped(
-            names::ACL_CHANGES,
-            "ACL changes by action (create, delete), resource type and permission (allow, deny).",
-            &["action", "resource_type", "permission"],
-            &[false, true, false],
-        )?;
-        let credential_changes = capped(
-            names::CREDENTIAL_CHANGES,
-            "Credential changes (SCRAM credentials, delegation tokens) by action and mechanism.",
-            &["action", "mechanism"],
-            &[false, true],
-        )?;
-        let config_changes = capped(
-            names::CONFIG_CHANGES,
-            "Configuration and client-quota changes by resource type.",
-            &["resource_type"],
-            &[true],
-        )?;
-        let connections_rejected = registered(
-            &registry,
-            IntCounterVec::new(
-                Opts::new(
-                    names::CONNECTIONS_REJECTED,
-                    "Connections the broker refused because a connection limit was reached, by limit.",
-                ),
-                &["reason"],
-            ),
-        )?;
-        let request_labels: &'static [&'static str] = if config.request_duration_by_principal {
-            &["api", "principal"]
-        } else {
-            &["api"]
-        };
-        let request_duration = CappedHistogramVec::new_histogram(
-            &registry,
-            HistogramOpts::new(
-                names::REQUEST_DURATION,
-                "Total time of requests from Kafka's request log, by API.",
-            )
-            .buckets(config.request_duration_buckets_secs.clone()),
-            request_labels,
-            &[true, true][..request_labels.len()],
-            config.limits(names::REQUEST_DURATION),
-            overflow.with_label_values(&[names::REQUEST_DURATION]),
-        )?;
-        let log_lines = registered(
-            &registry,
-            IntCounterVec::new(
-                Opts::new(
-                    names::LOG_LINES,
-                    "Broker log entries read (an entry is one log event with its continuation lines), by kind of log and level.",
-                ),
-                &["file_kind", "level"],
-            ),
-        )?;
-        let controller_replays_skipped = registered(
-            &registry,
-            IntCounterVec::new(
-                Opts::new(
-                    names::CONTROLLER_REPLAYS_SKIPPED,
-                    "Controller `Replayed …` changes not counted because a restarting controller was replaying records it had already committed.",
-                ),
-                &["source"],
-            ),
-        )?;
-
-        let delay = registered(
-            &registry,
-            HistogramVec::new(
-                HistogramOpts::new(
-                    names::EVENT_DELAY,
-                    "Seconds from an event's own time to the moment it was applied, by source.",
-                )
-                .buckets(config.delay_buckets_secs.clone()),
-                &["source"],
-            ),
-        )?;
-
-        let parse_errors = registered(
-            &registry,
-            IntCounterVec::new(
-            Opts::new(
-                names::PARSE_ERRORS,
-                "Records that could not become an event, by source, attempted format and reason.",
-            ),
-            &["source", "format", "reason"],
-        ),
-        )?;
-
-        let redelivered = registered(
-            &registry,
-            IntCounterVec::new(
-            Opts::new(
-                names::REDELIVERED,
-                "Records Kafka delivered again after a failed offset commit that this process had already applied; skipped, so nothing is counted twice.",
-            ),
-            &["source"],
-        ),
-        )?;
-
-        let consumer_lag = registered(
-            &registry,
-            IntGaugeVec::new(
-                Opts::new(
-                    names::CONSUMER_LAG,
-                    "Messages between the consumer's position and the partition's high watermark.",
-                ),
-                &["topic", "partition"],
-            ),
-        )?;
-
-        let source_up = registered(
-            &registry,
-            IntGaugeVec::new(
-                Opts::new(
-                    names::SOURCE_UP,
-                    "1 while the source is connected and has joined its consumer group, else 0.",
-                ),
-                &["source"],
-            ),
-        )?;
-
-        // OTLP self-metrics: registered always, series created only when OTLP is on.
-        let otlp_export_failures = registered(
-            &registry,
-            IntCounterVec::new(
-                Opts::new(
-                    names::OTLP_EXPORT_FAILURES,
-                    "OTLP export requests that failed after retries (collector down, slow or refusing), by signal.",
-                ),
-                &["signal"],
-            ),
-        )?;
-        let otlp_dropped = registered(
-            &registry,
-            IntCounterVec::new(
-                Opts::new(
-                    names::OTLP_DROPPED,
-                    "Spans or metric data points that never reached the collector (queue full, failed export, rejected), by signal.",
-                ),
-                &["signal"],
-            ),
-        )?;
-
+        let r = Registrar::new(&registry, config)?;
+        r.gauge(&c::BUILD_INFO)?
+            .with_label_values(&[VERSION, REVISION])
+            .set(1);
         Ok(Metrics {
-            registry,
-            otlp_export_failures,
-            otlp_dropped,
-            events,
-            authentication,
-            authentication_failures_by_client,
-            authorization,
-            denials_by_principal,
-            delay,
-            parse_errors,
-            redelivered,
-            acl_changes,
-            credential_changes,
-            config_changes,
-            connections_rejected,
-            request_duration,
+            events: r.capped_counter(&c::EVENTS)?,
+            authentication: r.capped_counter(&c::AUTHENTICATION)?,
+            authentication_failures_by_client: r
+                .capped_counter(&c::AUTHENTICATION_FAILURES_BY_CLIENT)?,
+            authorization: r.capped_counter(&c::AUTHORIZATION)?,
+            denials_by_principal: r.capped_counter(&c::AUTHORIZATION_DENIALS_BY_PRINCIPAL)?,
+            acl_changes: r.capped_counter(&c::ACL_CHANGES)?,
+            credential_changes: r.capped_counter(&c::CREDENTIAL_CHANGES)?,
+            config_changes: r.capped_counter(&c::CONFIG_CHANGES)?,
+            connections_rejected: r.counter(&c::CONNECTIONS_REJECTED)?,
+            request_duration: r.capped_histogram(&c::REQUEST_DURATION)?,
             request_by_principal: config.request_duration_by_principal,
-            log_lines,
-            controller_replays_skipped,
-            consumer_lag,
-            source_up,
+            log_lines: r.counter(&c::LOG_LINES)?,
+            controller_replays_skipped: r.counter(&c::CONTROLLER_REPLAYS_SKIPPED)?,
+            delay: r.histogram(&c::EVENT_DELAY)?,
+            parse_errors: r.counter(&c::PARSE_ERRORS)?,
+            redelivered: r.counter(&c::REDELIVERED)?,
+            consumer_lag: r.gauge(&c::CONSUMER_LAG)?,
+            source_up: r.gauge(&c::SOURCE_UP)?,
+            // OTLP self-metrics: registered always, series created only when OTLP is on.
+            otlp_export_failures: r.counter(&c::OTLP_EXPORT_FAILURES)?,
+            otlp_dropped: r.counter(&c::OTLP_DROPPED)?,
+            limits: internal::Limits::new(),
+            registry,
         })
     }
 
@@ -475,6 +273,7 @@ impl Metrics {
             outcome,
             &event.event_type,
         ]);
+        let action = event.action.map_or(UNKNOWN, |a| a.as_str());
         match event.category {
             Category::Authentication => {
                 self.authentication.inc(&[
@@ -509,31 +308,24 @@ impl Metrics {
             }
             Category::AclChange => {
                 self.acl_changes.inc(&[
-                    change_action(event),
+                    action,
                     or_unknown(&event.resource_type),
-                    match event.permission.as_deref() {
-                        Some("ALLOW" | "Allow" | "allow") => "allow",
-                        Some("DENY" | "Deny" | "deny") => "deny",
-                        _ => UNKNOWN,
-                    },
+                    event.permission.map_or(UNKNOWN, Permission::as_str),
                 ]);
             }
             Category::CredentialChange => {
                 self.credential_changes
-                    .inc(&[change_action(event), or_unknown(&event.mechanism)]);
+                    .inc(&[action, or_unknown(&event.mechanism)]);
             }
             Category::ConfigChange => {
                 self.config_changes.inc(&[or_unknown(&event.resource_type)]);
             }
-            Category::Connection if event.event_type.contains("rejected") => {
-                // `max.connections.per.ip` is the only limit Kafka logs (the listener and broker
-                // limits block the acceptor silently; reference §4.2).
-                let reason = if event.format == Format::ServerLog {
-                    "per_ip_limit"
-                } else {
-                    "other"
-                };
-                self.connections_rejected.with_label_values(&[reason]).inc();
+            Category::Connection => {
+                if let Some(rejection) = event.rejection {
+                    self.connections_rejected
+                        .with_label_values(&[rejection.as_str()])
+                        .inc();
+                }
             }
             _ => {}
         }
@@ -557,8 +349,10 @@ impl Metrics {
     }
 
     /// Counts one broker log entry.
-    pub fn record_log_line(&self, file_kind: &str, level: &str) {
-        self.log_lines.with_label_values(&[file_kind, level]).inc();
+    pub fn record_log_line(&self, file_kind: LogKind, level: Level) {
+        self.log_lines
+            .with_label_values(&[file_kind.as_str(), level.as_str()])
+            .inc();
     }
 
     /// Counts a controller change skipped as a startup replay.
@@ -570,9 +364,13 @@ impl Metrics {
 
     /// Records a record that could not become an event. `format` is `None` when no format could
     /// be chosen.
-    pub fn record_parse_error(&self, source: &str, format: Option<&str>, reason: &str) {
+    pub fn record_parse_error(&self, source: &str, format: Option<Format>, error: &ParseError) {
         self.parse_errors
-            .with_label_values(&[source, format.unwrap_or(UNKNOWN), reason])
+            .with_label_values(&[
+                source,
+                format.map_or(UNKNOWN, Format::as_str),
+                error.reason(),
+            ])
             .inc();
     }
 
@@ -598,22 +396,43 @@ impl Metrics {
             .set(i64::from(up));
     }
 
+    /// Sets the consumer lag of a partition `source` is assigned.
+    pub fn set_consumer_lag(&self, source: &str, topic: &str, partition: i32, lag: i64) {
+        self.consumer_lag
+            .with_label_values(&[source, topic, &partition.to_string()])
+            .set(lag);
+    }
+
+    /// Drops the lag series of a partition `source` no longer holds; other sources' series of
+    /// the same partition stay.
+    pub fn remove_consumer_lag(&self, source: &str, topic: &str, partition: i32) {
+        // Absent when no statistics arrived while it was assigned: nothing to remove.
+        let _ = self
+            .consumer_lag
+            .remove_label_values(&[source, topic, &partition.to_string()]);
+    }
+
     /// Creates both signals' OTLP series at 0, so dashboards show a flat line, not no data.
     pub fn init_otlp_signals(&self) {
-        for signal in ["metrics", "traces"] {
-            self.otlp_export_failures.with_label_values(&[signal]);
-            self.otlp_dropped.with_label_values(&[signal]);
+        for signal in Signal::ALL {
+            self.otlp_export_failures
+                .with_label_values(&[signal.as_str()]);
+            self.otlp_dropped.with_label_values(&[signal.as_str()]);
         }
     }
 
-    /// Counts a failed OTLP export of `signal` (`metrics` or `traces`).
-    pub fn record_otlp_export_failure(&self, signal: &str) {
-        self.otlp_export_failures.with_label_values(&[signal]).inc();
+    /// Counts a failed OTLP export of `signal`.
+    pub fn record_otlp_export_failure(&self, signal: Signal) {
+        self.otlp_export_failures
+            .with_label_values(&[signal.as_str()])
+            .inc();
     }
 
     /// Counts `n` spans or data points of `signal` that were dropped.
-    pub fn record_otlp_dropped(&self, signal: &str, n: u64) {
-        self.otlp_dropped.with_label_values(&[signal]).inc_by(n);
+    pub fn record_otlp_dropped(&self, signal: Signal, n: u64) {
+        self.otlp_dropped
+            .with_label_values(&[signal.as_str()])
+            .inc_by(n);
     }
 
     /// Renders the registry in the Prometheus text format.
@@ -629,36 +448,102 @@ impl Metrics {
     }
 }
 
-/// Creates a collector and registers it, returning a handle.
-fn registered<C: prometheus::core::Collector + Clone + 'static>(
-    registry: &Registry,
-    collector: prometheus::Result<C>,
-) -> prometheus::Result<C> {
-    let collector = collector?;
-    registry.register(Box::new(collector.clone()))?;
-    Ok(collector)
+/// Registers catalogue entries in one registry, with `config`'s caps and buckets. Capped
+/// families share the `kafka_security_series_overflow_total` family.
+struct Registrar<'a> {
+    registry: &'a Registry,
+    config: &'a MetricsConfig,
+    overflow: IntCounterVec,
 }
 
-/// The `action` label of a change: from the parsers' event types (`acl_created`,
-/// `scram_credential_updated`, `delegation_token_deleted`) or an API name (`CreateAcls`).
-fn change_action(event: &SecurityEvent<'_>) -> &'static str {
-    let t = event.event_type.to_ascii_lowercase();
-    let api = event.api.as_deref().unwrap_or("").to_ascii_lowercase();
-    for s in [t.as_str(), api.as_str()] {
-        if s.contains("delete") || s.contains("remove") {
-            return "delete";
-        }
-        if s.contains("expire") {
-            return "expire";
-        }
-        if s.contains("create") || s.contains("add") {
-            return "create";
-        }
-        if s.contains("update") || s.contains("modif") || s.contains("alter") || s.contains("set") {
-            return "update";
+impl<'a> Registrar<'a> {
+    fn new(registry: &'a Registry, config: &'a MetricsConfig) -> prometheus::Result<Self> {
+        let overflow = IntCounterVec::new(
+            opts(&catalogue::SERIES_OVERFLOW),
+            &keys(&catalogue::SERIES_OVERFLOW, config),
+        )?;
+        registry.register(Box::new(overflow.clone()))?;
+        Ok(Registrar {
+            registry,
+            config,
+            overflow,
+        })
+    }
+
+    fn counter(&self, m: &'static Metric) -> prometheus::Result<IntCounterVec> {
+        debug_assert!(m.kind == Kind::Counter && !m.capped(), "{}", m.name);
+        self.registered(IntCounterVec::new(opts(m), &keys(m, self.config)))
+    }
+
+    fn gauge(&self, m: &'static Metric) -> prometheus::Result<IntGaugeVec> {
+        debug_assert!(m.kind == Kind::Gauge && !m.capped(), "{}", m.name);
+        self.registered(IntGaugeVec::new(opts(m), &keys(m, self.config)))
+    }
+
+    fn histogram(&self, m: &'static Metric) -> prometheus::Result<HistogramVec> {
+        debug_assert!(m.kind == Kind::Histogram && !m.capped(), "{}", m.name);
+        self.registered(HistogramVec::new(
+            self.histogram_opts(m),
+            &keys(m, self.config),
+        ))
+    }
+
+    fn capped_counter(&self, m: &'static Metric) -> prometheus::Result<CappedCounterVec> {
+        debug_assert!(m.kind == Kind::Counter && m.capped(), "{}", m.name);
+        let labels = m.labels_for(self.config);
+        CappedCounterVec::new(
+            self.registry,
+            m.name,
+            m.help,
+            &labels.iter().map(|l| l.key).collect::<Vec<_>>(),
+            &from_input(&labels),
+            self.config.limits(m.name),
+            self.overflow.with_label_values(&[m.name]),
+        )
+    }
+
+    fn capped_histogram(&self, m: &'static Metric) -> prometheus::Result<CappedHistogramVec> {
+        debug_assert!(m.kind == Kind::Histogram && m.capped(), "{}", m.name);
+        let labels = m.labels_for(self.config);
+        CappedHistogramVec::new_histogram(
+            self.registry,
+            self.histogram_opts(m),
+            &labels.iter().map(|l| l.key).collect::<Vec<_>>(),
+            &from_input(&labels),
+            self.config.limits(m.name),
+            self.overflow.with_label_values(&[m.name]),
+        )
+    }
+
+    fn histogram_opts(&self, m: &Metric) -> HistogramOpts {
+        let opts = HistogramOpts::new(m.name, m.help);
+        match m.buckets {
+            Some(b) => opts.buckets((b.read)(self.config).to_vec()),
+            None => opts,
         }
     }
-    UNKNOWN
+
+    /// Registers a created collector, returning a handle.
+    fn registered<C: prometheus::core::Collector + Clone + 'static>(
+        &self,
+        collector: prometheus::Result<C>,
+    ) -> prometheus::Result<C> {
+        let collector = collector?;
+        self.registry.register(Box::new(collector.clone()))?;
+        Ok(collector)
+    }
+}
+
+fn opts(m: &Metric) -> Opts {
+    Opts::new(m.name, m.help)
+}
+
+fn keys(m: &Metric, config: &MetricsConfig) -> Vec<&'static str> {
+    m.labels_for(config).iter().map(|l| l.key).collect()
+}
+
+fn from_input(labels: &[catalogue::Label]) -> Vec<bool> {
+    labels.iter().map(|l| l.origin == Origin::Input).collect()
 }
 
 fn or_unknown<'s>(field: &'s Option<crate::event::Text<'_>>) -> &'s str {
@@ -669,152 +554,4 @@ fn or_unknown<'s>(field: &'s Option<crate::event::Text<'_>>) -> &'s str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::{Origin, Reason};
-    use std::borrow::Cow;
-    use std::time::Duration;
-
-    fn denial(principal: &str) -> SecurityEvent<'_> {
-        let mut e = SecurityEvent::new(
-            Format::ConfluentAudit,
-            Category::Authorization,
-            Outcome::Denied,
-            "io.confluent.kafka.server/authorization",
-            Origin::Memory,
-            SystemTime::now(),
-        );
-        e.principal = Some(Cow::Borrowed(principal));
-        e.operation = Some("WRITE".into());
-        e.resource_type = Some("Topic".into());
-        e.resource_name = Some("orders".into());
-        e.api = Some("Produce".into());
-        e
-    }
-
-    #[test]
-    fn an_authorization_denial_feeds_three_metrics() {
-        let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
-        let mut e = denial("User:alice");
-        let now = SystemTime::now();
-        e.event_time = Some(now - Duration::from_millis(300));
-        metrics.record("audit", &e, now);
-        let text = String::from_utf8(metrics.render()).unwrap();
-        assert!(text.contains("kafka_security_events_total{category=\"authorization\",event_type=\"io.confluent.kafka.server/authorization\",format=\"confluent_audit\",outcome=\"denied\",source=\"audit\"} 1\n"), "{text}");
-        assert!(text.contains("kafka_security_authorization_total{api=\"Produce\",decision=\"denied\",operation=\"WRITE\",resource_type=\"Topic\"} 1\n"));
-        assert!(text.contains("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:alice\",resource_name=\"orders\",resource_type=\"Topic\"} 1\n"));
-        assert!(text.contains(
-            "kafka_security_event_delay_seconds_bucket{source=\"audit\",le=\"0.25\"} 0\n"
-        ));
-        assert!(text.contains(
-            "kafka_security_event_delay_seconds_bucket{source=\"audit\",le=\"0.5\"} 1\n"
-        ));
-        assert!(text.contains("kafka_security_build_info{revision="));
-    }
-
-    #[test]
-    fn authentication_failures_count_by_client_and_reason() {
-        let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
-        let mut e = SecurityEvent::new(
-            Format::Text,
-            Category::Authentication,
-            Outcome::Failure,
-            "user-login",
-            Origin::Memory,
-            SystemTime::now(),
-        );
-        e.client_host = Some("10.1.2.3".into());
-        e.reason = Some(Reason::InvalidCredentials);
-        metrics.record("app", &e, SystemTime::now());
-        let text = String::from_utf8(metrics.render()).unwrap();
-        assert!(text.contains("kafka_security_authentication_total{listener=\"unknown\",mechanism=\"unknown\",outcome=\"failure\"} 1\n"), "{text}");
-        assert!(text.contains("kafka_security_authentication_failures_by_client_total{client_host=\"10.1.2.3\",reason=\"invalid_credentials\"} 1\n"));
-    }
-
-    #[test]
-    fn a_flood_of_principals_is_capped_and_counted() {
-        let config = MetricsConfig {
-            max_series: [(names::AUTHORIZATION_DENIALS_BY_PRINCIPAL.to_string(), 100)].into(),
-            ..MetricsConfig::default()
-        };
-        let metrics = Metrics::new(&config).unwrap();
-        let now = SystemTime::now();
-        for i in 0..1000 {
-            let p = format!("User:attacker-{i}");
-            metrics.record("audit", &denial(&p), now);
-        }
-        let text = String::from_utf8(metrics.render()).unwrap();
-        let series = text
-            .lines()
-            .filter(|l| l.starts_with("kafka_security_authorization_denials_by_principal_total{"))
-            .count();
-        assert_eq!(series, 101);
-        assert!(text.contains("kafka_security_authorization_denials_by_principal_total{operation=\"__overflow__\",principal=\"__overflow__\",resource_name=\"__overflow__\",resource_type=\"__overflow__\"} 900\n"));
-        assert!(text.contains("kafka_security_series_overflow_total{metric=\"kafka_security_authorization_denials_by_principal_total\"} 900\n"));
-        assert!(text.contains("kafka_security_authorization_total{api=\"Produce\",decision=\"denied\",operation=\"WRITE\",resource_type=\"Topic\"} 1000\n"));
-    }
-
-    #[test]
-    fn config_problems_are_all_reported() {
-        let config = MetricsConfig {
-            max_series_per_metric: 0,
-            max_series: [("nope_total".to_string(), 5)].into(),
-            max_label_value_bytes: 1,
-            delay_buckets_secs: vec![1.0, 0.5],
-            request_duration_buckets_secs: vec![],
-            request_duration_by_principal: false,
-        };
-        assert_eq!(config.problems().len(), 5, "{:?}", config.problems());
-    }
-
-    #[test]
-    fn a_sources_integrity_counters_start_at_zero() {
-        let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
-        metrics.init_source("topic", true);
-        metrics.init_source("logs", false);
-        let text = String::from_utf8(metrics.render()).unwrap();
-        for line in [
-            "kafka_security_redelivered_records_total{source=\"topic\"} 0\n",
-            "kafka_security_controller_replays_skipped_total{source=\"topic\"} 0\n",
-            "kafka_security_controller_replays_skipped_total{source=\"logs\"} 0\n",
-        ] {
-            assert!(text.contains(line), "{line} missing:\n{text}");
-        }
-        // A file source cannot re-deliver: no series for it.
-        assert!(!text.contains("kafka_security_redelivered_records_total{source=\"logs\"}"));
-        // Counting afterwards moves the same series.
-        metrics.record_redelivery("topic");
-        let text = String::from_utf8(metrics.render()).unwrap();
-        assert!(text.contains("kafka_security_redelivered_records_total{source=\"topic\"} 1\n"));
-    }
-}
-
-#[cfg(test)]
-mod request_tests {
-    use super::*;
-
-    #[test]
-    fn request_duration_by_principal_is_opt_in_and_capped() {
-        let m = Metrics::new(&MetricsConfig::default()).unwrap();
-        m.record_request("Produce", Some("User:a"), 0.002);
-        let t = String::from_utf8(m.render()).unwrap();
-        assert!(
-            t.contains("kafka_security_request_duration_seconds_count{api=\"Produce\"} 1\n"),
-            "{t}"
-        );
-
-        let config = MetricsConfig {
-            request_duration_by_principal: true,
-            max_series: [(names::REQUEST_DURATION.to_string(), 2)].into(),
-            ..MetricsConfig::default()
-        };
-        let m = Metrics::new(&config).unwrap();
-        for p in ["User:a", "User:b", "User:c", "User:d"] {
-            m.record_request("Fetch", Some(p), 0.2);
-        }
-        let t = String::from_utf8(m.render()).unwrap();
-        assert!(t.contains("kafka_security_request_duration_seconds_count{api=\"Fetch\",principal=\"User:a\"} 1\n"), "{t}");
-        assert!(t.contains("kafka_security_request_duration_seconds_count{api=\"__overflow__\",principal=\"__overflow__\"} 2\n"));
-        assert!(t.contains("kafka_security_series_overflow_total{metric=\"kafka_security_request_duration_seconds\"} 2\n"));
-    }
-}
+mod tests;

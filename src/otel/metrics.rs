@@ -45,47 +45,10 @@ use crate::event::{Category, Outcome, SecurityEvent};
 use crate::metrics::{names, Metrics, UNKNOWN};
 use crate::telemetry::RateLimit;
 
-/// Unit annotations for counted things (dropped by the Prometheus translation, shown by OTel
-/// backends). Metrics not listed get no unit unless their name ends in a real unit.
-const ANNOTATIONS: [(&str, &str); 9] = [
-    (names::EVENTS, "{event}"),
-    (names::AUTHENTICATION, "{attempt}"),
-    (names::AUTHENTICATION_FAILURES_BY_CLIENT, "{failure}"),
-    (names::AUTHORIZATION, "{decision}"),
-    (names::AUTHORIZATION_DENIALS_BY_PRINCIPAL, "{denial}"),
-    (names::PARSE_ERRORS, "{record}"),
-    (names::REDELIVERED, "{record}"),
-    (names::SERIES_OVERFLOW, "{event}"),
-    (names::CONSUMER_LAG, "{message}"),
-];
-
-/// Namespaces whose first `_` becomes a `.`.
-const NAMESPACES: [&str; 2] = ["kafka_security_", "process_"];
-
-/// The OTLP name and unit of a Prometheus metric (see the module docs).
+/// The OTLP name and unit of a Prometheus metric (see the module docs); units of counted things
+/// come from the metric catalogue.
 pub fn otel_name(prometheus_name: &str, kind: MetricType) -> (String, &'static str) {
-    let mut base = prometheus_name;
-    if kind == MetricType::COUNTER {
-        base = base.strip_suffix("_total").unwrap_or(base);
-    }
-    let mut unit = ANNOTATIONS
-        .iter()
-        .find(|(n, _)| *n == prometheus_name)
-        .map_or("", |(_, u)| *u);
-    for (suffix, u) in [("_seconds", "s"), ("_bytes", "By")] {
-        if let Some(stripped) = base.strip_suffix(suffix) {
-            base = stripped;
-            unit = u;
-            break;
-        }
-    }
-    let name = match NAMESPACES.iter().find(|ns| base.starts_with(*ns)) {
-        Some(ns) if base.len() > ns.len() => {
-            format!("{}.{}", &ns[..ns.len() - 1], &base[ns.len()..])
-        }
-        _ => base.to_string(),
-    };
-    (name, unit)
+    crate::metrics::catalogue::otlp_name(prometheus_name, kind == MetricType::COUNTER)
 }
 
 /// A sampled event's ids, remembered for one series.
@@ -463,16 +426,14 @@ impl MetricExporter {
         match self.client.export(Payload::Metrics(request), timeout).await {
             Ok(rejected) => {
                 if rejected > 0 {
-                    self.metrics
-                        .record_otlp_dropped(Signal::Metrics.as_str(), rejected);
+                    self.metrics.record_otlp_dropped(Signal::Metrics, rejected);
                 }
                 true
             }
             Err(error) => {
+                self.metrics.record_otlp_export_failure(Signal::Metrics);
                 self.metrics
-                    .record_otlp_export_failure(Signal::Metrics.as_str());
-                self.metrics
-                    .record_otlp_dropped(Signal::Metrics.as_str(), points as u64);
+                    .record_otlp_dropped(Signal::Metrics, points as u64);
                 if let Some(suppressed) = warn_limit.check() {
                     tracing::warn!(%error, points, endpoint = %self.settings.transport.endpoint, suppressed, "Metric export failed; the next push carries the cumulative values again.");
                 }
@@ -537,10 +498,10 @@ mod tests {
             e.event_time = Some(SystemTime::now());
             m.record("s", &e, SystemTime::now());
         }
-        m.record_parse_error("s", None, "empty");
+        m.record_parse_error("s", None, &crate::parse::ParseError::Empty);
         m.set_source_up("s", true);
         m.record_redelivery("s");
-        m.consumer_lag.with_label_values(&["t", "0"]).set(7);
+        m.set_consumer_lag("s", "t", 0, 7);
         m.init_otlp_signals();
         m
     }

@@ -46,23 +46,8 @@ pub const SERVICE_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Series per metric that keep an exemplar; beyond, the store starts over.
 const EXEMPLAR_SERIES: usize = 4096;
 
-/// The `signal` label of the OTLP self-metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Metrics,
-    Traces,
-}
-
-impl Signal {
-    pub const ALL: [Signal; 2] = [Signal::Metrics, Signal::Traces];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Metrics => "metrics",
-            Signal::Traces => "traces",
-        }
-    }
-}
+/// The `signal` label of the OTLP self-metrics (defined with the metric catalogue).
+pub use crate::metrics::Signal;
 
 /// The instrumentation scope of every export request.
 fn instrumentation_scope() -> InstrumentationScope {

@@ -269,7 +269,7 @@ impl Tracer {
             span.attributes.push(text("kafka.cluster.id", id));
         }
         if self.queue.try_send(span).is_err() {
-            self.metrics.record_otlp_dropped(Signal::Traces.as_str(), 1);
+            self.metrics.record_otlp_dropped(Signal::Traces, 1);
         }
         Some(ids)
     }
@@ -497,7 +497,7 @@ impl SpanExporter {
             let chunk = std::mem::replace(&mut batch, rest);
             if tokio::time::Instant::now() >= end {
                 self.metrics
-                    .record_otlp_dropped(Signal::Traces.as_str(), chunk.len() as u64);
+                    .record_otlp_dropped(Signal::Traces, chunk.len() as u64);
                 continue;
             }
             sent += chunk.len();
@@ -529,14 +529,12 @@ impl SpanExporter {
         match self.client.export(Payload::Traces(request), timeout).await {
             Ok(rejected) => {
                 if rejected > 0 {
-                    self.metrics
-                        .record_otlp_dropped(Signal::Traces.as_str(), rejected);
+                    self.metrics.record_otlp_dropped(Signal::Traces, rejected);
                 }
             }
             Err(error) => {
-                self.metrics
-                    .record_otlp_export_failure(Signal::Traces.as_str());
-                self.metrics.record_otlp_dropped(Signal::Traces.as_str(), n);
+                self.metrics.record_otlp_export_failure(Signal::Traces);
+                self.metrics.record_otlp_dropped(Signal::Traces, n);
                 if let Some(suppressed) = self.warn_limit.check() {
                     tracing::warn!(%error, spans = n, endpoint = %self.settings.transport.endpoint, suppressed, "Span export failed; the batch is dropped and counted.");
                 }

@@ -34,8 +34,8 @@ use std::time::SystemTime;
 use super::log4j::LogEntry;
 use super::ParseError;
 use crate::event::{
-    normalize_operation, normalize_resource_type, Category, Format, Origin, Outcome, SecurityEvent,
-    Text,
+    normalize_operation, normalize_resource_type, Category, ChangeAction, Format, Origin, Outcome,
+    Permission, SecurityEvent, Text,
 };
 
 /// Parses a framed `controller.log` entry; `Ok(None)` when it is not one of the changes above.
@@ -98,37 +98,48 @@ pub fn parse_message(
 
     // ACLs.
     let acl = match body.strip_prefix("AccessControlEntryRecord for ") {
-        Some(r) => Some(("acl_created", r.split_once(", setting "))),
+        Some(r) => Some((
+            "acl_created",
+            ChangeAction::Create,
+            r.split_once(", setting "),
+        )),
         None => body
             .strip_prefix("RemoveAccessControlEntryRecord for ")
-            .map(|r| ("acl_deleted", r.split_once(", removing "))),
+            .map(|r| {
+                (
+                    "acl_deleted",
+                    ChangeAction::Delete,
+                    r.split_once(", removing "),
+                )
+            }),
     };
-    if let Some((event_type, split)) = acl {
+    if let Some((event_type, action, split)) = acl {
         let (_id, acl) = split.ok_or(ParseError::Unrecognized)?;
         let acl = read_acl(acl)?;
         let mut ev = new(Category::AclChange, event_type);
+        ev.action = Some(action);
         ev.operation = Some(normalize_operation(acl.operation));
         ev.resource_type = Some(normalize_resource_type(acl.resource_type));
         ev.resource_name = Some(acl.resource_name.into());
         ev.pattern_type = Some(acl.pattern_type.into());
         ev.principal = Some(acl.principal.into());
-        ev.permission = Some(acl.permission.into());
+        ev.permission = Permission::from_name(acl.permission);
         return Ok(Some(ev));
     }
 
     // SCRAM credentials.
     let scram =
         if let Some(r) = body.strip_prefix("UserScramCredentialRecord creating new entry for ") {
-            Some(("scram_credential_created", r))
+            Some(("scram_credential_created", ChangeAction::Create, r))
         } else if let Some(r) =
             body.strip_prefix("UserScramCredentialRecord modifying existing entry for ")
         {
-            Some(("scram_credential_updated", r))
+            Some(("scram_credential_updated", ChangeAction::Update, r))
         } else {
             body.strip_prefix("RemoveUserScramCredentialRecord for ")
-                .map(|r| ("scram_credential_deleted", r))
+                .map(|r| ("scram_credential_deleted", ChangeAction::Delete, r))
         };
-    if let Some((event_type, rest)) = scram {
+    if let Some((event_type, action, rest)) = scram {
         let (user, mechanism) = rest
             .strip_suffix('.')
             .and_then(|r| r.rsplit_once(" with mechanism "))
@@ -140,6 +151,7 @@ pub fn parse_message(
             _ => return Err(ParseError::Unrecognized),
         };
         let mut ev = new(Category::CredentialChange, event_type);
+        ev.action = Some(action);
         ev.principal = Some(user.into());
         ev.mechanism = Some(mechanism);
         return Ok(Some(ev));
@@ -193,13 +205,14 @@ pub fn parse_message(
 
     // Delegation tokens.
     let token = if let Some(r) = body.strip_prefix("DelegationTokenRecord for ") {
-        Some(("delegation_token_created", r))
+        Some(("delegation_token_created", ChangeAction::Create, r))
     } else {
         body.strip_prefix("RemoveDelegationTokenRecord for ")
-            .map(|r| ("delegation_token_deleted", r))
+            .map(|r| ("delegation_token_deleted", ChangeAction::Delete, r))
     };
-    if let Some((event_type, _token)) = token {
+    if let Some((event_type, action, _token)) = token {
         let mut ev = new(Category::CredentialChange, event_type);
+        ev.action = Some(action);
         ev.mechanism = Some(DELEGATION_TOKEN.into());
         return Ok(Some(ev));
     }
@@ -372,7 +385,7 @@ mod tests {
     #[test]
     fn acl_permission_and_config_key_are_kept() {
         let e = one("[QuorumController id=1] Replayed AccessControlEntryRecord for 9hEExFzMR_2SXaA8JGp5Cw, setting StandardAcl[resourceType=TOPIC, resourceName=orders, patternType=LITERAL, principal=User:alice, host=*, operation=WRITE, permissionType=DENY]");
-        assert_eq!(e.permission.as_deref(), Some("DENY"));
+        assert_eq!(e.permission, Some(Permission::Deny));
         let e = one("[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=TOPIC, name='orders') which set configuration retention.ms to 1 to 2");
         assert_eq!(e.config_key.as_deref(), Some("retention.ms"));
     }

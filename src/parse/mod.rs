@@ -280,7 +280,9 @@ impl Parsers {
             | Format::ControllerLog
             | Format::RequestLog => Err(ParseError::Unrecognized),
         };
-        result.map_err(|e| (Some(format), e))
+        result
+            .map(SecurityEvent::with_actions_from_words)
+            .map_err(|e| (Some(format), e))
     }
 }
 

@@ -37,7 +37,7 @@ use std::time::SystemTime;
 use super::log4j::LogEntry;
 use super::ParseError;
 use crate::event::{
-    normalize_client_host, Category, Format, Origin, Outcome, Reason, SecurityEvent,
+    normalize_client_host, Category, Format, Origin, Outcome, Reason, Rejection, SecurityEvent,
 };
 
 /// Parses a framed `server.log` entry; `Ok(None)` when it is not a security line.
@@ -153,6 +153,7 @@ pub fn parse_parts<'a>(
             return Err(ParseError::Unrecognized);
         }
         let mut ev = new(Category::Connection, "connection_rejected");
+        ev.rejection = Some(Rejection::PerIpLimit);
         ev.client_host = Some(normalize_client_host(sock).into());
         return Ok(Some(ev));
     }

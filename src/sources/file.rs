@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::Origin;
 use crate::health::Health;
+use crate::metrics::internal::{CheckpointFailed, InternalEvent};
 use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
 use crate::pipeline::{LogStream, Pipeline};
@@ -311,7 +312,11 @@ impl FileSource {
             let stopping = shutdown.is_cancelled();
             if stopping || last_save.elapsed() >= Duration::from_secs(1) {
                 if let Err(error) = self.tailer.save() {
-                    tracing::error!(source = %source, %error, "Cannot save checkpoints.");
+                    CheckpointFailed {
+                        source: &source,
+                        error: &error,
+                    }
+                    .emit(self.pipeline.metrics());
                 }
                 last_save = Instant::now();
             }

@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::KafkaSourceConfig;
 use crate::event::Origin;
 use crate::health::Health;
+use crate::metrics::internal::{InternalEvent, RecordRedelivered};
 use crate::metrics::Metrics;
 use crate::parse::log4j::FramerConfig;
 use crate::parse::{FormatChoice, Record, TraceHeaders};
@@ -188,9 +189,7 @@ impl ClientContext for SourceContext {
                 });
             if let Some(lag) = lag.filter(|l| *l >= 0) {
                 self.metrics
-                    .consumer_lag
-                    .with_label_values(&[topic, &partition.to_string()])
-                    .set(lag);
+                    .set_consumer_lag(&self.source, topic, *partition, lag);
             }
         }
     }
@@ -258,10 +257,8 @@ impl ConsumerContext for SourceContext {
             let mut assigned = self.assigned.lock();
             assigned.retain(|tp| !revoked.contains(tp));
             for (topic, partition) in &revoked {
-                let _ = self
-                    .metrics
-                    .consumer_lag
-                    .remove_label_values(&[topic, &partition.to_string()]);
+                self.metrics
+                    .remove_consumer_lag(&self.source, topic, *partition);
             }
             tracing::info!(source = %self.source, partitions = revoked.len(), committed, "Partitions revoked.");
         }
@@ -410,7 +407,7 @@ impl KafkaSource {
             match message {
                 Ok(message) => {
                     if consumer.context().already_applied(&message) {
-                        self.pipeline.metrics().record_redelivery(&name);
+                        RecordRedelivered { source: &name }.emit(self.pipeline.metrics());
                     } else {
                         let (format, framer) = formats.get(message.topic());
                         apply(&self.pipeline, &name, format, &framer, &message);

@@ -1,11 +1,16 @@
-//! The README's metric table is checked against what the exporter really registers, so the two
-//! never drift: same names, same types, same label keys.
+//! The README's metric table is generated from the metric catalogue and checked against it, and
+//! against what the exporter really registers, so the three never drift: same names, same types,
+//! same label keys.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use kafka_security_exporter::event::{Category, Format, Origin, Outcome, SecurityEvent};
-use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
+use kafka_security_exporter::event::{ChangeAction, Rejection};
+use kafka_security_exporter::metrics::{catalogue, Metrics, MetricsConfig};
+use kafka_security_exporter::parse::broker_log::LogKind;
+use kafka_security_exporter::parse::log4j::Level;
+use kafka_security_exporter::parse::ParseError;
 use prometheus::proto::MetricType;
 
 fn readme_table() -> BTreeMap<String, (String, BTreeSet<String>)> {
@@ -62,7 +67,7 @@ fn every_metric_is_documented_exactly() {
             "connection_rejected",
         ),
     ] {
-        let e = SecurityEvent::new(
+        let mut e = SecurityEvent::new(
             format,
             category,
             Outcome::Success,
@@ -70,15 +75,17 @@ fn every_metric_is_documented_exactly() {
             Origin::Memory,
             SystemTime::now(),
         );
+        e.action = Some(ChangeAction::Create);
+        e.rejection = Some(Rejection::PerIpLimit);
         metrics.record("s", &e, SystemTime::now());
     }
     metrics.record_request("Produce", None, 0.01);
-    metrics.record_log_line("server", "INFO");
+    metrics.record_log_line(LogKind::Server, Level::Info);
     metrics.record_controller_replay("s");
-    metrics.record_parse_error("s", None, "empty");
+    metrics.record_parse_error("s", None, &ParseError::Empty);
     metrics.set_source_up("s", true);
     metrics.record_redelivery("s");
-    metrics.consumer_lag.with_label_values(&["t", "0"]).set(0);
+    metrics.set_consumer_lag("s", "t", 0, 0);
     metrics.init_otlp_signals();
 
     let mut registered = BTreeMap::new();
@@ -104,6 +111,32 @@ fn every_metric_is_documented_exactly() {
         readme_table(),
         registered,
         "README metric table (left) vs registry (right)"
+    );
+}
+
+/// The README section between the catalogue's markers.
+fn readme_section() -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find(catalogue::README_START)
+        .unwrap_or_else(|| panic!("README lacks the marker {:?}", catalogue::README_START))
+        + catalogue::README_START.len();
+    let end = start
+        + readme[start..]
+            .find(catalogue::README_END)
+            .unwrap_or_else(|| panic!("README lacks the marker {:?}", catalogue::README_END));
+    readme[start..end].to_string()
+}
+
+#[test]
+fn the_metric_table_is_generated_from_the_catalogue() {
+    let expected = catalogue::readme_table();
+    let got = readme_section();
+    assert!(
+        got == expected,
+        "README.md's metric table differs from the catalogue (src/metrics/catalogue.rs). \
+         Replace the lines between the markers with:\n{expected}"
     );
 }
 

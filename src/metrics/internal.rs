@@ -1,0 +1,252 @@
+//! Internal events: one type per thing that happens to the exporter itself (as opposed to the
+//! security events it reads). Each one's [`InternalEvent::emit`] is the one place that logs it
+//! (rate-limited when it can happen per record) and counts it, so every occurrence is logged and
+//! counted the same way wherever it is detected.
+//!
+//! ```
+//! # use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
+//! use kafka_security_exporter::metrics::internal::{InternalEvent, RecordRedelivered};
+//! # let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+//! RecordRedelivered { source: "audit" }.emit(&metrics);
+//! ```
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use super::{Metrics, Signal};
+use crate::event::{Format, Origin};
+use crate::parse::ParseError;
+use crate::telemetry::RateLimit;
+
+/// Something that happened to the exporter.
+pub trait InternalEvent {
+    /// Logs and counts it.
+    fn emit(self, metrics: &Metrics);
+}
+
+/// The rate limits of per-record warnings, one per kind of event, held by [`Metrics`] so one
+/// process (or one test) shares them.
+pub(super) struct Limits {
+    record_rejected: RateLimit,
+    span_export_failed: RateLimit,
+    metric_export_failed: RateLimit,
+}
+
+impl Limits {
+    pub(super) const fn new() -> Limits {
+        Limits {
+            record_rejected: RateLimit::new(Duration::from_secs(10)),
+            span_export_failed: RateLimit::new(Duration::from_secs(30)),
+            metric_export_failed: RateLimit::new(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// A record that could not become an event: counted in `kafka_security_parse_errors_total`,
+/// warned about at most every 10 s.
+pub struct RecordRejected<'a> {
+    pub source: &'a str,
+    pub origin: &'a Origin<'a>,
+    /// The format tried; `None` when none could be chosen.
+    pub format: Option<Format>,
+    pub error: &'a ParseError,
+}
+
+impl InternalEvent for RecordRejected<'_> {
+    fn emit(self, metrics: &Metrics) {
+        let RecordRejected {
+            source,
+            origin,
+            format,
+            error,
+        } = self;
+        metrics.record_parse_error(source, format, error);
+        if let Some(suppressed) = metrics.limits.record_rejected.check() {
+            tracing::warn!(
+                source,
+                ?origin,
+                format = format.map_or(super::UNKNOWN, Format::as_str),
+                reason = error.reason(),
+                %error,
+                suppressed,
+                "Skipped a record that is not a valid security event."
+            );
+        }
+    }
+}
+
+/// A record Kafka delivered again that this process had already applied; skipped, counted in
+/// `kafka_security_redelivered_records_total`. Not logged: the offset-commit failure that causes
+/// it is.
+pub struct RecordRedelivered<'a> {
+    pub source: &'a str,
+}
+
+impl InternalEvent for RecordRedelivered<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_redelivery(self.source);
+    }
+}
+
+/// A controller-log change skipped because a restarting controller was replaying it; counted in
+/// `kafka_security_controller_replays_skipped_total`.
+pub struct ControllerReplaySkipped<'a> {
+    pub source: &'a str,
+}
+
+impl InternalEvent for ControllerReplaySkipped<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_controller_replay(self.source);
+    }
+}
+
+/// Spans or metric data points that will never reach the collector (queue full, out of time at
+/// shutdown, rejected by the collector); counted in `kafka_security_otlp_dropped_total`.
+pub struct OtlpDropped {
+    pub signal: Signal,
+    pub count: u64,
+}
+
+impl InternalEvent for OtlpDropped {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_otlp_dropped(self.signal, self.count);
+    }
+}
+
+/// An OTLP export request that failed after retries: counted in
+/// `kafka_security_otlp_export_failures_total`, its `items` (spans or points) in
+/// `kafka_security_otlp_dropped_total`, warned about at most every 30 s per signal.
+pub struct OtlpExportFailed<'a> {
+    pub signal: Signal,
+    pub items: u64,
+    pub endpoint: &'a dyn Display,
+    pub error: &'a dyn Display,
+}
+
+impl InternalEvent for OtlpExportFailed<'_> {
+    fn emit(self, metrics: &Metrics) {
+        let OtlpExportFailed {
+            signal,
+            items,
+            endpoint,
+            error,
+        } = self;
+        metrics.record_otlp_export_failure(signal);
+        metrics.record_otlp_dropped(signal, items);
+        match signal {
+            Signal::Traces => {
+                if let Some(suppressed) = metrics.limits.span_export_failed.check() {
+                    tracing::warn!(%error, spans = items, %endpoint, suppressed, "Span export failed; the batch is dropped and counted.");
+                }
+            }
+            Signal::Metrics => {
+                if let Some(suppressed) = metrics.limits.metric_export_failed.check() {
+                    tracing::warn!(%error, points = items, %endpoint, suppressed, "Metric export failed; the next push carries the cumulative values again.");
+                }
+            }
+        }
+    }
+}
+
+/// A file source could not save its checkpoints; it retries on its next save. Logged as an
+/// error: a restart would read again what was read since the last save.
+pub struct CheckpointFailed<'a> {
+    pub source: &'a str,
+    pub error: &'a dyn Display,
+}
+
+impl InternalEvent for CheckpointFailed<'_> {
+    fn emit(self, _metrics: &Metrics) {
+        let CheckpointFailed { source, error } = self;
+        tracing::error!(source = %source, %error, "Cannot save checkpoints.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{names, MetricsConfig};
+
+    fn value(metrics: &Metrics, name: &str, label: (&str, &str)) -> Option<f64> {
+        let families = metrics.registry().gather();
+        let family = families.iter().find(|f| f.name() == name)?;
+        family
+            .get_metric()
+            .iter()
+            .find(|m| {
+                m.get_label().len() == 1
+                    && m.get_label()[0].name() == label.0
+                    && m.get_label()[0].value() == label.1
+            })
+            .map(|m| m.get_counter().value())
+    }
+
+    #[test]
+    fn each_event_counts_in_its_metric() {
+        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        RecordRedelivered { source: "k" }.emit(&m);
+        ControllerReplaySkipped { source: "f" }.emit(&m);
+        ControllerReplaySkipped { source: "f" }.emit(&m);
+        OtlpDropped {
+            signal: Signal::Traces,
+            count: 3,
+        }
+        .emit(&m);
+        OtlpExportFailed {
+            signal: Signal::Metrics,
+            items: 5,
+            endpoint: &"http://collector:4317",
+            error: &"unavailable",
+        }
+        .emit(&m);
+        CheckpointFailed {
+            source: "f",
+            error: &"disk full",
+        }
+        .emit(&m);
+        assert_eq!(value(&m, names::REDELIVERED, ("source", "k")), Some(1.0));
+        assert_eq!(
+            value(&m, names::CONTROLLER_REPLAYS_SKIPPED, ("source", "f")),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(&m, names::OTLP_DROPPED, ("signal", "traces")),
+            Some(3.0)
+        );
+        assert_eq!(
+            value(&m, names::OTLP_DROPPED, ("signal", "metrics")),
+            Some(5.0)
+        );
+        assert_eq!(
+            value(&m, names::OTLP_EXPORT_FAILURES, ("signal", "metrics")),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(&m, names::OTLP_EXPORT_FAILURES, ("signal", "traces")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_rejected_record_is_counted_every_time_and_warned_about_once_per_period() {
+        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        for _ in 0..3 {
+            RecordRejected {
+                source: "s",
+                origin: &Origin::Memory,
+                format: Some(Format::Json),
+                error: &ParseError::Empty,
+            }
+            .emit(&m);
+        }
+        let families = m.registry().gather();
+        let errors = families
+            .iter()
+            .find(|f| f.name() == names::PARSE_ERRORS)
+            .unwrap();
+        assert_eq!(errors.get_metric().len(), 1);
+        assert_eq!(errors.get_metric()[0].get_counter().value(), 3.0);
+        // The first warning went out; the next two were suppressed and are reported with the next.
+        assert_eq!(m.limits.record_rejected.check(), None);
+    }
+}
