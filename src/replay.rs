@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -20,6 +20,7 @@ use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig};
 use crate::parse::{Parsers, ParsersConfig};
 use crate::pipeline::{Applied, LogStream, Pipeline};
+use crate::sources::file::stream_key;
 
 /// What to replay and how.
 #[derive(Debug, Clone)]
@@ -177,18 +178,6 @@ pub fn replay(options: &ReplayOptions) -> Result<(Arc<Metrics>, ReplayStats), Re
     Ok((metrics, stats))
 }
 
-/// Files of one log share a stream: `server.log.2026-11-26-13` and `server.log` → `server.log`.
-pub fn stream_key(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match name.find(".log") {
-        Some(i) => name[..i + 4].to_string(),
-        None => name,
-    }
-}
-
 struct Progress {
     on: bool,
     total: u64,
@@ -316,22 +305,4 @@ pub fn summary(metrics: &Metrics, stats: &ReplayStats, top: usize, elapsed: f64)
 /// Whether stderr is a terminal (the progress-bar default).
 pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotated_files_share_a_stream() {
-        assert_eq!(
-            stream_key(Path::new("/l/server.log.2026-11-26-13")),
-            "server.log"
-        );
-        assert_eq!(stream_key(Path::new("/l/controller.log")), "controller.log");
-        assert_eq!(
-            stream_key(Path::new("/l/kafka-authorizer.log.1.gz")),
-            "kafka-authorizer.log"
-        );
-    }
 }

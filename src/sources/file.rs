@@ -12,7 +12,7 @@
 //! The loop runs on its own thread: file reads are blocking and the tailer is synchronous.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,6 @@ use crate::health::Health;
 use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
 use crate::pipeline::{LogStream, Pipeline};
-use crate::replay::stream_key;
 use crate::tail::{StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
 
 /// A `- file:` source.
@@ -327,5 +326,35 @@ impl FileSource {
                 }
             }
         }
+    }
+}
+
+/// Files of one log share a stream: `server.log.2026-11-26-13` and `server.log` → `server.log`.
+pub fn stream_key(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.find(".log") {
+        Some(i) => name[..i + 4].to_string(),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_files_share_a_stream() {
+        assert_eq!(
+            stream_key(Path::new("/l/server.log.2026-11-26-13")),
+            "server.log"
+        );
+        assert_eq!(stream_key(Path::new("/l/controller.log")), "controller.log");
+        assert_eq!(
+            stream_key(Path::new("/l/kafka-authorizer.log.1.gz")),
+            "kafka-authorizer.log"
+        );
     }
 }

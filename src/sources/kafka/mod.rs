@@ -30,7 +30,6 @@ use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::KafkaSourceConfig;
 use crate::event::Origin;
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -38,6 +37,9 @@ use crate::parse::log4j::FramerConfig;
 use crate::parse::{FormatChoice, Record, TraceHeaders};
 use crate::pipeline::Pipeline;
 use crate::telemetry::RateLimit;
+
+mod config;
+pub use config::{KafkaSourceConfig, TopicConfig};
 
 /// Why a Kafka source could not start.
 #[derive(Debug, thiserror::Error)]
