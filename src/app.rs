@@ -11,16 +11,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, SourceConfig};
+use crate::config::Config;
 use crate::export::http::{self, HttpState};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::otel::{self, Otel};
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
-use crate::sources::file::FileSource;
-use crate::sources::kafka::{KafkaSource, KafkaSourceError};
-use crate::tail::TailError;
+use crate::sources::{SourceDeps, SourceError};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +31,7 @@ pub enum StartError {
         error: std::io::Error,
     },
     #[error(transparent)]
-    Source(#[from] KafkaSourceError),
-    #[error(transparent)]
-    Tail(#[from] TailError),
+    Source(#[from] SourceError),
     #[error("cannot build the metric registry: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("cannot set up OTLP export: {0}")]
@@ -77,10 +73,7 @@ impl App {
                 let group_ids = config
                     .sources
                     .iter()
-                    .filter_map(|s| match s {
-                        SourceConfig::Kafka(k) => Some((k.name.clone(), k.group_id.clone())),
-                        _ => None,
-                    })
+                    .filter_map(|s| Some((s.name().to_string(), s.group_id()?.to_string())))
                     .collect();
                 Some(Otel::start(settings, metrics.clone(), group_ids, grace)?)
             }
@@ -106,17 +99,13 @@ impl App {
 
         let sources = TaskTracker::new();
         let sources_stop = CancellationToken::new();
-        for source in &config.sources {
-            match source {
-                SourceConfig::Kafka(k) => {
-                    let source = KafkaSource::start(k.clone(), pipeline.clone(), health.clone())?;
-                    sources.spawn(source.run(sources_stop.clone(), grace));
-                }
-                SourceConfig::File(f) => {
-                    let source = FileSource::start(f.clone(), pipeline.clone(), health.clone())?;
-                    sources.spawn(source.run(sources_stop.clone(), grace));
-                }
-            }
+        let deps = SourceDeps {
+            pipeline: pipeline.clone(),
+            health: health.clone(),
+        };
+        for config in &config.sources {
+            let source = config.start(&deps)?;
+            sources.spawn(source.run(sources_stop.clone(), grace));
         }
         sources.close();
 

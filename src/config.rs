@@ -27,8 +27,11 @@ use serde_yaml_ng::Value;
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
 use crate::parse::{Parsers, ParsersConfig};
+use crate::sources::file::FileSource;
 pub use crate::sources::file::FileSourceConfig;
+use crate::sources::kafka::KafkaSource;
 pub use crate::sources::kafka::{KafkaSourceConfig, TopicConfig};
+use crate::sources::{Source, SourceDeps, SourceError};
 
 /// Every problem found in a config file. Displayed one per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +118,30 @@ impl SourceConfig {
             SourceConfig::Kafka(k) => &k.name,
             SourceConfig::File(f) => &f.name,
         }
+    }
+
+    /// The consumer group this source joins, if it is a consumer.
+    pub fn group_id(&self) -> Option<&str> {
+        match self {
+            SourceConfig::Kafka(k) => Some(&k.group_id),
+            SourceConfig::File(_) => None,
+        }
+    }
+
+    /// Starts the source this item configures: the one place that dispatches on its kind.
+    pub fn start(&self, deps: &SourceDeps) -> Result<Box<dyn Source>, SourceError> {
+        Ok(match self {
+            SourceConfig::Kafka(k) => Box::new(KafkaSource::start(
+                k.clone(),
+                deps.pipeline.clone(),
+                deps.health.clone(),
+            )?),
+            SourceConfig::File(f) => Box::new(FileSource::start(
+                f.clone(),
+                deps.pipeline.clone(),
+                deps.health.clone(),
+            )?),
+        })
     }
 }
 

@@ -329,6 +329,20 @@ impl FileSource {
     }
 }
 
+impl crate::sources::Source for FileSource {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn run(
+        self: Box<Self>,
+        stop: CancellationToken,
+        grace: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(FileSource::run(*self, stop, grace))
+    }
+}
+
 /// Files of one log share a stream: `server.log.2026-11-26-13` and `server.log` → `server.log`.
 pub fn stream_key(path: &Path) -> String {
     let name = path

@@ -463,6 +463,20 @@ impl KafkaSource {
     }
 }
 
+impl crate::sources::Source for KafkaSource {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn run(
+        self: Box<Self>,
+        stop: CancellationToken,
+        grace: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(KafkaSource::run(*self, stop, grace))
+    }
+}
+
 /// Turns a Kafka message into a [`Record`] and applies it.
 fn apply(
     pipeline: &Pipeline,
