@@ -11,8 +11,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
-use crate::export::http::{self, HttpState};
+use crate::config::{Config, WebConfig};
+use crate::export::http::{self, HttpState, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::otel::{self, Otel};
@@ -43,6 +43,35 @@ pub enum StartError {
 pub struct WebOptions {
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
+}
+
+impl WebOptions {
+    /// The `--web.*` flags win over the config file's `web:` section, which wins over the
+    /// defaults. The error names the flag.
+    pub fn resolve(
+        listen_address_flag: Option<&str>,
+        telemetry_path_flag: Option<&str>,
+        config: &WebConfig,
+    ) -> Result<WebOptions, String> {
+        let address = listen_address_flag
+            .or(config.listen_address.as_deref())
+            .unwrap_or(DEFAULT_LISTEN_ADDRESS);
+        let listen_address = http::parse_listen_address(address)
+            .map_err(|e| format!("--web.listen-address: {e}"))?;
+        let telemetry_path = telemetry_path_flag
+            .or(config.telemetry_path.as_deref())
+            .unwrap_or(DEFAULT_TELEMETRY_PATH)
+            .to_string();
+        if !telemetry_path.starts_with('/') {
+            return Err(format!(
+                "--web.telemetry-path: `{telemetry_path}` must start with `/`"
+            ));
+        }
+        Ok(WebOptions {
+            listen_address,
+            telemetry_path,
+        })
+    }
 }
 
 /// A running exporter.
@@ -168,4 +197,36 @@ pub async fn run(
     signal.await;
     app.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_flags_win_over_the_config_which_wins_over_defaults() {
+        let config = WebConfig {
+            listen_address: Some("127.0.0.1:9000".into()),
+            telemetry_path: Some("/m".into()),
+        };
+        let w = WebOptions::resolve(None, None, &config).unwrap();
+        assert_eq!(
+            (w.listen_address.to_string(), w.telemetry_path.as_str()),
+            ("127.0.0.1:9000".to_string(), "/m")
+        );
+        let w = WebOptions::resolve(Some(":9100"), Some("/x"), &config).unwrap();
+        assert_eq!(
+            (w.listen_address.port(), w.telemetry_path.as_str()),
+            (9100, "/x")
+        );
+        let w = WebOptions::resolve(None, None, &WebConfig::default()).unwrap();
+        assert_eq!(
+            (w.listen_address.port(), w.telemetry_path.as_str()),
+            (9976, DEFAULT_TELEMETRY_PATH)
+        );
+        assert_eq!(
+            WebOptions::resolve(None, Some("metrics"), &config).unwrap_err(),
+            "--web.telemetry-path: `metrics` must start with `/`"
+        );
+    }
 }
