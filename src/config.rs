@@ -1,5 +1,10 @@
 //! The config file (YAML), validated once with every problem reported together.
 //!
+//! Each `sources` item is read key by key ([`crate::sources::fields`]): a key serde cannot read
+//! (an unknown format name, a mistyped field) is reported with its path and replaced by its
+//! default, and the source's semantic checks (secrets resolved, librdkafka's verdict on every
+//! property, empty path lists, ...) still run on everything else, so one run lists every problem.
+//!
 //! ```yaml
 //! sources:
 //!   - kafka:
@@ -27,6 +32,7 @@ use serde_yaml_ng::Value;
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
 use crate::parse::{Parsers, ParsersConfig};
+use crate::sources::fields::{Fields, Problems};
 use crate::sources::file::FileSource;
 pub use crate::sources::file::FileSourceConfig;
 use crate::sources::kafka::KafkaSource;
@@ -104,15 +110,52 @@ pub enum SourceConfig {
     File(FileSourceConfig),
 }
 
-/// The YAML shape of one `sources` item: exactly one key naming the kind of source.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SourceEntry {
-    kafka: Option<KafkaSourceConfig>,
-    file: Option<FileSourceConfig>,
-}
-
 impl SourceConfig {
+    /// Reads `sources[i]` (`- kafka: {...}` or `- file: {...}`) key by key, every problem to
+    /// `problems`. `None` when there is no source to check further.
+    fn read(i: usize, item: Value, problems: &mut Problems) -> Option<SourceConfig> {
+        let at = format!("sources[{i}]");
+        let mut entry = Fields::new(&at, item, problems)?;
+        let kafka = entry.raw("kafka");
+        let file = entry.raw("file");
+        entry.finish();
+        match (kafka, file) {
+            (Some(k), None) => KafkaSourceConfig::read(&format!("{at}.kafka"), k, problems)
+                .map(SourceConfig::Kafka),
+            (None, Some(f)) => {
+                FileSourceConfig::read(&format!("{at}.file"), f, problems).map(SourceConfig::File)
+            }
+            (Some(_), Some(_)) => {
+                problems.push(format!(
+                    "{at}: one kind of source per item; split `kafka` and `file` into two items"
+                ));
+                None
+            }
+            (None, None) => {
+                problems.push(format!(
+                    "{at}: name the kind of source, e.g. `- kafka: {{...}}` or `- file: {{...}}`"
+                ));
+                None
+            }
+        }
+    }
+
+    /// `kafka` or `file`: the item's key.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Kafka(_) => "kafka",
+            SourceConfig::File(_) => "file",
+        }
+    }
+
+    /// Every problem with this source, prefixed with `at`.
+    fn problems(&self, at: &str, problems: &mut Vec<String>) {
+        match self {
+            SourceConfig::Kafka(k) => k.problems(at, problems),
+            SourceConfig::File(f) => f.problems(at, problems),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Kafka(k) => &k.name,
@@ -214,8 +257,9 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
         let root: Value =
             serde_yaml_ng::from_str(text).map_err(|e| ConfigErrors(vec![e.to_string()]))?;
-        let mut problems = Vec::new();
+        let mut problems = Problems::default();
         let mut config = Config::default();
+        let mut positions = Vec::new();
         let map = match root {
             Value::Null => return Ok(config),
             Value::Mapping(m) => m,
@@ -239,18 +283,9 @@ impl Config {
                 "sources" => match value {
                     Value::Sequence(items) => {
                         for (i, item) in items.into_iter().enumerate() {
-                            match serde_path_to_error::deserialize::<_, SourceEntry>(item) {
-                                Ok(SourceEntry { kafka: Some(k), file: None }) => {
-                                    config.sources.push(SourceConfig::Kafka(k))
-                                }
-                                Ok(SourceEntry { kafka: None, file: Some(f) }) => {
-                                    config.sources.push(SourceConfig::File(f))
-                                }
-                                Ok(SourceEntry { kafka: Some(_), file: Some(_) }) => problems
-                                    .push(format!("sources[{i}]: one kind of source per item; split `kafka` and `file` into two items")),
-                                Ok(SourceEntry { kafka: None, file: None }) => problems
-                                    .push(format!("sources[{i}]: name the kind of source, e.g. `- kafka: {{...}}` or `- file: {{...}}`")),
-                                Err(e) => problems.push(format!("sources[{i}].{e}")),
+                            if let Some(source) = SourceConfig::read(i, item, &mut problems) {
+                                config.sources.push(source);
+                                positions.push(i);
                             }
                         }
                     }
@@ -262,16 +297,18 @@ impl Config {
                 )),
             }
         }
-        problems.extend(config.problems());
+        let semantic = config.problems(&positions, &problems);
+        problems.semantic(semantic);
         if problems.is_empty() {
             Ok(config)
         } else {
-            Err(ConfigErrors(problems))
+            Err(ConfigErrors(problems.into_messages()))
         }
     }
 
-    /// Semantic checks on a structurally valid config.
-    fn problems(&self) -> Vec<String> {
+    /// Semantic checks on what could be read (`read` says what could not).
+    /// `positions` are the sources' indices in the file's `sources` list.
+    fn problems(&self, positions: &[usize], read: &Problems) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(path) = &self.web.telemetry_path {
             if !path.starts_with('/') {
@@ -294,32 +331,28 @@ impl Config {
             problems.extend(p);
         }
         let mut names = std::collections::HashSet::new();
-        for (i, source) in self.sources.iter().enumerate() {
-            if !names.insert(source.name()) {
+        for (source, i) in self.sources.iter().zip(positions) {
+            let at = format!("sources[{i}].{}", source.kind());
+            // An unreadable name stands in as the default one, which proves nothing.
+            if !read.is_unread(&format!("{at}.name")) && !names.insert(source.name()) {
                 problems.push(format!(
                     "sources[{i}]: name `{}` is used by an earlier source; names must be unique",
                     source.name()
                 ));
             }
-            match source {
-                SourceConfig::Kafka(k) => k.problems(&format!("sources[{i}].kafka"), &mut problems),
-                SourceConfig::File(f) => f.problems(&format!("sources[{i}].file"), &mut problems),
-            }
+            source.problems(&at, &mut problems);
         }
         problems
     }
 }
 
-fn section<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Vec<String>, out: &mut T) {
+/// Reads a whole section; when it cannot be read, it keeps its defaults.
+fn section<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Problems, out: &mut T) {
     if value.is_null() {
         return;
     }
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(v) => *out = v,
-        Err(e) if e.path().iter().next().is_none() => {
-            problems.push(format!("{key}: {}", e.inner()))
-        }
-        Err(e) => problems.push(format!("{key}.{e}")),
+    if let Some(v) = problems.read(key, value) {
+        *out = v;
     }
 }
 
@@ -420,6 +453,85 @@ sources:
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
         assert!(!joined.contains("hunter2"), "a secret leaked:\n{joined}");
+    }
+
+    /// One structural problem (a name serde cannot read) no longer hides the source's other
+    /// problems: each key is read on its own, and librdkafka judges every property.
+    #[test]
+    fn a_source_reports_problems_of_every_kind_in_one_pass() {
+        let text = r#"
+sources:
+  - kafka:
+      name: audit
+      topics: [{name: audit-log, format: jsno}]
+      properties:
+        bootstrap.servers: localhost:9092
+        sasl.mechanism: "PLAIN,SCRAM-SHA-256"
+        sasl.password: { env: KSE_TEST_SURELY_UNSET_VARIABLE }
+  - file:
+      kind: nope
+      paths: []
+"#;
+        let errs = Config::parse(text).unwrap_err().0;
+        let joined = errs.join("\n");
+        for needle in [
+            "sources[0].kafka.topics[0].format: unknown variant `jsno`",
+            "sources[0].kafka.properties.sasl.mechanism: librdkafka rejects `PLAIN,SCRAM-SHA-256`",
+            "sources[0].kafka.properties.sasl.password: environment variable KSE_TEST_SURELY_UNSET_VARIABLE is not set",
+            "sources[1].file.kind: unknown variant `nope`",
+            "sources[1].file.paths: give at least one glob",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        assert_eq!(errs.len(), 5, "{joined}");
+    }
+
+    #[test]
+    fn an_unreadable_value_is_reported_once_and_the_rest_still_checked() {
+        let text = r#"
+sources:
+  - kafka:
+      name: [not, a, name]
+      topics: 5
+      properties: {bootstrap.servers: [x], no.such.property: 1}
+      bogus: 1
+  - kafka:
+      topics: [{name: a, format: nope, utc_offset: "+99:00"}, 7]
+      properties: {bootstrap.servers: "x:1"}
+  - file: {paths: ["/l/*.log"], poll_interval_ms: fast, max_entry_bytes: 1}
+  - kafka: 3
+  - {}
+"#;
+        let errs = Config::parse(text).unwrap_err().0;
+        let joined = errs.join("\n");
+        for needle in [
+            "sources[0].kafka.name: invalid type: sequence, expected a string",
+            "sources[0].kafka.topics: invalid type: integer `5`, expected a sequence",
+            "sources[0].kafka.properties.bootstrap.servers: data did not match any variant",
+            "sources[0].kafka.properties.no.such.property: librdkafka rejects",
+            "sources[0].kafka.bogus: unknown field `bogus`, expected one of `name`, `group_id`, `topics`, `properties`",
+            "sources[1].kafka.topics[0].format: unknown variant `nope`",
+            "sources[1].kafka.topics[0].utc_offset",
+            "sources[1].kafka.topics[1]: invalid type: integer `7`",
+            "sources[2].file.poll_interval_ms: invalid type: string \"fast\"",
+            "sources[2].file.max_entry_bytes: must be at least 1024",
+            "sources[3].kafka: invalid type: integer `3`",
+            "sources[4]: name the kind of source",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        // Nothing repeats a value that could not be read, and no name collides with a default
+        // standing in for an unreadable one.
+        for absent in [
+            "list at least one topic",
+            "`bootstrap.servers` is required",
+            "topics[1]: set `name` or `pattern`",
+            "poll_interval_ms: must be at least",
+            "is used by an earlier source",
+        ] {
+            assert!(!joined.contains(absent), "{absent:?} in:\n{joined}");
+        }
+        assert_eq!(errs.len(), 12, "{joined}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::health::Health;
 use crate::pipeline::Pipeline;
 
+pub mod fields;
 pub mod file;
 pub mod kafka;
 

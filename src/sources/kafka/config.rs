@@ -3,22 +3,20 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde_yaml_ng::Value;
 
 // Secrets live with the config file today; they move to their own module.
 use crate::config::{is_sensitive, PropertyValue, Secret};
 use crate::parse::FormatChoice;
+use crate::sources::fields::{Fields, Problems};
 
 /// A Kafka consumer-group source.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct KafkaSourceConfig {
     /// The `source` label of this source's metrics. Default `kafka`. Must be unique.
-    #[serde(default = "default_source_name")]
     pub name: String,
     /// Consumer group; replicas with the same group share the topics' partitions.
     /// Default `kafka-security-exporter`.
-    #[serde(default = "default_group_id")]
     pub group_id: String,
     /// Topics to consume, by name or by regex pattern, each with its format.
     pub topics: Vec<TopicConfig>,
@@ -28,7 +26,6 @@ pub struct KafkaSourceConfig {
     /// The exporter sets `enable.auto.offset.store=false` itself (offsets are stored only after an
     /// event is applied) and defaults `queued.max.messages.kbytes=16384`,
     /// `statistics.interval.ms=5000`, `auto.offset.reset=earliest`.
-    #[serde(default)]
     pub properties: BTreeMap<String, PropertyValue>,
 }
 
@@ -40,15 +37,13 @@ fn default_group_id() -> String {
 }
 
 /// A topic subscription.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct TopicConfig {
     /// Exact topic name. Exactly one of `name` and `pattern`.
     pub name: Option<String>,
     /// Regex over topic names (librdkafka syntax; must start with `^`).
     pub pattern: Option<String>,
     /// Format of the records. Default `auto` (detected per record).
-    #[serde(default)]
     pub format: FormatChoice,
     /// For the broker-log formats: the broker JVM's UTC offset, for timestamps without a zone
     /// (`+01:00`). Default `+00:00`.
@@ -58,7 +53,62 @@ pub struct TopicConfig {
     pub layout: Option<String>,
 }
 
+impl KafkaSourceConfig {
+    /// Reads a `kafka:` item key by key (see [`crate::sources::fields`]); `None` when it is not
+    /// a mapping. Problems go to `problems`; unreadable values are replaced by their defaults.
+    pub fn read(at: &str, value: Value, problems: &mut Problems) -> Option<KafkaSourceConfig> {
+        let mut f = Fields::new(at, value, problems)?;
+        let config = KafkaSourceConfig {
+            name: f.optional("name").unwrap_or_else(default_source_name),
+            group_id: f.optional("group_id").unwrap_or_else(default_group_id),
+            topics: f
+                .list("topics", true, TopicConfig::read)
+                .unwrap_or_default(),
+            properties: f
+                .map("properties", |at, value, problems| {
+                    // A placeholder keeps the key, so `bootstrap.servers` is not also missing.
+                    problems
+                        .read(at, value)
+                        .unwrap_or_else(|| PropertyValue::Text(String::new()))
+                })
+                .unwrap_or_default(),
+        };
+        f.finish();
+        Some(config)
+    }
+}
+
 impl TopicConfig {
+    /// Reads one `topics` item key by key; an unreadable item reads as an empty topic.
+    fn read(at: &str, value: Value, problems: &mut Problems) -> TopicConfig {
+        let Some(mut f) = Fields::new(at, value, problems) else {
+            return TopicConfig::default();
+        };
+        let name = f.optional("name");
+        let pattern = f.optional("pattern");
+        let format_given = f.has("format");
+        let format = f.optional("format");
+        let utc_offset: Option<String> = f.optional("utc_offset");
+        let layout: Option<String> = f.optional("layout");
+        f.finish();
+        // With an unreadable format, `utc_offset` and `layout` are still checked, as for the
+        // broker-log format that routes by logger.
+        let format = format.unwrap_or(
+            if format_given && (utc_offset.is_some() || layout.is_some()) {
+                FormatChoice::BrokerLog
+            } else {
+                FormatChoice::Auto
+            },
+        );
+        TopicConfig {
+            name,
+            pattern,
+            format,
+            utc_offset,
+            layout,
+        }
+    }
+
     /// How the broker-log formats frame this topic's records (validated by `Config::parse`).
     pub fn framer(&self) -> crate::parse::log4j::FramerConfig {
         crate::parse::log4j::FramerConfig::configured(
