@@ -25,7 +25,7 @@ use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
 use crate::pipeline::{LogStream, Pipeline};
 use crate::sources::fields::{Fields, Problems};
-use crate::tail::{StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
+use crate::tail::{PollStats, StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
 
 /// A `- file:` source.
 #[derive(Debug, Clone)]
@@ -283,35 +283,7 @@ impl FileSource {
                     }
                 }
             });
-            let more = match polled {
-                Ok(stats) => {
-                    if !stats.errors.is_empty() {
-                        let now = Instant::now();
-                        if last_error_log
-                            .is_none_or(|t| now.duration_since(t) > Duration::from_secs(60))
-                        {
-                            last_error_log = Some(now);
-                            for e in &stats.errors {
-                                tracing::warn!(source = %source, path = %e.path.display(), problem = %e.problem, "Cannot read a log file; retrying.");
-                            }
-                        }
-                    }
-                    let ok = stats.errors.is_empty();
-                    self.health.update(&source, |s| {
-                        s.connected = true;
-                        s.assigned = true;
-                        s.error = (!ok)
-                            .then(|| format!("cannot read {}", stats.errors[0].path.display()));
-                    });
-                    stats.more_pending
-                }
-                Err(error) => {
-                    tracing::error!(source = %source, %error, "Tailing failed.");
-                    self.health
-                        .update(&source, |s| s.error = Some(error.to_string()));
-                    false
-                }
-            };
+            let more = self.report(&source, polled, &mut last_error_log);
             // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
             for s in streams.values_mut().filter(|s| !s.active) {
                 s.framer.flush_if_idle(&mut entries);
@@ -342,6 +314,47 @@ impl FileSource {
                 while Instant::now() < until && !shutdown.is_cancelled() {
                     std::thread::sleep(Duration::from_millis(20).min(interval));
                 }
+            }
+        }
+    }
+}
+
+impl FileSource {
+    /// Mirrors a poll's outcome into health and (rate-limited) logs; true when more data is
+    /// already waiting.
+    fn report(
+        &self,
+        source: &str,
+        polled: Result<PollStats, TailError>,
+        last_error_log: &mut Option<Instant>,
+    ) -> bool {
+        match polled {
+            Ok(stats) => {
+                if !stats.errors.is_empty() {
+                    let now = Instant::now();
+                    if last_error_log
+                        .is_none_or(|t| now.duration_since(t) > Duration::from_secs(60))
+                    {
+                        *last_error_log = Some(now);
+                        for e in &stats.errors {
+                            tracing::warn!(source = %source, path = %e.path.display(), problem = %e.problem, "Cannot read a log file; retrying.");
+                        }
+                    }
+                }
+                let ok = stats.errors.is_empty();
+                self.health.update(source, |s| {
+                    s.connected = true;
+                    s.assigned = true;
+                    s.error =
+                        (!ok).then(|| format!("cannot read {}", stats.errors[0].path.display()));
+                });
+                stats.more_pending
+            }
+            Err(error) => {
+                tracing::error!(source = %source, %error, "Tailing failed.");
+                self.health
+                    .update(source, |s| s.error = Some(error.to_string()));
+                false
             }
         }
     }
