@@ -35,6 +35,10 @@ pub enum SourceError {
     File(#[from] crate::tail::TailError),
 }
 
+/// What [`Source::run`] returns: the source's whole life, from the first record to its last
+/// shutdown hook.
+pub type Running = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// A started source, ready to run.
 ///
 /// Starting (e.g. `KafkaSource::start`) registers the source with [`Health`] (its readiness) and
@@ -46,9 +50,5 @@ pub trait Source: Send {
     /// Applies records until `stop` fires; then stops intake and runs the source's own shutdown
     /// hooks in order (the Kafka source commits the offsets it applied and leaves its group; the
     /// file source saves its checkpoints), each bounded by `grace`.
-    fn run(
-        self: Box<Self>,
-        stop: CancellationToken,
-        grace: Duration,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+    fn run(self: Box<Self>, stop: CancellationToken, grace: Duration) -> Running;
 }

@@ -468,11 +468,7 @@ impl crate::sources::Source for KafkaSource {
         &self.config.name
     }
 
-    fn run(
-        self: Box<Self>,
-        stop: CancellationToken,
-        grace: Duration,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    fn run(self: Box<Self>, stop: CancellationToken, grace: Duration) -> crate::sources::Running {
         Box::pin(KafkaSource::run(*self, stop, grace))
     }
 }
