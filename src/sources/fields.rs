@@ -131,6 +131,11 @@ impl<'p> Fields<'p> {
         self.problems.read(&path, value)
     }
 
+    /// An `Option` field: absent and `~` (null) both read as `None`, as serde reads them.
+    pub fn nullable<T: DeserializeOwned>(&mut self, key: &'static str) -> Option<T> {
+        self.optional::<Option<T>>(key).flatten()
+    }
+
     /// Like [`Fields::optional`], and a missing key is reported as serde does.
     pub fn required<T: DeserializeOwned>(&mut self, key: &'static str) -> Option<T> {
         if !self.has(key) {
@@ -220,11 +225,12 @@ mod tests {
         let mut problems = Problems::default();
         let mut f = Fields::new(
             "x",
-            yaml("{a: 1, b: nope, c: [1, [2]], d: 4}"),
+            yaml("{a: 1, b: nope, c: [1, [2]], d: 4, n: ~}"),
             &mut problems,
         )
         .expect("a mapping");
         assert_eq!(f.optional::<u32>("a"), Some(1));
+        assert_eq!(f.nullable::<u32>("n"), None);
         assert_eq!(f.optional::<u32>("b"), None);
         assert_eq!(f.optional::<Vec<u32>>("c"), None);
         assert_eq!(f.required::<u32>("e"), None);
@@ -241,7 +247,7 @@ mod tests {
                 "x.b: invalid type: string \"nope\", expected u32",
                 "x.c[1]: invalid type: sequence, expected u32",
                 "x: missing field `e`",
-                "x.d: unknown field `d`, expected one of `a`, `b`, `c`, `e`",
+                "x.d: unknown field `d`, expected one of `a`, `n`, `b`, `c`, `e`",
                 "x.bb: kept",
             ]
         );

@@ -92,9 +92,9 @@ impl FileSourceConfig {
             exclude: f.optional("exclude").unwrap_or_default(),
             kind: f.optional("kind").unwrap_or_default(),
             start_at: f.optional("start_at").unwrap_or_else(default_start_at),
-            state_dir: f.optional("state_dir"),
+            state_dir: f.nullable("state_dir"),
             utc_offset: f.optional("utc_offset").unwrap_or_else(default_utc_offset),
-            layout: f.optional("layout"),
+            layout: f.nullable("layout"),
             poll_interval_ms: f
                 .optional("poll_interval_ms")
                 .unwrap_or_else(default_poll_interval_ms),

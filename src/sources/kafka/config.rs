@@ -84,12 +84,12 @@ impl TopicConfig {
         let Some(mut f) = Fields::new(at, value, problems) else {
             return TopicConfig::default();
         };
-        let name = f.optional("name");
-        let pattern = f.optional("pattern");
+        let name = f.nullable("name");
+        let pattern = f.nullable("pattern");
         let format_given = f.has("format");
         let format = f.optional("format");
-        let utc_offset: Option<String> = f.optional("utc_offset");
-        let layout: Option<String> = f.optional("layout");
+        let utc_offset: Option<String> = f.nullable("utc_offset");
+        let layout: Option<String> = f.nullable("layout");
         f.finish();
         // With an unreadable format, `utc_offset` and `layout` are still checked, as for the
         // broker-log format that routes by logger.
