@@ -248,3 +248,20 @@ async fn generate(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mock_cluster_failure_is_not_a_config_error() {
+        let e = DemoError::MockCluster(KafkaError::ClientCreation("out of memory".into()));
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("cannot start librdkafka's mock cluster: "),
+            "{shown}"
+        );
+        assert!(shown.contains("out of memory"), "{shown}");
+        assert!(!shown.contains("invalid configuration"), "{shown}");
+    }
+}
