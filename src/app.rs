@@ -11,16 +11,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, SourceConfig};
-use crate::export::http::{self, HttpState};
+use crate::config::{Config, WebConfig};
+use crate::export::http::{self, HttpState, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::otel::{self, Otel};
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
-use crate::sources::file::FileSource;
-use crate::sources::kafka::{KafkaSource, KafkaSourceError};
-use crate::tail::TailError;
+use crate::sources::{SourceDeps, SourceError};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +31,7 @@ pub enum StartError {
         error: std::io::Error,
     },
     #[error(transparent)]
-    Source(#[from] KafkaSourceError),
-    #[error(transparent)]
-    Tail(#[from] TailError),
+    Source(#[from] SourceError),
     #[error("cannot build the metric registry: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("cannot set up OTLP export: {0}")]
@@ -47,6 +43,35 @@ pub enum StartError {
 pub struct WebOptions {
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
+}
+
+impl WebOptions {
+    /// The `--web.*` flags win over the config file's `web:` section, which wins over the
+    /// defaults. The error names the flag.
+    pub fn resolve(
+        listen_address_flag: Option<&str>,
+        telemetry_path_flag: Option<&str>,
+        config: &WebConfig,
+    ) -> Result<WebOptions, String> {
+        let address = listen_address_flag
+            .or(config.listen_address.as_deref())
+            .unwrap_or(DEFAULT_LISTEN_ADDRESS);
+        let listen_address = http::parse_listen_address(address)
+            .map_err(|e| format!("--web.listen-address: {e}"))?;
+        let telemetry_path = telemetry_path_flag
+            .or(config.telemetry_path.as_deref())
+            .unwrap_or(DEFAULT_TELEMETRY_PATH)
+            .to_string();
+        if !telemetry_path.starts_with('/') {
+            return Err(format!(
+                "--web.telemetry-path: `{telemetry_path}` must start with `/`"
+            ));
+        }
+        Ok(WebOptions {
+            listen_address,
+            telemetry_path,
+        })
+    }
 }
 
 /// A running exporter.
@@ -77,10 +102,7 @@ impl App {
                 let group_ids = config
                     .sources
                     .iter()
-                    .filter_map(|s| match s {
-                        SourceConfig::Kafka(k) => Some((k.name.clone(), k.group_id.clone())),
-                        _ => None,
-                    })
+                    .filter_map(|s| Some((s.name().to_string(), s.group_id()?.to_string())))
                     .collect();
                 Some(Otel::start(settings, metrics.clone(), group_ids, grace)?)
             }
@@ -106,17 +128,13 @@ impl App {
 
         let sources = TaskTracker::new();
         let sources_stop = CancellationToken::new();
-        for source in &config.sources {
-            match source {
-                SourceConfig::Kafka(k) => {
-                    let source = KafkaSource::start(k.clone(), pipeline.clone(), health.clone())?;
-                    sources.spawn(source.run(sources_stop.clone(), grace));
-                }
-                SourceConfig::File(f) => {
-                    let source = FileSource::start(f.clone(), pipeline.clone(), health.clone())?;
-                    sources.spawn(source.run(sources_stop.clone(), grace));
-                }
-            }
+        let deps = SourceDeps {
+            pipeline: pipeline.clone(),
+            health: health.clone(),
+        };
+        for config in &config.sources {
+            let source = config.start(&deps)?;
+            sources.spawn(source.run(sources_stop.clone(), grace));
         }
         sources.close();
 
@@ -179,4 +197,36 @@ pub async fn run(
     signal.await;
     app.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_flags_win_over_the_config_which_wins_over_defaults() {
+        let config = WebConfig {
+            listen_address: Some("127.0.0.1:9000".into()),
+            telemetry_path: Some("/m".into()),
+        };
+        let w = WebOptions::resolve(None, None, &config).unwrap();
+        assert_eq!(
+            (w.listen_address.to_string(), w.telemetry_path.as_str()),
+            ("127.0.0.1:9000".to_string(), "/m")
+        );
+        let w = WebOptions::resolve(Some(":9100"), Some("/x"), &config).unwrap();
+        assert_eq!(
+            (w.listen_address.port(), w.telemetry_path.as_str()),
+            (9100, "/x")
+        );
+        let w = WebOptions::resolve(None, None, &WebConfig::default()).unwrap();
+        assert_eq!(
+            (w.listen_address.port(), w.telemetry_path.as_str()),
+            (9976, DEFAULT_TELEMETRY_PATH)
+        );
+        assert_eq!(
+            WebOptions::resolve(None, Some("metrics"), &config).unwrap_err(),
+            "--web.telemetry-path: `metrics` must start with `/`"
+        );
+    }
 }

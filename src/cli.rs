@@ -69,42 +69,46 @@ pub enum Command {
     /// rotated and .gz ones too, or whole directories) through the exporter once: print the final
     /// metrics exposition to stdout and a summary (top denied principals, top failing client
     /// hosts, changes) to stderr.
-    Replay {
-        /// Which log the files are: `auto` routes every entry by its logger.
-        #[arg(long, value_enum, default_value = "auto")]
-        format: ReplayFormat,
-        /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
-        #[arg(
-            long,
-            value_name = "OFFSET",
-            default_value = "+00:00",
-            allow_hyphen_values = true
-        )]
-        utc_offset: String,
-        /// The broker's log4j pattern, when it is not one recognized by itself (Kafka's
-        /// `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes), e.g.
-        /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
-        #[arg(long, value_name = "PATTERN")]
-        layout: Option<String>,
-        /// Take `metrics:` and `parsers:` settings from this config file.
-        #[arg(long, short, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Rows per summary table.
-        #[arg(long, default_value_t = 10)]
-        top: usize,
-        /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
-        #[arg(long, value_enum, default_value = "auto")]
-        progress: When,
-        /// Files or directories.
-        #[arg(value_name = "FILE", required = true)]
-        files: Vec<PathBuf>,
-    },
+    Replay(ReplayArgs),
     /// Validate a config file: print every problem and exit 64 if there is any.
     CheckConfig {
         /// YAML config file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+}
+
+/// `replay` flags.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Which log the files are: `auto` routes every entry by its logger.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: ReplayFormat,
+    /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
+    #[arg(
+        long,
+        value_name = "OFFSET",
+        default_value = "+00:00",
+        allow_hyphen_values = true
+    )]
+    pub utc_offset: String,
+    /// The broker's log4j pattern, when it is not one recognized by itself (Kafka's
+    /// `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes), e.g.
+    /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
+    #[arg(long, value_name = "PATTERN")]
+    pub layout: Option<String>,
+    /// Take `metrics:` and `parsers:` settings from this config file.
+    #[arg(long, short, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Rows per summary table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: When,
+    /// Files or directories.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// `replay --format`.

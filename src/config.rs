@@ -1,5 +1,10 @@
 //! The config file (YAML), validated once with every problem reported together.
 //!
+//! Each `sources` item is read key by key ([`crate::sources::fields`]): a key serde cannot read
+//! (an unknown format name, a mistyped field) is reported with its path and replaced by its
+//! default, and the source's semantic checks (secrets resolved, librdkafka's verdict on every
+//! property, empty path lists, ...) still run on everything else, so one run lists every problem.
+//!
 //! ```yaml
 //! sources:
 //!   - kafka:
@@ -17,7 +22,6 @@
 //!         sasl.password: { file: /run/secrets/kafka-password }   # or { env: KAFKA_PASSWORD }
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -27,9 +31,13 @@ use serde_yaml_ng::Value;
 
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
-use crate::parse::{FormatChoice, Parsers, ParsersConfig};
-pub use crate::secret::{is_sensitive, PropertyValue};
+use crate::parse::{Parsers, ParsersConfig};
+use crate::sources::fields::{Fields, Problems};
+use crate::sources::file::FileSource;
 pub use crate::sources::file::FileSourceConfig;
+use crate::sources::kafka::KafkaSource;
+pub use crate::sources::kafka::{KafkaSourceConfig, TopicConfig};
+use crate::sources::{Source, SourceDeps, SourceError};
 
 /// Every problem found in a config file. Displayed one per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,121 +110,83 @@ pub enum SourceConfig {
     File(FileSourceConfig),
 }
 
-/// The YAML shape of one `sources` item: exactly one key naming the kind of source.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SourceEntry {
-    kafka: Option<KafkaSourceConfig>,
-    file: Option<FileSourceConfig>,
-}
-
 impl SourceConfig {
+    /// Reads `sources[i]` (`- kafka: {...}` or `- file: {...}`) key by key, every problem to
+    /// `problems`. `None` when there is no source to check further.
+    fn read(i: usize, item: Value, problems: &mut Problems) -> Option<SourceConfig> {
+        let at = format!("sources[{i}]");
+        let mut entry = Fields::new(&at, item, problems)?;
+        let kafka = entry.raw("kafka");
+        let file = entry.raw("file");
+        entry.finish();
+        match (kafka, file) {
+            (Some(k), None) => KafkaSourceConfig::read(&format!("{at}.kafka"), k, problems)
+                .map(SourceConfig::Kafka),
+            (None, Some(f)) => {
+                FileSourceConfig::read(&format!("{at}.file"), f, problems).map(SourceConfig::File)
+            }
+            (Some(_), Some(_)) => {
+                problems.push(format!(
+                    "{at}: one kind of source per item; split `kafka` and `file` into two items"
+                ));
+                None
+            }
+            (None, None) => {
+                problems.push(format!(
+                    "{at}: name the kind of source, e.g. `- kafka: {{...}}` or `- file: {{...}}`"
+                ));
+                None
+            }
+        }
+    }
+
+    /// `kafka` or `file`: the item's key.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Kafka(_) => "kafka",
+            SourceConfig::File(_) => "file",
+        }
+    }
+
+    /// Every problem with this source, prefixed with `at`.
+    fn problems(&self, at: &str, problems: &mut Vec<String>) {
+        match self {
+            SourceConfig::Kafka(k) => k.problems(at, problems),
+            SourceConfig::File(f) => f.problems(at, problems),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Kafka(k) => &k.name,
             SourceConfig::File(f) => &f.name,
         }
     }
-}
 
-/// A Kafka consumer-group source.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KafkaSourceConfig {
-    /// The `source` label of this source's metrics. Default `kafka`. Must be unique.
-    #[serde(default = "default_source_name")]
-    pub name: String,
-    /// Consumer group; replicas with the same group share the topics' partitions.
-    /// Default `kafka-security-exporter`.
-    #[serde(default = "default_group_id")]
-    pub group_id: String,
-    /// Topics to consume, by name or by regex pattern, each with its format.
-    pub topics: Vec<TopicConfig>,
-    /// librdkafka properties, passed through unchanged (see librdkafka's CONFIGURATION.md).
-    /// A value may be a string, a number, a boolean, `{ file: PATH }` (the file's content,
-    /// trailing newline removed) or `{ env: NAME }`. `bootstrap.servers` is required.
-    /// The exporter sets `enable.auto.offset.store=false` itself (offsets are stored only after an
-    /// event is applied) and defaults `queued.max.messages.kbytes=16384`,
-    /// `statistics.interval.ms=5000`, `auto.offset.reset=earliest`.
-    #[serde(default)]
-    pub properties: BTreeMap<String, PropertyValue>,
-}
-
-fn default_source_name() -> String {
-    "kafka".into()
-}
-fn default_group_id() -> String {
-    "kafka-security-exporter".into()
-}
-
-/// A topic subscription.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TopicConfig {
-    /// Exact topic name. Exactly one of `name` and `pattern`.
-    pub name: Option<String>,
-    /// Regex over topic names (librdkafka syntax; must start with `^`).
-    pub pattern: Option<String>,
-    /// Format of the records. Default `auto` (detected per record).
-    #[serde(default)]
-    pub format: FormatChoice,
-    /// For the broker-log formats: the broker JVM's UTC offset, for timestamps without a zone
-    /// (`+01:00`). Default `+00:00`.
-    pub utc_offset: Option<String>,
-    /// For the broker-log formats: the broker's log4j pattern, when it is not one recognized by
-    /// itself (as for a file source's `layout`).
-    pub layout: Option<String>,
-}
-
-impl TopicConfig {
-    /// How the broker-log formats frame this topic's records (validated by `Config::parse`).
-    pub fn framer(&self) -> crate::parse::log4j::FramerConfig {
-        crate::parse::log4j::FramerConfig::configured(
-            self.utc_offset.as_deref(),
-            self.layout.as_deref(),
-            self.format.log_kind().unwrap_or_default(),
-        )
+    /// The consumer group this source joins, if it is a consumer.
+    pub fn group_id(&self) -> Option<&str> {
+        match self {
+            SourceConfig::Kafka(k) => Some(&k.group_id),
+            SourceConfig::File(_) => None,
+        }
     }
 
-    fn problems(&self, at: &str, problems: &mut Vec<String>) {
-        let Some(kind) = self.format.log_kind() else {
-            if self.utc_offset.is_some() || self.layout.is_some() {
-                problems.push(format!(
-                    "{at}: `utc_offset` and `layout` apply only to the broker-log formats (broker_log, authorizer_log, server_log, controller_log, request_log)"
-                ));
-            }
-            return;
-        };
-        crate::parse::log4j::FramerConfig::problems(
-            at,
-            self.utc_offset.as_deref(),
-            self.layout.as_deref(),
-            kind,
-            problems,
-        );
-    }
-
-    /// The subscription string librdkafka takes (a pattern starts with `^`).
-    pub fn subscription(&self) -> &str {
-        self.name
-            .as_deref()
-            .or(self.pattern.as_deref())
-            .unwrap_or_default()
+    /// Starts the source this item configures: the one place that dispatches on its kind.
+    pub fn start(&self, deps: &SourceDeps) -> Result<Box<dyn Source>, SourceError> {
+        Ok(match self {
+            SourceConfig::Kafka(k) => Box::new(KafkaSource::start(
+                k.clone(),
+                deps.pipeline.clone(),
+                deps.health.clone(),
+            )?),
+            SourceConfig::File(f) => Box::new(FileSource::start(
+                f.clone(),
+                deps.pipeline.clone(),
+                deps.health.clone(),
+            )?),
+        })
     }
 }
-
-/// Properties the exporter owns; setting them would break at-least-once counting.
-const RESERVED_PROPERTIES: [(&str, &str); 3] = [
-    (
-        "enable.auto.offset.store",
-        "the exporter stores each offset only after its event is applied",
-    ),
-    ("group.id", "set `group_id` instead"),
-    (
-        "enable.partition.eof",
-        "the exporter does not use partition EOF events",
-    ),
-];
 
 impl Config {
     /// Reads and validates a config file.
@@ -237,8 +207,9 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
         let root: Value =
             serde_yaml_ng::from_str(text).map_err(|e| ConfigErrors(vec![e.to_string()]))?;
-        let mut problems = Vec::new();
+        let mut problems = Problems::default();
         let mut config = Config::default();
+        let mut positions = Vec::new();
         let map = match root {
             Value::Null => return Ok(config),
             Value::Mapping(m) => m,
@@ -262,18 +233,9 @@ impl Config {
                 "sources" => match value {
                     Value::Sequence(items) => {
                         for (i, item) in items.into_iter().enumerate() {
-                            match serde_path_to_error::deserialize::<_, SourceEntry>(item) {
-                                Ok(SourceEntry { kafka: Some(k), file: None }) => {
-                                    config.sources.push(SourceConfig::Kafka(k))
-                                }
-                                Ok(SourceEntry { kafka: None, file: Some(f) }) => {
-                                    config.sources.push(SourceConfig::File(f))
-                                }
-                                Ok(SourceEntry { kafka: Some(_), file: Some(_) }) => problems
-                                    .push(format!("sources[{i}]: one kind of source per item; split `kafka` and `file` into two items")),
-                                Ok(SourceEntry { kafka: None, file: None }) => problems
-                                    .push(format!("sources[{i}]: name the kind of source, e.g. `- kafka: {{...}}` or `- file: {{...}}`")),
-                                Err(e) => problems.push(format!("sources[{i}].{e}")),
+                            if let Some(source) = SourceConfig::read(i, item, &mut problems) {
+                                config.sources.push(source);
+                                positions.push(i);
                             }
                         }
                     }
@@ -285,16 +247,18 @@ impl Config {
                 )),
             }
         }
-        problems.extend(config.problems());
+        let semantic = config.problems(&positions, &problems);
+        problems.semantic(semantic);
         if problems.is_empty() {
             Ok(config)
         } else {
-            Err(ConfigErrors(problems))
+            Err(ConfigErrors(problems.into_messages()))
         }
     }
 
-    /// Semantic checks on a structurally valid config.
-    fn problems(&self) -> Vec<String> {
+    /// Semantic checks on what could be read (`read` says what could not).
+    /// `positions` are the sources' indices in the file's `sources` list.
+    fn problems(&self, positions: &[usize], read: &Problems) -> Vec<String> {
         let mut problems = Vec::new();
         if let Some(path) = &self.web.telemetry_path {
             if !path.starts_with('/') {
@@ -317,143 +281,35 @@ impl Config {
             problems.extend(p);
         }
         let mut names = std::collections::HashSet::new();
-        for (i, source) in self.sources.iter().enumerate() {
-            if !names.insert(source.name()) {
+        for (source, i) in self.sources.iter().zip(positions) {
+            let at = format!("sources[{i}].{}", source.kind());
+            // An unreadable name stands in as the default one, which proves nothing.
+            if !read.is_unread(&format!("{at}.name")) && !names.insert(source.name()) {
                 problems.push(format!(
                     "sources[{i}]: name `{}` is used by an earlier source; names must be unique",
                     source.name()
                 ));
             }
-            match source {
-                SourceConfig::Kafka(k) => k.problems(&format!("sources[{i}].kafka"), &mut problems),
-                SourceConfig::File(f) => f.problems(&format!("sources[{i}].file"), &mut problems),
-            }
+            source.problems(&at, &mut problems);
         }
         problems
     }
 }
 
-fn section<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Vec<String>, out: &mut T) {
+/// Reads a whole section; when it cannot be read, it keeps its defaults.
+fn section<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Problems, out: &mut T) {
     if value.is_null() {
         return;
     }
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(v) => *out = v,
-        Err(e) if e.path().iter().next().is_none() => {
-            problems.push(format!("{key}: {}", e.inner()))
-        }
-        Err(e) => problems.push(format!("{key}.{e}")),
-    }
-}
-
-impl KafkaSourceConfig {
-    fn problems(&self, at: &str, problems: &mut Vec<String>) {
-        if self.name.is_empty() {
-            problems.push(format!("{at}.name: must not be empty"));
-        }
-        if self.group_id.is_empty() {
-            problems.push(format!("{at}.group_id: must not be empty"));
-        }
-        if self.topics.is_empty() {
-            problems.push(format!("{at}.topics: list at least one topic"));
-        }
-        for (i, t) in self.topics.iter().enumerate() {
-            t.problems(&format!("{at}.topics[{i}]"), problems);
-            match (&t.name, &t.pattern) {
-                (Some(_), Some(_)) => problems.push(format!(
-                    "{at}.topics[{i}]: set either `name` or `pattern`, not both"
-                )),
-                (None, None) => problems.push(format!("{at}.topics[{i}]: set `name` or `pattern`")),
-                (Some(n), None) => {
-                    if n.is_empty()
-                        || n.len() > 249
-                        || !n
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-                    {
-                        problems.push(format!(
-                            "{at}.topics[{i}].name: `{n}` is not a valid Kafka topic name (1-249 of [a-zA-Z0-9._-])"
-                        ));
-                    }
-                }
-                (None, Some(p)) => {
-                    if !p.starts_with('^') {
-                        problems.push(format!(
-                            "{at}.topics[{i}].pattern: `{p}` must start with `^` (librdkafka treats only such names as patterns)"
-                        ));
-                    } else if let Err(e) = regex::Regex::new(p) {
-                        problems.push(format!("{at}.topics[{i}].pattern: {e}"));
-                    }
-                }
-            }
-        }
-        if !self.properties.contains_key("bootstrap.servers") {
-            problems.push(format!("{at}.properties: `bootstrap.servers` is required"));
-        }
-        for (key, why) in RESERVED_PROPERTIES {
-            if self.properties.contains_key(key) {
-                problems.push(format!("{at}.properties.{key}: not allowed here: {why}"));
-            }
-        }
-        for (key, value) in &self.properties {
-            match value.resolve() {
-                Err(e) => problems.push(format!("{at}.properties.{key}: {e}")),
-                Ok(secret) => {
-                    let v = secret.expose();
-                    // Let librdkafka itself judge each property, so names and values are checked
-                    // exactly as the consumer will see them.
-                    let mut cc = rdkafka::ClientConfig::new();
-                    cc.set(key, v);
-                    cc.set_log_level(rdkafka::config::RDKafkaLogLevel::Emerg);
-                    if let Err(e) = cc.create_native_config() {
-                        // rdkafka appends " <key> <value>" to librdkafka's message, which may
-                        // also quote the value: drop the suffix (we name both) and redact quotes.
-                        let mut error = e.to_string();
-                        if let Some(stripped) = error.strip_suffix(&format!(" {key} {v}")) {
-                            error = stripped.to_string();
-                        }
-                        let shown = if is_sensitive(key) {
-                            error = error.replace(&format!("\"{v}\""), "\"[redacted]\"");
-                            "[redacted]"
-                        } else {
-                            v
-                        };
-                        problems.push(format!(
-                            "{at}.properties.{key}: librdkafka rejects `{shown}`: {error}"
-                        ));
-                    }
-                }
-            }
-        }
-    }
-
-    /// The librdkafka configuration for this source's consumer, secrets resolved.
-    pub fn client_config(&self) -> Result<rdkafka::ClientConfig, String> {
-        let mut cc = rdkafka::ClientConfig::new();
-        cc.set("group.id", &self.group_id)
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "5000")
-            .set("auto.offset.reset", "earliest")
-            .set("queued.max.messages.kbytes", "16384")
-            .set("statistics.interval.ms", "5000")
-            .set(
-                "client.id",
-                format!("kafka-security-exporter-{}", self.name),
-            );
-        for (key, value) in &self.properties {
-            let v = value
-                .resolve()
-                .map_err(|e| format!("properties.{key}: {e}"))?;
-            cc.set(key, v.expose());
-        }
-        cc.set("enable.auto.offset.store", "false");
-        Ok(cc)
+    if let Some(v) = problems.read(key, value) {
+        *out = v;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::FormatChoice;
 
     #[test]
     fn a_minimal_config_parses() {
@@ -547,5 +403,84 @@ sources:
             assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
         }
         assert!(!joined.contains("hunter2"), "a secret leaked:\n{joined}");
+    }
+
+    /// One structural problem (a name serde cannot read) no longer hides the source's other
+    /// problems: each key is read on its own, and librdkafka judges every property.
+    #[test]
+    fn a_source_reports_problems_of_every_kind_in_one_pass() {
+        let text = r#"
+sources:
+  - kafka:
+      name: audit
+      topics: [{name: audit-log, format: jsno}]
+      properties:
+        bootstrap.servers: localhost:9092
+        sasl.mechanism: "PLAIN,SCRAM-SHA-256"
+        sasl.password: { env: KSE_TEST_SURELY_UNSET_VARIABLE }
+  - file:
+      kind: nope
+      paths: []
+"#;
+        let errs = Config::parse(text).unwrap_err().0;
+        let joined = errs.join("\n");
+        for needle in [
+            "sources[0].kafka.topics[0].format: unknown variant `jsno`",
+            "sources[0].kafka.properties.sasl.mechanism: librdkafka rejects `PLAIN,SCRAM-SHA-256`",
+            "sources[0].kafka.properties.sasl.password: environment variable KSE_TEST_SURELY_UNSET_VARIABLE is not set",
+            "sources[1].file.kind: unknown variant `nope`",
+            "sources[1].file.paths: give at least one glob",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        assert_eq!(errs.len(), 5, "{joined}");
+    }
+
+    #[test]
+    fn an_unreadable_value_is_reported_once_and_the_rest_still_checked() {
+        let text = r#"
+sources:
+  - kafka:
+      name: [not, a, name]
+      topics: 5
+      properties: {bootstrap.servers: [x], no.such.property: 1}
+      bogus: 1
+  - kafka:
+      topics: [{name: a, format: nope, utc_offset: "+99:00"}, 7]
+      properties: {bootstrap.servers: "x:1"}
+  - file: {paths: ["/l/*.log"], poll_interval_ms: fast, max_entry_bytes: 1}
+  - kafka: 3
+  - {}
+"#;
+        let errs = Config::parse(text).unwrap_err().0;
+        let joined = errs.join("\n");
+        for needle in [
+            "sources[0].kafka.name: invalid type: sequence, expected a string",
+            "sources[0].kafka.topics: invalid type: integer `5`, expected a sequence",
+            "sources[0].kafka.properties.bootstrap.servers: data did not match any variant",
+            "sources[0].kafka.properties.no.such.property: librdkafka rejects",
+            "sources[0].kafka.bogus: unknown field `bogus`, expected one of `name`, `group_id`, `topics`, `properties`",
+            "sources[1].kafka.topics[0].format: unknown variant `nope`",
+            "sources[1].kafka.topics[0].utc_offset",
+            "sources[1].kafka.topics[1]: invalid type: integer `7`",
+            "sources[2].file.poll_interval_ms: invalid type: string \"fast\"",
+            "sources[2].file.max_entry_bytes: must be at least 1024",
+            "sources[3].kafka: invalid type: integer `3`",
+            "sources[4]: name the kind of source",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        // Nothing repeats a value that could not be read, and no name collides with a default
+        // standing in for an unreadable one.
+        for absent in [
+            "list at least one topic",
+            "`bootstrap.servers` is required",
+            "topics[1]: set `name` or `pattern`",
+            "poll_interval_ms: must be at least",
+            "is used by an earlier source",
+        ] {
+            assert!(!joined.contains(absent), "{absent:?} in:\n{joined}");
+        }
+        assert_eq!(errs.len(), 12, "{joined}");
     }
 }

@@ -10,17 +10,21 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use crate::cli::{parse_utc_offset, ReplayArgs, When};
+use crate::config::{Config, ConfigErrors};
 use crate::event::Origin;
 use crate::metrics::catalogue::Label;
 use crate::metrics::{labels, names, Metrics, MetricsConfig};
 use crate::parse::broker_log::LogKind;
+use crate::parse::layout::Layout;
 use crate::parse::log4j::{Framer, FramerConfig};
 use crate::parse::{Parsers, ParsersConfig};
 use crate::pipeline::{Applied, LogStream, Pipeline};
+use crate::sources::file::stream_key;
 
 /// What to replay and how.
 #[derive(Debug, Clone)]
@@ -60,6 +64,78 @@ pub enum ReplayError {
     Empty(String),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("cannot write the exposition: {0}")]
+    Output(std::io::Error),
+}
+
+/// A `replay` flag or the config file it names is wrong (a usage error).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayArgsError {
+    #[error("{flag}: {reason}")]
+    Flag { flag: &'static str, reason: String },
+    #[error("{} problem(s) found:\n{}", .0.0.len(), .0)]
+    ConfigFile(ConfigErrors),
+}
+
+impl ReplayOptions {
+    /// The options the `replay` flags ask for, with `metrics:` and `parsers:` from `--config`.
+    pub fn from_args(args: &ReplayArgs) -> Result<ReplayOptions, ReplayArgsError> {
+        let utc_offset_secs =
+            parse_utc_offset(&args.utc_offset).map_err(|reason| ReplayArgsError::Flag {
+                flag: "--utc-offset",
+                reason,
+            })?;
+        let layout = args
+            .layout
+            .as_deref()
+            .map(|l| Layout::for_kind(l, args.format.kind()))
+            .transpose()
+            .map_err(|e| ReplayArgsError::Flag {
+                flag: "--layout",
+                reason: e.to_string(),
+            })?
+            .map(Arc::new);
+        let (metrics, parsers) = match &args.config {
+            None => Default::default(),
+            Some(path) => {
+                let c = Config::load(path).map_err(ReplayArgsError::ConfigFile)?;
+                (c.metrics, c.parsers)
+            }
+        };
+        Ok(ReplayOptions {
+            inputs: args.files.clone(),
+            kind: args.format.kind(),
+            framer: FramerConfig {
+                utc_offset_secs,
+                layout,
+                ..Default::default()
+            },
+            metrics,
+            parsers,
+            progress: match args.progress {
+                When::Always => true,
+                When::Never => false,
+                When::Auto => stderr_is_terminal(),
+            },
+            top: args.top,
+        })
+    }
+}
+
+/// The `replay` subcommand: replays the files, prints the exposition to stdout and the summary
+/// to stderr.
+pub fn run(options: &ReplayOptions) -> Result<(), ReplayError> {
+    let start = Instant::now();
+    let (metrics, stats) = replay(options)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&metrics.render())
+        .and_then(|()| out.flush())
+        .map_err(ReplayError::Output)?;
+    eprint!(
+        "{}",
+        summary(&metrics, &stats, options.top, start.elapsed().as_secs_f64())
+    );
+    Ok(())
 }
 
 /// The files `inputs` name, oldest first.
@@ -176,18 +252,6 @@ pub fn replay(options: &ReplayOptions) -> Result<(Arc<Metrics>, ReplayStats), Re
     }
     progress.finish();
     Ok((metrics, stats))
-}
-
-/// Files of one log share a stream: `server.log.2026-11-26-13` and `server.log` → `server.log`.
-pub fn stream_key(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match name.find(".log") {
-        Some(i) => name[..i + 4].to_string(),
-        None => name,
-    }
 }
 
 struct Progress {
@@ -338,18 +402,34 @@ pub fn stderr_is_terminal() -> bool {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(flags: &[&str]) -> ReplayArgs {
+        let cli = Cli::try_parse_from(
+            ["kafka-security-exporter", "replay"]
+                .iter()
+                .chain(flags)
+                .chain(&["server.log"]),
+        )
+        .unwrap();
+        match cli.command {
+            Command::Replay(args) => args,
+            other => panic!("not replay: {other:?}"),
+        }
+    }
 
     #[test]
-    fn rotated_files_share_a_stream() {
-        assert_eq!(
-            stream_key(Path::new("/l/server.log.2026-11-26-13")),
-            "server.log"
-        );
-        assert_eq!(stream_key(Path::new("/l/controller.log")), "controller.log");
-        assert_eq!(
-            stream_key(Path::new("/l/kafka-authorizer.log.1.gz")),
-            "kafka-authorizer.log"
-        );
+    fn options_come_from_the_flags() {
+        let o = ReplayOptions::from_args(&args(&["--utc-offset", "+01:00", "--top", "3"])).unwrap();
+        assert_eq!(o.framer.utc_offset_secs, 3600);
+        assert_eq!((o.top, o.kind), (3, LogKind::Auto));
+        assert_eq!(o.inputs, [PathBuf::from("server.log")]);
+        let e = ReplayOptions::from_args(&args(&["--utc-offset", "01:00"])).unwrap_err();
+        assert!(e.to_string().starts_with("--utc-offset: `01:00`"), "{e}");
+        let e = ReplayOptions::from_args(&args(&["-c", "/nonexistent/x.yaml"])).unwrap_err();
+        assert!(e.to_string().starts_with("1 problem(s) found:\n"), "{e}");
     }
 }

@@ -12,11 +12,11 @@
 //! The loop runs on its own thread: file reads are blocking and the tailer is synchronous.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde_yaml_ng::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::Origin;
@@ -25,51 +25,41 @@ use crate::metrics::internal::{CheckpointFailed, InternalEvent};
 use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
 use crate::pipeline::{LogStream, Pipeline};
-use crate::replay::stream_key;
-use crate::tail::{StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
+use crate::sources::fields::{Fields, Problems};
+use crate::tail::{PollStats, StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
 
 /// A `- file:` source.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct FileSourceConfig {
     /// The `source` label. Default `broker-logs`. Must be unique.
-    #[serde(default = "default_name")]
     pub name: String,
     /// Glob patterns of the files to tail, e.g. `/var/log/kafka/*.log*` (include the rotated
     /// names, so a restart finds files rotated while it was down). `*` does not cross `/`.
     pub paths: Vec<String>,
     /// Glob patterns to skip, e.g. `*.gz`.
-    #[serde(default)]
     pub exclude: Vec<String>,
     /// Which log the files are. Default `auto`: each entry is routed by its logger, which also
     /// reads a container's mixed stdout.
-    #[serde(default)]
     pub kind: LogKind,
     /// Where to start in files found at the very first start (no state yet): `beginning` counts
     /// what the files already hold, `end` only what is written from now on. Default `end`.
     /// Files that appear later are always read from their beginning.
-    #[serde(default = "default_start_at")]
     pub start_at: StartAt,
     /// Directory for checkpoints (file identity + offset). Without it, a restart starts over per
     /// `start_at`. Strongly recommended.
     pub state_dir: Option<PathBuf>,
     /// The broker JVM's UTC offset for timestamps without a zone (`+01:00`). Default `+00:00`.
-    #[serde(default = "default_utc_offset")]
     pub utc_offset: String,
     /// The broker's log4j `PatternLayout`, when it is not one the exporter recognizes by itself
     /// (Kafka's `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes),
     /// e.g. `%d{ISO8601} %-5p [%t] %c - %m%n`. Default: recognize the common layouts.
-    #[serde(default)]
     pub layout: Option<String>,
     /// How often to look for new bytes, in milliseconds. Default 250.
-    #[serde(default = "default_poll_interval_ms")]
     pub poll_interval_ms: u64,
     /// Longest log entry kept, in bytes; longer ones are cut and counted as `invalid_field`
     /// parse errors. Default 65536.
-    #[serde(default = "default_max_entry_bytes")]
     pub max_entry_bytes: usize,
     /// Seconds a rotated or deleted file must stay idle before it is closed. Default 10.
-    #[serde(default = "default_rotate_wait_secs")]
     pub rotate_wait_secs: u64,
 }
 
@@ -93,6 +83,33 @@ fn default_rotate_wait_secs() -> u64 {
 }
 
 impl FileSourceConfig {
+    /// Reads a `file:` item key by key (see [`crate::sources::fields`]); `None` when it is not
+    /// a mapping. Problems go to `problems`; unreadable values are replaced by their defaults.
+    pub fn read(at: &str, value: Value, problems: &mut Problems) -> Option<FileSourceConfig> {
+        let mut f = Fields::new(at, value, problems)?;
+        let config = FileSourceConfig {
+            name: f.optional("name").unwrap_or_else(default_name),
+            paths: f.required("paths").unwrap_or_default(),
+            exclude: f.optional("exclude").unwrap_or_default(),
+            kind: f.optional("kind").unwrap_or_default(),
+            start_at: f.optional("start_at").unwrap_or_else(default_start_at),
+            state_dir: f.nullable("state_dir"),
+            utc_offset: f.optional("utc_offset").unwrap_or_else(default_utc_offset),
+            layout: f.nullable("layout"),
+            poll_interval_ms: f
+                .optional("poll_interval_ms")
+                .unwrap_or_else(default_poll_interval_ms),
+            max_entry_bytes: f
+                .optional("max_entry_bytes")
+                .unwrap_or_else(default_max_entry_bytes),
+            rotate_wait_secs: f
+                .optional("rotate_wait_secs")
+                .unwrap_or_else(default_rotate_wait_secs),
+        };
+        f.finish();
+        Some(config)
+    }
+
     /// Every problem with this source, prefixed with `at`.
     pub fn problems(&self, at: &str, problems: &mut Vec<String>) {
         if self.paths.is_empty() {
@@ -267,35 +284,7 @@ impl FileSource {
                     }
                 }
             });
-            let more = match polled {
-                Ok(stats) => {
-                    if !stats.errors.is_empty() {
-                        let now = Instant::now();
-                        if last_error_log
-                            .is_none_or(|t| now.duration_since(t) > Duration::from_secs(60))
-                        {
-                            last_error_log = Some(now);
-                            for e in &stats.errors {
-                                tracing::warn!(source = %source, path = %e.path.display(), problem = %e.problem, "Cannot read a log file; retrying.");
-                            }
-                        }
-                    }
-                    let ok = stats.errors.is_empty();
-                    self.health.update(&source, |s| {
-                        s.connected = true;
-                        s.assigned = true;
-                        s.error = (!ok)
-                            .then(|| format!("cannot read {}", stats.errors[0].path.display()));
-                    });
-                    stats.more_pending
-                }
-                Err(error) => {
-                    tracing::error!(source = %source, %error, "Tailing failed.");
-                    self.health
-                        .update(&source, |s| s.error = Some(error.to_string()));
-                    false
-                }
-            };
+            let more = self.report(&source, polled, &mut last_error_log);
             // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
             for s in streams.values_mut().filter(|s| !s.active) {
                 s.framer.flush_if_idle(&mut entries);
@@ -332,5 +321,86 @@ impl FileSource {
                 }
             }
         }
+    }
+}
+
+impl FileSource {
+    /// Mirrors a poll's outcome into health and (rate-limited) logs; true when more data is
+    /// already waiting.
+    fn report(
+        &self,
+        source: &str,
+        polled: Result<PollStats, TailError>,
+        last_error_log: &mut Option<Instant>,
+    ) -> bool {
+        match polled {
+            Ok(stats) => {
+                if !stats.errors.is_empty() {
+                    let now = Instant::now();
+                    if last_error_log
+                        .is_none_or(|t| now.duration_since(t) > Duration::from_secs(60))
+                    {
+                        *last_error_log = Some(now);
+                        for e in &stats.errors {
+                            tracing::warn!(source = %source, path = %e.path.display(), problem = %e.problem, "Cannot read a log file; retrying.");
+                        }
+                    }
+                }
+                let ok = stats.errors.is_empty();
+                self.health.update(source, |s| {
+                    s.connected = true;
+                    s.assigned = true;
+                    s.error =
+                        (!ok).then(|| format!("cannot read {}", stats.errors[0].path.display()));
+                });
+                stats.more_pending
+            }
+            Err(error) => {
+                tracing::error!(source = %source, %error, "Tailing failed.");
+                self.health
+                    .update(source, |s| s.error = Some(error.to_string()));
+                false
+            }
+        }
+    }
+}
+
+impl crate::sources::Source for FileSource {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn run(self: Box<Self>, stop: CancellationToken, grace: Duration) -> crate::sources::Running {
+        Box::pin(FileSource::run(*self, stop, grace))
+    }
+}
+
+/// Files of one log share a stream: `server.log.2026-11-26-13` and `server.log` → `server.log`.
+pub fn stream_key(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.find(".log") {
+        Some(i) => name[..i + 4].to_string(),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_files_share_a_stream() {
+        assert_eq!(
+            stream_key(Path::new("/l/server.log.2026-11-26-13")),
+            "server.log"
+        );
+        assert_eq!(stream_key(Path::new("/l/controller.log")), "controller.log");
+        assert_eq!(
+            stream_key(Path::new("/l/kafka-authorizer.log.1.gz")),
+            "kafka-authorizer.log"
+        );
     }
 }

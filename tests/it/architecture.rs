@@ -24,7 +24,14 @@ const LAYERS: &[&[&str]] = &[
     // Foundations any layer may use: the event model, the file tailer (bytes and offsets only),
     // secrets read from files or the environment (never logged), build facts, shutdown
     // plumbing, logging and rate-limited warnings.
-    &["build_info", "event", "secret", "shutdown", "tail", "telemetry"],
+    &[
+        "build_info",
+        "event",
+        "secret",
+        "shutdown",
+        "tail",
+        "telemetry",
+    ],
     // Bytes to events. Depends on `event` (and itself) only: checked on its own below.
     &["parse"],
     // What the exporter records about events.

@@ -84,6 +84,8 @@ extra: true
         "sources[0].kafka.properties.session.timeout.ms: librdkafka rejects `banana`",
         "sources[0].kafka.properties.enable.auto.offset.store: not allowed here",
         "sources[1].kafka.topics[0].format: unknown variant `xml`",
+        // Found in the same pass as the unreadable format: both sources are named `kafka`.
+        "sources[1]: name `kafka` is used by an earlier source",
         "metrics.delay_buckets_secs: buckets must be finite and strictly ascending",
         "unknown top-level key `extra`",
     ];
@@ -97,6 +99,46 @@ extra: true
     assert!(
         err.contains(file.to_str().unwrap()),
         "problems name the file:\n{err}"
+    );
+}
+
+/// A structural problem (an unknown format name) hides none of the same source's semantic
+/// problems: an unset secret variable, librdkafka's verdict on a property, an empty path list.
+#[test]
+fn check_config_reports_problems_of_every_kind_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.yaml");
+    std::fs::write(
+        &file,
+        r#"
+sources:
+  - kafka:
+      topics: [{name: audit-log, format: jsno}]
+      properties:
+        bootstrap.servers: "b:9092"
+        sasl.mechanism: "PLAIN,SCRAM-SHA-256"
+        sasl.password: { env: KSE_TEST_SURELY_UNSET_VARIABLE }
+  - file:
+      kind: nope
+      paths: []
+"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(&["check-config", file.to_str().unwrap()]);
+    assert_eq!(code, 64, "{err}");
+    let expected = [
+        "sources[0].kafka.topics[0].format: unknown variant `jsno`",
+        "sources[0].kafka.properties.sasl.mechanism: librdkafka rejects `PLAIN,SCRAM-SHA-256`",
+        "sources[0].kafka.properties.sasl.password: environment variable KSE_TEST_SURELY_UNSET_VARIABLE is not set",
+        "sources[1].file.kind: unknown variant `nope`",
+        "sources[1].file.paths: give at least one glob",
+    ];
+    for needle in expected {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(
+        err.starts_with(&format!("{} problem(s) found:", expected.len())),
+        "{err}"
     );
 }
 

@@ -30,7 +30,6 @@ use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::KafkaSourceConfig;
 use crate::event::Origin;
 use crate::health::Health;
 use crate::metrics::internal::{InternalEvent, RecordRedelivered};
@@ -39,6 +38,9 @@ use crate::parse::log4j::FramerConfig;
 use crate::parse::{FormatChoice, Record, TraceHeaders};
 use crate::pipeline::Pipeline;
 use crate::telemetry::RateLimit;
+
+mod config;
+pub use config::{KafkaSourceConfig, TopicConfig};
 
 /// Why a Kafka source could not start.
 #[derive(Debug, thiserror::Error)]
@@ -455,6 +457,16 @@ impl KafkaSource {
         let _ =
             tokio::time::timeout(grace, tokio::task::spawn_blocking(move || drop(consumer))).await;
         tracing::info!(source = %name, records = applied, "Source stopped.");
+    }
+}
+
+impl crate::sources::Source for KafkaSource {
+    fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    fn run(self: Box<Self>, stop: CancellationToken, grace: Duration) -> crate::sources::Running {
+        Box::pin(KafkaSource::run(*self, stop, grace))
     }
 }
 
