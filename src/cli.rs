@@ -6,11 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::telemetry::{LogFormat, LogLevel};
 
-/// Turns Kafka security events into Prometheus metrics.
+/// Turns Kafka security events into Prometheus metrics, OTLP metrics and traces.
 ///
 /// Reads Confluent audit-log CloudEvents, applications' JSON security events and plain-text
-/// events (record key = event type) from Kafka topics in a consumer group, and serves labeled
-/// counters and histograms on /metrics, with /healthz and /readyz for orchestrators.
+/// events (record key = event type) from Kafka topics in a consumer group, and Kafka's own broker
+/// logs (authorizer denials, failed logins, ACL/SCRAM/config changes, request times) tailed from
+/// files or read from a topic. Serves labeled counters and histograms on /metrics, with /healthz
+/// and /readyz for orchestrators; `replay` runs archived broker logs through the same pipeline.
 #[derive(Debug, Parser)]
 #[command(name = "kafka-security-exporter", version, propagate_version = true)]
 pub struct Cli {

@@ -1,27 +1,60 @@
 //! # kafka-security-exporter
 //!
-//! Turns what Kafka knows about security into Prometheus metrics: Confluent audit-log
-//! CloudEvents, applications' JSON security events and plain-text events, consumed from Kafka in
-//! a consumer group with at-least-once, exact-across-restarts counting.
+//! Turns what Kafka knows about security into Prometheus metrics, OTLP metrics and trace spans.
+//! Two kinds of input, one normalized [`event::SecurityEvent`]:
+//! - **Kafka topics**, consumed in a consumer group with at-least-once, exact-across-restarts
+//!   counting: Confluent audit-log CloudEvents, applications' JSON security events, plain-text
+//!   events whose record key is the event type, and broker log lines a log shipper put on a topic.
+//! - **Kafka's own broker logs**, tailed from files through rotation with checkpoints, or replayed
+//!   once (`replay`): the authorizer log (denials), `server.log` (failed logins, rejected
+//!   connections), `controller.log` (ACL, SCRAM credential, quota and config changes) and the
+//!   request log.
+//!
+//! # How a record flows
+//! ```text
+//! sources (kafka topic | tailed file | replay)        bytes, offsets, checkpoints
+//!   -> pipeline::Pipeline::apply                      orchestration only
+//!        -> parse                                      bytes -> SecurityEvent | ParseError
+//!        -> metrics::Metrics::record                   labeled counters and histograms
+//!        -> otel                                       one span per sampled record
+//! export::http (/metrics)   otel (OTLP push)          outputs
+//! ```
+//! Dependencies point down this list and never back; `tests/it/architecture.rs` fails on a cycle,
+//! on an edge against the layers, and on `parse` importing anything but [`event`].
 //!
 //! # Layout
-//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`).
-//! - [`config`]: the YAML config file, validated once with every problem reported together.
-//! - [`sources`]: inputs; [`sources::kafka`] is the consumer-group source.
-//! - [`tail`]: the file tailer (globs, rotation, copytruncate, checkpoints) under file sources.
-//! - [`parse`]: one parser per input format, pure functions from bytes to events.
-//! - [`event`]: the normalized [`event::SecurityEvent`] every input becomes.
-//! - [`pipeline`]: parse a record once, apply it to the metric state.
-//! - [`metrics`]: the metric catalogue, the registry, the cardinality guard, `Metrics::record`
-//!   and the exporter's internal events.
+//! Entry points, top down:
+//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`);
+//!   `src/main.rs` only parses them, sets up logging and maps errors to exit codes.
+//! - [`app`]: wiring of a run and its ordered shutdown (stop intake, drain, commit, flush, stop
+//!   HTTP).
+//! - [`demo`]: the embedded demo: a librdkafka mock cluster fed by a generator, and a broker log
+//!   directory written and rotated as log4j2 does.
+//! - [`replay`]: old broker log files through the pipeline once (forensics, benchmarks).
+//! - [`config`]: the YAML config file, validated in one pass with every problem reported together;
+//!   each source's own settings live beside the source.
+//!
+//! Inputs:
+//! - [`sources`]: the [`sources::Source`] trait; [`sources::kafka`] is the consumer-group source
+//!   (its delivery contract is documented there), [`sources::file`] tails broker log files.
+//! - [`tail`]: the file tailer under file sources (globs, rotation, copytruncate, checkpoints).
+//!
+//! Processing:
+//! - [`pipeline`]: a record or log entry goes in, is parsed once, recorded and traced.
+//! - [`parse`]: one parser per input format, pure functions from bytes to events, with the
+//!   log4j framer and the broker-log parsers (authorizer, server, controller, request log).
+//! - [`event`]: the normalized [`event::SecurityEvent`] and its closed label sets.
+//!
+//! Outputs:
+//! - [`metrics`]: the metric catalogue ([`metrics::catalogue`]: every name, help, label and
+//!   bucket), the registry, the cardinality guard and the exporter's internal events.
+//! - [`otel`]: OpenTelemetry: OTLP metrics (bridged from the registry) and spans.
+//! - [`export`]: [`export::http`] serves `/metrics`, `/healthz` and `/readyz`.
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
-//! - [`export`]: outputs; [`export::http`] serves `/metrics`, `/healthz`, `/readyz`.
-//! - [`otel`]: OpenTelemetry: OTLP metrics (bridged from the registry) and one span per record.
-//! - [`app`]: wiring and ordered shutdown.
-//! - [`replay`]: `replay` runs broker log files through the pipeline once (forensics, benches).
-//! - [`demo`]: the embedded demo (librdkafka mock cluster plus an event generator).
-//! - [`secret`]: config values read from files or the environment, redacted when printed.
-//! - [`telemetry`]: the exporter's own logs; [`shutdown`]: SIGTERM/SIGINT.
+//!
+//! Foundations: [`secret`] (config values from files or the environment, redacted when printed),
+//! [`build_info`] (version and revision), [`telemetry`] (the exporter's own logs, rate-limited
+//! warnings), [`shutdown`] (SIGTERM/SIGINT).
 
 pub mod app;
 pub mod build_info;
