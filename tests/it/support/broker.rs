@@ -2,7 +2,6 @@
 //! bob), its clients, and the exporter configs that read from it.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
-use super::repo_dir;
+use super::run_script;
 
 /// Connection facts of the shared test broker.
 #[derive(Debug, Clone)]
@@ -27,12 +26,7 @@ pub fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
     BROKER.get_or_init(|| {
         if std::env::var("KSE_KAFKA_BOOTSTRAP").is_err() {
-            let out = Command::new("bash")
-                .arg(repo_dir().join("scripts/kafka-broker.sh"))
-                .arg("start")
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("run scripts/kafka-broker.sh start");
+            let out = run_script("kafka-broker", &["start"]);
             assert!(
                 out.status.success(),
                 "scripts/kafka-broker.sh start failed; run `scripts/test.sh` or start the broker by hand"
