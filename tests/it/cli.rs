@@ -22,6 +22,13 @@ fn check_config_file(name: &str, yaml: &str) -> (i32, String, String, String) {
     (code, out, err, path)
 }
 
+/// Runs `args`, expecting exit code `code` and `needle` on stderr.
+fn assert_fails(args: &[&str], code: i32, needle: &str) {
+    let (got, _, err) = run(args);
+    assert_eq!(got, code, "{err}");
+    assert!(err.contains(needle), "{err}");
+}
+
 /// `err` is a report of exactly `expected.len()` problems, each of `expected` among them.
 fn assert_problems(err: &str, expected: &[&str]) {
     for needle in expected {
@@ -138,26 +145,26 @@ sources:
 #[test]
 fn run_with_a_broken_config_exits_64_without_starting() {
     let (_dir, file) = temp_file("broken.yaml", "sources: 5\n");
-    let (code, _, err) = run(&["run", "--config", file.to_str().unwrap()]);
-    assert_eq!(code, 64);
-    assert!(err.contains("sources: must be a list"), "{err}");
+    let args = ["run", "--config", file.to_str().unwrap()];
+    assert_fails(&args, 64, "sources: must be a list");
 }
 
 #[test]
 fn a_missing_config_file_is_named() {
-    let (code, _, err) = run(&["check-config", "/nonexistent/exporter.yaml"]);
-    assert_eq!(code, 64);
-    assert!(
-        err.contains("/nonexistent/exporter.yaml: cannot read"),
-        "{err}"
+    assert_fails(
+        &["check-config", "/nonexistent/exporter.yaml"],
+        64,
+        "/nonexistent/exporter.yaml: cannot read",
     );
 }
 
 #[test]
 fn a_bad_listen_address_is_a_usage_error() {
-    let (code, _, err) = run(&["--web.listen-address", "nowhere", "demo"]);
-    assert_eq!(code, 64);
-    assert!(err.contains("--web.listen-address: `nowhere`"), "{err}");
+    assert_fails(
+        &["--web.listen-address", "nowhere", "demo"],
+        64,
+        "--web.listen-address: `nowhere`",
+    );
 }
 
 #[test]
@@ -200,11 +207,10 @@ fn replay_prints_metrics_for_a_directory_of_broker_logs() {
 
 #[test]
 fn replay_names_a_missing_file() {
-    let (code, _, stderr) = run(&["replay", "/nonexistent/server.log"]);
-    assert_eq!(code, 66);
-    assert!(
-        stderr.contains("/nonexistent/server.log: no such file or directory"),
-        "{stderr}"
+    assert_fails(
+        &["replay", "/nonexistent/server.log"],
+        66,
+        "/nonexistent/server.log: no such file or directory",
     );
     let (code, _, _) = run(&["replay", "--utc-offset", "nope", "x.log"]);
     assert_eq!(code, 64);
