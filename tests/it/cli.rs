@@ -2,15 +2,42 @@
 
 use std::process::Command;
 
-use crate::support::{exporter_bin, Scrape};
+use crate::support::{exporter_bin, temp_file, Scrape};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(exporter_bin()).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// `check-config` on `yaml` written to a temporary `name`: exit code, stdout, stderr, and the
+/// file's path.
+fn check_config_file(name: &str, yaml: &str) -> (i32, String, String, String) {
+    let (_dir, file) = temp_file(name, yaml);
+    let path = file.to_str().unwrap().to_string();
+    let (code, out, err) = run(&["check-config", &path]);
+    (code, out, err, path)
+}
+
+/// Runs `args`, expecting exit code `code` and `needle` on stderr.
+fn assert_fails(args: &[&str], code: i32, needle: &str) {
+    let (got, _, err) = run(args);
+    assert_eq!(got, code, "{err}");
+    assert!(err.contains(needle), "{err}");
+}
+
+/// `err` is a report of exactly `expected.len()` problems, each of `expected` among them.
+fn assert_problems(err: &str, expected: &[&str]) {
+    for needle in expected {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(
+        err.starts_with(&format!("{} problem(s) found:", expected.len())),
+        "{err}"
+    );
 }
 
 #[test]
@@ -36,24 +63,18 @@ fn help_names_every_subcommand_and_flag() {
 
 #[test]
 fn check_config_accepts_a_good_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("good.yaml");
-    std::fs::write(
-        &file,
+    let (code, out, err, _) = check_config_file(
+        "good.yaml",
         "sources:\n  - kafka:\n      topics: [{name: security-events, format: text}]\n      properties: {bootstrap.servers: 'localhost:9092'}\n",
-    )
-    .unwrap();
-    let (code, out, err) = run(&["check-config", file.to_str().unwrap()]);
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("OK (1 source(s))"), "{out}");
 }
 
 #[test]
 fn check_config_reports_every_problem_and_exits_64() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("broken.yaml");
-    std::fs::write(
-        &file,
+    let (code, _, err, path) = check_config_file(
+        "broken.yaml",
         r#"
 web:
   telemetry_path: metrics
@@ -72,9 +93,7 @@ metrics:
   delay_buckets_secs: [2, 1]
 extra: true
 "#,
-    )
-    .unwrap();
-    let (code, _, err) = run(&["check-config", file.to_str().unwrap()]);
+    );
     assert_eq!(code, 64, "{err}");
     let expected = [
         "web.telemetry_path: `metrics` must start with `/`",
@@ -89,27 +108,16 @@ extra: true
         "metrics.delay_buckets_secs: buckets must be finite and strictly ascending",
         "unknown top-level key `extra`",
     ];
-    for needle in expected {
-        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
-    }
-    assert!(
-        err.starts_with(&format!("{} problem(s) found:", expected.len())),
-        "{err}"
-    );
-    assert!(
-        err.contains(file.to_str().unwrap()),
-        "problems name the file:\n{err}"
-    );
+    assert_problems(&err, &expected);
+    assert!(err.contains(&path), "problems name the file:\n{err}");
 }
 
 /// A structural problem (an unknown format name) hides none of the same source's semantic
 /// problems: an unset secret variable, librdkafka's verdict on a property, an empty path list.
 #[test]
 fn check_config_reports_problems_of_every_kind_in_one_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("broken.yaml");
-    std::fs::write(
-        &file,
+    let (code, _, err, _) = check_config_file(
+        "broken.yaml",
         r#"
 sources:
   - kafka:
@@ -122,9 +130,7 @@ sources:
       kind: nope
       paths: []
 "#,
-    )
-    .unwrap();
-    let (code, _, err) = run(&["check-config", file.to_str().unwrap()]);
+    );
     assert_eq!(code, 64, "{err}");
     let expected = [
         "sources[0].kafka.topics[0].format: unknown variant `jsno`",
@@ -133,59 +139,43 @@ sources:
         "sources[1].file.kind: unknown variant `nope`",
         "sources[1].file.paths: give at least one glob",
     ];
-    for needle in expected {
-        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
-    }
-    assert!(
-        err.starts_with(&format!("{} problem(s) found:", expected.len())),
-        "{err}"
-    );
+    assert_problems(&err, &expected);
 }
 
 #[test]
 fn run_with_a_broken_config_exits_64_without_starting() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("broken.yaml");
-    std::fs::write(&file, "sources: 5\n").unwrap();
-    let (code, _, err) = run(&["run", "--config", file.to_str().unwrap()]);
-    assert_eq!(code, 64);
-    assert!(err.contains("sources: must be a list"), "{err}");
+    let (_dir, file) = temp_file("broken.yaml", "sources: 5\n");
+    let args = ["run", "--config", file.to_str().unwrap()];
+    assert_fails(&args, 64, "sources: must be a list");
 }
 
 #[test]
 fn a_missing_config_file_is_named() {
-    let (code, _, err) = run(&["check-config", "/nonexistent/exporter.yaml"]);
-    assert_eq!(code, 64);
-    assert!(
-        err.contains("/nonexistent/exporter.yaml: cannot read"),
-        "{err}"
+    assert_fails(
+        &["check-config", "/nonexistent/exporter.yaml"],
+        64,
+        "/nonexistent/exporter.yaml: cannot read",
     );
 }
 
 #[test]
 fn a_bad_listen_address_is_a_usage_error() {
-    let (code, _, err) = run(&["--web.listen-address", "nowhere", "demo"]);
-    assert_eq!(code, 64);
-    assert!(err.contains("--web.listen-address: `nowhere`"), "{err}");
+    assert_fails(
+        &["--web.listen-address", "nowhere", "demo"],
+        64,
+        "--web.listen-address: `nowhere`",
+    );
 }
 
 #[test]
 fn replay_prints_metrics_for_a_directory_of_broker_logs() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
-        .args(["replay", "--progress", "never"])
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/broker_logs"
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let (code, stdout, stderr) = run(&[
+        "replay",
+        "--progress",
+        "never",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/broker_logs"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
     let s = Scrape::parse(&stdout);
     // The real Kafka 4.4 files in the fixtures: alice denied WRITE on orders once.
     assert_eq!(
@@ -217,34 +207,23 @@ fn replay_prints_metrics_for_a_directory_of_broker_logs() {
 
 #[test]
 fn replay_names_a_missing_file() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
-        .args(["replay", "/nonexistent/server.log"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(66));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("/nonexistent/server.log: no such file or directory"),
-        "{stderr}"
+    assert_fails(
+        &["replay", "/nonexistent/server.log"],
+        66,
+        "/nonexistent/server.log: no such file or directory",
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_kafka-security-exporter"))
-        .args(["replay", "--utc-offset", "nope", "x.log"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
+    let (code, _, _) = run(&["replay", "--utc-offset", "nope", "x.log"]);
+    assert_eq!(code, 64);
 }
 
 #[test]
 fn replay_reads_a_configured_layout() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("server.log");
     // The logger first, a colon after it, the level padded: `%d %-5p %c: %m%n`.
-    std::fs::write(
-        &file,
+    let (_dir, file) = temp_file(
+        "server.log",
         "2026-11-26 14:06:16,546 INFO  kafka.authorizer.logger: Principal = User:eve is Denied operation = ALTER from host = 10.0.0.9 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule DefaultDeny\n\
 2026-11-26 14:06:17,000 INFO  kafka.authorizer.logger: Principal = User:eve is Denied operation = ALTER from host = 10.0.0.9 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule DefaultDeny\n",
-    )
-    .unwrap();
+    );
     let path = file.to_str().unwrap();
     let replay = |format: &str, layout: &str| {
         run(&[

@@ -54,19 +54,11 @@ fn the_demo_shows_every_format_and_a_brute_force_burst() {
         0.0,
         "the demo's own events all parse"
     );
-    assert_eq!(
-        s.value("kafka_security_source_up", &[("source", "demo")]),
-        1.0
-    );
-    assert_eq!(
-        s.value(
-            "kafka_security_source_up",
-            &[("source", "demo-broker-logs")]
-        ),
-        1.0
-    );
-    let (status, body) = exporter.readyz();
-    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    for source in ["demo", "demo-broker-logs"] {
+        let up = s.value("kafka_security_source_up", &[("source", source)]);
+        assert_eq!(up, 1.0, "source {source}");
+    }
+    exporter.assert_ready();
 
     // gzip is served when asked for, and decodes to the same exposition format.
     let (status, headers, body) =

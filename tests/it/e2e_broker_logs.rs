@@ -21,7 +21,7 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::support::{
-    broker, broker_shared, client_config, create_topic, poll_until, repo_dir, unique, wait_until,
+    broker, broker_shared, client_config, new_topic, poll_until, repo_dir, unique, wait_until,
     Exporter, Scrape,
 };
 
@@ -175,10 +175,9 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
     let before = snapshot(&logs);
 
     let user = unique("carol");
-    let topic = unique("blogs");
+    let topic = new_topic("blogs", 1);
     let group_ok = unique("g-ok");
     let group_no = unique("g-no");
-    create_topic(&topic, 1);
     let principal = format!("User:{user}");
     admin(&[
         "kafka.admin.ConfigCommand",
@@ -348,40 +347,24 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
             count(now, &["Failed authentication with /"]),
             6,
         );
-        let acl = |action: &str, rt: &str, perm: &str| {
-            s.sum(
-                "kafka_security_acl_changes_total",
-                &[
-                    ("action", action),
-                    ("resource_type", rt),
-                    ("permission", perm),
-                ],
-            )
-        };
-        check(
-            "ACLs created (allow, Topic)",
-            acl("create", "Topic", "allow"),
-            2,
-            0,
-        );
-        check(
-            "ACLs created (allow, Group)",
-            acl("create", "Group", "allow"),
-            1,
-            0,
-        );
-        check(
-            "ACLs created (deny, Topic)",
-            acl("create", "Topic", "deny"),
-            1,
-            0,
-        );
-        check(
-            "ACLs deleted (allow, Topic)",
-            acl("delete", "Topic", "allow"),
-            1,
-            0,
-        );
+        for (what, action, rt, perm, want) in [
+            ("ACLs created (allow, Topic)", "create", "Topic", "allow", 2),
+            ("ACLs created (allow, Group)", "create", "Group", "allow", 1),
+            ("ACLs created (deny, Topic)", "create", "Topic", "deny", 1),
+            ("ACLs deleted (allow, Topic)", "delete", "Topic", "allow", 1),
+        ] {
+            let labels = [
+                ("action", action),
+                ("resource_type", rt),
+                ("permission", perm),
+            ];
+            check(
+                what,
+                s.sum("kafka_security_acl_changes_total", &labels),
+                want,
+                0,
+            );
+        }
         check(
             "SCRAM credentials created",
             s.sum(
@@ -428,8 +411,7 @@ fn broker_logs_give_exact_security_metrics_through_rotation() {
 fn broker_log_lines_from_a_topic() {
     let _broker = broker_shared();
     use crate::support::{source_config, TestProducer};
-    let topic = unique("shipped-logs");
-    create_topic(&topic, 2);
+    let topic = new_topic("shipped-logs", 2);
     let fixtures = repo_dir().join("tests/fixtures/broker_logs");
     let real_authz = std::fs::read_to_string(fixtures.join("authorizer_kafka44_real.log")).unwrap();
     let real_server = std::fs::read_to_string(fixtures.join("server_kafka44_real.log")).unwrap();
@@ -468,8 +450,13 @@ fn broker_log_lines_from_a_topic() {
             >= sent as f64
     });
     // The real authorizer file holds alice's denials; the real server.log its failed logins.
-    let want_denied = real_authz.matches(" is Denied ").count() as f64;
-    assert!(want_denied >= 1.0);
+    let in_fixture = |text: &str, marker: &str| {
+        let n = text.matches(marker).count() as f64;
+        assert!(n >= 1.0, "no {marker:?} in the fixture");
+        n
+    };
+    let want_denied = in_fixture(&real_authz, " is Denied ");
+    let want_failed = in_fixture(&real_server, "Failed authentication with");
     assert_eq!(
         s.sum(
             "kafka_security_authorization_total",
@@ -489,8 +476,6 @@ fn broker_log_lines_from_a_topic() {
         ),
         2.0
     );
-    let want_failed = real_server.matches("Failed authentication with").count() as f64;
-    assert!(want_failed >= 1.0);
     assert_eq!(
         s.sum(
             "kafka_security_authentication_total",

@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{
-    broker_exclusive, create_topic, repo_dir, source_config, unique, Exporter, TestProducer,
-};
+use crate::support::{admin_source, broker_exclusive, new_topic, repo_dir, Exporter, TestProducer};
 
 const EVENTS: &str = "kafka_security_events_total";
 
@@ -17,26 +15,14 @@ const EVENTS: &str = "kafka_security_events_total";
 fn a_broker_restart_mid_stream_loses_nothing() {
     // The restart must not pull the broker from under a test running in parallel.
     let _broker = broker_exclusive();
-    let topic = unique("brokerrestart");
-    create_topic(&topic, 3);
-    let config = source_config(
-        "bounce",
-        &unique("group"),
-        &[(&topic, "text")],
-        "admin",
-        "admin-secret",
-    );
+    let topic = new_topic("brokerrestart", 3);
+    let config = admin_source("bounce", &topic, "text");
     let exporter = Arc::new(Exporter::start(&config));
 
     let producer = TestProducer::new();
-    for i in 0..500 {
-        producer.send(
-            &topic,
-            Some(b"user-login"),
-            format!("User before{i} logged in successfully").as_bytes(),
-        );
-    }
-    producer.flush();
+    producer.produce(&topic, Some(b"user-login"), 500, |i| {
+        format!("User before{i} logged in successfully")
+    });
     exporter.wait_for(Duration::from_secs(60), "the first 500", |s| {
         s.sum(EVENTS, &[]) == 500.0
     });
@@ -89,14 +75,9 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         .expect("run kafka-broker.sh restart");
     assert!(status.success(), "broker restart failed");
     during.join().unwrap();
-    for i in 0..200 {
-        producer.send(
-            &topic,
-            Some(b"user-login"),
-            format!("User after{i} logged in successfully").as_bytes(),
-        );
-    }
-    producer.flush();
+    producer.produce(&topic, Some(b"user-login"), 200, |i| {
+        format!("User after{i} logged in successfully")
+    });
 
     exporter.wait_for(
         Duration::from_secs(120),
@@ -116,8 +97,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         !metrics_failed.load(Ordering::SeqCst),
         "/metrics failed during the outage"
     );
-    let (status, body) = exporter.readyz();
-    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    exporter.assert_ready();
     Arc::try_unwrap(exporter)
         .ok()
         .expect("watcher is done")

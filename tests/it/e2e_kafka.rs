@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::support::{
-    broker_shared, create_topic, poll_until, produce_paced, source_config, unique, Exporter,
-    TestProducer,
+    broker_shared, new_topic, poll_until, produce_paced, shared_topic_source, source_config,
+    unique, Exporter, TestProducer,
 };
 
 const EVENTS: &str = "kafka_security_events_total";
@@ -40,12 +40,9 @@ fn audit_authentication(principal: &str, ok: bool) -> String {
 #[test]
 fn audit_json_and_text_events_are_counted_exactly() {
     let _broker = broker_shared();
-    let audit = unique("audit");
-    let app = unique("app");
-    let text = unique("text");
-    for t in [&audit, &app, &text] {
-        create_topic(t, 3);
-    }
+    let audit = new_topic("audit", 3);
+    let app = new_topic("app", 3);
+    let text = new_topic("text", 3);
     let producer = TestProducer::new();
     for _ in 0..5 {
         producer.send(
@@ -285,8 +282,7 @@ fn audit_json_and_text_events_are_counted_exactly() {
         ),
         17.0
     );
-    let (status, body) = exporter.readyz();
-    assert_eq!((status, body.as_str()), (200, "ready\n"));
+    exporter.assert_ready();
     exporter.stop(Duration::from_secs(30));
 }
 
@@ -294,17 +290,7 @@ fn audit_json_and_text_events_are_counted_exactly() {
 /// and checks that the first run's count plus the second's equals what was produced.
 #[test]
 fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
-    let _broker = broker_shared();
-    let topic = unique("restart");
-    create_topic(&topic, 3);
-    let group = unique("group");
-    let config = source_config(
-        "restart",
-        &group,
-        &[(&topic, "text")],
-        "admin",
-        "admin-secret",
-    );
+    let (_broker, topic, config) = shared_topic_source("restart", 3, "text");
     const TOTAL: usize = 3000;
 
     let producer = produce_paced(
@@ -354,8 +340,7 @@ fn a_graceful_restart_mid_stream_neither_loses_nor_doubles() {
 #[test]
 fn a_wrong_password_is_a_clear_error_and_not_ready() {
     let _broker = broker_shared();
-    let topic = unique("badpw");
-    create_topic(&topic, 1);
+    let topic = new_topic("badpw", 1);
     let config = source_config(
         "badpw",
         &unique("group"),
@@ -396,17 +381,7 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
 /// handing them over, so the two replicas' counts add up to exactly what was produced.
 #[test]
 fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
-    let _broker = broker_shared();
-    let topic = unique("rebalance");
-    create_topic(&topic, 4);
-    let group = unique("group");
-    let config_a = source_config(
-        "replica",
-        &group,
-        &[(&topic, "text")],
-        "admin",
-        "admin-secret",
-    );
+    let (_broker, topic, config_a) = shared_topic_source("replica", 4, "text");
     const TOTAL: usize = 4000;
 
     // No key: records spread over every partition, so both replicas get some. About 16 s of
@@ -460,30 +435,18 @@ fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
 /// A large backlog is consumed with memory bounded by the prefetch cap, not by the backlog.
 #[test]
 fn a_backlog_is_consumed_in_bounded_memory() {
-    let _broker = broker_shared();
-    let topic = unique("backlog");
-    create_topic(&topic, 3);
+    let (_broker, topic, config) = shared_topic_source("backlog", 3, "json");
     const N: usize = 100_000;
-    let producer = TestProducer::new();
     let filler = "x".repeat(900);
-    for i in 0..N {
-        let payload = format!(
+    TestProducer::new().produce(&topic, None, N, |i| {
+        format!(
             r#"{{"event_type":"login","user":"u{}","ip":"10.2.{}.{}","outcome":"success","pad":"{filler}"}}"#,
             i % 1000,
             i % 7,
             i % 250
-        );
-        producer.send(&topic, None, payload.as_bytes());
-    }
-    producer.flush();
+        )
+    });
 
-    let config = source_config(
-        "backlog",
-        &unique("group"),
-        &[(&topic, "json")],
-        "admin",
-        "admin-secret",
-    );
     let exporter = Exporter::start(&config);
     let s = exporter.wait_for(Duration::from_secs(120), "the whole backlog", |s| {
         s.sum(EVENTS, &[]) >= N as f64

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde_yaml_ng::Value;
 
-use crate::support::{check_config, repo_dir};
+use crate::support::{check_config, repo_dir, temp_file};
 
 const CHART: &str = "helm/kafka-security-exporter";
 const KUBE_VERSION: &str = "1.30.0";
@@ -95,6 +95,15 @@ fn one<'a>(objs: &'a [Value], kind: &str) -> &'a Value {
     let found = find(objs, kind);
     assert_eq!(found.len(), 1, "expected one {kind}, got {}", found.len());
     found[0]
+}
+
+/// The item called `name` of a list of named things (containers, volumes, mounts).
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_sequence()
+        .unwrap()
+        .iter()
+        .find(|item| item["name"] == name)
+        .unwrap_or_else(|| panic!("no {name:?} in {list:?}"))
 }
 
 fn s(v: &str) -> Value {
@@ -267,18 +276,12 @@ fn every_switch_on_renders_every_object() {
     let ds = one(&objs, "DaemonSet");
     let pod = &ds["spec"]["template"]["spec"];
     let c = &pod["containers"][0];
-    let logs = c["volumeMounts"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "broker-logs")
-        .expect("broker-logs mount");
+    let logs = named(&c["volumeMounts"], "broker-logs");
     assert_eq!(logs["readOnly"], Value::Bool(true));
     assert_eq!(logs["mountPath"], s("/var/log/kafka"));
-    let vols = pod["volumes"].as_sequence().unwrap();
-    let logs_vol = vols.iter().find(|v| v["name"] == "broker-logs").unwrap();
+    let logs_vol = named(&pod["volumes"], "broker-logs");
     assert_eq!(logs_vol["hostPath"]["path"], s("/var/log/kafka"));
-    let state_vol = vols.iter().find(|v| v["name"] == "state").unwrap();
+    let state_vol = named(&pod["volumes"], "state");
     assert_eq!(state_vol["hostPath"]["type"], s("DirectoryOrCreate"));
     assert_eq!(pod["nodeSelector"]["node-role/kafka"], s("true"));
     assert_eq!(pod["securityContext"]["runAsUser"], Value::from(1000));
@@ -368,12 +371,7 @@ fn an_existing_secret_is_used_and_none_rendered() {
     let env = &pod["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"];
     assert_eq!(env["name"], s("kafka-creds"));
     assert_eq!(env["key"], s("sasl"));
-    let tls = pod["volumes"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == "kafka-tls")
-        .expect("tls volume");
+    let tls = named(&pod["volumes"], "kafka-tls");
     assert_eq!(tls["secret"]["secretName"], s("kafka-creds"));
 }
 
@@ -432,10 +430,8 @@ fn with_default_values_the_prometheus_rule_is_exactly_alerts() {
 
 #[test]
 fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
-    let dir = tempfile::tempdir().unwrap();
-    let values = dir.path().join("values.yaml");
-    std::fs::write(
-        &values,
+    let (dir, values) = temp_file(
+        "values.yaml",
         r#"prometheusRule:
   exporterJob: kse-prod
   sensitiveResources: 'payroll\..*|pii-.*'
@@ -453,8 +449,7 @@ fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
   alertLabels: {team: platform}
   runbookBaseUrl: https://wiki.example.com/kafka/runbook
 "#,
-    )
-    .unwrap();
+    );
     let spec = rendered_rules(&["-f", values.to_str().unwrap()]);
     let expr = |n: &str| rule(&spec, n)["expr"].as_str().unwrap().to_string();
     assert!(expr("KafkaSecurityBruteForce").ends_with("{client_host!=\"unknown\"} > 7"));

@@ -2,7 +2,6 @@
 //! bob), its clients, and the exporter configs that read from it.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
-use super::repo_dir;
+use super::run_script;
 
 /// Connection facts of the shared test broker.
 #[derive(Debug, Clone)]
@@ -27,12 +26,7 @@ pub fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
     BROKER.get_or_init(|| {
         if std::env::var("KSE_KAFKA_BOOTSTRAP").is_err() {
-            let out = Command::new("bash")
-                .arg(repo_dir().join("scripts/kafka-broker.sh"))
-                .arg("start")
-                .stderr(Stdio::inherit())
-                .output()
-                .expect("run scripts/kafka-broker.sh start");
+            let out = run_script("kafka-broker", &["start"]);
             assert!(
                 out.status.success(),
                 "scripts/kafka-broker.sh start failed; run `scripts/test.sh` or start the broker by hand"
@@ -107,6 +101,13 @@ pub fn create_topic(name: &str, partitions: i32) {
     });
 }
 
+/// A new topic named after `prefix` (made unique) with `partitions`, created as the super user.
+pub fn new_topic(prefix: &str, partitions: i32) -> String {
+    let topic = super::unique(prefix);
+    create_topic(&topic, partitions);
+    topic
+}
+
 /// A producer authenticated as the super user; every record is confirmed by `flush`.
 pub struct TestProducer {
     inner: ThreadedProducer<DefaultProducerContext>,
@@ -149,6 +150,21 @@ impl TestProducer {
                 }
             }
         }
+    }
+
+    /// Sends `count` records, the `i`th with payload `payload(i)`, and waits until all are
+    /// delivered.
+    pub fn produce(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        count: usize,
+        payload: impl Fn(usize) -> String,
+    ) {
+        for i in 0..count {
+            self.send(topic, key, payload(i).as_bytes());
+        }
+        self.flush();
     }
 
     pub fn flush(&self) {
@@ -216,6 +232,32 @@ impl HeaderProducer {
     pub fn flush(&self) {
         self.0.flush(Duration::from_secs(60)).expect("delivered");
     }
+}
+
+/// A config for one Kafka source `name` reading `topic` as `format`, as the super user, in a new
+/// consumer group.
+pub fn admin_source(name: &str, topic: &str, format: &str) -> String {
+    source_config(
+        name,
+        &super::unique("group"),
+        &[(topic, format)],
+        "admin",
+        "admin-secret",
+    )
+}
+
+/// The common start of a test on the shared broker: the broker, held until the guard drops; a new
+/// topic of `partitions` named after `name`; and the config of a source `name` reading it as
+/// `format` ([`admin_source`]).
+pub fn shared_topic_source(
+    name: &str,
+    partitions: i32,
+    format: &str,
+) -> (RwLockReadGuard<'static, ()>, String, String) {
+    let broker = broker_shared();
+    let topic = new_topic(name, partitions);
+    let config = admin_source(name, &topic, format);
+    (broker, topic, config)
 }
 
 /// A config for one Kafka source reading `topics` (name, format) as `user`.

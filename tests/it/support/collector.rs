@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::pki::Pki;
-use super::{dechunk, free_port, http_get, poll_until, repo_dir, Scrape};
+use super::{dechunk, free_port, http_get, poll_until, run_script, Scrape};
 
 /// The collector binary, built (or found in `.cache/tools/`) once per test binary.
 fn collector_bin() -> &'static Path {
@@ -22,12 +22,7 @@ fn collector_bin() -> &'static Path {
         if let Ok(bin) = std::env::var("KSE_OTELCOL_BIN") {
             return PathBuf::from(bin);
         }
-        let out = Command::new("bash")
-            .arg(repo_dir().join("scripts/otelcol.sh"))
-            .arg("build")
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/otelcol.sh build");
+        let out = run_script("otelcol", &["build"]);
         assert!(out.status.success(), "scripts/otelcol.sh build failed");
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     })
@@ -171,78 +166,82 @@ service:
             .collect()
     }
 
-    pub fn spans(&self) -> Vec<SpanSeen> {
-        let mut out = Vec::new();
-        for line in Self::lines(&self.traces_file()) {
-            for rs in line["resourceSpans"].as_array().into_iter().flatten() {
-                let resource = attrs(&rs["resource"]["attributes"]);
-                for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
-                    for s in ss["spans"].as_array().into_iter().flatten() {
-                        out.push(SpanSeen {
-                            name: s["name"].as_str().unwrap().to_string(),
-                            trace_id: s["traceId"].as_str().unwrap().to_string(),
-                            span_id: s["spanId"].as_str().unwrap().to_string(),
-                            parent_span_id: s["parentSpanId"].as_str().unwrap_or("").to_string(),
-                            trace_state: s["traceState"].as_str().unwrap_or("").to_string(),
-                            kind: s["kind"].as_i64().unwrap_or(0),
-                            status_code: s["status"]["code"].as_i64().unwrap_or(0),
-                            status_message: s["status"]["message"]
-                                .as_str()
-                                .unwrap_or("")
-                                .to_string(),
-                            attributes: attrs(&s["attributes"]),
-                            resource: resource.clone(),
-                        });
+    /// Every item of an OTLP JSON file's `resource → scope → items` nesting (`resourceSpans` →
+    /// `scopeSpans` → `spans`, or the same for metrics), with its resource's attributes.
+    fn each_item(
+        path: &Path,
+        [resources, scopes, items]: [&str; 3],
+        mut f: impl FnMut(&Value, &BTreeMap<String, String>),
+    ) {
+        for line in Self::lines(path) {
+            for r in line[resources].as_array().into_iter().flatten() {
+                let resource = attrs(&r["resource"]["attributes"]);
+                for scope in r[scopes].as_array().into_iter().flatten() {
+                    for item in scope[items].as_array().into_iter().flatten() {
+                        f(item, &resource);
                     }
                 }
             }
         }
+    }
+
+    pub fn spans(&self) -> Vec<SpanSeen> {
+        let mut out = Vec::new();
+        let nesting = ["resourceSpans", "scopeSpans", "spans"];
+        Self::each_item(&self.traces_file(), nesting, |s, resource| {
+            out.push(SpanSeen {
+                name: s["name"].as_str().unwrap().to_string(),
+                trace_id: s["traceId"].as_str().unwrap().to_string(),
+                span_id: s["spanId"].as_str().unwrap().to_string(),
+                parent_span_id: s["parentSpanId"].as_str().unwrap_or("").to_string(),
+                trace_state: s["traceState"].as_str().unwrap_or("").to_string(),
+                kind: s["kind"].as_i64().unwrap_or(0),
+                status_code: s["status"]["code"].as_i64().unwrap_or(0),
+                status_message: s["status"]["message"].as_str().unwrap_or("").to_string(),
+                attributes: attrs(&s["attributes"]),
+                resource: resource.clone(),
+            });
+        });
         out
     }
 
     /// Data points of every metric push, in arrival order.
     pub fn points(&self) -> Vec<PointSeen> {
         let mut out = Vec::new();
-        for line in Self::lines(&self.metrics_file()) {
-            for rm in line["resourceMetrics"].as_array().into_iter().flatten() {
-                let resource = attrs(&rm["resource"]["attributes"]);
-                for sm in rm["scopeMetrics"].as_array().into_iter().flatten() {
-                    for m in sm["metrics"].as_array().into_iter().flatten() {
-                        let (kind, body) = ["sum", "gauge", "histogram"]
-                            .iter()
-                            .find_map(|k| m.get(*k).map(|b| (*k, b)))
-                            .expect("a sum, gauge or histogram");
-                        for p in body["dataPoints"].as_array().into_iter().flatten() {
-                            let value = match kind {
-                                "histogram" => number(&p["count"]),
-                                _ => p
-                                    .get("asInt")
-                                    .map(number)
-                                    .or_else(|| p.get("asDouble").map(number))
-                                    .unwrap_or(0.0),
-                            };
-                            out.push(PointSeen {
-                                name: m["name"].as_str().unwrap().to_string(),
-                                unit: m["unit"].as_str().unwrap_or("").to_string(),
-                                kind,
-                                monotonic: body["isMonotonic"].as_bool().unwrap_or(false),
-                                temporality: body["aggregationTemporality"].as_i64().unwrap_or(0),
-                                attributes: attrs(&p["attributes"]),
-                                value,
-                                start: number(&p["startTimeUnixNano"]),
-                                exemplar_traces: p["exemplars"]
-                                    .as_array()
-                                    .into_iter()
-                                    .flatten()
-                                    .filter_map(|e| e["traceId"].as_str().map(str::to_string))
-                                    .collect(),
-                                resource: resource.clone(),
-                            });
-                        }
-                    }
-                }
+        let nesting = ["resourceMetrics", "scopeMetrics", "metrics"];
+        Self::each_item(&self.metrics_file(), nesting, |m, resource| {
+            let (kind, body) = ["sum", "gauge", "histogram"]
+                .iter()
+                .find_map(|k| m.get(*k).map(|b| (*k, b)))
+                .expect("a sum, gauge or histogram");
+            for p in body["dataPoints"].as_array().into_iter().flatten() {
+                let value = match kind {
+                    "histogram" => number(&p["count"]),
+                    _ => p
+                        .get("asInt")
+                        .map(number)
+                        .or_else(|| p.get("asDouble").map(number))
+                        .unwrap_or(0.0),
+                };
+                out.push(PointSeen {
+                    name: m["name"].as_str().unwrap().to_string(),
+                    unit: m["unit"].as_str().unwrap_or("").to_string(),
+                    kind,
+                    monotonic: body["isMonotonic"].as_bool().unwrap_or(false),
+                    temporality: body["aggregationTemporality"].as_i64().unwrap_or(0),
+                    attributes: attrs(&p["attributes"]),
+                    value,
+                    start: number(&p["startTimeUnixNano"]),
+                    exemplar_traces: p["exemplars"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e["traceId"].as_str().map(str::to_string))
+                        .collect(),
+                    resource: resource.clone(),
+                });
             }
-        }
+        });
         out
     }
 

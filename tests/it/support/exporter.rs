@@ -89,6 +89,12 @@ impl Exporter {
         exporter
     }
 
+    /// Asserts that `/readyz` answers 200 `ready`.
+    pub fn assert_ready(&self) {
+        let (status, body) = self.readyz();
+        assert_eq!((status, body.as_str()), (200, "ready\n"));
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

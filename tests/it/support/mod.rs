@@ -82,6 +82,26 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// Writes `contents` to a file `name` in a fresh temporary directory; the directory (returned
+/// with the file's path) is removed when it drops.
+pub fn temp_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(name);
+    std::fs::write(&file, contents).unwrap();
+    (dir, file)
+}
+
+/// Runs `scripts/NAME.sh` with `args` from the repository, its stderr shown and its stdout
+/// captured (the caller checks the status, naming what to do when it failed).
+pub fn run_script(name: &str, args: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(repo_dir().join(format!("scripts/{name}.sh")))
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run scripts/{name}.sh {args:?}: {e}"))
+}
+
 /// `kafka-security-exporter check-config` on a config given on stdin, with extra environment
 /// variables (the secrets a config names).
 pub fn check_config(yaml: &str, env: &[(&str, &str)]) -> Output {
