@@ -134,8 +134,7 @@ impl H {
     }
 
     fn restart(&mut self) {
-        self.t.save().unwrap();
-        self.reopen();
+        self.restart_at(&[]);
     }
 
     /// The consumer's checkpoints `(stream, offset)`, then a save: what a stop leaves on disk.
