@@ -1,7 +1,8 @@
 //! Authorizer audit-line throughput: lines/s for ~220-byte lines in the real Kafka 4.4 format.
 //! `line`: header split (`parse_header` + `split_logger`) and `authorizer::parse_message`, the
-//! per-line cost without framing. `framed`: the log4j framer over a 1,000-line buffer, then
-//! `authorizer::parse` per entry (the framer copies each entry into owned strings).
+//! per-line cost without framing (`authorizer_corpus::parse_line`). `framed`: the log4j framer
+//! over a 1,000-line buffer, then `authorizer::parse` per entry (the framer copies each entry
+//! into owned strings).
 //! `line_matching_acl`: `line` for allowed lines whose rule is a `MatchingAcl(…)` (~370 bytes).
 //! Run: `cargo bench --bench authorizer_parse`.
 
@@ -10,11 +11,11 @@ use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kafka_security_exporter::parse::authorizer;
-use kafka_security_exporter::parse::log4j::{parse_header, split_logger, Framer, FramerConfig};
+use kafka_security_exporter::parse::log4j::{Framer, FramerConfig};
 
 #[path = "support/authorizer_corpus.rs"]
 mod authorizer_corpus;
-use authorizer_corpus::{corpus, corpus_matching_acl};
+use authorizer_corpus::{corpus, corpus_matching_acl, parse_line};
 
 fn bench(c: &mut Criterion) {
     let lines = corpus(1000);
@@ -27,11 +28,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut denied = 0usize;
             for line in &lines {
-                // The corpus is generated in the exact layout, so these cannot fail.
-                let h = parse_header(line.as_bytes(), 0).expect("header");
-                let (msg, _logger) = split_logger(h.rest);
-                let msg = std::str::from_utf8(msg).expect("utf-8");
-                if let Ok(Some(ev)) = authorizer::parse_message(msg, Some(h.timestamp), now) {
+                if let Some(ev) = parse_line(line, now) {
                     denied += usize::from(ev.outcome.is_negative());
                 }
             }
@@ -46,10 +43,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut allowed = 0usize;
             for line in &matching {
-                let h = parse_header(line.as_bytes(), 0).expect("header");
-                let (msg, _logger) = split_logger(h.rest);
-                let msg = std::str::from_utf8(msg).expect("utf-8");
-                if let Ok(Some(ev)) = authorizer::parse_message(msg, Some(h.timestamp), now) {
+                if let Some(ev) = parse_line(line, now) {
                     allowed += usize::from(!ev.outcome.is_negative());
                 }
             }

@@ -1,6 +1,7 @@
 //! Parse + record throughput per input format, in-process (no Kafka): the cost the pipeline adds
 //! per record. Run: `cargo bench --bench parse_record`. Figures go in BENCHMARKS.md.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
 use kafka_security_exporter::otel::settings::resolve;
-use kafka_security_exporter::otel::{Otel, OtlpConfig};
+use kafka_security_exporter::otel::{Otel, OtlpConfig, Settings};
 use kafka_security_exporter::parse::{FormatChoice, Parsers, ParsersConfig, Record};
 use kafka_security_exporter::pipeline::Pipeline;
 
@@ -93,6 +94,29 @@ fn pipeline() -> Pipeline {
     )
 }
 
+/// What one iteration of a `text` benchmark times: every keyed record through `apply`.
+fn apply_text(pipeline: &Pipeline, text: &[(Vec<u8>, Vec<u8>)]) {
+    for (key, payload) in text {
+        pipeline.apply(
+            "bench",
+            FormatChoice::Text,
+            &Record::from_payload(payload).with_key(key),
+        );
+    }
+}
+
+/// OTLP settings as a config file would give them: traces with `sampler`, to an endpoint that
+/// refuses connections (port 9); nothing from the process environment.
+fn traces_to_nowhere(sampler: &str) -> Settings {
+    let file: OtlpConfig = serde_yaml_ng::from_str(&format!(
+        "endpoint: http://127.0.0.1:9\ntraces: {{ sampler: {sampler} }}"
+    ))
+    .expect("otlp config");
+    resolve(&file, &BTreeMap::<String, String>::new())
+        .expect("settings")
+        .expect("enabled")
+}
+
 fn bench(c: &mut Criterion) {
     const N: usize = 4096;
     let mut group = c.benchmark_group("parse_record");
@@ -156,17 +180,7 @@ fn bench(c: &mut Criterion) {
     });
 
     let text = text_corpus(N);
-    group.bench_function("text", |b| {
-        b.iter(|| {
-            for (key, payload) in &text {
-                p.apply(
-                    "bench",
-                    FormatChoice::Text,
-                    &Record::from_payload(payload).with_key(key),
-                );
-            }
-        })
-    });
+    group.bench_function("text", |b| b.iter(|| apply_text(&p, &text)));
 
     // Tracing on (OTLP traces to an endpoint that refuses connections, so the exporter task is
     // busy retrying and the bounded queue is mostly full: this measures what the consumer thread
@@ -180,16 +194,7 @@ fn bench(c: &mut Criterion) {
         ("text_traced_every_record", "parentbased_always_on"),
         ("text_traced_sampler_off", "parentbased_always_off"),
     ] {
-        let env: std::collections::BTreeMap<String, String> = [
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
-            ("OTEL_TRACES_SAMPLER", sampler),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let settings = resolve(&OtlpConfig::default(), &env)
-            .expect("settings")
-            .expect("enabled");
+        let settings = traces_to_nowhere(sampler);
         let metrics = Arc::new(Metrics::new(&MetricsConfig::default()).expect("metrics"));
         let otel = Otel::start(
             settings,
@@ -203,17 +208,7 @@ fn bench(c: &mut Criterion) {
             metrics,
         )
         .with_otel(otel.handle.clone());
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                for (key, payload) in &text {
-                    traced.apply(
-                        "bench",
-                        FormatChoice::Text,
-                        &Record::from_payload(payload).with_key(key),
-                    );
-                }
-            })
-        });
+        group.bench_function(name, |b| b.iter(|| apply_text(&traced, &text)));
     }
     group.finish();
 

@@ -11,11 +11,11 @@ use std::time::{Instant, SystemTime};
 
 use kafka_security_exporter::parse::authorizer;
 use kafka_security_exporter::parse::layout::Layout;
-use kafka_security_exporter::parse::log4j::{parse_header, split_logger, Framer, FramerConfig};
+use kafka_security_exporter::parse::log4j::{Framer, FramerConfig};
 
 #[path = "../benches/support/authorizer_corpus.rs"]
 mod authorizer_corpus;
-use authorizer_corpus::{corpus, corpus_matching_acl};
+use authorizer_corpus::{corpus, corpus_matching_acl, parse_line};
 
 fn main() {
     let rounds: usize = std::env::args()
@@ -57,10 +57,7 @@ fn main() {
     let mut denied = 0usize;
     for _ in 0..rounds {
         for line in &lines {
-            let h = parse_header(line.as_bytes(), 0).expect("header");
-            let (msg, _) = split_logger(h.rest);
-            let msg = std::str::from_utf8(msg).expect("utf-8");
-            if let Ok(Some(ev)) = authorizer::parse_message(msg, Some(h.timestamp), now) {
+            if let Some(ev) = parse_line(line, now) {
                 denied += usize::from(ev.outcome.is_negative());
             }
         }

@@ -50,9 +50,8 @@
 # log4j2.xml, admin|alice|bob.properties), broker.out (JVM stdout/stderr), broker.pid, env.
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 KAFKA_CONF_DIR="$SCRIPT_DIR/kafka"
 POM="$KAFKA_CONF_DIR/pom.xml"
 

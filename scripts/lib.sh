@@ -2,18 +2,19 @@
 # lib.sh — what the scripts under scripts/ share. Not run on its own: a script sources it from
 # its own directory, so that it works from any working directory:
 #
-#   SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 #   # shellcheck source-path=SCRIPTDIR source=lib.sh
-#   source "$SCRIPT_DIR/lib.sh"
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #
-# It sets PROG (the calling script's file name, which prefixes every message) and REPO_DIR (the
-# repository root), and defines:
+# It sets PROG (the calling script's file name, which prefixes every message), SCRIPT_DIR (the
+# calling script's directory, absolute), REPO_DIR (the repository root) and TOOLS_DIR (where
+# tools.sh caches the tool binaries and otelcol.sh the collector), and defines:
 #   log MSG…       "PROG: MSG" on stderr
 #   warn MSG…      "PROG: warning: MSG" on stderr
 #   die MSG…       "PROG: error: MSG" on stderr, then exit 1
 #   usage          the calling script's header comment (from line 2 to `set -euo …`), on stdout
 #   is_uint S      S is a non-negative decimal integer
 #   require_secs VAR…  die unless each named variable holds a number of seconds above 0
+#   secs_from_env VAR ENV DEFAULT  VAR=$ENV (DEFAULT when unset or empty), then require_secs VAR
 #   java_major     the major version of `java` on PATH (8, 17, 21, …); prints nothing when unknown
 #   find_go        the go command: $KSE_GO, else $GO, else go on PATH, else /usr/local/go/bin/go;
 #                  fails (prints nothing) when there is none, so that the caller can say what
@@ -24,7 +25,11 @@ KSE_LIB_CALLER="${BASH_SOURCE[1]:-$0}"
 KSE_LIB_CALLER="$(cd "$(dirname "$KSE_LIB_CALLER")" && pwd)/$(basename "$KSE_LIB_CALLER")"
 PROG="$(basename "$KSE_LIB_CALLER")"
 # shellcheck disable=SC2034 # used by the scripts that source this file
-REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+{
+  SCRIPT_DIR="$(dirname "$KSE_LIB_CALLER")"
+  REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  TOOLS_DIR="$REPO_DIR/.cache/tools"
+}
 
 log()  { printf '%s: %s\n' "$PROG" "$*" >&2; }
 warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
@@ -41,6 +46,11 @@ require_secs() { # VAR…
   for v in "$@"; do
     if ! is_uint "${!v}" || (( ${!v} == 0 )); then die "invalid number of seconds $v=${!v}"; fi
   done
+}
+
+secs_from_env() { # VAR ENV DEFAULT
+  printf -v "$1" '%s' "${!2:-$3}"
+  require_secs "$1"
 }
 
 java_major() {

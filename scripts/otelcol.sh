@@ -23,17 +23,14 @@
 #   KSE_OTELCOL_BUILD_TIMEOUT_SECS  bound on the build (default 1800)
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MANIFEST="$SCRIPT_DIR/otelcol/manifest.yaml"
-TOOLS_DIR="$REPO_DIR/.cache/tools"
 OCB_VERSION="v0.161.0"
 STATE_DIR="${KSE_OTELCOL_STATE_DIR:-$REPO_DIR/.cache/otelcol-run}"
 GRPC_PORT="${KSE_OTELCOL_GRPC_PORT:-4317}"
 HTTP_PORT="${KSE_OTELCOL_HTTP_PORT:-4318}"
 PROM_PORT="${KSE_OTELCOL_PROM_PORT:-8889}"
-BUILD_TIMEOUT="${KSE_OTELCOL_BUILD_TIMEOUT_SECS:-1800}"
 
 # the go command, or die saying why it is needed
 go_or_die() {
@@ -58,6 +55,7 @@ build() {
   exec 9>"$TOOLS_DIR/otelcol.lock"
   flock 9
   if [[ -x "$bin" ]]; then printf '%s\n' "$bin"; return 0; fi
+  secs_from_env BUILD_TIMEOUT KSE_OTELCOL_BUILD_TIMEOUT_SECS 1800
   go="$(go_or_die)"
   ocb_dir="$TOOLS_DIR/ocb-$OCB_VERSION"
   ocb="$ocb_dir/builder"

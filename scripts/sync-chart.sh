@@ -6,9 +6,8 @@
 #        scripts/sync-chart.sh --check   change nothing; exit 1 listing every copy that differs
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 FILES="$REPO_DIR/helm/kafka-security-exporter/files"
 CHECK=0
 case "${1:-}" in

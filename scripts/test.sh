@@ -43,20 +43,17 @@
 #   KSE_KAFKA_*               passed to scripts/kafka-broker.sh (ports, state dir, …)
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BROKER_SH="$SCRIPT_DIR/kafka-broker.sh"
 
-TEST_TIMEOUT="${KSE_TEST_TIMEOUT_SECS:-2400}"
-BUILD_TIMEOUT="${KSE_BUILD_TIMEOUT_SECS:-2400}"
-BROKER_TIMEOUT="${KSE_BROKER_TIMEOUT_SECS:-1200}"
-APT_TIMEOUT="${KSE_APT_TIMEOUT_SECS:-1200}"
+secs_from_env TEST_TIMEOUT KSE_TEST_TIMEOUT_SECS 2400
+secs_from_env BUILD_TIMEOUT KSE_BUILD_TIMEOUT_SECS 2400
+secs_from_env BROKER_TIMEOUT KSE_BROKER_TIMEOUT_SECS 1200
+secs_from_env APT_TIMEOUT KSE_APT_TIMEOUT_SECS 1200
 KEEP_BROKER="${KSE_KEEP_BROKER:-0}"
 LOG_DIR="$REPO_DIR/.cache/test.sh"
 TEST_LOG="$LOG_DIR/cargo-test.log"
-
-require_secs TEST_TIMEOUT BUILD_TIMEOUT BROKER_TIMEOUT APT_TIMEOUT
 
 # ---------------------------------------------------------------------------- arguments
 

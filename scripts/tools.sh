@@ -32,12 +32,14 @@
 # KSE_TOOLS_TIMEOUT_SECS (bound on each build, default 1200).
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
-source "$SCRIPT_DIR/lib.sh"
-TOOLS_DIR="$REPO_DIR/.cache/tools"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 BIN_DIR="$TOOLS_DIR/bin"
-TIMEOUT="${KSE_TOOLS_TIMEOUT_SECS:-1200}"
+case "${1:-}" in
+  --print-bin) printf '%s\n' "$BIN_DIR"; exit 0 ;;
+  -h|--help) usage; exit 0 ;;
+esac
+secs_from_env TIMEOUT KSE_TOOLS_TIMEOUT_SECS 1200
 
 HELM_MODULE="helm.sh/helm/v3"
 HELM_VERSION="v3.22.0"
@@ -49,15 +51,6 @@ KUBECONFORM_VERSION="v0.8.0"
 # Oldest = the chart's kubeVersion floor (helm/kafka-security-exporter/Chart.yaml); newest release.
 K8S_SCHEMA_VERSIONS="1.23.17 1.37.2"
 PROMETHEUS_OPERATOR_VERSION="v0.85.0"
-
-if [[ "${1:-}" == --print-bin ]]; then
-  printf '%s\n' "$BIN_DIR"
-  exit 0
-fi
-if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
-  usage
-  exit 0
-fi
 
 gorun() { # go command with the caches beside the binaries, so a cached machine needs no network
   GOPATH="$TOOLS_DIR/go" GOMODCACHE="$TOOLS_DIR/go/mod" GOCACHE="$TOOLS_DIR/go/build" \
