@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::parse::time::parse_utc_offset;
 use crate::telemetry::{LogFormat, LogLevel};
 
 /// Turns Kafka security events into Prometheus metrics.
@@ -136,49 +137,4 @@ pub enum When {
     Auto,
     Always,
     Never,
-}
-
-/// Parses a UTC offset: `+01:00`, `-0530`, `+2`, `Z`. Returns seconds east of UTC.
-pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
-    let bad = || format!("`{s}` is not a UTC offset; expected e.g. +01:00, -05:30 or Z");
-    if s == "Z" || s == "z" {
-        return Ok(0);
-    }
-    let (sign, rest) = match s.as_bytes().first() {
-        Some(b'+') => (1, &s[1..]),
-        Some(b'-') => (-1, &s[1..]),
-        _ => return Err(bad()),
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let (h, m) = if digits.len() <= 2 {
-        (digits.parse::<i32>().map_err(|_| bad())?, 0)
-    } else {
-        let split = digits.len() - 2;
-        (
-            digits[..split].parse::<i32>().map_err(|_| bad())?,
-            digits[split..].parse::<i32>().map_err(|_| bad())?,
-        )
-    };
-    if h > 18 || m > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (h * 3600 + m * 60))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_offsets() {
-        assert_eq!(parse_utc_offset("+01:00"), Ok(3600));
-        assert_eq!(parse_utc_offset("-0530"), Ok(-19800));
-        assert_eq!(parse_utc_offset("+2"), Ok(7200));
-        assert_eq!(parse_utc_offset("Z"), Ok(0));
-        assert!(parse_utc_offset("01:00").is_err());
-        assert!(parse_utc_offset("+25:00").is_err());
-    }
 }

@@ -13,7 +13,8 @@ use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::broker_log::{self, LogKind, LogOutput};
 use crate::parse::controller_log::Lifecycle;
-use crate::parse::log4j::{self, FramerConfig, Level, LogEntry};
+use crate::parse::log4j::{FramerConfig, LogEntry};
+use crate::parse::shipped;
 use crate::parse::{FormatChoice, ParseError, Parsers, Record, TraceHeaders};
 use crate::telemetry::RateLimit;
 
@@ -243,7 +244,7 @@ impl Pipeline {
             };
             return self.rejected(source, format, error, &record.origin);
         }
-        let entries = match log_entries(record, framer) {
+        let entries = match shipped::log_entries(record, framer) {
             Ok(entries) if !entries.is_empty() => entries,
             Ok(_) => {
                 return self.rejected(source, format, ParseError::Unrecognized, &record.origin)
@@ -271,82 +272,11 @@ impl Pipeline {
     }
 }
 
-/// Field names log shippers put the line in, most specific first: Docker's json-file and
-/// Fluent Bit (`log`), ECS / Logstash / Vector / Log4j2 JsonTemplateLayout (`message`),
-/// journald's JSON export (`MESSAGE`), others (`msg`, `line`).
-const MESSAGE_FIELDS: [&str; 5] = ["log", "message", "MESSAGE", "msg", "line"];
-const LEVEL_FIELDS: [&str; 5] = ["log.level", "level", "severity", "loglevel", "levelname"];
-const LOGGER_FIELDS: [&str; 4] = ["log.logger", "logger_name", "logger", "loggerName"];
-const TIME_FIELDS: [&str; 4] = ["@timestamp", "timestamp", "time", "ts"];
-
-/// The log entries in one record: the payload framed as log4j lines, or, for a JSON object,
-/// its message field framed (when it holds a whole line) or built into an entry from the
-/// object's level/logger/time fields (when it holds only the message).
-pub fn log_entries(
-    record: &Record<'_>,
-    framer: &FramerConfig,
-) -> Result<Vec<LogEntry>, ParseError> {
-    let payload = record.payload;
-    if payload.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        return Ok(log4j::frame_all(framer.clone(), payload));
-    }
-    crate::parse::check_json_depth(payload)?;
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(payload).map_err(|e| ParseError::from_json(&e))?;
-    let text = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| object.get(*n).and_then(|v| v.as_str()))
-    };
-    let message = text(&MESSAGE_FIELDS).ok_or(ParseError::MissingField("message"))?;
-    let framed = log4j::frame_all(framer.clone(), message.as_bytes());
-    if !framed.is_empty() {
-        return Ok(framed);
-    }
-    // Only the message: the wrapper says the rest.
-    let level = match text(&LEVEL_FIELDS) {
-        Some(l) => Level::from_name(l).ok_or(ParseError::InvalidField {
-            field: "level",
-            problem: format!("`{l}` is not a log level"),
-        })?,
-        None => Level::Info,
-    };
-    let timestamp = text(&TIME_FIELDS)
-        .and_then(crate::parse::parse_rfc3339)
-        .or(record.timestamp)
-        .unwrap_or(record.observed_time);
-    let message = message.trim_end_matches(['\n', '\r']);
-    let (message, logger) = match text(&LOGGER_FIELDS) {
-        Some(l) => (message.to_string(), Some(l.to_string())),
-        None => {
-            let (m, l) = log4j::split_logger(message.as_bytes());
-            (
-                String::from_utf8_lossy(m).into_owned(),
-                l.map(|l| String::from_utf8_lossy(l).into_owned()),
-            )
-        }
-    };
-    Ok(vec![LogEntry {
-        offset: 0,
-        timestamp,
-        level,
-        logger,
-        // A wrapped message spans lines only if it holds a stack trace; a forged header inside
-        // it cannot start a second entry here.
-        message: message.replace("\r\n", "\n"),
-        truncated: false,
-        suspect: false,
-    }])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metrics::MetricsConfig;
+    use crate::parse::log4j;
     use crate::parse::ParsersConfig;
 
     fn pipeline() -> Pipeline {
@@ -503,7 +433,7 @@ mod tests {
         let docker =
             serde_json::json!({"log": format!("{line}\n"), "stream": "stdout"}).to_string();
         let record = Record::from_payload(line.as_bytes());
-        let entries = log_entries(&record, &framer).unwrap();
+        let entries = shipped::log_entries(&record, &framer).unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(
             entries[0].timestamp,

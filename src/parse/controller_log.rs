@@ -1,7 +1,9 @@
 //! KRaft `controller.log` metadata changes (`org.apache.kafka.controller.*`, prefix
 //! `[QuorumController id=N] `) → change events. Regex-free.
 //!
-//! # Shapes (reference §4.1; all since 3.6.0, checked on a real 4.4.0 broker)
+//! # Shapes (the `log.info("Replayed …")` calls of `AclControlManager`, `ScramControlManager`,
+//! `ConfigurationControlManager` and `ReplicationControlManager`; all since 3.6.0, checked on a
+//! real 4.4.0 broker)
 //!
 //! | message | event |
 //! |---|---|

@@ -11,17 +11,26 @@
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
 //! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
 //! - [`broker_log`]: which log an entry belongs to (by logger) and dispatch to the above.
+//! - [`shipped`]: log lines in a topic, plain or wrapped in a log shipper's JSON object.
+//! - [`json_reader`]: the JSON readers the others share (a zero-copy streaming reader, the depth
+//!   check).
+//! - [`vocab`]: the field names and outcome, category and reason words the parsers share.
+//! - [`time`]: every timestamp, UTC-offset, zone and epoch form the parsers read.
 
 pub mod audit;
 pub mod authorizer;
 pub mod broker_log;
 pub mod controller_log;
 pub mod json;
+pub mod json_reader;
 pub mod layout;
 pub mod log4j;
 pub mod request_log;
 pub mod server_log;
+pub mod shipped;
 pub mod text;
+pub mod time;
+pub mod vocab;
 
 use std::time::SystemTime;
 
@@ -32,8 +41,7 @@ use crate::event::{Format, Origin, SecurityEvent};
 /// Default and upper limit for one record, in bytes.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
 
-/// JSON nesting deeper than this is rejected before it can cost stack or time.
-pub const MAX_JSON_DEPTH: usize = 64;
+pub use json_reader::{check_json_depth, MAX_JSON_DEPTH};
 
 /// One input record, as a source hands it to the pipeline.
 #[derive(Debug, Clone)]
@@ -287,8 +295,7 @@ impl Parsers {
 /// Picks a format from the payload: a JSON object naming a Confluent CloudEvent type is
 /// `confluent_audit`, any other JSON object is `json`, everything else is `text`.
 pub fn detect(payload: &[u8]) -> Format {
-    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
+    if json_reader::first_byte(payload) != Some(b'{') {
         return Format::Text;
     }
     if memchr::memmem::find(payload, b"\"io.confluent.").is_some()
@@ -300,86 +307,9 @@ pub fn detect(payload: &[u8]) -> Format {
     }
 }
 
-/// Rejects JSON nested deeper than [`MAX_JSON_DEPTH`] with one pass over the bytes (strings are
-/// skipped, so brackets inside them do not count).
-pub fn check_json_depth(payload: &[u8]) -> Result<(), ParseError> {
-    // Fast path: a payload with at most MAX_JSON_DEPTH opening brackets in total cannot nest
-    // deeper than that (memchr scans at memory speed; typical events have a dozen).
-    let brackets = memchr::memchr2_iter(b'{', b'[', payload)
-        .take(MAX_JSON_DEPTH + 1)
-        .count();
-    if brackets <= MAX_JSON_DEPTH {
-        return Ok(());
-    }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in payload {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return Err(ParseError::TooDeep);
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Parses an RFC 3339 timestamp (`2023-02-21T10:26:58.886604Z`, `2025-03-18T10:15:30+01:00`).
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(s)
-        .ok()
-        .filter(|_| s.ends_with('Z') || s.ends_with('z'))
-        .or_else(|| parse_rfc3339_offset(s))
-}
-
-/// RFC 3339 with a numeric offset (`±hh:mm`, or `±hhmm` as journalctl's `short-iso` writes it),
-/// which humantime does not read.
-fn parse_rfc3339_offset(s: &str) -> Option<SystemTime> {
-    use std::time::Duration;
-    let (base, sign, off) = if let Some(i) = s.rfind(['+', '-']).filter(|&i| i >= 19) {
-        (
-            &s[..i],
-            if &s[i..=i] == "+" { 1i64 } else { -1 },
-            &s[i + 1..],
-        )
-    } else {
-        // No zone: read as UTC.
-        return humantime::parse_rfc3339_weak(s).ok();
-    };
-    let (h, m) = match off.split_once(':') {
-        Some(hm) => hm,
-        None if off.len() == 4 => off.split_at(2),
-        None => return None,
-    };
-    let secs = sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60);
-    let t = humantime::parse_rfc3339_weak(base).ok()?;
-    if secs >= 0 {
-        t.checked_sub(Duration::from_secs(secs as u64))
-    } else {
-        t.checked_add(Duration::from_secs((-secs) as u64))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn detects_formats() {
@@ -390,32 +320,6 @@ mod tests {
         assert_eq!(detect(br#" {"user":"bob","action":"login"}"#), Format::Json);
         assert_eq!(detect(b"User JohnDoe logged in successfully"), Format::Text);
         assert_eq!(detect(b""), Format::Text);
-    }
-
-    #[test]
-    fn depth_check_counts_only_structure() {
-        assert!(check_json_depth(
-            br#"{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#
-        )
-        .is_ok());
-        let deep = "[".repeat(MAX_JSON_DEPTH + 1);
-        assert_eq!(check_json_depth(deep.as_bytes()), Err(ParseError::TooDeep));
-        let ok = "[".repeat(MAX_JSON_DEPTH);
-        assert!(check_json_depth(ok.as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn rfc3339_with_zone_or_offset() {
-        let z = parse_rfc3339("2021-01-01T12:34:56.789Z").unwrap();
-        assert_eq!(
-            z.duration_since(UNIX_EPOCH).unwrap(),
-            Duration::from_millis(1_609_504_496_789)
-        );
-        let off = parse_rfc3339("2021-01-01T13:34:56.789+01:00").unwrap();
-        assert_eq!(off, z);
-        let neg = parse_rfc3339("2021-01-01T11:34:56.789-01:00").unwrap();
-        assert_eq!(neg, z);
-        assert!(parse_rfc3339("yesterday").is_none());
     }
 
     #[test]
