@@ -9,7 +9,8 @@ use std::time::Duration;
 use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
 use kafka_security_exporter::otel::settings::resolve;
 use kafka_security_exporter::otel::{Otel, OtlpConfig};
-use kafka_security_exporter::parse::{FormatChoice, Parsers, ParsersConfig, Record};
+use kafka_security_exporter::parse::log4j::FramerConfig;
+use kafka_security_exporter::parse::{Input, Parsers, ParsersConfig, Record};
 use kafka_security_exporter::pipeline::Pipeline;
 
 const USERS: [&str; 8] = [
@@ -105,19 +106,22 @@ fn bench(c: &mut Criterion) {
             for payload in &audit {
                 p.apply(
                     "bench",
-                    FormatChoice::ConfluentAudit,
+                    Input::ConfluentAudit,
                     &Record::from_payload(payload),
                 );
             }
         })
     });
     let parsers = Parsers::new(&ParsersConfig::default()).expect("parsers");
+    let framer = FramerConfig::default();
     group.bench_function("confluent_audit_parse_only", |b| {
         b.iter(|| {
             for payload in &audit {
-                let _ = std::hint::black_box(
-                    parsers.parse(FormatChoice::ConfluentAudit, &Record::from_payload(payload)),
-                );
+                let _ = std::hint::black_box(parsers.parse(
+                    Input::ConfluentAudit,
+                    &framer,
+                    &Record::from_payload(payload),
+                ));
             }
         })
     });
@@ -125,7 +129,13 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|payload| {
             parsers
-                .parse(FormatChoice::ConfluentAudit, &Record::from_payload(payload))
+                .parse(
+                    Input::ConfluentAudit,
+                    &framer,
+                    &Record::from_payload(payload),
+                )
+                .ok()
+                .and_then(|parsed| parsed.event())
                 .expect("corpus parses")
                 .into_owned()
         })
@@ -141,7 +151,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("confluent_audit_autodetect", |b| {
         b.iter(|| {
             for payload in &audit {
-                p.apply("bench", FormatChoice::Auto, &Record::from_payload(payload));
+                p.apply("bench", Input::Auto, &Record::from_payload(payload));
             }
         })
     });
@@ -150,7 +160,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("json", |b| {
         b.iter(|| {
             for payload in &json {
-                p.apply("bench", FormatChoice::Json, &Record::from_payload(payload));
+                p.apply("bench", Input::Json, &Record::from_payload(payload));
             }
         })
     });
@@ -161,7 +171,7 @@ fn bench(c: &mut Criterion) {
             for (key, payload) in &text {
                 p.apply(
                     "bench",
-                    FormatChoice::Text,
+                    Input::Text,
                     &Record::from_payload(payload).with_key(key),
                 );
             }
@@ -208,7 +218,7 @@ fn bench(c: &mut Criterion) {
                 for (key, payload) in &text {
                     traced.apply(
                         "bench",
-                        FormatChoice::Text,
+                        Input::Text,
                         &Record::from_payload(payload).with_key(key),
                     );
                 }

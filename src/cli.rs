@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::parse::time::parse_utc_offset;
+use crate::parse::Input;
 use crate::telemetry::{LogFormat, LogLevel};
 
 /// Turns Kafka security events into Prometheus metrics.
@@ -73,7 +74,7 @@ pub enum Command {
     Replay {
         /// Which log the files are: `auto` routes every entry by its logger.
         #[arg(long, value_enum, default_value = "auto")]
-        format: ReplayFormat,
+        format: Input,
         /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
         #[arg(
             long,
@@ -106,29 +107,6 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-}
-
-/// `replay --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReplayFormat {
-    Auto,
-    Authorizer,
-    Server,
-    Controller,
-    Request,
-}
-
-impl ReplayFormat {
-    pub fn kind(self) -> crate::parse::broker_log::LogKind {
-        use crate::parse::broker_log::LogKind;
-        match self {
-            ReplayFormat::Auto => LogKind::Auto,
-            ReplayFormat::Authorizer => LogKind::Authorizer,
-            ReplayFormat::Server => LogKind::Server,
-            ReplayFormat::Controller => LogKind::Controller,
-            ReplayFormat::Request => LogKind::Request,
-        }
-    }
 }
 
 /// `auto`, `always` or `never`.

@@ -27,7 +27,7 @@ use serde_yaml_ng::Value;
 
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
-use crate::parse::{FormatChoice, Parsers, ParsersConfig};
+use crate::parse::{Input, Parsers, ParsersConfig};
 pub use crate::sources::file::FileSourceConfig;
 
 /// Every problem found in a config file. Displayed one per line.
@@ -158,7 +158,7 @@ pub struct TopicConfig {
     pub pattern: Option<String>,
     /// Format of the records. Default `auto` (detected per record).
     #[serde(default)]
-    pub format: FormatChoice,
+    pub format: Input,
     /// For the broker-log formats: the broker JVM's UTC offset, for timestamps without a zone
     /// (`+01:00`). Default `+00:00`.
     pub utc_offset: Option<String>,
@@ -173,24 +173,24 @@ impl TopicConfig {
         crate::parse::log4j::FramerConfig::configured(
             self.utc_offset.as_deref(),
             self.layout.as_deref(),
-            self.format.log_kind().unwrap_or_default(),
+            self.format,
         )
     }
 
     fn problems(&self, at: &str, problems: &mut Vec<String>) {
-        let Some(kind) = self.format.log_kind() else {
+        if !self.format.is_log() {
             if self.utc_offset.is_some() || self.layout.is_some() {
                 problems.push(format!(
                     "{at}: `utc_offset` and `layout` apply only to the broker-log formats (broker_log, authorizer_log, server_log, controller_log, request_log)"
                 ));
             }
             return;
-        };
+        }
         crate::parse::log4j::FramerConfig::problems(
             at,
             self.utc_offset.as_deref(),
             self.layout.as_deref(),
-            kind,
+            self.format,
             problems,
         );
     }
@@ -514,7 +514,7 @@ mod tests {
         };
         assert_eq!(k.name, "kafka");
         assert_eq!(k.group_id, "kafka-security-exporter");
-        assert_eq!(k.topics[0].format, FormatChoice::Auto);
+        assert_eq!(k.topics[0].format, Input::Auto);
     }
 
     #[test]

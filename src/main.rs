@@ -66,9 +66,7 @@ fn main() -> ExitCode {
                 }
             };
             let layout = match layout
-                .map(|l| {
-                    kafka_security_exporter::parse::layout::Layout::for_kind(&l, format.kind())
-                })
+                .map(|l| kafka_security_exporter::parse::layout::Layout::for_kind(&l, format))
                 .transpose()
             {
                 Ok(l) => l.map(std::sync::Arc::new),
@@ -87,7 +85,7 @@ fn main() -> ExitCode {
             };
             let options = replay::ReplayOptions {
                 inputs: files,
-                kind: format.kind(),
+                kind: format,
                 framer: kafka_security_exporter::parse::log4j::FramerConfig {
                     utc_offset_secs,
                     layout,

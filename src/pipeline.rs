@@ -1,6 +1,8 @@
-//! The pipeline: a record goes in, is parsed once, and is applied to the metric state.
-//! Sources call [`Pipeline::apply`] and only then store the record's offset, which is what makes
-//! counting at-least-once.
+//! The pipeline: a record (or a framed log entry) goes in, is parsed once by [`crate::parse`],
+//! recorded in the metrics, handed to the tracing hook, and what became of it comes back
+//! ([`Applied`]). The pipeline orchestrates; it does not parse. Sources call
+//! [`Pipeline::apply`] and only then store the record's offset, which is what makes counting
+//! at-least-once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,11 +13,10 @@ use parking_lot::Mutex;
 use crate::event::{Format, Origin, SecurityEvent};
 use crate::metrics::Metrics;
 use crate::otel;
-use crate::parse::broker_log::{self, LogKind, LogOutput};
+use crate::parse::broker_log::{self, LogOutput};
 use crate::parse::controller_log::Lifecycle;
 use crate::parse::log4j::{FramerConfig, LogEntry};
-use crate::parse::shipped;
-use crate::parse::{FormatChoice, ParseError, Parsers, Record, TraceHeaders};
+use crate::parse::{Input, ParseError, Parsed, Parsers, Record, TraceHeaders};
 use crate::telemetry::RateLimit;
 
 /// How long (in log time) after a controller's `Creating new QuorumController` line its
@@ -40,6 +41,35 @@ pub enum Applied {
     /// Read and counted (log lines), but not a security event: another log line, a request-log
     /// entry, or a controller change replayed at startup.
     Skipped,
+}
+
+/// What a source hands [`Pipeline::apply`].
+pub enum Item<'r, 'a> {
+    /// A record (a Kafka record), its broker-log lines framed with `framer` (zone, layout). A
+    /// `&Record` converts to one with the default framing.
+    Record {
+        record: &'r Record<'a>,
+        framer: &'r FramerConfig,
+    },
+    /// A broker-log entry the source framed itself (a file, a replay), with the state of the log
+    /// stream it came from.
+    Entry {
+        entry: &'r LogEntry,
+        origin: Origin<'a>,
+        stream: &'r mut LogStream,
+    },
+}
+
+/// The framing of a record given without one.
+static DEFAULT_FRAMER: FramerConfig = FramerConfig::DEFAULT;
+
+impl<'r, 'a> From<&'r Record<'a>> for Item<'r, 'a> {
+    fn from(record: &'r Record<'a>) -> Self {
+        Item::Record {
+            record,
+            framer: &DEFAULT_FRAMER,
+        }
+    }
 }
 
 /// Parsers plus the metric state they feed. Shared by every source.
@@ -79,24 +109,26 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// Parses `record` and applies it to the metrics. Never fails: a bad record is counted.
-    pub fn apply(&self, source: &str, format: FormatChoice, record: &Record<'_>) -> Applied {
-        self.apply_framed(source, format, &FramerConfig::default(), record)
-    }
-
-    /// [`Pipeline::apply`], framing broker-log records with `framer` (zone, layout).
-    pub fn apply_framed(
+    /// Parses a record (or takes a framed log entry) holding `input`, records what it was in the
+    /// metrics and gives it to the tracing hook. Never fails: a bad record is counted. For a
+    /// record of broker-log lines, returns what its last entry became (a record is usually one
+    /// entry).
+    pub fn apply<'r, 'a: 'r>(
         &self,
         source: &str,
-        format: FormatChoice,
-        framer: &FramerConfig,
-        record: &Record<'_>,
+        input: Input,
+        item: impl Into<Item<'r, 'a>>,
     ) -> Applied {
-        if let Some(kind) = format.log_kind() {
-            return self.apply_log_record(source, kind, framer, record);
-        }
-        match self.parsers.parse(format, record) {
-            Ok(event) => {
+        let (record, framer) = match item.into() {
+            Item::Record { record, framer } => (record, framer),
+            Item::Entry {
+                entry,
+                origin,
+                stream,
+            } => return self.apply_entry(source, input, entry, origin, stream),
+        };
+        match self.parsers.parse(input, framer, record) {
+            Ok(Parsed::Event(event)) => {
                 self.metrics.record(source, &event, SystemTime::now());
                 self.observed(
                     source,
@@ -107,14 +139,19 @@ impl Pipeline {
                 );
                 Applied::Event(event.format)
             }
+            Ok(Parsed::Entries(entries)) => self.apply_entries(source, input, &entries, record),
             Err((format, error)) => {
-                self.observed(
-                    source,
-                    &record.origin,
-                    record.trace_context.as_ref(),
-                    record.observed_time,
-                    Err((format.map(Format::as_str), &error)),
-                );
+                // A record of log lines that could not be framed has no span: its entries
+                // would have had one each.
+                if !input.is_log() {
+                    self.observed(
+                        source,
+                        &record.origin,
+                        record.trace_context.as_ref(),
+                        record.observed_time,
+                        Err((format.map(Format::as_str), &error)),
+                    );
+                }
                 self.rejected(source, format, error, &record.origin)
             }
         }
@@ -160,25 +197,24 @@ impl Pipeline {
         Applied::Rejected(format, error)
     }
 
-    /// Applies one framed broker-log entry read from `source` (a file or a topic). `kind` is the
-    /// configured kind of log; `auto` routes by the entry's logger. `stream` carries the
+    /// Applies one framed broker-log entry read from `source` (a file or a topic). `input` is
+    /// the configured log; `broker_log` routes by the entry's logger. `stream` carries the
     /// controller's startup-replay state of the file or partition the entry came from.
-    pub fn apply_entry(
+    fn apply_entry(
         &self,
         source: &str,
-        kind: LogKind,
+        input: Input,
         entry: &LogEntry,
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
         let started = SystemTime::now();
-        let kind = kind.of_entry(entry);
+        let format = broker_log::route(input, entry);
         self.metrics
-            .record_log_line(kind.as_str(), entry.level.as_str());
-        let output = match broker_log::parse_entry(kind, entry) {
+            .record_log_line(broker_log::file_kind(format), entry.level.as_str());
+        let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
-                let format = kind.format();
                 self.observed(
                     source,
                     &origin,
@@ -227,30 +263,15 @@ impl Pipeline {
         }
     }
 
-    /// A Kafka record holding broker-log line(s), plain or wrapped in a JSON object by a log
-    /// shipper. Returns what the last entry became (a record is usually one entry).
-    fn apply_log_record(
+    /// The entries of one Kafka record holding broker-log line(s), with the log stream of its
+    /// partition. Returns what the last entry became.
+    fn apply_entries(
         &self,
         source: &str,
-        kind: LogKind,
-        framer: &FramerConfig,
+        input: Input,
+        entries: &[LogEntry],
         record: &Record<'_>,
     ) -> Applied {
-        let format = kind.format();
-        if record.payload.len() > self.parsers.max_record_bytes() {
-            let error = ParseError::TooLarge {
-                size: record.payload.len(),
-                limit: self.parsers.max_record_bytes(),
-            };
-            return self.rejected(source, format, error, &record.origin);
-        }
-        let entries = match shipped::log_entries(record, framer) {
-            Ok(entries) if !entries.is_empty() => entries,
-            Ok(_) => {
-                return self.rejected(source, format, ParseError::Unrecognized, &record.origin)
-            }
-            Err(error) => return self.rejected(source, format, error, &record.origin),
-        };
         let partition = match record.origin {
             Origin::Kafka { partition, .. } => partition,
             _ => -1,
@@ -265,8 +286,8 @@ impl Pipeline {
             .map(|partitions| partitions.entry(partition).or_default())
             .expect("inserted above");
         let mut last = Applied::Skipped;
-        for entry in &entries {
-            last = self.apply_entry(source, kind, entry, record.origin.clone(), stream);
+        for entry in entries {
+            last = self.apply_entry(source, input, entry, record.origin.clone(), stream);
         }
         last
     }
@@ -290,11 +311,18 @@ mod tests {
         String::from_utf8(p.metrics().render()).unwrap()
     }
 
-    fn feed(p: &Pipeline, kind: LogKind, log: &str) -> Vec<Applied> {
+    fn feed(p: &Pipeline, input: Input, log: &str) -> Vec<Applied> {
         let mut stream = LogStream::default();
         log4j::frame_all(FramerConfig::default(), log.as_bytes())
             .iter()
-            .map(|e| p.apply_entry("logs", kind, e, Origin::Memory, &mut stream))
+            .map(|entry| {
+                let item = Item::Entry {
+                    entry,
+                    origin: Origin::Memory,
+                    stream: &mut stream,
+                };
+                p.apply("logs", input, item)
+            })
             .collect()
     }
 
@@ -315,7 +343,7 @@ mod tests {
     #[test]
     fn controller_changes_count_once_across_a_controller_restart() {
         let p = pipeline();
-        let applied = feed(&p, LogKind::Controller, CONTROLLER);
+        let applied = feed(&p, Input::ControllerLog, CONTROLLER);
         assert_eq!(
             applied
                 .iter()
@@ -345,7 +373,7 @@ mod tests {
 [2026-11-26 15:58:18,255] INFO [QuorumController id=2] Replayed UserScramCredentialRecord creating new entry for alice with mechanism SCRAM_SHA_256. (org.apache.kafka.controller.ScramControlManager)
 [2026-11-26 15:59:18,255] INFO [QuorumController id=2] Replayed UserScramCredentialRecord creating new entry for carol with mechanism SCRAM_SHA_512. (org.apache.kafka.controller.ScramControlManager)
 ";
-        feed(&p, LogKind::Auto, log);
+        feed(&p, Input::BrokerLog, log);
         let t = text(&p);
         assert!(t.contains("kafka_security_credential_changes_total{action=\"create\",mechanism=\"SCRAM-SHA-512\"} 1\n"), "{t}");
         assert!(!t.contains("mechanism=\"SCRAM-SHA-256\""));
@@ -361,7 +389,7 @@ mod tests {
 [2026-11-26 14:06:19,000] DEBUG Completed request:{\"requestHeader\":{\"requestApiKeyName\":\"PRODUCE\",\"clientId\":\"p\"},\"response\":{},\"totalTimeMs\":3.0,\"principal\":\"User:bob\"} (kafka.request.logger)
 [2026-11-26 14:06:20,000] INFO [KafkaApi-1] something else (kafka.server.KafkaApis)
 ";
-        feed(&p, LogKind::Auto, log);
+        feed(&p, Input::BrokerLog, log);
         let t = text(&p);
         assert!(t.contains("kafka_security_authentication_failures_by_client_total{client_host=\"10.0.0.7\",reason=\"invalid_credentials\"} 1\n"), "{t}");
         assert!(t.contains("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:bob\",resource_name=\"orders\",resource_type=\"Topic\"} 1\n"));
@@ -387,14 +415,14 @@ mod tests {
         let docker = serde_json::json!({"log": format!("{line}\n"), "stream": "stdout", "time": "2026-11-26T14:06:17.0Z"}).to_string();
         let ecs = serde_json::json!({"@timestamp": "2026-11-26T14:06:17.000Z", "log.level": "INFO", "message": "Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny", "log.logger": "kafka.authorizer.logger"}).to_string();
         for payload in [line.as_bytes(), docker.as_bytes(), ecs.as_bytes()] {
-            let applied = p.apply("t", FormatChoice::BrokerLog, &Record::from_payload(payload));
+            let applied = p.apply("t", Input::BrokerLog, &Record::from_payload(payload));
             assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
         }
         let t = text(&p);
         assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 3\n"), "{t}");
         let bad = p.apply(
             "t",
-            FormatChoice::AuthorizerLog,
+            Input::AuthorizerLog,
             &Record::from_payload(b"{\"nope\":1}"),
         );
         assert!(matches!(
@@ -406,7 +434,7 @@ mod tests {
         ));
         let bad = p.apply(
             "t",
-            FormatChoice::AuthorizerLog,
+            Input::AuthorizerLog,
             &Record::from_payload(b"not a log line"),
         );
         assert!(matches!(
@@ -424,7 +452,7 @@ mod tests {
         let layout = "%d{ISO8601} %-5p [%t] %c - %m%n";
         let framer = FramerConfig {
             layout: Some(Arc::new(
-                crate::parse::layout::Layout::for_kind(layout, LogKind::Auto).unwrap(),
+                crate::parse::layout::Layout::for_kind(layout, Input::BrokerLog).unwrap(),
             )),
             utc_offset_secs: 3600,
             ..FramerConfig::default()
@@ -433,7 +461,7 @@ mod tests {
         let docker =
             serde_json::json!({"log": format!("{line}\n"), "stream": "stdout"}).to_string();
         let record = Record::from_payload(line.as_bytes());
-        let entries = shipped::log_entries(&record, &framer).unwrap();
+        let entries = crate::parse::shipped::log_entries(&record, &framer).unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(
             entries[0].timestamp,
@@ -441,16 +469,16 @@ mod tests {
         );
         let p = pipeline();
         for payload in [line.as_bytes(), docker.as_bytes()] {
-            let applied = p.apply_framed(
-                "t",
-                FormatChoice::BrokerLog,
-                &framer,
-                &Record::from_payload(payload),
-            );
+            let record = Record::from_payload(payload);
+            let item = Item::Record {
+                record: &record,
+                framer: &framer,
+            };
+            let applied = p.apply("t", Input::BrokerLog, item);
             assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
         }
         // The default framing does not know this layout: no authorizer event.
-        let applied = p.apply("t", FormatChoice::BrokerLog, &record);
+        let applied = p.apply("t", Input::BrokerLog, &record);
         assert_ne!(applied, Applied::Event(Format::AuthorizerLog));
         let t = text(&p);
         assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 2\n"), "{t}");

@@ -16,16 +16,16 @@ use std::time::{Instant, SystemTime};
 
 use crate::event::Origin;
 use crate::metrics::{names, Metrics, MetricsConfig};
-use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig};
+use crate::parse::Input;
 use crate::parse::{Parsers, ParsersConfig};
-use crate::pipeline::{Applied, LogStream, Pipeline};
+use crate::pipeline::{Applied, Item, LogStream, Pipeline};
 
 /// What to replay and how.
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
     pub inputs: Vec<PathBuf>,
-    pub kind: LogKind,
+    pub kind: Input,
     pub framer: FramerConfig,
     pub metrics: MetricsConfig,
     pub parsers: ParsersConfig,
@@ -160,7 +160,12 @@ pub fn replay(options: &ReplayOptions) -> Result<(Arc<Metrics>, ReplayStats), Re
                     offset: entry.offset,
                 };
                 stats.entries += 1;
-                match pipeline.apply_entry("replay", options.kind, &entry, origin, stream) {
+                let item = Item::Entry {
+                    entry: &entry,
+                    origin,
+                    stream: &mut *stream,
+                };
+                match pipeline.apply("replay", options.kind, item) {
                     Applied::Event(_) => stats.events += 1,
                     Applied::Rejected(..) => stats.rejected += 1,
                     Applied::Skipped => {}

@@ -8,7 +8,8 @@ use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kafka_security_exporter::event::SecurityEvent;
-use kafka_security_exporter::parse::{FormatChoice, Parsers, ParsersConfig, Record};
+use kafka_security_exporter::parse::log4j::FramerConfig;
+use kafka_security_exporter::parse::{Input as Choice, Parsed, Parsers, ParsersConfig, Record};
 use proptest::prelude::*;
 
 /// The Kafka timestamp every fixture record carries: 2024-01-01T00:00:00Z.
@@ -949,11 +950,11 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn format_dirs() -> [(&'static str, FormatChoice); 3] {
+fn format_dirs() -> [(&'static str, Choice); 3] {
     [
-        ("confluent_audit", FormatChoice::ConfluentAudit),
-        ("json_events", FormatChoice::Json),
-        ("text_events", FormatChoice::Text),
+        ("confluent_audit", Choice::ConfluentAudit),
+        ("json_events", Choice::Json),
+        ("text_events", Choice::Text),
     ]
 }
 
@@ -1058,7 +1059,7 @@ fn render(ev: &SecurityEvent<'_>) -> BTreeMap<String, String> {
     m
 }
 
-fn run(parsers: &Parsers, choice: FormatChoice, input: &Input) -> Expected {
+fn run(parsers: &Parsers, choice: Choice, input: &Input) -> Expected {
     let record = Record {
         key: input.key.as_deref(),
         payload: &input.payload,
@@ -1067,8 +1068,9 @@ fn run(parsers: &Parsers, choice: FormatChoice, input: &Input) -> Expected {
         observed_time: SystemTime::now(),
         trace_context: None,
     };
-    match parsers.parse(choice, &record) {
-        Ok(ev) => Expected::Event(render(&ev)),
+    match parsers.parse(choice, &FramerConfig::default(), &record) {
+        Ok(Parsed::Event(ev)) => Expected::Event(render(&ev)),
+        Ok(Parsed::Entries(_)) => unreachable!("only event inputs are run"),
         Err((format, e)) => Expected::Error {
             format: format.map(|f| f.as_str()),
             reason: e.reason(),
@@ -1119,7 +1121,7 @@ fn fixtures_parse_as_expected() {
                 ));
             }
             let auto_expected = case.auto.as_ref().unwrap_or(&case.fixed);
-            let got = run(&parsers, FormatChoice::Auto, &input);
+            let got = run(&parsers, Choice::Auto, &input);
             if &got != auto_expected {
                 failures.push(format!(
                     "{} (auto):\n  expected {}\n  got      {}",
@@ -1179,8 +1181,8 @@ proptest! {
         let parsers = &*PARSERS;
         let mut record = Record::from_payload(&payload);
         record.key = key.as_deref();
-        for choice in [FormatChoice::Auto, FormatChoice::ConfluentAudit, FormatChoice::Json, FormatChoice::Text] {
-            let _ = parsers.parse(choice, &record);
+        for choice in [Choice::Auto, Choice::ConfluentAudit, Choice::Json, Choice::Text] {
+            let _ = parsers.parse(choice, &FramerConfig::default(), &record);
         }
     }
 
@@ -1195,8 +1197,8 @@ proptest! {
         let base = &*AUDIT_EVENT;
         let at = (0..=at.min(base.len())).rev().find(|i| base.is_char_boundary(*i)).unwrap_or(0);
         let mutated = format!("{}{}{}", &base[..at], junk, &base[at..]);
-        for choice in [FormatChoice::Auto, FormatChoice::ConfluentAudit, FormatChoice::Json, FormatChoice::Text] {
-            let _ = parsers.parse(choice, &Record::from_payload(mutated.as_bytes()));
+        for choice in [Choice::Auto, Choice::ConfluentAudit, Choice::Json, Choice::Text] {
+            let _ = parsers.parse(choice, &FramerConfig::default(), &Record::from_payload(mutated.as_bytes()));
         }
     }
 }

@@ -110,11 +110,12 @@ impl Layout {
         Ok(layout)
     }
 
-    /// Compiles a layout for a log of kind `kind`: also refuses a layout `kind: auto` could not
-    /// route (no full `%c`), which would otherwise file every entry under `server`.
-    pub fn for_kind(pattern: &str, kind: super::broker_log::LogKind) -> Result<Layout, String> {
+    /// Compiles a layout for a log of `input`: also refuses a layout that `broker_log` (a file's
+    /// `kind: auto`) could not route (no full `%c`), which would otherwise file every entry under
+    /// `server`.
+    pub fn for_kind(pattern: &str, input: super::Input) -> Result<Layout, String> {
         let layout = Layout::parse(pattern)?;
-        if kind == super::broker_log::LogKind::Auto && !layout.routes_by_logger() {
+        if input.format().is_none() && !layout.routes_by_logger() {
             return Err(
                 "this layout prints no full logger name (%c without {n} or .n), which `auto` routes entries by; set the log's kind (authorizer, server, controller or request)"
                     .to_string(),

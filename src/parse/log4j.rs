@@ -129,29 +129,32 @@ pub struct FramerConfig {
 
 impl Default for FramerConfig {
     fn default() -> Self {
-        FramerConfig {
-            utc_offset_secs: 0,
-            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
-            layout: None,
-        }
+        FramerConfig::DEFAULT
     }
 }
 
 impl FramerConfig {
+    /// UTC, the default entry cap, the common layouts recognized by themselves.
+    pub const DEFAULT: FramerConfig = FramerConfig {
+        utc_offset_secs: 0,
+        max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+        layout: None,
+    };
+
     /// The framing a log source configures: its `utc_offset` (default UTC) and `layout`, for
-    /// logs of kind `kind`. Invalid values fall back to the defaults; [`FramerConfig::problems`]
+    /// logs of `input`. Invalid values fall back to the defaults; [`FramerConfig::problems`]
     /// reports them when the config is loaded.
     pub fn configured(
         utc_offset: Option<&str>,
         layout: Option<&str>,
-        kind: super::broker_log::LogKind,
+        input: super::Input,
     ) -> FramerConfig {
         FramerConfig {
             utc_offset_secs: utc_offset
                 .and_then(|o| super::time::parse_utc_offset(o).ok())
                 .unwrap_or(0),
             layout: layout
-                .and_then(|l| Layout::for_kind(l, kind).ok())
+                .and_then(|l| Layout::for_kind(l, input).ok())
                 .map(Arc::new),
             ..FramerConfig::default()
         }
@@ -162,13 +165,13 @@ impl FramerConfig {
         at: &str,
         utc_offset: Option<&str>,
         layout: Option<&str>,
-        kind: super::broker_log::LogKind,
+        input: super::Input,
         problems: &mut Vec<String>,
     ) {
         if let Some(Err(e)) = utc_offset.map(super::time::parse_utc_offset) {
             problems.push(format!("{at}.utc_offset: {e}"));
         }
-        if let Some(Err(e)) = layout.map(|l| Layout::for_kind(l, kind)) {
+        if let Some(Err(e)) = layout.map(|l| Layout::for_kind(l, input)) {
             problems.push(format!("{at}.layout: {e}"));
         }
     }

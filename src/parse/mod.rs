@@ -10,6 +10,7 @@
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
 //! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
+//! - [`Input`]: what a source holds, which picks the parser.
 //! - [`broker_log`]: which log an entry belongs to (by logger) and dispatch to the above.
 //! - [`shipped`]: log lines in a topic, plain or wrapped in a log shipper's JSON object.
 //! - [`json_reader`]: the JSON readers the others share (a zero-copy streaming reader, the depth
@@ -21,6 +22,7 @@ pub mod audit;
 pub mod authorizer;
 pub mod broker_log;
 pub mod controller_log;
+mod input;
 pub mod json;
 pub mod json_reader;
 pub mod layout;
@@ -35,6 +37,9 @@ pub mod vocab;
 use std::time::SystemTime;
 
 use serde::Deserialize;
+
+pub use input::Input;
+use log4j::{FramerConfig, LogEntry};
 
 use crate::event::{Format, Origin, SecurityEvent};
 
@@ -146,57 +151,6 @@ impl ParseError {
     }
 }
 
-/// Which format a topic's records are in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FormatChoice {
-    /// Detect per record: CloudEvents from Confluent, other JSON, else text.
-    #[default]
-    Auto,
-    ConfluentAudit,
-    Json,
-    Text,
-    /// Lines of Kafka's own logs, one per record (or JSON-wrapped), any logger: each entry is
-    /// routed by its logger name.
-    BrokerLog,
-    /// Lines of `kafka-authorizer.log`.
-    AuthorizerLog,
-    /// Lines of `server.log`.
-    ServerLog,
-    /// Lines of `controller.log`.
-    ControllerLog,
-    /// Lines of `kafka-request.log`.
-    RequestLog,
-}
-
-impl FormatChoice {
-    pub fn fixed(self) -> Option<Format> {
-        match self {
-            FormatChoice::Auto | FormatChoice::BrokerLog => None,
-            FormatChoice::ConfluentAudit => Some(Format::ConfluentAudit),
-            FormatChoice::Json => Some(Format::Json),
-            FormatChoice::Text => Some(Format::Text),
-            FormatChoice::AuthorizerLog => Some(Format::AuthorizerLog),
-            FormatChoice::ServerLog => Some(Format::ServerLog),
-            FormatChoice::ControllerLog => Some(Format::ControllerLog),
-            FormatChoice::RequestLog => Some(Format::RequestLog),
-        }
-    }
-
-    /// For the broker-log formats, the kind of log the records hold.
-    pub fn log_kind(self) -> Option<broker_log::LogKind> {
-        use broker_log::LogKind;
-        match self {
-            FormatChoice::BrokerLog => Some(LogKind::Auto),
-            FormatChoice::AuthorizerLog => Some(LogKind::Authorizer),
-            FormatChoice::ServerLog => Some(LogKind::Server),
-            FormatChoice::ControllerLog => Some(LogKind::Controller),
-            FormatChoice::RequestLog => Some(LogKind::Request),
-            _ => None,
-        }
-    }
-}
-
 /// Settings for all parsers (the `parsers:` section of the config file).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -259,51 +213,82 @@ impl Parsers {
         self.max_record_bytes
     }
 
-    /// Parses one record. On failure returns the format that was tried (`None` when no format
-    /// could even be chosen) with the error.
+    /// Parses one record holding `input`: one event, or for the broker-log inputs the log
+    /// entries it holds (framed with `framer`), which [`broker_log`] then routes and parses. On
+    /// failure returns the format that was tried (`None` when no format could even be chosen)
+    /// with the error.
     pub fn parse<'a>(
         &self,
-        choice: FormatChoice,
+        input: Input,
+        framer: &FramerConfig,
         record: &Record<'a>,
-    ) -> Result<SecurityEvent<'a>, (Option<Format>, ParseError)> {
-        let fixed = choice.fixed();
+    ) -> Result<Parsed<'a>, (Option<Format>, ParseError)> {
         if record.payload.len() > self.max_record_bytes {
-            return Err((
-                fixed,
-                ParseError::TooLarge {
-                    size: record.payload.len(),
-                    limit: self.max_record_bytes,
-                },
-            ));
+            let error = ParseError::TooLarge {
+                size: record.payload.len(),
+                limit: self.max_record_bytes,
+            };
+            return Err((input.format(), error));
         }
-        let format = fixed.unwrap_or_else(|| detect(record.payload));
-        let result = match format {
-            Format::ConfluentAudit => audit::parse(record),
-            Format::Json => json::parse(&self.json, record),
-            Format::Text => text::parse(&self.text, record),
-            // Log formats are framed into entries first: `Pipeline::apply` routes them through
-            // `broker_log` (see `FormatChoice::log_kind`) and never calls this for them.
-            Format::AuthorizerLog
-            | Format::ServerLog
-            | Format::ControllerLog
-            | Format::RequestLog => Err(ParseError::Unrecognized),
+        let input = match input {
+            Input::Auto => detect(record.payload),
+            chosen => chosen,
         };
-        result.map_err(|e| (Some(format), e))
+        let event = match input {
+            Input::ConfluentAudit => audit::parse(record),
+            Input::Json => json::parse(&self.json, record),
+            // `auto` was decided above: neither a CloudEvent nor JSON is text.
+            Input::Auto | Input::Text => text::parse(&self.text, record),
+            Input::BrokerLog
+            | Input::AuthorizerLog
+            | Input::ServerLog
+            | Input::ControllerLog
+            | Input::RequestLog => {
+                return match shipped::log_entries(record, framer) {
+                    Ok(entries) if !entries.is_empty() => Ok(Parsed::Entries(entries)),
+                    Ok(_) => Err((input.format(), ParseError::Unrecognized)),
+                    Err(error) => Err((input.format(), error)),
+                }
+            }
+        };
+        let format = input.format().unwrap_or(Format::Text);
+        event.map(Parsed::Event).map_err(|e| (Some(format), e))
     }
 }
 
-/// Picks a format from the payload: a JSON object naming a Confluent CloudEvent type is
-/// `confluent_audit`, any other JSON object is `json`, everything else is `text`.
-pub fn detect(payload: &[u8]) -> Format {
+/// What one record held.
+// Returned by value and matched at once; boxing the event would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// One security event.
+    Event(SecurityEvent<'a>),
+    /// Broker-log entries (at least one), to route and parse with [`broker_log`].
+    Entries(Vec<LogEntry>),
+}
+
+impl<'a> Parsed<'a> {
+    /// The event, when the record was one.
+    pub fn event(self) -> Option<SecurityEvent<'a>> {
+        match self {
+            Parsed::Event(event) => Some(event),
+            Parsed::Entries(_) => None,
+        }
+    }
+}
+
+/// Picks the input a record is from its payload: a JSON object naming a Confluent CloudEvent type
+/// is `confluent_audit`, any other JSON object is `json`, everything else is `text`.
+pub fn detect(payload: &[u8]) -> Input {
     if json_reader::first_byte(payload) != Some(b'{') {
-        return Format::Text;
+        return Input::Text;
     }
     if memchr::memmem::find(payload, b"\"io.confluent.").is_some()
         && memchr::memmem::find(payload, b"\"specversion\"").is_some()
     {
-        Format::ConfluentAudit
+        Input::ConfluentAudit
     } else {
-        Format::Json
+        Input::Json
     }
 }
 
@@ -315,11 +300,11 @@ mod tests {
     fn detects_formats() {
         assert_eq!(
             detect(br#"{"specversion":"1.0","type":"io.confluent.kafka.server/authorization"}"#),
-            Format::ConfluentAudit
+            Input::ConfluentAudit
         );
-        assert_eq!(detect(br#" {"user":"bob","action":"login"}"#), Format::Json);
-        assert_eq!(detect(b"User JohnDoe logged in successfully"), Format::Text);
-        assert_eq!(detect(b""), Format::Text);
+        assert_eq!(detect(br#" {"user":"bob","action":"login"}"#), Input::Json);
+        assert_eq!(detect(b"User JohnDoe logged in successfully"), Input::Text);
+        assert_eq!(detect(b""), Input::Text);
     }
 
     #[test]
@@ -330,7 +315,11 @@ mod tests {
         })
         .unwrap();
         let err = parsers
-            .parse(FormatChoice::Auto, &Record::from_payload(b"123456789"))
+            .parse(
+                Input::Auto,
+                &FramerConfig::default(),
+                &Record::from_payload(b"123456789"),
+            )
             .unwrap_err();
         assert_eq!(err.1.reason(), "too_large");
     }

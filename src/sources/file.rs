@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::Origin;
 use crate::health::Health;
-use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
-use crate::pipeline::{LogStream, Pipeline};
+use crate::parse::Input;
+use crate::pipeline::{Item, LogStream, Pipeline};
 use crate::replay::stream_key;
 use crate::tail::{StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
 
@@ -42,8 +42,11 @@ pub struct FileSourceConfig {
     pub exclude: Vec<String>,
     /// Which log the files are. Default `auto`: each entry is routed by its logger, which also
     /// reads a container's mixed stdout.
-    #[serde(default)]
-    pub kind: LogKind,
+    #[serde(
+        default = "Input::broker_log",
+        deserialize_with = "Input::deserialize_log_kind"
+    )]
+    pub kind: Input,
     /// Where to start in files found at the very first start (no state yet): `beginning` counts
     /// what the files already hold, `end` only what is written from now on. Default `end`.
     /// Files that appear later are always read from their beginning.
@@ -114,11 +117,6 @@ impl FileSourceConfig {
         }
         if self.max_entry_bytes < 1024 {
             problems.push(format!("{at}.max_entry_bytes: must be at least 1024"));
-        }
-        if self.kind == LogKind::Other {
-            problems.push(format!(
-                "{at}.kind: `other` files are not parsed; use auto, authorizer, server, controller or request"
-            ));
         }
     }
 
@@ -229,7 +227,12 @@ impl FileSource {
                         path: s.path.as_str().into(),
                         offset: entry.offset,
                     };
-                    pipeline.apply_entry(&source, kind, &entry, origin, log);
+                    let item = Item::Entry {
+                        entry: &entry,
+                        origin,
+                        stream: log,
+                    };
+                    pipeline.apply(&source, kind, item);
                 }
             };
             for s in streams.values_mut() {
