@@ -143,7 +143,11 @@ impl TextRules {
                         Some(field) => captures.push((index, field)),
                         None => problems.push(format!(
                             "{at}.regex: unknown capture name `{name}` (expected one of {})",
-                            names(Field::CAPTURES.map(Field::as_str))
+                            Field::CAPTURES
+                                .iter()
+                                .map(|f| f.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )),
                     }
                 }

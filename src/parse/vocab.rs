@@ -51,23 +51,9 @@ impl Field {
         Field::BrokerId,
     ];
 
-    /// The fields a text pattern may capture (type, time and category come from the pattern).
-    pub(crate) const CAPTURES: [Field; 14] = [
-        Field::Outcome,
-        Field::Principal,
-        Field::ClientHost,
-        Field::Listener,
-        Field::Mechanism,
-        Field::Operation,
-        Field::ResourceType,
-        Field::ResourceName,
-        Field::PatternType,
-        Field::Api,
-        Field::ClientId,
-        Field::Reason,
-        Field::ClusterId,
-        Field::BrokerId,
-    ];
+    /// The fields a text pattern may capture: all but the first three (type, time and category
+    /// come from the pattern).
+    pub(crate) const CAPTURES: &'static [Field] = Field::ALL.as_slice().split_at(3).1;
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -92,7 +78,7 @@ impl Field {
     }
 
     pub(crate) fn from_capture_name(name: &str) -> Option<Field> {
-        Field::CAPTURES.into_iter().find(|f| f.as_str() == name)
+        Field::CAPTURES.iter().copied().find(|f| f.as_str() == name)
     }
 
     /// Stores a string value in the event, normalized like the other parsers do (operation to
