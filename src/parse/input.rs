@@ -139,31 +139,24 @@ mod tests {
     use super::*;
     use clap::ValueEnum;
 
+    /// A file source's `kind:` read from `name`.
+    fn kind(name: &str) -> Result<Input, serde::de::value::Error> {
+        Input::deserialize_log_kind(serde::de::value::StrDeserializer::new(name))
+    }
+
     #[test]
     fn log_kind_names() {
         for (name, input) in Input::LOG_KINDS {
             assert!(input.is_log());
             assert_eq!(Input::from_str(name, false), Ok(input));
-            let read: Input = Input::deserialize_log_kind(serde::de::value::StrDeserializer::<
-                serde::de::value::Error,
-            >::new(name))
-            .unwrap();
-            assert_eq!(read, input);
+            assert_eq!(kind(name), Ok(input));
         }
         assert!(Input::from_str("json", false).is_err());
         assert!(Input::from_str("authorizer_log", false).is_err());
-        let other = Input::deserialize_log_kind(serde::de::value::StrDeserializer::<
-            serde::de::value::Error,
-        >::new("other"))
-        .unwrap_err();
-        assert!(other
-            .to_string()
-            .starts_with("`other` files are not parsed"));
-        let nope = Input::deserialize_log_kind(serde::de::value::StrDeserializer::<
-            serde::de::value::Error,
-        >::new("nope"))
-        .unwrap_err();
-        assert!(nope.to_string().starts_with("unknown variant `nope`"));
+        let other = kind("other").unwrap_err().to_string();
+        assert!(other.starts_with("`other` files are not parsed"), "{other}");
+        let nope = kind("nope").unwrap_err().to_string();
+        assert!(nope.starts_with("unknown variant `nope`"), "{nope}");
     }
 
     #[test]

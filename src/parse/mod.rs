@@ -39,14 +39,13 @@ use std::time::SystemTime;
 use serde::Deserialize;
 
 pub use input::Input;
+pub use json_reader::{check_json_depth, MAX_JSON_DEPTH};
 use log4j::{FramerConfig, LogEntry};
 
 use crate::event::{Format, Origin, SecurityEvent};
 
 /// Default and upper limit for one record, in bytes.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
-
-pub use json_reader::{check_json_depth, MAX_JSON_DEPTH};
 
 /// One input record, as a source hands it to the pipeline.
 #[derive(Debug, Clone)]
