@@ -10,7 +10,8 @@ use std::time::Duration;
 use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
 use kafka_security_exporter::otel::settings::resolve;
 use kafka_security_exporter::otel::{Otel, OtlpConfig, Settings};
-use kafka_security_exporter::parse::{FormatChoice, Parsers, ParsersConfig, Record};
+use kafka_security_exporter::parse::log4j::FramerConfig;
+use kafka_security_exporter::parse::{Input, Parsers, ParsersConfig, Record};
 use kafka_security_exporter::pipeline::Pipeline;
 
 const USERS: [&str; 8] = [
@@ -99,7 +100,7 @@ fn apply_text(pipeline: &Pipeline, text: &[(Vec<u8>, Vec<u8>)]) {
     for (key, payload) in text {
         pipeline.apply(
             "bench",
-            FormatChoice::Text,
+            Input::Text,
             &Record::from_payload(payload).with_key(key),
         );
     }
@@ -129,19 +130,22 @@ fn bench(c: &mut Criterion) {
             for payload in &audit {
                 p.apply(
                     "bench",
-                    FormatChoice::ConfluentAudit,
+                    Input::ConfluentAudit,
                     &Record::from_payload(payload),
                 );
             }
         })
     });
     let parsers = Parsers::new(&ParsersConfig::default()).expect("parsers");
+    let framer = FramerConfig::default();
     group.bench_function("confluent_audit_parse_only", |b| {
         b.iter(|| {
             for payload in &audit {
-                let _ = std::hint::black_box(
-                    parsers.parse(FormatChoice::ConfluentAudit, &Record::from_payload(payload)),
-                );
+                let _ = std::hint::black_box(parsers.parse(
+                    Input::ConfluentAudit,
+                    &framer,
+                    &Record::from_payload(payload),
+                ));
             }
         })
     });
@@ -149,7 +153,13 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|payload| {
             parsers
-                .parse(FormatChoice::ConfluentAudit, &Record::from_payload(payload))
+                .parse(
+                    Input::ConfluentAudit,
+                    &framer,
+                    &Record::from_payload(payload),
+                )
+                .ok()
+                .and_then(|parsed| parsed.event())
                 .expect("corpus parses")
                 .into_owned()
         })
@@ -165,7 +175,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("confluent_audit_autodetect", |b| {
         b.iter(|| {
             for payload in &audit {
-                p.apply("bench", FormatChoice::Auto, &Record::from_payload(payload));
+                p.apply("bench", Input::Auto, &Record::from_payload(payload));
             }
         })
     });
@@ -174,7 +184,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("json", |b| {
         b.iter(|| {
             for payload in &json {
-                p.apply("bench", FormatChoice::Json, &Record::from_payload(payload));
+                p.apply("bench", Input::Json, &Record::from_payload(payload));
             }
         })
     });

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use crate::parse::time::parse_utc_offset;
+use crate::replay::ReplayArgs;
 use crate::telemetry::{LogFormat, LogLevel};
 
 /// Turns Kafka security events into Prometheus metrics, OTLP metrics and traces.
@@ -78,113 +80,4 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-}
-
-/// `replay` flags.
-#[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// Which log the files are: `auto` routes every entry by its logger.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub format: ReplayFormat,
-    /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
-    #[arg(
-        long,
-        value_name = "OFFSET",
-        default_value = "+00:00",
-        allow_hyphen_values = true
-    )]
-    pub utc_offset: String,
-    /// The broker's log4j pattern, when it is not one recognized by itself (Kafka's
-    /// `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes), e.g.
-    /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
-    #[arg(long, value_name = "PATTERN")]
-    pub layout: Option<String>,
-    /// Take `metrics:` and `parsers:` settings from this config file.
-    #[arg(long, short, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Rows per summary table.
-    #[arg(long, default_value_t = 10)]
-    pub top: usize,
-    /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub progress: When,
-    /// Files or directories.
-    #[arg(value_name = "FILE", required = true)]
-    pub files: Vec<PathBuf>,
-}
-
-/// `replay --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReplayFormat {
-    Auto,
-    Authorizer,
-    Server,
-    Controller,
-    Request,
-}
-
-impl ReplayFormat {
-    pub fn kind(self) -> crate::parse::broker_log::LogKind {
-        use crate::parse::broker_log::LogKind;
-        match self {
-            ReplayFormat::Auto => LogKind::Auto,
-            ReplayFormat::Authorizer => LogKind::Authorizer,
-            ReplayFormat::Server => LogKind::Server,
-            ReplayFormat::Controller => LogKind::Controller,
-            ReplayFormat::Request => LogKind::Request,
-        }
-    }
-}
-
-/// `auto`, `always` or `never`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum When {
-    Auto,
-    Always,
-    Never,
-}
-
-/// Parses a UTC offset: `+01:00`, `-0530`, `+2`, `Z`. Returns seconds east of UTC.
-pub fn parse_utc_offset(s: &str) -> Result<i32, String> {
-    let bad = || format!("`{s}` is not a UTC offset; expected e.g. +01:00, -05:30 or Z");
-    if s == "Z" || s == "z" {
-        return Ok(0);
-    }
-    let (sign, rest) = match s.as_bytes().first() {
-        Some(b'+') => (1, &s[1..]),
-        Some(b'-') => (-1, &s[1..]),
-        _ => return Err(bad()),
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let (h, m) = if digits.len() <= 2 {
-        (digits.parse::<i32>().map_err(|_| bad())?, 0)
-    } else {
-        let split = digits.len() - 2;
-        (
-            digits[..split].parse::<i32>().map_err(|_| bad())?,
-            digits[split..].parse::<i32>().map_err(|_| bad())?,
-        )
-    };
-    if h > 18 || m > 59 {
-        return Err(bad());
-    }
-    Ok(sign * (h * 3600 + m * 60))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_offsets() {
-        assert_eq!(parse_utc_offset("+01:00"), Ok(3600));
-        assert_eq!(parse_utc_offset("-0530"), Ok(-19800));
-        assert_eq!(parse_utc_offset("+2"), Ok(7200));
-        assert_eq!(parse_utc_offset("Z"), Ok(0));
-        assert!(parse_utc_offset("01:00").is_err());
-        assert!(parse_utc_offset("+25:00").is_err());
-    }
 }

@@ -309,7 +309,7 @@ fn section<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Problems
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::FormatChoice;
+    use crate::parse::Input;
 
     #[test]
     fn a_minimal_config_parses() {
@@ -322,7 +322,7 @@ mod tests {
         };
         assert_eq!(k.name, "kafka");
         assert_eq!(k.group_id, "kafka-security-exporter");
-        assert_eq!(k.topics[0].format, FormatChoice::Auto);
+        assert_eq!(k.topics[0].format, Input::Auto);
     }
 
     #[test]

@@ -475,6 +475,64 @@ impl<'a> SecurityEvent<'a> {
     }
 }
 
+impl SecurityEvent<'_> {
+    /// Every field the event states, by stable key name (the struct's field names), in
+    /// declaration order: `format`, `category`, `outcome`, `event_type`, `event_time` (RFC 3339
+    /// with nanoseconds, UTC), then the optional text fields that are set, unnormalized, then the
+    /// closed-set ones (`permission`, `reason`, `action`, `rejection`) by their label values. Where and
+    /// when the event was read (`origin`, `observed_time`) are not part of it. The one
+    /// event→fields map, for tests and tools that compare events.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![
+            ("format", self.format.as_str().to_string()),
+            ("category", self.category.as_str().to_string()),
+            ("outcome", self.outcome.as_str().to_string()),
+            ("event_type", self.event_type.to_string()),
+        ];
+        if let Some(t) = self.event_time {
+            out.push(("event_time", humantime::format_rfc3339_nanos(t).to_string()));
+        }
+        let optional = [
+            ("principal", &self.principal),
+            ("client_host", &self.client_host),
+            ("listener", &self.listener),
+            ("mechanism", &self.mechanism),
+            ("operation", &self.operation),
+            ("resource_type", &self.resource_type),
+            ("resource_name", &self.resource_name),
+            ("pattern_type", &self.pattern_type),
+            ("config_key", &self.config_key),
+            ("api", &self.api),
+            ("client_id", &self.client_id),
+        ];
+        out.extend(
+            optional
+                .into_iter()
+                .filter_map(|(key, value)| Some((key, value.as_deref()?.to_string()))),
+        );
+        let closed = [
+            ("permission", self.permission.map(Permission::as_str)),
+            ("reason", self.reason.map(Reason::as_str)),
+            ("action", self.action.map(ChangeAction::as_str)),
+            ("rejection", self.rejection.map(Rejection::as_str)),
+        ];
+        out.extend(
+            closed
+                .into_iter()
+                .filter_map(|(key, value)| Some((key, value?.to_string()))),
+        );
+        for (key, value) in [
+            ("cluster_id", &self.cluster_id),
+            ("broker_id", &self.broker_id),
+        ] {
+            if let Some(v) = value {
+                out.push((key, v.to_string()));
+            }
+        }
+        out
+    }
+}
+
 /// Kafka's `AclOperation` names: (PascalCase as AclAuthorizer, Confluent and the CLI write them,
 /// UPPER_SNAKE as StandardAuthorizer writes them).
 pub const ACL_OPERATIONS: [(&str, &str); 16] = [
@@ -640,6 +698,42 @@ pub fn normalize_client_host(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_name_every_stated_field_at_full_precision() {
+        let at = std::time::UNIX_EPOCH + std::time::Duration::new(1_704_067_200, 123_456_789);
+        let mut ev = SecurityEvent::new(
+            Format::ControllerLog,
+            Category::AclChange,
+            Outcome::Success,
+            "acl_created",
+            Origin::Memory,
+            at,
+        );
+        ev.event_time = Some(at);
+        ev.permission = Some(Permission::Deny);
+        ev.reason = Some(Reason::DenyAcl);
+        ev.broker_id = Some("1".into());
+        let fields = ev.fields();
+        let keys: Vec<_> = fields.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "format",
+                "category",
+                "outcome",
+                "event_type",
+                "event_time",
+                "permission",
+                "reason",
+                "broker_id"
+            ]
+        );
+        assert_eq!(fields[0].1, "controller_log");
+        assert_eq!(fields[4].1, "2024-01-01T00:00:00.123456789Z");
+        assert_eq!(fields[5].1, "deny");
+        assert_eq!(fields[6].1, "deny_acl");
+    }
 
     #[test]
     fn operations_normalize_to_enum_names() {

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use kafka_security_exporter::app::{self, WebOptions};
-use kafka_security_exporter::cli::{Cli, Command, GlobalArgs, ReplayArgs};
+use kafka_security_exporter::cli::{Cli, Command, GlobalArgs};
 use kafka_security_exporter::config::{Config, ConfigErrors, WebConfig};
+use kafka_security_exporter::replay::ReplayArgs;
 use kafka_security_exporter::{demo, replay, shutdown, telemetry};
 
 /// EX_USAGE from sysexits.h: the config (or a flag) is wrong.

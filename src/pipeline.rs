@@ -1,6 +1,8 @@
-//! The pipeline: a record goes in, is parsed once, and is applied to the metric state.
-//! Sources call [`Pipeline::apply`] and only then store the record's offset, which is what makes
-//! counting at-least-once.
+//! The pipeline: a record (or a framed log entry) goes in, is parsed once by [`crate::parse`],
+//! recorded in the metrics, handed to the tracing hook, and what became of it comes back
+//! ([`Applied`]). The pipeline orchestrates; it does not parse. Sources call
+//! [`Pipeline::apply`] and only then store the record's offset, which is what makes counting
+//! at-least-once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,10 +14,10 @@ use crate::event::{Format, Origin, SecurityEvent};
 use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent};
 use crate::metrics::Metrics;
 use crate::otel;
-use crate::parse::broker_log::{self, LogKind, LogOutput};
+use crate::parse::broker_log::{self, LogOutput};
 use crate::parse::controller_log::Lifecycle;
-use crate::parse::log4j::{self, FramerConfig, Level, LogEntry};
-use crate::parse::{FormatChoice, ParseError, Parsers, Record, TraceHeaders};
+use crate::parse::log4j::{FramerConfig, LogEntry};
+use crate::parse::{Input, ParseError, Parsed, Parsers, Record, TraceHeaders};
 use crate::telemetry::RateLimit;
 
 /// How long (in log time) after a controller's `Creating new QuorumController` line its
@@ -40,6 +42,35 @@ pub enum Applied {
     /// Read and counted (log lines), but not a security event: another log line, a request-log
     /// entry, or a controller change replayed at startup.
     Skipped,
+}
+
+/// What a source hands [`Pipeline::apply`].
+pub enum Item<'r, 'a> {
+    /// A record (a Kafka record), its broker-log lines framed with `framer` (zone, layout). A
+    /// `&Record` converts to one with the default framing.
+    Record {
+        record: &'r Record<'a>,
+        framer: &'r FramerConfig,
+    },
+    /// A broker-log entry the source framed itself (a file, a replay), with the state of the log
+    /// stream it came from.
+    Entry {
+        entry: &'r LogEntry,
+        origin: Origin<'a>,
+        stream: &'r mut LogStream,
+    },
+}
+
+/// The framing of a record given without one.
+static DEFAULT_FRAMER: FramerConfig = FramerConfig::DEFAULT;
+
+impl<'r, 'a> From<&'r Record<'a>> for Item<'r, 'a> {
+    fn from(record: &'r Record<'a>) -> Self {
+        Item::Record {
+            record,
+            framer: &DEFAULT_FRAMER,
+        }
+    }
 }
 
 /// Parsers plus the metric state they feed. Shared by every source.
@@ -79,24 +110,26 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// Parses `record` and applies it to the metrics. Never fails: a bad record is counted.
-    pub fn apply(&self, source: &str, format: FormatChoice, record: &Record<'_>) -> Applied {
-        self.apply_framed(source, format, &FramerConfig::default(), record)
-    }
-
-    /// [`Pipeline::apply`], framing broker-log records with `framer` (zone, layout).
-    pub fn apply_framed(
+    /// Parses a record (or takes a framed log entry) holding `input`, records what it was in the
+    /// metrics and gives it to the tracing hook. Never fails: a bad record is counted. For a
+    /// record of broker-log lines, returns what its last entry became (a record is usually one
+    /// entry).
+    pub fn apply<'r, 'a: 'r>(
         &self,
         source: &str,
-        format: FormatChoice,
-        framer: &FramerConfig,
-        record: &Record<'_>,
+        input: Input,
+        item: impl Into<Item<'r, 'a>>,
     ) -> Applied {
-        if let Some(kind) = format.log_kind() {
-            return self.apply_log_record(source, kind, framer, record);
-        }
-        match self.parsers.parse(format, record) {
-            Ok(event) => {
+        let (record, framer) = match item.into() {
+            Item::Record { record, framer } => (record, framer),
+            Item::Entry {
+                entry,
+                origin,
+                stream,
+            } => return self.apply_entry(source, input, entry, origin, stream),
+        };
+        match self.parsers.parse(input, framer, record) {
+            Ok(Parsed::Event(event)) => {
                 self.metrics.record(source, &event, SystemTime::now());
                 self.observed(
                     source,
@@ -107,14 +140,19 @@ impl Pipeline {
                 );
                 Applied::Event(event.format)
             }
+            Ok(Parsed::Entries(entries)) => self.apply_entries(source, input, &entries, record),
             Err((format, error)) => {
-                self.observed(
-                    source,
-                    &record.origin,
-                    record.trace_context.as_ref(),
-                    record.observed_time,
-                    Err((format.map(Format::as_str), &error)),
-                );
+                // A record of log lines that could not be framed has no span: its entries
+                // would have had one each.
+                if !input.is_log() {
+                    self.observed(
+                        source,
+                        &record.origin,
+                        record.trace_context.as_ref(),
+                        record.observed_time,
+                        Err((format.map(Format::as_str), &error)),
+                    );
+                }
                 self.rejected(source, format, error, &record.origin)
             }
         }
@@ -159,24 +197,23 @@ impl Pipeline {
         Applied::Rejected(format, error)
     }
 
-    /// Applies one framed broker-log entry read from `source` (a file or a topic). `kind` is the
-    /// configured kind of log; `auto` routes by the entry's logger. `stream` carries the
+    /// Applies one framed broker-log entry read from `source` (a file or a topic). `input` is
+    /// the configured log; `broker_log` routes by the entry's logger. `stream` carries the
     /// controller's startup-replay state of the file or partition the entry came from.
-    pub fn apply_entry(
+    fn apply_entry(
         &self,
         source: &str,
-        kind: LogKind,
+        input: Input,
         entry: &LogEntry,
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
         let started = SystemTime::now();
-        let kind = kind.of_entry(entry);
-        self.metrics.record_log_line(kind, entry.level);
-        let output = match broker_log::parse_entry(kind, entry) {
+        let format = broker_log::route(input, entry);
+        self.metrics.record_log_line(format, entry.level);
+        let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
-                let format = kind.format();
                 self.observed(
                     source,
                     &origin,
@@ -225,30 +262,15 @@ impl Pipeline {
         }
     }
 
-    /// A Kafka record holding broker-log line(s), plain or wrapped in a JSON object by a log
-    /// shipper. Returns what the last entry became (a record is usually one entry).
-    fn apply_log_record(
+    /// The entries of one Kafka record holding broker-log line(s), with the log stream of its
+    /// partition. Returns what the last entry became.
+    fn apply_entries(
         &self,
         source: &str,
-        kind: LogKind,
-        framer: &FramerConfig,
+        input: Input,
+        entries: &[LogEntry],
         record: &Record<'_>,
     ) -> Applied {
-        let format = kind.format();
-        if record.payload.len() > self.parsers.max_record_bytes() {
-            let error = ParseError::TooLarge {
-                size: record.payload.len(),
-                limit: self.parsers.max_record_bytes(),
-            };
-            return self.rejected(source, format, error, &record.origin);
-        }
-        let entries = match log_entries(record, framer) {
-            Ok(entries) if !entries.is_empty() => entries,
-            Ok(_) => {
-                return self.rejected(source, format, ParseError::Unrecognized, &record.origin)
-            }
-            Err(error) => return self.rejected(source, format, error, &record.origin),
-        };
         let partition = match record.origin {
             Origin::Kafka { partition, .. } => partition,
             _ => -1,
@@ -263,89 +285,18 @@ impl Pipeline {
             .map(|partitions| partitions.entry(partition).or_default())
             .expect("inserted above");
         let mut last = Applied::Skipped;
-        for entry in &entries {
-            last = self.apply_entry(source, kind, entry, record.origin.clone(), stream);
+        for entry in entries {
+            last = self.apply_entry(source, input, entry, record.origin.clone(), stream);
         }
         last
     }
-}
-
-/// Field names log shippers put the line in, most specific first: Docker's json-file and
-/// Fluent Bit (`log`), ECS / Logstash / Vector / Log4j2 JsonTemplateLayout (`message`),
-/// journald's JSON export (`MESSAGE`), others (`msg`, `line`).
-const MESSAGE_FIELDS: [&str; 5] = ["log", "message", "MESSAGE", "msg", "line"];
-const LEVEL_FIELDS: [&str; 5] = ["log.level", "level", "severity", "loglevel", "levelname"];
-const LOGGER_FIELDS: [&str; 4] = ["log.logger", "logger_name", "logger", "loggerName"];
-const TIME_FIELDS: [&str; 4] = ["@timestamp", "timestamp", "time", "ts"];
-
-/// The log entries in one record: the payload framed as log4j lines, or, for a JSON object,
-/// its message field framed (when it holds a whole line) or built into an entry from the
-/// object's level/logger/time fields (when it holds only the message).
-pub fn log_entries(
-    record: &Record<'_>,
-    framer: &FramerConfig,
-) -> Result<Vec<LogEntry>, ParseError> {
-    let payload = record.payload;
-    if payload.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        return Ok(log4j::frame_all(framer.clone(), payload));
-    }
-    crate::parse::check_json_depth(payload)?;
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(payload).map_err(|e| ParseError::from_json(&e))?;
-    let text = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| object.get(*n).and_then(|v| v.as_str()))
-    };
-    let message = text(&MESSAGE_FIELDS).ok_or(ParseError::MissingField("message"))?;
-    let framed = log4j::frame_all(framer.clone(), message.as_bytes());
-    if !framed.is_empty() {
-        return Ok(framed);
-    }
-    // Only the message: the wrapper says the rest.
-    let level = match text(&LEVEL_FIELDS) {
-        Some(l) => Level::from_name(l).ok_or(ParseError::InvalidField {
-            field: "level",
-            problem: format!("`{l}` is not a log level"),
-        })?,
-        None => Level::Info,
-    };
-    let timestamp = text(&TIME_FIELDS)
-        .and_then(crate::parse::parse_rfc3339)
-        .or(record.timestamp)
-        .unwrap_or(record.observed_time);
-    let message = message.trim_end_matches(['\n', '\r']);
-    let (message, logger) = match text(&LOGGER_FIELDS) {
-        Some(l) => (message.to_string(), Some(l.to_string())),
-        None => {
-            let (m, l) = log4j::split_logger(message.as_bytes());
-            (
-                String::from_utf8_lossy(m).into_owned(),
-                l.map(|l| String::from_utf8_lossy(l).into_owned()),
-            )
-        }
-    };
-    Ok(vec![LogEntry {
-        offset: 0,
-        timestamp,
-        level,
-        logger,
-        // A wrapped message spans lines only if it holds a stack trace; a forged header inside
-        // it cannot start a second entry here.
-        message: message.replace("\r\n", "\n"),
-        truncated: false,
-        suspect: false,
-    }])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metrics::MetricsConfig;
+    use crate::parse::log4j;
     use crate::parse::ParsersConfig;
 
     fn pipeline() -> Pipeline {
@@ -359,11 +310,18 @@ mod tests {
         String::from_utf8(p.metrics().render()).unwrap()
     }
 
-    fn feed(p: &Pipeline, kind: LogKind, log: &str) -> Vec<Applied> {
+    fn feed(p: &Pipeline, input: Input, log: &str) -> Vec<Applied> {
         let mut stream = LogStream::default();
         log4j::frame_all(FramerConfig::default(), log.as_bytes())
             .iter()
-            .map(|e| p.apply_entry("logs", kind, e, Origin::Memory, &mut stream))
+            .map(|entry| {
+                let item = Item::Entry {
+                    entry,
+                    origin: Origin::Memory,
+                    stream: &mut stream,
+                };
+                p.apply("logs", input, item)
+            })
             .collect()
     }
 
@@ -384,7 +342,7 @@ mod tests {
     #[test]
     fn controller_changes_count_once_across_a_controller_restart() {
         let p = pipeline();
-        let applied = feed(&p, LogKind::Controller, CONTROLLER);
+        let applied = feed(&p, Input::ControllerLog, CONTROLLER);
         assert_eq!(
             applied
                 .iter()
@@ -414,7 +372,7 @@ mod tests {
 [2026-11-26 15:58:18,255] INFO [QuorumController id=2] Replayed UserScramCredentialRecord creating new entry for alice with mechanism SCRAM_SHA_256. (org.apache.kafka.controller.ScramControlManager)
 [2026-11-26 15:59:18,255] INFO [QuorumController id=2] Replayed UserScramCredentialRecord creating new entry for carol with mechanism SCRAM_SHA_512. (org.apache.kafka.controller.ScramControlManager)
 ";
-        feed(&p, LogKind::Auto, log);
+        feed(&p, Input::BrokerLog, log);
         let t = text(&p);
         assert!(t.contains("kafka_security_credential_changes_total{action=\"create\",mechanism=\"SCRAM-SHA-512\"} 1\n"), "{t}");
         assert!(!t.contains("mechanism=\"SCRAM-SHA-256\""));
@@ -430,7 +388,7 @@ mod tests {
 [2026-11-26 14:06:19,000] DEBUG Completed request:{\"requestHeader\":{\"requestApiKeyName\":\"PRODUCE\",\"clientId\":\"p\"},\"response\":{},\"totalTimeMs\":3.0,\"principal\":\"User:bob\"} (kafka.request.logger)
 [2026-11-26 14:06:20,000] INFO [KafkaApi-1] something else (kafka.server.KafkaApis)
 ";
-        feed(&p, LogKind::Auto, log);
+        feed(&p, Input::BrokerLog, log);
         let t = text(&p);
         assert!(t.contains("kafka_security_authentication_failures_by_client_total{client_host=\"10.0.0.7\",reason=\"invalid_credentials\"} 1\n"), "{t}");
         assert!(t.contains("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:bob\",resource_name=\"orders\",resource_type=\"Topic\"} 1\n"));
@@ -456,14 +414,14 @@ mod tests {
         let docker = serde_json::json!({"log": format!("{line}\n"), "stream": "stdout", "time": "2026-11-26T14:06:17.0Z"}).to_string();
         let ecs = serde_json::json!({"@timestamp": "2026-11-26T14:06:17.000Z", "log.level": "INFO", "message": "Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny", "log.logger": "kafka.authorizer.logger"}).to_string();
         for payload in [line.as_bytes(), docker.as_bytes(), ecs.as_bytes()] {
-            let applied = p.apply("t", FormatChoice::BrokerLog, &Record::from_payload(payload));
+            let applied = p.apply("t", Input::BrokerLog, &Record::from_payload(payload));
             assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
         }
         let t = text(&p);
         assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 3\n"), "{t}");
         let bad = p.apply(
             "t",
-            FormatChoice::AuthorizerLog,
+            Input::AuthorizerLog,
             &Record::from_payload(b"{\"nope\":1}"),
         );
         assert!(matches!(
@@ -475,7 +433,7 @@ mod tests {
         ));
         let bad = p.apply(
             "t",
-            FormatChoice::AuthorizerLog,
+            Input::AuthorizerLog,
             &Record::from_payload(b"not a log line"),
         );
         assert!(matches!(
@@ -493,7 +451,7 @@ mod tests {
         let layout = "%d{ISO8601} %-5p [%t] %c - %m%n";
         let framer = FramerConfig {
             layout: Some(Arc::new(
-                crate::parse::layout::Layout::for_kind(layout, LogKind::Auto).unwrap(),
+                crate::parse::layout::Layout::for_kind(layout, Input::BrokerLog).unwrap(),
             )),
             utc_offset_secs: 3600,
             ..FramerConfig::default()
@@ -502,7 +460,7 @@ mod tests {
         let docker =
             serde_json::json!({"log": format!("{line}\n"), "stream": "stdout"}).to_string();
         let record = Record::from_payload(line.as_bytes());
-        let entries = log_entries(&record, &framer).unwrap();
+        let entries = crate::parse::shipped::log_entries(&record, &framer).unwrap();
         assert_eq!(entries.len(), 1);
         assert_eq!(
             entries[0].timestamp,
@@ -510,16 +468,16 @@ mod tests {
         );
         let p = pipeline();
         for payload in [line.as_bytes(), docker.as_bytes()] {
-            let applied = p.apply_framed(
-                "t",
-                FormatChoice::BrokerLog,
-                &framer,
-                &Record::from_payload(payload),
-            );
+            let record = Record::from_payload(payload);
+            let item = Item::Record {
+                record: &record,
+                framer: &framer,
+            };
+            let applied = p.apply("t", Input::BrokerLog, item);
             assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
         }
         // The default framing does not know this layout: no authorizer event.
-        let applied = p.apply("t", FormatChoice::BrokerLog, &record);
+        let applied = p.apply("t", Input::BrokerLog, &record);
         assert_ne!(applied, Applied::Event(Format::AuthorizerLog));
         let t = text(&p);
         assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 2\n"), "{t}");

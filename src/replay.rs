@@ -14,23 +14,64 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::cli::{parse_utc_offset, ReplayArgs, When};
 use crate::config::{Config, ConfigErrors};
 use crate::event::Origin;
 use crate::metrics::catalogue::Label;
 use crate::metrics::{labels, names, Metrics, MetricsConfig};
-use crate::parse::broker_log::LogKind;
 use crate::parse::layout::Layout;
 use crate::parse::log4j::{Framer, FramerConfig};
+use crate::parse::time::parse_utc_offset;
+use crate::parse::Input;
 use crate::parse::{Parsers, ParsersConfig};
-use crate::pipeline::{Applied, LogStream, Pipeline};
+use crate::pipeline::{Applied, Item, LogStream, Pipeline};
 use crate::sources::file::stream_key;
+
+/// `replay` flags, as the command line gives them; [`ReplayOptions::from_args`] checks them.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Which log the files are: `auto` routes every entry by its logger.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: Input,
+    /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
+    #[arg(
+        long,
+        value_name = "OFFSET",
+        default_value = "+00:00",
+        allow_hyphen_values = true
+    )]
+    pub utc_offset: String,
+    /// The broker's log4j pattern, when it is not one recognized by itself (Kafka's
+    /// `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes), e.g.
+    /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
+    #[arg(long, value_name = "PATTERN")]
+    pub layout: Option<String>,
+    /// Take `metrics:` and `parsers:` settings from this config file.
+    #[arg(long, short, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Rows per summary table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: When,
+    /// Files or directories.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `auto`, `always` or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum When {
+    Auto,
+    Always,
+    Never,
+}
 
 /// What to replay and how.
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
     pub inputs: Vec<PathBuf>,
-    pub kind: LogKind,
+    pub kind: Input,
     pub framer: FramerConfig,
     pub metrics: MetricsConfig,
     pub parsers: ParsersConfig,
@@ -88,7 +129,7 @@ impl ReplayOptions {
         let layout = args
             .layout
             .as_deref()
-            .map(|l| Layout::for_kind(l, args.format.kind()))
+            .map(|l| Layout::for_kind(l, args.format))
             .transpose()
             .map_err(|e| ReplayArgsError::Flag {
                 flag: "--layout",
@@ -104,7 +145,7 @@ impl ReplayOptions {
         };
         Ok(ReplayOptions {
             inputs: args.files.clone(),
-            kind: args.format.kind(),
+            kind: args.format,
             framer: FramerConfig {
                 utc_offset_secs,
                 layout,
@@ -237,7 +278,12 @@ pub fn replay(options: &ReplayOptions) -> Result<(Arc<Metrics>, ReplayStats), Re
                     offset: entry.offset,
                 };
                 stats.entries += 1;
-                match pipeline.apply_entry("replay", options.kind, &entry, origin, stream) {
+                let item = Item::Entry {
+                    entry: &entry,
+                    origin,
+                    stream: &mut *stream,
+                };
+                match pipeline.apply("replay", options.kind, item) {
                     Applied::Event(_) => stats.events += 1,
                     Applied::Rejected(..) => stats.rejected += 1,
                     Applied::Skipped => {}
@@ -425,7 +471,7 @@ mod tests {
     fn options_come_from_the_flags() {
         let o = ReplayOptions::from_args(&args(&["--utc-offset", "+01:00", "--top", "3"])).unwrap();
         assert_eq!(o.framer.utc_offset_secs, 3600);
-        assert_eq!((o.top, o.kind), (3, LogKind::Auto));
+        assert_eq!((o.top, o.kind), (3, Input::BrokerLog));
         assert_eq!(o.inputs, [PathBuf::from("server.log")]);
         let e = ReplayOptions::from_args(&args(&["--utc-offset", "01:00"])).unwrap_err();
         assert!(e.to_string().starts_with("--utc-offset: `01:00`"), "{e}");

@@ -20,8 +20,7 @@ use rdkafka::ClientConfig;
 
 use crate::app::{App, StartError, WebOptions};
 use crate::config::{Config, FileSourceConfig, KafkaSourceConfig, SourceConfig, TopicConfig};
-use crate::parse::broker_log::LogKind;
-use crate::parse::FormatChoice;
+use crate::parse::Input;
 use crate::secret::PropertyValue;
 use crate::tail::StartAt;
 
@@ -56,10 +55,10 @@ pub enum DemoError {
 }
 
 /// Demo topics and the format each carries.
-pub const TOPICS: [(&str, FormatChoice); 3] = [
-    ("confluent-audit-log-events", FormatChoice::ConfluentAudit),
-    ("app-security-events", FormatChoice::Json),
-    ("security-events", FormatChoice::Text),
+pub const TOPICS: [(&str, Input); 3] = [
+    ("confluent-audit-log-events", Input::ConfluentAudit),
+    ("app-security-events", Input::Json),
+    ("security-events", Input::Text),
 ];
 
 /// `demo` flags.
@@ -166,7 +165,7 @@ pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
             name: "demo-broker-logs".into(),
             paths: vec![format!("{}/*.log*", dir.display())],
             exclude: Vec::new(),
-            kind: LogKind::Auto,
+            kind: Input::BrokerLog,
             start_at: StartAt::Beginning,
             state_dir: Some(dir.join("state")),
             utc_offset: "+00:00".into(),

@@ -18,7 +18,7 @@ use prometheus::{
 use serde::Deserialize;
 
 use crate::event::{Category, Format, Outcome, Permission, SecurityEvent};
-use crate::parse::broker_log::LogKind;
+use crate::parse::broker_log;
 use crate::parse::log4j::Level;
 use crate::parse::ParseError;
 pub use capped::{CapLimits, CappedCounterVec, CappedHistogramVec, OVERFLOW};
@@ -348,10 +348,11 @@ impl Metrics {
         }
     }
 
-    /// Counts one broker log entry.
-    pub fn record_log_line(&self, file_kind: LogKind, level: Level) {
+    /// Counts one broker log entry, by the log it was routed to (`None`: a log that is not
+    /// parsed, `file_kind="other"`) and its level.
+    pub fn record_log_line(&self, routed: Option<Format>, level: Level) {
         self.log_lines
-            .with_label_values(&[file_kind.as_str(), level.as_str()])
+            .with_label_values(&[broker_log::file_kind(routed), level.as_str()])
             .inc();
     }
 

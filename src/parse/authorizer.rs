@@ -1,7 +1,7 @@
 //! Authorizer audit lines (`kafka.authorizer.logger`, `kafka-authorizer.log`) → authorization
 //! events. Regex-free: `memchr::memmem` and Kafka's fixed separators.
 //!
-//! # Shapes (reference §2)
+//! # Shapes (`StandardAuthorizer` / `AclAuthorizer` `logAuditMessage`)
 //!
 //! - KRaft `StandardAuthorizer`, 3.3 → 4.x (4.4.0 checked on a real broker):
 //!   `Principal = User:alice is Denied operation = WRITE from host = 127.0.0.1 on resource =

@@ -1,7 +1,9 @@
 //! KRaft `controller.log` metadata changes (`org.apache.kafka.controller.*`, prefix
 //! `[QuorumController id=N] `) → change events. Regex-free.
 //!
-//! # Shapes (reference §4.1; all since 3.6.0, checked on a real 4.4.0 broker)
+//! # Shapes (the `log.info("Replayed …")` calls of `AclControlManager`, `ScramControlManager`,
+//! `ConfigurationControlManager` and `ReplicationControlManager`; all since 3.6.0, checked on a
+//! real 4.4.0 broker)
 //!
 //! | message | event |
 //! |---|---|
@@ -96,7 +98,24 @@ pub fn parse_message(
         ev
     };
 
-    // ACLs.
+    for read in [acl, scram, config, quota, token, topic] {
+        if let Some(ev) = read(body, &new)? {
+            return Ok(Some(ev));
+        }
+    }
+    Ok(None)
+}
+
+/// Builds an event of a category and type with the line's time and controller.
+type New<'n, 'a> = &'n dyn Fn(Category, &'static str) -> SecurityEvent<'a>;
+
+/// What one `Replayed …` reader makes of the text after `Replayed `: `Ok(None)` when the record
+/// is not its kind.
+type Read<'a> = Result<Option<SecurityEvent<'a>>, ParseError>;
+
+/// `AccessControlEntryRecord for <id>, setting StandardAcl[…]`, `RemoveAccessControlEntryRecord
+/// for <id>, removing StandardAcl[…]`.
+fn acl<'a>(body: &'a str, new: New<'_, 'a>) -> Read<'a> {
     let acl = match body.strip_prefix("AccessControlEntryRecord for ") {
         Some(r) => Some((
             "acl_created",
@@ -113,21 +132,25 @@ pub fn parse_message(
                 )
             }),
     };
-    if let Some((event_type, action, split)) = acl {
-        let (_id, acl) = split.ok_or(ParseError::Unrecognized)?;
-        let acl = read_acl(acl)?;
-        let mut ev = new(Category::AclChange, event_type);
-        ev.action = Some(action);
-        ev.operation = Some(normalize_operation(acl.operation));
-        ev.resource_type = Some(normalize_resource_type(acl.resource_type));
-        ev.resource_name = Some(acl.resource_name.into());
-        ev.pattern_type = Some(acl.pattern_type.into());
-        ev.principal = Some(acl.principal.into());
-        ev.permission = Permission::from_name(acl.permission);
-        return Ok(Some(ev));
-    }
+    let Some((event_type, action, split)) = acl else {
+        return Ok(None);
+    };
+    let (_id, acl) = split.ok_or(ParseError::Unrecognized)?;
+    let acl = read_acl(acl)?;
+    let mut ev = new(Category::AclChange, event_type);
+    ev.action = Some(action);
+    ev.operation = Some(normalize_operation(acl.operation));
+    ev.resource_type = Some(normalize_resource_type(acl.resource_type));
+    ev.resource_name = Some(acl.resource_name.into());
+    ev.pattern_type = Some(acl.pattern_type.into());
+    ev.principal = Some(acl.principal.into());
+    ev.permission = Permission::from_name(acl.permission);
+    Ok(Some(ev))
+}
 
-    // SCRAM credentials.
+/// `UserScramCredentialRecord creating new entry for …` / `modifying existing entry for …`,
+/// `RemoveUserScramCredentialRecord for … with mechanism SCRAM_SHA_256.`
+fn scram<'a>(body: &'a str, new: New<'_, 'a>) -> Read<'a> {
     let scram =
         if let Some(r) = body.strip_prefix("UserScramCredentialRecord creating new entry for ") {
             Some(("scram_credential_created", ChangeAction::Create, r))
@@ -139,104 +162,112 @@ pub fn parse_message(
             body.strip_prefix("RemoveUserScramCredentialRecord for ")
                 .map(|r| ("scram_credential_deleted", ChangeAction::Delete, r))
         };
-    if let Some((event_type, action, rest)) = scram {
-        let (user, mechanism) = rest
-            .strip_suffix('.')
-            .and_then(|r| r.rsplit_once(" with mechanism "))
-            .ok_or(ParseError::Unrecognized)?;
-        let mechanism: Text<'_> = match mechanism {
-            "SCRAM_SHA_256" => "SCRAM-SHA-256".into(),
-            "SCRAM_SHA_512" => "SCRAM-SHA-512".into(),
-            "SCRAM-SHA-256" | "SCRAM-SHA-512" => mechanism.into(),
-            _ => return Err(ParseError::Unrecognized),
-        };
-        let mut ev = new(Category::CredentialChange, event_type);
-        ev.action = Some(action);
-        ev.principal = Some(user.into());
-        ev.mechanism = Some(mechanism);
-        return Ok(Some(ev));
-    }
+    let Some((event_type, action, rest)) = scram else {
+        return Ok(None);
+    };
+    let (user, mechanism) = rest
+        .strip_suffix('.')
+        .and_then(|r| r.rsplit_once(" with mechanism "))
+        .ok_or(ParseError::Unrecognized)?;
+    let mechanism: Text<'_> = match mechanism {
+        "SCRAM_SHA_256" => "SCRAM-SHA-256".into(),
+        "SCRAM_SHA_512" => "SCRAM-SHA-512".into(),
+        "SCRAM-SHA-256" | "SCRAM-SHA-512" => mechanism.into(),
+        _ => return Err(ParseError::Unrecognized),
+    };
+    let mut ev = new(Category::CredentialChange, event_type);
+    ev.action = Some(action);
+    ev.principal = Some(user.into());
+    ev.mechanism = Some(mechanism);
+    Ok(Some(ev))
+}
 
-    // Configs.
-    if let Some(rest) = body.strip_prefix("ConfigRecord for ConfigResource(type=") {
-        let (rtype, rest) = rest
-            .split_once(", name='")
-            .ok_or(ParseError::Unrecognized)?;
-        let (name, key, event_type) =
-            if let Some((name, setting)) = rest.split_once("') which set configuration ") {
-                // Keys are Kafka config names (no spaces); values may hold " to ".
-                let (key, value) = setting.split_once(" to ").ok_or(ParseError::Unrecognized)?;
-                let event_type = if value == "null" {
-                    "config_removed"
-                } else {
-                    "config_set"
-                };
-                (name, key, event_type)
-            } else if let Some((name, key)) = rest.split_once("') which removed configuration ") {
-                (name, key, "config_removed")
+/// `ConfigRecord for ConfigResource(type=TOPIC, name='orders') which set configuration … to …`
+/// / `… which removed configuration …`.
+fn config<'a>(body: &'a str, new: New<'_, 'a>) -> Read<'a> {
+    let Some(rest) = body.strip_prefix("ConfigRecord for ConfigResource(type=") else {
+        return Ok(None);
+    };
+    let (rtype, rest) = rest
+        .split_once(", name='")
+        .ok_or(ParseError::Unrecognized)?;
+    let (name, key, event_type) =
+        if let Some((name, setting)) = rest.split_once("') which set configuration ") {
+            // Keys are Kafka config names (no spaces); values may hold " to ".
+            let (key, value) = setting.split_once(" to ").ok_or(ParseError::Unrecognized)?;
+            let event_type = if value == "null" {
+                "config_removed"
             } else {
-                return Err(ParseError::Unrecognized);
+                "config_set"
             };
-        let mut ev = new(Category::ConfigChange, event_type);
-        ev.resource_type = Some(config_resource_type(rtype).into());
-        ev.resource_name = (!name.is_empty()).then_some(name.into());
-        ev.config_key = Some(key.into());
-        return Ok(Some(ev));
-    }
-
-    // Client quotas: `ClientQuotaRecord for ClientQuotaEntity(entries={user=alice}) setting
-    // producer_byte_rate to 1024.0.` / `… removing producer_byte_rate.`
-    if let Some(rest) = body.strip_prefix("ClientQuotaRecord for ClientQuotaEntity(entries={") {
-        let (entity, rest) = rest.split_once("}) ").ok_or(ParseError::Unrecognized)?;
-        let (event_type, key) = if let Some(r) = rest.strip_prefix("setting ") {
-            let (key, _value) = r.split_once(" to ").ok_or(ParseError::Unrecognized)?;
-            ("quota_set", key)
-        } else if let Some(r) = rest.strip_prefix("removing ") {
-            ("quota_removed", r.strip_suffix('.').unwrap_or(r))
+            (name, key, event_type)
+        } else if let Some((name, key)) = rest.split_once("') which removed configuration ") {
+            (name, key, "config_removed")
         } else {
             return Err(ParseError::Unrecognized);
         };
-        let mut ev = new(Category::ConfigChange, event_type);
-        ev.resource_type = Some("ClientQuota".into());
-        ev.resource_name = (!entity.is_empty()).then_some(entity.into());
-        ev.config_key = Some(key.into());
-        return Ok(Some(ev));
-    }
+    let mut ev = new(Category::ConfigChange, event_type);
+    ev.resource_type = Some(config_resource_type(rtype).into());
+    ev.resource_name = (!name.is_empty()).then_some(name.into());
+    ev.config_key = Some(key.into());
+    Ok(Some(ev))
+}
 
-    // Delegation tokens.
+/// `ClientQuotaRecord for ClientQuotaEntity(entries={user=alice}) setting producer_byte_rate to
+/// 1024.0.` / `… removing producer_byte_rate.`
+fn quota<'a>(body: &'a str, new: New<'_, 'a>) -> Read<'a> {
+    let Some(rest) = body.strip_prefix("ClientQuotaRecord for ClientQuotaEntity(entries={") else {
+        return Ok(None);
+    };
+    let (entity, rest) = rest.split_once("}) ").ok_or(ParseError::Unrecognized)?;
+    let (event_type, key) = if let Some(r) = rest.strip_prefix("setting ") {
+        let (key, _value) = r.split_once(" to ").ok_or(ParseError::Unrecognized)?;
+        ("quota_set", key)
+    } else if let Some(r) = rest.strip_prefix("removing ") {
+        ("quota_removed", r.strip_suffix('.').unwrap_or(r))
+    } else {
+        return Err(ParseError::Unrecognized);
+    };
+    let mut ev = new(Category::ConfigChange, event_type);
+    ev.resource_type = Some("ClientQuota".into());
+    ev.resource_name = (!entity.is_empty()).then_some(entity.into());
+    ev.config_key = Some(key.into());
+    Ok(Some(ev))
+}
+
+/// `DelegationTokenRecord for …`, `RemoveDelegationTokenRecord for …`.
+fn token<'a>(body: &'a str, new: New<'_, 'a>) -> Read<'a> {
     let token = if let Some(r) = body.strip_prefix("DelegationTokenRecord for ") {
         Some(("delegation_token_created", ChangeAction::Create, r))
     } else {
         body.strip_prefix("RemoveDelegationTokenRecord for ")
             .map(|r| ("delegation_token_deleted", ChangeAction::Delete, r))
     };
-    if let Some((event_type, action, _token)) = token {
+    Ok(token.map(|(event_type, action, _token)| {
         let mut ev = new(Category::CredentialChange, event_type);
         ev.action = Some(action);
         ev.mechanism = Some(DELEGATION_TOKEN.into());
-        return Ok(Some(ev));
-    }
+        ev
+    }))
+}
 
-    // Topics.
-    if let Some(rest) = body.strip_prefix("TopicRecord for topic ") {
-        let (name, _id) = rest
-            .split_once(" with topic ID ")
-            .ok_or(ParseError::Unrecognized)?;
-        let mut ev = new(Category::ResourceChange, "topic_created");
-        ev.resource_type = Some("Topic".into());
-        ev.resource_name = Some(name.into());
-        return Ok(Some(ev));
-    }
-    if let Some(rest) = body.strip_prefix("RemoveTopicRecord for topic ") {
-        let (name, _id) = rest
-            .split_once(" with ID ")
-            .ok_or(ParseError::Unrecognized)?;
-        let mut ev = new(Category::ResourceChange, "topic_deleted");
-        ev.resource_type = Some("Topic".into());
-        ev.resource_name = Some(name.into());
-        return Ok(Some(ev));
-    }
-    Ok(None)
+/// `TopicRecord for topic orders with topic ID <id>.`, `RemoveTopicRecord for topic orders with
+/// ID <id>.`
+fn topic<'a>(body: &'a str, new: New<'_, 'a>) -> Read<'a> {
+    let topic = if let Some(r) = body.strip_prefix("TopicRecord for topic ") {
+        Some(("topic_created", r.split_once(" with topic ID ")))
+    } else {
+        body.strip_prefix("RemoveTopicRecord for topic ")
+            .map(|r| ("topic_deleted", r.split_once(" with ID ")))
+    };
+    let Some((event_type, split)) = topic else {
+        return Ok(None);
+    };
+    let (name, _id) = split.ok_or(ParseError::Unrecognized)?;
+    let mut ev = new(Category::ResourceChange, event_type);
+    ev.resource_type = Some("Topic".into());
+    ev.resource_name = Some(name.into());
+    Ok(Some(ev))
 }
 
 /// The `mechanism` of delegation-token changes.

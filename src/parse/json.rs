@@ -8,12 +8,12 @@
 //!
 //! - **Category**: the category field, read through `category_values`, then as a category name,
 //!   then by its words; else inferred from the event type's words
-//!   ([`super::text::category_from_words`]: login/logon/signin/auth → authentication,
+//!   ([`super::vocab::category_from_words`]: login/logon/signin/auth → authentication,
 //!   access/authoriz/permission/acl-check → authorization, acl → acl_change,
 //!   password/credential/scram → credential_change, config → config_change, create/delete with
 //!   topic → resource_change, connect → connection); else `default_category` (`other`).
 //! - **Outcome**: the outcome field through `outcome_values`, then the outcome words
-//!   ([`super::text::outcome_from_word`]; booleans read as `true`/`false`), then put in the
+//!   ([`super::vocab::outcome_from_word`]; booleans read as `true`/`false`), then put in the
 //!   category's vocabulary with [`Outcome::for_category`] (authorization says allowed/denied).
 //! - **Time**: an RFC 3339 string, or epoch seconds, milliseconds, microseconds or nanoseconds
 //!   (told apart by magnitude), as a number or a numeric string; else the record timestamp.
@@ -21,7 +21,7 @@
 //! - **Operation**: left out when it equals the event type (an `action: password_change` names
 //!   the event, not a Kafka operation).
 //! - **Reason**: kept only for failures and denials, mapped to the closed reason set
-//!   ([`super::text::reason_from_message`]).
+//!   ([`super::vocab::reason_from_message`]).
 //!
 //! A JSON object with no event type, no principal and no outcome is `Unrecognized`; anything
 //! but an object is `InvalidJson`, and so is an object repeating a key (which of two `user`
@@ -31,13 +31,13 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::text::{category_from_words, outcome_from_word, reason_from_message, Field};
-use super::{check_json_depth, parse_rfc3339, ParseError, Record};
+use super::time::parse_rfc3339_or_epoch;
+use super::vocab::{category_from_words, outcome_from_word, reason_from_message, Field};
+use super::{check_json_depth, ParseError, Record};
 use crate::event::{Category, Format, Outcome, SecurityEvent, Text};
 
 /// The `parsers.json` config section.
@@ -376,7 +376,7 @@ pub fn parse<'a>(
     );
     ev.event_time = mapping
         .read(&root, Field::EventTime)
-        .and_then(|t| parse_time(&t))
+        .and_then(|t| parse_rfc3339_or_epoch(&t))
         .or(record.timestamp);
     ev.principal = principal;
     for field in Field::ALL {
@@ -404,40 +404,6 @@ pub fn parse<'a>(
         }
     }
     Ok(ev)
-}
-
-/// An RFC 3339 time or an epoch number in seconds, milliseconds, microseconds or nanoseconds.
-fn parse_time(text: &str) -> Option<SystemTime> {
-    if let Some(t) = parse_rfc3339(text) {
-        return Some(t);
-    }
-    let text = text.trim();
-    if let Ok(n) = text.parse::<u64>() {
-        let since_epoch = if n < 100_000_000_000 {
-            Duration::from_secs(n)
-        } else if n < 100_000_000_000_000 {
-            Duration::from_millis(n)
-        } else if n < 100_000_000_000_000_000 {
-            Duration::from_micros(n)
-        } else {
-            Duration::from_nanos(n)
-        };
-        return UNIX_EPOCH.checked_add(since_epoch);
-    }
-    let n: f64 = text
-        .parse()
-        .ok()
-        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
-    let secs = if n < 1e11 {
-        n
-    } else if n < 1e14 {
-        n / 1e3
-    } else if n < 1e17 {
-        n / 1e6
-    } else {
-        n / 1e9
-    };
-    UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?)
 }
 
 /// Finds `path` under `node`: the whole path as one key first (flattened dotted keys), then each
@@ -596,6 +562,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
 mod tests {
     use super::*;
     use crate::event::Reason;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn default_mapping() -> JsonMapping {
         JsonMapping::new(&JsonConfig::default()).unwrap()
@@ -807,23 +774,5 @@ default_category: nope
             parse(&mapping, &record).unwrap_err(),
             ParseError::Unrecognized
         );
-    }
-
-    #[test]
-    fn epoch_units() {
-        let t = |s: &str| parse_time(s).unwrap().duration_since(UNIX_EPOCH).unwrap();
-        assert_eq!(t("1704164645"), Duration::from_secs(1_704_164_645));
-        assert_eq!(t("1704164645.5"), Duration::from_millis(1_704_164_645_500));
-        assert_eq!(
-            t("1704164645123456789"),
-            Duration::from_nanos(1_704_164_645_123_456_789)
-        );
-        assert_eq!(t("1704164645123"), Duration::from_millis(1_704_164_645_123));
-        assert_eq!(
-            t("1704164645123456"),
-            Duration::from_micros(1_704_164_645_123_456)
-        );
-        assert!(parse_time("-5").is_none());
-        assert!(parse_time("soon").is_none());
     }
 }

@@ -27,9 +27,10 @@
 //! a newline in a client-controlled field can then start an entry that looks genuine, and
 //! [`Layout::anchored`] is false so the caller can warn.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use super::log4j::{days_cached, is_logger_byte, parse_stamp, Level};
+use super::log4j::{is_logger_byte, Level};
+use super::time::DatePattern;
 
 /// Logged at startup for a layout that is not [`Layout::anchored`].
 pub const UNANCHORED_WARNING: &str = "This layout prints the logger before the message (or not at all): a newline in a client-chosen name can forge a log entry. Kafka's own layout, with (%c) last, does not have this weakness.";
@@ -47,35 +48,6 @@ enum Elem {
     },
     /// A field read and dropped (`%t`, `%X{…}`, …), delimited by the fixed text next to it.
     Skip(String),
-}
-
-/// A compiled `%d{…}` pattern.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct DatePattern {
-    parts: Vec<DatePart>,
-    /// The parts are Kafka's `yyyy-MM-dd HH:mm:ss,SSS`: read by the framer's own stamp reader.
-    kafka_shape: bool,
-    /// The zone from `%d{…}{UTC}`, in seconds east of UTC.
-    zone_secs: Option<i32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DatePart {
-    Year,
-    Month,
-    MonthName,
-    Day,
-    Hour,
-    Minute,
-    Second,
-    /// `S…` / `n…`: so many fraction digits.
-    Fraction(u8),
-    /// `X` (`Z` or `+hh`), `XX` / `Z` (`+hhmm`), `XXX` (`+hh:mm`): all read leniently.
-    Zone,
-    Lit(u8),
-    /// `%d{UNIX}` / `%d{UNIX_MILLIS}`.
-    UnixSecs,
-    UnixMillis,
 }
 
 /// A compiled layout. Build it with [`Layout::parse`].
@@ -138,11 +110,12 @@ impl Layout {
         Ok(layout)
     }
 
-    /// Compiles a layout for a log of kind `kind`: also refuses a layout `kind: auto` could not
-    /// route (no full `%c`), which would otherwise file every entry under `server`.
-    pub fn for_kind(pattern: &str, kind: super::broker_log::LogKind) -> Result<Layout, String> {
+    /// Compiles a layout for a log of `input`: also refuses a layout that `broker_log` (a file's
+    /// `kind: auto`) could not route (no full `%c`), which would otherwise file every entry under
+    /// `server`.
+    pub fn for_kind(pattern: &str, input: super::Input) -> Result<Layout, String> {
         let layout = Layout::parse(pattern)?;
-        if kind == super::broker_log::LogKind::Auto && !layout.routes_by_logger() {
+        if input.format().is_none() && !layout.routes_by_logger() {
             return Err(
                 "this layout prints no full logger name (%c without {n} or .n), which `auto` routes entries by; set the log's kind (authorizer, server, controller or request)"
                     .to_string(),
@@ -521,227 +494,10 @@ fn match_text_back(line: &[u8], mut end: usize, text: &[u8]) -> Option<usize> {
     Some(end)
 }
 
-impl DatePattern {
-    /// `%d`'s options: `{pattern or name}` and an optional `{zone}`.
-    fn parse(options: &[&str]) -> Result<DatePattern, String> {
-        let format = options.first().copied().unwrap_or("DEFAULT");
-        let named = match format {
-            "DEFAULT" | "" => Some("yyyy-MM-dd HH:mm:ss,SSS"),
-            "DEFAULT_MICROS" => Some("yyyy-MM-dd HH:mm:ss,SSSSSS"),
-            "DEFAULT_NANOS" => Some("yyyy-MM-dd HH:mm:ss,SSSSSSSSS"),
-            "ISO8601" => Some("yyyy-MM-dd'T'HH:mm:ss,SSS"),
-            "ISO8601_BASIC" => Some("yyyyMMdd'T'HHmmss,SSS"),
-            "ISO8601_PERIOD" => Some("yyyy-MM-dd'T'HH:mm:ss.SSS"),
-            "ISO8601_PERIOD_MICROS" => Some("yyyy-MM-dd'T'HH:mm:ss.SSSSSS"),
-            "ISO8601_OFFSET_DATE_TIME_HH" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSX"),
-            "ISO8601_OFFSET_DATE_TIME_HHMM" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSXX"),
-            "ISO8601_OFFSET_DATE_TIME_HHCMM" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSXXX"),
-            "DATE" => Some("dd MMM yyyy HH:mm:ss,SSS"),
-            "ABSOLUTE" | "ABSOLUTE_MICROS" | "ABSOLUTE_NANOS" | "COMPACT" => {
-                return Err(format!(
-                    "%d{{{format}}} prints no full date; the exporter needs one (use DEFAULT or ISO8601)"
-                ))
-            }
-            _ => None,
-        };
-        let parts = match format {
-            "UNIX" => vec![DatePart::UnixSecs],
-            "UNIX_MILLIS" => vec![DatePart::UnixMillis],
-            _ => Self::compile(named.unwrap_or(format))?,
-        };
-        let zone_secs = match options.get(1) {
-            None => None,
-            Some(z) => Some(parse_zone(z).ok_or_else(|| {
-                format!("%d zone `{z}`: use UTC, GMT, GMT+hh:mm or ±hh:mm (named zones are not read; set utc_offset)")
-            })?),
-        };
-        if options.len() > 2 {
-            return Err("%d takes at most a pattern and a zone".to_string());
-        }
-        let kafka_shape = Self::compile("yyyy-MM-dd HH:mm:ss,SSS").is_ok_and(|k| k == parts);
-        Ok(DatePattern {
-            parts,
-            kafka_shape,
-            zone_secs,
-        })
-    }
-
-    /// A `SimpleDateFormat` / `DateTimeFormatter` pattern of fixed-width numeric fields.
-    fn compile(p: &str) -> Result<Vec<DatePart>, String> {
-        let b = p.as_bytes();
-        let mut parts = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if c == b'\'' {
-                let close = p[i + 1..]
-                    .find('\'')
-                    .ok_or_else(|| format!("%d{{{p}}}: unclosed quote"))?;
-                if close == 0 {
-                    parts.push(DatePart::Lit(b'\''));
-                }
-                parts.extend(p[i + 1..i + 1 + close].bytes().map(DatePart::Lit));
-                i += close + 2;
-                continue;
-            }
-            if !c.is_ascii_alphabetic() {
-                parts.push(DatePart::Lit(c));
-                i += 1;
-                continue;
-            }
-            let n = b[i..].iter().take_while(|&&x| x == c).count();
-            let part = match (c, n) {
-                (b'y', 4) | (b'u', 4) => DatePart::Year,
-                (b'M', 2) => DatePart::Month,
-                (b'M', 3) => DatePart::MonthName,
-                (b'd', 2) => DatePart::Day,
-                (b'H', 2) => DatePart::Hour,
-                (b'm', 2) => DatePart::Minute,
-                (b's', 2) => DatePart::Second,
-                (b'S' | b'n', 1..=9) => DatePart::Fraction(n as u8),
-                (b'X', 1..=3) | (b'Z', 1..=2) | (b'x', 1..=3) => DatePart::Zone,
-                _ => {
-                    return Err(format!(
-                        "%d{{{p}}}: `{}` is not supported (use yyyy, MM, MMM, dd, HH, mm, ss, S…, X…/Z and fixed text)",
-                        &p[i..i + n]
-                    ))
-                }
-            };
-            parts.push(part);
-            i += n;
-        }
-        for (need, name) in [
-            (DatePart::Year, "yyyy"),
-            (DatePart::Day, "dd"),
-            (DatePart::Hour, "HH"),
-            (DatePart::Minute, "mm"),
-            (DatePart::Second, "ss"),
-        ] {
-            if !parts.contains(&need) {
-                return Err(format!(
-                    "%d{{{p}}} has no `{name}`; the exporter needs the full date and time"
-                ));
-            }
-        }
-        if !parts.contains(&DatePart::Month) && !parts.contains(&DatePart::MonthName) {
-            return Err(format!(
-                "%d{{{p}}} has no `MM`; the exporter needs the full date and time"
-            ));
-        }
-        Ok(parts)
-    }
-
-    /// Reads a stamp at the start of `s`: the time and the bytes it took.
-    fn read(&self, s: &[u8], utc_offset_secs: i32) -> Option<(SystemTime, usize)> {
-        if self.kafka_shape {
-            let t = parse_stamp(s.get(..23)?, self.zone_secs.unwrap_or(utc_offset_secs))?;
-            return Some((t, 23));
-        }
-        let mut at = 0;
-        let (mut y, mut mo, mut d, mut h, mut mi, mut sec, mut nanos) = (0, 0, 0, 0, 0, 0, 0u32);
-        let mut zone = None;
-        for part in &self.parts {
-            match *part {
-                DatePart::Lit(c) => {
-                    if s.get(at) != Some(&c) {
-                        return None;
-                    }
-                    at += 1;
-                }
-                DatePart::Year => y = digits(s, &mut at, 4)?,
-                DatePart::Month => mo = digits(s, &mut at, 2)?,
-                DatePart::MonthName => {
-                    const MONTHS: [&[u8]; 12] = [
-                        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep",
-                        b"Oct", b"Nov", b"Dec",
-                    ];
-                    let name = s.get(at..at + 3)?;
-                    mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name))? as i64 + 1;
-                    at += 3;
-                }
-                DatePart::Day => d = digits(s, &mut at, 2)?,
-                DatePart::Hour => h = digits(s, &mut at, 2)?,
-                DatePart::Minute => mi = digits(s, &mut at, 2)?,
-                DatePart::Second => sec = digits(s, &mut at, 2)?,
-                DatePart::Fraction(n) => {
-                    let v = digits(s, &mut at, usize::from(n))?;
-                    nanos = (v * 10i64.pow(9 - u32::from(n))) as u32;
-                }
-                DatePart::Zone => {
-                    let (secs, used) = read_zone(&s[at..])?;
-                    zone = Some(secs);
-                    at += used;
-                }
-                DatePart::UnixSecs | DatePart::UnixMillis => {
-                    let n = s.iter().take(16).take_while(|b| b.is_ascii_digit()).count();
-                    let v: u64 = std::str::from_utf8(&s[..n]).ok()?.parse().ok()?;
-                    let d = if *part == DatePart::UnixSecs {
-                        Duration::from_secs(v)
-                    } else {
-                        Duration::from_millis(v)
-                    };
-                    return Some((UNIX_EPOCH.checked_add(d)?, n));
-                }
-            }
-        }
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-            return None;
-        }
-        let offset = zone.or(self.zone_secs).unwrap_or(utc_offset_secs);
-        let secs = days_cached(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - i64::from(offset);
-        let t = UNIX_EPOCH.checked_add(Duration::new(u64::try_from(secs).ok()?, nanos))?;
-        Some((t, at))
-    }
-}
-
-fn digits(s: &[u8], at: &mut usize, n: usize) -> Option<i64> {
-    let d = s.get(*at..*at + n)?;
-    let mut v = 0i64;
-    for &c in d {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i64::from(c - b'0');
-    }
-    *at += n;
-    Some(v)
-}
-
-/// `Z`, `+hh`, `+hhmm`, `+hh:mm` at the start of `s`.
-fn read_zone(s: &[u8]) -> Option<(i32, usize)> {
-    match s.first()? {
-        b'Z' | b'z' => Some((0, 1)),
-        sign @ (b'+' | b'-') => {
-            let mut at = 1;
-            let h = digits(s, &mut at, 2)?;
-            if s.get(at) == Some(&b':') {
-                at += 1;
-            }
-            let m = digits(s, &mut at, 2).unwrap_or(0);
-            let secs = (h * 3600 + m * 60) as i32;
-            Some((if *sign == b'+' { secs } else { -secs }, at))
-        }
-        _ => None,
-    }
-}
-
-/// `%d{…}{zone}`: `UTC`, `GMT`, `Z`, `GMT+01:00`, `UTC-05`, `+01:00`.
-fn parse_zone(z: &str) -> Option<i32> {
-    let z = z.trim();
-    let rest = z
-        .strip_prefix("UTC")
-        .or_else(|| z.strip_prefix("GMT"))
-        .unwrap_or(z);
-    if rest.is_empty() || rest == "Z" {
-        return Some(0);
-    }
-    let (secs, used) = read_zone(rest.as_bytes())?;
-    (used == rest.len()).then_some(secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn at(secs: u64, ms: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(secs * 1000 + ms)

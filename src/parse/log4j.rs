@@ -1,7 +1,7 @@
 //! Frames Kafka's log4j files into entries: the layout `[%d] %p %m (%c)%n`.
 //!
 //! Every Apache Kafka version from 2.x to 4.x writes the same line shape (reload4j
-//! `PatternLayout` in 3.x, Log4j2 in 4.x, reference §1.1):
+//! `PatternLayout` in 3.x, Log4j2 in 4.x; `config/log4j.properties` / `config/log4j2.yaml`):
 //!
 //! ```text
 //! [2026-11-26 14:06:16,546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with … (org.apache.kafka.common.network.Selector)
@@ -18,8 +18,8 @@
 //!
 //! An entry starts at a line beginning with `[yyyy-mm-dd hh:mm:ss,SSS] LEVEL ` and takes every
 //! following line up to the next such line: stack traces follow the `(logger)` line, and
-//! multi-line messages (the startup config dump) put `(logger)` on their **last** line
-//! (reference §1.3). The logger is taken from the first line that ends in ` (name)`; that suffix is
+//! multi-line messages (`AbstractConfig.logAll`'s startup config dump) put `(logger)` on their
+//! **last** line. The logger is taken from the first line that ends in ` (name)`; that suffix is
 //! removed from [`LogEntry::message`], whose lines are joined by `\n` (CRLF is read as LF).
 //!
 //! # Prefixed lines
@@ -32,7 +32,7 @@
 //! # Log injection
 //!
 //! Kafka does not escape messages, so a newline inside a group id or principal starts a line
-//! that may look like a new entry (reference §8.11). A genuine entry always has its `(logger)`
+//! that may look like a new entry. A genuine entry always has its `(logger)`
 //! suffix on some line, so while the current entry has not shown its logger yet, a line that
 //! looks like a header is kept as part of it, and both that entry and the one after it are
 //! marked [`LogEntry::suspect`]: parsers refuse suspect entries rather than trust fields a client
@@ -45,9 +45,10 @@
 //! depend on how the input was split into chunks (a property test checks this).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use super::layout::Layout;
+use super::time::{self, is_rfc3339, parse_stamp, parse_stamp_any, MONTHS};
 
 /// Default cap on one entry (and one line), in bytes.
 pub const DEFAULT_MAX_ENTRY_BYTES: usize = 64 * 1024;
@@ -128,29 +129,32 @@ pub struct FramerConfig {
 
 impl Default for FramerConfig {
     fn default() -> Self {
-        FramerConfig {
-            utc_offset_secs: 0,
-            max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
-            layout: None,
-        }
+        FramerConfig::DEFAULT
     }
 }
 
 impl FramerConfig {
+    /// UTC, the default entry cap, the common layouts recognized by themselves.
+    pub const DEFAULT: FramerConfig = FramerConfig {
+        utc_offset_secs: 0,
+        max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
+        layout: None,
+    };
+
     /// The framing a log source configures: its `utc_offset` (default UTC) and `layout`, for
-    /// logs of kind `kind`. Invalid values fall back to the defaults; [`FramerConfig::problems`]
+    /// logs of `input`. Invalid values fall back to the defaults; [`FramerConfig::problems`]
     /// reports them when the config is loaded.
     pub fn configured(
         utc_offset: Option<&str>,
         layout: Option<&str>,
-        kind: super::broker_log::LogKind,
+        input: super::Input,
     ) -> FramerConfig {
         FramerConfig {
             utc_offset_secs: utc_offset
-                .and_then(|o| crate::cli::parse_utc_offset(o).ok())
+                .and_then(|o| super::time::parse_utc_offset(o).ok())
                 .unwrap_or(0),
             layout: layout
-                .and_then(|l| Layout::for_kind(l, kind).ok())
+                .and_then(|l| Layout::for_kind(l, input).ok())
                 .map(Arc::new),
             ..FramerConfig::default()
         }
@@ -161,13 +165,13 @@ impl FramerConfig {
         at: &str,
         utc_offset: Option<&str>,
         layout: Option<&str>,
-        kind: super::broker_log::LogKind,
+        input: super::Input,
         problems: &mut Vec<String>,
     ) {
-        if let Some(Err(e)) = utc_offset.map(crate::cli::parse_utc_offset) {
+        if let Some(Err(e)) = utc_offset.map(super::time::parse_utc_offset) {
             problems.push(format!("{at}.utc_offset: {e}"));
         }
-        if let Some(Err(e)) = layout.map(|l| Layout::for_kind(l, kind)) {
+        if let Some(Err(e)) = layout.map(|l| Layout::for_kind(l, input)) {
             problems.push(format!("{at}.layout: {e}"));
         }
     }
@@ -282,48 +286,6 @@ fn level_after(after: &[u8], timestamp: SystemTime) -> Option<Header<'_>> {
     })
 }
 
-/// `yyyy-mm-dd[ T]hh:mm:ss[,.]fraction` with an optional zone (`Z`, `±hh:mm`, `±hhmm`); without
-/// a zone, the stamp is in the zone `utc_offset_secs` east of UTC.
-fn parse_stamp_any(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
-    if s.len() < 19 || !(s[10] == b' ' || s[10] == b'T') {
-        return None;
-    }
-    let mut base = [0u8; 23];
-    base[..19].copy_from_slice(&s[..19]);
-    base[10] = b' ';
-    base[19] = b',';
-    let mut rest = &s[19..];
-    let mut ms = [b'0'; 3];
-    if let Some((&sep, frac)) = rest.split_first() {
-        if sep == b',' || sep == b'.' {
-            let digits = frac.iter().take_while(|b| b.is_ascii_digit()).count();
-            if digits == 0 {
-                return None;
-            }
-            for (i, d) in frac[..digits.min(3)].iter().enumerate() {
-                ms[i] = *d;
-            }
-            rest = &frac[digits..];
-        }
-    }
-    base[20..23].copy_from_slice(&ms);
-    let offset = match rest {
-        [] => utc_offset_secs,
-        [b'Z'] | [b'z'] => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
-            let d = |b: &u8| b.is_ascii_digit().then(|| i32::from(b - b'0'));
-            let secs = (d(h1)? * 10 + d(h2)?) * 3600 + (d(m1)? * 10 + d(m2)?) * 60;
-            if *sign == b'+' {
-                secs
-            } else {
-                -secs
-            }
-        }
-        _ => return None,
-    };
-    parse_stamp(&base, offset)
-}
-
 /// Bytes a logger name (`%c`) may hold: no spaces, controls or parentheses. A table lookup per
 /// byte, as this runs on every line.
 static LOGGER_BYTE: [bool; 256] = {
@@ -423,7 +385,7 @@ fn strip_prefix_stamp(line: &[u8]) -> (&[u8], Option<SystemTime>) {
     }
     let time = std::str::from_utf8(&line[..sp])
         .ok()
-        .and_then(super::parse_rfc3339);
+        .and_then(time::parse_rfc3339);
     let rest = &line[sp + 1..];
     for stream in [&b"stdout "[..], &b"stderr "[..]] {
         if let Some(r) = rest.strip_prefix(stream) {
@@ -440,10 +402,6 @@ fn strip_prefix_stamp(line: &[u8]) -> (&[u8], Option<SystemTime>) {
 
 /// `Nov 26 14:06:16 host ident[pid]: ` (journalctl's default `short` output, syslog files).
 fn strip_syslog(line: &[u8]) -> Option<&[u8]> {
-    const MONTHS: [&[u8]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
     if line.len() < 17 || !MONTHS.contains(&&line[..3]) || line[3] != b' ' {
         return None;
     }
@@ -467,96 +425,6 @@ fn strip_syslog_ident(s: &[u8]) -> Option<&[u8]> {
         return None;
     }
     Some(&s[host_end + 1 + colon + 2..])
-}
-
-fn is_rfc3339(s: &[u8]) -> bool {
-    // yyyy-mm-ddThh:mm:ss[.fff…](Z|±hh:mm)
-    if s.len() < 20 {
-        return false;
-    }
-    let digits = |r: std::ops::Range<usize>| s[r].iter().all(u8::is_ascii_digit);
-    let shape = digits(0..4)
-        && s[4] == b'-'
-        && digits(5..7)
-        && s[7] == b'-'
-        && digits(8..10)
-        && s[10] == b'T'
-        && digits(11..13)
-        && s[13] == b':'
-        && digits(14..16)
-        && s[16] == b':'
-        && digits(17..19);
-    shape
-        && s[19..]
-            .iter()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'Z' | b'+' | b'-' | b':'))
-}
-
-/// `yyyy-mm-dd hh:mm:ss,SSS` (23 bytes) in a zone `utc_offset_secs` east of UTC.
-pub(crate) fn parse_stamp(s: &[u8], utc_offset_secs: i32) -> Option<SystemTime> {
-    fn num(b: &[u8]) -> Option<i64> {
-        let mut n = 0i64;
-        for &c in b {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            n = n * 10 + i64::from(c - b'0');
-        }
-        Some(n)
-    }
-    if s.len() != 23
-        || s[4] != b'-'
-        || s[7] != b'-'
-        || s[10] != b' '
-        || s[13] != b':'
-        || s[16] != b':'
-        || s[19] != b','
-    {
-        return None;
-    }
-    let (y, mo, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
-    let (h, mi, sec, ms) = (
-        num(&s[11..13])?,
-        num(&s[14..16])?,
-        num(&s[17..19])?,
-        num(&s[20..23])?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let secs =
-        days_cached(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - i64::from(utc_offset_secs);
-    let millis = u64::try_from(secs).ok()? * 1000 + ms as u64;
-    UNIX_EPOCH.checked_add(Duration::from_millis(millis))
-}
-
-/// [`days_from_civil`] for the last date seen on this thread: log lines come in date order.
-pub(crate) fn days_cached(y: i64, m: i64, d: i64) -> i64 {
-    use std::cell::Cell;
-    thread_local! {
-        static LAST: Cell<(i64, i64)> = const { Cell::new((-1, 0)) };
-    }
-    let key = (y * 100 + m) * 100 + d;
-    LAST.with(|last| {
-        let (k, days) = last.get();
-        if k == key {
-            return days;
-        }
-        let days = days_from_civil(y, m, d);
-        last.set((key, days));
-        days
-    })
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// An entry being assembled.
@@ -861,6 +729,7 @@ mod resume_tests {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn frame(input: &str) -> Vec<LogEntry> {
         frame_all(FramerConfig::default(), input.as_bytes())

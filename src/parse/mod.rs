@@ -10,30 +10,42 @@
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
 //! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
+//! - [`Input`]: what a source holds, which picks the parser.
 //! - [`broker_log`]: which log an entry belongs to (by logger) and dispatch to the above.
+//! - [`shipped`]: log lines in a topic, plain or wrapped in a log shipper's JSON object.
+//! - [`json_reader`]: the JSON readers the others share (a zero-copy streaming reader, the depth
+//!   check).
+//! - [`vocab`]: the field names and outcome, category and reason words the parsers share.
+//! - [`time`]: every timestamp, UTC-offset, zone and epoch form the parsers read.
 
 pub mod audit;
 pub mod authorizer;
 pub mod broker_log;
 pub mod controller_log;
+mod input;
 pub mod json;
+pub mod json_reader;
 pub mod layout;
 pub mod log4j;
 pub mod request_log;
 pub mod server_log;
+pub mod shipped;
 pub mod text;
+pub mod time;
+pub mod vocab;
 
 use std::time::SystemTime;
 
 use serde::Deserialize;
 
+pub use input::Input;
+pub use json_reader::{check_json_depth, MAX_JSON_DEPTH};
+use log4j::{FramerConfig, LogEntry};
+
 use crate::event::{Format, Origin, SecurityEvent};
 
 /// Default and upper limit for one record, in bytes.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
-
-/// JSON nesting deeper than this is rejected before it can cost stack or time.
-pub const MAX_JSON_DEPTH: usize = 64;
 
 /// One input record, as a source hands it to the pipeline.
 #[derive(Debug, Clone)]
@@ -138,57 +150,6 @@ impl ParseError {
     }
 }
 
-/// Which format a topic's records are in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FormatChoice {
-    /// Detect per record: CloudEvents from Confluent, other JSON, else text.
-    #[default]
-    Auto,
-    ConfluentAudit,
-    Json,
-    Text,
-    /// Lines of Kafka's own logs, one per record (or JSON-wrapped), any logger: each entry is
-    /// routed by its logger name.
-    BrokerLog,
-    /// Lines of `kafka-authorizer.log`.
-    AuthorizerLog,
-    /// Lines of `server.log`.
-    ServerLog,
-    /// Lines of `controller.log`.
-    ControllerLog,
-    /// Lines of `kafka-request.log`.
-    RequestLog,
-}
-
-impl FormatChoice {
-    pub fn fixed(self) -> Option<Format> {
-        match self {
-            FormatChoice::Auto | FormatChoice::BrokerLog => None,
-            FormatChoice::ConfluentAudit => Some(Format::ConfluentAudit),
-            FormatChoice::Json => Some(Format::Json),
-            FormatChoice::Text => Some(Format::Text),
-            FormatChoice::AuthorizerLog => Some(Format::AuthorizerLog),
-            FormatChoice::ServerLog => Some(Format::ServerLog),
-            FormatChoice::ControllerLog => Some(Format::ControllerLog),
-            FormatChoice::RequestLog => Some(Format::RequestLog),
-        }
-    }
-
-    /// For the broker-log formats, the kind of log the records hold.
-    pub fn log_kind(self) -> Option<broker_log::LogKind> {
-        use broker_log::LogKind;
-        match self {
-            FormatChoice::BrokerLog => Some(LogKind::Auto),
-            FormatChoice::AuthorizerLog => Some(LogKind::Authorizer),
-            FormatChoice::ServerLog => Some(LogKind::Server),
-            FormatChoice::ControllerLog => Some(LogKind::Controller),
-            FormatChoice::RequestLog => Some(LogKind::Request),
-            _ => None,
-        }
-    }
-}
-
 /// Settings for all parsers (the `parsers:` section of the config file).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -251,173 +212,101 @@ impl Parsers {
         self.max_record_bytes
     }
 
-    /// Parses one record. On failure returns the format that was tried (`None` when no format
-    /// could even be chosen) with the error.
+    /// Parses one record holding `input`: one event, or for the broker-log inputs the log
+    /// entries it holds (framed with `framer`), which [`broker_log`] then routes and parses. On
+    /// failure returns the format that was tried (`None` when no format could even be chosen)
+    /// with the error.
     pub fn parse<'a>(
         &self,
-        choice: FormatChoice,
+        input: Input,
+        framer: &FramerConfig,
         record: &Record<'a>,
-    ) -> Result<SecurityEvent<'a>, (Option<Format>, ParseError)> {
-        let fixed = choice.fixed();
+    ) -> Result<Parsed<'a>, (Option<Format>, ParseError)> {
         if record.payload.len() > self.max_record_bytes {
-            return Err((
-                fixed,
-                ParseError::TooLarge {
-                    size: record.payload.len(),
-                    limit: self.max_record_bytes,
-                },
-            ));
+            let error = ParseError::TooLarge {
+                size: record.payload.len(),
+                limit: self.max_record_bytes,
+            };
+            return Err((input.format(), error));
         }
-        let format = fixed.unwrap_or_else(|| detect(record.payload));
-        let result = match format {
-            Format::ConfluentAudit => audit::parse(record),
-            Format::Json => json::parse(&self.json, record),
-            Format::Text => text::parse(&self.text, record),
-            // Log formats are framed into entries first: `Pipeline::apply` routes them through
-            // `broker_log` (see `FormatChoice::log_kind`) and never calls this for them.
-            Format::AuthorizerLog
-            | Format::ServerLog
-            | Format::ControllerLog
-            | Format::RequestLog => Err(ParseError::Unrecognized),
+        let input = match input {
+            Input::Auto => detect(record.payload),
+            chosen => chosen,
         };
-        result
+        let event = match input {
+            Input::ConfluentAudit => audit::parse(record),
+            Input::Json => json::parse(&self.json, record),
+            // `auto` was decided above: neither a CloudEvent nor JSON is text.
+            Input::Auto | Input::Text => text::parse(&self.text, record),
+            Input::BrokerLog
+            | Input::AuthorizerLog
+            | Input::ServerLog
+            | Input::ControllerLog
+            | Input::RequestLog => {
+                return match shipped::log_entries(record, framer) {
+                    Ok(entries) if !entries.is_empty() => Ok(Parsed::Entries(entries)),
+                    Ok(_) => Err((input.format(), ParseError::Unrecognized)),
+                    Err(error) => Err((input.format(), error)),
+                }
+            }
+        };
+        let format = input.format().unwrap_or(Format::Text);
+        event
             .map(SecurityEvent::with_actions_from_words)
+            .map(Parsed::Event)
             .map_err(|e| (Some(format), e))
     }
 }
 
-/// Picks a format from the payload: a JSON object naming a Confluent CloudEvent type is
-/// `confluent_audit`, any other JSON object is `json`, everything else is `text`.
-pub fn detect(payload: &[u8]) -> Format {
-    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        return Format::Text;
+/// What one record held.
+// Returned by value and matched at once; boxing the event would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    /// One security event.
+    Event(SecurityEvent<'a>),
+    /// Broker-log entries (at least one), to route and parse with [`broker_log`].
+    Entries(Vec<LogEntry>),
+}
+
+impl<'a> Parsed<'a> {
+    /// The event, when the record was one.
+    pub fn event(self) -> Option<SecurityEvent<'a>> {
+        match self {
+            Parsed::Event(event) => Some(event),
+            Parsed::Entries(_) => None,
+        }
+    }
+}
+
+/// Picks the input a record is from its payload: a JSON object naming a Confluent CloudEvent type
+/// is `confluent_audit`, any other JSON object is `json`, everything else is `text`.
+pub fn detect(payload: &[u8]) -> Input {
+    if json_reader::first_byte(payload) != Some(b'{') {
+        return Input::Text;
     }
     if memchr::memmem::find(payload, b"\"io.confluent.").is_some()
         && memchr::memmem::find(payload, b"\"specversion\"").is_some()
     {
-        Format::ConfluentAudit
+        Input::ConfluentAudit
     } else {
-        Format::Json
-    }
-}
-
-/// Rejects JSON nested deeper than [`MAX_JSON_DEPTH`] with one pass over the bytes (strings are
-/// skipped, so brackets inside them do not count).
-pub fn check_json_depth(payload: &[u8]) -> Result<(), ParseError> {
-    // Fast path: a payload with at most MAX_JSON_DEPTH opening brackets in total cannot nest
-    // deeper than that (memchr scans at memory speed; typical events have a dozen).
-    let brackets = memchr::memchr2_iter(b'{', b'[', payload)
-        .take(MAX_JSON_DEPTH + 1)
-        .count();
-    if brackets <= MAX_JSON_DEPTH {
-        return Ok(());
-    }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in payload {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return Err(ParseError::TooDeep);
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Parses an RFC 3339 timestamp (`2023-02-21T10:26:58.886604Z`, `2025-03-18T10:15:30+01:00`).
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(s)
-        .ok()
-        .filter(|_| s.ends_with('Z') || s.ends_with('z'))
-        .or_else(|| parse_rfc3339_offset(s))
-}
-
-/// RFC 3339 with a numeric offset (`±hh:mm`, or `±hhmm` as journalctl's `short-iso` writes it),
-/// which humantime does not read.
-fn parse_rfc3339_offset(s: &str) -> Option<SystemTime> {
-    use std::time::Duration;
-    let (base, sign, off) = if let Some(i) = s.rfind(['+', '-']).filter(|&i| i >= 19) {
-        (
-            &s[..i],
-            if &s[i..=i] == "+" { 1i64 } else { -1 },
-            &s[i + 1..],
-        )
-    } else {
-        // No zone: read as UTC.
-        return humantime::parse_rfc3339_weak(s).ok();
-    };
-    let (h, m) = match off.split_once(':') {
-        Some(hm) => hm,
-        None if off.len() == 4 => off.split_at(2),
-        None => return None,
-    };
-    let secs = sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60);
-    let t = humantime::parse_rfc3339_weak(base).ok()?;
-    if secs >= 0 {
-        t.checked_sub(Duration::from_secs(secs as u64))
-    } else {
-        t.checked_add(Duration::from_secs((-secs) as u64))
+        Input::Json
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
     fn detects_formats() {
         assert_eq!(
             detect(br#"{"specversion":"1.0","type":"io.confluent.kafka.server/authorization"}"#),
-            Format::ConfluentAudit
+            Input::ConfluentAudit
         );
-        assert_eq!(detect(br#" {"user":"bob","action":"login"}"#), Format::Json);
-        assert_eq!(detect(b"User JohnDoe logged in successfully"), Format::Text);
-        assert_eq!(detect(b""), Format::Text);
-    }
-
-    #[test]
-    fn depth_check_counts_only_structure() {
-        assert!(check_json_depth(
-            br#"{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#
-        )
-        .is_ok());
-        let deep = "[".repeat(MAX_JSON_DEPTH + 1);
-        assert_eq!(check_json_depth(deep.as_bytes()), Err(ParseError::TooDeep));
-        let ok = "[".repeat(MAX_JSON_DEPTH);
-        assert!(check_json_depth(ok.as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn rfc3339_with_zone_or_offset() {
-        let z = parse_rfc3339("2021-01-01T12:34:56.789Z").unwrap();
-        assert_eq!(
-            z.duration_since(UNIX_EPOCH).unwrap(),
-            Duration::from_millis(1_609_504_496_789)
-        );
-        let off = parse_rfc3339("2021-01-01T13:34:56.789+01:00").unwrap();
-        assert_eq!(off, z);
-        let neg = parse_rfc3339("2021-01-01T11:34:56.789-01:00").unwrap();
-        assert_eq!(neg, z);
-        assert!(parse_rfc3339("yesterday").is_none());
+        assert_eq!(detect(br#" {"user":"bob","action":"login"}"#), Input::Json);
+        assert_eq!(detect(b"User JohnDoe logged in successfully"), Input::Text);
+        assert_eq!(detect(b""), Input::Text);
     }
 
     #[test]
@@ -428,7 +317,11 @@ mod tests {
         })
         .unwrap();
         let err = parsers
-            .parse(FormatChoice::Auto, &Record::from_payload(b"123456789"))
+            .parse(
+                Input::Auto,
+                &FramerConfig::default(),
+                &Record::from_payload(b"123456789"),
+            )
             .unwrap_err();
         assert_eq!(err.1.reason(), "too_large");
     }

@@ -1,7 +1,7 @@
 //! The request log (`kafka.request.logger`, `kafka-request.log`, DEBUG) → per-request facts.
 //!
 //! Since 2.8 (KIP-673) each completed request is one DEBUG entry `Completed request:<JSON>`
-//! (reference §4.4). The JSON carries `requestHeader.requestApiKeyName` (`PRODUCE`,
+//! (`RequestConvertToJson.requestDescMetrics`, called from `RequestChannel.scala`). The JSON carries `requestHeader.requestApiKeyName` (`PRODUCE`,
 //! `CREATE_ACLS` — UPPER_SNAKE, normalized here to the `ApiKeys` names the authorizer log uses),
 //! `requestHeader.clientId`, `principal`, `listener`, `totalTimeMs` and a response whose
 //! `errorCode` fields say how it ended. Request and response bodies can be large (a Metadata

@@ -1,6 +1,6 @@
 //! `server.log` authentication failures and rejected connections → events. Regex-free.
 //!
-//! # Shapes (reference §3, §4.2)
+//! # Shapes (`Selector.java`, `SocketServer.scala` / `Acceptor`)
 //!
 //! - `org.apache.kafka.common.network.Selector`, INFO, every version from 2.2 to 4.x:
 //!   `[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1
@@ -30,7 +30,8 @@
 //!   `Rejected connection from /IP, address already has the configured maximum of N connections.`
 //!   → [`Category::Connection`] failure, `event_type` `connection_rejected`.
 //!
-//! Everything else is `Ok(None)`. None of these lines names the user (reference §8.3).
+//! Everything else is `Ok(None)`. None of these lines names the user: Kafka logs the client
+//! address only, since the principal is not known until authentication succeeds.
 
 use std::time::SystemTime;
 
@@ -220,7 +221,8 @@ fn mechanism_in(message: &str) -> Option<&str> {
     None
 }
 
-/// Maps a failure message (reference §3.2) to the closed set of reasons.
+/// Maps a failure message (the `AuthenticationException` texts of `SaslServerAuthenticator` and
+/// `SslTransportLayer`) to the closed set of reasons.
 pub fn reason_for(message: &str) -> Reason {
     let has = |s: &str| message.contains(s);
     if has("due to invalid credentials")

@@ -16,15 +16,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
 use serde_yaml_ng::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::Origin;
 use crate::health::Health;
 use crate::metrics::internal::{CheckpointFailed, InternalEvent};
-use crate::parse::broker_log::LogKind;
 use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
-use crate::pipeline::{LogStream, Pipeline};
+use crate::parse::Input;
+use crate::pipeline::{Item, LogStream, Pipeline};
 use crate::sources::fields::{Fields, Problems};
 use crate::tail::{PollStats, StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
 
@@ -40,7 +41,7 @@ pub struct FileSourceConfig {
     pub exclude: Vec<String>,
     /// Which log the files are. Default `auto`: each entry is routed by its logger, which also
     /// reads a container's mixed stdout.
-    pub kind: LogKind,
+    pub kind: Input,
     /// Where to start in files found at the very first start (no state yet): `beginning` counts
     /// what the files already hold, `end` only what is written from now on. Default `end`.
     /// Files that appear later are always read from their beginning.
@@ -82,6 +83,15 @@ fn default_rotate_wait_secs() -> u64 {
     10
 }
 
+/// A file source's `kind:`, by its [`Input::LOG_KINDS`] name.
+struct LogKindName(Input);
+
+impl<'de> Deserialize<'de> for LogKindName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Input::deserialize_log_kind(d).map(LogKindName)
+    }
+}
+
 impl FileSourceConfig {
     /// Reads a `file:` item key by key (see [`crate::sources::fields`]); `None` when it is not
     /// a mapping. Problems go to `problems`; unreadable values are replaced by their defaults.
@@ -91,7 +101,9 @@ impl FileSourceConfig {
             name: f.optional("name").unwrap_or_else(default_name),
             paths: f.required("paths").unwrap_or_default(),
             exclude: f.optional("exclude").unwrap_or_default(),
-            kind: f.optional("kind").unwrap_or_default(),
+            kind: f
+                .optional::<LogKindName>("kind")
+                .map_or(Input::BrokerLog, |k| k.0),
             start_at: f.optional("start_at").unwrap_or_else(default_start_at),
             state_dir: f.nullable("state_dir"),
             utc_offset: f.optional("utc_offset").unwrap_or_else(default_utc_offset),
@@ -132,11 +144,6 @@ impl FileSourceConfig {
         }
         if self.max_entry_bytes < 1024 {
             problems.push(format!("{at}.max_entry_bytes: must be at least 1024"));
-        }
-        if self.kind == LogKind::Other {
-            problems.push(format!(
-                "{at}.kind: `other` files are not parsed; use auto, authorizer, server, controller or request"
-            ));
         }
     }
 
@@ -247,7 +254,12 @@ impl FileSource {
                         path: s.path.as_str().into(),
                         offset: entry.offset,
                     };
-                    pipeline.apply_entry(&source, kind, &entry, origin, log);
+                    let item = Item::Entry {
+                        entry: &entry,
+                        origin,
+                        stream: log,
+                    };
+                    pipeline.apply(&source, kind, item);
                 }
             };
             for s in streams.values_mut() {

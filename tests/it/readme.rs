@@ -8,7 +8,6 @@ use std::time::SystemTime;
 use kafka_security_exporter::event::{Category, Format, Origin, Outcome, SecurityEvent};
 use kafka_security_exporter::event::{ChangeAction, Rejection};
 use kafka_security_exporter::metrics::{catalogue, Metrics, MetricsConfig};
-use kafka_security_exporter::parse::broker_log::LogKind;
 use kafka_security_exporter::parse::log4j::Level;
 use kafka_security_exporter::parse::ParseError;
 use prometheus::proto::MetricType;
@@ -80,7 +79,7 @@ fn every_metric_is_documented_exactly() {
         metrics.record("s", &e, SystemTime::now());
     }
     metrics.record_request("Produce", None, 0.01);
-    metrics.record_log_line(LogKind::Server, Level::Info);
+    metrics.record_log_line(Some(Format::ServerLog), Level::Info);
     metrics.record_controller_replay("s");
     metrics.record_parse_error("s", None, &ParseError::Empty);
     metrics.set_source_up("s", true);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_yaml_ng::Value;
 
 // Secrets live with the config file today; they move to their own module.
-use crate::parse::FormatChoice;
+use crate::parse::Input;
 use crate::secret::{is_sensitive, PropertyValue};
 use crate::sources::fields::{Fields, Problems};
 
@@ -44,7 +44,7 @@ pub struct TopicConfig {
     /// Regex over topic names (librdkafka syntax; must start with `^`).
     pub pattern: Option<String>,
     /// Format of the records. Default `auto` (detected per record).
-    pub format: FormatChoice,
+    pub format: Input,
     /// For the broker-log formats: the broker JVM's UTC offset, for timestamps without a zone
     /// (`+01:00`). Default `+00:00`.
     pub utc_offset: Option<String>,
@@ -95,9 +95,9 @@ impl TopicConfig {
         // broker-log format that routes by logger.
         let format = format.unwrap_or(
             if format_given && (utc_offset.is_some() || layout.is_some()) {
-                FormatChoice::BrokerLog
+                Input::BrokerLog
             } else {
-                FormatChoice::Auto
+                Input::Auto
             },
         );
         TopicConfig {
@@ -114,24 +114,24 @@ impl TopicConfig {
         crate::parse::log4j::FramerConfig::configured(
             self.utc_offset.as_deref(),
             self.layout.as_deref(),
-            self.format.log_kind().unwrap_or_default(),
+            self.format,
         )
     }
 
     fn problems(&self, at: &str, problems: &mut Vec<String>) {
-        let Some(kind) = self.format.log_kind() else {
+        if !self.format.is_log() {
             if self.utc_offset.is_some() || self.layout.is_some() {
                 problems.push(format!(
                     "{at}: `utc_offset` and `layout` apply only to the broker-log formats (broker_log, authorizer_log, server_log, controller_log, request_log)"
                 ));
             }
             return;
-        };
+        }
         crate::parse::log4j::FramerConfig::problems(
             at,
             self.utc_offset.as_deref(),
             self.layout.as_deref(),
-            kind,
+            self.format,
             problems,
         );
     }

@@ -35,8 +35,8 @@ use crate::health::Health;
 use crate::metrics::internal::{InternalEvent, RecordRedelivered};
 use crate::metrics::Metrics;
 use crate::parse::log4j::FramerConfig;
-use crate::parse::{FormatChoice, Record, TraceHeaders};
-use crate::pipeline::Pipeline;
+use crate::parse::{Input, Record, TraceHeaders};
+use crate::pipeline::{Item, Pipeline};
 use crate::telemetry::RateLimit;
 
 mod config;
@@ -61,7 +61,7 @@ pub enum KafkaSourceError {
 }
 
 /// A topic's format and, for broker-log formats, how its records are framed.
-type TopicChoice = (FormatChoice, Arc<FramerConfig>);
+type TopicChoice = (Input, Arc<FramerConfig>);
 
 /// Chooses each topic's format from the config (exact names first, then patterns in order).
 struct TopicFormats {
@@ -98,7 +98,7 @@ impl TopicFormats {
             exact,
             patterns,
             cache: HashMap::new(),
-            default: (FormatChoice::Auto, Arc::new(FramerConfig::default())),
+            default: (Input::Auto, Arc::new(FramerConfig::default())),
         }
     }
 
@@ -474,7 +474,7 @@ impl crate::sources::Source for KafkaSource {
 fn apply(
     pipeline: &Pipeline,
     source: &str,
-    format: FormatChoice,
+    format: Input,
     framer: &FramerConfig,
     message: &BorrowedMessage<'_>,
 ) {
@@ -495,7 +495,14 @@ fn apply(
         observed_time: SystemTime::now(),
         trace_context: trace_headers(message),
     };
-    pipeline.apply_framed(source, format, framer, &record);
+    pipeline.apply(
+        source,
+        format,
+        Item::Record {
+            record: &record,
+            framer,
+        },
+    );
 }
 
 /// The record's W3C `traceparent` and `tracestate` headers, if it has a `traceparent`. Header

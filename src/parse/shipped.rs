@@ -1,0 +1,143 @@
+//! Log lines as log shippers deliver them to a Kafka topic: plain, or wrapped in a JSON object
+//! whose message field holds the line (Docker's json-file driver and Fluent Bit: `log`; ECS,
+//! Logstash, Vector and Log4j2's `JsonTemplateLayout`: `message`; journald's JSON export:
+//! `MESSAGE`). A wrapped message that holds a whole log4j line is framed like a plain one; a
+//! message alone becomes an entry with the wrapper's level, logger and time fields.
+
+use super::json_reader::first_byte;
+use super::log4j::{self, FramerConfig, Level, LogEntry};
+use super::time::parse_rfc3339;
+use super::{check_json_depth, ParseError, Record};
+
+/// Field names log shippers put the line in, most specific first: Docker's json-file and
+/// Fluent Bit (`log`), ECS / Logstash / Vector / Log4j2 JsonTemplateLayout (`message`),
+/// journald's JSON export (`MESSAGE`), others (`msg`, `line`).
+const MESSAGE_FIELDS: [&str; 5] = ["log", "message", "MESSAGE", "msg", "line"];
+const LEVEL_FIELDS: [&str; 5] = ["log.level", "level", "severity", "loglevel", "levelname"];
+const LOGGER_FIELDS: [&str; 4] = ["log.logger", "logger_name", "logger", "loggerName"];
+const TIME_FIELDS: [&str; 4] = ["@timestamp", "timestamp", "time", "ts"];
+
+/// The log entries in one record: the payload framed as log4j lines, or, for a JSON object,
+/// its message field framed (when it holds a whole line) or built into an entry from the
+/// object's level/logger/time fields (when it holds only the message).
+pub fn log_entries(
+    record: &Record<'_>,
+    framer: &FramerConfig,
+) -> Result<Vec<LogEntry>, ParseError> {
+    let payload = record.payload;
+    if payload.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if first_byte(payload) != Some(b'{') {
+        return Ok(log4j::frame_all(framer.clone(), payload));
+    }
+    check_json_depth(payload)?;
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(payload).map_err(|e| ParseError::from_json(&e))?;
+    let text = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| object.get(*n).and_then(|v| v.as_str()))
+    };
+    let message = text(&MESSAGE_FIELDS).ok_or(ParseError::MissingField("message"))?;
+    let framed = log4j::frame_all(framer.clone(), message.as_bytes());
+    if !framed.is_empty() {
+        return Ok(framed);
+    }
+    // Only the message: the wrapper says the rest.
+    let level = match text(&LEVEL_FIELDS) {
+        Some(l) => Level::from_name(l).ok_or(ParseError::InvalidField {
+            field: "level",
+            problem: format!("`{l}` is not a log level"),
+        })?,
+        None => Level::Info,
+    };
+    let timestamp = text(&TIME_FIELDS)
+        .and_then(parse_rfc3339)
+        .or(record.timestamp)
+        .unwrap_or(record.observed_time);
+    let message = message.trim_end_matches(['\n', '\r']);
+    let (message, logger) = match text(&LOGGER_FIELDS) {
+        Some(l) => (message.to_string(), Some(l.to_string())),
+        None => {
+            let (m, l) = log4j::split_logger(message.as_bytes());
+            (
+                String::from_utf8_lossy(m).into_owned(),
+                l.map(|l| String::from_utf8_lossy(l).into_owned()),
+            )
+        }
+    };
+    Ok(vec![LogEntry {
+        offset: 0,
+        timestamp,
+        level,
+        logger,
+        // A wrapped message spans lines only if it holds a stack trace; a forged header inside
+        // it cannot start a second entry here.
+        message: message.replace("\r\n", "\n"),
+        truncated: false,
+        suspect: false,
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const MESSAGE: &str = "Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny";
+
+    fn entries(payload: &str) -> Result<Vec<LogEntry>, ParseError> {
+        log_entries(
+            &Record::from_payload(payload.as_bytes()),
+            &FramerConfig::default(),
+        )
+    }
+
+    #[test]
+    fn a_wrapped_whole_line_is_framed() {
+        let line = format!("[2026-11-26 14:06:17,000] INFO {MESSAGE} (kafka.authorizer.logger)");
+        let docker = serde_json::json!({"log": format!("{line}\n"), "stream": "stdout"});
+        let e = entries(&docker.to_string()).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].logger.as_deref(), Some("kafka.authorizer.logger"));
+        assert_eq!(e[0].message, MESSAGE);
+        assert_eq!(
+            e[0].timestamp,
+            UNIX_EPOCH + Duration::from_secs(1_795_701_977)
+        );
+    }
+
+    #[test]
+    fn a_wrapped_message_takes_the_wrappers_fields() {
+        let ecs = serde_json::json!({"@timestamp": "2026-11-26T14:06:17.000Z", "log.level": "WARN", "message": MESSAGE, "log.logger": "kafka.authorizer.logger"});
+        let e = entries(&ecs.to_string()).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].level, Level::Warn);
+        assert_eq!(e[0].logger.as_deref(), Some("kafka.authorizer.logger"));
+        assert_eq!(
+            e[0].timestamp,
+            UNIX_EPOCH + Duration::from_secs(1_795_701_977)
+        );
+        let journald =
+            serde_json::json!({"MESSAGE": format!("{MESSAGE} (kafka.authorizer.logger)")});
+        let e = entries(&journald.to_string()).unwrap();
+        assert_eq!(e[0].logger.as_deref(), Some("kafka.authorizer.logger"));
+        assert_eq!(e[0].message, MESSAGE);
+        assert_eq!(e[0].level, Level::Info);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(entries(""), Err(ParseError::Empty));
+        assert_eq!(
+            entries("{\"nope\":1}"),
+            Err(ParseError::MissingField("message"))
+        );
+        assert!(matches!(
+            entries("{\"log\":\"x\",\"level\":\"LOUD\"}"),
+            Err(ParseError::InvalidField { field: "level", .. })
+        ));
+        assert!(matches!(entries("{nope"), Err(ParseError::InvalidJson(_))));
+    }
+}
