@@ -9,6 +9,9 @@
 
 use std::borrow::Cow;
 
+use super::internal::SeriesOverflowed;
+use crate::telemetry::RateLimit;
+
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 use prometheus::{
@@ -73,7 +76,11 @@ pub struct Capped<V: Family> {
     limits: CapLimits,
     hasher: ahash::RandomState,
     table: Mutex<Table<V::Child>>,
+    /// The metric's name, for the overflow warning.
+    name: Box<str>,
     overflowed: IntCounter,
+    /// This metric's own limit on overflow warnings, so one full metric does not hide another.
+    overflow_warning: RateLimit,
 }
 
 /// A counter family with capped label sets.
@@ -92,10 +99,9 @@ impl Capped<HistogramVec> {
         limits: CapLimits,
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {
-        assert_eq!(labels.len(), from_input.len(), "one flag per label");
-        let vec = HistogramVec::new(opts, labels)?;
-        registry.register(Box::new(vec.clone()))?;
-        Ok(Self::wrap(vec, from_input, limits, overflowed))
+        let name = opts.common_opts.name.clone();
+        let vec = HistogramVec::new(opts, labels);
+        Self::register(registry, vec, &name, from_input, limits, overflowed)
     }
 
     /// Observes `v` in the series for `values`. Overflow counts observations.
@@ -104,9 +110,24 @@ impl Capped<HistogramVec> {
     }
 }
 
-impl<V: Family> Capped<V> {
-    fn wrap(vec: V, from_input: &[bool], limits: CapLimits, overflowed: IntCounter) -> Self {
-        Capped {
+impl<V: Family + prometheus::core::Collector + Clone + 'static> Capped<V> {
+    /// Registers `vec` (named `name`) and wraps it. `vec`'s labels and `from_input` are parallel.
+    fn register(
+        registry: &Registry,
+        vec: prometheus::Result<V>,
+        name: &str,
+        from_input: &[bool],
+        limits: CapLimits,
+        overflowed: IntCounter,
+    ) -> prometheus::Result<Self> {
+        let vec = vec?;
+        assert_eq!(
+            vec.desc()[0].variable_labels.len(),
+            from_input.len(),
+            "one flag per label"
+        );
+        registry.register(Box::new(vec.clone()))?;
+        Ok(Capped {
             vec,
             from_input: from_input.into(),
             limits,
@@ -115,10 +136,14 @@ impl<V: Family> Capped<V> {
                 entries: HashTable::new(),
                 admitted: 0,
             }),
+            name: name.into(),
             overflowed,
-        }
+            overflow_warning: SeriesOverflowed::rate_limit(),
+        })
     }
+}
 
+impl<V: Family> Capped<V> {
     /// Distinct label sets admitted under the cap so far.
     pub fn admitted(&self) -> usize {
         self.table.lock().admitted
@@ -165,7 +190,12 @@ impl<V: Family> Capped<V> {
             return;
         }
         drop(table);
-        self.overflowed.inc_by(weight);
+        SeriesOverflowed {
+            metric: &self.name,
+            max_series: self.limits.max_series,
+            count: weight,
+        }
+        .emit_to(&self.overflowed, &self.overflow_warning);
         let overflow: Vec<&str> = values
             .iter()
             .zip(self.from_input.iter())
@@ -215,10 +245,8 @@ impl Capped<IntCounterVec> {
         limits: CapLimits,
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {
-        assert_eq!(labels.len(), from_input.len(), "one flag per label");
-        let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
-        registry.register(Box::new(vec.clone()))?;
-        Ok(Self::wrap(vec, from_input, limits, overflowed))
+        let vec = IntCounterVec::new(Opts::new(name, help), labels);
+        Self::register(registry, vec, name, from_input, limits, overflowed)
     }
 
     /// Adds `v` to the series for `values` (one per label, in order).
@@ -314,6 +342,20 @@ mod tests {
         vec.inc(&["a", "r"]);
         assert_eq!(overflow.get(), 1);
         assert_eq!(vec.vec.with_label_values(&["a", "r"]).get(), 2);
+    }
+
+    #[test]
+    fn overflow_is_warned_about_once_per_period_and_per_metric() {
+        let (_registry, full, overflow) = family(1);
+        let (_registry2, other, _overflow2) = family(1);
+        full.inc(&["a", "r"]);
+        full.inc(&["b", "r"]);
+        full.inc(&["c", "r"]);
+        assert_eq!(overflow.get(), 2);
+        // The first overflow warned; the second was suppressed and is reported with the next.
+        assert_eq!(full.overflow_warning.check(), None);
+        // Another metric's warning has its own limit.
+        assert_eq!(other.overflow_warning.check(), Some(0));
     }
 
     #[test]

@@ -42,8 +42,8 @@ use super::traces::SpanRef;
 use super::transport::{Client, Payload};
 use super::Signal;
 use crate::event::{Category, Outcome, SecurityEvent};
+use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
 use crate::metrics::{names, Metrics, UNKNOWN};
-use crate::telemetry::RateLimit;
 
 /// The OTLP name and unit of a Prometheus metric (see the module docs); units of counted things
 /// come from the metric catalogue.
@@ -374,7 +374,6 @@ pub struct MetricExporter {
 
 impl MetricExporter {
     pub async fn run(self, stop: CancellationToken, grace: Duration) {
-        let warn_limit = RateLimit::new(Duration::from_secs(30));
         let mut ticker = tokio::time::interval(self.settings.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the first tick is immediate: wait a full interval first
@@ -383,18 +382,16 @@ impl MetricExporter {
                 biased;
                 () = stop.cancelled() => break,
                 _ = ticker.tick() => {
-                    self.push(self.settings.transport.timeout, &warn_limit).await;
+                    self.push(self.settings.transport.timeout).await;
                 }
             }
         }
         // Final push, so the last interval's counts are not lost.
-        let ok = self
-            .push(self.settings.transport.timeout.min(grace), &warn_limit)
-            .await;
+        let ok = self.push(self.settings.transport.timeout.min(grace)).await;
         tracing::info!(sent = ok, "Flushed metrics.");
     }
 
-    async fn push(&self, timeout: Duration, warn_limit: &RateLimit) -> bool {
+    async fn push(&self, timeout: Duration) -> bool {
         let metrics = self.metrics.clone();
         let exemplars = self.exemplars.clone();
         let start = self.start_unix_nano;
@@ -426,17 +423,22 @@ impl MetricExporter {
         match self.client.export(Payload::Metrics(request), timeout).await {
             Ok(rejected) => {
                 if rejected > 0 {
-                    self.metrics.record_otlp_dropped(Signal::Metrics, rejected);
+                    OtlpDropped {
+                        signal: Signal::Metrics,
+                        count: rejected,
+                    }
+                    .emit(&self.metrics);
                 }
                 true
             }
             Err(error) => {
-                self.metrics.record_otlp_export_failure(Signal::Metrics);
-                self.metrics
-                    .record_otlp_dropped(Signal::Metrics, points as u64);
-                if let Some(suppressed) = warn_limit.check() {
-                    tracing::warn!(%error, points, endpoint = %self.settings.transport.endpoint, suppressed, "Metric export failed; the next push carries the cumulative values again.");
+                OtlpExportFailed {
+                    signal: Signal::Metrics,
+                    items: points as u64,
+                    endpoint: &self.settings.transport.endpoint,
+                    error: &error,
                 }
+                .emit(&self.metrics);
                 false
             }
         }

@@ -32,9 +32,9 @@ use super::settings::{SamplerName, TracesSettings};
 use super::transport::{Client, Payload};
 use super::{nanos, Signal};
 use crate::event::{Category, Origin, SecurityEvent};
+use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
 use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
-use crate::telemetry::RateLimit;
 
 /// Longest attribute value kept, in bytes; longer values (client-chosen names) are cut at a
 /// character boundary and end in `…`.
@@ -269,7 +269,11 @@ impl Tracer {
             span.attributes.push(text("kafka.cluster.id", id));
         }
         if self.queue.try_send(span).is_err() {
-            self.metrics.record_otlp_dropped(Signal::Traces, 1);
+            OtlpDropped {
+                signal: Signal::Traces,
+                count: 1,
+            }
+            .emit(&self.metrics);
         }
         Some(ids)
     }
@@ -427,7 +431,6 @@ pub struct SpanExporter {
     settings: TracesSettings,
     resource: Arc<Mutex<Resource>>,
     metrics: Arc<Metrics>,
-    warn_limit: RateLimit,
 }
 
 /// Creates the tracer (hot path) and its exporter (a task to spawn).
@@ -452,7 +455,6 @@ pub fn pipeline(
         settings,
         resource,
         metrics,
-        warn_limit: RateLimit::new(Duration::from_secs(30)),
     };
     (tracer, exporter)
 }
@@ -496,8 +498,11 @@ impl SpanExporter {
             let rest = batch.split_off(batch.len().min(max));
             let chunk = std::mem::replace(&mut batch, rest);
             if tokio::time::Instant::now() >= end {
-                self.metrics
-                    .record_otlp_dropped(Signal::Traces, chunk.len() as u64);
+                OtlpDropped {
+                    signal: Signal::Traces,
+                    count: chunk.len() as u64,
+                }
+                .emit(&self.metrics);
                 continue;
             }
             sent += chunk.len();
@@ -529,16 +534,20 @@ impl SpanExporter {
         match self.client.export(Payload::Traces(request), timeout).await {
             Ok(rejected) => {
                 if rejected > 0 {
-                    self.metrics.record_otlp_dropped(Signal::Traces, rejected);
+                    OtlpDropped {
+                        signal: Signal::Traces,
+                        count: rejected,
+                    }
+                    .emit(&self.metrics);
                 }
             }
-            Err(error) => {
-                self.metrics.record_otlp_export_failure(Signal::Traces);
-                self.metrics.record_otlp_dropped(Signal::Traces, n);
-                if let Some(suppressed) = self.warn_limit.check() {
-                    tracing::warn!(%error, spans = n, endpoint = %self.settings.transport.endpoint, suppressed, "Span export failed; the batch is dropped and counted.");
-                }
+            Err(error) => OtlpExportFailed {
+                signal: Signal::Traces,
+                items: n,
+                endpoint: &self.settings.transport.endpoint,
+                error: &error,
             }
+            .emit(&self.metrics),
         }
     }
 }
