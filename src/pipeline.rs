@@ -113,7 +113,7 @@ impl Pipeline {
                     &record.origin,
                     record.trace_context.as_ref(),
                     record.observed_time,
-                    Err((format.map(Format::as_str), &error)),
+                    Err((format, &error)),
                 );
                 self.rejected(source, format, error, &record.origin)
             }
@@ -130,7 +130,7 @@ impl Pipeline {
         origin: &Origin<'_>,
         trace_context: Option<&TraceHeaders<'_>>,
         started: SystemTime,
-        parsed: Result<&SecurityEvent<'_>, (Option<&'static str>, &ParseError)>,
+        parsed: Result<&SecurityEvent<'_>, (Option<Format>, &ParseError)>,
     ) {
         if let Some(otel) = &self.otel {
             otel.observe(source, origin, trace_context, started, parsed);
@@ -177,13 +177,7 @@ impl Pipeline {
             Ok(output) => output,
             Err(error) => {
                 let format = kind.format();
-                self.observed(
-                    source,
-                    &origin,
-                    None,
-                    started,
-                    Err((format.map(Format::as_str), &error)),
-                );
+                self.observed(source, &origin, None, started, Err((format, &error)));
                 return self.rejected(source, format, error, &origin);
             }
         };

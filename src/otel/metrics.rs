@@ -41,9 +41,15 @@ use super::settings::MetricsSettings;
 use super::traces::SpanRef;
 use super::transport::{Client, Payload};
 use super::Signal;
-use crate::event::{Category, Outcome, SecurityEvent};
+use crate::event::{Category, Format, Outcome, SecurityEvent};
+use crate::metrics::catalogue::Label;
 use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
+use crate::metrics::labels::{
+    API, CATEGORY, CLIENT_HOST, DECISION, EVENT_TYPE, FORMAT, LISTENER, MECHANISM, OPERATION,
+    OUTCOME, PRINCIPAL, REASON, RESOURCE_NAME, RESOURCE_TYPE, SOURCE,
+};
 use crate::metrics::{names, Metrics, UNKNOWN};
+use crate::parse::ParseError;
 
 /// The OTLP name and unit of a Prometheus metric (see the module docs); units of counted things
 /// come from the metric catalogue.
@@ -68,8 +74,8 @@ pub struct Exemplars {
     capacity: usize,
 }
 
-fn sorted_values(pairs: &mut [(&'static str, String)]) -> Vec<String> {
-    pairs.sort_unstable_by_key(|(k, _)| *k);
+fn sorted_values(pairs: &mut [(Label, String)]) -> Vec<String> {
+    pairs.sort_unstable_by_key(|(label, _)| label.key);
     pairs.iter().map(|(_, v)| v.clone()).collect()
 }
 
@@ -105,72 +111,67 @@ impl Exemplars {
         now: SystemTime,
     ) {
         let time_unix_nano = super::nanos(now);
-        let one = |span| Stored {
-            span,
-            time_unix_nano,
-            value: 1.0,
+        let put = |name, labels: &mut [(Label, String)], value| {
+            let stored = Stored {
+                span,
+                time_unix_nano,
+                value,
+            };
+            self.put((name, sorted_values(labels)), stored);
         };
-        let outcome = e.outcome.as_str().to_string();
-        let mut labels = [
-            ("source", source.to_string()),
-            ("format", e.format.as_str().to_string()),
-            ("category", e.category.as_str().to_string()),
-            ("outcome", outcome.clone()),
-            ("event_type", e.event_type.to_string()),
-        ];
-        self.put((names::EVENTS, sorted_values(&mut labels)), one(span));
+        let outcome = || e.outcome.as_str().to_string();
+        put(
+            names::EVENTS,
+            &mut [
+                (SOURCE, source.to_string()),
+                (FORMAT, e.format.as_str().to_string()),
+                (CATEGORY, e.category.as_str().to_string()),
+                (OUTCOME, outcome()),
+                (EVENT_TYPE, e.event_type.to_string()),
+            ],
+            1.0,
+        );
         match e.category {
             Category::Authentication => {
-                let mut labels = [
-                    ("outcome", outcome.clone()),
-                    ("mechanism", or_unknown(&e.mechanism)),
-                    ("listener", or_unknown(&e.listener)),
-                ];
-                self.put(
-                    (names::AUTHENTICATION, sorted_values(&mut labels)),
-                    one(span),
+                put(
+                    names::AUTHENTICATION,
+                    &mut [
+                        (OUTCOME, outcome()),
+                        (MECHANISM, or_unknown(&e.mechanism)),
+                        (LISTENER, or_unknown(&e.listener)),
+                    ],
+                    1.0,
                 );
                 if e.outcome == Outcome::Failure {
-                    let mut labels = [
-                        ("client_host", or_unknown(&e.client_host)),
-                        (
-                            "reason",
-                            e.reason.map_or(UNKNOWN, |r| r.as_str()).to_string(),
-                        ),
-                    ];
-                    self.put(
-                        (
-                            names::AUTHENTICATION_FAILURES_BY_CLIENT,
-                            sorted_values(&mut labels),
-                        ),
-                        one(span),
+                    let reason = e.reason.map_or(UNKNOWN, |r| r.as_str()).to_string();
+                    put(
+                        names::AUTHENTICATION_FAILURES_BY_CLIENT,
+                        &mut [(CLIENT_HOST, or_unknown(&e.client_host)), (REASON, reason)],
+                        1.0,
                     );
                 }
             }
             Category::Authorization => {
-                let mut labels = [
-                    ("decision", outcome.clone()),
-                    ("operation", or_unknown(&e.operation)),
-                    ("resource_type", or_unknown(&e.resource_type)),
-                    ("api", or_unknown(&e.api)),
-                ];
-                self.put(
-                    (names::AUTHORIZATION, sorted_values(&mut labels)),
-                    one(span),
+                put(
+                    names::AUTHORIZATION,
+                    &mut [
+                        (DECISION, outcome()),
+                        (OPERATION, or_unknown(&e.operation)),
+                        (RESOURCE_TYPE, or_unknown(&e.resource_type)),
+                        (API, or_unknown(&e.api)),
+                    ],
+                    1.0,
                 );
                 if e.outcome == Outcome::Denied {
-                    let mut labels = [
-                        ("principal", or_unknown(&e.principal)),
-                        ("operation", or_unknown(&e.operation)),
-                        ("resource_type", or_unknown(&e.resource_type)),
-                        ("resource_name", or_unknown(&e.resource_name)),
-                    ];
-                    self.put(
-                        (
-                            names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
-                            sorted_values(&mut labels),
-                        ),
-                        one(span),
+                    put(
+                        names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
+                        &mut [
+                            (PRINCIPAL, or_unknown(&e.principal)),
+                            (OPERATION, or_unknown(&e.operation)),
+                            (RESOURCE_TYPE, or_unknown(&e.resource_type)),
+                            (RESOURCE_NAME, or_unknown(&e.resource_name)),
+                        ],
+                        1.0,
                     );
                 }
             }
@@ -178,30 +179,28 @@ impl Exemplars {
         }
         if let Some(t) = e.event_time {
             let delay = now.duration_since(t).map_or(0.0, |d| d.as_secs_f64());
-            self.put(
-                (names::EVENT_DELAY, vec![source.to_string()]),
-                Stored {
-                    span,
-                    time_unix_nano,
-                    value: delay,
-                },
+            put(
+                names::EVENT_DELAY,
+                &mut [(SOURCE, source.to_string())],
+                delay,
             );
         }
     }
 
-    /// Remembers `span` for the parse-error series of a rejected record.
+    /// Remembers `span` for the parse-error series of a rejected record (`format` is the one
+    /// tried, `None` when none could be chosen).
     pub fn record_parse_error(
         &self,
         span: SpanRef,
         source: &str,
-        format: Option<&str>,
-        reason: &str,
+        format: Option<Format>,
+        error: &ParseError,
         now: SystemTime,
     ) {
         let mut labels = [
-            ("source", source.to_string()),
-            ("format", format.unwrap_or(UNKNOWN).to_string()),
-            ("reason", reason.to_string()),
+            (SOURCE, source.to_string()),
+            (FORMAT, format.map_or(UNKNOWN, Format::as_str).to_string()),
+            (REASON, error.reason().to_string()),
         ];
         self.put(
             (names::PARSE_ERRORS, sorted_values(&mut labels)),

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use super::settings::{SamplerName, TracesSettings};
 use super::transport::{Client, Payload};
 use super::{nanos, Signal};
-use crate::event::{Category, Origin, SecurityEvent};
+use crate::event::{Category, Format, Origin, SecurityEvent};
 use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
 use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
@@ -187,7 +187,7 @@ pub struct Read<'r, 'a> {
 /// What became of a record, for its span.
 pub enum Outcome<'e, 'a> {
     Event(&'e SecurityEvent<'a>),
-    Rejected(Option<&'static str>, &'e ParseError),
+    Rejected(Option<Format>, &'e ParseError),
 }
 
 /// The sampled identity of one span, for exemplars.
@@ -375,7 +375,7 @@ fn outcome_attributes(outcome: &Outcome<'_, '_>, attributes: &mut Vec<KeyValue>)
         }
         Outcome::Rejected(format, error) => {
             if let Some(f) = format {
-                attributes.push(text("kafka_security.format", f));
+                attributes.push(text("kafka_security.format", f.as_str()));
             }
             attributes.push(text("error.type", error.reason()));
             Some(Status {
