@@ -240,27 +240,24 @@ mod tests {
             error: &"disk full",
         }
         .emit(&m);
-        assert_eq!(value(&m, names::REDELIVERED, ("source", "k")), Some(1.0));
-        assert_eq!(
-            value(&m, names::CONTROLLER_REPLAYS_SKIPPED, ("source", "f")),
-            Some(2.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_DROPPED, ("signal", "traces")),
-            Some(3.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_DROPPED, ("signal", "metrics")),
-            Some(5.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_EXPORT_FAILURES, ("signal", "metrics")),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_EXPORT_FAILURES, ("signal", "traces")),
-            None
-        );
+        for (name, label, expected) in [
+            (names::REDELIVERED, ("source", "k"), Some(1.0)),
+            (
+                names::CONTROLLER_REPLAYS_SKIPPED,
+                ("source", "f"),
+                Some(2.0),
+            ),
+            (names::OTLP_DROPPED, ("signal", "traces"), Some(3.0)),
+            (names::OTLP_DROPPED, ("signal", "metrics"), Some(5.0)),
+            (
+                names::OTLP_EXPORT_FAILURES,
+                ("signal", "metrics"),
+                Some(1.0),
+            ),
+            (names::OTLP_EXPORT_FAILURES, ("signal", "traces"), None),
+        ] {
+            assert_eq!(value(&m, name, label), expected, "{name}{label:?}");
+        }
     }
 
     #[test]
