@@ -647,13 +647,10 @@ mod tests {
     }
 
     fn tracer(sampler: &str, negative: bool) -> (Tracer, SpanExporter) {
-        let env: std::collections::BTreeMap<String, String> = [
+        let env = [
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
             ("OTEL_TRACES_SAMPLER", sampler),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        ];
         let mut settings = super::super::settings::resolve(&Default::default(), &env)
             .unwrap()
             .unwrap()
