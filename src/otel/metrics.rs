@@ -42,7 +42,10 @@ use super::traces::SpanRef;
 use super::transport::{Client, Payload};
 use super::Signal;
 use crate::event::{Category, Format, Outcome, SecurityEvent};
-use crate::metrics::catalogue::Label;
+use crate::metrics::catalogue::{
+    self, Label, AUTHENTICATION, AUTHENTICATION_FAILURES_BY_CLIENT, AUTHORIZATION,
+    AUTHORIZATION_DENIALS_BY_PRINCIPAL, EVENTS, EVENT_DELAY,
+};
 use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
 use crate::metrics::labels::{
     API, CATEGORY, CLIENT_HOST, DECISION, EVENT_TYPE, FORMAT, LISTENER, MECHANISM, OPERATION,
@@ -83,6 +86,27 @@ fn or_unknown(v: &Option<std::borrow::Cow<'_, str>>) -> String {
     v.as_deref().unwrap_or(UNKNOWN).to_string()
 }
 
+/// The value `Metrics::record` gives `label` for event `e` of `source`.
+fn label_value(label: Label, source: &str, e: &SecurityEvent<'_>) -> String {
+    match label {
+        SOURCE => source.to_string(),
+        FORMAT => e.format.as_str().to_string(),
+        CATEGORY => e.category.as_str().to_string(),
+        OUTCOME | DECISION => e.outcome.as_str().to_string(),
+        EVENT_TYPE => e.event_type.to_string(),
+        REASON => e.reason.map_or(UNKNOWN, |r| r.as_str()).to_string(),
+        MECHANISM => or_unknown(&e.mechanism),
+        LISTENER => or_unknown(&e.listener),
+        CLIENT_HOST => or_unknown(&e.client_host),
+        OPERATION => or_unknown(&e.operation),
+        RESOURCE_TYPE => or_unknown(&e.resource_type),
+        RESOURCE_NAME => or_unknown(&e.resource_name),
+        API => or_unknown(&e.api),
+        PRINCIPAL => or_unknown(&e.principal),
+        _ => UNKNOWN.to_string(),
+    }
+}
+
 impl Exemplars {
     pub fn new(capacity: usize) -> Exemplars {
         Exemplars {
@@ -111,79 +135,39 @@ impl Exemplars {
         now: SystemTime,
     ) {
         let time_unix_nano = super::nanos(now);
-        let put = |name, labels: &mut [(Label, String)], value| {
-            let stored = Stored {
-                span,
-                time_unix_nano,
-                value,
-            };
-            self.put((name, sorted_values(labels)), stored);
+        let one = Stored {
+            span,
+            time_unix_nano,
+            value: 1.0,
         };
-        let outcome = || e.outcome.as_str().to_string();
-        put(
-            names::EVENTS,
-            &mut [
-                (SOURCE, source.to_string()),
-                (FORMAT, e.format.as_str().to_string()),
-                (CATEGORY, e.category.as_str().to_string()),
-                (OUTCOME, outcome()),
-                (EVENT_TYPE, e.event_type.to_string()),
-            ],
-            1.0,
-        );
-        match e.category {
-            Category::Authentication => {
-                put(
-                    names::AUTHENTICATION,
-                    &mut [
-                        (OUTCOME, outcome()),
-                        (MECHANISM, or_unknown(&e.mechanism)),
-                        (LISTENER, or_unknown(&e.listener)),
-                    ],
-                    1.0,
-                );
-                if e.outcome == Outcome::Failure {
-                    let reason = e.reason.map_or(UNKNOWN, |r| r.as_str()).to_string();
-                    put(
-                        names::AUTHENTICATION_FAILURES_BY_CLIENT,
-                        &mut [(CLIENT_HOST, or_unknown(&e.client_host)), (REASON, reason)],
-                        1.0,
-                    );
-                }
+        let failed = e.outcome == Outcome::Failure;
+        let denied = e.outcome == Outcome::Denied;
+        let touched: &[&catalogue::Metric] = match e.category {
+            Category::Authentication if failed => {
+                &[&EVENTS, &AUTHENTICATION, &AUTHENTICATION_FAILURES_BY_CLIENT]
             }
-            Category::Authorization => {
-                put(
-                    names::AUTHORIZATION,
-                    &mut [
-                        (DECISION, outcome()),
-                        (OPERATION, or_unknown(&e.operation)),
-                        (RESOURCE_TYPE, or_unknown(&e.resource_type)),
-                        (API, or_unknown(&e.api)),
-                    ],
-                    1.0,
-                );
-                if e.outcome == Outcome::Denied {
-                    put(
-                        names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
-                        &mut [
-                            (PRINCIPAL, or_unknown(&e.principal)),
-                            (OPERATION, or_unknown(&e.operation)),
-                            (RESOURCE_TYPE, or_unknown(&e.resource_type)),
-                            (RESOURCE_NAME, or_unknown(&e.resource_name)),
-                        ],
-                        1.0,
-                    );
-                }
+            Category::Authentication => &[&EVENTS, &AUTHENTICATION],
+            Category::Authorization if denied => {
+                &[&EVENTS, &AUTHORIZATION, &AUTHORIZATION_DENIALS_BY_PRINCIPAL]
             }
-            _ => {}
+            Category::Authorization => &[&EVENTS, &AUTHORIZATION],
+            _ => &[&EVENTS],
+        };
+        for metric in touched {
+            let mut labels: Vec<(Label, String)> = metric
+                .labels
+                .iter()
+                .map(|&label| (label, label_value(label, source, e)))
+                .collect();
+            self.put((metric.name, sorted_values(&mut labels)), one);
         }
         if let Some(t) = e.event_time {
             let delay = now.duration_since(t).map_or(0.0, |d| d.as_secs_f64());
-            put(
-                names::EVENT_DELAY,
-                &mut [(SOURCE, source.to_string())],
-                delay,
-            );
+            let stored = Stored {
+                value: delay,
+                ..one
+            };
+            self.put((EVENT_DELAY.name, vec![source.to_string()]), stored);
         }
     }
 
@@ -609,6 +593,61 @@ mod tests {
         assert!(p.sum.unwrap() > 1e6);
     }
 
+    /// The names of the OTLP metrics that carry an exemplar (each of span 7…/9…), sorted.
+    fn exemplified(m: &Metrics, ex: &Exemplars) -> Vec<String> {
+        let (metrics, _) = convert(&m.registry().gather(), 0, 1, Some(ex));
+        let mut with = Vec::new();
+        for metric in &metrics {
+            let exemplars: Vec<&Exemplar> = match &metric.data {
+                Some(metric::Data::Sum(s)) => {
+                    s.data_points.iter().flat_map(|p| &p.exemplars).collect()
+                }
+                Some(metric::Data::Histogram(h)) => {
+                    h.data_points.iter().flat_map(|p| &p.exemplars).collect()
+                }
+                _ => Vec::new(),
+            };
+            for x in exemplars {
+                assert_eq!(x.trace_id, vec![7; 16]);
+                assert_eq!(x.span_id, vec![9; 8]);
+                with.push(metric.name.clone());
+            }
+        }
+        with.sort();
+        with
+    }
+
+    #[test]
+    fn an_authentication_failure_has_exemplars_on_its_three_series() {
+        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        let ex = Exemplars::new(100);
+        let mut e = SecurityEvent::new(
+            Format::Json,
+            Category::Authentication,
+            Outcome::Failure,
+            "authn",
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        e.client_host = Some("10.0.0.9".into());
+        e.reason = Some(crate::event::Reason::InvalidCredentials);
+        let now = SystemTime::now();
+        m.record("src", &e, now);
+        let span = SpanRef {
+            trace_id: [7; 16],
+            span_id: [9; 8],
+        };
+        ex.record_event(span, "src", &e, now);
+        assert_eq!(
+            exemplified(&m, &ex),
+            [
+                "kafka_security.authentication",
+                "kafka_security.authentication_failures_by_client",
+                "kafka_security.events",
+            ]
+        );
+    }
+
     #[test]
     fn exemplars_land_on_the_series_the_event_counted_in() {
         let m = Metrics::new(&MetricsConfig::default()).unwrap();
@@ -631,25 +670,7 @@ mod tests {
             span_id: [9; 8],
         };
         ex.record_event(span, "src", &e, now);
-        let (metrics, _) = convert(&m.registry().gather(), 0, 1, Some(&ex));
-        let mut with = Vec::new();
-        for metric in &metrics {
-            let exemplars: Vec<&Exemplar> = match &metric.data {
-                Some(metric::Data::Sum(s)) => {
-                    s.data_points.iter().flat_map(|p| &p.exemplars).collect()
-                }
-                Some(metric::Data::Histogram(h)) => {
-                    h.data_points.iter().flat_map(|p| &p.exemplars).collect()
-                }
-                _ => Vec::new(),
-            };
-            for x in exemplars {
-                assert_eq!(x.trace_id, vec![7; 16]);
-                assert_eq!(x.span_id, vec![9; 8]);
-                with.push(metric.name.clone());
-            }
-        }
-        with.sort();
+        let with = exemplified(&m, &ex);
         assert_eq!(
             with,
             [
