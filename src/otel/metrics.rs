@@ -593,9 +593,20 @@ mod tests {
         assert!(p.sum.unwrap() > 1e6);
     }
 
-    /// The names of the OTLP metrics that carry an exemplar (each of span 7…/9…), sorted.
-    fn exemplified(m: &Metrics, ex: &Exemplars) -> Vec<String> {
-        let (metrics, _) = convert(&m.registry().gather(), 0, 1, Some(ex));
+    const SPAN: SpanRef = SpanRef {
+        trace_id: [7; 16],
+        span_id: [9; 8],
+    };
+
+    /// Records `e` of source `src` in fresh metrics with an exemplar of [`SPAN`]: the names of
+    /// the OTLP metrics that then carry one, sorted.
+    fn exemplified(e: &SecurityEvent<'_>) -> Vec<String> {
+        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        let ex = Exemplars::new(100);
+        let now = SystemTime::now();
+        m.record("src", e, now);
+        ex.record_event(SPAN, "src", e, now);
+        let (metrics, _) = convert(&m.registry().gather(), 0, 1, Some(&ex));
         let mut with = Vec::new();
         for metric in &metrics {
             let exemplars: Vec<&Exemplar> = match &metric.data {
@@ -619,8 +630,6 @@ mod tests {
 
     #[test]
     fn an_authentication_failure_has_exemplars_on_its_three_series() {
-        let m = Metrics::new(&MetricsConfig::default()).unwrap();
-        let ex = Exemplars::new(100);
         let mut e = SecurityEvent::new(
             Format::Json,
             Category::Authentication,
@@ -631,15 +640,8 @@ mod tests {
         );
         e.client_host = Some("10.0.0.9".into());
         e.reason = Some(crate::event::Reason::InvalidCredentials);
-        let now = SystemTime::now();
-        m.record("src", &e, now);
-        let span = SpanRef {
-            trace_id: [7; 16],
-            span_id: [9; 8],
-        };
-        ex.record_event(span, "src", &e, now);
         assert_eq!(
-            exemplified(&m, &ex),
+            exemplified(&e),
             [
                 "kafka_security.authentication",
                 "kafka_security.authentication_failures_by_client",
@@ -650,8 +652,6 @@ mod tests {
 
     #[test]
     fn exemplars_land_on_the_series_the_event_counted_in() {
-        let m = Metrics::new(&MetricsConfig::default()).unwrap();
-        let ex = Exemplars::new(100);
         let mut e = SecurityEvent::new(
             Format::Json,
             Category::Authorization,
@@ -663,16 +663,8 @@ mod tests {
         e.principal = Some("User:mallory".into());
         e.operation = Some("WRITE".into());
         e.event_time = Some(SystemTime::now() - Duration::from_secs(2));
-        let now = SystemTime::now();
-        m.record("src", &e, now);
-        let span = SpanRef {
-            trace_id: [7; 16],
-            span_id: [9; 8],
-        };
-        ex.record_event(span, "src", &e, now);
-        let with = exemplified(&m, &ex);
         assert_eq!(
-            with,
+            exemplified(&e),
             [
                 "kafka_security.authorization",
                 "kafka_security.authorization_denials_by_principal",
@@ -682,6 +674,7 @@ mod tests {
         );
         // Bounded: more distinct series than the capacity never grows the map past it.
         let small = Exemplars::new(3);
+        let now = SystemTime::now();
         for i in 0..10 {
             let e = SecurityEvent::new(
                 Format::Text,
@@ -691,7 +684,7 @@ mod tests {
                 Origin::Memory,
                 now,
             );
-            small.record_event(span, "s", &e, now);
+            small.record_event(SPAN, "s", &e, now);
             assert!(small.map.lock()[names::EVENTS].len() <= 3);
         }
     }
