@@ -121,6 +121,7 @@ impl<V: Family + prometheus::core::Collector + Clone + 'static> Capped<V> {
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {
         let vec = vec?;
+        // A metric vector describes itself with exactly one `Desc`.
         assert_eq!(
             vec.desc()[0].variable_labels.len(),
             from_input.len(),
