@@ -331,6 +331,17 @@ mod tests {
         assert!(c.sources.is_empty());
     }
 
+    /// The problems `text` has, each on its own line, after checking that every one of `needles`
+    /// is among them; and how many there are.
+    fn problems_reported(text: &str, needles: &[&str]) -> (String, usize) {
+        let errs = Config::parse(text).unwrap_err().0;
+        let joined = errs.join("\n");
+        for needle in needles {
+            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
+        }
+        (joined, errs.len())
+    }
+
     #[test]
     fn every_problem_is_reported_at_once() {
         let text = r#"
@@ -355,20 +366,19 @@ parsers:
   max_record_bytes: 0
 bogus: 1
 "#;
-        let errs = Config::parse(text).unwrap_err().0;
-        let joined = errs.join("\n");
-        for needle in [
-            "web.listen_adress: unknown field `listen_adress`",
-            "sources[2].kafka.topics[0].format: unknown variant `jsn`",
-            "unknown top-level key `bogus`",
-            "metrics.max_series_per_metric",
-            "parsers.max_record_bytes",
-            "name `a` is used by an earlier source",
-            "sources[1].kafka.topics: list at least one topic",
-            "sources[1].kafka.properties: `bootstrap.servers` is required",
-        ] {
-            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
-        }
+        problems_reported(
+            text,
+            &[
+                "web.listen_adress: unknown field `listen_adress`",
+                "sources[2].kafka.topics[0].format: unknown variant `jsn`",
+                "unknown top-level key `bogus`",
+                "metrics.max_series_per_metric",
+                "parsers.max_record_bytes",
+                "name `a` is used by an earlier source",
+                "sources[1].kafka.topics: list at least one topic",
+                "sources[1].kafka.properties: `bootstrap.servers` is required",
+            ],
+        );
     }
 
     #[test]
@@ -390,18 +400,18 @@ sources:
         sasl.oauthbearer.client.secret: hunter2-secret
         sasl.jaas.config: "org.apache.kafka.common.security.scram.ScramLoginModule required username=a password=hunter2-secret;"
 "#;
-        let joined = Config::parse(text).unwrap_err().0.join("\n");
-        for needle in [
-            "topics[0].name: `bad topic` is not a valid Kafka topic name",
-            "topics[1].pattern: `no-caret` must start with `^`",
-            "topics[2]: set either `name` or `pattern`, not both",
-            "properties.enable.auto.offset.store: not allowed here",
-            "properties.no.such.property: librdkafka rejects",
-            "properties.session.timeout.ms: librdkafka rejects `banana`",
-            "properties.sasl.password: environment variable KSE_TEST_SURELY_UNSET_VARIABLE is not set",
-        ] {
-            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
-        }
+        let (joined, _) = problems_reported(
+            text,
+            &[
+                "topics[0].name: `bad topic` is not a valid Kafka topic name",
+                "topics[1].pattern: `no-caret` must start with `^`",
+                "topics[2]: set either `name` or `pattern`, not both",
+                "properties.enable.auto.offset.store: not allowed here",
+                "properties.no.such.property: librdkafka rejects",
+                "properties.session.timeout.ms: librdkafka rejects `banana`",
+                "properties.sasl.password: environment variable KSE_TEST_SURELY_UNSET_VARIABLE is not set",
+            ],
+        );
         assert!(!joined.contains("hunter2"), "a secret leaked:\n{joined}");
     }
 
@@ -422,18 +432,17 @@ sources:
       kind: nope
       paths: []
 "#;
-        let errs = Config::parse(text).unwrap_err().0;
-        let joined = errs.join("\n");
-        for needle in [
-            "sources[0].kafka.topics[0].format: unknown variant `jsno`",
-            "sources[0].kafka.properties.sasl.mechanism: librdkafka rejects `PLAIN,SCRAM-SHA-256`",
-            "sources[0].kafka.properties.sasl.password: environment variable KSE_TEST_SURELY_UNSET_VARIABLE is not set",
-            "sources[1].file.kind: unknown variant `nope`",
-            "sources[1].file.paths: give at least one glob",
-        ] {
-            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
-        }
-        assert_eq!(errs.len(), 5, "{joined}");
+        let (joined, count) = problems_reported(
+            text,
+            &[
+                "sources[0].kafka.topics[0].format: unknown variant `jsno`",
+                "sources[0].kafka.properties.sasl.mechanism: librdkafka rejects `PLAIN,SCRAM-SHA-256`",
+                "sources[0].kafka.properties.sasl.password: environment variable KSE_TEST_SURELY_UNSET_VARIABLE is not set",
+                "sources[1].file.kind: unknown variant `nope`",
+                "sources[1].file.paths: give at least one glob",
+            ],
+        );
+        assert_eq!(count, 5, "{joined}");
     }
 
     #[test]
@@ -452,24 +461,23 @@ sources:
   - kafka: 3
   - {}
 "#;
-        let errs = Config::parse(text).unwrap_err().0;
-        let joined = errs.join("\n");
-        for needle in [
-            "sources[0].kafka.name: invalid type: sequence, expected a string",
-            "sources[0].kafka.topics: invalid type: integer `5`, expected a sequence",
-            "sources[0].kafka.properties.bootstrap.servers: data did not match any variant",
-            "sources[0].kafka.properties.no.such.property: librdkafka rejects",
-            "sources[0].kafka.bogus: unknown field `bogus`, expected one of `name`, `group_id`, `topics`, `properties`",
-            "sources[1].kafka.topics[0].format: unknown variant `nope`",
-            "sources[1].kafka.topics[0].utc_offset",
-            "sources[1].kafka.topics[1]: invalid type: integer `7`",
-            "sources[2].file.poll_interval_ms: invalid type: string \"fast\"",
-            "sources[2].file.max_entry_bytes: must be at least 1024",
-            "sources[3].kafka: invalid type: integer `3`",
-            "sources[4]: name the kind of source",
-        ] {
-            assert!(joined.contains(needle), "missing {needle:?} in:\n{joined}");
-        }
+        let (joined, count) = problems_reported(
+            text,
+            &[
+                "sources[0].kafka.name: invalid type: sequence, expected a string",
+                "sources[0].kafka.topics: invalid type: integer `5`, expected a sequence",
+                "sources[0].kafka.properties.bootstrap.servers: data did not match any variant",
+                "sources[0].kafka.properties.no.such.property: librdkafka rejects",
+                "sources[0].kafka.bogus: unknown field `bogus`, expected one of `name`, `group_id`, `topics`, `properties`",
+                "sources[1].kafka.topics[0].format: unknown variant `nope`",
+                "sources[1].kafka.topics[0].utc_offset",
+                "sources[1].kafka.topics[1]: invalid type: integer `7`",
+                "sources[2].file.poll_interval_ms: invalid type: string \"fast\"",
+                "sources[2].file.max_entry_bytes: must be at least 1024",
+                "sources[3].kafka: invalid type: integer `3`",
+                "sources[4]: name the kind of source",
+            ],
+        );
         // Nothing repeats a value that could not be read, and no name collides with a default
         // standing in for an unreadable one.
         for absent in [
@@ -481,6 +489,6 @@ sources:
         ] {
             assert!(!joined.contains(absent), "{absent:?} in:\n{joined}");
         }
-        assert_eq!(errs.len(), 12, "{joined}");
+        assert_eq!(count, 12, "{joined}");
     }
 }

@@ -150,7 +150,7 @@ impl Pipeline {
                         &record.origin,
                         record.trace_context.as_ref(),
                         record.observed_time,
-                        Err((format.map(Format::as_str), &error)),
+                        Err((format, &error)),
                     );
                 }
                 self.rejected(source, format, error, &record.origin)
@@ -168,7 +168,7 @@ impl Pipeline {
         origin: &Origin<'_>,
         trace_context: Option<&TraceHeaders<'_>>,
         started: SystemTime,
-        parsed: Result<&SecurityEvent<'_>, (Option<&'static str>, &ParseError)>,
+        parsed: Result<&SecurityEvent<'_>, (Option<Format>, &ParseError)>,
     ) {
         if let Some(otel) = &self.otel {
             otel.observe(source, origin, trace_context, started, parsed);
@@ -214,13 +214,7 @@ impl Pipeline {
         let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
-                self.observed(
-                    source,
-                    &origin,
-                    None,
-                    started,
-                    Err((format.map(Format::as_str), &error)),
-                );
+                self.observed(source, &origin, None, started, Err((format, &error)));
                 return self.rejected(source, format, error, &origin);
             }
         };

@@ -103,65 +103,72 @@ impl Generator {
             (false, _) => self.chance(25),
         };
         let id = self.seq;
-        let time = Self::now_rfc3339();
-        let payload = serde_json::json!({
-            "specversion": "1.0",
-            "id": format!("demo-{id}"),
-            "source": "crn:///kafka=demo-cluster",
-            "type": "io.confluent.kafka.server/authorization",
-            "datacontenttype": "application/json",
-            "subject": format!("crn:///kafka=demo-cluster/topic={resource}"),
-            "time": time,
-            "route": "confluent-audit-log-events",
-            "data": {
-                "serviceName": "crn:///kafka=demo-cluster",
-                "methodName": method,
-                "resourceName": format!("crn:///kafka=demo-cluster/topic={resource}"),
-                "authenticationInfo": {"principal": format!("User:{user}")},
-                "authorizationInfo": {
-                    "granted": !denied,
-                    "operation": operation,
-                    "resourceType": resource_type,
-                    "resourceName": resource,
-                    "patternType": "LITERAL",
-                },
-                "request": {"correlation_id": id.to_string(), "client_id": format!("{user}-client")},
-                "requestMetadata": {"client_address": format!("/{host}")},
-            }
+        let subject = format!("crn:///kafka=demo-cluster/topic={resource}");
+        let data = serde_json::json!({
+            "serviceName": "crn:///kafka=demo-cluster",
+            "methodName": method,
+            "resourceName": format!("crn:///kafka=demo-cluster/topic={resource}"),
+            "authenticationInfo": {"principal": format!("User:{user}")},
+            "authorizationInfo": {
+                "granted": !denied,
+                "operation": operation,
+                "resourceType": resource_type,
+                "resourceName": resource,
+                "patternType": "LITERAL",
+            },
+            "request": {"correlation_id": id.to_string(), "client_id": format!("{user}-client")},
+            "requestMetadata": {"client_address": format!("/{host}")},
         });
-        DemoEvent {
-            topic: TOPICS[0].0,
-            key: String::new(),
-            payload: payload.to_string(),
-        }
+        self.audit_event(
+            "authorization",
+            subject,
+            Some("confluent-audit-log-events"),
+            data,
+        )
     }
 
     fn audit_authentication(&mut self) -> DemoEvent {
         let user = self.pick(&USERS);
         let failed = self.chance(15);
-        let payload = serde_json::json!({
+        let data = serde_json::json!({
+            "serviceName": "crn:///kafka=demo-cluster",
+            "methodName": "kafka.Authentication",
+            "resourceName": "crn:///kafka=demo-cluster",
+            "authenticationInfo": {
+                "principal": format!("User:{user}"),
+                "metadata": {"mechanism": "SASL_SSL/SCRAM-SHA-512", "identifier": user},
+            },
+            "result": if failed {
+                serde_json::json!({"status": "UNAUTHENTICATED", "message": "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"})
+            } else {
+                serde_json::json!({"status": "SUCCESS", "message": ""})
+            },
+        });
+        let subject = "crn:///kafka=demo-cluster".to_string();
+        self.audit_event("authentication", subject, None, data)
+    }
+
+    /// A Confluent audit-log CloudEvent of `kind` about `subject`, on the audit topic.
+    fn audit_event(
+        &self,
+        kind: &str,
+        subject: String,
+        route: Option<&str>,
+        data: serde_json::Value,
+    ) -> DemoEvent {
+        let mut payload = serde_json::json!({
             "specversion": "1.0",
             "id": format!("demo-{}", self.seq),
             "source": "crn:///kafka=demo-cluster",
-            "type": "io.confluent.kafka.server/authentication",
+            "type": format!("io.confluent.kafka.server/{kind}"),
             "datacontenttype": "application/json",
-            "subject": "crn:///kafka=demo-cluster",
+            "subject": subject,
             "time": Self::now_rfc3339(),
-            "data": {
-                "serviceName": "crn:///kafka=demo-cluster",
-                "methodName": "kafka.Authentication",
-                "resourceName": "crn:///kafka=demo-cluster",
-                "authenticationInfo": {
-                    "principal": format!("User:{user}"),
-                    "metadata": {"mechanism": "SASL_SSL/SCRAM-SHA-512", "identifier": user},
-                },
-                "result": if failed {
-                    serde_json::json!({"status": "UNAUTHENTICATED", "message": "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"})
-                } else {
-                    serde_json::json!({"status": "SUCCESS", "message": ""})
-                },
-            }
+            "data": data,
         });
+        if let Some(route) = route {
+            payload["route"] = route.into();
+        }
         DemoEvent {
             topic: TOPICS[0].0,
             key: String::new(),

@@ -9,6 +9,9 @@
 
 use std::borrow::Cow;
 
+use super::internal::SeriesOverflowed;
+use crate::telemetry::RateLimit;
+
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 use prometheus::{
@@ -73,7 +76,11 @@ pub struct Capped<V: Family> {
     limits: CapLimits,
     hasher: ahash::RandomState,
     table: Mutex<Table<V::Child>>,
+    /// The metric's name, for the overflow warning.
+    name: Box<str>,
     overflowed: IntCounter,
+    /// This metric's own limit on overflow warnings, so one full metric does not hide another.
+    overflow_warning: RateLimit,
 }
 
 /// A counter family with capped label sets.
@@ -92,10 +99,9 @@ impl Capped<HistogramVec> {
         limits: CapLimits,
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {
-        assert_eq!(labels.len(), from_input.len(), "one flag per label");
-        let vec = HistogramVec::new(opts, labels)?;
-        registry.register(Box::new(vec.clone()))?;
-        Ok(Self::wrap(vec, from_input, limits, overflowed))
+        let name = opts.common_opts.name.clone();
+        let vec = HistogramVec::new(opts, labels);
+        Self::register(registry, vec, &name, from_input, limits, overflowed)
     }
 
     /// Observes `v` in the series for `values`. Overflow counts observations.
@@ -104,9 +110,25 @@ impl Capped<HistogramVec> {
     }
 }
 
-impl<V: Family> Capped<V> {
-    fn wrap(vec: V, from_input: &[bool], limits: CapLimits, overflowed: IntCounter) -> Self {
-        Capped {
+impl<V: Family + prometheus::core::Collector + Clone + 'static> Capped<V> {
+    /// Registers `vec` (named `name`) and wraps it. `vec`'s labels and `from_input` are parallel.
+    fn register(
+        registry: &Registry,
+        vec: prometheus::Result<V>,
+        name: &str,
+        from_input: &[bool],
+        limits: CapLimits,
+        overflowed: IntCounter,
+    ) -> prometheus::Result<Self> {
+        let vec = vec?;
+        // A metric vector describes itself with exactly one `Desc`.
+        assert_eq!(
+            vec.desc()[0].variable_labels.len(),
+            from_input.len(),
+            "one flag per label"
+        );
+        registry.register(Box::new(vec.clone()))?;
+        Ok(Capped {
             vec,
             from_input: from_input.into(),
             limits,
@@ -115,10 +137,14 @@ impl<V: Family> Capped<V> {
                 entries: HashTable::new(),
                 admitted: 0,
             }),
+            name: name.into(),
             overflowed,
-        }
+            overflow_warning: SeriesOverflowed::rate_limit(),
+        })
     }
+}
 
+impl<V: Family> Capped<V> {
     /// Distinct label sets admitted under the cap so far.
     pub fn admitted(&self) -> usize {
         self.table.lock().admitted
@@ -165,7 +191,12 @@ impl<V: Family> Capped<V> {
             return;
         }
         drop(table);
-        self.overflowed.inc_by(weight);
+        SeriesOverflowed {
+            metric: &self.name,
+            max_series: self.limits.max_series,
+            count: weight,
+        }
+        .emit_to(&self.overflowed, &self.overflow_warning);
         let overflow: Vec<&str> = values
             .iter()
             .zip(self.from_input.iter())
@@ -215,10 +246,8 @@ impl Capped<IntCounterVec> {
         limits: CapLimits,
         overflowed: IntCounter,
     ) -> prometheus::Result<Self> {
-        assert_eq!(labels.len(), from_input.len(), "one flag per label");
-        let vec = IntCounterVec::new(Opts::new(name, help), labels)?;
-        registry.register(Box::new(vec.clone()))?;
-        Ok(Self::wrap(vec, from_input, limits, overflowed))
+        let vec = IntCounterVec::new(Opts::new(name, help), labels);
+        Self::register(registry, vec, name, from_input, limits, overflowed)
     }
 
     /// Adds `v` to the series for `values` (one per label, in order).
@@ -282,12 +311,12 @@ mod tests {
     #[test]
     fn counts_beyond_the_cap_go_to_the_overflow_series() {
         let (registry, vec, overflow) = family(2);
-        vec.inc(&["10.0.0.1", "invalid_credentials"]);
-        vec.inc(&["10.0.0.2", "invalid_credentials"]);
-        vec.inc(&["10.0.0.1", "invalid_credentials"]);
-        vec.inc(&["10.0.0.3", "invalid_credentials"]);
-        vec.inc(&["10.0.0.4", "ssl_handshake"]);
-        vec.inc(&["10.0.0.5", "ssl_handshake"]);
+        for host in ["10.0.0.1", "10.0.0.2", "10.0.0.1", "10.0.0.3"] {
+            vec.inc(&[host, "invalid_credentials"]);
+        }
+        for host in ["10.0.0.4", "10.0.0.5"] {
+            vec.inc(&[host, "ssl_handshake"]);
+        }
         assert_eq!(vec.admitted(), 2);
         assert_eq!(overflow.get(), 3);
         let text = render(&registry);
@@ -309,11 +338,25 @@ mod tests {
     #[test]
     fn admitted_series_keep_counting_after_the_cap_is_reached() {
         let (_registry, vec, overflow) = family(1);
-        vec.inc(&["a", "r"]);
-        vec.inc(&["b", "r"]);
-        vec.inc(&["a", "r"]);
+        for host in ["a", "b", "a"] {
+            vec.inc(&[host, "r"]);
+        }
         assert_eq!(overflow.get(), 1);
         assert_eq!(vec.vec.with_label_values(&["a", "r"]).get(), 2);
+    }
+
+    #[test]
+    fn overflow_is_warned_about_once_per_period_and_per_metric() {
+        let (_registry, full, overflow) = family(1);
+        let (_registry2, other, _overflow2) = family(1);
+        for host in ["a", "b", "c"] {
+            full.inc(&[host, "r"]);
+        }
+        assert_eq!(overflow.get(), 2);
+        // The first overflow warned; the second was suppressed and is reported with the next.
+        assert_eq!(full.overflow_warning.check(), None);
+        // Another metric's warning has its own limit.
+        assert_eq!(other.overflow_warning.check(), Some(0));
     }
 
     #[test]

@@ -148,6 +148,42 @@ impl InternalEvent for OtlpExportFailed<'_> {
     }
 }
 
+/// Label sets that a capped metric sent to its overflow series because it already holds
+/// `max_series` of them: counted (`count` events or observations) in its child of
+/// `kafka_security_series_overflow_total{metric}`, warned about at most once a minute per metric.
+/// The metric emits it itself ([`super::capped`]): it holds that counter child and its own rate
+/// limit, so one full metric does not hide another's warning.
+pub struct SeriesOverflowed<'a> {
+    pub metric: &'a str,
+    pub max_series: usize,
+    pub count: u64,
+}
+
+impl SeriesOverflowed<'_> {
+    /// A metric's rate limit for this warning.
+    pub(super) const fn rate_limit() -> RateLimit {
+        RateLimit::new(Duration::from_secs(60))
+    }
+
+    /// Counts in `overflowed` (the metric's series-overflow counter) and warns through `limit`.
+    pub(super) fn emit_to(self, overflowed: &prometheus::IntCounter, limit: &RateLimit) {
+        let SeriesOverflowed {
+            metric,
+            max_series,
+            count,
+        } = self;
+        overflowed.inc_by(count);
+        if let Some(suppressed) = limit.check() {
+            tracing::warn!(
+                metric,
+                max_series,
+                suppressed,
+                "Metric reached its series cap; new label sets are counted in its overflow series."
+            );
+        }
+    }
+}
+
 /// A file source could not save its checkpoints; it retries on its next save. Logged as an
 /// error: a restart would read again what was read since the last save.
 pub struct CheckpointFailed<'a> {
@@ -204,27 +240,24 @@ mod tests {
             error: &"disk full",
         }
         .emit(&m);
-        assert_eq!(value(&m, names::REDELIVERED, ("source", "k")), Some(1.0));
-        assert_eq!(
-            value(&m, names::CONTROLLER_REPLAYS_SKIPPED, ("source", "f")),
-            Some(2.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_DROPPED, ("signal", "traces")),
-            Some(3.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_DROPPED, ("signal", "metrics")),
-            Some(5.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_EXPORT_FAILURES, ("signal", "metrics")),
-            Some(1.0)
-        );
-        assert_eq!(
-            value(&m, names::OTLP_EXPORT_FAILURES, ("signal", "traces")),
-            None
-        );
+        for (name, label, expected) in [
+            (names::REDELIVERED, ("source", "k"), Some(1.0)),
+            (
+                names::CONTROLLER_REPLAYS_SKIPPED,
+                ("source", "f"),
+                Some(2.0),
+            ),
+            (names::OTLP_DROPPED, ("signal", "traces"), Some(3.0)),
+            (names::OTLP_DROPPED, ("signal", "metrics"), Some(5.0)),
+            (
+                names::OTLP_EXPORT_FAILURES,
+                ("signal", "metrics"),
+                Some(1.0),
+            ),
+            (names::OTLP_EXPORT_FAILURES, ("signal", "traces"), None),
+        ] {
+            assert_eq!(value(&m, name, label), expected, "{name}{label:?}");
+        }
     }
 
     #[test]

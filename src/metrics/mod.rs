@@ -422,15 +422,16 @@ impl Metrics {
         }
     }
 
-    /// Counts a failed OTLP export of `signal`.
-    pub fn record_otlp_export_failure(&self, signal: Signal) {
+    /// Counts a failed OTLP export of `signal`; emit [`internal::OtlpExportFailed`] instead.
+    pub(super) fn record_otlp_export_failure(&self, signal: Signal) {
         self.otlp_export_failures
             .with_label_values(&[signal.as_str()])
             .inc();
     }
 
-    /// Counts `n` spans or data points of `signal` that were dropped.
-    pub fn record_otlp_dropped(&self, signal: Signal, n: u64) {
+    /// Counts `n` spans or data points of `signal` that were dropped; emit
+    /// [`internal::OtlpDropped`] instead.
+    pub(super) fn record_otlp_dropped(&self, signal: Signal, n: u64) {
         self.otlp_dropped
             .with_label_values(&[signal.as_str()])
             .inc_by(n);

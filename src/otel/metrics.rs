@@ -41,9 +41,18 @@ use super::settings::MetricsSettings;
 use super::traces::SpanRef;
 use super::transport::{Client, Payload};
 use super::Signal;
-use crate::event::{Category, Outcome, SecurityEvent};
+use crate::event::{Category, Format, Outcome, SecurityEvent};
+use crate::metrics::catalogue::{
+    self, Label, AUTHENTICATION, AUTHENTICATION_FAILURES_BY_CLIENT, AUTHORIZATION,
+    AUTHORIZATION_DENIALS_BY_PRINCIPAL, EVENTS, EVENT_DELAY,
+};
+use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
+use crate::metrics::labels::{
+    API, CATEGORY, CLIENT_HOST, DECISION, EVENT_TYPE, FORMAT, LISTENER, MECHANISM, OPERATION,
+    OUTCOME, PRINCIPAL, REASON, RESOURCE_NAME, RESOURCE_TYPE, SOURCE,
+};
 use crate::metrics::{names, Metrics, UNKNOWN};
-use crate::telemetry::RateLimit;
+use crate::parse::ParseError;
 
 /// The OTLP name and unit of a Prometheus metric (see the module docs); units of counted things
 /// come from the metric catalogue.
@@ -68,13 +77,34 @@ pub struct Exemplars {
     capacity: usize,
 }
 
-fn sorted_values(pairs: &mut [(&'static str, String)]) -> Vec<String> {
-    pairs.sort_unstable_by_key(|(k, _)| *k);
+fn sorted_values(pairs: &mut [(Label, String)]) -> Vec<String> {
+    pairs.sort_unstable_by_key(|(label, _)| label.key);
     pairs.iter().map(|(_, v)| v.clone()).collect()
 }
 
 fn or_unknown(v: &Option<std::borrow::Cow<'_, str>>) -> String {
     v.as_deref().unwrap_or(UNKNOWN).to_string()
+}
+
+/// The value `Metrics::record` gives `label` for event `e` of `source`.
+fn label_value(label: Label, source: &str, e: &SecurityEvent<'_>) -> String {
+    match label {
+        SOURCE => source.to_string(),
+        FORMAT => e.format.as_str().to_string(),
+        CATEGORY => e.category.as_str().to_string(),
+        OUTCOME | DECISION => e.outcome.as_str().to_string(),
+        EVENT_TYPE => e.event_type.to_string(),
+        REASON => e.reason.map_or(UNKNOWN, |r| r.as_str()).to_string(),
+        MECHANISM => or_unknown(&e.mechanism),
+        LISTENER => or_unknown(&e.listener),
+        CLIENT_HOST => or_unknown(&e.client_host),
+        OPERATION => or_unknown(&e.operation),
+        RESOURCE_TYPE => or_unknown(&e.resource_type),
+        RESOURCE_NAME => or_unknown(&e.resource_name),
+        API => or_unknown(&e.api),
+        PRINCIPAL => or_unknown(&e.principal),
+        _ => UNKNOWN.to_string(),
+    }
 }
 
 impl Exemplars {
@@ -105,103 +135,56 @@ impl Exemplars {
         now: SystemTime,
     ) {
         let time_unix_nano = super::nanos(now);
-        let one = |span| Stored {
+        let one = Stored {
             span,
             time_unix_nano,
             value: 1.0,
         };
-        let outcome = e.outcome.as_str().to_string();
-        let mut labels = [
-            ("source", source.to_string()),
-            ("format", e.format.as_str().to_string()),
-            ("category", e.category.as_str().to_string()),
-            ("outcome", outcome.clone()),
-            ("event_type", e.event_type.to_string()),
-        ];
-        self.put((names::EVENTS, sorted_values(&mut labels)), one(span));
-        match e.category {
-            Category::Authentication => {
-                let mut labels = [
-                    ("outcome", outcome.clone()),
-                    ("mechanism", or_unknown(&e.mechanism)),
-                    ("listener", or_unknown(&e.listener)),
-                ];
-                self.put(
-                    (names::AUTHENTICATION, sorted_values(&mut labels)),
-                    one(span),
-                );
-                if e.outcome == Outcome::Failure {
-                    let mut labels = [
-                        ("client_host", or_unknown(&e.client_host)),
-                        (
-                            "reason",
-                            e.reason.map_or(UNKNOWN, |r| r.as_str()).to_string(),
-                        ),
-                    ];
-                    self.put(
-                        (
-                            names::AUTHENTICATION_FAILURES_BY_CLIENT,
-                            sorted_values(&mut labels),
-                        ),
-                        one(span),
-                    );
-                }
+        let failed = e.outcome == Outcome::Failure;
+        let denied = e.outcome == Outcome::Denied;
+        let touched: &[&catalogue::Metric] = match e.category {
+            Category::Authentication if failed => {
+                &[&EVENTS, &AUTHENTICATION, &AUTHENTICATION_FAILURES_BY_CLIENT]
             }
-            Category::Authorization => {
-                let mut labels = [
-                    ("decision", outcome.clone()),
-                    ("operation", or_unknown(&e.operation)),
-                    ("resource_type", or_unknown(&e.resource_type)),
-                    ("api", or_unknown(&e.api)),
-                ];
-                self.put(
-                    (names::AUTHORIZATION, sorted_values(&mut labels)),
-                    one(span),
-                );
-                if e.outcome == Outcome::Denied {
-                    let mut labels = [
-                        ("principal", or_unknown(&e.principal)),
-                        ("operation", or_unknown(&e.operation)),
-                        ("resource_type", or_unknown(&e.resource_type)),
-                        ("resource_name", or_unknown(&e.resource_name)),
-                    ];
-                    self.put(
-                        (
-                            names::AUTHORIZATION_DENIALS_BY_PRINCIPAL,
-                            sorted_values(&mut labels),
-                        ),
-                        one(span),
-                    );
-                }
+            Category::Authentication => &[&EVENTS, &AUTHENTICATION],
+            Category::Authorization if denied => {
+                &[&EVENTS, &AUTHORIZATION, &AUTHORIZATION_DENIALS_BY_PRINCIPAL]
             }
-            _ => {}
+            Category::Authorization => &[&EVENTS, &AUTHORIZATION],
+            _ => &[&EVENTS],
+        };
+        for metric in touched {
+            let mut labels: Vec<(Label, String)> = metric
+                .labels
+                .iter()
+                .map(|&label| (label, label_value(label, source, e)))
+                .collect();
+            self.put((metric.name, sorted_values(&mut labels)), one);
         }
         if let Some(t) = e.event_time {
             let delay = now.duration_since(t).map_or(0.0, |d| d.as_secs_f64());
-            self.put(
-                (names::EVENT_DELAY, vec![source.to_string()]),
-                Stored {
-                    span,
-                    time_unix_nano,
-                    value: delay,
-                },
-            );
+            let stored = Stored {
+                value: delay,
+                ..one
+            };
+            self.put((EVENT_DELAY.name, vec![source.to_string()]), stored);
         }
     }
 
-    /// Remembers `span` for the parse-error series of a rejected record.
+    /// Remembers `span` for the parse-error series of a rejected record (`format` is the one
+    /// tried, `None` when none could be chosen).
     pub fn record_parse_error(
         &self,
         span: SpanRef,
         source: &str,
-        format: Option<&str>,
-        reason: &str,
+        format: Option<Format>,
+        error: &ParseError,
         now: SystemTime,
     ) {
         let mut labels = [
-            ("source", source.to_string()),
-            ("format", format.unwrap_or(UNKNOWN).to_string()),
-            ("reason", reason.to_string()),
+            (SOURCE, source.to_string()),
+            (FORMAT, format.map_or(UNKNOWN, Format::as_str).to_string()),
+            (REASON, error.reason().to_string()),
         ];
         self.put(
             (names::PARSE_ERRORS, sorted_values(&mut labels)),
@@ -374,7 +357,6 @@ pub struct MetricExporter {
 
 impl MetricExporter {
     pub async fn run(self, stop: CancellationToken, grace: Duration) {
-        let warn_limit = RateLimit::new(Duration::from_secs(30));
         let mut ticker = tokio::time::interval(self.settings.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the first tick is immediate: wait a full interval first
@@ -383,18 +365,16 @@ impl MetricExporter {
                 biased;
                 () = stop.cancelled() => break,
                 _ = ticker.tick() => {
-                    self.push(self.settings.transport.timeout, &warn_limit).await;
+                    self.push(self.settings.transport.timeout).await;
                 }
             }
         }
         // Final push, so the last interval's counts are not lost.
-        let ok = self
-            .push(self.settings.transport.timeout.min(grace), &warn_limit)
-            .await;
+        let ok = self.push(self.settings.transport.timeout.min(grace)).await;
         tracing::info!(sent = ok, "Flushed metrics.");
     }
 
-    async fn push(&self, timeout: Duration, warn_limit: &RateLimit) -> bool {
+    async fn push(&self, timeout: Duration) -> bool {
         let metrics = self.metrics.clone();
         let exemplars = self.exemplars.clone();
         let start = self.start_unix_nano;
@@ -426,17 +406,22 @@ impl MetricExporter {
         match self.client.export(Payload::Metrics(request), timeout).await {
             Ok(rejected) => {
                 if rejected > 0 {
-                    self.metrics.record_otlp_dropped(Signal::Metrics, rejected);
+                    OtlpDropped {
+                        signal: Signal::Metrics,
+                        count: rejected,
+                    }
+                    .emit(&self.metrics);
                 }
                 true
             }
             Err(error) => {
-                self.metrics.record_otlp_export_failure(Signal::Metrics);
-                self.metrics
-                    .record_otlp_dropped(Signal::Metrics, points as u64);
-                if let Some(suppressed) = warn_limit.check() {
-                    tracing::warn!(%error, points, endpoint = %self.settings.transport.endpoint, suppressed, "Metric export failed; the next push carries the cumulative values again.");
+                OtlpExportFailed {
+                    signal: Signal::Metrics,
+                    items: points as u64,
+                    endpoint: &self.settings.transport.endpoint,
+                    error: &error,
                 }
+                .emit(&self.metrics);
                 false
             }
         }
@@ -608,28 +593,19 @@ mod tests {
         assert!(p.sum.unwrap() > 1e6);
     }
 
-    #[test]
-    fn exemplars_land_on_the_series_the_event_counted_in() {
+    const SPAN: SpanRef = SpanRef {
+        trace_id: [7; 16],
+        span_id: [9; 8],
+    };
+
+    /// Records `e` of source `src` in fresh metrics with an exemplar of [`SPAN`]: the names of
+    /// the OTLP metrics that then carry one, sorted.
+    fn exemplified(e: &SecurityEvent<'_>) -> Vec<String> {
         let m = Metrics::new(&MetricsConfig::default()).unwrap();
         let ex = Exemplars::new(100);
-        let mut e = SecurityEvent::new(
-            Format::Json,
-            Category::Authorization,
-            Outcome::Denied,
-            "authz",
-            Origin::Memory,
-            SystemTime::now(),
-        );
-        e.principal = Some("User:mallory".into());
-        e.operation = Some("WRITE".into());
-        e.event_time = Some(SystemTime::now() - Duration::from_secs(2));
         let now = SystemTime::now();
-        m.record("src", &e, now);
-        let span = SpanRef {
-            trace_id: [7; 16],
-            span_id: [9; 8],
-        };
-        ex.record_event(span, "src", &e, now);
+        m.record("src", e, now);
+        ex.record_event(SPAN, "src", e, now);
         let (metrics, _) = convert(&m.registry().gather(), 0, 1, Some(&ex));
         let mut with = Vec::new();
         for metric in &metrics {
@@ -649,8 +625,46 @@ mod tests {
             }
         }
         with.sort();
+        with
+    }
+
+    #[test]
+    fn an_authentication_failure_has_exemplars_on_its_three_series() {
+        let mut e = SecurityEvent::new(
+            Format::Json,
+            Category::Authentication,
+            Outcome::Failure,
+            "authn",
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        e.client_host = Some("10.0.0.9".into());
+        e.reason = Some(crate::event::Reason::InvalidCredentials);
         assert_eq!(
-            with,
+            exemplified(&e),
+            [
+                "kafka_security.authentication",
+                "kafka_security.authentication_failures_by_client",
+                "kafka_security.events",
+            ]
+        );
+    }
+
+    #[test]
+    fn exemplars_land_on_the_series_the_event_counted_in() {
+        let mut e = SecurityEvent::new(
+            Format::Json,
+            Category::Authorization,
+            Outcome::Denied,
+            "authz",
+            Origin::Memory,
+            SystemTime::now(),
+        );
+        e.principal = Some("User:mallory".into());
+        e.operation = Some("WRITE".into());
+        e.event_time = Some(SystemTime::now() - Duration::from_secs(2));
+        assert_eq!(
+            exemplified(&e),
             [
                 "kafka_security.authorization",
                 "kafka_security.authorization_denials_by_principal",
@@ -660,6 +674,7 @@ mod tests {
         );
         // Bounded: more distinct series than the capacity never grows the map past it.
         let small = Exemplars::new(3);
+        let now = SystemTime::now();
         for i in 0..10 {
             let e = SecurityEvent::new(
                 Format::Text,
@@ -669,7 +684,7 @@ mod tests {
                 Origin::Memory,
                 now,
             );
-            small.record_event(span, "s", &e, now);
+            small.record_event(SPAN, "s", &e, now);
             assert!(small.map.lock()[names::EVENTS].len() <= 3);
         }
     }

@@ -33,7 +33,7 @@ pub use settings::{OtlpConfig, Settings};
 use self::metrics::{Exemplars, MetricExporter};
 use self::traces::{Outcome, Tracer};
 use self::transport::{Client, ClientError};
-use crate::event::{Origin, SecurityEvent};
+use crate::event::{Format, Origin, SecurityEvent};
 use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
 
@@ -99,7 +99,7 @@ impl Handle {
         origin: &Origin<'_>,
         trace_context: Option<&TraceHeaders<'_>>,
         started: SystemTime,
-        parsed: Result<&SecurityEvent<'_>, (Option<&'static str>, &ParseError)>,
+        parsed: Result<&SecurityEvent<'_>, (Option<Format>, &ParseError)>,
     ) {
         let Some(tracer) = &self.tracer else { return };
         let now = SystemTime::now();
@@ -125,7 +125,7 @@ impl Handle {
             match outcome {
                 Outcome::Event(e) => ex.record_event(span, source, e, now),
                 Outcome::Rejected(format, error) => {
-                    ex.record_parse_error(span, source, format, error.reason(), now)
+                    ex.record_parse_error(span, source, format, error, now)
                 }
             }
         }

@@ -31,10 +31,10 @@ use tokio_util::sync::CancellationToken;
 use super::settings::{SamplerName, TracesSettings};
 use super::transport::{Client, Payload};
 use super::{nanos, Signal};
-use crate::event::{Category, Origin, SecurityEvent};
+use crate::event::{Category, Format, Origin, SecurityEvent};
+use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
 use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
-use crate::telemetry::RateLimit;
 
 /// Longest attribute value kept, in bytes; longer values (client-chosen names) are cut at a
 /// character boundary and end in `…`.
@@ -187,7 +187,7 @@ pub struct Read<'r, 'a> {
 /// What became of a record, for its span.
 pub enum Outcome<'e, 'a> {
     Event(&'e SecurityEvent<'a>),
-    Rejected(Option<&'static str>, &'e ParseError),
+    Rejected(Option<Format>, &'e ParseError),
 }
 
 /// The sampled identity of one span, for exemplars.
@@ -269,7 +269,11 @@ impl Tracer {
             span.attributes.push(text("kafka.cluster.id", id));
         }
         if self.queue.try_send(span).is_err() {
-            self.metrics.record_otlp_dropped(Signal::Traces, 1);
+            OtlpDropped {
+                signal: Signal::Traces,
+                count: 1,
+            }
+            .emit(&self.metrics);
         }
         Some(ids)
     }
@@ -371,7 +375,7 @@ fn outcome_attributes(outcome: &Outcome<'_, '_>, attributes: &mut Vec<KeyValue>)
         }
         Outcome::Rejected(format, error) => {
             if let Some(f) = format {
-                attributes.push(text("kafka_security.format", f));
+                attributes.push(text("kafka_security.format", f.as_str()));
             }
             attributes.push(text("error.type", error.reason()));
             Some(Status {
@@ -427,7 +431,6 @@ pub struct SpanExporter {
     settings: TracesSettings,
     resource: Arc<Mutex<Resource>>,
     metrics: Arc<Metrics>,
-    warn_limit: RateLimit,
 }
 
 /// Creates the tracer (hot path) and its exporter (a task to spawn).
@@ -452,7 +455,6 @@ pub fn pipeline(
         settings,
         resource,
         metrics,
-        warn_limit: RateLimit::new(Duration::from_secs(30)),
     };
     (tracer, exporter)
 }
@@ -496,8 +498,11 @@ impl SpanExporter {
             let rest = batch.split_off(batch.len().min(max));
             let chunk = std::mem::replace(&mut batch, rest);
             if tokio::time::Instant::now() >= end {
-                self.metrics
-                    .record_otlp_dropped(Signal::Traces, chunk.len() as u64);
+                OtlpDropped {
+                    signal: Signal::Traces,
+                    count: chunk.len() as u64,
+                }
+                .emit(&self.metrics);
                 continue;
             }
             sent += chunk.len();
@@ -529,16 +534,20 @@ impl SpanExporter {
         match self.client.export(Payload::Traces(request), timeout).await {
             Ok(rejected) => {
                 if rejected > 0 {
-                    self.metrics.record_otlp_dropped(Signal::Traces, rejected);
+                    OtlpDropped {
+                        signal: Signal::Traces,
+                        count: rejected,
+                    }
+                    .emit(&self.metrics);
                 }
             }
-            Err(error) => {
-                self.metrics.record_otlp_export_failure(Signal::Traces);
-                self.metrics.record_otlp_dropped(Signal::Traces, n);
-                if let Some(suppressed) = self.warn_limit.check() {
-                    tracing::warn!(%error, spans = n, endpoint = %self.settings.transport.endpoint, suppressed, "Span export failed; the batch is dropped and counted.");
-                }
+            Err(error) => OtlpExportFailed {
+                signal: Signal::Traces,
+                items: n,
+                endpoint: &self.settings.transport.endpoint,
+                error: &error,
             }
+            .emit(&self.metrics),
         }
     }
 }
@@ -638,13 +647,10 @@ mod tests {
     }
 
     fn tracer(sampler: &str, negative: bool) -> (Tracer, SpanExporter) {
-        let env: std::collections::BTreeMap<String, String> = [
+        let env = [
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
             ("OTEL_TRACES_SAMPLER", sampler),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        ];
         let mut settings = super::super::settings::resolve(&Default::default(), &env)
             .unwrap()
             .unwrap()

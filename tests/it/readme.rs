@@ -36,47 +36,47 @@ fn readme_table() -> BTreeMap<String, (String, BTreeSet<String>)> {
 #[test]
 fn every_metric_is_documented_exactly() {
     let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
-    // Touch every family so each has a child to describe.
-    for (category, outcome) in [
-        (Category::Authentication, Outcome::Failure),
-        (Category::Authorization, Outcome::Denied),
-    ] {
-        let mut e = SecurityEvent::new(
+    // Touch every family so each has a child to describe: one event of each category that has
+    // metrics of its own.
+    for (format, category, outcome, event_type) in [
+        (
             Format::Json,
-            category,
-            outcome,
+            Category::Authentication,
+            Outcome::Failure,
             "t",
-            Origin::Memory,
-            SystemTime::now(),
-        );
-        e.event_time = Some(SystemTime::now());
-        metrics.record("s", &e, SystemTime::now());
-    }
-    for (format, category, event_type) in [
-        (Format::ControllerLog, Category::AclChange, "acl_created"),
+        ),
+        (Format::Json, Category::Authorization, Outcome::Denied, "t"),
+        (
+            Format::ControllerLog,
+            Category::AclChange,
+            Outcome::Success,
+            "acl_created",
+        ),
         (
             Format::ControllerLog,
             Category::CredentialChange,
+            Outcome::Success,
             "scram_credential_created",
         ),
-        (Format::ControllerLog, Category::ConfigChange, "config_set"),
+        (
+            Format::ControllerLog,
+            Category::ConfigChange,
+            Outcome::Success,
+            "config_set",
+        ),
         (
             Format::ServerLog,
             Category::Connection,
+            Outcome::Success,
             "connection_rejected",
         ),
     ] {
-        let mut e = SecurityEvent::new(
-            format,
-            category,
-            Outcome::Success,
-            event_type,
-            Origin::Memory,
-            SystemTime::now(),
-        );
+        let now = SystemTime::now();
+        let mut e = SecurityEvent::new(format, category, outcome, event_type, Origin::Memory, now);
+        e.event_time = Some(now);
         e.action = Some(ChangeAction::Create);
         e.rejection = Some(Rejection::PerIpLimit);
-        metrics.record("s", &e, SystemTime::now());
+        metrics.record("s", &e, now);
     }
     metrics.record_request("Produce", None, 0.01);
     metrics.record_log_line(Some(Format::ServerLog), Level::Info);

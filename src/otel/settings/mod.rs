@@ -58,6 +58,16 @@ impl Env for BTreeMap<String, String> {
     }
 }
 
+/// A fixed list of variables (tests, benches); the first of a name counts.
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .filter(|v| !v.trim().is_empty())
+    }
+}
+
 /// How to reach the collector for one signal.
 #[derive(Clone)]
 pub struct Transport {

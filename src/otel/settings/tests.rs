@@ -8,6 +8,11 @@ fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The settings `config` and `vars` resolve to, which must be valid and turn OTLP on.
+fn enabled(config: &OtlpConfig, vars: &BTreeMap<String, String>) -> Settings {
+    resolve(config, vars).unwrap().expect("OTLP is on")
+}
+
 fn file(yaml: &str) -> OtlpConfig {
     serde_yaml_ng::from_str(yaml).unwrap()
 }
@@ -17,12 +22,10 @@ fn off_by_default_and_on_with_an_endpoint() {
     assert!(resolve(&OtlpConfig::default(), &env(&[]))
         .unwrap()
         .is_none());
-    let s = resolve(
+    let s = enabled(
         &OtlpConfig::default(),
         &env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]),
-    )
-    .unwrap()
-    .unwrap();
+    );
     let m = s.metrics.unwrap();
     let t = s.traces.unwrap();
     assert_eq!(m.transport.endpoint, "http://collector:4318/v1/metrics");
@@ -45,9 +48,7 @@ fn off_by_default_and_on_with_an_endpoint() {
         .unwrap()
         .is_some());
     // `enabled: true` alone means the OpenTelemetry default endpoint.
-    let s = resolve(&file("enabled: true\nprotocol: grpc"), &env(&[]))
-        .unwrap()
-        .unwrap();
+    let s = enabled(&file("enabled: true\nprotocol: grpc"), &env(&[]));
     assert_eq!(
         s.traces.unwrap().transport.endpoint,
         "http://localhost:4317"
@@ -70,7 +71,7 @@ fn signal_variables_beat_generic_ones_and_the_file_beats_both() {
         ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"),
     ]);
-    let s = resolve(&OtlpConfig::default(), &e).unwrap().unwrap();
+    let s = enabled(&OtlpConfig::default(), &e);
     let m = s.metrics.unwrap();
     let t = s.traces.unwrap();
     assert_eq!(m.transport.endpoint, "http://generic:4317");
@@ -109,7 +110,7 @@ metrics:
   interval_ms: 250
 "#,
     );
-    let s = resolve(&f, &e).unwrap().unwrap();
+    let s = enabled(&f, &e);
     let m = s.metrics.unwrap();
     let t = s.traces.unwrap();
     assert_eq!(m.transport.endpoint, "http://file:4318/v1/metrics");
@@ -130,7 +131,7 @@ fn signals_turn_off_one_by_one() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
         ("OTEL_TRACES_EXPORTER", "none"),
     ]);
-    let s = resolve(&OtlpConfig::default(), &e).unwrap().unwrap();
+    let s = enabled(&OtlpConfig::default(), &e);
     assert!(s.traces.is_none());
     // No traces, so no trace ids to attach.
     assert!(!s.metrics.unwrap().exemplars);
@@ -189,25 +190,21 @@ fn every_problem_names_its_source() {
 
 #[test]
 fn scheme_less_grpc_endpoints_follow_insecure() {
-    let s = resolve(
+    let s = enabled(
         &file("endpoint: collector:4317\nprotocol: grpc\ntls: {insecure: true}"),
         &env(&[]),
-    )
-    .unwrap()
-    .unwrap();
+    );
     assert_eq!(
         s.traces.unwrap().transport.endpoint,
         "http://collector:4317"
     );
-    let s = resolve(
+    let s = enabled(
         &OtlpConfig::default(),
         &env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
         ]),
-    )
-    .unwrap()
-    .unwrap();
+    );
     assert_eq!(
         s.metrics.unwrap().transport.endpoint,
         "https://collector:4317"
@@ -223,7 +220,7 @@ fn resource_attributes_merge_with_service_facts() {
         ),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
     ]);
-    let s = resolve(&OtlpConfig::default(), &e).unwrap().unwrap();
+    let s = enabled(&OtlpConfig::default(), &e);
     let r: BTreeMap<_, _> = s.resource.iter().cloned().collect();
     assert_eq!(s.resource[0], ("service.name".into(), "from-attrs".into()));
     assert_eq!(r["deployment.environment.name"], "prod");
@@ -232,14 +229,12 @@ fn resource_attributes_merge_with_service_facts() {
     assert_eq!(r["service.instance.id"].len(), 36);
     let mut e2 = e.clone();
     e2.insert("OTEL_SERVICE_NAME".into(), "from-env".into());
-    let s = resolve(&OtlpConfig::default(), &e2).unwrap().unwrap();
+    let s = enabled(&OtlpConfig::default(), &e2);
     assert_eq!(s.resource[0].1, "from-env");
-    let s = resolve(
+    let s = enabled(
         &file("service_name: from-file\nresource_attributes: {deployment.environment.name: dev}"),
         &e2,
-    )
-    .unwrap()
-    .unwrap();
+    );
     let r: BTreeMap<_, _> = s.resource.iter().cloned().collect();
     assert_eq!(s.resource[0].1, "from-file");
     assert_eq!(r["deployment.environment.name"], "dev");
