@@ -42,10 +42,11 @@ const LAYERS: &[&[&str]] = &[
     &["pipeline", "export"],
     // Inputs: Kafka topics and tailed files, each feeding the pipeline.
     &["sources"],
-    // The config file (assembling every source's and output's config); the replay subcommand.
-    &["config", "replay"],
-    // Wiring and ordered shutdown of a run.
-    &["app"],
+    // The config file (assembling every source's and output's config).
+    &["config"],
+    // Wiring and ordered shutdown of a run; the replay subcommand (files through the pipeline
+    // once, with the `metrics:` and `parsers:` of a config file).
+    &["app", "replay"],
     // The embedded demo (runs the app against a mock cluster).
     &["demo"],
     // The command line.

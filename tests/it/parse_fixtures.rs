@@ -277,6 +277,7 @@ fn audit_cases() -> Vec<Case> {
                 &[
                     ("principal", "User:sa-ops"),
                     ("api", "CreateAcls"),
+                    ("action", "create"),
                     ("client_id", "adminclient-3"),
                     ("client_host", "203.0.113.55"),
                     ("cluster_id", "lkc-x1"),
@@ -477,6 +478,7 @@ fn json_cases() -> Vec<Case> {
                 "2024-05-01T10:00:03.000000Z",
                 &[
                     ("principal", "admin"),
+                    ("action", "create"),
                     ("resource_type", "Topic"),
                     ("resource_name", "orders"),
                     ("pattern_type", "PREFIXED"),
