@@ -93,14 +93,17 @@ const AUTHN: &str = "io.confluent.kafka.server/authentication";
 
 fn audit_cases() -> Vec<Case> {
     let a = |id: &str| format!("confluent_audit/{id}");
+    let authz = |outcome: &str, time: &str, rest: &[(&str, &str)]| {
+        ev(AUDIT, "authorization", outcome, AUTHZ, time, rest)
+    };
+    let authn = |outcome: &str, time: &str, rest: &[(&str, &str)]| {
+        ev(AUDIT, "authentication", outcome, AUTHN, time, rest)
+    };
     let playbook = |line: usize, time: &str, api: &str, op: &str, client: &str, host: &str| {
         case(
             &a(&format!("cp55_playbook.jsonl:{line}")),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "allowed",
-                AUTHZ,
                 time,
                 &[
                     ("principal", "User:producer"),
@@ -120,11 +123,8 @@ fn audit_cases() -> Vec<Case> {
     vec![
         case(
             &a("cloud_docs_authorization.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "allowed",
-                AUTHZ,
                 "2021-01-01T12:34:56.789000Z",
                 &[
                     ("principal", "User:123456"),
@@ -140,11 +140,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("cloud_docs_authentication.json"),
-            ev(
-                AUDIT,
-                "authentication",
+            authn(
                 "success",
-                AUTHN,
                 "2021-01-01T12:34:56.789000Z",
                 &[
                     ("principal", "User:123456"),
@@ -157,11 +154,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("cp7_denied_describe.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "denied",
-                AUTHZ,
                 "2023-02-21T10:26:58.886604Z",
                 &[
                     ("principal", "User:alice"),
@@ -179,11 +173,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("cp7_authentication_ssl.json"),
-            ev(
-                AUDIT,
-                "authentication",
+            authn(
                 "success",
-                AUTHN,
                 "2023-02-21T06:07:38.958333Z",
                 &[
                     ("principal", "User:alice"),
@@ -196,11 +187,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("cp54_superuser_read.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "allowed",
-                AUTHZ,
                 "2020-03-31T10:00:03.532000Z",
                 &[
                     ("principal", "User:admin"),
@@ -249,11 +237,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("constructed_authentication_failure.json"),
-            ev(
-                AUDIT,
-                "authentication",
+            authn(
                 "failure",
-                AUTHN,
                 "2024-06-01T08:00:00.000001Z",
                 &[
                     ("principal", "User:mallory"),
@@ -286,11 +271,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("constructed_deny_acl.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "denied",
-                AUTHZ,
                 "2024-06-01T08:00:02.000000Z",
                 &[
                     ("principal", "User:bob"),
@@ -308,11 +290,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("constructed_mds_authorize.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "allowed",
-                AUTHZ,
                 "2024-06-01T08:00:03.000000Z",
                 &[
                     ("principal", "User:svc-sr"),
@@ -327,11 +306,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("hostile_huge_principal.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "denied",
-                AUTHZ,
                 RECORD_TIME,
                 &[
                     ("principal", &huge),
@@ -350,11 +326,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("hostile_control_chars.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "denied",
-                AUTHZ,
                 RECORD_TIME,
                 &[
                     (
@@ -369,11 +342,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("hostile_overflow_principal.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "denied",
-                AUTHZ,
                 RECORD_TIME,
                 &[
                     ("principal", "__overflow__"),
@@ -392,11 +362,8 @@ fn audit_cases() -> Vec<Case> {
         ),
         case(
             &a("hostile_numbers_for_strings.json"),
-            ev(
-                AUDIT,
-                "authorization",
+            authz(
                 "allowed",
-                AUTHZ,
                 RECORD_TIME,
                 &[
                     ("principal", "12345"),
@@ -422,232 +389,35 @@ fn audit_cases() -> Vec<Case> {
     ]
 }
 
+// One case a line, as in `text_cases`.
+#[rustfmt::skip]
 fn json_cases() -> Vec<Case> {
     let j = |id: &str| format!("json_events/{id}");
     let huge = "U".repeat(100_000);
     vec![
-        case(
-            &j("app_events.jsonl:3"),
-            ev(
-                "json",
-                "authentication",
-                "success",
-                "user_login",
-                "2024-05-01T10:00:00.000000Z",
-                &[("principal", "alice"), ("client_host", "10.0.0.5")],
-            ),
-        ),
-        case(
-            &j("app_events.jsonl:4"),
-            ev(
-                "json",
-                "authentication",
-                "failure",
-                "user_login",
-                "2024-05-01T10:00:01.250000Z",
-                &[
-                    ("principal", "alice"),
-                    ("client_host", "10.0.0.5"),
-                    ("reason", "invalid_credentials"),
-                ],
-            ),
-        ),
-        case(
-            &j("app_events.jsonl:5"),
-            ev(
-                "json",
-                "authorization",
-                "denied",
-                "topic.access",
-                "2024-05-01T10:00:02.000000Z",
-                &[
-                    ("principal", "bob"),
-                    ("client_host", "192.0.2.10"),
-                    ("resource_name", "payments"),
-                    ("operation", "WRITE"),
-                ],
-            ),
-        ),
-        case(
-            &j("app_events.jsonl:6"),
-            ev(
-                "json",
-                "acl_change",
-                "success",
-                "acl_created",
-                "2024-05-01T10:00:03.000000Z",
-                &[
-                    ("principal", "admin"),
-                    ("action", "create"),
-                    ("resource_type", "Topic"),
-                    ("resource_name", "orders"),
-                    ("pattern_type", "PREFIXED"),
-                ],
-            ),
-        ),
-        case(
-            &j("app_events.jsonl:7"),
-            ev(
-                "json",
-                "credential_change",
-                "success",
-                "password_change",
-                "2024-05-01T10:00:04.000000Z",
-                &[("principal", "u-42"), ("client_host", "198.51.100.3")],
-            ),
-        ),
-        case(
-            &j("app_events.jsonl:8"),
-            ev(
-                "json",
-                "connection",
-                "unknown",
-                "client_connected",
-                RECORD_TIME,
-                &[
-                    ("principal", "User:svc-orders"),
-                    ("client_host", "10.9.8.7"),
-                    ("listener", "SASL_SSL"),
-                    ("mechanism", "SCRAM-SHA-512"),
-                    ("client_id", "orders-producer"),
-                    ("cluster_id", "lkc-abc"),
-                    ("broker_id", "3"),
-                ],
-            ),
-        ),
-        case(
-            &j("app_events.jsonl:9"),
-            ev(
-                "json",
-                "config_change",
-                "success",
-                "config_update",
-                RECORD_TIME,
-                &[("principal", "ops"), ("api", "IncrementalAlterConfigs")],
-            ),
-        ),
-        case(
-            &j("app_events.jsonl:10"),
-            ev("json", "other", "success", "heartbeat", RECORD_TIME, &[]),
-        ),
-        case(
-            &j("ecs_events.jsonl:3"),
-            ev(
-                "json",
-                "authentication",
-                "failure",
-                "user-login",
-                "2024-05-02T09:30:00.123000Z",
-                &[
-                    ("principal", "carol"),
-                    ("client_host", "203.0.113.9"),
-                    ("reason", "invalid_credentials"),
-                ],
-            ),
-        ),
-        case(
-            &j("ecs_events.jsonl:4"),
-            ev(
-                "json",
-                "authentication",
-                "success",
-                "logged-in",
-                "2024-05-02T09:30:01.000000Z",
-                &[("principal", "carol"), ("client_host", "203.0.113.9")],
-            ),
-        ),
-        case(
-            &j("ecs_events.jsonl:5"),
-            ev(
-                "json",
-                "authorization",
-                "denied",
-                "access-check",
-                "2024-05-02T09:30:02.000000Z",
-                &[
-                    ("principal", "dave"),
-                    ("client_host", "192.0.2.44"),
-                    ("resource_name", "hr.salaries"),
-                    ("operation", "READ"),
-                ],
-            ),
-        ),
-        case(
-            &j("hostile.jsonl:4"),
-            ev(
-                "json",
-                "authentication",
-                "failure",
-                "login",
-                RECORD_TIME,
-                &[("principal", &huge)],
-            ),
-        ),
+        case(&j("app_events.jsonl:3"), ev("json", "authentication", "success", "user_login", "2024-05-01T10:00:00.000000Z", &[("principal", "alice"), ("client_host", "10.0.0.5")])),
+        case(&j("app_events.jsonl:4"), ev("json", "authentication", "failure", "user_login", "2024-05-01T10:00:01.250000Z", &[("principal", "alice"), ("client_host", "10.0.0.5"), ("reason", "invalid_credentials")])),
+        case(&j("app_events.jsonl:5"), ev("json", "authorization", "denied", "topic.access", "2024-05-01T10:00:02.000000Z", &[("principal", "bob"), ("client_host", "192.0.2.10"), ("resource_name", "payments"), ("operation", "WRITE")])),
+        case(&j("app_events.jsonl:6"), ev("json", "acl_change", "success", "acl_created", "2024-05-01T10:00:03.000000Z", &[("principal", "admin"), ("action", "create"), ("resource_type", "Topic"), ("resource_name", "orders"), ("pattern_type", "PREFIXED")])),
+        case(&j("app_events.jsonl:7"), ev("json", "credential_change", "success", "password_change", "2024-05-01T10:00:04.000000Z", &[("principal", "u-42"), ("client_host", "198.51.100.3")])),
+        case(&j("app_events.jsonl:8"), ev("json", "connection", "unknown", "client_connected", RECORD_TIME, &[("principal", "User:svc-orders"), ("client_host", "10.9.8.7"), ("listener", "SASL_SSL"), ("mechanism", "SCRAM-SHA-512"), ("client_id", "orders-producer"), ("cluster_id", "lkc-abc"), ("broker_id", "3")])),
+        case(&j("app_events.jsonl:9"), ev("json", "config_change", "success", "config_update", RECORD_TIME, &[("principal", "ops"), ("api", "IncrementalAlterConfigs")])),
+        case(&j("app_events.jsonl:10"), ev("json", "other", "success", "heartbeat", RECORD_TIME, &[])),
+        case(&j("ecs_events.jsonl:3"), ev("json", "authentication", "failure", "user-login", "2024-05-02T09:30:00.123000Z", &[("principal", "carol"), ("client_host", "203.0.113.9"), ("reason", "invalid_credentials")])),
+        case(&j("ecs_events.jsonl:4"), ev("json", "authentication", "success", "logged-in", "2024-05-02T09:30:01.000000Z", &[("principal", "carol"), ("client_host", "203.0.113.9")])),
+        case(&j("ecs_events.jsonl:5"), ev("json", "authorization", "denied", "access-check", "2024-05-02T09:30:02.000000Z", &[("principal", "dave"), ("client_host", "192.0.2.44"), ("resource_name", "hr.salaries"), ("operation", "READ")])),
+        case(&j("hostile.jsonl:4"), ev("json", "authentication", "failure", "login", RECORD_TIME, &[("principal", &huge)])),
         case(&j("hostile.jsonl:5"), err(Some("json"), "too_deep")),
         case(&j("hostile.jsonl:6"), err(Some("json"), "invalid_utf8")),
-        case(
-            &j("hostile.jsonl:7"),
-            ev(
-                "json",
-                "authentication",
-                "failure",
-                "login",
-                RECORD_TIME,
-                &[(
-                    "principal",
-                    "evil\nuser=admin outcome=success\r\t\u{0}\u{1b}[0m",
-                )],
-            ),
-        ),
-        case(
-            &j("hostile.jsonl:8"),
-            ev(
-                "json",
-                "authentication",
-                "failure",
-                "login",
-                RECORD_TIME,
-                &[
-                    ("principal", "__overflow__"),
-                    ("client_host", "__overflow__"),
-                ],
-            ),
-        ),
+        case(&j("hostile.jsonl:7"), ev("json", "authentication", "failure", "login", RECORD_TIME, &[("principal", "evil\nuser=admin outcome=success\r\t\u{0}\u{1b}[0m")])),
+        case(&j("hostile.jsonl:8"), ev("json", "authentication", "failure", "login", RECORD_TIME, &[("principal", "__overflow__"), ("client_host", "__overflow__")])),
         case(&j("hostile.jsonl:9"), err(Some("json"), "invalid_json")),
-        case(
-            &j("hostile.jsonl:10"),
-            ev(
-                "json",
-                "other",
-                "success",
-                "404",
-                "2024-05-01T10:00:00.000000Z",
-                &[("principal", "1000"), ("client_host", "10.0.0.1")],
-            ),
-        ),
-        case_auto(
-            &j("hostile.jsonl:11"),
-            err(Some("json"), "invalid_json"),
-            err(Some("text"), "unrecognized"),
-        ),
-        case_auto(
-            &j("hostile.jsonl:12"),
-            err(Some("json"), "invalid_json"),
-            err(Some("text"), "unrecognized"),
-        ),
+        case(&j("hostile.jsonl:10"), ev("json", "other", "success", "404", "2024-05-01T10:00:00.000000Z", &[("principal", "1000"), ("client_host", "10.0.0.1")])),
+        case_auto(&j("hostile.jsonl:11"), err(Some("json"), "invalid_json"), err(Some("text"), "unrecognized")),
+        case_auto(&j("hostile.jsonl:12"), err(Some("json"), "invalid_json"), err(Some("text"), "unrecognized")),
         case(&j("hostile.jsonl:13"), err(Some("json"), "unrecognized")),
         case(&j("hostile.jsonl:14"), err(Some("json"), "invalid_json")),
-        case(
-            &j("hostile.jsonl:15"),
-            ev(
-                "json",
-                "authentication",
-                "success",
-                "login",
-                RECORD_TIME,
-                &[("principal", "Жора 😀 \"quoted\" \\back\\slash")],
-            ),
-        ),
+        case(&j("hostile.jsonl:15"), ev("json", "authentication", "success", "login", RECORD_TIME, &[("principal", "Жора 😀 \"quoted\" \\back\\slash")])),
     ]
 }
 
