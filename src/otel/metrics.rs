@@ -251,10 +251,9 @@ pub fn convert(
             MetricType::COUNTER => metric::Data::Sum(Sum {
                 data_points: series
                     .iter()
-                    .map(|m| NumberDataPoint {
-                        start_time_unix_nano: start_unix_nano,
-                        exemplars: ex(m),
-                        ..number_point(m, m.get_counter().value(), now_unix_nano)
+                    .map(|m| {
+                        let value = m.get_counter().value();
+                        number_point(m, value, (start_unix_nano, now_unix_nano), ex(m))
                     })
                     .collect(),
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
@@ -263,17 +262,13 @@ pub fn convert(
             MetricType::GAUGE => metric::Data::Gauge(Gauge {
                 data_points: series
                     .iter()
-                    .map(|m| number_point(m, m.get_gauge().value(), now_unix_nano))
+                    .map(|m| number_point(m, m.get_gauge().value(), (0, now_unix_nano), Vec::new()))
                     .collect(),
             }),
             MetricType::HISTOGRAM => metric::Data::Histogram(Histogram {
                 data_points: series
                     .iter()
-                    .map(|m| HistogramDataPoint {
-                        start_time_unix_nano: start_unix_nano,
-                        exemplars: ex(m),
-                        ..histogram_point(m, now_unix_nano)
-                    })
+                    .map(|m| histogram_point(m, (start_unix_nano, now_unix_nano), ex(m)))
                     .collect(),
                 aggregation_temporality: AggregationTemporality::Cumulative as i32,
             }),
@@ -292,21 +287,29 @@ pub fn convert(
     (out, points)
 }
 
-/// A counter's or gauge's point at `now`, without start time or exemplars.
-fn number_point(m: &prometheus::proto::Metric, value: f64, now_unix_nano: u64) -> NumberDataPoint {
+/// A counter's or gauge's point over `(start, now)` (a gauge's start is 0: it has none).
+fn number_point(
+    m: &prometheus::proto::Metric,
+    value: f64,
+    (start_unix_nano, now_unix_nano): (u64, u64),
+    exemplars: Vec<Exemplar>,
+) -> NumberDataPoint {
     NumberDataPoint {
         attributes: attributes(m.get_label()),
-        start_time_unix_nano: 0,
+        start_time_unix_nano: start_unix_nano,
         time_unix_nano: now_unix_nano,
-        exemplars: Vec::new(),
+        exemplars,
         flags: 0,
         value: Some(number_value(value)),
     }
 }
 
-/// A histogram's point at `now`, its cumulative buckets turned into per-bucket counts, without
-/// start time or exemplars.
-fn histogram_point(m: &prometheus::proto::Metric, now_unix_nano: u64) -> HistogramDataPoint {
+/// A histogram's point over `(start, now)`, its cumulative buckets turned into per-bucket counts.
+fn histogram_point(
+    m: &prometheus::proto::Metric,
+    (start_unix_nano, now_unix_nano): (u64, u64),
+    exemplars: Vec<Exemplar>,
+) -> HistogramDataPoint {
     let h = m.get_histogram();
     let count = h.get_sample_count();
     let mut bounds = Vec::with_capacity(h.get_bucket().len());
@@ -323,13 +326,13 @@ fn histogram_point(m: &prometheus::proto::Metric, now_unix_nano: u64) -> Histogr
     counts.push(count.saturating_sub(below));
     HistogramDataPoint {
         attributes: attributes(m.get_label()),
-        start_time_unix_nano: 0,
+        start_time_unix_nano: start_unix_nano,
         time_unix_nano: now_unix_nano,
         count,
         sum: Some(h.get_sample_sum()),
         bucket_counts: counts,
         explicit_bounds: bounds,
-        exemplars: Vec::new(),
+        exemplars,
         flags: 0,
         min: None,
         max: None,
