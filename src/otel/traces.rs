@@ -698,25 +698,12 @@ mod tests {
             origin.clone(),
             SystemTime::now(),
         );
+        let observe = |e: &SecurityEvent<'_>| {
+            t.observe("files", &read, &Outcome::Event(e), None, SystemTime::now())
+        };
         // The sampler says no; only the denial is kept, because negative outcomes are forced.
-        assert!(t
-            .observe(
-                "files",
-                &read,
-                &Outcome::Event(&allowed),
-                None,
-                SystemTime::now()
-            )
-            .is_none());
-        assert!(t
-            .observe(
-                "files",
-                &read,
-                &Outcome::Event(&denied),
-                None,
-                SystemTime::now()
-            )
-            .is_some());
+        assert!(observe(&allowed).is_none());
+        assert!(observe(&denied).is_some());
         let span = exporter.rx.try_recv().expect("one span queued");
         assert!(exporter.rx.try_recv().is_err());
         assert_eq!(span.name, "process kafka-authorizer.log");
