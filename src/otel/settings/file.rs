@@ -104,7 +104,7 @@ pub struct SignalConfig {
 
 /// The keys of [`SignalConfig`], then a section's own.
 macro_rules! keys {
-    ($($own:literal),*) => {
+    ($($own:expr),*) => {
         &[
             "enabled", "endpoint", "protocol", "headers", "timeout_ms", "compression", "tls",
             $($own),*
@@ -214,44 +214,41 @@ impl Section for OtlpConfig {
     }
 }
 
-impl Section for MetricsSignalConfig {
-    const NAME: &'static str = "MetricsSignalConfig";
-    const KEYS: &'static [&'static str] = keys!("interval_ms", "exemplars");
+/// A signal's [`Section`]: its own keys are the names of its `fields`, read into them; the
+/// rest are [`SignalConfig`]'s, read into its `signal`.
+macro_rules! signal_section {
+    ($ty:ident { $($field:ident),* }) => {
+        impl Section for $ty {
+            const NAME: &'static str = stringify!($ty);
+            const KEYS: &'static [&'static str] = keys!($(stringify!($field)),*);
 
-    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "interval_ms" => self.interval_ms = map.next_value()?,
-            "exemplars" => self.exemplars = map.next_value()?,
-            _ => self.signal.read(key, map)?,
+            fn read<'de, A: MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match key {
+                    $(stringify!($field) => self.$field = map.next_value()?,)*
+                    _ => self.signal.read(key, map)?,
+                }
+                Ok(())
+            }
         }
-        Ok(())
-    }
+    };
 }
 
-impl Section for TracesSignalConfig {
-    const NAME: &'static str = "TracesSignalConfig";
-    const KEYS: &'static [&'static str] = keys!(
-        "sampler",
-        "sampler_arg",
-        "always_sample_negative",
-        "max_queue_size",
-        "max_export_batch_size",
-        "schedule_delay_ms"
-    );
-
-    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "sampler" => self.sampler = map.next_value()?,
-            "sampler_arg" => self.sampler_arg = map.next_value()?,
-            "always_sample_negative" => self.always_sample_negative = map.next_value()?,
-            "max_queue_size" => self.max_queue_size = map.next_value()?,
-            "max_export_batch_size" => self.max_export_batch_size = map.next_value()?,
-            "schedule_delay_ms" => self.schedule_delay_ms = map.next_value()?,
-            _ => self.signal.read(key, map)?,
-        }
-        Ok(())
-    }
-}
+signal_section!(MetricsSignalConfig {
+    interval_ms,
+    exemplars
+});
+signal_section!(TracesSignalConfig {
+    sampler,
+    sampler_arg,
+    always_sample_negative,
+    max_queue_size,
+    max_export_batch_size,
+    schedule_delay_ms
+});
 
 /// Reads one key, rejecting those the section does not have. Failing here (not after the key is
 /// read) is what puts the key in the error's path, as a derived struct does.
