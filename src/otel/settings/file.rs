@@ -112,21 +112,29 @@ macro_rules! keys {
     };
 }
 
+/// `match key`: a key named like one of the `fields` is read into that field of `$section`;
+/// the arms after the list take any other.
+macro_rules! read_fields {
+    ($section:ident, $key:ident, $map:ident, [$($field:ident),*], $($other:tt)*) => {
+        match $key {
+            $(stringify!($field) => $section.$field = $map.next_value()?,)*
+            $($other)*
+        }
+    };
+}
+
 impl SignalConfig {
     const KEYS: &'static [&'static str] = keys!();
 
     /// Reads the value of one of [`SignalConfig::KEYS`].
     fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "enabled" => self.enabled = map.next_value()?,
-            "endpoint" => self.endpoint = map.next_value()?,
-            "protocol" => self.protocol = map.next_value()?,
-            "headers" => self.headers = map.next_value()?,
-            "timeout_ms" => self.timeout_ms = map.next_value()?,
-            "compression" => self.compression = map.next_value()?,
-            "tls" => self.tls = map.next_value()?,
+        read_fields!(
+            self,
+            key,
+            map,
+            [enabled, endpoint, protocol, headers, timeout_ms, compression, tls],
             _ => return Err(de::Error::unknown_field(key, Self::KEYS)),
-        }
+        );
         Ok(())
     }
 }
@@ -200,16 +208,16 @@ impl Section for OtlpConfig {
         keys!("service_name", "resource_attributes", "metrics", "traces");
 
     fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "service_name" => self.service_name = map.next_value()?,
-            "resource_attributes" => self.resource_attributes = map.next_value()?,
-            "metrics" => self.metrics = map.next_value()?,
-            "traces" => self.traces = map.next_value()?,
+        read_fields!(
+            self,
+            key,
+            map,
+            [service_name, resource_attributes, metrics, traces],
             // Not optional here, as it was before the sections shared their keys: YAML's `~`
             // is an error rather than "no TLS settings".
             "tls" => self.all.tls = Some(map.next_value::<TlsConfig>()?),
             _ => self.all.read(key, map)?,
-        }
+        );
         Ok(())
     }
 }
@@ -227,10 +235,7 @@ macro_rules! signal_section {
                 key: &str,
                 map: &mut A,
             ) -> Result<(), A::Error> {
-                match key {
-                    $(stringify!($field) => self.$field = map.next_value()?,)*
-                    _ => self.signal.read(key, map)?,
-                }
+                read_fields!(self, key, map, [$($field),*], _ => self.signal.read(key, map)?,);
                 Ok(())
             }
         }
