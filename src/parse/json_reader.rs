@@ -193,6 +193,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The object (or `null`) at key number `bit` of the current object: `member` gets each of
+    /// its keys with the nested object's own [`Seen`].
+    pub(crate) fn nested_object(
+        &mut self,
+        seen: &mut Seen,
+        bit: u32,
+        key: &str,
+        mut member: impl FnMut(&mut Self, &mut Seen, &str) -> ReadResult<()>,
+    ) -> ReadResult<()> {
+        seen.once(bit, key)?;
+        self.object_or_null(|r| {
+            let mut seen = Seen::default();
+            r.object(|r, key| member(r, &mut seen, key))
+        })
+    }
+
     /// Reads a scalar into `slot` for key number `bit` of the current object.
     pub(crate) fn scalar_into(
         &mut self,
