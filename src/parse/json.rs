@@ -252,30 +252,20 @@ impl JsonMapping {
             paths.push(list.to_vec());
         }
 
-        let mut category_values = BTreeMap::new();
-        for (raw, name) in &config.category_values {
-            match Category::from_name(name) {
-                Some(c) => {
-                    category_values.insert(raw.clone(), c);
-                }
-                None => problems.push(format!(
-                    "parsers.json.category_values.{raw}: unknown category `{name}` (expected one of {})",
-                    Category::ALL.map(Category::as_str).join(", ")
-                )),
-            }
-        }
-        let mut outcome_values = BTreeMap::new();
-        for (raw, name) in &config.outcome_values {
-            match Outcome::from_name(name) {
-                Some(o) => {
-                    outcome_values.insert(raw.clone(), o);
-                }
-                None => problems.push(format!(
-                    "parsers.json.outcome_values.{raw}: unknown outcome `{name}` (expected one of {})",
-                    Outcome::ALL.map(Outcome::as_str).join(", ")
-                )),
-            }
-        }
+        let category_values = named_values(
+            ("category_values", "category"),
+            &config.category_values,
+            Category::from_name,
+            &Category::ALL.map(Category::as_str),
+            &mut problems,
+        );
+        let outcome_values = named_values(
+            ("outcome_values", "outcome"),
+            &config.outcome_values,
+            Outcome::from_name,
+            &Outcome::ALL.map(Outcome::as_str),
+            &mut problems,
+        );
         let default_category = match &config.default_category {
             None => Category::Other,
             Some(name) => Category::from_name(name).unwrap_or_else(|| {
@@ -558,6 +548,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     }
 }
 
+/// A `parsers.json.<key>` map of raw values to `kind` names, resolved by `from_name`; each
+/// unknown name is one problem listing the `names` expected.
+fn named_values<T>(
+    (key, kind): (&str, &str),
+    config: &BTreeMap<String, String>,
+    from_name: fn(&str) -> Option<T>,
+    names: &[&str],
+    problems: &mut Vec<String>,
+) -> BTreeMap<String, T> {
+    let mut values = BTreeMap::new();
+    for (raw, name) in config {
+        match from_name(name) {
+            Some(v) => {
+                values.insert(raw.clone(), v);
+            }
+            None => problems.push(format!(
+                "parsers.json.{key}.{raw}: unknown {kind} `{name}` (expected one of {})",
+                names.join(", ")
+            )),
+        }
+    }
+    values
+}
 #[cfg(test)]
 mod tests {
     use super::*;
