@@ -373,16 +373,9 @@ fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
 
 /// Bytes a `from host = ` value may hold: an IPv4/IPv6 address (with a `%zone`), a host name,
 /// or `*`. A table lookup per byte: this check runs on every line.
-static HOST_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'%' | b'-' | b'_' | b'*');
-        b += 1;
-    }
-    t
-};
+static HOST_BYTE: [bool; 256] = super::byte_table!(
+    |c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'%' | b'-' | b'_' | b'*')
+);
 
 /// `str::split_once` for an ASCII byte that comes within a few dozen bytes (an operation, a
 /// host, a resource type): a plain loop, which beats memchr's dispatch at these distances.
