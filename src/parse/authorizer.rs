@@ -391,15 +391,14 @@ fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
 mod tests {
     use super::*;
     use crate::parse::log4j::{frame_all, FramerConfig};
+    use crate::parse::test_support;
 
     fn one(message: &str) -> SecurityEvent<'_> {
-        parse_message(message, None, SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .unwrap()
+        test_support::event(parse_message, message)
     }
 
     fn err(message: &str) -> ParseError {
-        parse_message(message, None, SystemTime::UNIX_EPOCH).unwrap_err()
+        test_support::error(parse_message, message)
     }
 
     const KRAFT: &str = "Principal = User:alice is Denied operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny";

@@ -46,6 +46,8 @@ pub mod log4j;
 pub mod request_log;
 pub mod server_log;
 pub mod shipped;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod text;
 pub mod time;
 pub mod vocab;
