@@ -253,18 +253,14 @@ impl JsonMapping {
         }
 
         let category_values = named_values(
-            ("category_values", "category"),
-            &config.category_values,
-            Category::from_name,
-            &Category::ALL.map(Category::as_str),
             &mut problems,
+            ("category", &config.category_values),
+            (Category::from_name, &Category::ALL.map(Category::as_str)),
         );
         let outcome_values = named_values(
-            ("outcome_values", "outcome"),
-            &config.outcome_values,
-            Outcome::from_name,
-            &Outcome::ALL.map(Outcome::as_str),
             &mut problems,
+            ("outcome", &config.outcome_values),
+            (Outcome::from_name, &Outcome::ALL.map(Outcome::as_str)),
         );
         let default_category = match &config.default_category {
             None => Category::Other,
@@ -548,14 +544,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     }
 }
 
-/// A `parsers.json.<key>` map of raw values to `kind` names, resolved by `from_name`; each
-/// unknown name is one problem listing the `names` expected.
+/// A closed set's names: how to read one, and all of them (for the problem text).
+type Vocabulary<'n, T> = (fn(&str) -> Option<T>, &'n [&'n str]);
+
+/// The `parsers.json.<kind>_values` map of raw values to `kind` names, resolved by
+/// `from_name`; each unknown name is one problem listing the `names` expected.
 fn named_values<T>(
-    (key, kind): (&str, &str),
-    config: &BTreeMap<String, String>,
-    from_name: fn(&str) -> Option<T>,
-    names: &[&str],
     problems: &mut Vec<String>,
+    (kind, config): (&str, &BTreeMap<String, String>),
+    (from_name, names): Vocabulary<'_, T>,
 ) -> BTreeMap<String, T> {
     let mut values = BTreeMap::new();
     for (raw, name) in config {
@@ -564,13 +561,14 @@ fn named_values<T>(
                 values.insert(raw.clone(), v);
             }
             None => problems.push(format!(
-                "parsers.json.{key}.{raw}: unknown {kind} `{name}` (expected one of {})",
+                "parsers.json.{kind}_values.{raw}: unknown {kind} `{name}` (expected one of {})",
                 names.join(", ")
             )),
         }
     }
     values
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
