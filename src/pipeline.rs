@@ -11,14 +11,13 @@ use std::time::{Duration, SystemTime};
 use parking_lot::Mutex;
 
 use crate::event::{Format, Origin, SecurityEvent};
-use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent};
+use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::broker_log::{self, LogOutput};
 use crate::parse::controller_log::Lifecycle;
 use crate::parse::log4j::{FramerConfig, LogEntry};
 use crate::parse::{Input, ParseError, Parsed, Parsers, Record, TraceHeaders};
-use crate::telemetry::RateLimit;
 
 /// How long (in log time) after a controller's `Creating new QuorumController` line its
 /// `Replayed …` lines are taken as the startup replay when no `Becoming the active controller`
@@ -77,7 +76,6 @@ impl<'r, 'a> From<&'r Record<'a>> for Item<'r, 'a> {
 pub struct Pipeline {
     parsers: Parsers,
     metrics: Arc<Metrics>,
-    warn_limit: RateLimit,
     /// Log streams of Kafka records in a broker-log format, by source, then partition.
     record_streams: Mutex<HashMap<String, HashMap<i32, LogStream>>>,
     /// Spans and exemplars, when OTLP traces are on.
@@ -89,7 +87,6 @@ impl Pipeline {
         Pipeline {
             parsers,
             metrics,
-            warn_limit: RateLimit::new(Duration::from_secs(10)),
             record_streams: Mutex::new(HashMap::new()),
             otel: None,
         }
@@ -182,18 +179,13 @@ impl Pipeline {
         error: ParseError,
         origin: &Origin<'_>,
     ) -> Applied {
-        self.metrics.record_parse_error(source, format, &error);
-        if let Some(suppressed) = self.warn_limit.check() {
-            tracing::warn!(
-                source,
-                ?origin,
-                format = format.map_or("unknown", Format::as_str),
-                reason = error.reason(),
-                %error,
-                suppressed,
-                "Skipped a record that is not a valid security event."
-            );
+        RecordRejected {
+            source,
+            origin,
+            format,
+            error: &error,
         }
+        .emit(&self.metrics);
         Applied::Rejected(format, error)
     }
 
@@ -304,6 +296,21 @@ mod tests {
         String::from_utf8(p.metrics().render()).unwrap()
     }
 
+    /// The value of `series` (a metric name and its labels, as exposed) in `p`'s exposition;
+    /// `None` when the series is absent.
+    fn sample(p: &Pipeline, series: &str) -> Option<f64> {
+        text(p)
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Each series in `expected` has exactly its value.
+    fn assert_samples(p: &Pipeline, expected: &[(&str, f64)]) {
+        for (series, value) in expected {
+            assert_eq!(sample(p, series), Some(*value), "{series}");
+        }
+    }
+
     fn feed(p: &Pipeline, input: Input, log: &str) -> Vec<Applied> {
         let mut stream = LogStream::default();
         log4j::frame_all(FramerConfig::default(), log.as_bytes())
@@ -344,18 +351,18 @@ mod tests {
                 .count(),
             5
         );
-        let t = text(&p);
-        assert!(t.contains("kafka_security_credential_changes_total{action=\"create\",mechanism=\"SCRAM-SHA-256\"} 1\n"), "{t}");
-        assert!(t.contains("kafka_security_acl_changes_total{action=\"create\",permission=\"deny\",resource_type=\"Topic\"} 1\n"));
-        assert!(t.contains("kafka_security_acl_changes_total{action=\"delete\",permission=\"deny\",resource_type=\"Topic\"} 1\n"));
-        assert!(t.contains("kafka_security_config_changes_total{resource_type=\"Topic\"} 1\n"));
-        assert!(
-            t.contains("kafka_security_config_changes_total{resource_type=\"ClientQuota\"} 1\n")
+        assert_samples(
+            &p,
+            &[
+                ("kafka_security_credential_changes_total{action=\"create\",mechanism=\"SCRAM-SHA-256\"}", 1.0),
+                ("kafka_security_acl_changes_total{action=\"create\",permission=\"deny\",resource_type=\"Topic\"}", 1.0),
+                ("kafka_security_acl_changes_total{action=\"delete\",permission=\"deny\",resource_type=\"Topic\"}", 1.0),
+                ("kafka_security_config_changes_total{resource_type=\"Topic\"}", 1.0),
+                ("kafka_security_config_changes_total{resource_type=\"ClientQuota\"}", 1.0),
+                ("kafka_security_controller_replays_skipped_total{source=\"logs\"}", 2.0),
+                ("kafka_security_log_lines_total{file_kind=\"controller\",level=\"INFO\"}", 11.0),
+            ],
         );
-        assert!(t.contains("kafka_security_controller_replays_skipped_total{source=\"logs\"} 2\n"));
-        assert!(t.contains(
-            "kafka_security_log_lines_total{file_kind=\"controller\",level=\"INFO\"} 11\n"
-        ));
     }
 
     #[test]
@@ -368,7 +375,7 @@ mod tests {
 ";
         feed(&p, Input::BrokerLog, log);
         let t = text(&p);
-        assert!(t.contains("kafka_security_credential_changes_total{action=\"create\",mechanism=\"SCRAM-SHA-512\"} 1\n"), "{t}");
+        assert_eq!(sample(&p, "kafka_security_credential_changes_total{action=\"create\",mechanism=\"SCRAM-SHA-512\"}"), Some(1.0));
         assert!(!t.contains("mechanism=\"SCRAM-SHA-256\""));
     }
 
@@ -383,21 +390,17 @@ mod tests {
 [2026-11-26 14:06:20,000] INFO [KafkaApi-1] something else (kafka.server.KafkaApis)
 ";
         feed(&p, Input::BrokerLog, log);
-        let t = text(&p);
-        assert!(t.contains("kafka_security_authentication_failures_by_client_total{client_host=\"10.0.0.7\",reason=\"invalid_credentials\"} 1\n"), "{t}");
-        assert!(t.contains("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:bob\",resource_name=\"orders\",resource_type=\"Topic\"} 1\n"));
-        assert!(
-            t.contains("kafka_security_connections_rejected_total{reason=\"per_ip_limit\"} 1\n")
-        );
-        assert!(t.contains("kafka_security_request_duration_seconds_count{api=\"Produce\"} 1\n"));
-        assert!(
-            t.contains("kafka_security_log_lines_total{file_kind=\"server\",level=\"INFO\"} 3\n")
-        );
-        assert!(t.contains(
-            "kafka_security_log_lines_total{file_kind=\"authorizer\",level=\"INFO\"} 1\n"
-        ));
-        assert!(
-            t.contains("kafka_security_log_lines_total{file_kind=\"request\",level=\"DEBUG\"} 1\n")
+        assert_samples(
+            &p,
+            &[
+                ("kafka_security_authentication_failures_by_client_total{client_host=\"10.0.0.7\",reason=\"invalid_credentials\"}", 1.0),
+                ("kafka_security_authorization_denials_by_principal_total{operation=\"WRITE\",principal=\"User:bob\",resource_name=\"orders\",resource_type=\"Topic\"}", 1.0),
+                ("kafka_security_connections_rejected_total{reason=\"per_ip_limit\"}", 1.0),
+                ("kafka_security_request_duration_seconds_count{api=\"Produce\"}", 1.0),
+                ("kafka_security_log_lines_total{file_kind=\"server\",level=\"INFO\"}", 3.0),
+                ("kafka_security_log_lines_total{file_kind=\"authorizer\",level=\"INFO\"}", 1.0),
+                ("kafka_security_log_lines_total{file_kind=\"request\",level=\"DEBUG\"}", 1.0),
+            ],
         );
     }
 
@@ -411,31 +414,18 @@ mod tests {
             let applied = p.apply("t", Input::BrokerLog, &Record::from_payload(payload));
             assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
         }
-        let t = text(&p);
-        assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 3\n"), "{t}");
-        let bad = p.apply(
-            "t",
-            Input::AuthorizerLog,
-            &Record::from_payload(b"{\"nope\":1}"),
-        );
-        assert!(matches!(
-            bad,
-            Applied::Rejected(
-                Some(Format::AuthorizerLog),
-                ParseError::MissingField("message")
-            )
-        ));
-        let bad = p.apply(
-            "t",
-            Input::AuthorizerLog,
-            &Record::from_payload(b"not a log line"),
-        );
-        assert!(matches!(
-            bad,
-            Applied::Rejected(Some(Format::AuthorizerLog), ParseError::Unrecognized)
-        ));
-        let t = text(&p);
-        assert!(t.contains("kafka_security_parse_errors_total{format=\"authorizer_log\",reason=\"missing_field\",source=\"t\"} 1\n"), "{t}");
+        assert_eq!(sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"), Some(3.0));
+        for (payload, error) in [
+            (&b"{\"nope\":1}"[..], ParseError::MissingField("message")),
+            (b"not a log line", ParseError::Unrecognized),
+        ] {
+            let applied = p.apply("t", Input::AuthorizerLog, &Record::from_payload(payload));
+            assert_eq!(
+                applied,
+                Applied::Rejected(Some(Format::AuthorizerLog), error)
+            );
+        }
+        assert_eq!(sample(&p, "kafka_security_parse_errors_total{format=\"authorizer_log\",reason=\"missing_field\",source=\"t\"}"), Some(1.0));
     }
 
     /// A topic's `layout:` and `utc_offset:` reach the framing of its records, plain or
@@ -473,7 +463,6 @@ mod tests {
         // The default framing does not know this layout: no authorizer event.
         let applied = p.apply("t", Input::BrokerLog, &record);
         assert_ne!(applied, Applied::Event(Format::AuthorizerLog));
-        let t = text(&p);
-        assert!(t.contains("kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"} 2\n"), "{t}");
+        assert_eq!(sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"), Some(2.0));
     }
 }

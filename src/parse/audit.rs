@@ -328,26 +328,14 @@ fn read_data<'a>(r: &mut Reader<'a>, f: &mut Fields<'a>) -> ReadResult<()> {
             f.resource_name = Some(r.raw_value()?);
             Ok(())
         }
-        "authenticationInfo" => {
-            seen.once(3, key)?;
-            r.object_or_null(|r| {
-                let mut seen = Seen::default();
-                r.object(|r, key| match key {
-                    "principal" => r.scalar_into(&mut seen, 0, key, &mut f.principal),
-                    "metadata" => {
-                        seen.once(1, key)?;
-                        r.object_or_null(|r| {
-                            let mut seen = Seen::default();
-                            r.object(|r, key| match key {
-                                "mechanism" => r.scalar_into(&mut seen, 0, key, &mut f.mechanism),
-                                _ => r.skip(),
-                            })
-                        })
-                    }
-                    _ => r.skip(),
-                })
-            })
-        }
+        "authenticationInfo" => r.nested_object(&mut seen, 3, key, |r, seen, key| match key {
+            "principal" => r.scalar_into(seen, 0, key, &mut f.principal),
+            "metadata" => r.nested_object(seen, 1, key, |r, seen, key| match key {
+                "mechanism" => r.scalar_into(seen, 0, key, &mut f.mechanism),
+                _ => r.skip(),
+            }),
+            _ => r.skip(),
+        }),
         "authorizationInfo" => {
             seen.once(4, key)?;
             r.object_or_null(|r| {
@@ -355,47 +343,29 @@ fn read_data<'a>(r: &mut Reader<'a>, f: &mut Fields<'a>) -> ReadResult<()> {
                 read_authorization(r, f)
             })
         }
-        "request" => {
-            seen.once(5, key)?;
-            r.object_or_null(|r| {
-                let mut seen = Seen::default();
-                r.object(|r, key| match key {
-                    "client_id" => r.scalar_into(&mut seen, 0, key, &mut f.client_id),
-                    "clientId" => r.scalar_into(&mut seen, 1, key, &mut f.client_id_camel),
-                    _ => r.skip(),
-                })
-            })
-        }
-        "requestMetadata" => {
-            seen.once(6, key)?;
-            r.object_or_null(|r| {
-                let mut seen = Seen::default();
-                r.object(|r, key| match key {
-                    "client_address" => {
-                        seen.once(0, key)?;
-                        f.client_address = address(r)?;
-                        Ok(())
-                    }
-                    "clientAddress" => {
-                        seen.once(1, key)?;
-                        f.client_address_camel = address(r)?;
-                        Ok(())
-                    }
-                    _ => r.skip(),
-                })
-            })
-        }
-        "result" => {
-            seen.once(7, key)?;
-            r.object_or_null(|r| {
-                let mut seen = Seen::default();
-                r.object(|r, key| match key {
-                    "status" => r.scalar_into(&mut seen, 0, key, &mut f.status),
-                    "message" => r.scalar_into(&mut seen, 1, key, &mut f.message),
-                    _ => r.skip(),
-                })
-            })
-        }
+        "request" => r.nested_object(&mut seen, 5, key, |r, seen, key| match key {
+            "client_id" => r.scalar_into(seen, 0, key, &mut f.client_id),
+            "clientId" => r.scalar_into(seen, 1, key, &mut f.client_id_camel),
+            _ => r.skip(),
+        }),
+        "requestMetadata" => r.nested_object(&mut seen, 6, key, |r, seen, key| match key {
+            "client_address" => {
+                seen.once(0, key)?;
+                f.client_address = address(r)?;
+                Ok(())
+            }
+            "clientAddress" => {
+                seen.once(1, key)?;
+                f.client_address_camel = address(r)?;
+                Ok(())
+            }
+            _ => r.skip(),
+        }),
+        "result" => r.nested_object(&mut seen, 7, key, |r, seen, key| match key {
+            "status" => r.scalar_into(seen, 0, key, &mut f.status),
+            "message" => r.scalar_into(seen, 1, key, &mut f.message),
+            _ => r.skip(),
+        }),
         _ => r.skip(),
     })
 }
@@ -420,16 +390,10 @@ fn read_authorization<'a>(r: &mut Reader<'a>, f: &mut Fields<'a>) -> ReadResult<
         "resourceType" => r.scalar_into(&mut seen, 2, key, &mut f.resource_type),
         "resourceName" => r.scalar_into(&mut seen, 3, key, &mut f.authz_resource_name),
         "patternType" => r.scalar_into(&mut seen, 4, key, &mut f.pattern_type),
-        "aclAuthorization" => {
-            seen.once(5, key)?;
-            r.object_or_null(|r| {
-                let mut seen = Seen::default();
-                r.object(|r, key| match key {
-                    "permissionType" => r.scalar_into(&mut seen, 0, key, &mut f.permission_type),
-                    _ => r.skip(),
-                })
-            })
-        }
+        "aclAuthorization" => r.nested_object(&mut seen, 5, key, |r, seen, key| match key {
+            "permissionType" => r.scalar_into(seen, 0, key, &mut f.permission_type),
+            _ => r.skip(),
+        }),
         _ => r.skip(),
     })
 }

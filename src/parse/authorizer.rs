@@ -373,16 +373,9 @@ fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
 
 /// Bytes a `from host = ` value may hold: an IPv4/IPv6 address (with a `%zone`), a host name,
 /// or `*`. A table lookup per byte: this check runs on every line.
-static HOST_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'%' | b'-' | b'_' | b'*');
-        b += 1;
-    }
-    t
-};
+static HOST_BYTE: [bool; 256] = super::byte_table!(
+    |c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'%' | b'-' | b'_' | b'*')
+);
 
 /// `str::split_once` for an ASCII byte that comes within a few dozen bytes (an operation, a
 /// host, a resource type): a plain loop, which beats memchr's dispatch at these distances.
@@ -398,15 +391,14 @@ fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
 mod tests {
     use super::*;
     use crate::parse::log4j::{frame_all, FramerConfig};
+    use crate::parse::test_support;
 
     fn one(message: &str) -> SecurityEvent<'_> {
-        parse_message(message, None, SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .unwrap()
+        test_support::event(parse_message, message)
     }
 
     fn err(message: &str) -> ParseError {
-        parse_message(message, None, SystemTime::UNIX_EPOCH).unwrap_err()
+        test_support::error(parse_message, message)
     }
 
     const KRAFT: &str = "Principal = User:alice is Denied operation = WRITE from host = 127.0.0.1 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny";

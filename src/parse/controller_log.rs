@@ -388,11 +388,10 @@ fn read_acl(s: &str) -> Result<Acl<'_>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::test_support;
 
     fn one(message: &str) -> SecurityEvent<'_> {
-        parse_message(message, None, SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .unwrap()
+        test_support::event(parse_message, message)
     }
 
     #[test]

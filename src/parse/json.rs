@@ -252,30 +252,16 @@ impl JsonMapping {
             paths.push(list.to_vec());
         }
 
-        let mut category_values = BTreeMap::new();
-        for (raw, name) in &config.category_values {
-            match Category::from_name(name) {
-                Some(c) => {
-                    category_values.insert(raw.clone(), c);
-                }
-                None => problems.push(format!(
-                    "parsers.json.category_values.{raw}: unknown category `{name}` (expected one of {})",
-                    Category::ALL.map(Category::as_str).join(", ")
-                )),
-            }
-        }
-        let mut outcome_values = BTreeMap::new();
-        for (raw, name) in &config.outcome_values {
-            match Outcome::from_name(name) {
-                Some(o) => {
-                    outcome_values.insert(raw.clone(), o);
-                }
-                None => problems.push(format!(
-                    "parsers.json.outcome_values.{raw}: unknown outcome `{name}` (expected one of {})",
-                    Outcome::ALL.map(Outcome::as_str).join(", ")
-                )),
-            }
-        }
+        let category_values = named_values(
+            &mut problems,
+            ("category", &config.category_values),
+            (Category::from_name, &Category::ALL.map(Category::as_str)),
+        );
+        let outcome_values = named_values(
+            &mut problems,
+            ("outcome", &config.outcome_values),
+            (Outcome::from_name, &Outcome::ALL.map(Outcome::as_str)),
+        );
         let default_category = match &config.default_category {
             None => Category::Other,
             Some(name) => Category::from_name(name).unwrap_or_else(|| {
@@ -556,6 +542,31 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
             _ => Err(de::Error::custom("expected a string key")),
         }
     }
+}
+
+/// A closed set's names: how to read one, and all of them (for the problem text).
+type Vocabulary<'n, T> = (fn(&str) -> Option<T>, &'n [&'n str]);
+
+/// The `parsers.json.<kind>_values` map of raw values to `kind` names, resolved by
+/// `from_name`; each unknown name is one problem listing the `names` expected.
+fn named_values<T>(
+    problems: &mut Vec<String>,
+    (kind, config): (&str, &BTreeMap<String, String>),
+    (from_name, names): Vocabulary<'_, T>,
+) -> BTreeMap<String, T> {
+    let mut values = BTreeMap::new();
+    for (raw, name) in config {
+        match from_name(name) {
+            Some(v) => {
+                values.insert(raw.clone(), v);
+            }
+            None => problems.push(format!(
+                "parsers.json.{kind}_values.{raw}: unknown {kind} `{name}` (expected one of {})",
+                names.join(", ")
+            )),
+        }
+    }
+    values
 }
 
 #[cfg(test)]

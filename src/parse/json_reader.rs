@@ -155,28 +155,42 @@ impl<'a> Reader<'a> {
         &mut self,
         mut member: impl FnMut(&mut Self, &str) -> ReadResult<()>,
     ) -> ReadResult<()> {
-        self.eat(b'{')?;
+        self.sequence((b'{', b'}'), "expected `,` or `}`", |r| {
+            if r.peek() != Some(b'"') {
+                return Err(r.error("expected a key"));
+            }
+            let key = r.string()?;
+            r.eat(b':')?;
+            member(r, &key)
+        })
+    }
+
+    /// An object or an array: `open`, then comma-separated elements read by `element`, then
+    /// `close`; `unexpected` is the error when neither a comma nor `close` follows an element.
+    #[inline]
+    fn sequence(
+        &mut self,
+        (open, close): (u8, u8),
+        unexpected: &str,
+        mut element: impl FnMut(&mut Self) -> ReadResult<()>,
+    ) -> ReadResult<()> {
+        self.eat(open)?;
         self.enter()?;
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.pos += 1;
             self.depth -= 1;
             return Ok(());
         }
         loop {
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a key"));
-            }
-            let key = self.string()?;
-            self.eat(b':')?;
-            member(self, &key)?;
+            element(self)?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
-                Some(b'}') => {
+                Some(b) if b == close => {
                     self.pos += 1;
                     self.depth -= 1;
                     return Ok(());
                 }
-                _ => return Err(self.error("expected `,` or `}`")),
+                _ => return Err(self.error(unexpected)),
             }
         }
     }
@@ -191,6 +205,22 @@ impl<'a> Reader<'a> {
             Some(b'n') => self.literal(b"null"),
             _ => Err(self.error("expected an object")),
         }
+    }
+
+    /// The object (or `null`) at key number `bit` of the current object: `member` gets each of
+    /// its keys with the nested object's own [`Seen`].
+    pub(crate) fn nested_object(
+        &mut self,
+        seen: &mut Seen,
+        bit: u32,
+        key: &str,
+        mut member: impl FnMut(&mut Self, &mut Seen, &str) -> ReadResult<()>,
+    ) -> ReadResult<()> {
+        seen.once(bit, key)?;
+        self.object_or_null(|r| {
+            let mut seen = Seen::default();
+            r.object(|r, key| member(r, &mut seen, key))
+        })
     }
 
     /// Reads a scalar into `slot` for key number `bit` of the current object.
@@ -221,27 +251,9 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn array(
         &mut self,
-        mut item: impl FnMut(&mut Self) -> ReadResult<()>,
+        item: impl FnMut(&mut Self) -> ReadResult<()>,
     ) -> ReadResult<()> {
-        self.eat(b'[')?;
-        self.enter()?;
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            item(self)?;
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                _ => return Err(self.error("expected `,` or `]`")),
-            }
-        }
+        self.sequence((b'[', b']'), "expected `,` or `]`", item)
     }
 
     /// Skips one value, validating it, and returns its JSON text.

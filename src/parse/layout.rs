@@ -505,6 +505,14 @@ mod tests {
     /// 2026-11-26 14:06:16.546 UTC.
     const T: u64 = 1_795_701_976;
 
+    /// `h` is an INFO line of `kafka.authorizer.logger` stamped `timestamp`, its message `rest`.
+    fn assert_authorizer_info(h: &LayoutHeader<'_>, timestamp: Option<SystemTime>, rest: &[u8]) {
+        assert_eq!(h.timestamp, timestamp);
+        assert_eq!(h.level, Some(Level::Info));
+        assert_eq!(h.logger, Some(&b"kafka.authorizer.logger"[..]));
+        assert_eq!(h.rest, rest);
+    }
+
     #[test]
     fn kafkas_own_layout() {
         let l = Layout::parse("[%d] %p %m (%c)%n").unwrap();
@@ -534,10 +542,7 @@ mod tests {
         let h = l
             .header(b"2026-11-26T14:06:16,546 INFO  [data-plane-kafka-request-handler-3] kafka.authorizer.logger - Principal = User:bob is Denied", 0)
             .unwrap();
-        assert_eq!(h.timestamp, Some(at(T, 546)));
-        assert_eq!(h.level, Some(Level::Info));
-        assert_eq!(h.logger, Some(&b"kafka.authorizer.logger"[..]));
-        assert_eq!(h.rest, b"Principal = User:bob is Denied");
+        assert_authorizer_info(&h, Some(at(T, 546)), b"Principal = User:bob is Denied");
         // A thread name with spaces, brackets and parentheses inside.
         let h = l
             .header(b"2026-11-26T14:06:16,546 WARN  [kafka-network-thread-1-ListenerName(SASL_PLAINTEXT)-SASL_PLAINTEXT-0] org.apache.kafka.common.network.Selector - x", 0)
@@ -566,10 +571,7 @@ mod tests {
                 0,
             )
             .unwrap();
-        assert_eq!(h.timestamp, None);
-        assert_eq!(h.level, Some(Level::Info));
-        assert_eq!(h.logger, Some(&b"kafka.authorizer.logger"[..]));
-        assert_eq!(h.rest, b"Principal = User:bob");
+        assert_authorizer_info(&h, None, b"Principal = User:bob");
         let h = l
             .header(b"1176 [main] WARN a.B ctx - m - with dashes", 0)
             .unwrap();
@@ -622,15 +624,21 @@ mod tests {
             assert_eq!(h.rest, b"m", "{pattern}");
         }
         // A zone in the stamp or in `%d{…}{zone}` wins over the configured offset.
-        let l = Layout::parse("%d{ISO8601}{GMT+01:00} %p %m").unwrap();
-        let h = l.header(b"2026-11-26T15:06:16,546 INFO m", 7200).unwrap();
-        assert_eq!(h.timestamp, Some(at(T, 546)));
-        let l = Layout::parse("%d{ISO8601_OFFSET_DATE_TIME_HHCMM} %p %m").unwrap();
-        let h = l.header(b"2026-11-26T14:06:16,546Z INFO m", 7200).unwrap();
-        assert_eq!(h.timestamp, Some(at(T, 546)));
-        let l = Layout::parse("%d %p %m").unwrap();
-        let h = l.header(b"2026-11-26 16:06:16,546 INFO m", 7200).unwrap();
-        assert_eq!(h.timestamp, Some(at(T, 546)));
+        for (pattern, line) in [
+            (
+                "%d{ISO8601}{GMT+01:00} %p %m",
+                "2026-11-26T15:06:16,546 INFO m",
+            ),
+            (
+                "%d{ISO8601_OFFSET_DATE_TIME_HHCMM} %p %m",
+                "2026-11-26T14:06:16,546Z INFO m",
+            ),
+            ("%d %p %m", "2026-11-26 16:06:16,546 INFO m"),
+        ] {
+            let l = Layout::parse(pattern).unwrap();
+            let h = l.header(line.as_bytes(), 7200).unwrap();
+            assert_eq!(h.timestamp, Some(at(T, 546)), "{pattern}");
+        }
         let l = Layout::parse("%d{yyyy-MM-dd HH:mm:ss,SSS}{GMT+01:00} %p %m").unwrap();
         let h = l.header(b"2026-11-26 15:06:16,546 INFO m", 7200).unwrap();
         assert_eq!(h.timestamp, Some(at(T, 546)));

@@ -288,16 +288,8 @@ fn level_after(after: &[u8], timestamp: SystemTime) -> Option<Header<'_>> {
 
 /// Bytes a logger name (`%c`) may hold: no spaces, controls or parentheses. A table lookup per
 /// byte, as this runs on every line.
-static LOGGER_BYTE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c > b' ' && c != b'(' && c != b')' && c != 0x7f;
-        b += 1;
-    }
-    t
-};
+static LOGGER_BYTE: [bool; 256] =
+    super::byte_table!(|c| c > b' ' && c != b'(' && c != b')' && c != 0x7f);
 
 /// A byte a logger name (`%c`) may hold.
 pub(crate) fn is_logger_byte(b: u8) -> bool {

@@ -18,6 +18,22 @@
 //! - [`vocab`]: the field names and outcome, category and reason words the parsers share.
 //! - [`time`]: every timestamp, UTC-offset, zone and epoch form the parsers read.
 
+/// A `[bool; 256]` table, built at compile time, of the bytes `c` for which `$holds` is true:
+/// one lookup per byte where a check runs on every line.
+macro_rules! byte_table {
+    (|$c:ident| $holds:expr) => {{
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let $c = b as u8;
+            table[b] = $holds;
+            b += 1;
+        }
+        table
+    }};
+}
+pub(crate) use byte_table;
+
 pub mod audit;
 pub mod authorizer;
 pub mod broker_log;
@@ -30,6 +46,8 @@ pub mod log4j;
 pub mod request_log;
 pub mod server_log;
 pub mod shipped;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod text;
 pub mod time;
 pub mod vocab;

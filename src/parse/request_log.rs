@@ -301,14 +301,21 @@ mod tests {
 
     const METADATA: &str = r#"Completed request:{"isForwarded":false,"requestHeader":{"requestApiKey":3,"requestApiVersion":12,"correlationId":7,"clientId":"console-producer","requestApiKeyName":"METADATA"},"request":{"topics":[{"topicId":"AAAAAAAAAAAAAAAAAAAAAA","name":"orders"}],"allowAutoTopicCreation":true,"includeTopicAuthorizedOperations":false},"response":{"throttleTimeMs":0,"brokers":[],"clusterId":"x","controllerId":1,"topics":[{"errorCode":0,"name":"a"},{"errorCode":29,"name":"orders"}]},"connection":"127.0.0.1:9092-127.0.0.1:53422-1-3","totalTimeMs":1.234,"requestQueueTimeMs":0.1,"localTimeMs":0.8,"remoteTimeMs":0.0,"throttleTimeMs":0,"responseQueueTimeMs":0.05,"sendTimeMs":0.2,"securityProtocol":"SASL_PLAINTEXT","principal":"User:alice","listener":"SASL_PLAINTEXT","clientInformation":{"softwareName":"apache-kafka-java","softwareVersion":"4.0.0"}}"#;
 
+    /// `r` is a request to `api` by `(principal, client id, listener)` that took `secs`.
+    fn assert_request(r: &RequestRecord<'_>, api: &str, who: (&str, &str, &str), secs: f64) {
+        let (principal, client_id, listener) = who;
+        assert_eq!(r.api, api);
+        assert_eq!(r.principal.as_deref(), Some(principal));
+        assert_eq!(r.client_id.as_deref(), Some(client_id));
+        assert_eq!(r.listener.as_deref(), Some(listener));
+        assert!((r.total_time_secs - secs).abs() < 1e-12);
+    }
+
     #[test]
     fn a_completed_request_gives_api_principal_time_and_error() {
         let r = parse_message(METADATA).unwrap().unwrap();
-        assert_eq!(r.api, "Metadata");
-        assert_eq!(r.principal.as_deref(), Some("User:alice"));
-        assert_eq!(r.client_id.as_deref(), Some("console-producer"));
-        assert_eq!(r.listener.as_deref(), Some("SASL_PLAINTEXT"));
-        assert!((r.total_time_secs - 0.001234).abs() < 1e-12);
+        let who = ("User:alice", "console-producer", "SASL_PLAINTEXT");
+        assert_request(&r, "Metadata", who, 0.001234);
         assert_eq!(r.error_code, Some(29));
     }
 
@@ -350,11 +357,8 @@ mod tests {
     fn the_pre_2_8_text_form() {
         let m = "Completed request:RequestHeader(apiKey=PRODUCE, apiVersion=8, clientId=producer-1, correlationId=4) -- {acks=-1,timeout=30000,partitionSizes=[orders-0=77]},response:{responses=[{topic=orders,partition_responses=[{partition=0,error_code=29,base_offset=-1}]}],throttle_time_ms=0} from connection 127.0.0.1:9092-127.0.0.1:53422-3;totalTime:2.371,requestQueueTime:0.123,localTime:1.9,remoteTime:0.0,throttleTime:0,responseQueueTime:0.1,sendTime:0.2,securityProtocol:SASL_PLAINTEXT,principal:User:alice,listener:SASL_PLAINTEXT,clientInformation:ClientInformation(softwareName=apache-kafka-java, softwareVersion=2.7.0)";
         let r = parse_message(m).unwrap().unwrap();
-        assert_eq!(r.api, "Produce");
-        assert_eq!(r.principal.as_deref(), Some("User:alice"));
-        assert_eq!(r.client_id.as_deref(), Some("producer-1"));
-        assert_eq!(r.listener.as_deref(), Some("SASL_PLAINTEXT"));
-        assert!((r.total_time_secs - 0.002371).abs() < 1e-12);
+        let who = ("User:alice", "producer-1", "SASL_PLAINTEXT");
+        assert_request(&r, "Produce", who, 0.002371);
         assert_eq!(r.error_code, None, "not read from the text form");
         // 2.0–2.3: no clientInformation; a later 2.x header version; 2.7's `forwarded` and the
         // optional memory and conversion figures.
