@@ -391,7 +391,7 @@ fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
 mod tests {
     use super::*;
     use crate::parse::log4j::{frame_all, FramerConfig};
-    use crate::parse::test_support;
+    use crate::parse::test_support::{self, assert_fields};
 
     fn one(message: &str) -> SecurityEvent<'_> {
         test_support::event(parse_message, message)
@@ -405,18 +405,22 @@ mod tests {
 
     #[test]
     fn kraft_default_deny() {
-        let e = one(KRAFT);
-        assert_eq!(e.format, Format::AuthorizerLog);
-        assert_eq!(e.category, Category::Authorization);
-        assert_eq!(e.outcome, Outcome::Denied);
-        assert_eq!(e.principal.as_deref(), Some("User:alice"));
-        assert_eq!(e.operation.as_deref(), Some("WRITE"));
-        assert_eq!(e.client_host.as_deref(), Some("127.0.0.1"));
-        assert_eq!(e.resource_type.as_deref(), Some("Topic"));
-        assert_eq!(e.pattern_type.as_deref(), Some("LITERAL"));
-        assert_eq!(e.resource_name.as_deref(), Some("orders"));
-        assert_eq!(e.api.as_deref(), Some("Produce"));
-        assert_eq!(e.reason, Some(Reason::NoMatchingAcl));
+        assert_fields(
+            &one(KRAFT),
+            &[
+                ("format", Some("authorizer_log")),
+                ("category", Some("authorization")),
+                ("outcome", Some("denied")),
+                ("principal", Some("User:alice")),
+                ("operation", Some("WRITE")),
+                ("client_host", Some("127.0.0.1")),
+                ("resource_type", Some("Topic")),
+                ("pattern_type", Some("LITERAL")),
+                ("resource_name", Some("orders")),
+                ("api", Some("Produce")),
+                ("reason", Some("no_matching_acl")),
+            ],
+        );
     }
 
     #[test]

@@ -388,7 +388,7 @@ fn read_acl(s: &str) -> Result<Acl<'_>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::test_support;
+    use crate::parse::test_support::{self, assert_fields};
 
     fn one(message: &str) -> SecurityEvent<'_> {
         test_support::event(parse_message, message)
@@ -397,19 +397,29 @@ mod tests {
     #[test]
     fn acl_records_with_brackets_and_parens() {
         let e = one("[QuorumController id=1] Replayed AccessControlEntryRecord for 9hEExFzMR_2SXaA8JGp5Cw, setting StandardAcl[resourceType=TOPIC, resourceName=orders, patternType=LITERAL, principal=User:alice, host=*, operation=DESCRIBE, permissionType=ALLOW]");
-        assert_eq!(e.category, Category::AclChange);
-        assert_eq!(e.event_type, "acl_created");
-        assert_eq!(e.operation.as_deref(), Some("DESCRIBE"));
-        assert_eq!(e.resource_type.as_deref(), Some("Topic"));
-        assert_eq!(e.resource_name.as_deref(), Some("orders"));
-        assert_eq!(e.pattern_type.as_deref(), Some("LITERAL"));
-        assert_eq!(e.principal.as_deref(), Some("User:alice"));
-        assert_eq!(e.broker_id.as_deref(), Some("1"));
+        assert_fields(
+            &e,
+            &[
+                ("category", Some("acl_change")),
+                ("event_type", Some("acl_created")),
+                ("operation", Some("DESCRIBE")),
+                ("resource_type", Some("Topic")),
+                ("resource_name", Some("orders")),
+                ("pattern_type", Some("LITERAL")),
+                ("principal", Some("User:alice")),
+                ("broker_id", Some("1")),
+            ],
+        );
         let e = one("[QuorumController id=1] Replayed RemoveAccessControlEntryRecord for 5Ew2wGzDRVqk8p3kYv3QpA, removing StandardAcl(resourceType=GROUP, resourceName=billing, x, patternType=PREFIXED, principal=User:CN=a, O=Acme, host=*, operation=READ, permissionType=DENY)");
-        assert_eq!(e.event_type, "acl_deleted");
-        assert_eq!(e.resource_type.as_deref(), Some("Group"));
-        assert_eq!(e.resource_name.as_deref(), Some("billing, x"));
-        assert_eq!(e.principal.as_deref(), Some("User:CN=a, O=Acme"));
+        assert_fields(
+            &e,
+            &[
+                ("event_type", Some("acl_deleted")),
+                ("resource_type", Some("Group")),
+                ("resource_name", Some("billing, x")),
+                ("principal", Some("User:CN=a, O=Acme")),
+            ],
+        );
     }
 
     #[test]
@@ -423,24 +433,36 @@ mod tests {
     #[test]
     fn quota_and_token_records() {
         let e = one("[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice}) setting producer_byte_rate to 1024.0.");
-        assert_eq!(e.category, Category::ConfigChange);
-        assert_eq!(e.event_type, "quota_set");
-        assert_eq!(e.resource_type.as_deref(), Some("ClientQuota"));
-        assert_eq!(e.resource_name.as_deref(), Some("user=alice"));
-        assert_eq!(e.config_key.as_deref(), Some("producer_byte_rate"));
-        let e = one("[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice, client-id=app}) removing producer_byte_rate.");
-        assert_eq!(e.event_type, "quota_removed");
-        assert_eq!(
-            e.resource_name.as_deref(),
-            Some("user=alice, client-id=app")
+        assert_fields(
+            &e,
+            &[
+                ("category", Some("config_change")),
+                ("event_type", Some("quota_set")),
+                ("resource_type", Some("ClientQuota")),
+                ("resource_name", Some("user=alice")),
+                ("config_key", Some("producer_byte_rate")),
+            ],
         );
-        assert_eq!(e.config_key.as_deref(), Some("producer_byte_rate"));
+        let e = one("[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice, client-id=app}) removing producer_byte_rate.");
+        assert_fields(
+            &e,
+            &[
+                ("event_type", Some("quota_removed")),
+                ("resource_name", Some("user=alice, client-id=app")),
+                ("config_key", Some("producer_byte_rate")),
+            ],
+        );
         let e = one(
             "[QuorumController id=1] Replayed DelegationTokenRecord for Mn4lQ3gsR3yqVYLw2x1aLg.",
         );
-        assert_eq!(e.category, Category::CredentialChange);
-        assert_eq!(e.event_type, "delegation_token_created");
-        assert_eq!(e.mechanism.as_deref(), Some(DELEGATION_TOKEN));
+        assert_fields(
+            &e,
+            &[
+                ("category", Some("credential_change")),
+                ("event_type", Some("delegation_token_created")),
+                ("mechanism", Some(DELEGATION_TOKEN)),
+            ],
+        );
         let e = one("[QuorumController id=1] Replayed RemoveDelegationTokenRecord for Mn4lQ3gsR3yqVYLw2x1aLg.");
         assert_eq!(e.event_type, "delegation_token_deleted");
     }
@@ -464,10 +486,15 @@ mod tests {
     #[test]
     fn scram_records() {
         let e = one("[QuorumController id=1] Replayed UserScramCredentialRecord creating new entry for carol with mechanism SCRAM_SHA_256.");
-        assert_eq!(e.category, Category::CredentialChange);
-        assert_eq!(e.event_type, "scram_credential_created");
-        assert_eq!(e.principal.as_deref(), Some("carol"));
-        assert_eq!(e.mechanism.as_deref(), Some("SCRAM-SHA-256"));
+        assert_fields(
+            &e,
+            &[
+                ("category", Some("credential_change")),
+                ("event_type", Some("scram_credential_created")),
+                ("principal", Some("carol")),
+                ("mechanism", Some("SCRAM-SHA-256")),
+            ],
+        );
         let e = one("[QuorumController id=1] Replayed UserScramCredentialRecord modifying existing entry for carol with mechanism SCRAM_SHA_512.");
         assert_eq!(e.event_type, "scram_credential_updated");
         assert_eq!(e.mechanism.as_deref(), Some("SCRAM-SHA-512"));
@@ -479,13 +506,20 @@ mod tests {
     #[test]
     fn config_records() {
         let e = one("[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=TOPIC, name='orders') which set configuration retention.ms to 86400000");
-        assert_eq!(e.category, Category::ConfigChange);
-        assert_eq!(e.event_type, "config_set");
-        assert_eq!(e.resource_type.as_deref(), Some("Topic"));
-        assert_eq!(e.resource_name.as_deref(), Some("orders"));
+        assert_fields(
+            &e,
+            &[
+                ("category", Some("config_change")),
+                ("event_type", Some("config_set")),
+                ("resource_type", Some("Topic")),
+                ("resource_name", Some("orders")),
+            ],
+        );
         let e = one("[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=BROKER, name='') which set configuration min.insync.replicas to 1");
-        assert_eq!(e.resource_type.as_deref(), Some("Broker"));
-        assert_eq!(e.resource_name, None);
+        assert_fields(
+            &e,
+            &[("resource_type", Some("Broker")), ("resource_name", None)],
+        );
         let e = one("[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=TOPIC, name='orders') which removed configuration retention.ms");
         assert_eq!(e.event_type, "config_removed");
     }

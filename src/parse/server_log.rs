@@ -253,6 +253,7 @@ pub fn reason_for(message: &str) -> Reason {
 mod tests {
     use super::*;
     use crate::parse::log4j::{frame_all, FramerConfig};
+    use crate::parse::test_support::assert_fields;
 
     fn one(first: &str) -> SecurityEvent<'_> {
         parse_parts(first, "", None, SystemTime::UNIX_EPOCH)
@@ -263,14 +264,19 @@ mod tests {
     #[test]
     fn kafka_4_failed_authentication() {
         let e = one("[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:19092-127.0.0.1:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256)");
-        assert_eq!(e.category, Category::Authentication);
-        assert_eq!(e.outcome, Outcome::Failure);
-        assert_eq!(e.event_type, "failed_authentication");
-        assert_eq!(e.client_host.as_deref(), Some("127.0.0.1"));
-        assert_eq!(e.listener.as_deref(), Some("BROKER"));
-        assert_eq!(e.broker_id.as_deref(), Some("1"));
-        assert_eq!(e.mechanism.as_deref(), Some("SCRAM-SHA-256"));
-        assert_eq!(e.reason, Some(Reason::InvalidCredentials));
+        assert_fields(
+            &e,
+            &[
+                ("category", Some("authentication")),
+                ("outcome", Some("failure")),
+                ("event_type", Some("failed_authentication")),
+                ("client_host", Some("127.0.0.1")),
+                ("listener", Some("BROKER")),
+                ("broker_id", Some("1")),
+                ("mechanism", Some("SCRAM-SHA-256")),
+                ("reason", Some("invalid_credentials")),
+            ],
+        );
     }
 
     #[test]

@@ -24,3 +24,18 @@ pub(crate) fn event(parse: ParseMessage, message: &str) -> SecurityEvent<'_> {
 pub(crate) fn error(parse: ParseMessage, message: &str) -> ParseError {
     parse(message, None, SystemTime::UNIX_EPOCH).unwrap_err()
 }
+
+/// Asserts that `event` states each of `expected`'s fields with exactly that value (keys and
+/// values as [`SecurityEvent::fields`] names them; `None`: the field is not set). Fields not
+/// listed are not checked.
+#[track_caller]
+pub(crate) fn assert_fields(event: &SecurityEvent<'_>, expected: &[(&str, Option<&str>)]) {
+    let fields = event.fields();
+    for (key, want) in expected {
+        let got = fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str());
+        assert_eq!(got, *want, "field `{key}` of {fields:?}");
+    }
+}
