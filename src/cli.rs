@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::parse::time::parse_utc_offset;
 use crate::replay::ReplayArgs;
 use crate::telemetry::{LogFormat, LogLevel};
 

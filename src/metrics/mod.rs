@@ -17,6 +17,7 @@ use prometheus::{
 };
 use serde::Deserialize;
 
+use crate::build_info::{REVISION, VERSION};
 use crate::event::{Category, Format, Outcome, Permission, SecurityEvent};
 use crate::parse::broker_log;
 use crate::parse::log4j::Level;
@@ -187,9 +188,6 @@ impl MetricsConfig {
         }
     }
 }
-
-/// Build facts for `kafka_security_build_info` (re-exported for existing users).
-pub use crate::build_info::{REVISION, VERSION};
 
 /// Every metric the exporter emits, registered in one registry.
 pub struct Metrics {
