@@ -74,11 +74,6 @@ impl Input {
         )
     }
 
-    /// The default of a file source's `kind:`.
-    pub fn broker_log() -> Input {
-        Input::BrokerLog
-    }
-
     /// Reads a file source's `kind:` by its [`Input::LOG_KINDS`] name. `other` (a log that is
     /// counted, not parsed) is refused with the names to use instead.
     pub fn deserialize_log_kind<'de, D: Deserializer<'de>>(
