@@ -44,6 +44,8 @@
 //! - [`parse`]: one parser per input format, pure functions from bytes to events, with the
 //!   log4j framer and the broker-log parsers (authorizer, server, controller, request log).
 //! - [`event`]: the normalized [`event::SecurityEvent`] and its closed label sets.
+//! - [`detect`]: stateful detectors on event time (brute force, spraying, probing, new
+//!   principals, log tampering, ...), fed by the pipeline.
 //!
 //! Outputs:
 //! - [`metrics`]: the metric catalogue ([`metrics::catalogue`]: every name, help, label and
@@ -61,6 +63,7 @@ pub mod build_info;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod detect;
 pub mod event;
 pub mod export;
 pub mod health;

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 
+use crate::detect::{self, Detection, Engine, SummaryRow, Suspect};
 use crate::event::{Format, Origin, SecurityEvent};
 use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
 use crate::metrics::Metrics;
@@ -29,6 +30,19 @@ pub const CONTROLLER_REPLAY_WINDOW: Duration = Duration::from_secs(30);
 pub struct LogStream {
     /// Log time of the last `Creating new QuorumController` line while its startup replay runs.
     replay_since: Option<SystemTime>,
+    /// The stream's name for the detectors (a log that goes silent is named by it); the source
+    /// name when unset.
+    name: Option<Arc<str>>,
+}
+
+impl LogStream {
+    /// A stream the detectors know as `name` (`source` and file or partition).
+    pub fn named(name: impl Into<Arc<str>>) -> LogStream {
+        LogStream {
+            replay_since: None,
+            name: Some(name.into()),
+        }
+    }
 }
 
 /// What became of one record.
@@ -80,6 +94,8 @@ pub struct Pipeline {
     record_streams: Mutex<HashMap<String, HashMap<i32, LogStream>>>,
     /// Spans and exemplars, when OTLP traces are on.
     otel: Option<Arc<otel::Handle>>,
+    /// The stateful detectors, when any is on.
+    detect: Option<Mutex<Engine>>,
 }
 
 impl Pipeline {
@@ -89,6 +105,63 @@ impl Pipeline {
             metrics,
             record_streams: Mutex::new(HashMap::new()),
             otel: None,
+            detect: None,
+        }
+    }
+
+    /// Feeds every event to `engine`'s detectors (when any is on).
+    pub fn with_detectors(mut self, engine: Engine) -> Pipeline {
+        self.detect = (!engine.is_empty()).then(|| Mutex::new(engine));
+        self
+    }
+
+    /// Every detection so far by detector and subject, and how many found no summary row;
+    /// `None` when no detector is on.
+    pub fn detections(&self) -> Option<(Vec<SummaryRow>, u64)> {
+        self.detect.as_ref().map(|d| d.lock().summary())
+    }
+
+    /// Lets the detectors see time pass up to `now` (the wall clock, when live).
+    pub fn detect_tick(&self, source: &str, now: SystemTime) {
+        if let Some(d) = &self.detect {
+            let mut out = Vec::new();
+            d.lock().tick(now, &mut out);
+            self.detected(source, &out);
+        }
+    }
+
+    /// Saves the detectors' memory to their state file (when they have one).
+    pub fn save_detectors(&self) -> Result<(), detect::StateError> {
+        match &self.detect {
+            Some(d) => d.lock().save(),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` on the detector engine, collecting and reporting what it raises.
+    fn detect(&self, source: &str, f: impl FnOnce(&mut Engine, &mut Vec<Detection>)) {
+        if let Some(d) = &self.detect {
+            let mut out = Vec::new();
+            f(&mut d.lock(), &mut out);
+            if !out.is_empty() {
+                self.detected(source, &out);
+            }
+        }
+    }
+
+    /// Reports detections: the metric, a log line, a span.
+    fn detected(&self, source: &str, detections: &[Detection]) {
+        for d in detections {
+            tracing::warn!(
+                source,
+                detector = d.detector.as_str(),
+                technique = d.detector.technique(),
+                severity = d.severity.as_str(),
+                subject = %d.subject,
+                count = d.count,
+                "Detection: {}",
+                d.detail
+            );
         }
     }
 
@@ -128,6 +201,7 @@ impl Pipeline {
         match self.parsers.parse(input, framer, record) {
             Ok(Parsed::Event(event)) => {
                 self.metrics.record(source, &event, SystemTime::now());
+                self.detect(source, |d, out| d.observe(&event, out));
                 self.observed(
                     source,
                     &record.origin,
@@ -203,9 +277,22 @@ impl Pipeline {
         let started = SystemTime::now();
         let format = broker_log::route(input, entry);
         self.metrics.record_log_line(format, entry.level);
+        let stream_name = stream.name.clone();
+        let stream_name = stream_name.as_deref().unwrap_or(source);
+        self.detect(source, |d, out| {
+            d.log_entry(stream_name, entry.timestamp, out)
+        });
         let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
+                if entry.suspect || error.is_injection() {
+                    let suspect = Suspect {
+                        at: entry.timestamp,
+                        principal: None,
+                        stream: stream_name,
+                    };
+                    self.detect(source, |d, out| d.suspect(&suspect, out));
+                }
                 self.observed(source, &origin, None, started, Err((format, &error)));
                 return self.rejected(source, format, error, &origin);
             }
@@ -228,6 +315,7 @@ impl Pipeline {
                 event.origin = origin;
                 // One clock read per entry: the parse in between takes microseconds.
                 self.metrics.record(source, &event, started);
+                self.detect(source, |d, out| d.observe(&event, out));
                 self.observed(source, &event.origin, None, started, Ok(&event));
                 Applied::Event(event.format)
             }

@@ -144,6 +144,12 @@ impl ParseError {
         "unrecognized",
     ];
 
+    /// Whether the entry was refused as a suspected log injection (a forged line or field).
+    pub fn is_injection(&self) -> bool {
+        matches!(self, ParseError::InvalidField { problem, .. }
+            if problem.contains("log injection suspected"))
+    }
+
     pub fn reason(&self) -> &'static str {
         match self {
             ParseError::TooLarge { .. } => "too_large",

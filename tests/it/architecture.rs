@@ -34,6 +34,8 @@ const LAYERS: &[&[&str]] = &[
     ],
     // Bytes to events. Depends on `event` (and itself) only: checked on its own below.
     &["parse"],
+    // Stateful detectors on event time: events in, detections out.
+    &["detect"],
     // What the exporter records about events.
     &["metrics"],
     // OTLP output of metrics and traces; readiness and liveness state.

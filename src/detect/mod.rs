@@ -1,0 +1,525 @@
+//! Stateful detectors on **event time**: brute force, password spraying, credential stuffing,
+//! slow brute force, a success after failures, privilege probing, new principals and new client
+//! hosts, log tampering, log injection and seasonal anomalies.
+//!
+//! Every detector reads the time an event says it happened (its `event_time`, else when it was
+//! read), never the wall clock, so a live run and a `replay` of the same events raise the same
+//! detections. Memory stays bounded whatever an attacker sends: windows count in fixed buckets,
+//! distinct-value sets count only up to their threshold, tracked subjects are capped (further
+//! subjects are tracked together as [`OVERFLOW`]) and first-seen memory is capped and ages out.
+//!
+//! The [`Engine`] holds the detectors; the pipeline feeds it every event, every suspect log
+//! entry and the passing of time, and turns each [`Detection`] into a metric, a log line and a
+//! span. What must survive a restart (first-seen memory, anomaly baselines) is saved as one JSON
+//! file in the state directory.
+
+pub mod config;
+
+mod anomaly;
+mod first_seen;
+mod rates;
+mod tamper;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+
+pub use config::DetectorsConfig;
+
+use crate::event::{Category, Outcome, SecurityEvent};
+
+/// The subject under which events of subjects beyond a detector's cap are tracked together.
+pub const OVERFLOW: &str = "__overflow__";
+
+/// Every detector. Its `as_str()` is the `detector` label and its config key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Detector {
+    BruteForce,
+    PasswordSpraying,
+    CredentialStuffing,
+    SlowBruteForce,
+    SuccessAfterFailures,
+    PrivilegeProbing,
+    NewPrincipal,
+    NewClientForPrincipal,
+    LogTampering,
+    LogInjection,
+    Anomaly,
+}
+
+impl Detector {
+    pub const ALL: [Detector; 11] = [
+        Detector::BruteForce,
+        Detector::PasswordSpraying,
+        Detector::CredentialStuffing,
+        Detector::SlowBruteForce,
+        Detector::SuccessAfterFailures,
+        Detector::PrivilegeProbing,
+        Detector::NewPrincipal,
+        Detector::NewClientForPrincipal,
+        Detector::LogTampering,
+        Detector::LogInjection,
+        Detector::Anomaly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detector::BruteForce => "brute_force",
+            Detector::PasswordSpraying => "password_spraying",
+            Detector::CredentialStuffing => "credential_stuffing",
+            Detector::SlowBruteForce => "slow_brute_force",
+            Detector::SuccessAfterFailures => "success_after_failures",
+            Detector::PrivilegeProbing => "privilege_probing",
+            Detector::NewPrincipal => "new_principal",
+            Detector::NewClientForPrincipal => "new_client_for_principal",
+            Detector::LogTampering => "log_tampering",
+            Detector::LogInjection => "log_injection",
+            Detector::Anomaly => "anomaly",
+        }
+    }
+
+    /// MITRE ATT&CK technique id (the `technique` label); `none` for the anomaly detector,
+    /// which names no technique.
+    pub fn technique(self) -> &'static str {
+        match self {
+            Detector::BruteForce => "T1110.001",
+            Detector::PasswordSpraying => "T1110.003",
+            Detector::CredentialStuffing => "T1110.004",
+            Detector::SlowBruteForce => "T1110",
+            Detector::SuccessAfterFailures | Detector::NewPrincipal => "T1078",
+            Detector::NewClientForPrincipal => "T1078",
+            Detector::PrivilegeProbing => "T1069",
+            Detector::LogTampering => "T1562.008",
+            Detector::LogInjection => "T1070",
+            Detector::Anomaly => "none",
+        }
+    }
+
+    /// MITRE ATT&CK tactic of the technique.
+    pub fn tactic(self) -> &'static str {
+        match self {
+            Detector::BruteForce
+            | Detector::PasswordSpraying
+            | Detector::CredentialStuffing
+            | Detector::SlowBruteForce => "credential_access",
+            Detector::SuccessAfterFailures
+            | Detector::NewPrincipal
+            | Detector::NewClientForPrincipal => "initial_access",
+            Detector::PrivilegeProbing => "discovery",
+            Detector::LogTampering | Detector::LogInjection => "defense_evasion",
+            Detector::Anomaly => "none",
+        }
+    }
+
+    /// The severity unless the config overrides it.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Detector::BruteForce
+            | Detector::PasswordSpraying
+            | Detector::CredentialStuffing
+            | Detector::SuccessAfterFailures
+            | Detector::LogTampering
+            | Detector::LogInjection => Severity::Critical,
+            Detector::SlowBruteForce
+            | Detector::PrivilegeProbing
+            | Detector::NewClientForPrincipal
+            | Detector::Anomaly => Severity::Warning,
+            Detector::NewPrincipal => Severity::Warning,
+        }
+    }
+}
+
+/// How urgent a detection is (the `severity` label). `info` is deliberately absent: Alertmanager
+/// setups commonly inhibit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 2] = [Severity::Warning, Severity::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One detection: a detector fired on a subject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub detector: Detector,
+    pub severity: Severity,
+    /// The client host or principal (or stream, or `all`) it is about; [`OVERFLOW`] when the
+    /// subject was beyond the detector's cap.
+    pub subject: String,
+    /// Event time of the first event behind it (the start of the evidence).
+    pub first_event: SystemTime,
+    /// Event time of the event that made it fire.
+    pub last_event: SystemTime,
+    /// How many events (or distinct values, for the distinct-count detectors) are behind it.
+    pub count: u64,
+    /// One sentence for people: `23 failed logins in 5m`.
+    pub detail: String,
+}
+
+/// A string input field with its hash, computed once per event and shared by every detector.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'e> {
+    pub hash: u64,
+    pub text: &'e str,
+}
+
+/// What detectors see of one event.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'e> {
+    /// Event time (the event's own time, else when it was read).
+    pub at: SystemTime,
+    pub event: &'e SecurityEvent<'e>,
+    pub principal: Option<Key<'e>>,
+    pub client_host: Option<Key<'e>>,
+}
+
+impl Observation<'_> {
+    /// A failed authentication.
+    pub fn is_login_failure(&self) -> bool {
+        self.event.category == Category::Authentication && self.event.outcome == Outcome::Failure
+    }
+
+    /// A successful authentication.
+    pub fn is_login_success(&self) -> bool {
+        self.event.category == Category::Authentication && self.event.outcome == Outcome::Success
+    }
+
+    /// A denied authorization.
+    pub fn is_denial(&self) -> bool {
+        self.event.category == Category::Authorization && self.event.outcome == Outcome::Denied
+    }
+}
+
+/// A log entry the broker-log parsers flagged as carrying a forged line or field.
+#[derive(Debug, Clone, Copy)]
+pub struct Suspect<'e> {
+    pub at: SystemTime,
+    /// The principal, when the broker-written part of the entry names it.
+    pub principal: Option<&'e str>,
+    /// The log stream (`source` and file or partition) it came from.
+    pub stream: &'e str,
+}
+
+/// One detector: fed every observation, suspect entry and tick, in event-time order (mostly:
+/// sources interleave, so an event may be a little older than the last one seen).
+trait Detect: Send {
+    fn detector(&self) -> Detector;
+    /// One event.
+    fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>);
+    /// A log entry was read from `stream` at `at` (whatever it held): for silence detection.
+    fn log_entry(&mut self, _stream: &str, _at: SystemTime, _out: &mut Vec<Detection>) {}
+    /// A suspect log entry.
+    fn suspect(&mut self, _s: &Suspect<'_>, _out: &mut Vec<Detection>) {}
+    /// Time has passed up to `now` (event time in replay; the wall clock when live).
+    fn tick(&mut self, _now: SystemTime, _out: &mut Vec<Detection>) {}
+    /// Subjects tracked now (for memory bounds and tests).
+    fn tracked(&self) -> usize;
+    /// Events of subjects beyond the cap, tracked under [`OVERFLOW`], since start.
+    fn overflowed(&self) -> u64 {
+        0
+    }
+    /// What must survive a restart, if anything.
+    fn save(&self) -> Option<serde_json::Value> {
+        None
+    }
+    /// Restores what [`Detect::save`] returned in an earlier run.
+    fn restore(&mut self, _state: &serde_json::Value) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// One row of [`Engine::summary`]: the detections of one detector on one subject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub detector: Detector,
+    pub subject: String,
+    pub first_event: SystemTime,
+    pub last_event: SystemTime,
+    /// Detections raised.
+    pub detections: u64,
+    /// Events behind them, summed.
+    pub events: u64,
+}
+
+/// Rows [`Engine::summary`] keeps at most; further (detector, subject) pairs are counted only.
+const MAX_SUMMARY_ROWS: usize = 10_000;
+
+/// Why the detector state could not be loaded or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{path}: not a detector state file: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// The detectors of one process.
+pub struct Engine {
+    detectors: Vec<Box<dyn Detect>>,
+    hasher: ahash::RandomState,
+    state_file: Option<PathBuf>,
+    summary: HashMap<(Detector, String), SummaryRow>,
+    summary_dropped: u64,
+}
+
+/// Name of the state file in the state directory.
+pub const STATE_FILE: &str = "detectors.json";
+
+impl Engine {
+    /// The detectors `config` switches on, with no memory of earlier runs.
+    pub fn new(config: &DetectorsConfig) -> Engine {
+        let mut detectors: Vec<Box<dyn Detect>> = Vec::new();
+        if config.enabled {
+            rates::build(config, &mut detectors);
+            first_seen::build(config, &mut detectors);
+            tamper::build(config, &mut detectors);
+            anomaly::build(config, &mut detectors);
+        }
+        Engine {
+            detectors,
+            // Fixed keys: hashes go into the state file and must mean the same after a restart.
+            hasher: ahash::RandomState::with_seeds(
+                0x6b61_666b_6173_6563,
+                0x7572_6974_7965_7870,
+                0x6f72_7465_7264_6574,
+                0x6563_7469_6f6e_7321,
+            ),
+            state_file: None,
+            summary: HashMap::new(),
+            summary_dropped: 0,
+        }
+    }
+
+    /// Keeps the detectors' memory in `dir` ([`STATE_FILE`]): restores it now if it exists.
+    pub fn with_state_dir(mut self, dir: &Path) -> Result<Engine, StateError> {
+        let path = dir.join(STATE_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => self.restore(&path, &bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(StateError::Io { path, error }),
+        }
+        self.state_file = Some(path);
+        Ok(self)
+    }
+
+    fn restore(&mut self, path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+        let invalid = |reason: String| StateError::Invalid {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let root: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        if root.get("version").and_then(|v| v.as_u64()) != Some(1) {
+            return Err(invalid("unknown version (expected 1)".into()));
+        }
+        let Some(states) = root.get("detectors").and_then(|d| d.as_object()) else {
+            return Err(invalid("no `detectors` object".into()));
+        };
+        for d in &mut self.detectors {
+            if let Some(state) = states.get(d.detector().as_str()) {
+                d.restore(state)
+                    .map_err(|e| invalid(format!("{}: {e}", d.detector().as_str())))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether any detector is on.
+    pub fn is_empty(&self) -> bool {
+        self.detectors.is_empty()
+    }
+
+    /// The detectors that are on.
+    pub fn detectors(&self) -> Vec<Detector> {
+        self.detectors.iter().map(|d| d.detector()).collect()
+    }
+
+    fn key<'e>(&self, text: Option<&'e str>) -> Option<Key<'e>> {
+        let text = text.filter(|t| !t.is_empty())?;
+        Some(Key {
+            hash: self.hasher.hash_one(text),
+            text,
+        })
+    }
+
+    /// Feeds one event; detections go to `out`.
+    pub fn observe(&mut self, event: &SecurityEvent<'_>, out: &mut Vec<Detection>) {
+        if self.detectors.is_empty() {
+            return;
+        }
+        let o = Observation {
+            at: event.event_time.unwrap_or(event.observed_time),
+            event,
+            principal: self.key(event.principal.as_deref()),
+            client_host: self.key(event.client_host.as_deref()),
+        };
+        let start = out.len();
+        for d in &mut self.detectors {
+            d.observe(&o, out);
+        }
+        self.summarize(&out[start..]);
+    }
+
+    /// A log entry was read from `stream` at event time `at`.
+    pub fn log_entry(&mut self, stream: &str, at: SystemTime, out: &mut Vec<Detection>) {
+        let start = out.len();
+        for d in &mut self.detectors {
+            d.log_entry(stream, at, out);
+        }
+        self.summarize(&out[start..]);
+    }
+
+    /// A suspect log entry (a forged line or field).
+    pub fn suspect(&mut self, s: &Suspect<'_>, out: &mut Vec<Detection>) {
+        let start = out.len();
+        for d in &mut self.detectors {
+            d.suspect(s, out);
+        }
+        self.summarize(&out[start..]);
+    }
+
+    /// Time has passed up to `now`.
+    pub fn tick(&mut self, now: SystemTime, out: &mut Vec<Detection>) {
+        let start = out.len();
+        for d in &mut self.detectors {
+            d.tick(now, out);
+        }
+        self.summarize(&out[start..]);
+    }
+
+    fn summarize(&mut self, new: &[Detection]) {
+        for d in new {
+            let key = (d.detector, d.subject.clone());
+            if let Some(row) = self.summary.get_mut(&key) {
+                row.first_event = row.first_event.min(d.first_event);
+                row.last_event = row.last_event.max(d.last_event);
+                row.detections += 1;
+                row.events += d.count;
+            } else if self.summary.len() < MAX_SUMMARY_ROWS {
+                self.summary.insert(
+                    key,
+                    SummaryRow {
+                        detector: d.detector,
+                        subject: d.subject.clone(),
+                        first_event: d.first_event,
+                        last_event: d.last_event,
+                        detections: 1,
+                        events: d.count,
+                    },
+                );
+            } else {
+                self.summary_dropped += 1;
+            }
+        }
+    }
+
+    /// Every detection so far by detector and subject, sorted by detector then first event; and
+    /// how many detections found no row (beyond [`MAX_SUMMARY_ROWS`]).
+    pub fn summary(&self) -> (Vec<SummaryRow>, u64) {
+        let mut rows: Vec<SummaryRow> = self.summary.values().cloned().collect();
+        rows.sort_by(|a, b| {
+            (a.detector, a.first_event, &a.subject).cmp(&(b.detector, b.first_event, &b.subject))
+        });
+        (rows, self.summary_dropped)
+    }
+
+    /// Subjects tracked now, per detector.
+    pub fn tracked(&self) -> Vec<(Detector, usize)> {
+        self.detectors
+            .iter()
+            .map(|d| (d.detector(), d.tracked()))
+            .collect()
+    }
+
+    /// Events tracked under [`OVERFLOW`] since start, per detector.
+    pub fn overflowed(&self) -> Vec<(Detector, u64)> {
+        self.detectors
+            .iter()
+            .map(|d| (d.detector(), d.overflowed()))
+            .collect()
+    }
+
+    /// Writes what must survive a restart to the state file, atomically (a temporary file
+    /// renamed over it). Does nothing without a state directory.
+    pub fn save(&self) -> Result<(), StateError> {
+        let Some(path) = &self.state_file else {
+            return Ok(());
+        };
+        let states: serde_json::Map<String, serde_json::Value> = self
+            .detectors
+            .iter()
+            .filter_map(|d| Some((d.detector().as_str().to_string(), d.save()?)))
+            .collect();
+        let root = serde_json::json!({ "version": 1, "detectors": states });
+        let io = |error| StateError::Io {
+            path: path.clone(),
+            error,
+        };
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec(&root).expect("JSON values always serialize");
+        std::fs::write(&tmp, bytes).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 before it): bucket arithmetic.
+pub fn millis(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The inverse of [`millis`].
+pub fn from_millis(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Format, Origin};
+
+    #[test]
+    fn every_detector_is_named_and_labelled() {
+        for d in Detector::ALL {
+            assert!(!d.as_str().is_empty());
+            assert!(d.technique() == "none" || d.technique().starts_with('T'));
+        }
+    }
+
+    #[test]
+    fn switched_off_means_no_detectors() {
+        let config = DetectorsConfig {
+            enabled: false,
+            ..Default::default()
+        };
+        let mut engine = Engine::new(&config);
+        assert!(engine.is_empty());
+        let event = SecurityEvent::new(
+            Format::ServerLog,
+            Category::Authentication,
+            Outcome::Failure,
+            "authentication_failed",
+            Origin::Memory,
+            SystemTime::UNIX_EPOCH,
+        );
+        let mut out = Vec::new();
+        engine.observe(&event, &mut out);
+        assert!(out.is_empty());
+    }
+}
