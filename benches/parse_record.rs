@@ -7,6 +7,7 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::time::Duration;
 
+use kafka_security_exporter::detect::{DetectorsConfig, Engine};
 use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
 use kafka_security_exporter::otel::settings::resolve;
 use kafka_security_exporter::otel::{Otel, OtlpConfig, Settings};
@@ -191,6 +192,28 @@ fn bench(c: &mut Criterion) {
 
     let text = text_corpus(N);
     group.bench_function("text", |b| b.iter(|| apply_text(&p, &text)));
+
+    // The same paths with every detector on (default thresholds): what the detectors add per
+    // record on the Kafka path.
+    let detected = pipeline().with_detectors(Engine::new(&DetectorsConfig::default()));
+    group.bench_function("confluent_audit_detectors", |b| {
+        b.iter(|| {
+            for payload in &audit {
+                detected.apply(
+                    "bench",
+                    Input::ConfluentAudit,
+                    &Record::from_payload(payload),
+                );
+            }
+        })
+    });
+    group.bench_function("json_detectors", |b| {
+        b.iter(|| {
+            for payload in &json {
+                detected.apply("bench", Input::Json, &Record::from_payload(payload));
+            }
+        })
+    });
 
     // Tracing on (OTLP traces to an endpoint that refuses connections, so the exporter task is
     // busy retrying and the bounded queue is mostly full: this measures what the consumer thread
