@@ -127,10 +127,7 @@ impl FormatFor {
         }
         let format = FileFormat::from_name(name.trim()).ok_or_else(|| {
             let names: Vec<&str> = FileFormat::NAMES.iter().map(|(n, _)| *n).collect();
-            format!(
-                "`{name}` is not a format; use one of {}",
-                names.join(", ")
-            )
+            format!("`{name}` is not a format; use one of {}", names.join(", "))
         })?;
         Ok(FormatFor {
             path: PathBuf::from(path),
@@ -238,13 +235,17 @@ mod tests {
 
     #[test]
     fn sniffs_each_format_by_its_first_lines() {
-        let audit = r#"{"specversion":"1.0","type":"io.confluent.kafka.server/authorization","data":{}}"#;
+        let audit =
+            r#"{"specversion":"1.0","type":"io.confluent.kafka.server/authorization","data":{}}"#;
         let kcat = r#"{"topic":"t","partition":0,"offset":4,"tstype":"create","ts":1,"broker":1,"key":null,"payload":"x"}"#;
         let cases = [
             (audit, Sniffed::Format(FileFormat::Audit)),
             (kcat, Sniffed::Format(FileFormat::Kcat)),
             (r#"{"user":"bob"}"#, Sniffed::Format(FileFormat::Json)),
-            ("user-login\tUser bob logged in", Sniffed::Format(FileFormat::Text)),
+            (
+                "user-login\tUser bob logged in",
+                Sniffed::Format(FileFormat::Text),
+            ),
             (
                 "[2026-11-26 14:06:16,546] INFO x (kafka.authorizer.logger)",
                 Sniffed::Format(FileFormat::Log(LogKind::Any)),
@@ -254,7 +255,10 @@ mod tests {
                 "\tat org.apache.kafka.X\n[2026-11-26 14:06:16,546] INFO x (y)",
                 Sniffed::Format(FileFormat::Log(LogKind::Any)),
             ),
-            ("# comment\n\n{\"a\":1}\n", Sniffed::Format(FileFormat::Json)),
+            (
+                "# comment\n\n{\"a\":1}\n",
+                Sniffed::Format(FileFormat::Json),
+            ),
             ("", Sniffed::Empty),
             ("\n# only a comment\n", Sniffed::Empty),
             ("hello world\nno format here\n", Sniffed::Unrecognized),
@@ -280,7 +284,10 @@ mod tests {
             FileFormat::Audit
         );
         let e = FormatFor::parse("a=nope").unwrap_err();
-        assert!(e.starts_with("`nope` is not a format; use one of broker,"), "{e}");
+        assert!(
+            e.starts_with("`nope` is not a format; use one of broker,"),
+            "{e}"
+        );
         assert!(FormatFor::parse("nope").is_err());
         for (name, format) in FileFormat::NAMES {
             assert_eq!(format.as_str(), name);

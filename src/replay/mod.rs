@@ -269,7 +269,8 @@ pub fn read_config(path: &Path) -> Result<(Config, DetectorsConfig), ConfigError
     let config = if detectors.is_none() && state_dir.is_none() {
         Config::parse(&text)
     } else {
-        let rest = serde_yaml_ng::to_string(&root).map_err(|e| ConfigErrors(vec![e.to_string()]))?;
+        let rest =
+            serde_yaml_ng::to_string(&root).map_err(|e| ConfigErrors(vec![e.to_string()]))?;
         Config::parse(&rest)
     };
     let mut problems = Vec::new();
@@ -419,7 +420,9 @@ impl FileReader {
                 };
                 pipeline.apply("replay", self.input, item)
             }
-            Reader::Events(r) => pipeline.apply("replay", self.input, &r.record_at(Some(&self.path))),
+            Reader::Events(r) => {
+                pipeline.apply("replay", self.input, &r.record_at(Some(&self.path)))
+            }
         }
     }
 }
@@ -437,7 +440,9 @@ fn chosen_format(options: &ReplayOptions, path: &Path) -> Option<FileFormat> {
     let named = options.format_for.iter().rev().find(|f| f.matches(path));
     match named {
         Some(f) => Some(f.format),
-        None if options.kind != Input::BrokerLog => Some(FileFormat::Log(LogKind::of(options.kind))),
+        None if options.kind != Input::BrokerLog => {
+            Some(FileFormat::Log(LogKind::of(options.kind)))
+        }
         None => None,
     }
 }

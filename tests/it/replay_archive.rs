@@ -155,7 +155,12 @@ fn every_format_is_sniffed_mixed_with_broker_logs() {
 fn an_unrecognized_file_is_reported_on_stderr() {
     let dir = archive_dir();
     let out = Command::new(exporter_bin())
-        .args(["replay", "--progress", "never", dir.path().to_str().unwrap()])
+        .args([
+            "replay",
+            "--progress",
+            "never",
+            dir.path().to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -187,7 +192,13 @@ fn format_for_names_a_file_s_format() {
     assert_eq!(events(&r, "text"), 2.0);
     // The last match wins; a whole-path match works as well.
     let whole = format!("{path}=text");
-    let r = replay(&["--format-for", "plain.log=json", "--format-for", &whole, path]);
+    let r = replay(&[
+        "--format-for",
+        "plain.log=json",
+        "--format-for",
+        &whole,
+        path,
+    ]);
     assert_eq!(events(&r, "text"), 2.0);
     let args = W::try_parse_from(["replay", "--format-for", "plain.log=nope", path]).unwrap();
     let e = ReplayOptions::from_args(&args.a).unwrap_err().to_string();
@@ -267,7 +278,10 @@ fn detectors_come_from_the_config_and_switch_off() {
             "detectors:\n  brute_force: { threshold: 0 }\n",
             "detectors.brute_force.threshold: must be at least 1",
         ),
-        ("detectors:\n  nope: 1\n", "detectors.nope: unknown field `nope`"),
+        (
+            "detectors:\n  nope: 1\n",
+            "detectors.nope: unknown field `nope`",
+        ),
         (
             "detectors:\n  brute_force: { window: soon }\n",
             "detectors.brute_force.window: `soon` is not a duration",
