@@ -9,17 +9,18 @@ use std::time::SystemTime;
 
 /// Runs the merge: `first` holds each source's first item time (sources without one are left
 /// out); `step(i)` applies source `i`'s current item, moves it on and returns its next item's
-/// time, `None` when it has no more. Returns the time of the last item applied.
+/// time, `None` when it has no more. Returns the latest item time applied (the last item's,
+/// unless a file went back in time).
 pub fn merge<E>(
     first: impl IntoIterator<Item = (usize, SystemTime)>,
     mut step: impl FnMut(usize) -> Result<Option<SystemTime>, E>,
 ) -> Result<Option<SystemTime>, E> {
     let mut heap: BinaryHeap<Reverse<(SystemTime, usize)>> =
         first.into_iter().map(|(i, t)| Reverse((t, i))).collect();
-    let mut last = None;
+    let mut latest: Option<SystemTime> = None;
     while let Some(mut top) = heap.peek_mut() {
         let Reverse((time, i)) = *top;
-        last = Some(time);
+        latest = latest.max(Some(time));
         match step(i)? {
             // Replacing the top sifts it down once: no pop and push per item.
             Some(next) => *top = Reverse((next, i)),
@@ -28,7 +29,7 @@ pub fn merge<E>(
             }
         }
     }
-    Ok(last)
+    Ok(latest)
 }
 
 #[cfg(test)]
@@ -56,7 +57,7 @@ mod tests {
             Ok::<_, Infallible>(sources[i].get(pos[i]).map(|&s| at(s)))
         })
         .unwrap();
-        assert_eq!(last, out.last().map(|&(_, s)| at(s)));
+        assert_eq!(last, out.iter().map(|&(_, s)| at(s)).max());
         out
     }
 

@@ -15,7 +15,7 @@
 //! log share its [`LogStream`] (a controller's startup replay is recognized across a rotation),
 //! which the detectors know by the log's name (`server.log`, see
 //! [`crate::sources::file::stream_key`]). After the last item the detectors see time pass up to
-//! its event time once.
+//! the latest event time once (the last item's, unless a file went back in time).
 
 mod archive;
 mod format;

@@ -185,7 +185,7 @@ fn format_for_names_a_file_s_format() {
     );
     let path = plain.to_str().unwrap();
     let r = replay(&[path]);
-    assert_eq!(r.stats.unrecognized, [plain.clone()]);
+    assert_eq!(r.stats.unrecognized, std::slice::from_ref(&plain));
     assert_eq!(events(&r, "text"), 0.0);
     let r = replay(&["--format-for", "plain.log=text", path]);
     assert!(r.stats.unrecognized.is_empty());
