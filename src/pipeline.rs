@@ -12,7 +12,9 @@ use parking_lot::Mutex;
 
 use crate::detect::{self, Detection, Engine, SummaryRow, Suspect};
 use crate::event::{Format, Origin, SecurityEvent};
-use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
+use crate::metrics::internal::{
+    ControllerReplaySkipped, DetectionRaised, InternalEvent, RecordRejected,
+};
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::broker_log::{self, LogOutput};
@@ -95,7 +97,14 @@ pub struct Pipeline {
     /// Spans and exemplars, when OTLP traces are on.
     otel: Option<Arc<otel::Handle>>,
     /// The stateful detectors, when any is on.
-    detect: Option<Mutex<Engine>>,
+    detect: Option<Mutex<Detectors>>,
+}
+
+/// The detector engine and what of its overflow counts was already reported.
+struct Detectors {
+    engine: Engine,
+    /// [`Engine::overflowed`] at the last tick, per detector (in the engine's order).
+    overflow_reported: Vec<u64>,
 }
 
 impl Pipeline {
@@ -109,23 +118,45 @@ impl Pipeline {
         }
     }
 
-    /// Feeds every event to `engine`'s detectors (when any is on).
+    /// Feeds every event to `engine`'s detectors (when any is on), and creates their
+    /// self-metrics at 0.
     pub fn with_detectors(mut self, engine: Engine) -> Pipeline {
-        self.detect = (!engine.is_empty()).then(|| Mutex::new(engine));
+        self.metrics.init_detectors(&engine.detectors());
+        self.detect = (!engine.is_empty()).then(|| {
+            let overflow_reported = vec![0; engine.detectors().len()];
+            Mutex::new(Detectors {
+                engine,
+                overflow_reported,
+            })
+        });
         self
     }
 
     /// Every detection so far by detector and subject, and how many found no summary row;
     /// `None` when no detector is on.
     pub fn detections(&self) -> Option<(Vec<SummaryRow>, u64)> {
-        self.detect.as_ref().map(|d| d.lock().summary())
+        self.detect.as_ref().map(|d| d.lock().engine.summary())
     }
 
-    /// Lets the detectors see time pass up to `now` (the wall clock, when live).
+    /// Lets the detectors see time pass up to `now` (the wall clock, when live), and brings
+    /// `kafka_security_detector_overflow_total` up to date with what they tracked under
+    /// `__overflow__` since the last tick.
     pub fn detect_tick(&self, source: &str, now: SystemTime) {
         if let Some(d) = &self.detect {
             let mut out = Vec::new();
-            d.lock().tick(now, &mut out);
+            let mut d = d.lock();
+            d.engine.tick(now, &mut out);
+            let overflowed = d.engine.overflowed();
+            for ((detector, total), reported) in
+                overflowed.into_iter().zip(&mut d.overflow_reported)
+            {
+                if total > *reported {
+                    self.metrics
+                        .record_detector_overflow(detector, total - *reported);
+                    *reported = total;
+                }
+            }
+            drop(d);
             self.detected(source, &out);
         }
     }
@@ -133,7 +164,7 @@ impl Pipeline {
     /// Saves the detectors' memory to their state file (when they have one).
     pub fn save_detectors(&self) -> Result<(), detect::StateError> {
         match &self.detect {
-            Some(d) => d.lock().save(),
+            Some(d) => d.lock().engine.save(),
             None => Ok(()),
         }
     }
@@ -142,26 +173,25 @@ impl Pipeline {
     fn detect(&self, source: &str, f: impl FnOnce(&mut Engine, &mut Vec<Detection>)) {
         if let Some(d) = &self.detect {
             let mut out = Vec::new();
-            f(&mut d.lock(), &mut out);
+            f(&mut d.lock().engine, &mut out);
             if !out.is_empty() {
                 self.detected(source, &out);
             }
         }
     }
 
-    /// Reports detections: the metric, a log line, a span.
-    fn detected(&self, source: &str, detections: &[Detection]) {
+    /// Reports detections, each in one place ([`DetectionRaised`]: the metric and a log
+    /// line), and as a `kafka.security.detection` span when OTLP traces are on.
+    pub(crate) fn detected(&self, source: &str, detections: &[Detection]) {
         for d in detections {
-            tracing::warn!(
+            DetectionRaised {
                 source,
-                detector = d.detector.as_str(),
-                technique = d.detector.technique(),
-                severity = d.severity.as_str(),
-                subject = %d.subject,
-                count = d.count,
-                "Detection: {}",
-                d.detail
-            );
+                detection: d,
+            }
+            .emit(&self.metrics);
+            if let Some(otel) = &self.otel {
+                otel.detection(source, d);
+            }
         }
     }
 

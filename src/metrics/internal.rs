@@ -14,6 +14,7 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use super::{Metrics, Signal};
+use crate::detect::Detection;
 use crate::event::{Format, Origin};
 use crate::parse::ParseError;
 use crate::telemetry::RateLimit;
@@ -195,6 +196,49 @@ impl InternalEvent for CheckpointFailed<'_> {
     fn emit(self, _metrics: &Metrics) {
         let CheckpointFailed { source, error } = self;
         tracing::error!(source = %source, %error, "Cannot save checkpoints.");
+    }
+}
+
+/// A detector fired: counted in `kafka_security_detections_total`, and one WARN line — every
+/// detection is logged (each one resets its detector's count for the subject, so they are few).
+pub struct DetectionRaised<'a> {
+    /// The source whose event (or tick) raised it.
+    pub source: &'a str,
+    pub detection: &'a Detection,
+}
+
+impl InternalEvent for DetectionRaised<'_> {
+    fn emit(self, metrics: &Metrics) {
+        let DetectionRaised { source, detection } = self;
+        metrics.record_detection(detection);
+        let d = detection;
+        tracing::warn!(
+            source,
+            detector = d.detector.as_str(),
+            technique = d.detector.technique(),
+            tactic = d.detector.tactic(),
+            severity = d.severity.as_str(),
+            subject = %d.subject,
+            count = d.count,
+            first_event = %humantime::format_rfc3339_millis(d.first_event),
+            last_event = %humantime::format_rfc3339_millis(d.last_event),
+            "Detection: {}",
+            d.detail
+        );
+    }
+}
+
+/// The detectors' state file could not be saved: counted in
+/// `kafka_security_detector_state_failures_total`, logged as an error (a restart would forget
+/// what was learnt since the last save). Never fatal; the next save retries.
+pub struct DetectorStateFailed<'a> {
+    pub error: &'a dyn Display,
+}
+
+impl InternalEvent for DetectorStateFailed<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_detector_state_failure();
+        tracing::error!(error = %self.error, "Cannot save the detector state.");
     }
 }
 

@@ -244,8 +244,8 @@ fn config_problems_are_all_reported() {
 #[test]
 fn a_sources_integrity_counters_start_at_zero() {
     let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
-    metrics.init_source("topic", true);
-    metrics.init_source("logs", false);
+    metrics.init_source("topic", true, &[]);
+    metrics.init_source("logs", false, &[]);
     let topic = [("source", "topic")];
     let logs = [("source", "logs")];
     assert_eq!(value(&metrics, names::REDELIVERED, &topic), Some(0.0));
