@@ -399,7 +399,7 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::MetricsConfig;
+    use crate::metrics::{MetricsConfig, OVERFLOW};
     use crate::parse::log4j;
     use crate::parse::ParsersConfig;
 
@@ -442,6 +442,65 @@ mod tests {
                 p.apply("logs", input, item)
             })
             .collect()
+    }
+
+    /// A failed login from `host` at second `s` of a minute, as `server.log` writes it.
+    fn failed_login(host: &str, s: u32) -> String {
+        format!("[2026-11-26 14:06:{s:02},546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /{host} (channelId=127.0.0.1:19092-{host}:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)\n")
+    }
+
+    #[test]
+    fn detections_raise_their_metric_with_the_detector_labels() {
+        use crate::detect::{Detector, DetectorsConfig};
+        let off = DetectorsConfig {
+            enabled: false,
+            ..DetectorsConfig::default()
+        };
+        // Fires on every 3rd failure of a host; tracks 2 hosts, a third goes to __overflow__.
+        let engine = Engine::new(&off).with_test_detector(Detector::BruteForce, 3, 2);
+        let p = pipeline().with_detectors(engine);
+        let overflow = "kafka_security_detector_overflow_total{detector=\"brute_force\"}";
+        assert_eq!(sample(&p, overflow), Some(0.0), "created at 0");
+        assert_eq!(
+            sample(&p, "kafka_security_detector_state_failures_total"),
+            Some(0.0)
+        );
+        let mut log = String::new();
+        for (i, host) in ["10.0.0.7", "10.0.0.8", "10.0.0.7", "10.0.0.7", "10.0.0.8"]
+            .iter()
+            .chain(&["10.0.0.9"; 3])
+            .enumerate()
+        {
+            log.push_str(&failed_login(host, i as u32));
+        }
+        feed(&p, Input::BrokerLog, &log);
+        let series = |subject: &str| {
+            format!("kafka_security_detections_total{{detector=\"brute_force\",severity=\"critical\",subject=\"{subject}\",technique=\"T1110.001\"}}")
+        };
+        assert_eq!(sample(&p, &series("10.0.0.7")), Some(1.0));
+        assert_eq!(sample(&p, &series("10.0.0.8")), None);
+        // The detector's own overflow subject is the overflow series, not a literal value.
+        assert_eq!(sample(&p, &series(OVERFLOW)), Some(1.0));
+        assert_eq!(sample(&p, "kafka_security_series_overflow_total{metric=\"kafka_security_detections_total\"}"), Some(0.0));
+        // Overflowed events reach their counter at the next tick.
+        assert_eq!(sample(&p, overflow), Some(0.0));
+        p.detect_tick("clock", SystemTime::now());
+        assert_eq!(sample(&p, overflow), Some(3.0));
+        p.detect_tick("clock", SystemTime::now());
+        assert_eq!(sample(&p, overflow), Some(3.0), "deltas, not totals");
+        let (rows, dropped) = p.detections().unwrap();
+        assert_eq!((rows.len(), dropped), (2, 0));
+    }
+
+    #[test]
+    fn no_detector_on_means_no_detector_series() {
+        let off = crate::detect::DetectorsConfig {
+            enabled: false,
+            ..Default::default()
+        };
+        let p = pipeline().with_detectors(Engine::new(&off));
+        assert!(p.detections().is_none());
+        assert!(!text(&p).contains("kafka_security_detector"), "{}", text(&p));
     }
 
     const CONTROLLER: &str = "\

@@ -227,8 +227,9 @@ fn config_problems_are_all_reported() {
         delay_buckets_secs: vec![1.0, 0.5],
         request_duration_buckets_secs: vec![],
         request_duration_by_principal: false,
+        cluster: Some(String::new()),
     };
-    assert_eq!(config.problems().len(), 5, "{:?}", config.problems());
+    assert_eq!(config.problems().len(), 6, "{:?}", config.problems());
     assert!(config.problems().contains(
         &"metrics.max_series.nope_total: not a capped metric; expected one of \
           kafka_security_events_total, kafka_security_authentication_total, \
@@ -236,7 +237,8 @@ fn config_problems_are_all_reported() {
           kafka_security_authorization_total, \
           kafka_security_authorization_denials_by_principal_total, \
           kafka_security_acl_changes_total, kafka_security_credential_changes_total, \
-          kafka_security_config_changes_total, kafka_security_request_duration_seconds"
+          kafka_security_config_changes_total, kafka_security_request_duration_seconds, \
+          kafka_security_detections_total"
             .to_string()
     ));
 }
