@@ -300,7 +300,8 @@ async fn cluster_label(config: &Config) -> String {
         return DEFAULT_CLUSTER.to_string();
     };
     let asked = tokio::task::spawn_blocking(move || {
-        let consumer: rdkafka::consumer::BaseConsumer = kafka.client_config().ok()?.create().ok()?;
+        let consumer: rdkafka::consumer::BaseConsumer =
+            kafka.client_config().ok()?.create().ok()?;
         rdkafka::consumer::Consumer::client(&consumer).fetch_cluster_id(CLUSTER_ID_TIMEOUT)
     })
     .await
@@ -336,6 +337,70 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Waits (in paused time, a little at a time) until `f` holds.
+    async fn eventually(what: &str, f: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("never: {what}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn detectors_are_saved_every_minute_and_a_failed_save_is_counted_not_fatal() {
+        use crate::detect::{Detector, DetectorsConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let off = DetectorsConfig {
+            enabled: false,
+            ..DetectorsConfig::default()
+        };
+        std::fs::create_dir(&state).unwrap();
+        let engine = Engine::new(&off)
+            .with_test_detector(Detector::BruteForce, 3, 10)
+            .with_state_dir(&state)
+            .unwrap();
+        let metrics = Arc::new(Metrics::new(&Default::default()).unwrap());
+        let parsers = Parsers::new(&Default::default()).unwrap();
+        let pipeline = Arc::new(Pipeline::new(parsers, metrics.clone()).with_detectors(engine));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run_detectors(
+            pipeline.clone(),
+            stop.clone(),
+            DETECTOR_TICK,
+            DETECTOR_SAVE,
+        ));
+        let file = state.join(detect::STATE_FILE);
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert!(!file.exists(), "saved before a minute passed");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        eventually("saved after a minute", || file.exists()).await;
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(saved["detectors"]["brute_force"]["failures"], 0);
+
+        // The directory goes away: the next save fails, is counted, and the loop goes on.
+        std::fs::remove_dir_all(&state).unwrap();
+        let failures = || {
+            String::from_utf8(metrics.render())
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("kafka_security_detector_state_failures_total "))
+                .map(str::to_string)
+        };
+        assert_eq!(failures().as_deref(), Some("0"));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        eventually("a failed save counted", || {
+            failures().as_deref() == Some("1")
+        })
+        .await;
+        assert!(!task.is_finished());
+        stop.cancel();
+        task.await.unwrap();
+    }
 
     #[test]
     fn web_flags_win_over_the_config_which_wins_over_defaults() {

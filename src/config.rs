@@ -410,7 +410,10 @@ bogus: 1
         assert_eq!(c.detectors.brute_force.threshold, 5);
         assert!(!c.detectors.anomaly.enabled);
         assert_eq!(c.state_dir.as_deref(), Some(Path::new("/var/lib/kse")));
-        assert_eq!(Config::parse("").unwrap().detectors, DetectorsConfig::default());
+        assert_eq!(
+            Config::parse("").unwrap().detectors,
+            DetectorsConfig::default()
+        );
 
         let file = tempfile::NamedTempFile::new().unwrap();
         let text = format!(

@@ -481,7 +481,13 @@ mod tests {
         assert_eq!(sample(&p, &series("10.0.0.8")), None);
         // The detector's own overflow subject is the overflow series, not a literal value.
         assert_eq!(sample(&p, &series(OVERFLOW)), Some(1.0));
-        assert_eq!(sample(&p, "kafka_security_series_overflow_total{metric=\"kafka_security_detections_total\"}"), Some(0.0));
+        assert_eq!(
+            sample(
+                &p,
+                "kafka_security_series_overflow_total{metric=\"kafka_security_detections_total\"}"
+            ),
+            Some(0.0)
+        );
         // Overflowed events reach their counter at the next tick.
         assert_eq!(sample(&p, overflow), Some(0.0));
         p.detect_tick("clock", SystemTime::now());
@@ -500,7 +506,11 @@ mod tests {
         };
         let p = pipeline().with_detectors(Engine::new(&off));
         assert!(p.detections().is_none());
-        assert!(!text(&p).contains("kafka_security_detector"), "{}", text(&p));
+        assert!(
+            !text(&p).contains("kafka_security_detector"),
+            "{}",
+            text(&p)
+        );
     }
 
     const CONTROLLER: &str = "\

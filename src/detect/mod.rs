@@ -534,18 +534,14 @@ impl Detect for TestDetector {
             return;
         };
         self.failures += 1;
-        let subject = if self.counts.contains_key(host.text)
-            || self.counts.len() < self.max_subjects
-        {
-            host.text
-        } else {
-            self.overflowed += 1;
-            OVERFLOW
-        };
-        let (n, first) = self
-            .counts
-            .entry(subject.to_string())
-            .or_insert((0, o.at));
+        let subject =
+            if self.counts.contains_key(host.text) || self.counts.len() < self.max_subjects {
+                host.text
+            } else {
+                self.overflowed += 1;
+                OVERFLOW
+            };
+        let (n, first) = self.counts.entry(subject.to_string()).or_insert((0, o.at));
         *n += 1;
         if *n % self.every == 0 {
             out.push(Detection {

@@ -305,6 +305,57 @@ mod tests {
     }
 
     #[test]
+    fn detections_and_state_failures_are_counted() {
+        use crate::detect::{Detector, Severity};
+        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        let d = Detection {
+            detector: Detector::PrivilegeProbing,
+            severity: Severity::Warning,
+            subject: "User:eve".into(),
+            first_event: std::time::UNIX_EPOCH,
+            last_event: std::time::UNIX_EPOCH,
+            count: 10,
+            detail: "denied on 10 resources in 10m".into(),
+        };
+        for _ in 0..2 {
+            DetectionRaised {
+                source: "broker",
+                detection: &d,
+            }
+            .emit(&m);
+        }
+        DetectorStateFailed {
+            error: &"disk full",
+        }
+        .emit(&m);
+        let families = m.registry().gather();
+        let family = |name: &str| families.iter().find(|f| f.name() == name).unwrap();
+        let detections = family(names::DETECTIONS);
+        assert_eq!(detections.get_metric().len(), 1);
+        let labels: Vec<(&str, &str)> = detections.get_metric()[0]
+            .get_label()
+            .iter()
+            .map(|l| (l.name(), l.value()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("detector", "privilege_probing"),
+                ("severity", "warning"),
+                ("subject", "User:eve"),
+                ("technique", "T1069"),
+            ]
+        );
+        assert_eq!(detections.get_metric()[0].get_counter().value(), 2.0);
+        assert_eq!(
+            family(names::DETECTOR_STATE_FAILURES).get_metric()[0]
+                .get_counter()
+                .value(),
+            1.0
+        );
+    }
+
+    #[test]
     fn a_rejected_record_is_counted_every_time_and_warned_about_once_per_period() {
         let m = Metrics::new(&MetricsConfig::default()).unwrap();
         for _ in 0..3 {

@@ -398,3 +398,129 @@ fn changes_and_rejections_are_labelled_from_what_the_parser_set() {
         Some(1.0)
     );
 }
+
+/// How many series `name` has.
+fn series_count(metrics: &Metrics, name: &str) -> usize {
+    metrics
+        .registry()
+        .gather()
+        .iter()
+        .find(|f| f.name() == name)
+        .map_or(0, |f| f.get_metric().len())
+}
+
+#[test]
+fn closed_label_sets_start_at_zero_with_their_source() {
+    use crate::parse::Input;
+    let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+    assert_eq!(series_count(&metrics, names::PARSE_ERRORS), 0);
+    metrics.init_source("audit", true, &[Input::Auto, Input::Json]);
+    metrics.init_source("broker", false, &[Input::BrokerLog]);
+    metrics.init_source("authz", false, &[Input::AuthorizerLog]);
+    let reasons = ParseError::REASONS.len();
+    // audit: unknown, confluent_audit, json, text; broker: the four logs; authz: one.
+    assert_eq!(
+        series_count(&metrics, names::PARSE_ERRORS),
+        (4 + 4 + 1) * reasons
+    );
+    for (source, format) in [
+        ("audit", "unknown"),
+        ("audit", "json"),
+        ("broker", "controller_log"),
+        ("authz", "authorizer_log"),
+    ] {
+        let labels = [
+            ("source", source),
+            ("format", format),
+            ("reason", "invalid_json"),
+        ];
+        assert_eq!(
+            value(&metrics, names::PARSE_ERRORS, &labels),
+            Some(0.0),
+            "{labels:?}"
+        );
+    }
+    assert_eq!(
+        value(
+            &metrics,
+            names::PARSE_ERRORS,
+            &[
+                ("source", "authz"),
+                ("format", "server_log"),
+                ("reason", "empty")
+            ]
+        ),
+        None
+    );
+    // Log lines per kind × level, rejected connections per reason, ACL changes per action ×
+    // Kafka resource type × permission, credential changes per action × mechanism.
+    assert_eq!(series_count(&metrics, names::LOG_LINES), 5 * 6);
+    assert_eq!(
+        value(
+            &metrics,
+            names::LOG_LINES,
+            &[("file_kind", "authorizer"), ("level", "INFO")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            names::CONNECTIONS_REJECTED,
+            &[("reason", "per_ip_limit")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(series_count(&metrics, names::ACL_CHANGES), 2 * 6 * 2);
+    assert_eq!(
+        value(
+            &metrics,
+            names::ACL_CHANGES,
+            &[
+                ("action", "create"),
+                ("resource_type", "Topic"),
+                ("permission", "allow")
+            ]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(series_count(&metrics, names::CREDENTIAL_CHANGES), 4 * 3);
+    // A later event moves the series created at 0; the capped metrics admitted them.
+    metrics.record_parse_error("audit", Some(Format::Json), &ParseError::Empty);
+    assert_eq!(
+        value(
+            &metrics,
+            names::PARSE_ERRORS,
+            &[("source", "audit"), ("format", "json"), ("reason", "empty")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(metrics.acl_changes.admitted(), 24);
+}
+
+#[test]
+fn the_cluster_label_is_on_every_series_when_set() {
+    let config = MetricsConfig {
+        cluster: Some("MwTDkQeNYTZqM_InrhQX_A".into()),
+        ..MetricsConfig::default()
+    };
+    let metrics = Metrics::new(&config).unwrap();
+    metrics.set_source_up("s", true);
+    let text = String::from_utf8(metrics.render()).unwrap();
+    let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(samples.len() > 2, "{text}");
+    for line in samples {
+        assert!(
+            line.contains("cluster=\"MwTDkQeNYTZqM_InrhQX_A\""),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        value(
+            &metrics,
+            names::SOURCE_UP,
+            &[("source", "s"), ("cluster", "MwTDkQeNYTZqM_InrhQX_A")]
+        ),
+        Some(1.0)
+    );
+}
