@@ -251,53 +251,16 @@ impl ReplayOptions {
     }
 }
 
-/// Reads a config file for `replay`: the [`Config`] and its `detectors:` section. The
-/// `detectors:` (and `state_dir:`, which replay ignores: a replay remembers nothing) keys are
-/// taken out and read here before the rest goes to [`Config::parse`], so this works whether or
-/// not [`Config`] knows them.
+/// Reads a config file for `replay`: the [`Config`] and its `detectors:` section (`state_dir:`
+/// is checked but unused: a replay remembers nothing between runs).
 pub fn read_config(path: &Path) -> Result<(Config, DetectorsConfig), ConfigErrors> {
     let at = |p: String| format!("{}: {p}", path.display());
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigErrors(vec![at(format!("cannot read: {e}"))]))?;
-    let mut root: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&text).map_err(|e| ConfigErrors(vec![at(e.to_string())]))?;
-    let (mut detectors, mut state_dir) = (None, None);
-    if let serde_yaml_ng::Value::Mapping(m) = &mut root {
-        detectors = m.remove("detectors");
-        state_dir = m.remove("state_dir");
-    }
-    let config = if detectors.is_none() && state_dir.is_none() {
-        Config::parse(&text)
-    } else {
-        let rest =
-            serde_yaml_ng::to_string(&root).map_err(|e| ConfigErrors(vec![e.to_string()]))?;
-        Config::parse(&rest)
-    };
-    let mut problems = Vec::new();
-    let config = config.map_err(|ConfigErrors(p)| problems.extend(p)).ok();
-    let detectors = match detectors {
-        None | Some(serde_yaml_ng::Value::Null) => DetectorsConfig::default(),
-        Some(value) => match serde_path_to_error::deserialize::<_, DetectorsConfig>(value) {
-            Ok(d) => {
-                problems.extend(d.problems("detectors"));
-                d
-            }
-            Err(e) => {
-                let field = e.path().to_string();
-                let field = if field == "." {
-                    String::new()
-                } else {
-                    format!(".{field}")
-                };
-                problems.push(format!("detectors{field}: {}", e.inner()));
-                DetectorsConfig::default()
-            }
-        },
-    };
-    match config {
-        Some(config) if problems.is_empty() => Ok((config, detectors)),
-        _ => Err(ConfigErrors(problems.into_iter().map(at).collect())),
-    }
+    let config = Config::parse(&text)
+        .map_err(|ConfigErrors(p)| ConfigErrors(p.into_iter().map(at).collect()))?;
+    let detectors = config.detectors.clone();
+    Ok((config, detectors))
 }
 
 /// The `replay` subcommand: replays the files, prints the exposition to stdout and the summary
