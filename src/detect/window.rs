@@ -54,6 +54,11 @@ impl Buckets {
         newest.saturating_sub(self.len - 1)
     }
 
+    /// The window in milliseconds: whole buckets.
+    pub(super) fn span(&self) -> u64 {
+        self.width.saturating_mul(self.len)
+    }
+
     /// Bucket width in milliseconds.
     pub(super) fn width(&self) -> u64 {
         self.width
@@ -98,6 +103,12 @@ impl Counter {
         self.total += 1;
         self.first = self.first.min(at);
         true
+    }
+
+    /// Moves the window on to end at `at` (if later), forgetting what leaves it: for a count "now"
+    /// without counting an event.
+    pub(super) fn advance_to(&mut self, g: &Buckets, at: u64) {
+        self.advance(g, g.of(at));
     }
 
     /// Moves the head up to bucket `b` (if later), forgetting buckets that leave the window.
@@ -199,6 +210,15 @@ impl Distinct {
         }
         self.first = self.first.min(at);
         true
+    }
+
+    /// Moves the window on to end at `at` (if later), forgetting values that leave it.
+    pub(super) fn advance_to(&mut self, g: &Buckets, at: u64) {
+        let b = g.of(at);
+        if b > self.newest {
+            self.newest = b;
+            self.evict_expired(g);
+        }
     }
 
     fn evict_expired(&mut self, g: &Buckets) {
@@ -346,9 +366,13 @@ impl<S> Subjects<S> {
             .find_mut(key.hash, |e| e.hash == key.hash && *e.name == *name)
     }
 
-    /// The [`OVERFLOW`] entry, once some event went there.
-    pub(super) fn overflow_mut(&mut self) -> Option<&mut Entry<S>> {
-        self.overflow.as_mut()
+    /// The entry of `key` if it is tracked, else the [`OVERFLOW`] entry if some event went
+    /// there (an untracked subject may be one of those); never creates one.
+    pub(super) fn find_or_overflow(&mut self, key: Key<'_>) -> Option<&mut Entry<S>> {
+        let name = cut(key.text);
+        self.table
+            .find_mut(key.hash, |e| e.hash == key.hash && *e.name == *name)
+            .or(self.overflow.as_mut())
     }
 
     /// Time has passed up to `now`: drops every subject `expired(state, clock)` says is over.
@@ -361,7 +385,11 @@ impl<S> Subjects<S> {
         let clock = self.clock;
         self.swept = clock / self.granularity;
         self.table.retain(|e| !expired(&e.state, clock));
-        if self.overflow.as_ref().is_some_and(|e| expired(&e.state, clock)) {
+        if self
+            .overflow
+            .as_ref()
+            .is_some_and(|e| expired(&e.state, clock))
+        {
             self.overflow = None;
         }
     }
