@@ -8,7 +8,6 @@
 //! sum of the last `window / bucket` buckets, the newest one included; an event older than that,
 //! relative to the newest bucket its counter has seen, is dropped.
 
-use hashbrown::hash_table::Entry as Slot;
 use hashbrown::HashTable;
 
 use super::config::Window;
@@ -306,6 +305,19 @@ fn cut(text: &str) -> &str {
     &text[..end]
 }
 
+/// Drops the entries (the overflow one too) that `expired(state, clock)` says are over.
+fn sweep<S>(
+    table: &mut HashTable<Entry<S>>,
+    overflow: &mut Option<Entry<S>>,
+    clock: u64,
+    expired: &impl Fn(&S, u64) -> bool,
+) {
+    table.retain(|e| !expired(&e.state, clock));
+    if overflow.as_ref().is_some_and(|e| expired(&e.state, clock)) {
+        *overflow = None;
+    }
+}
+
 impl<S> Subjects<S> {
     pub(super) fn new(max: usize, granularity: u64) -> Subjects<S> {
         Subjects {
@@ -332,31 +344,30 @@ impl<S> Subjects<S> {
         self.clock = self.clock.max(at);
         let name = cut(key.text);
         let eq = |e: &Entry<S>| e.hash == key.hash && *e.name == *name;
-        if self.table.len() >= self.max && self.table.find(key.hash, eq).is_none() {
-            if self.swept != self.clock / self.granularity {
-                self.sweep(&expired);
-            }
-            if self.table.len() >= self.max {
-                self.overflowed += 1;
-                return self.overflow.get_or_insert_with(|| Entry {
-                    hash: 0,
-                    name: OVERFLOW.into(),
-                    overflow: true,
-                    state: new(),
-                });
-            }
+        let table = match self.table.find_entry(key.hash, eq) {
+            Ok(found) => return found.into_mut(),
+            Err(absent) => absent.into_table(),
+        };
+        if table.len() >= self.max && self.swept != self.clock / self.granularity {
+            self.swept = self.clock / self.granularity;
+            sweep(table, &mut self.overflow, self.clock, &expired);
         }
-        match self.table.entry(key.hash, eq, |e| e.hash) {
-            Slot::Occupied(o) => o.into_mut(),
-            Slot::Vacant(v) => v
-                .insert(Entry {
-                    hash: key.hash,
-                    name: name.into(),
-                    overflow: false,
-                    state: new(),
-                })
-                .into_mut(),
+        if table.len() >= self.max {
+            self.overflowed += 1;
+            return self.overflow.get_or_insert_with(|| Entry {
+                hash: 0,
+                name: OVERFLOW.into(),
+                overflow: true,
+                state: new(),
+            });
         }
+        let entry = Entry {
+            hash: key.hash,
+            name: name.into(),
+            overflow: false,
+            state: new(),
+        };
+        table.insert_unique(key.hash, entry, |e| e.hash).into_mut()
     }
 
     /// The entry of `key` if it is tracked; never creates one.
@@ -378,20 +389,8 @@ impl<S> Subjects<S> {
     /// Time has passed up to `now`: drops every subject `expired(state, clock)` says is over.
     pub(super) fn tick(&mut self, now: u64, expired: impl Fn(&S, u64) -> bool) {
         self.clock = self.clock.max(now);
-        self.sweep(&expired);
-    }
-
-    fn sweep(&mut self, expired: &impl Fn(&S, u64) -> bool) {
-        let clock = self.clock;
-        self.swept = clock / self.granularity;
-        self.table.retain(|e| !expired(&e.state, clock));
-        if self
-            .overflow
-            .as_ref()
-            .is_some_and(|e| expired(&e.state, clock))
-        {
-            self.overflow = None;
-        }
+        self.swept = self.clock / self.granularity;
+        sweep(&mut self.table, &mut self.overflow, self.clock, &expired);
     }
 
     /// Subjects tracked now, [`OVERFLOW`] included.
