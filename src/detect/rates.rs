@@ -485,18 +485,19 @@ impl Detect for SuccessAfterFailures {
     }
 
     fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>) {
+        let failed = o.is_login_failure();
+        let authorized = o.event.category == Category::Authorization
+            && matches!(o.event.outcome, Outcome::Allowed | Outcome::Denied);
+        if !(failed || authorized || o.is_login_success()) {
+            return;
+        }
         let principal = o.principal.filter(|p| !is_anonymous(p.text)).map(|p| Key {
             hash: p.hash ^ PRINCIPAL_SALT,
             text: p.text,
         });
         let at = millis(o.at);
-        if o.is_login_failure() {
+        if failed {
             self.failure(o.client_host, principal, at);
-            return;
-        }
-        let authorized = o.event.category == Category::Authorization
-            && matches!(o.event.outcome, Outcome::Allowed | Outcome::Denied);
-        if !(o.is_login_success() || authorized) {
             return;
         }
         let g = self.g;

@@ -17,6 +17,9 @@ use super::{Key, OVERFLOW};
 /// still covers the whole text, so two long names stay two subjects).
 pub(super) const MAX_SUBJECT_BYTES: usize = 256;
 
+/// Buckets per window at most (what the config checks allow).
+const MAX_BUCKETS: u64 = 10_000;
+
 /// The geometry of one window counted in fixed buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Buckets {
@@ -27,9 +30,15 @@ pub(super) struct Buckets {
 }
 
 impl Buckets {
+    /// The geometry of `w`. A config that passed its checks has at most [`MAX_BUCKETS`] buckets
+    /// per window; one that did not gets wider buckets rather than a huge ring per subject.
     pub(super) fn new(w: Window) -> Buckets {
-        let width = (w.bucket().as_millis() as u64).max(1);
-        let len = (w.window.0.as_millis() as u64 / width).max(1);
+        let window = (w.window.0.as_millis() as u64).max(1);
+        let mut width = (w.bucket().as_millis() as u64).max(1);
+        if window / width > MAX_BUCKETS {
+            width = window.div_ceil(MAX_BUCKETS);
+        }
+        let len = (window / width).max(1);
         Buckets { width, len }
     }
 
@@ -179,11 +188,13 @@ pub(super) struct Distinct {
 }
 
 impl Distinct {
-    /// An empty set; its room for `limit` values is allocated now, once.
+    /// An empty set. Room for `limit` values (up to 16: the defaults are 10) is allocated now,
+    /// once; a larger limit grows the set as values come. Lookups scan the set: thresholds are
+    /// meant to be tens, not thousands.
     pub(super) fn new(limit: u64) -> Distinct {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(1);
         Distinct {
-            items: Vec::with_capacity(limit.min(4096)),
+            items: Vec::with_capacity(limit.min(16)),
             limit,
             newest: 0,
             first: u64::MAX,
@@ -193,10 +204,7 @@ impl Distinct {
     /// Adds value `hash` seen at `at`; `false` when the event is older than the window.
     pub(super) fn insert(&mut self, g: &Buckets, hash: u64, at: u64) -> bool {
         let b = g.of(at);
-        if b > self.newest {
-            self.newest = b;
-            self.evict_expired(g);
-        }
+        self.advance_to(g, at);
         if !g.covers(self.newest, b) {
             return false;
         }
@@ -444,6 +452,12 @@ mod tests {
             bucket: None,
         });
         assert_eq!((g.width(), g.len), (30_000, 10));
+        // An unchecked config with a million buckets per window gets wider ones.
+        let g = Buckets::new(Window {
+            window: Span(Duration::from_secs(1000)),
+            bucket: Some(Span(Duration::from_millis(1))),
+        });
+        assert_eq!((g.width(), g.len, g.span()), (100, 10_000, 1_000_000));
     }
 
     #[test]
@@ -488,7 +502,7 @@ mod tests {
         assert!(d.insert(&g, 3, 2_500));
         assert!(d.insert(&g, 4, 2_600), "counted as seen, but no room");
         assert_eq!(d.len(), 3);
-        assert!(d.items.capacity() <= 4096 && d.items.len() <= 3);
+        assert!(d.items.capacity() <= 16 && d.items.len() <= 3);
         // Value 1 was last seen in bucket 2; bucket 7 leaves buckets 2 and older behind.
         assert!(d.insert(&g, 5, 7_000));
         assert_eq!(d.len(), 1);
