@@ -19,6 +19,7 @@ mod anomaly;
 mod first_seen;
 mod rates;
 mod tamper;
+mod window;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -10,6 +10,7 @@ mod broker_log_fixtures;
 mod cli;
 mod dashboards;
 mod demo;
+mod detect_memory;
 mod e2e_broker_logs;
 mod e2e_broker_restart;
 mod e2e_kafka;
