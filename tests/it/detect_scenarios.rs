@@ -189,8 +189,7 @@ fn privilege_probing_a_principal_enumerates_topics() {
     for topic in topics {
         s.authz(
             t,
-            "User:intern",
-            "10.30.0.17",
+            ("User:intern", "10.30.0.17"),
             "DESCRIBE",
             ("Topic", topic),
             "Metadata",
@@ -216,8 +215,7 @@ fn a_guessed_password_failures_in_server_log_then_success_in_the_audit_log() {
     for i in 0..5 {
         s.audit_authz(
             t + (i + 1) * 5 * SECOND,
-            "User:payments-svc",
-            attacker,
+            ("User:payments-svc", attacker),
             "Fetch",
             "Read",
             "payments",
@@ -237,8 +235,7 @@ fn a_new_principal_after_learning() {
         let at = t + (i as u64 + 1) * 20 * SECOND;
         s.audit_authz(
             at,
-            "User:svc-exfil",
-            "10.20.4.41",
+            ("User:svc-exfil", "10.20.4.41"),
             "Fetch",
             "Read",
             topic,
@@ -246,8 +243,7 @@ fn a_new_principal_after_learning() {
         );
         s.authz(
             at + 5,
-            "User:svc-exfil",
-            "10.20.4.41",
+            ("User:svc-exfil", "10.20.4.41"),
             "READ",
             ("Topic", topic),
             "Fetch",
@@ -266,8 +262,7 @@ fn a_known_principal_from_a_new_host() {
     s.audit_login(t, principal, "10.99.0.7", true);
     s.audit_authz(
         t + 3 * SECOND,
-        principal,
-        "10.99.0.7",
+        (principal, "10.99.0.7"),
         "Fetch",
         "Read",
         "payments",
@@ -275,8 +270,7 @@ fn a_known_principal_from_a_new_host() {
     );
     s.authz(
         t + 4 * SECOND,
-        principal,
-        "10.99.0.7",
+        (principal, "10.99.0.7"),
         "READ",
         ("Topic", "payments"),
         "Fetch",

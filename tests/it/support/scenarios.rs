@@ -198,17 +198,17 @@ impl Scenario {
 
     /// An authorization decision in `kafka-authorizer.log`: allowed at DEBUG by the principal's
     /// ACL, denied at INFO by `DefaultDeny`.
-    #[allow(clippy::too_many_arguments)]
+    /// `who` is the principal and its client host.
     pub fn authz(
         &mut self,
         at: u64,
-        principal: &str,
-        host: &str,
+        who: (&str, &str),
         operation: &str,
         resource: (&str, &str),
         api: &str,
         allowed: bool,
     ) {
+        let (principal, host) = who;
         let (rtype, name) = resource;
         let head = format!(
             "Principal = {principal} is {} operation = {operation} from host = {host} on resource = {rtype}:LITERAL:{name} for request = {api} with resourceRefCount = 1",
@@ -350,17 +350,17 @@ impl Scenario {
         self.cloud_event(at, "authentication", "", data);
     }
 
-    /// An authorization decision in the audit log.
+    /// An authorization decision in the audit log; `who` is the principal and its client host.
     pub fn audit_authz(
         &mut self,
         at: u64,
-        principal: &str,
-        host: &str,
+        who: (&str, &str),
         method: &str,
         operation: &str,
         topic: &str,
         granted: bool,
     ) {
+        let (principal, host) = who;
         let crn = format!("crn:///kafka={CLUSTER}");
         let mut info = serde_json::json!({
             "granted": granted,
@@ -425,8 +425,7 @@ impl Scenario {
                 let topic = c.topics[0];
                 self.authz(
                     t + 40,
-                    c.principal,
-                    host,
+                    (c.principal, host),
                     "DESCRIBE",
                     ("Topic", topic),
                     "Metadata",
@@ -461,8 +460,7 @@ impl Scenario {
         if self.rng.u32(0..40) == 0 {
             self.authz(
                 t,
-                "User:reporting",
-                "10.20.7.71",
+                ("User:reporting", "10.20.7.71"),
                 "READ",
                 ("Group", "reporting-adhoc"),
                 "JoinGroup",
@@ -474,8 +472,7 @@ impl Scenario {
         match self.rng.u32(0..4) {
             0 => self.authz(
                 t,
-                c.principal,
-                host,
+                (c.principal, host),
                 "WRITE",
                 ("Topic", topic),
                 "Produce",
@@ -483,8 +480,7 @@ impl Scenario {
             ),
             1 => self.authz(
                 t,
-                c.principal,
-                host,
+                (c.principal, host),
                 "READ",
                 ("Topic", topic),
                 "Fetch",
@@ -492,8 +488,7 @@ impl Scenario {
             ),
             2 => self.authz(
                 t,
-                c.principal,
-                host,
+                (c.principal, host),
                 "READ",
                 ("Group", c.group),
                 "OffsetCommit",
@@ -501,8 +496,7 @@ impl Scenario {
             ),
             _ => self.authz(
                 t,
-                c.principal,
-                host,
+                (c.principal, host),
                 "DESCRIBE",
                 ("Topic", topic),
                 "Metadata",
@@ -524,8 +518,7 @@ impl Scenario {
             let topic = c.topics[0];
             self.authz(
                 at,
-                c.principal,
-                host,
+                (c.principal, host),
                 "DESCRIBE",
                 ("Topic", topic),
                 "Metadata",
@@ -564,8 +557,8 @@ impl Scenario {
         let topic = c.topics[self.rng.usize(..c.topics.len())];
         match self.rng.u32(0..3) {
             0 => self.audit_login(t, c.principal, host, true),
-            1 => self.audit_authz(t, c.principal, host, "Produce", "Write", topic, true),
-            _ => self.audit_authz(t, c.principal, host, "Fetch", "Read", topic, true),
+            1 => self.audit_authz(t, (c.principal, host), "Produce", "Write", topic, true),
+            _ => self.audit_authz(t, (c.principal, host), "Fetch", "Read", topic, true),
         }
     }
 
