@@ -1,19 +1,21 @@
-//! Wiring: builds the metric state, the pipeline, the sources and the HTTP endpoint from a
-//! [`Config`], and shuts them down in order: stop intake, drain and commit, flush OTLP, then
-//! stop HTTP.
+//! Wiring: builds the metric state, the pipeline, the detectors, the sources and the HTTP
+//! endpoint from a [`Config`], and shuts them down in order: stop intake, drain and commit, save
+//! the detector state, flush OTLP, then stop HTTP.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, WebConfig};
+use crate::config::{Config, SourceConfig, WebConfig};
+use crate::detect::{self, Engine};
 use crate::export::http::{self, HttpState, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
 use crate::health::Health;
+use crate::metrics::internal::{DetectorStateFailed, InternalEvent};
 use crate::metrics::Metrics;
 use crate::otel::{self, Otel};
 use crate::parse::Parsers;
@@ -36,7 +38,29 @@ pub enum StartError {
     Metrics(#[from] prometheus::Error),
     #[error("cannot set up OTLP export: {0}")]
     Otlp(#[from] otel::transport::ClientError),
+    /// The detector state file exists but cannot be read or is not one: starting would forget
+    /// (and later overwrite) what the detectors learnt. Move or fix the file named.
+    #[error("cannot load the detector state: {0} (move the file away to start without it)")]
+    DetectorState(#[from] detect::StateError),
+    #[error("cannot create state_dir {path}: {error}")]
+    StateDir {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
 }
+
+/// How often the detectors see the wall clock pass (silent logs, closing anomaly intervals,
+/// folded log-injection reports) and their overflow counts reach the metrics.
+pub const DETECTOR_TICK: Duration = Duration::from_secs(10);
+
+/// How often the detector state is saved (and once more at shutdown).
+pub const DETECTOR_SAVE: Duration = Duration::from_secs(60);
+
+/// How long startup waits for the Kafka cluster id that names the `cluster` label.
+pub const CLUSTER_ID_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The label value when no cluster is configured and none could be asked.
+pub const DEFAULT_CLUSTER: &str = "default";
 
 /// Where to serve HTTP (from flags, else the config file, else defaults).
 #[derive(Debug, Clone)]
@@ -85,13 +109,20 @@ pub struct App {
     http: TaskTracker,
     http_stop: CancellationToken,
     otel: Option<Otel>,
+    detectors: TaskTracker,
+    detectors_stop: CancellationToken,
     grace: Duration,
 }
 
 impl App {
     /// Binds the HTTP endpoint and starts every source.
     pub async fn start(config: &Config, web: &WebOptions) -> Result<App, StartError> {
-        let metrics = Arc::new(Metrics::new(&config.metrics)?);
+        let mut metrics_config = config.metrics.clone();
+        if metrics_config.cluster.is_none() {
+            metrics_config.cluster = Some(cluster_label(config).await);
+        }
+        let metrics = Arc::new(Metrics::new(&metrics_config)?);
+        let engine = detector_engine(config)?;
         let parsers =
             Parsers::new(&config.parsers).map_err(|p| StartError::Config(p.join("\n")))?;
         let grace = Duration::from_secs(config.shutdown.grace_period_secs);
@@ -112,7 +143,10 @@ impl App {
         if let Some(o) = &otel {
             pipeline = pipeline.with_otel(o.handle.clone());
         }
-        let pipeline = Arc::new(pipeline);
+        if !engine.is_empty() {
+            tracing::info!(detectors = ?engine.detectors().iter().map(|d| d.as_str()).collect::<Vec<_>>(), state_dir = ?config.state_dir, "Detectors on.");
+        }
+        let pipeline = Arc::new(pipeline.with_detectors(engine));
         let health = Arc::new(Health::new(metrics.clone()));
 
         let listener = TcpListener::bind(web.listen_address)
@@ -145,6 +179,18 @@ impl App {
             health: health.clone(),
             telemetry_path: web.telemetry_path.clone(),
         });
+        let detectors = TaskTracker::new();
+        let detectors_stop = CancellationToken::new();
+        if pipeline.detections().is_some() {
+            detectors.spawn(run_detectors(
+                pipeline.clone(),
+                detectors_stop.clone(),
+                DETECTOR_TICK,
+                DETECTOR_SAVE,
+            ));
+        }
+        detectors.close();
+
         http.spawn(http::serve(listener, state, http_stop.clone(), grace));
         http.close();
         tracing::info!(address = %local_addr, path = %web.telemetry_path, "Serving metrics.");
@@ -159,6 +205,8 @@ impl App {
             http,
             http_stop,
             otel,
+            detectors,
+            detectors_stop,
             grace,
         })
     }
@@ -178,12 +226,99 @@ impl App {
         {
             tracing::error!("Sources did not stop within the grace period.");
         }
+        // After the sources drained: the last save holds everything they applied.
+        self.detectors_stop.cancel();
+        let _ = tokio::time::timeout(self.grace, self.detectors.wait()).await;
+        save_detectors(&self.pipeline).await;
         if let Some(otel) = self.otel {
             otel.shutdown(self.grace).await;
         }
         self.http_stop.cancel();
         let _ = tokio::time::timeout(self.grace * 2, self.http.wait()).await;
         tracing::info!("Stopped.");
+    }
+}
+
+/// The detectors `config` switches on, with their memory restored from `state_dir` (created if
+/// missing). A state file that exists but cannot be read refuses the start, naming the file.
+fn detector_engine(config: &Config) -> Result<Engine, StartError> {
+    let engine = Engine::new(&config.detectors);
+    let Some(dir) = &config.state_dir else {
+        return Ok(engine);
+    };
+    std::fs::create_dir_all(dir).map_err(|error| StartError::StateDir {
+        path: dir.clone(),
+        error,
+    })?;
+    Ok(engine.with_state_dir(dir)?)
+}
+
+/// Ticks the detectors with the wall clock every `tick` and saves their state every `save`,
+/// until `stop`. A failed save is counted and logged, never fatal.
+pub async fn run_detectors(
+    pipeline: Arc<Pipeline>,
+    stop: CancellationToken,
+    tick: Duration,
+    save: Duration,
+) {
+    let mut ticks = tokio::time::interval(tick);
+    let mut saves = tokio::time::interval(save);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    saves.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Both fire at once first: skip that, nothing has happened yet.
+    ticks.tick().await;
+    saves.tick().await;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => pipeline.detect_tick("clock", SystemTime::now()),
+            _ = saves.tick() => save_detectors(&pipeline).await,
+        }
+    }
+}
+
+/// Saves the detector state off the async workers; a failure is a [`DetectorStateFailed`].
+async fn save_detectors(pipeline: &Arc<Pipeline>) {
+    let p = pipeline.clone();
+    let result = tokio::task::spawn_blocking(move || p.save_detectors()).await;
+    let error = match result {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => e.to_string(),
+    };
+    DetectorStateFailed { error: &error }.emit(pipeline.metrics());
+}
+
+/// The `cluster` label when `metrics.cluster` is unset: the cluster id of the first Kafka
+/// source's cluster, asked once (at most [`CLUSTER_ID_TIMEOUT`]), else [`DEFAULT_CLUSTER`].
+/// Asked before anything is registered because every series carries it from the start.
+async fn cluster_label(config: &Config) -> String {
+    let Some(kafka) = config.sources.iter().find_map(|s| match s {
+        SourceConfig::Kafka(k) => Some(k.clone()),
+        SourceConfig::File(_) => None,
+    }) else {
+        return DEFAULT_CLUSTER.to_string();
+    };
+    let asked = tokio::task::spawn_blocking(move || {
+        let consumer: rdkafka::consumer::BaseConsumer =
+            kafka.client_config().ok()?.create().ok()?;
+        rdkafka::consumer::Consumer::client(&consumer).fetch_cluster_id(CLUSTER_ID_TIMEOUT)
+    })
+    .await
+    .ok()
+    .flatten();
+    match asked {
+        Some(id) => {
+            tracing::info!(cluster = %id, "Labelling every series with the Kafka cluster id.");
+            id
+        }
+        None => {
+            tracing::warn!(
+                cluster = DEFAULT_CLUSTER,
+                "Kafka cluster id not known within the timeout; set metrics.cluster to name the cluster."
+            );
+            DEFAULT_CLUSTER.to_string()
+        }
     }
 }
 
@@ -202,6 +337,70 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Waits (in paused time, a little at a time) until `f` holds.
+    async fn eventually(what: &str, f: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("never: {what}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn detectors_are_saved_every_minute_and_a_failed_save_is_counted_not_fatal() {
+        use crate::detect::{Detector, DetectorsConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let off = DetectorsConfig {
+            enabled: false,
+            ..DetectorsConfig::default()
+        };
+        std::fs::create_dir(&state).unwrap();
+        let engine = Engine::new(&off)
+            .with_test_detector(Detector::BruteForce, 3, 10)
+            .with_state_dir(&state)
+            .unwrap();
+        let metrics = Arc::new(Metrics::new(&Default::default()).unwrap());
+        let parsers = Parsers::new(&Default::default()).unwrap();
+        let pipeline = Arc::new(Pipeline::new(parsers, metrics.clone()).with_detectors(engine));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run_detectors(
+            pipeline.clone(),
+            stop.clone(),
+            DETECTOR_TICK,
+            DETECTOR_SAVE,
+        ));
+        let file = state.join(detect::STATE_FILE);
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        assert!(!file.exists(), "saved before a minute passed");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        eventually("saved after a minute", || file.exists()).await;
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(saved["detectors"]["brute_force"]["failures"], 0);
+
+        // The directory goes away: the next save fails, is counted, and the loop goes on.
+        std::fs::remove_dir_all(&state).unwrap();
+        let failures = || {
+            String::from_utf8(metrics.render())
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("kafka_security_detector_state_failures_total "))
+                .map(str::to_string)
+        };
+        assert_eq!(failures().as_deref(), Some("0"));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        eventually("a failed save counted", || {
+            failures().as_deref() == Some("1")
+        })
+        .await;
+        assert!(!task.is_finished());
+        stop.cancel();
+        task.await.unwrap();
+    }
 
     #[test]
     fn web_flags_win_over_the_config_which_wins_over_defaults() {

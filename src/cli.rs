@@ -57,6 +57,10 @@ pub enum Command {
             env = "KAFKA_SECURITY_EXPORTER_CONFIG"
         )]
         config: PathBuf,
+        /// The `cluster` label of every series. Overrides `metrics.cluster`.
+        /// [default: the Kafka cluster id of the first Kafka source, else `default`]
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
     },
     /// Run on an embedded demo: an in-process mock Kafka cluster fed a realistic mixed stream
     /// (audit CloudEvents, JSON and text events, a brute-force burst). No Kafka needed.

@@ -20,15 +20,19 @@
 //!         sasl.mechanism: SCRAM-SHA-512
 //!         sasl.username: exporter
 //!         sasl.password: { file: /run/secrets/kafka-password }   # or { env: KAFKA_PASSWORD }
+//! detectors:                             # see crate::detect::config; every detector on by default
+//!   brute_force: { threshold: 20, window: 5m }
+//! state_dir: /var/lib/kafka-security-exporter   # detectors.json: first-seen memory, baselines
 //! ```
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+use crate::detect::DetectorsConfig;
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
 use crate::parse::{Parsers, ParsersConfig};
@@ -68,6 +72,12 @@ pub struct Config {
     /// OpenTelemetry export; see [`crate::otel::settings`] for the `OTEL_*` variables and
     /// precedence (the file wins over the environment).
     pub otlp: OtlpConfig,
+    /// The stateful detectors (`detectors:`); every one on by default.
+    pub detectors: DetectorsConfig,
+    /// Where the detectors keep what must survive a restart (`detectors.json`: first-seen
+    /// principals and client hosts, anomaly baselines). Created if missing. Without it a restart
+    /// forgets them: after the learning period every principal would be announced again as new.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// The `web:` section. Command-line flags override it.
@@ -230,6 +240,8 @@ impl Config {
                 "metrics" => section(&key, value, &mut problems, &mut config.metrics),
                 "shutdown" => section(&key, value, &mut problems, &mut config.shutdown),
                 "otlp" => section(&key, value, &mut problems, &mut config.otlp),
+                "detectors" => section(&key, value, &mut problems, &mut config.detectors),
+                "state_dir" => section(&key, value, &mut problems, &mut config.state_dir),
                 "sources" => match value {
                     Value::Sequence(items) => {
                         for (i, item) in items.into_iter().enumerate() {
@@ -243,7 +255,7 @@ impl Config {
                     _ => problems.push("sources: must be a list".into()),
                 },
                 other => problems.push(format!(
-                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp"
+                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp, detectors, state_dir"
                 )),
             }
         }
@@ -274,6 +286,14 @@ impl Config {
             problems.extend(p);
         }
         problems.extend(self.metrics.problems());
+        problems.extend(self.detectors.problems("detectors"));
+        if let Some(dir) = &self.state_dir {
+            if dir.as_os_str().is_empty() {
+                problems.push("state_dir: must not be empty".into());
+            } else if dir.exists() && !dir.is_dir() {
+                problems.push(format!("state_dir: `{}` is not a directory", dir.display()));
+            }
+        }
         // The OTEL_* environment is checked with the file, so `check-config` reports both.
         if let Err(p) =
             crate::otel::settings::resolve(&self.otlp, &crate::otel::settings::ProcessEnv)
@@ -379,6 +399,46 @@ bogus: 1
                 "sources[1].kafka.properties: `bootstrap.servers` is required",
             ],
         );
+    }
+
+    #[test]
+    fn detectors_and_state_dir_are_read_and_checked_with_the_rest() {
+        let c = Config::parse(
+            "detectors:\n  brute_force: {threshold: 5, window: 1m}\n  anomaly: {enabled: false}\nstate_dir: /var/lib/kse\n",
+        )
+        .unwrap();
+        assert_eq!(c.detectors.brute_force.threshold, 5);
+        assert!(!c.detectors.anomaly.enabled);
+        assert_eq!(c.state_dir.as_deref(), Some(Path::new("/var/lib/kse")));
+        assert_eq!(
+            Config::parse("").unwrap().detectors,
+            DetectorsConfig::default()
+        );
+
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let text = format!(
+            "detectors:\n  brute_force: {{threshold: 0, window: 1m, bucket: 2m}}\n  password_spraying: {{window: fast}}\n  privilege_probing: {{nope: 1}}\nstate_dir: {}\nmetrics: {{max_series_per_metric: 0}}\n",
+            file.path().display()
+        );
+        let (joined, count) = problems_reported(
+            &text,
+            &[
+                "detectors.password_spraying.window: `fast` is not a duration",
+                "state_dir: `",
+                "metrics.max_series_per_metric",
+            ],
+        );
+        assert_eq!(count, 3, "{joined}");
+        // Once the section reads, its semantic problems are listed with their paths.
+        let (joined, count) = problems_reported(
+            "detectors:\n  brute_force: {threshold: 0, window: 1m, bucket: 2m}\n  new_principal: {horizon: 0s}\n",
+            &[
+                "detectors.brute_force.window: 1m is shorter than its bucket (2m)",
+                "detectors.brute_force.threshold: must be at least 1",
+                "detectors.new_principal.horizon: must be longer than 0",
+            ],
+        );
+        assert_eq!(count, 3, "{joined}");
     }
 
     #[test]

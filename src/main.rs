@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     telemetry::init(cli.global.log_level, cli.global.log_format);
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
-        Command::Run { config } => run(&cli.global, &config),
+        Command::Run { config, cluster } => run(&cli.global, &config, cluster),
         Command::Replay(args) => replay_files(&args),
         Command::Demo {
             rate,
@@ -43,22 +43,48 @@ fn main() -> ExitCode {
 fn check_config(file: &Path) -> ExitCode {
     match Config::load(file) {
         Ok(config) => {
+            let detectors = kafka_security_exporter::detect::Engine::new(&config.detectors)
+                .detectors()
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>();
             println!(
                 "{}: OK ({} source(s))",
                 file.display(),
                 config.sources.len()
             );
+            if detectors.is_empty() {
+                println!("detectors: off");
+            } else {
+                println!("detectors: {}", detectors.join(", "));
+            }
+            match &config.state_dir {
+                Some(dir) => println!("state_dir: {}", dir.display()),
+                None => println!("state_dir: none (detector memory is lost at restart)"),
+            }
             ExitCode::SUCCESS
         }
         Err(problems) => config_problems(&problems),
     }
 }
 
-fn run(flags: &GlobalArgs, config: &Path) -> ExitCode {
-    let config = match Config::load(config) {
+fn run(flags: &GlobalArgs, config: &Path, cluster: Option<String>) -> ExitCode {
+    let mut config = match Config::load(config) {
         Ok(c) => c,
         Err(problems) => return config_problems(&problems),
     };
+    if let Some(cluster) = cluster {
+        config.metrics.cluster = Some(cluster);
+        let problems = config.metrics.problems();
+        if !problems.is_empty() {
+            return config_problems(&ConfigErrors(
+                problems
+                    .into_iter()
+                    .map(|p| p.replace("metrics.cluster", "--cluster"))
+                    .collect(),
+            ));
+        }
+    }
     match web_options(flags, &config.web) {
         Ok(web) => block_on(app::run(config, web, shutdown::signal())),
         Err(code) => code,

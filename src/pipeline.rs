@@ -12,7 +12,9 @@ use parking_lot::Mutex;
 
 use crate::detect::{self, Detection, Engine, SummaryRow, Suspect};
 use crate::event::{Format, Origin, SecurityEvent};
-use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
+use crate::metrics::internal::{
+    ControllerReplaySkipped, DetectionRaised, InternalEvent, RecordRejected,
+};
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::broker_log::{self, LogOutput};
@@ -95,7 +97,14 @@ pub struct Pipeline {
     /// Spans and exemplars, when OTLP traces are on.
     otel: Option<Arc<otel::Handle>>,
     /// The stateful detectors, when any is on.
-    detect: Option<Mutex<Engine>>,
+    detect: Option<Mutex<Detectors>>,
+}
+
+/// The detector engine and what of its overflow counts was already reported.
+struct Detectors {
+    engine: Engine,
+    /// [`Engine::overflowed`] at the last tick, per detector (in the engine's order).
+    overflow_reported: Vec<u64>,
 }
 
 impl Pipeline {
@@ -109,23 +118,45 @@ impl Pipeline {
         }
     }
 
-    /// Feeds every event to `engine`'s detectors (when any is on).
+    /// Feeds every event to `engine`'s detectors (when any is on), and creates their
+    /// self-metrics at 0.
     pub fn with_detectors(mut self, engine: Engine) -> Pipeline {
-        self.detect = (!engine.is_empty()).then(|| Mutex::new(engine));
+        self.metrics.init_detectors(&engine.detectors());
+        self.detect = (!engine.is_empty()).then(|| {
+            let overflow_reported = vec![0; engine.detectors().len()];
+            Mutex::new(Detectors {
+                engine,
+                overflow_reported,
+            })
+        });
         self
     }
 
     /// Every detection so far by detector and subject, and how many found no summary row;
     /// `None` when no detector is on.
     pub fn detections(&self) -> Option<(Vec<SummaryRow>, u64)> {
-        self.detect.as_ref().map(|d| d.lock().summary())
+        self.detect.as_ref().map(|d| d.lock().engine.summary())
     }
 
-    /// Lets the detectors see time pass up to `now` (the wall clock, when live).
+    /// Lets the detectors see time pass up to `now` (the wall clock, when live), and brings
+    /// `kafka_security_detector_overflow_total` up to date with what they tracked under
+    /// `__overflow__` since the last tick.
     pub fn detect_tick(&self, source: &str, now: SystemTime) {
         if let Some(d) = &self.detect {
             let mut out = Vec::new();
-            d.lock().tick(now, &mut out);
+            let mut d = d.lock();
+            d.engine.tick(now, &mut out);
+            let overflowed = d.engine.overflowed();
+            for ((detector, total), reported) in
+                overflowed.into_iter().zip(&mut d.overflow_reported)
+            {
+                if total > *reported {
+                    self.metrics
+                        .record_detector_overflow(detector, total - *reported);
+                    *reported = total;
+                }
+            }
+            drop(d);
             self.detected(source, &out);
         }
     }
@@ -133,7 +164,7 @@ impl Pipeline {
     /// Saves the detectors' memory to their state file (when they have one).
     pub fn save_detectors(&self) -> Result<(), detect::StateError> {
         match &self.detect {
-            Some(d) => d.lock().save(),
+            Some(d) => d.lock().engine.save(),
             None => Ok(()),
         }
     }
@@ -142,26 +173,25 @@ impl Pipeline {
     fn detect(&self, source: &str, f: impl FnOnce(&mut Engine, &mut Vec<Detection>)) {
         if let Some(d) = &self.detect {
             let mut out = Vec::new();
-            f(&mut d.lock(), &mut out);
+            f(&mut d.lock().engine, &mut out);
             if !out.is_empty() {
                 self.detected(source, &out);
             }
         }
     }
 
-    /// Reports detections: the metric, a log line, a span.
-    fn detected(&self, source: &str, detections: &[Detection]) {
+    /// Reports detections, each in one place ([`DetectionRaised`]: the metric and a log
+    /// line), and as a `kafka.security.detection` span when OTLP traces are on.
+    pub(crate) fn detected(&self, source: &str, detections: &[Detection]) {
         for d in detections {
-            tracing::warn!(
+            DetectionRaised {
                 source,
-                detector = d.detector.as_str(),
-                technique = d.detector.technique(),
-                severity = d.severity.as_str(),
-                subject = %d.subject,
-                count = d.count,
-                "Detection: {}",
-                d.detail
-            );
+                detection: d,
+            }
+            .emit(&self.metrics);
+            if let Some(otel) = &self.otel {
+                otel.detection(source, d);
+            }
         }
     }
 
@@ -369,7 +399,7 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::MetricsConfig;
+    use crate::metrics::{MetricsConfig, OVERFLOW};
     use crate::parse::log4j;
     use crate::parse::ParsersConfig;
 
@@ -412,6 +442,75 @@ mod tests {
                 p.apply("logs", input, item)
             })
             .collect()
+    }
+
+    /// A failed login from `host` at second `s` of a minute, as `server.log` writes it.
+    fn failed_login(host: &str, s: u32) -> String {
+        format!("[2026-11-26 14:06:{s:02},546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /{host} (channelId=127.0.0.1:19092-{host}:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)\n")
+    }
+
+    #[test]
+    fn detections_raise_their_metric_with_the_detector_labels() {
+        use crate::detect::{Detector, DetectorsConfig};
+        let off = DetectorsConfig {
+            enabled: false,
+            ..DetectorsConfig::default()
+        };
+        // Fires on every 3rd failure of a host; tracks 2 hosts, a third goes to __overflow__.
+        let engine = Engine::new(&off).with_test_detector(Detector::BruteForce, 3, 2);
+        let p = pipeline().with_detectors(engine);
+        let overflow = "kafka_security_detector_overflow_total{detector=\"brute_force\"}";
+        assert_eq!(sample(&p, overflow), Some(0.0), "created at 0");
+        assert_eq!(
+            sample(&p, "kafka_security_detector_state_failures_total"),
+            Some(0.0)
+        );
+        let mut log = String::new();
+        for (i, host) in ["10.0.0.7", "10.0.0.8", "10.0.0.7", "10.0.0.7", "10.0.0.8"]
+            .iter()
+            .chain(&["10.0.0.9"; 3])
+            .enumerate()
+        {
+            log.push_str(&failed_login(host, i as u32));
+        }
+        feed(&p, Input::BrokerLog, &log);
+        let series = |subject: &str| {
+            format!("kafka_security_detections_total{{detector=\"brute_force\",severity=\"critical\",subject=\"{subject}\",technique=\"T1110.001\"}}")
+        };
+        assert_eq!(sample(&p, &series("10.0.0.7")), Some(1.0));
+        assert_eq!(sample(&p, &series("10.0.0.8")), None);
+        // The detector's own overflow subject is the overflow series, not a literal value.
+        assert_eq!(sample(&p, &series(OVERFLOW)), Some(1.0));
+        assert_eq!(
+            sample(
+                &p,
+                "kafka_security_series_overflow_total{metric=\"kafka_security_detections_total\"}"
+            ),
+            Some(0.0)
+        );
+        // Overflowed events reach their counter at the next tick.
+        assert_eq!(sample(&p, overflow), Some(0.0));
+        p.detect_tick("clock", SystemTime::now());
+        assert_eq!(sample(&p, overflow), Some(3.0));
+        p.detect_tick("clock", SystemTime::now());
+        assert_eq!(sample(&p, overflow), Some(3.0), "deltas, not totals");
+        let (rows, dropped) = p.detections().unwrap();
+        assert_eq!((rows.len(), dropped), (2, 0));
+    }
+
+    #[test]
+    fn no_detector_on_means_no_detector_series() {
+        let off = crate::detect::DetectorsConfig {
+            enabled: false,
+            ..Default::default()
+        };
+        let p = pipeline().with_detectors(Engine::new(&off));
+        assert!(p.detections().is_none());
+        assert!(
+            !text(&p).contains("kafka_security_detector"),
+            "{}",
+            text(&p)
+        );
     }
 
     const CONTROLLER: &str = "\

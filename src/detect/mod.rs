@@ -489,6 +489,91 @@ pub fn from_millis(ms: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
 }
 
+/// Test hook for the wiring (pipeline, metrics, app) while it cannot rely on which real
+/// detectors fire: a detector that fires as `detector` on every `every`-th login failure of a
+/// client host (subject the host), tracking at most `max_subjects` hosts (further ones under
+/// [`OVERFLOW`], counted), and saving the failures it counted.
+#[cfg(test)]
+pub(crate) struct TestDetector {
+    pub detector: Detector,
+    pub every: u64,
+    pub max_subjects: usize,
+    counts: HashMap<String, (u64, SystemTime)>,
+    overflowed: u64,
+    failures: u64,
+}
+
+#[cfg(test)]
+impl Engine {
+    /// Adds a [`TestDetector`] (see there).
+    pub(crate) fn with_test_detector(
+        mut self,
+        detector: Detector,
+        every: u64,
+        max_subjects: usize,
+    ) -> Engine {
+        self.detectors.push(Box::new(TestDetector {
+            detector,
+            every,
+            max_subjects,
+            counts: HashMap::new(),
+            overflowed: 0,
+            failures: 0,
+        }));
+        self
+    }
+}
+
+#[cfg(test)]
+impl Detect for TestDetector {
+    fn detector(&self) -> Detector {
+        self.detector
+    }
+    fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>) {
+        let Some(host) = o.client_host.filter(|_| o.is_login_failure()) else {
+            return;
+        };
+        self.failures += 1;
+        let subject =
+            if self.counts.contains_key(host.text) || self.counts.len() < self.max_subjects {
+                host.text
+            } else {
+                self.overflowed += 1;
+                OVERFLOW
+            };
+        let (n, first) = self.counts.entry(subject.to_string()).or_insert((0, o.at));
+        *n += 1;
+        if *n % self.every == 0 {
+            out.push(Detection {
+                detector: self.detector,
+                severity: self.detector.default_severity(),
+                subject: subject.to_string(),
+                first_event: *first,
+                last_event: o.at,
+                count: self.every,
+                detail: format!("{} failed logins from {subject}", self.every),
+            });
+            *first = o.at;
+        }
+    }
+    fn tracked(&self) -> usize {
+        self.counts.len()
+    }
+    fn overflowed(&self) -> u64 {
+        self.overflowed
+    }
+    fn save(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "failures": self.failures }))
+    }
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        self.failures = state
+            .get("failures")
+            .and_then(|f| f.as_u64())
+            .ok_or("no failures")?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -145,6 +145,25 @@ impl<V: Family + prometheus::core::Collector + Clone + 'static> Capped<V> {
 }
 
 impl<V: Family> Capped<V> {
+    /// Creates the series for `values` at 0 (a closed label set created when its source
+    /// starts), if the cap still has room; never counts as overflow.
+    pub fn init(&self, values: &[&str]) {
+        debug_assert!(values
+            .iter()
+            .all(|v| v.len() <= self.limits.max_label_value_bytes && *v != OVERFLOW));
+        let hash = self.hash(values);
+        let mut table = self.table.lock();
+        if table
+            .entries
+            .find(hash, |e| labels_eq(&e.labels, values))
+            .is_none()
+            && table.admitted < self.limits.max_series
+        {
+            table.admitted += 1;
+            self.insert(&mut table, hash, values);
+        }
+    }
+
     /// Distinct label sets admitted under the cap so far.
     pub fn admitted(&self) -> usize {
         self.table.lock().admitted
@@ -257,6 +276,18 @@ impl Capped<IntCounterVec> {
 
     pub fn inc(&self, values: &[&str]) {
         self.inc_by(values, 1);
+    }
+
+    /// Adds 1 to the overflow series of `values`' closed labels: for a count whose input-derived
+    /// labels are already known to be beyond a cap elsewhere (a detector's own `__overflow__`
+    /// subject). Unlike a client-given `__overflow__`, it is not recorded as literal.
+    pub fn inc_overflow(&self, values: &[&str]) {
+        let overflow: Vec<&str> = values
+            .iter()
+            .zip(self.from_input.iter())
+            .map(|(value, from_input)| if *from_input { OVERFLOW } else { *value })
+            .collect();
+        self.with_exact(&overflow, 1, |c| c.inc());
     }
 }
 

@@ -79,6 +79,12 @@ pub mod labels {
     pub const SIGNAL: Label = closed("signal");
     pub const VERSION: Label = closed("version");
     pub const REVISION: Label = closed("revision");
+    pub const DETECTOR: Label = closed("detector");
+    pub const TECHNIQUE: Label = closed("technique");
+    pub const SEVERITY: Label = closed("severity");
+    /// Every series' cluster (`metrics.cluster` or the Kafka cluster id); a registry-wide
+    /// constant label, so no catalogue entry lists it.
+    pub const CLUSTER: Label = closed("cluster");
     pub const EVENT_TYPE: Label = input("event_type");
     pub const MECHANISM: Label = input("mechanism");
     pub const LISTENER: Label = input("listener");
@@ -88,6 +94,8 @@ pub mod labels {
     pub const RESOURCE_NAME: Label = input("resource_name");
     pub const API: Label = input("api");
     pub const PRINCIPAL: Label = input("principal");
+    /// What a detection is about: a client host, a principal, a log stream, or `all`.
+    pub const SUBJECT: Label = input("subject");
 }
 
 use labels::*;
@@ -414,8 +422,41 @@ pub const OTLP_DROPPED: Metric = Metric {
     doc: "Spans or metric data points that never reached the collector: span queue full, export failed, or rejected by the collector. Metric points are cumulative, so the next successful push makes up for dropped ones.",
 };
 
+pub const DETECTIONS: Metric = Metric {
+    name: "kafka_security_detections_total",
+    kind: Kind::Counter,
+    help: "Detections raised by the stateful detectors, by detector, MITRE ATT&CK technique, severity and subject (capped).",
+    labels: &[DETECTOR, TECHNIQUE, SEVERITY, SUBJECT],
+    opt_in: None,
+    buckets: None,
+    unit: "{detection}",
+    doc: "Detections raised by the stateful detectors (see [Detections](#detections)): `detector` (`brute_force`, `password_spraying`…), `technique` (MITRE ATT&CK id, `none` for `anomaly`), `severity` ∈ warning, critical; `subject` is the client host, principal, log stream or `all` it is about (`__overflow__` when the detector tracked it beyond `detectors.max_subjects`).",
+};
+
+pub const DETECTOR_OVERFLOW: Metric = Metric {
+    name: "kafka_security_detector_overflow_total",
+    kind: Kind::Counter,
+    help: "Events a detector tracked under its __overflow__ subject because it already tracked detectors.max_subjects subjects.",
+    labels: &[DETECTOR],
+    opt_in: None,
+    buckets: None,
+    unit: "{event}",
+    doc: "Events a detector tracked together under `__overflow__` because it already tracked `detectors.max_subjects` subjects; updated every 10 s (and at the end of a replay). Present at 0 for every detector that is on.",
+};
+
+pub const DETECTOR_STATE_FAILURES: Metric = Metric {
+    name: "kafka_security_detector_state_failures_total",
+    kind: Kind::Counter,
+    help: "Failed saves of the detectors' state file (first-seen memory, baselines).",
+    labels: &[],
+    opt_in: None,
+    buckets: None,
+    unit: "{failure}",
+    doc: "Failed saves of the detectors' state file (`state_dir`/detectors.json: first-seen memory, anomaly baselines); retried at the next save (every 60 s and at shutdown). Present at 0 when a detector is on.",
+};
+
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 21] = [
+pub const ALL: [&Metric; 24] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -437,6 +478,9 @@ pub const ALL: [&Metric; 21] = [
     &BUILD_INFO,
     &OTLP_EXPORT_FAILURES,
     &OTLP_DROPPED,
+    &DETECTIONS,
+    &DETECTOR_OVERFLOW,
+    &DETECTOR_STATE_FAILURES,
 ];
 
 /// The metric named `name`.
@@ -538,6 +582,7 @@ mod tests {
                 CREDENTIAL_CHANGES.name,
                 CONFIG_CHANGES.name,
                 REQUEST_DURATION.name,
+                DETECTIONS.name,
             ]
         );
     }

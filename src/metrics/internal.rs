@@ -14,6 +14,7 @@ use std::fmt::Display;
 use std::time::Duration;
 
 use super::{Metrics, Signal};
+use crate::detect::Detection;
 use crate::event::{Format, Origin};
 use crate::parse::ParseError;
 use crate::telemetry::RateLimit;
@@ -198,6 +199,49 @@ impl InternalEvent for CheckpointFailed<'_> {
     }
 }
 
+/// A detector fired: counted in `kafka_security_detections_total`, and one WARN line — every
+/// detection is logged (each one resets its detector's count for the subject, so they are few).
+pub struct DetectionRaised<'a> {
+    /// The source whose event (or tick) raised it.
+    pub source: &'a str,
+    pub detection: &'a Detection,
+}
+
+impl InternalEvent for DetectionRaised<'_> {
+    fn emit(self, metrics: &Metrics) {
+        let DetectionRaised { source, detection } = self;
+        metrics.record_detection(detection);
+        let d = detection;
+        tracing::warn!(
+            source,
+            detector = d.detector.as_str(),
+            technique = d.detector.technique(),
+            tactic = d.detector.tactic(),
+            severity = d.severity.as_str(),
+            subject = %d.subject,
+            count = d.count,
+            first_event = %humantime::format_rfc3339_millis(d.first_event),
+            last_event = %humantime::format_rfc3339_millis(d.last_event),
+            "Detection: {}",
+            d.detail
+        );
+    }
+}
+
+/// The detectors' state file could not be saved: counted in
+/// `kafka_security_detector_state_failures_total`, logged as an error (a restart would forget
+/// what was learnt since the last save). Never fatal; the next save retries.
+pub struct DetectorStateFailed<'a> {
+    pub error: &'a dyn Display,
+}
+
+impl InternalEvent for DetectorStateFailed<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_detector_state_failure();
+        tracing::error!(error = %self.error, "Cannot save the detector state.");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +302,57 @@ mod tests {
         ] {
             assert_eq!(value(&m, name, label), expected, "{name}{label:?}");
         }
+    }
+
+    #[test]
+    fn detections_and_state_failures_are_counted() {
+        use crate::detect::{Detector, Severity};
+        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        let d = Detection {
+            detector: Detector::PrivilegeProbing,
+            severity: Severity::Warning,
+            subject: "User:eve".into(),
+            first_event: std::time::UNIX_EPOCH,
+            last_event: std::time::UNIX_EPOCH,
+            count: 10,
+            detail: "denied on 10 resources in 10m".into(),
+        };
+        for _ in 0..2 {
+            DetectionRaised {
+                source: "broker",
+                detection: &d,
+            }
+            .emit(&m);
+        }
+        DetectorStateFailed {
+            error: &"disk full",
+        }
+        .emit(&m);
+        let families = m.registry().gather();
+        let family = |name: &str| families.iter().find(|f| f.name() == name).unwrap();
+        let detections = family(names::DETECTIONS);
+        assert_eq!(detections.get_metric().len(), 1);
+        let labels: Vec<(&str, &str)> = detections.get_metric()[0]
+            .get_label()
+            .iter()
+            .map(|l| (l.name(), l.value()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("detector", "privilege_probing"),
+                ("severity", "warning"),
+                ("subject", "User:eve"),
+                ("technique", "T1069"),
+            ]
+        );
+        assert_eq!(detections.get_metric()[0].get_counter().value(), 2.0);
+        assert_eq!(
+            family(names::DETECTOR_STATE_FAILURES).get_metric()[0]
+                .get_counter()
+                .value(),
+            1.0
+        );
     }
 
     #[test]

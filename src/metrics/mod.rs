@@ -18,9 +18,11 @@ use prometheus::{
 use serde::Deserialize;
 
 use crate::build_info::{REVISION, VERSION};
-use crate::event::{Category, Format, Outcome, Permission, SecurityEvent};
+use crate::detect::{self, Detection, Detector};
+use crate::event::{Category, ChangeAction, Format, Outcome, Permission, Rejection, SecurityEvent};
 use crate::parse::broker_log;
 use crate::parse::log4j::Level;
+use crate::parse::Input;
 use crate::parse::ParseError;
 pub use capped::{CapLimits, CappedCounterVec, CappedHistogramVec, OVERFLOW};
 pub use catalogue::labels;
@@ -51,6 +53,9 @@ pub mod names {
     pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
     pub const OTLP_EXPORT_FAILURES: &str = c::OTLP_EXPORT_FAILURES.name;
     pub const OTLP_DROPPED: &str = c::OTLP_DROPPED.name;
+    pub const DETECTIONS: &str = c::DETECTIONS.name;
+    pub const DETECTOR_OVERFLOW: &str = c::DETECTOR_OVERFLOW.name;
+    pub const DETECTOR_STATE_FAILURES: &str = c::DETECTOR_STATE_FAILURES.name;
 }
 
 /// The `signal` label of the OTLP self-metrics.
@@ -73,6 +78,31 @@ impl Signal {
 
 /// Rendered for a field the event does not carry.
 pub const UNKNOWN: &str = "unknown";
+
+/// Every log4j level, for the log-line series created at 0.
+const LEVELS: [Level; 6] = [
+    Level::Trace,
+    Level::Debug,
+    Level::Info,
+    Level::Warn,
+    Level::Error,
+    Level::Fatal,
+];
+
+/// Kafka's ACL resource types as the parsers name them (`ResourceType` in Kafka): the
+/// `resource_type` values an ACL change's series is created at 0 with.
+pub const KAFKA_RESOURCE_TYPES: [&str; 6] = [
+    "Topic",
+    "Group",
+    "Cluster",
+    "TransactionalId",
+    "DelegationToken",
+    "User",
+];
+
+/// The credential mechanisms the parsers name: the `mechanism` values a credential change's
+/// series is created at 0 with.
+pub const CREDENTIAL_MECHANISMS: [&str; 3] = ["SCRAM-SHA-256", "SCRAM-SHA-512", "delegation-token"];
 
 /// Default limit on distinct label sets per capped metric.
 pub const DEFAULT_MAX_SERIES: usize = 10_000;
@@ -114,6 +144,12 @@ pub struct MetricsConfig {
     /// input-derived label). Off by default: a histogram per principal is costly.
     #[serde(default)]
     pub request_duration_by_principal: bool,
+    /// The `cluster` label every series carries, so two clusters behind one Prometheus job do
+    /// not merge. Default (with `run`): the Kafka cluster id of the first Kafka source, asked
+    /// once at startup (5 s at most), else `default`. `replay` adds the label only when this is
+    /// set. The `--cluster` flag of `run` overrides it.
+    #[serde(default)]
+    pub cluster: Option<String>,
 }
 
 fn default_request_buckets() -> Vec<f64> {
@@ -139,6 +175,7 @@ impl Default for MetricsConfig {
             delay_buckets_secs: default_delay_buckets(),
             request_duration_buckets_secs: default_request_buckets(),
             request_duration_by_principal: false,
+            cluster: None,
         }
     }
 }
@@ -159,6 +196,14 @@ impl MetricsConfig {
                 ));
             } else if *n == 0 {
                 problems.push(format!("metrics.max_series.{name}: must be at least 1"));
+            }
+        }
+        if let Some(cluster) = &self.cluster {
+            if cluster.is_empty() || cluster.len() > self.max_label_value_bytes {
+                problems.push(format!(
+                    "metrics.cluster: must be 1 to {} bytes (metrics.max_label_value_bytes)",
+                    self.max_label_value_bytes
+                ));
             }
         }
         if self.max_label_value_bytes < 16 {
@@ -212,6 +257,9 @@ pub struct Metrics {
     source_up: IntGaugeVec,
     otlp_export_failures: IntCounterVec,
     otlp_dropped: IntCounterVec,
+    detections: CappedCounterVec,
+    detector_overflow: IntCounterVec,
+    detector_state_failures: IntCounterVec,
     /// Rate limits of the per-record warnings of [`internal`] events.
     limits: internal::Limits,
 }
@@ -220,7 +268,13 @@ impl Metrics {
     /// Builds the metric set in a fresh registry. `config` must have passed `problems()`.
     pub fn new(config: &MetricsConfig) -> prometheus::Result<Metrics> {
         use catalogue as c;
-        let registry = Registry::new();
+        let registry = match &config.cluster {
+            Some(cluster) => Registry::new_custom(
+                None,
+                Some([(labels::CLUSTER.key.to_string(), cluster.clone())].into()),
+            )?,
+            None => Registry::new(),
+        };
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -252,6 +306,10 @@ impl Metrics {
             // OTLP self-metrics: registered always, series created only when OTLP is on.
             otlp_export_failures: r.counter(&c::OTLP_EXPORT_FAILURES)?,
             otlp_dropped: r.counter(&c::OTLP_DROPPED)?,
+            // Detector metrics: registered always, series created when the detectors start.
+            detections: r.capped_counter(&c::DETECTIONS)?,
+            detector_overflow: r.counter(&c::DETECTOR_OVERFLOW)?,
+            detector_state_failures: r.counter(&c::DETECTOR_STATE_FAILURES)?,
             limits: internal::Limits::new(),
             registry,
         })
@@ -373,14 +431,139 @@ impl Metrics {
             .inc();
     }
 
-    /// Creates a source's per-source integrity counters at 0, so the first skip shows in
-    /// `increase()` and dashboards have a series before anything was skipped. Every source can
-    /// carry controller log lines; only Kafka sources re-deliver.
-    pub fn init_source(&self, source: &str, kafka: bool) {
+    /// Creates at 0 the closed label sets a source that reads `inputs` can move, so its first
+    /// event shows in `increase()` and dashboards have a series before anything happened:
+    /// its integrity counters (every source can carry controller log lines; only Kafka sources
+    /// re-deliver), its parse errors per format it may try × reason, and — for inputs that can
+    /// carry them — log lines per kind × level, rejected connections per reason, ACL changes per
+    /// action × Kafka resource type × permission and credential changes per action × mechanism.
+    /// Input-derived label sets (principals, hosts) cannot be created ahead; nor can
+    /// `kafka_security_authentication_total`, whose mechanism and listener come from input.
+    pub fn init_source(&self, source: &str, kafka: bool, inputs: &[Input]) {
         self.controller_replays_skipped.with_label_values(&[source]);
         if kafka {
             self.redelivered.with_label_values(&[source]);
         }
+        let mut formats: Vec<Option<Format>> = Vec::new();
+        let (mut logs, mut changes, mut connections) = (false, false, false);
+        for &input in inputs {
+            let possible: &[Option<Format>] = match input {
+                // Detected per record; a record too large or empty names no format.
+                Input::Auto => &[
+                    None,
+                    Some(Format::ConfluentAudit),
+                    Some(Format::Json),
+                    Some(Format::Text),
+                ],
+                // Routed per entry by its logger.
+                Input::BrokerLog => &[
+                    Some(Format::AuthorizerLog),
+                    Some(Format::ServerLog),
+                    Some(Format::ControllerLog),
+                    Some(Format::RequestLog),
+                ],
+                other => &[other.format()],
+            };
+            for f in possible {
+                if !formats.contains(f) {
+                    formats.push(*f);
+                }
+            }
+            logs |= input.is_log();
+            changes |= !matches!(
+                input,
+                Input::AuthorizerLog | Input::ServerLog | Input::RequestLog
+            );
+            connections |= matches!(input, Input::ServerLog | Input::BrokerLog | Input::Auto);
+        }
+        for format in formats {
+            for reason in ParseError::REASONS {
+                self.parse_errors.with_label_values(&[
+                    source,
+                    format.map_or(UNKNOWN, Format::as_str),
+                    reason,
+                ]);
+            }
+        }
+        if logs {
+            for format in [
+                None,
+                Some(Format::AuthorizerLog),
+                Some(Format::ServerLog),
+                Some(Format::ControllerLog),
+                Some(Format::RequestLog),
+            ] {
+                for level in LEVELS {
+                    self.log_lines
+                        .with_label_values(&[broker_log::file_kind(format), level.as_str()]);
+                }
+            }
+        }
+        if connections {
+            for rejection in Rejection::ALL {
+                self.connections_rejected
+                    .with_label_values(&[rejection.as_str()]);
+            }
+        }
+        if changes {
+            for action in [ChangeAction::Create, ChangeAction::Delete] {
+                for resource_type in KAFKA_RESOURCE_TYPES {
+                    for permission in [Permission::Allow, Permission::Deny] {
+                        self.acl_changes.init(&[
+                            action.as_str(),
+                            resource_type,
+                            permission.as_str(),
+                        ]);
+                    }
+                }
+            }
+            for action in ChangeAction::ALL {
+                for mechanism in CREDENTIAL_MECHANISMS {
+                    self.credential_changes.init(&[action.as_str(), mechanism]);
+                }
+            }
+        }
+    }
+
+    /// Creates the detector self-metrics at 0 for the detectors that are on.
+    pub fn init_detectors(&self, detectors: &[Detector]) {
+        for d in detectors {
+            self.detector_overflow.with_label_values(&[d.as_str()]);
+        }
+        if !detectors.is_empty() {
+            self.detector_state_failures
+                .with_label_values(&[] as &[&str]);
+        }
+    }
+
+    /// Counts one detection; emit [`internal::DetectionRaised`] instead. A subject the detector
+    /// itself tracked beyond its cap ([`detect::OVERFLOW`]) is recorded in the overflow series.
+    pub(super) fn record_detection(&self, d: &Detection) {
+        let values = [
+            d.detector.as_str(),
+            d.detector.technique(),
+            d.severity.as_str(),
+            d.subject.as_str(),
+        ];
+        if d.subject == detect::OVERFLOW {
+            self.detections.inc_overflow(&values);
+        } else {
+            self.detections.inc(&values);
+        }
+    }
+
+    /// Adds `n` events `detector` tracked under its overflow subject.
+    pub fn record_detector_overflow(&self, detector: Detector, n: u64) {
+        self.detector_overflow
+            .with_label_values(&[detector.as_str()])
+            .inc_by(n);
+    }
+
+    /// Counts a failed save of the detector state; emit [`internal::DetectorStateFailed`].
+    pub(super) fn record_detector_state_failure(&self) {
+        self.detector_state_failures
+            .with_label_values(&[] as &[&str])
+            .inc();
     }
 
     /// Counts a re-delivered record that was skipped.

@@ -227,8 +227,9 @@ fn config_problems_are_all_reported() {
         delay_buckets_secs: vec![1.0, 0.5],
         request_duration_buckets_secs: vec![],
         request_duration_by_principal: false,
+        cluster: Some(String::new()),
     };
-    assert_eq!(config.problems().len(), 5, "{:?}", config.problems());
+    assert_eq!(config.problems().len(), 6, "{:?}", config.problems());
     assert!(config.problems().contains(
         &"metrics.max_series.nope_total: not a capped metric; expected one of \
           kafka_security_events_total, kafka_security_authentication_total, \
@@ -236,7 +237,8 @@ fn config_problems_are_all_reported() {
           kafka_security_authorization_total, \
           kafka_security_authorization_denials_by_principal_total, \
           kafka_security_acl_changes_total, kafka_security_credential_changes_total, \
-          kafka_security_config_changes_total, kafka_security_request_duration_seconds"
+          kafka_security_config_changes_total, kafka_security_request_duration_seconds, \
+          kafka_security_detections_total"
             .to_string()
     ));
 }
@@ -244,8 +246,8 @@ fn config_problems_are_all_reported() {
 #[test]
 fn a_sources_integrity_counters_start_at_zero() {
     let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
-    metrics.init_source("topic", true);
-    metrics.init_source("logs", false);
+    metrics.init_source("topic", true, &[]);
+    metrics.init_source("logs", false, &[]);
     let topic = [("source", "topic")];
     let logs = [("source", "logs")];
     assert_eq!(value(&metrics, names::REDELIVERED, &topic), Some(0.0));
@@ -392,6 +394,132 @@ fn changes_and_rejections_are_labelled_from_what_the_parser_set() {
             &m,
             names::CONNECTIONS_REJECTED,
             &[("reason", "per_ip_limit")]
+        ),
+        Some(1.0)
+    );
+}
+
+/// How many series `name` has.
+fn series_count(metrics: &Metrics, name: &str) -> usize {
+    metrics
+        .registry()
+        .gather()
+        .iter()
+        .find(|f| f.name() == name)
+        .map_or(0, |f| f.get_metric().len())
+}
+
+#[test]
+fn closed_label_sets_start_at_zero_with_their_source() {
+    use crate::parse::Input;
+    let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+    assert_eq!(series_count(&metrics, names::PARSE_ERRORS), 0);
+    metrics.init_source("audit", true, &[Input::Auto, Input::Json]);
+    metrics.init_source("broker", false, &[Input::BrokerLog]);
+    metrics.init_source("authz", false, &[Input::AuthorizerLog]);
+    let reasons = ParseError::REASONS.len();
+    // audit: unknown, confluent_audit, json, text; broker: the four logs; authz: one.
+    assert_eq!(
+        series_count(&metrics, names::PARSE_ERRORS),
+        (4 + 4 + 1) * reasons
+    );
+    for (source, format) in [
+        ("audit", "unknown"),
+        ("audit", "json"),
+        ("broker", "controller_log"),
+        ("authz", "authorizer_log"),
+    ] {
+        let labels = [
+            ("source", source),
+            ("format", format),
+            ("reason", "invalid_json"),
+        ];
+        assert_eq!(
+            value(&metrics, names::PARSE_ERRORS, &labels),
+            Some(0.0),
+            "{labels:?}"
+        );
+    }
+    assert_eq!(
+        value(
+            &metrics,
+            names::PARSE_ERRORS,
+            &[
+                ("source", "authz"),
+                ("format", "server_log"),
+                ("reason", "empty")
+            ]
+        ),
+        None
+    );
+    // Log lines per kind × level, rejected connections per reason, ACL changes per action ×
+    // Kafka resource type × permission, credential changes per action × mechanism.
+    assert_eq!(series_count(&metrics, names::LOG_LINES), 5 * 6);
+    assert_eq!(
+        value(
+            &metrics,
+            names::LOG_LINES,
+            &[("file_kind", "authorizer"), ("level", "INFO")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            names::CONNECTIONS_REJECTED,
+            &[("reason", "per_ip_limit")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(series_count(&metrics, names::ACL_CHANGES), 2 * 6 * 2);
+    assert_eq!(
+        value(
+            &metrics,
+            names::ACL_CHANGES,
+            &[
+                ("action", "create"),
+                ("resource_type", "Topic"),
+                ("permission", "allow")
+            ]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(series_count(&metrics, names::CREDENTIAL_CHANGES), 4 * 3);
+    // A later event moves the series created at 0; the capped metrics admitted them.
+    metrics.record_parse_error("audit", Some(Format::Json), &ParseError::Empty);
+    assert_eq!(
+        value(
+            &metrics,
+            names::PARSE_ERRORS,
+            &[("source", "audit"), ("format", "json"), ("reason", "empty")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(metrics.acl_changes.admitted(), 24);
+}
+
+#[test]
+fn the_cluster_label_is_on_every_series_when_set() {
+    let config = MetricsConfig {
+        cluster: Some("MwTDkQeNYTZqM_InrhQX_A".into()),
+        ..MetricsConfig::default()
+    };
+    let metrics = Metrics::new(&config).unwrap();
+    metrics.set_source_up("s", true);
+    let text = String::from_utf8(metrics.render()).unwrap();
+    let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(samples.len() > 2, "{text}");
+    for line in samples {
+        assert!(
+            line.contains("cluster=\"MwTDkQeNYTZqM_InrhQX_A\""),
+            "{line}"
+        );
+    }
+    assert_eq!(
+        value(
+            &metrics,
+            names::SOURCE_UP,
+            &[("source", "s"), ("cluster", "MwTDkQeNYTZqM_InrhQX_A")]
         ),
         Some(1.0)
     );

@@ -199,7 +199,12 @@ impl Exemplars {
     fn get(&self, name: &str, labels: &[prometheus::proto::LabelPair]) -> Option<Stored> {
         let map = self.map.lock();
         let series = map.get(name)?;
-        let key: Vec<String> = labels.iter().map(|l| l.value().to_string()).collect();
+        // The registry-wide `cluster` label is not part of the key: the same on every series.
+        let key: Vec<String> = labels
+            .iter()
+            .filter(|l| l.name() != crate::metrics::labels::CLUSTER.key)
+            .map(|l| l.value().to_string())
+            .collect();
         series.get(&key).copied()
     }
 }
@@ -603,8 +608,23 @@ mod tests {
 
     /// Records `e` of source `src` in fresh metrics with an exemplar of [`SPAN`]: the names of
     /// the OTLP metrics that then carry one, sorted.
+    /// The same with and without the registry-wide `cluster` label.
     fn exemplified(e: &SecurityEvent<'_>) -> Vec<String> {
-        let m = Metrics::new(&MetricsConfig::default()).unwrap();
+        let plain = exemplified_in(e, &MetricsConfig::default());
+        let with_cluster = MetricsConfig {
+            cluster: Some("c1".into()),
+            ..MetricsConfig::default()
+        };
+        assert_eq!(
+            exemplified_in(e, &with_cluster),
+            plain,
+            "with a cluster label"
+        );
+        plain
+    }
+
+    fn exemplified_in(e: &SecurityEvent<'_>, config: &MetricsConfig) -> Vec<String> {
+        let m = Metrics::new(config).unwrap();
         let ex = Exemplars::new(100);
         let now = SystemTime::now();
         m.record("src", e, now);

@@ -131,6 +131,17 @@ impl Handle {
         }
     }
 
+    /// The span of one detection (see [`traces::Tracer::detection`]), when traces are on.
+    pub fn detection(&self, source: &str, detection: &crate::detect::Detection) {
+        let Some(tracer) = &self.tracer else { return };
+        let cluster_ids = self.cluster_ids.read();
+        let cluster = cluster_ids
+            .iter()
+            .find(|(s, _)| s == source)
+            .map(|(_, id)| id.as_str());
+        tracer.detection(source, detection, cluster, SystemTime::now());
+    }
+
     /// Records the Kafka cluster id a source's consumer reported: on that source's spans as
     /// `kafka.cluster.id`, and in the resource when every source agrees.
     pub fn set_cluster_id(&self, source: &str, cluster_id: &str) {

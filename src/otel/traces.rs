@@ -31,10 +31,14 @@ use tokio_util::sync::CancellationToken;
 use super::settings::{SamplerName, TracesSettings};
 use super::transport::{Client, Payload};
 use super::{nanos, Signal};
+use crate::detect::Detection;
 use crate::event::{Category, Format, Origin, SecurityEvent};
 use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
 use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
+
+/// The name of a detection's span.
+pub const DETECTION_SPAN: &str = "kafka.security.detection";
 
 /// Longest attribute value kept, in bytes; longer values (client-chosen names) are cut at a
 /// character boundary and end in `…`.
@@ -276,6 +280,73 @@ impl Tracer {
             .emit(&self.metrics);
         }
         Some(ids)
+    }
+
+    /// Queues the span of one detection, `kafka.security.detection`: a root span (kind
+    /// INTERNAL) at `now`, always kept whatever the sampler says (detections are few and are
+    /// the point), with the detection's attributes. Returns its ids.
+    pub fn detection(
+        &self,
+        source: &str,
+        d: &Detection,
+        cluster_id: Option<&str>,
+        now: SystemTime,
+    ) -> SpanRef {
+        let ids = SpanRef {
+            trace_id: random_id::<16>(),
+            span_id: random_id::<8>(),
+        };
+        let millis = |t: SystemTime| i64::try_from(crate::detect::millis(t)).unwrap_or(i64::MAX);
+        let mut attributes = vec![
+            text("kafka_security.source", source),
+            text("kafka_security.detection.detector", d.detector.as_str()),
+            text("kafka_security.detection.technique", d.detector.technique()),
+            text("kafka_security.detection.tactic", d.detector.tactic()),
+            text("kafka_security.detection.severity", d.severity.as_str()),
+            text("kafka_security.detection.subject", &d.subject),
+            int(
+                "kafka_security.detection.count",
+                i64::try_from(d.count).unwrap_or(i64::MAX),
+            ),
+            int(
+                "kafka_security.detection.first_event_unix_ms",
+                millis(d.first_event),
+            ),
+            int(
+                "kafka_security.detection.last_event_unix_ms",
+                millis(d.last_event),
+            ),
+            text("kafka_security.detection.detail", &d.detail),
+        ];
+        if let Some(id) = cluster_id {
+            attributes.push(text("kafka.cluster.id", id));
+        }
+        let span = Span {
+            trace_id: ids.trace_id.to_vec(),
+            span_id: ids.span_id.to_vec(),
+            trace_state: String::new(),
+            parent_span_id: Vec::new(),
+            flags: 0x1 | 0x100,
+            name: DETECTION_SPAN.to_string(),
+            kind: SpanKind::Internal as i32,
+            start_time_unix_nano: nanos(now),
+            end_time_unix_nano: nanos(now),
+            attributes,
+            dropped_attributes_count: 0,
+            events: Vec::new(),
+            dropped_events_count: 0,
+            links: Vec::new(),
+            dropped_links_count: 0,
+            status: None,
+        };
+        if self.queue.try_send(span).is_err() {
+            OtlpDropped {
+                signal: Signal::Traces,
+                count: 1,
+            }
+            .emit(&self.metrics);
+        }
+        ids
     }
 
     fn build(
@@ -728,6 +799,52 @@ mod tests {
             Some(any_value::Value::IntValue(1234))
         );
         assert_eq!(attr("messaging.system"), None);
+    }
+
+    #[test]
+    fn a_detection_is_one_span_with_its_attributes_whatever_the_sampler() {
+        use crate::detect::{Detector, Severity};
+        let (t, mut exporter) = tracer("always_off", false);
+        let at = |s| std::time::UNIX_EPOCH + Duration::from_secs(s);
+        let d = Detection {
+            detector: Detector::BruteForce,
+            severity: Severity::Critical,
+            subject: "10.0.0.9".into(),
+            first_event: at(1_000),
+            last_event: at(1_100),
+            count: 20,
+            detail: "20 failed logins in 5m from 10.0.0.9".into(),
+        };
+        t.detection("broker", &d, Some("MwTDkQ"), SystemTime::now());
+        let span = exporter.rx.try_recv().expect("one span queued");
+        assert_eq!(span.name, DETECTION_SPAN);
+        let attr = |k: &str| {
+            span.attributes
+                .iter()
+                .find(|a| a.key == k)
+                .and_then(|a| a.value.clone())
+                .and_then(|v| v.value)
+        };
+        let s = |v: &str| Some(any_value::Value::StringValue(v.into()));
+        let i = |v: i64| Some(any_value::Value::IntValue(v));
+        assert_eq!(attr("kafka_security.detection.detector"), s("brute_force"));
+        assert_eq!(attr("kafka_security.detection.technique"), s("T1110.001"));
+        assert_eq!(
+            attr("kafka_security.detection.tactic"),
+            s("credential_access")
+        );
+        assert_eq!(attr("kafka_security.detection.severity"), s("critical"));
+        assert_eq!(attr("kafka_security.detection.subject"), s("10.0.0.9"));
+        assert_eq!(attr("kafka_security.detection.count"), i(20));
+        assert_eq!(
+            attr("kafka_security.detection.first_event_unix_ms"),
+            i(1_000_000)
+        );
+        assert_eq!(
+            attr("kafka_security.detection.last_event_unix_ms"),
+            i(1_100_000)
+        );
+        assert_eq!(attr("kafka.cluster.id"), s("MwTDkQ"));
     }
 
     #[test]

@@ -198,7 +198,9 @@ impl FileSource {
             );
         }
         health.register(&config.name);
-        pipeline.metrics().init_source(&config.name, false);
+        pipeline
+            .metrics()
+            .init_source(&config.name, false, &[config.kind]);
         Ok(FileSource {
             config,
             tailer,

@@ -264,3 +264,57 @@ fn eve_denied_alter(exposition: &str) -> Option<f64> {
         ],
     )
 }
+
+#[test]
+fn check_config_shows_the_detectors_and_state_dir_and_checks_them() {
+    let (code, out, err, _) = check_config_file(
+        "detectors.yaml",
+        "detectors:\n  anomaly: {enabled: false}\nstate_dir: /var/lib/kafka-security-exporter\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("state_dir: /var/lib/kafka-security-exporter"),
+        "{out}"
+    );
+    assert!(out.contains("detectors: "), "{out}");
+    assert!(!out.contains("anomaly"), "{out}");
+    let (code, _, err, _) = check_config_file(
+        "bad-detectors.yaml",
+        "detectors:\n  brute_force: {threshold: 0, window: 1m, bucket: 2m}\n",
+    );
+    assert_eq!(code, 64, "{err}");
+    assert_problems(
+        &err,
+        &[
+            "detectors.brute_force.window: 1m is shorter than its bucket (2m)",
+            "detectors.brute_force.threshold: must be at least 1",
+        ],
+    );
+}
+
+#[test]
+fn run_takes_a_cluster_flag() {
+    let (code, out, _) = run(&["run", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--cluster <NAME>"), "{out}");
+}
+
+/// A detector state file that is not one stops the start, naming the file: starting without it
+/// would announce every principal as new, then overwrite what was learnt.
+#[test]
+fn a_corrupt_detector_state_file_refuses_to_start() {
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("detectors.json");
+    std::fs::write(&file, "{not json").unwrap();
+    let (_dir, config) = temp_file(
+        "config.yaml",
+        &format!(
+            "web: {{listen_address: '127.0.0.1:0'}}\nstate_dir: {}\n",
+            state.path().display()
+        ),
+    );
+    let (code, _, err) = run(&["run", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot load the detector state"), "{err}");
+    assert!(err.contains(file.to_str().unwrap()), "{err}");
+}

@@ -54,6 +54,25 @@ fn the_demo_shows_every_format_and_a_brute_force_burst() {
         0.0,
         "the demo's own events all parse"
     );
+    // Parse errors are exposed at 0 from the start (per source, format and reason), and every
+    // series names its cluster.
+    assert!(
+        s.get(
+            "kafka_security_parse_errors_total",
+            &[
+                ("source", "demo"),
+                ("format", "json"),
+                ("reason", "invalid_json")
+            ]
+        ) == Some(0.0)
+    );
+    let clusters: std::collections::BTreeSet<Option<&String>> = s
+        .samples
+        .iter()
+        .map(|sample| sample.labels.get("cluster"))
+        .collect();
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert!(clusters.iter().all(Option::is_some), "{clusters:?}");
     for source in ["demo", "demo-broker-logs"] {
         let up = s.value("kafka_security_source_up", &[("source", source)]);
         assert_eq!(up, 1.0, "source {source}");

@@ -21,4 +21,5 @@ mod file_source;
 mod helm_chart;
 mod parse_fixtures;
 mod readme;
+mod replay_archive;
 mod tail_props;

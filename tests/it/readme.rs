@@ -5,8 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
+use kafka_security_exporter::detect::{Detection, Detector, Severity};
 use kafka_security_exporter::event::{Category, Format, Origin, Outcome, SecurityEvent};
 use kafka_security_exporter::event::{ChangeAction, Rejection};
+use kafka_security_exporter::metrics::internal::{DetectionRaised, InternalEvent};
 use kafka_security_exporter::metrics::{catalogue, Metrics, MetricsConfig};
 use kafka_security_exporter::parse::log4j::Level;
 use kafka_security_exporter::parse::ParseError;
@@ -86,6 +88,20 @@ fn every_metric_is_documented_exactly() {
     metrics.record_redelivery("s");
     metrics.set_consumer_lag("s", "t", 0, 0);
     metrics.init_otlp_signals();
+    metrics.init_detectors(&[Detector::BruteForce]);
+    DetectionRaised {
+        source: "s",
+        detection: &Detection {
+            detector: Detector::BruteForce,
+            severity: Severity::Critical,
+            subject: "10.0.0.9".into(),
+            first_event: SystemTime::UNIX_EPOCH,
+            last_event: SystemTime::UNIX_EPOCH,
+            count: 20,
+            detail: "20 failed logins".into(),
+        },
+    }
+    .emit(&metrics);
 
     let mut registered = BTreeMap::new();
     for family in metrics.registry().gather() {

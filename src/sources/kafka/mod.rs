@@ -323,7 +323,8 @@ impl KafkaSource {
     ) -> Result<KafkaSource, KafkaSourceError> {
         let name = config.name.clone();
         health.register(&name);
-        pipeline.metrics().init_source(&name, true);
+        let inputs: Vec<_> = config.topics.iter().map(|t| t.format).collect();
+        pipeline.metrics().init_source(&name, true, &inputs);
         let client_config = config
             .client_config()
             .map_err(|reason| KafkaSourceError::Config {

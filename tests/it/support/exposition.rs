@@ -3,6 +3,9 @@
 
 use std::collections::BTreeMap;
 
+/// The label every series of a running exporter carries (`metrics.cluster`).
+pub const CLUSTER: &str = "cluster";
+
 /// One sample of the exposition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -39,15 +42,23 @@ impl Scrape {
         Scrape { samples, types }
     }
 
-    /// The value of the series with exactly these labels, if present.
+    /// The value of the series with exactly these labels, if present. The `cluster` label a
+    /// running exporter puts on every series is matched only when `labels` names it.
     pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         let want: BTreeMap<String, String> = labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let cluster_given = want.contains_key(CLUSTER);
         self.samples
             .iter()
-            .find(|s| s.name == name && s.labels == want)
+            .find(|s| {
+                s.name == name
+                    && s.labels.len()
+                        - usize::from(!cluster_given && s.labels.contains_key(CLUSTER))
+                        == want.len()
+                    && want.iter().all(|(k, v)| s.labels.get(k) == Some(v))
+            })
             .map(|s| s.value)
     }
 

@@ -1,0 +1,296 @@
+//! What each replayed file holds: sniffed from its first non-empty lines, or named on the command
+//! line with `--format-for PATH=FORMAT`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::parse::layout::Layout;
+use crate::parse::log4j;
+use crate::parse::Input;
+
+/// The format of one replayed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileFormat {
+    /// Broker log lines, framed into entries; [`Input::BrokerLog`] routes each entry by its
+    /// logger, the other log inputs read every entry as that log.
+    Log(LogKind),
+    /// Confluent audit-log CloudEvents, one per line, as the file and S3 sinks write them.
+    Audit,
+    /// Applications' JSON security events, one object per line.
+    Json,
+    /// Text events, `key<TAB>value` per line (see [`super::archive`] for the escapes).
+    Text,
+    /// `kcat -J` output: one JSON object per Kafka record, its payload read as `auto` would.
+    Kcat,
+}
+
+/// Which broker log (a copy of the log [`Input`]s, so [`FileFormat`] can be ordered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogKind {
+    Any,
+    Authorizer,
+    Server,
+    Controller,
+    Request,
+}
+
+impl LogKind {
+    pub fn input(self) -> Input {
+        match self {
+            LogKind::Any => Input::BrokerLog,
+            LogKind::Authorizer => Input::AuthorizerLog,
+            LogKind::Server => Input::ServerLog,
+            LogKind::Controller => Input::ControllerLog,
+            LogKind::Request => Input::RequestLog,
+        }
+    }
+
+    /// The kind `--format` names (an [`Input::LOG_KINDS`] input); `Any` for anything else.
+    pub fn of(input: Input) -> LogKind {
+        match input {
+            Input::AuthorizerLog => LogKind::Authorizer,
+            Input::ServerLog => LogKind::Server,
+            Input::ControllerLog => LogKind::Controller,
+            Input::RequestLog => LogKind::Request,
+            _ => LogKind::Any,
+        }
+    }
+}
+
+impl FileFormat {
+    /// Every format by the name `--format-for` takes (also shown in the summary).
+    pub const NAMES: [(&'static str, FileFormat); 9] = [
+        ("broker", FileFormat::Log(LogKind::Any)),
+        ("authorizer", FileFormat::Log(LogKind::Authorizer)),
+        ("server", FileFormat::Log(LogKind::Server)),
+        ("controller", FileFormat::Log(LogKind::Controller)),
+        ("request", FileFormat::Log(LogKind::Request)),
+        ("audit", FileFormat::Audit),
+        ("json", FileFormat::Json),
+        ("text", FileFormat::Text),
+        ("kcat", FileFormat::Kcat),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        FileFormat::NAMES
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("broker", |(name, _)| name)
+    }
+
+    /// The format a `--format-for` value names; `confluent_audit` is taken for `audit`.
+    pub fn from_name(name: &str) -> Option<FileFormat> {
+        if name == "confluent_audit" {
+            return Some(FileFormat::Audit);
+        }
+        FileFormat::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+
+    /// The input the pipeline reads this file's records or entries as.
+    pub fn input(self) -> Input {
+        match self {
+            FileFormat::Log(kind) => kind.input(),
+            FileFormat::Audit => Input::ConfluentAudit,
+            FileFormat::Json => Input::Json,
+            FileFormat::Text => Input::Text,
+            // Each payload decides, as a topic of mixed events does.
+            FileFormat::Kcat => Input::Auto,
+        }
+    }
+}
+
+impl fmt::Display for FileFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `--format-for PATH=FORMAT`: a file whose path ends with `path` (whole components, so
+/// `server.log` names `/logs/server.log` but not `/logs/old-server.log`) is read as `format`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatFor {
+    pub path: PathBuf,
+    pub format: FileFormat,
+}
+
+impl FormatFor {
+    /// Reads `PATH=FORMAT` (split at the last `=`).
+    pub fn parse(arg: &str) -> Result<FormatFor, String> {
+        let Some((path, name)) = arg.rsplit_once('=') else {
+            return Err(format!("`{arg}` is not PATH=FORMAT"));
+        };
+        if path.is_empty() {
+            return Err(format!("`{arg}` names no path"));
+        }
+        let format = FileFormat::from_name(name.trim()).ok_or_else(|| {
+            let names: Vec<&str> = FileFormat::NAMES.iter().map(|(n, _)| *n).collect();
+            format!("`{name}` is not a format; use one of {}", names.join(", "))
+        })?;
+        Ok(FormatFor {
+            path: PathBuf::from(path),
+            format,
+        })
+    }
+
+    pub fn matches(&self, file: &Path) -> bool {
+        file.ends_with(&self.path)
+    }
+}
+
+/// What sniffing found in a file's first lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    Format(FileFormat),
+    /// No line at all (or only blank and `#` lines): nothing to replay.
+    Empty,
+    /// Lines of no format replay reads.
+    Unrecognized,
+}
+
+/// Non-empty lines looked at before giving up.
+const SNIFF_LINES: usize = 8;
+
+/// The format of a file starting with `head` (its first bytes, decompressed): the first of its
+/// first [`SNIFF_LINES`] non-empty, non-`#` lines that some format recognizes decides. A line is
+///
+/// - `kcat` when it is a JSON object with `topic`, `partition`, `offset` and `payload` members;
+/// - `audit` when it is a JSON object with `specversion` and an `io.confluent.` `type`;
+/// - `json` when it is any other JSON object (a complete one on the line);
+/// - a broker log (`broker`, routed by logger) when it starts like a log4j entry, in the
+///   configured `layout` if any;
+/// - `text` when it has a TAB after a non-empty key.
+///
+/// `complete` says `head` is the whole file, so its last line is complete without a newline.
+pub fn sniff(head: &[u8], complete: bool, layout: Option<&Layout>, utc_offset: i32) -> Sniffed {
+    let mut lines = head.split(|&b| b == b'\n').peekable();
+    let mut seen = 0;
+    while let Some(line) = lines.next() {
+        let last = lines.peek().is_none();
+        if last && !complete {
+            // Cut by the end of `head`: not a whole line.
+            break;
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) || line.first() == Some(&b'#') {
+            continue;
+        }
+        if let Some(format) = sniff_line(line, layout, utc_offset) {
+            return Sniffed::Format(format);
+        }
+        seen += 1;
+        if seen == SNIFF_LINES {
+            break;
+        }
+    }
+    if seen == 0 && (complete || head.is_empty()) {
+        Sniffed::Empty
+    } else {
+        Sniffed::Unrecognized
+    }
+}
+
+fn sniff_line(line: &[u8], layout: Option<&Layout>, utc_offset: i32) -> Option<FileFormat> {
+    let trimmed = line.trim_ascii();
+    if trimmed.first() == Some(&b'{') {
+        let serde_json::Value::Object(o) = serde_json::from_slice(trimmed).ok()? else {
+            return None;
+        };
+        let has = |k: &str| o.contains_key(k);
+        if has("topic") && has("partition") && has("offset") && has("payload") {
+            return Some(FileFormat::Kcat);
+        }
+        let confluent = o
+            .get("type")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.starts_with("io.confluent."));
+        return Some(if confluent && has("specversion") {
+            FileFormat::Audit
+        } else {
+            FileFormat::Json
+        });
+    }
+    let header = match layout {
+        Some(layout) => layout.header(line, utc_offset).is_some(),
+        None => log4j::parse_header(line, utc_offset).is_some(),
+    };
+    if header {
+        return Some(FileFormat::Log(LogKind::Any));
+    }
+    match memchr::memchr(b'\t', line) {
+        Some(tab) if tab > 0 && !line[..tab].trim_ascii().is_empty() => Some(FileFormat::Text),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniffed(text: &str) -> Sniffed {
+        sniff(text.as_bytes(), true, None, 0)
+    }
+
+    #[test]
+    fn sniffs_each_format_by_its_first_lines() {
+        let audit =
+            r#"{"specversion":"1.0","type":"io.confluent.kafka.server/authorization","data":{}}"#;
+        let kcat = r#"{"topic":"t","partition":0,"offset":4,"tstype":"create","ts":1,"broker":1,"key":null,"payload":"x"}"#;
+        let cases = [
+            (audit, Sniffed::Format(FileFormat::Audit)),
+            (kcat, Sniffed::Format(FileFormat::Kcat)),
+            (r#"{"user":"bob"}"#, Sniffed::Format(FileFormat::Json)),
+            (
+                "user-login\tUser bob logged in",
+                Sniffed::Format(FileFormat::Text),
+            ),
+            (
+                "[2026-11-26 14:06:16,546] INFO x (kafka.authorizer.logger)",
+                Sniffed::Format(FileFormat::Log(LogKind::Any)),
+            ),
+            // A stack trace before the first header: the header decides.
+            (
+                "\tat org.apache.kafka.X\n[2026-11-26 14:06:16,546] INFO x (y)",
+                Sniffed::Format(FileFormat::Log(LogKind::Any)),
+            ),
+            (
+                "# comment\n\n{\"a\":1}\n",
+                Sniffed::Format(FileFormat::Json),
+            ),
+            ("", Sniffed::Empty),
+            ("\n# only a comment\n", Sniffed::Empty),
+            ("hello world\nno format here\n", Sniffed::Unrecognized),
+            // A pretty-printed document is not JSON lines.
+            ("{\n  \"a\": 1\n}\n", Sniffed::Unrecognized),
+        ];
+        for (text, want) in cases {
+            assert_eq!(sniffed(text), want, "{text:?}");
+        }
+        // A last line cut by the end of the head is not judged.
+        assert_eq!(sniff(b"{\"a\":1", false, None, 0), Sniffed::Unrecognized);
+    }
+
+    #[test]
+    fn format_for_values() {
+        let f = FormatFor::parse("logs/a=b.txt=text").unwrap();
+        assert_eq!(f.path, PathBuf::from("logs/a=b.txt"));
+        assert_eq!(f.format, FileFormat::Text);
+        assert!(f.matches(Path::new("/x/logs/a=b.txt")));
+        assert!(!f.matches(Path::new("/x/oldlogs/a=b.txt")));
+        assert_eq!(
+            FormatFor::parse("a=confluent_audit").unwrap().format,
+            FileFormat::Audit
+        );
+        let e = FormatFor::parse("a=nope").unwrap_err();
+        assert!(
+            e.starts_with("`nope` is not a format; use one of broker,"),
+            "{e}"
+        );
+        assert!(FormatFor::parse("nope").is_err());
+        for (name, format) in FileFormat::NAMES {
+            assert_eq!(format.as_str(), name);
+        }
+    }
+}

@@ -1,0 +1,646 @@
+//! `replay`: runs broker log files and archived security events through the same framer,
+//! parsers, metrics and detectors once, prints the final exposition to stdout and a summary to
+//! stderr. The forensic tool for old logs and the harness for benchmarks.
+//!
+//! Directories are expanded to the files inside (not recursively); gzip files are decompressed.
+//! Each file's format is sniffed from its first lines ([`format::sniff`]) unless `--format`
+//! names a broker log kind for all of them or `--format-for PATH=FORMAT` names it for one; a file
+//! of no recognized format is reported (a warning and a summary line), not replayed.
+//!
+//! All files of one run are merged by event time ([`merge`]): each file is read in its own
+//! order and the oldest current item of all files is applied next, so a host failing in
+//! `server.log` and then succeeding in an audit log is one story for the detectors. Files are
+//! listed oldest first (by modification time, then name), which orders equal times and keeps
+//! Kafka's rotated `server.log.2026-11-26-13` before the live `server.log`; rotated files of one
+//! log share its [`LogStream`] (a controller's startup replay is recognized across a rotation),
+//! which the detectors know by the log's name (`server.log`, see
+//! [`crate::sources::file::stream_key`]). After the last item the detectors see time pass up to
+//! the latest event time once (the last item's, unless a file went back in time).
+
+mod archive;
+mod format;
+mod merge;
+mod progress;
+mod summary;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+pub use format::{FileFormat, FormatFor, LogKind, Sniffed};
+pub use summary::{by_format, detections_section, summary};
+
+use crate::config::{Config, ConfigErrors};
+use crate::detect::{DetectorsConfig, Engine, SummaryRow};
+use crate::event::Origin;
+use crate::metrics::{Metrics, MetricsConfig};
+use crate::parse::layout::Layout;
+use crate::parse::log4j::FramerConfig;
+use crate::parse::time::parse_utc_offset;
+use crate::parse::Input;
+use crate::parse::{Parsers, ParsersConfig};
+use crate::pipeline::{Applied, Item, LogStream, Pipeline};
+use crate::sources::file::stream_key;
+use archive::{EventReader, LogReader};
+use progress::Progress;
+
+/// `replay` flags, as the command line gives them; [`ReplayOptions::from_args`] checks them.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Which log the files are: `auto` sniffs each file (broker logs, routed by logger; Confluent
+    /// audit CloudEvents; JSON or text events; `kcat -J` dumps); a log kind reads every file as
+    /// that log.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: Input,
+    /// Read the files whose path ends with PATH as FORMAT: broker, authorizer, server,
+    /// controller, request, audit, json, text or kcat. Repeatable; the last match wins.
+    #[arg(long, value_name = "PATH=FORMAT")]
+    pub format_for: Vec<String>,
+    /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
+    #[arg(
+        long,
+        value_name = "OFFSET",
+        default_value = "+00:00",
+        allow_hyphen_values = true
+    )]
+    pub utc_offset: String,
+    /// The broker's log4j pattern, when it is not one recognized by itself (Kafka's
+    /// `[%d] %p %m (%c)%n`, Strimzi's, ISO stamps, container and journald prefixes), e.g.
+    /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
+    #[arg(long, value_name = "PATTERN")]
+    pub layout: Option<String>,
+    /// Take `metrics:`, `parsers:` and `detectors:` settings from this config file.
+    #[arg(long, short, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Run the detectors over the replayed events (`detectors:` of --config, else defaults).
+    #[arg(long, value_enum, default_value = "on")]
+    pub detectors: Switch,
+    /// Rows per summary table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: When,
+    /// Files or directories.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `auto`, `always` or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum When {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// What to replay and how.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub inputs: Vec<PathBuf>,
+    /// `--format`: [`Input::BrokerLog`] (`auto`) sniffs each file; another log kind is every
+    /// file's format.
+    pub kind: Input,
+    /// `--format-for`, in order (the last match wins).
+    pub format_for: Vec<FormatFor>,
+    pub framer: FramerConfig,
+    pub metrics: MetricsConfig,
+    pub parsers: ParsersConfig,
+    /// Whether the detectors run (`--detectors`); `detectors.enabled` can switch them off too.
+    pub detect: bool,
+    pub detectors: DetectorsConfig,
+    /// Draw a progress line on stderr (default: when stderr is a terminal).
+    pub progress: bool,
+    /// How many rows each summary table shows.
+    pub top: usize,
+}
+
+/// Totals of one replay.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Files found, whatever they held.
+    pub files: usize,
+    /// Bytes read (decompressed).
+    pub bytes: u64,
+    /// Broker-log entries.
+    pub entries: u64,
+    /// Records of archived event files (audit, JSON, text, `kcat`).
+    pub records: u64,
+    pub events: u64,
+    /// Entries and records that could not be read (counted in the parse-error metric, or for
+    /// `kcat` lines that are not its JSON, here only).
+    pub rejected: u64,
+    /// Files and entries or records per format.
+    pub by_format: BTreeMap<FileFormat, FormatStats>,
+    /// Files with nothing in them (no line, or only blank and `#` lines).
+    pub empty: Vec<PathBuf>,
+    /// Files of no recognized format: not replayed.
+    pub unrecognized: Vec<PathBuf>,
+}
+
+/// Files of one format and the entries or records read from them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FormatStats {
+    pub files: usize,
+    pub items: u64,
+}
+
+/// What one replay produced.
+pub struct Replayed {
+    pub metrics: Arc<Metrics>,
+    pub stats: ReplayStats,
+    /// Detections by detector and subject ([`Engine::summary`]); empty when detectors are off.
+    pub detections: Vec<SummaryRow>,
+    /// Detections beyond the summary's row cap (counted in the metrics, not in `detections`).
+    pub detections_dropped: u64,
+}
+
+/// Why a replay could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{0}: no such file or directory")]
+    Missing(PathBuf),
+    #[error("no files to replay in {0}")]
+    Empty(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot write the exposition: {0}")]
+    Output(std::io::Error),
+}
+
+/// A `replay` flag or the config file it names is wrong (a usage error).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayArgsError {
+    #[error("{flag}: {reason}")]
+    Flag { flag: &'static str, reason: String },
+    #[error("{} problem(s) found:\n{}", .0.0.len(), .0)]
+    ConfigFile(ConfigErrors),
+}
+
+impl ReplayOptions {
+    /// The options the `replay` flags ask for, with `metrics:`, `parsers:` and `detectors:` from
+    /// `--config`.
+    pub fn from_args(args: &ReplayArgs) -> Result<ReplayOptions, ReplayArgsError> {
+        let utc_offset_secs =
+            parse_utc_offset(&args.utc_offset).map_err(|reason| ReplayArgsError::Flag {
+                flag: "--utc-offset",
+                reason,
+            })?;
+        let layout = args
+            .layout
+            .as_deref()
+            .map(|l| Layout::for_kind(l, args.format))
+            .transpose()
+            .map_err(|e| ReplayArgsError::Flag {
+                flag: "--layout",
+                reason: e.to_string(),
+            })?
+            .map(Arc::new);
+        let format_for = args
+            .format_for
+            .iter()
+            .map(|f| FormatFor::parse(f))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| ReplayArgsError::Flag {
+                flag: "--format-for",
+                reason,
+            })?;
+        let (config, detectors) = match &args.config {
+            None => Default::default(),
+            Some(path) => read_config(path).map_err(ReplayArgsError::ConfigFile)?,
+        };
+        Ok(ReplayOptions {
+            inputs: args.files.clone(),
+            kind: args.format,
+            format_for,
+            framer: FramerConfig {
+                utc_offset_secs,
+                layout,
+                ..Default::default()
+            },
+            metrics: config.metrics,
+            parsers: config.parsers,
+            detect: args.detectors == Switch::On,
+            detectors,
+            progress: match args.progress {
+                When::Always => true,
+                When::Never => false,
+                When::Auto => stderr_is_terminal(),
+            },
+            top: args.top,
+        })
+    }
+
+    /// Whether any detector runs.
+    pub fn detectors_on(&self) -> bool {
+        self.detect && self.detectors.enabled
+    }
+}
+
+/// Reads a config file for `replay`: the [`Config`] and its `detectors:` section. The
+/// `detectors:` (and `state_dir:`, which replay ignores: a replay remembers nothing) keys are
+/// taken out and read here before the rest goes to [`Config::parse`], so this works whether or
+/// not [`Config`] knows them.
+pub fn read_config(path: &Path) -> Result<(Config, DetectorsConfig), ConfigErrors> {
+    let at = |p: String| format!("{}: {p}", path.display());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![at(format!("cannot read: {e}"))]))?;
+    let mut root: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&text).map_err(|e| ConfigErrors(vec![at(e.to_string())]))?;
+    let (mut detectors, mut state_dir) = (None, None);
+    if let serde_yaml_ng::Value::Mapping(m) = &mut root {
+        detectors = m.remove("detectors");
+        state_dir = m.remove("state_dir");
+    }
+    let config = if detectors.is_none() && state_dir.is_none() {
+        Config::parse(&text)
+    } else {
+        let rest =
+            serde_yaml_ng::to_string(&root).map_err(|e| ConfigErrors(vec![e.to_string()]))?;
+        Config::parse(&rest)
+    };
+    let mut problems = Vec::new();
+    let config = config.map_err(|ConfigErrors(p)| problems.extend(p)).ok();
+    let detectors = match detectors {
+        None | Some(serde_yaml_ng::Value::Null) => DetectorsConfig::default(),
+        Some(value) => match serde_path_to_error::deserialize::<_, DetectorsConfig>(value) {
+            Ok(d) => {
+                problems.extend(d.problems("detectors"));
+                d
+            }
+            Err(e) => {
+                let field = e.path().to_string();
+                let field = if field == "." {
+                    String::new()
+                } else {
+                    format!(".{field}")
+                };
+                problems.push(format!("detectors{field}: {}", e.inner()));
+                DetectorsConfig::default()
+            }
+        },
+    };
+    match config {
+        Some(config) if problems.is_empty() => Ok((config, detectors)),
+        _ => Err(ConfigErrors(problems.into_iter().map(at).collect())),
+    }
+}
+
+/// The `replay` subcommand: replays the files, prints the exposition to stdout and the summary
+/// to stderr.
+pub fn run(options: &ReplayOptions) -> Result<(), ReplayError> {
+    let start = Instant::now();
+    let replayed = replay(options)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&replayed.metrics.render())
+        .and_then(|()| out.flush())
+        .map_err(ReplayError::Output)?;
+    eprint!(
+        "{}",
+        summary(
+            &replayed,
+            options.top,
+            start.elapsed().as_secs_f64(),
+            options.detectors_on()
+        )
+    );
+    Ok(())
+}
+
+/// The files `inputs` name, oldest first.
+pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ReplayError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => ReplayError::Missing(input.clone()),
+            _ => ReplayError::Io {
+                path: input.clone(),
+                error,
+            },
+        })?;
+        if meta.is_dir() {
+            let dir = std::fs::read_dir(input).map_err(|error| ReplayError::Io {
+                path: input.clone(),
+                error,
+            })?;
+            for entry in dir {
+                let entry = entry.map_err(|error| ReplayError::Io {
+                    path: input.clone(),
+                    error,
+                })?;
+                if entry.file_type().is_ok_and(|t| t.is_file()) {
+                    files.push(entry.path());
+                }
+            }
+        } else {
+            files.push(input.clone());
+        }
+    }
+    if files.is_empty() {
+        let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        return Err(ReplayError::Empty(names.join(", ")));
+    }
+    let mut keyed: Vec<(SystemTime, PathBuf)> = files
+        .into_iter()
+        .map(|p| {
+            let t = std::fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            (t, p)
+        })
+        .collect();
+    keyed.sort();
+    keyed.dedup_by(|a, b| a.1 == b.1);
+    Ok(keyed.into_iter().map(|(_, p)| p).collect())
+}
+
+/// One file of a replay, read item by item.
+struct FileReader {
+    /// As shown in event origins and messages.
+    path: String,
+    format: FileFormat,
+    input: Input,
+    /// Index of its log stream (broker logs).
+    stream: usize,
+    /// Entries or records applied.
+    items: u64,
+    reader: Reader,
+}
+
+enum Reader {
+    Log(LogReader),
+    Events(EventReader),
+}
+
+impl FileReader {
+    fn advance(&mut self, parsers: &Parsers) -> Result<Option<SystemTime>, ReplayError> {
+        match &mut self.reader {
+            Reader::Log(r) => r.advance(),
+            Reader::Events(r) => r.advance(parsers),
+        }
+        .map_err(|error| ReplayError::Io {
+            path: PathBuf::from(&self.path),
+            error,
+        })
+    }
+
+    fn bytes(&self) -> u64 {
+        match &self.reader {
+            Reader::Log(r) => r.bytes,
+            Reader::Events(r) => r.bytes,
+        }
+    }
+
+    /// Applies the current entry or record; `stream` is its log stream.
+    fn apply(&self, pipeline: &Pipeline, stream: &mut LogStream) -> Applied {
+        match &self.reader {
+            Reader::Log(r) => {
+                let entry = r.current();
+                let item = Item::Entry {
+                    entry,
+                    origin: Origin::File {
+                        path: self.path.as_str().into(),
+                        offset: entry.offset,
+                    },
+                    stream,
+                };
+                pipeline.apply("replay", self.input, item)
+            }
+            Reader::Events(r) => {
+                pipeline.apply("replay", self.input, &r.record_at(Some(&self.path)))
+            }
+        }
+    }
+}
+
+/// The files of a run and their log streams.
+struct Opened {
+    readers: Vec<FileReader>,
+    /// Each reader's first item time (readers with none are left out).
+    first: Vec<(usize, SystemTime)>,
+    streams: Vec<LogStream>,
+}
+
+/// The format `path` is read as: `--format-for`, else a `--format` log kind, else `None` (sniff).
+fn chosen_format(options: &ReplayOptions, path: &Path) -> Option<FileFormat> {
+    let named = options.format_for.iter().rev().find(|f| f.matches(path));
+    match named {
+        Some(f) => Some(f.format),
+        None if options.kind != Input::BrokerLog => {
+            Some(FileFormat::Log(LogKind::of(options.kind)))
+        }
+        None => None,
+    }
+}
+
+/// Opens every file, decides its format and reads its first item. Empty files and files of no
+/// recognized format are noted in `stats` (the latter with a warning) and left out.
+fn open_all(
+    options: &ReplayOptions,
+    files: &[PathBuf],
+    parsers: &Parsers,
+    stats: &mut ReplayStats,
+) -> Result<Opened, ReplayError> {
+    let mut opened = Opened {
+        readers: Vec::new(),
+        first: Vec::new(),
+        streams: Vec::new(),
+    };
+    // Rotated files of one log in one directory share a stream.
+    let mut stream_ids: HashMap<(Option<PathBuf>, String), usize> = HashMap::new();
+    for path in files {
+        let io = |error| ReplayError::Io {
+            path: path.clone(),
+            error,
+        };
+        let file = archive::open(path).map_err(io)?;
+        let layout = options.framer.layout.as_deref();
+        let sniffed = match chosen_format(options, path) {
+            Some(format) => Sniffed::Format(format),
+            None => format::sniff(
+                &file.head,
+                file.complete,
+                layout,
+                options.framer.utc_offset_secs,
+            ),
+        };
+        let format = match sniffed {
+            Sniffed::Format(format) => format,
+            Sniffed::Empty => {
+                stats.empty.push(path.clone());
+                continue;
+            }
+            Sniffed::Unrecognized => {
+                tracing::warn!(
+                    file = %path.display(),
+                    "Skipped a file of no recognized format: name its format with --format-for PATH=FORMAT."
+                );
+                stats.unrecognized.push(path.clone());
+                continue;
+            }
+        };
+        stats.by_format.entry(format).or_default().files += 1;
+        let key = stream_key(path);
+        let next = opened.streams.len();
+        let stream = *stream_ids
+            .entry((path.parent().map(Path::to_path_buf), key.clone()))
+            .or_insert(next);
+        if stream == next {
+            opened.streams.push(LogStream::named(key));
+        }
+        let reader = match format {
+            FileFormat::Log(_) => Reader::Log(LogReader::new(file.reader, options.framer.clone())),
+            _ => Reader::Events(EventReader::new(
+                format,
+                file.reader,
+                parsers.max_record_bytes(),
+                file.modified,
+            )),
+        };
+        let mut reader = FileReader {
+            path: path.display().to_string(),
+            format,
+            input: format.input(),
+            stream,
+            items: 0,
+            reader,
+        };
+        if let Some(t) = reader.advance(parsers)? {
+            opened.first.push((opened.readers.len(), t));
+        }
+        opened.readers.push(reader);
+    }
+    for f in &options.format_for {
+        if !files.iter().any(|p| f.matches(p)) {
+            tracing::warn!(path = %f.path.display(), "No replayed file matches this --format-for.");
+        }
+    }
+    Ok(opened)
+}
+
+/// Replays the files into a fresh metric set (and detectors) and returns what came of it.
+pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
+    let mut problems = options.metrics.problems();
+    if options.detectors_on() {
+        problems.extend(options.detectors.problems("detectors"));
+    }
+    if !problems.is_empty() {
+        return Err(ReplayError::Config(problems.join("; ")));
+    }
+    let metrics =
+        Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
+    let parsers = || Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")));
+    let mut pipeline = Pipeline::new(parsers()?, metrics.clone());
+    if options.detectors_on() {
+        pipeline = pipeline.with_detectors(Engine::new(&options.detectors));
+    }
+    // The readers parse archived records once to learn their event time before the merge
+    // orders them; the pipeline parses them again when they are applied.
+    let time_parsers = parsers()?;
+    let files = expand(&options.inputs)?;
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+        .sum();
+    let mut stats = ReplayStats {
+        files: files.len(),
+        ..ReplayStats::default()
+    };
+    let Opened {
+        mut readers,
+        first,
+        mut streams,
+    } = open_all(options, &files, &time_parsers, &mut stats)?;
+    let mut progress = Progress::new(options.progress, total);
+    let mut applied_items = 0u64;
+    let last = merge::merge(first, |i| {
+        let r = &mut readers[i];
+        match r.apply(&pipeline, &mut streams[r.stream]) {
+            Applied::Event(_) => stats.events += 1,
+            Applied::Rejected(..) => stats.rejected += 1,
+            Applied::Skipped => {}
+        }
+        r.items += 1;
+        applied_items += 1;
+        let next = r.advance(&time_parsers);
+        if applied_items % 4096 == 0 {
+            progress.update(readers.iter().map(FileReader::bytes).sum(), applied_items);
+        }
+        next
+    })?;
+    if let Some(last) = last {
+        pipeline.detect_tick("replay", last);
+    }
+    progress.finish();
+    for r in &readers {
+        stats.bytes += r.bytes();
+        stats.by_format.entry(r.format).or_default().items += r.items;
+        match &r.reader {
+            Reader::Log(_) => stats.entries += r.items,
+            Reader::Events(e) => {
+                stats.records += r.items;
+                stats.rejected += e.unreadable;
+            }
+        }
+    }
+    let (detections, detections_dropped) = pipeline.detections().unwrap_or_default();
+    Ok(Replayed {
+        metrics,
+        stats,
+        detections,
+        detections_dropped,
+    })
+}
+
+/// Whether stderr is a terminal (the progress-bar default).
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(flags: &[&str]) -> ReplayArgs {
+        let cli = Cli::try_parse_from(
+            ["kafka-security-exporter", "replay"]
+                .iter()
+                .chain(flags)
+                .chain(&["server.log"]),
+        )
+        .unwrap();
+        match cli.command {
+            Command::Replay(args) => args,
+            other => panic!("not replay: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_come_from_the_flags() {
+        let o = ReplayOptions::from_args(&args(&["--utc-offset", "+01:00", "--top", "3"])).unwrap();
+        assert_eq!(o.framer.utc_offset_secs, 3600);
+        assert_eq!((o.top, o.kind), (3, Input::BrokerLog));
+        assert_eq!(o.inputs, [PathBuf::from("server.log")]);
+        let e = ReplayOptions::from_args(&args(&["--utc-offset", "01:00"])).unwrap_err();
+        assert!(e.to_string().starts_with("--utc-offset: `01:00`"), "{e}");
+        let e = ReplayOptions::from_args(&args(&["-c", "/nonexistent/x.yaml"])).unwrap_err();
+        assert!(e.to_string().starts_with("1 problem(s) found:\n"), "{e}");
+    }
+}
