@@ -186,6 +186,11 @@ fn a_brute_force_then_the_right_password_fires_in_prometheus() {
         "brute_force and success_after_failures on 127.0.0.1",
         |s| detections(s, "success_after_failures") >= 1.0,
     );
+    eprintln!(
+        "{failures} failed logins: brute_force {}, success_after_failures {}",
+        detections(&s, "brute_force"),
+        detections(&s, "success_after_failures")
+    );
     assert_eq!(
         failed(&s),
         failures as f64,
