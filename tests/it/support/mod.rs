@@ -5,6 +5,7 @@
 //! - [`exposition`]: the one exact parser of the Prometheus text format;
 //! - [`collector`] and [`pki`]: the real OpenTelemetry Collector and a TLS PKI for it;
 //! - [`prometheus`]: the real Prometheus and its HTTP API; [`promql`]: what a query refers to;
+//! - [`scenarios`]: seeded security scenarios as broker logs and Confluent audit files;
 //! - here: paths, ports, names, bounded polling, `check-config`, proptest settings.
 #![allow(dead_code)]
 
@@ -16,6 +17,7 @@ pub mod http;
 pub mod pki;
 pub mod prometheus;
 pub mod promql;
+pub mod scenarios;
 
 pub use broker::*;
 pub use exporter::*;
