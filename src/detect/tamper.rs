@@ -2,8 +2,8 @@
 //! entries).
 //!
 //! `log_tampering` fires on
-//! - any config change of a `BrokerLogger` resource (the controller-log parser emits those when a
-//!   broker's log level is changed at runtime), subject the logger name (the event's
+//! - any config change of a `BrokerLogger` resource (the server-log parser emits one for the
+//!   broker's `ConfigAdminManager` line when a log level is changed at runtime), subject the logger name (the event's
 //!   `config_key`, else its `resource_name`, else `broker`); and
 //! - silence: a log stream that wrote at least `min_entries` entries in the `silence` window
 //!   before its last entry, and then nothing for `silence` while time moves on (other streams'

@@ -49,7 +49,8 @@ fn logger_format(logger: &str) -> Option<Option<Format>> {
         "org.apache.kafka.common.network.Selector"
         | "kafka.network.DataPlaneAcceptor"
         | "kafka.network.ControlPlaneAcceptor"
-        | "kafka.network.Acceptor" => Some(Format::ServerLog),
+        | "kafka.network.Acceptor"
+        | "kafka.server.ConfigAdminManager" => Some(Format::ServerLog),
         _ => return None,
     })
 }

@@ -29,6 +29,14 @@
 //! - `kafka.network.DataPlaneAcceptor` (3.2+; `Acceptor` before), INFO, no prefix:
 //!   `Rejected connection from /IP, address already has the configured maximum of N connections.`
 //!   → [`Category::Connection`] failure, `event_type` `connection_rejected`.
+//! - `kafka.server.ConfigAdminManager` (`ConfigAdminManager.alterLogLevelConfigs`), INFO, when an
+//!   `IncrementalAlterConfigs` request changes a `BROKER_LOGGER` resource (KIP-412; the broker
+//!   applies it itself and never forwards it to the controller, so no metadata record and no
+//!   controller.log line exist): `[ConfigAdminManager[nodeId=1]: Updating the log level of
+//!   kafka.authorizer.logger to OFF` / `… Unset the log level of kafka.authorizer.logger` →
+//!   [`Category::ConfigChange`] success, `event_type` `log_level_set` / `log_level_unset`,
+//!   `resource_type` `BrokerLogger`, `resource_name` and `broker_id` the node id, `config_key`
+//!   the logger. Silencing the authorizer logger this way is how an intruder hides.
 //!
 //! Everything else is `Ok(None)`. None of these lines names the user: Kafka logs the client
 //! address only, since the principal is not known until authentication succeeds.
@@ -141,6 +149,10 @@ pub fn parse_parts<'a>(
         return Ok(Some(ev));
     }
 
+    if let Some(ev) = log_level_change(first, event_time, observed_time) {
+        return Ok(Some(ev));
+    }
+
     if let Some(rest) = body.strip_prefix("Rejected connection from ") {
         let Some((sock, tail)) =
             rest.split_once(", address already has the configured maximum of ")
@@ -159,6 +171,44 @@ pub fn parse_parts<'a>(
         return Ok(Some(ev));
     }
     Ok(None)
+}
+
+/// `[ConfigAdminManager[nodeId=1]: Updating the log level of LOGGER to LEVEL` / `… Unset the log
+/// level of LOGGER`.
+fn log_level_change<'a>(
+    line: &'a str,
+    event_time: Option<SystemTime>,
+    observed_time: SystemTime,
+) -> Option<SecurityEvent<'a>> {
+    let rest = line.strip_prefix("[ConfigAdminManager[nodeId=")?;
+    let (node, rest) = rest.split_once("]: ")?;
+    let (event_type, logger) = if let Some(r) = rest.strip_prefix("Updating the log level of ") {
+        // Logger names hold no spaces; the level is the last word.
+        let (logger, _level) = r.rsplit_once(" to ")?;
+        ("log_level_set", logger)
+    } else {
+        (
+            "log_level_unset",
+            rest.strip_prefix("Unset the log level of ")?,
+        )
+    };
+    if logger.is_empty() || logger.contains(' ') {
+        return None;
+    }
+    let mut ev = SecurityEvent::new(
+        Format::ServerLog,
+        Category::ConfigChange,
+        Outcome::Success,
+        event_type,
+        Origin::Memory,
+        observed_time,
+    );
+    ev.event_time = event_time;
+    ev.resource_type = Some("BrokerLogger".into());
+    ev.resource_name = Some(node.into());
+    ev.broker_id = Some(node.into());
+    ev.config_key = Some(logger.into());
+    Some(ev)
 }
 
 #[derive(Debug, Default)]
@@ -277,6 +327,32 @@ mod tests {
                 ("reason", Some("invalid_credentials")),
             ],
         );
+    }
+
+    #[test]
+    fn broker_logger_level_changes() {
+        let e = one("[ConfigAdminManager[nodeId=1]: Updating the log level of kafka.authorizer.logger to OFF");
+        assert_fields(
+            &e,
+            &[
+                ("category", Some("config_change")),
+                ("outcome", Some("success")),
+                ("event_type", Some("log_level_set")),
+                ("resource_type", Some("BrokerLogger")),
+                ("resource_name", Some("1")),
+                ("broker_id", Some("1")),
+                ("config_key", Some("kafka.authorizer.logger")),
+            ],
+        );
+        let e = one("[ConfigAdminManager[nodeId=3]: Unset the log level of kafka.request.logger");
+        assert_eq!(e.event_type.as_ref(), "log_level_unset");
+        assert_eq!(e.config_key.as_deref(), Some("kafka.request.logger"));
+        for other in [
+            "[ConfigAdminManager[nodeId=1]: Error preprocessing incrementalAlterConfigs request on ConfigResource(type=BROKER_LOGGER, name='1')",
+            "[ConfigAdminManager[nodeId=1]: Updating the log level of  to OFF",
+        ] {
+            assert!(parse_parts(other, "", None, SystemTime::UNIX_EPOCH).unwrap().is_none(), "{other}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!   `kafka.authorizer.logger` at DEBUG as audit setups do (allowed requests at DEBUG with their
 //!   `MatchingAcl` rule, denials at INFO);
 //! - `controller.log`: the KRaft controller's `Replayed …` lines for ACL, SCRAM and config
-//!   changes, including a `BROKER_LOGGER` change (`kafka.authorizer.logger` set to `OFF`);
+//!   changes; a logger's level changed at runtime (`kafka.authorizer.logger` set to `OFF`) is
+//!   the broker's own `ConfigAdminManager` line in `server.log`;
 //! - a Confluent audit-log file as the S3 / file sink writes it (one CloudEvent per line, spec
 //!   1.0): `…/authentication` results and `…/authorization` decisions.
 //!
@@ -286,12 +287,19 @@ impl Scenario {
         );
     }
 
-    /// A broker's logger level changed at runtime (`kafka-configs --entity-type broker-loggers`).
+    /// A broker's logger level changed at runtime (`kafka-configs --entity-type broker-loggers`):
+    /// the broker applies it itself (`ConfigAdminManager.alterLogLevelConfigs`) and says so in
+    /// `server.log`; no metadata record, no controller line.
     pub fn broker_logger_set(&mut self, at: u64, broker: &str, logger: &str, level: &str) {
-        self.controller(
+        let message = format!(
+            "[ConfigAdminManager[nodeId={broker}]: Updating the log level of {logger} to {level}"
+        );
+        self.log(
+            SERVER_LOG,
             at,
-            &format!("ConfigRecord for ConfigResource(type=BROKER_LOGGER, name='{broker}') which set configuration {logger} to {level}"),
-            "ConfigurationControlManager",
+            "INFO",
+            &message,
+            "kafka.server.ConfigAdminManager",
         );
     }
 
