@@ -29,14 +29,16 @@
 //! - `kafka.network.DataPlaneAcceptor` (3.2+; `Acceptor` before), INFO, no prefix:
 //!   `Rejected connection from /IP, address already has the configured maximum of N connections.`
 //!   → [`Category::Connection`] failure, `event_type` `connection_rejected`.
-//! - `kafka.server.ConfigAdminManager` (`ConfigAdminManager.alterLogLevelConfigs`), INFO, when an
-//!   `IncrementalAlterConfigs` request changes a `BROKER_LOGGER` resource (KIP-412; the broker
-//!   applies it itself and never forwards it to the controller, so no metadata record and no
-//!   controller.log line exist): `[ConfigAdminManager[nodeId=1]: Updating the log level of
-//!   kafka.authorizer.logger to OFF` / `… Unset the log level of kafka.authorizer.logger` →
-//!   [`Category::ConfigChange`] success, `event_type` `log_level_set` / `log_level_unset`,
-//!   `resource_type` `BrokerLogger`, `resource_name` and `broker_id` the node id, `config_key`
-//!   the logger. Silencing the authorizer logger this way is how an intruder hides.
+//! - `kafka.server.ConfigAdminManager`, when an `IncrementalAlterConfigs` request changes a
+//!   `BROKER_LOGGER` resource (KIP-412: the broker applies it itself and never forwards it to the
+//!   controller, so no metadata record and no controller.log line exist). Kafka 4.x writes WARN
+//!   `Updated the log level of kafka.authorizer.logger to ERROR` / `Unset the log level of …`
+//!   (as a 4.4.0 broker does in the end-to-end test); 3.x's Scala `ConfigAdminManager` wrote INFO
+//!   `[ConfigAdminManager[nodeId=1]: Updating the log level of … to …` / `… Unset the log level
+//!   of …`. Both become [`Category::ConfigChange`] success, `event_type` `log_level_set` /
+//!   `log_level_unset`, `resource_type` `BrokerLogger`, `config_key` the logger, and
+//!   `resource_name`/`broker_id` the node id when the line names it. Silencing the authorizer
+//!   logger this way is how an intruder hides.
 //!
 //! Everything else is `Ok(None)`. None of these lines names the user: Kafka logs the client
 //! address only, since the principal is not known until authentication succeeds.
@@ -173,24 +175,30 @@ pub fn parse_parts<'a>(
     Ok(None)
 }
 
-/// `[ConfigAdminManager[nodeId=1]: Updating the log level of LOGGER to LEVEL` / `… Unset the log
-/// level of LOGGER`.
+/// `Updated the log level of LOGGER to LEVEL` / `Unset the log level of LOGGER` (4.x), or 3.x's
+/// `[ConfigAdminManager[nodeId=1]: Updating the log level of LOGGER to LEVEL` / `… Unset …`.
 fn log_level_change<'a>(
     line: &'a str,
     event_time: Option<SystemTime>,
     observed_time: SystemTime,
 ) -> Option<SecurityEvent<'a>> {
-    let rest = line.strip_prefix("[ConfigAdminManager[nodeId=")?;
-    let (node, rest) = rest.split_once("]: ")?;
-    let (event_type, logger) = if let Some(r) = rest.strip_prefix("Updating the log level of ") {
+    let (node, rest) = match line.strip_prefix("[ConfigAdminManager[nodeId=") {
+        Some(r) => {
+            let (node, rest) = r.split_once("]: ")?;
+            (Some(node), rest)
+        }
+        None => (None, line),
+    };
+    let set = rest
+        .strip_prefix("Updated the log level of ")
+        .or_else(|| rest.strip_prefix("Updating the log level of "));
+    let (event_type, logger) = match set {
         // Logger names hold no spaces; the level is the last word.
-        let (logger, _level) = r.rsplit_once(" to ")?;
-        ("log_level_set", logger)
-    } else {
-        (
+        Some(r) => ("log_level_set", r.rsplit_once(" to ")?.0),
+        None => (
             "log_level_unset",
             rest.strip_prefix("Unset the log level of ")?,
-        )
+        ),
     };
     if logger.is_empty() || logger.contains(' ') {
         return None;
@@ -205,8 +213,8 @@ fn log_level_change<'a>(
     );
     ev.event_time = event_time;
     ev.resource_type = Some("BrokerLogger".into());
-    ev.resource_name = Some(node.into());
-    ev.broker_id = Some(node.into());
+    ev.resource_name = node.map(Into::into);
+    ev.broker_id = node.map(Into::into);
     ev.config_key = Some(logger.into());
     Some(ev)
 }
@@ -347,6 +355,19 @@ mod tests {
         let e = one("[ConfigAdminManager[nodeId=3]: Unset the log level of kafka.request.logger");
         assert_eq!(e.event_type.as_ref(), "log_level_unset");
         assert_eq!(e.config_key.as_deref(), Some("kafka.request.logger"));
+        // Kafka 4.x (a 4.4.0 broker's server.log): WARN, no node id.
+        let e = one("Updated the log level of kafka.authorizer.logger to ERROR");
+        assert_fields(
+            &e,
+            &[
+                ("event_type", Some("log_level_set")),
+                ("resource_type", Some("BrokerLogger")),
+                ("resource_name", None),
+                ("config_key", Some("kafka.authorizer.logger")),
+            ],
+        );
+        let e = one("Unset the log level of kafka.authorizer.logger");
+        assert_eq!(e.event_type.as_ref(), "log_level_unset");
         for other in [
             "[ConfigAdminManager[nodeId=1]: Error preprocessing incrementalAlterConfigs request on ConfigResource(type=BROKER_LOGGER, name='1')",
             "[ConfigAdminManager[nodeId=1]: Updating the log level of  to OFF",

@@ -287,7 +287,7 @@ fn a_known_principal_from_a_new_host() {
 fn a_silenced_authorizer_logger() {
     let mut s = morning(9, 3);
     let t = s.start + 90 * MINUTE;
-    s.broker_logger_set(t, "1", "kafka.authorizer.logger", "OFF");
+    s.broker_logger_set(t, "kafka.authorizer.logger", "ERROR");
     s.silence(AUTHORIZER_LOG, t + 200);
     // The entries the stream wrote in the 30-minute window (3-minute buckets, SPEC's window
     // rule) ending with its last entry.

@@ -12,6 +12,11 @@
 //! follow from it: one `brute_force` per 20 failures (all fall inside its 5-minute window), one
 //! `success_after_failures`.
 //!
+//! A second test silences the broker's authorizer logger at runtime, as an intruder would
+//! (`kafka-configs --entity-type broker-loggers … kafka.authorizer.logger=ERROR`, which hides every denial, a KIP-412
+//! `IncrementalAlterConfigs` the broker applies itself and logs in `server.log`), and expects
+//! exactly one `log_tampering` detection on `kafka.authorizer.logger`.
+//!
 //! Kafka logs a successful SASL login only at DEBUG, so the "success" the broker shows is the
 //! first authorization decision of the authenticated session: alice, now logged in, is denied
 //! Produce on a topic she has no ACL for. The test waits until the exporter has read every
@@ -29,7 +34,8 @@ use serde_yaml_ng::Value as Yaml;
 
 use crate::support::prometheus::{self, api};
 use crate::support::{
-    broker, broker_exclusive, client_config, new_topic, repo_dir, wait_until, Exporter, Scrape,
+    broker, broker_exclusive, client_config, new_topic, repo_dir, run_script, wait_until, Exporter,
+    Scrape,
 };
 
 const JOB: &str = "kafka-security-exporter";
@@ -216,6 +222,94 @@ fn a_brute_force_then_the_right_password_fires_in_prometheus() {
     assert!(
         fired.is_some(),
         "no firing KafkaSecurity… alert for brute_force and success_after_failures on {HOST}; firing: {alerts:#?}"
+    );
+    exporter.stop(Duration::from_secs(15));
+}
+
+const AUTHORIZER_LOGGER: &str = "kafka.authorizer.logger";
+
+/// `kafka.admin.ConfigCommand` on the broker's loggers (node 1), as the super user.
+fn broker_loggers(args: &[&str]) -> String {
+    let mut all = vec![
+        "admin",
+        "kafka.admin.ConfigCommand",
+        "--entity-type",
+        "broker-loggers",
+        "--entity-name",
+        "1",
+    ];
+    all.extend_from_slice(args);
+    let out = run_script("kafka-broker", &all);
+    assert!(out.status.success(), "ConfigCommand {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The authorizer logger's level now (`kafka.authorizer.logger=INFO sensitive=false …`).
+fn authorizer_level() -> String {
+    let described = broker_loggers(&["--describe"]);
+    described
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("kafka.authorizer.logger="))
+        .unwrap_or_else(|| panic!("no {AUTHORIZER_LOGGER} in:\n{described}"))
+        .to_string()
+}
+
+/// Sets the authorizer logger back to its level when dropped, even when the test fails.
+struct RestoreLevel(String);
+
+impl Drop for RestoreLevel {
+    fn drop(&mut self) {
+        broker_loggers(&[
+            "--alter",
+            "--add-config",
+            &format!("{AUTHORIZER_LOGGER}={}", self.0),
+        ]);
+    }
+}
+
+#[test]
+fn silencing_the_authorizer_logger_is_log_tampering() {
+    let _broker = broker_exclusive();
+    let logs = broker().logs_dir.clone();
+    let state = tempfile::tempdir().unwrap();
+    let exporter = Exporter::start(&format!(
+        "sources:\n  - file:\n      name: broker\n      paths: ['{}/*.log*']\n      start_at: end\n      state_dir: '{}'\n      poll_interval_ms: 100\n",
+        logs.display(),
+        state.path().display(),
+    ));
+    wait_until(
+        Duration::from_secs(20),
+        "the file source to be ready",
+        || (exporter.readyz().0 == 200).then_some(()),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let _restore = RestoreLevel(authorizer_level());
+    broker_loggers(&[
+        "--alter",
+        "--add-config",
+        &format!("{AUTHORIZER_LOGGER}=ERROR"),
+    ]);
+    assert_eq!(authorizer_level(), "ERROR", "the broker applied the change");
+
+    let tampering = |s: &Scrape| {
+        s.sum(
+            DETECTIONS,
+            &[
+                ("detector", "log_tampering"),
+                ("subject", AUTHORIZER_LOGGER),
+            ],
+        )
+    };
+    let s = exporter.wait_for(
+        Duration::from_secs(30),
+        "log_tampering on kafka.authorizer.logger",
+        |s| tampering(s) >= 1.0,
+    );
+    assert_eq!(tampering(&s), 1.0);
+    assert_eq!(
+        s.sum(DETECTIONS, &[("detector", "log_tampering")]),
+        1.0,
+        "nothing else is tampering"
     );
     exporter.stop(Duration::from_secs(15));
 }

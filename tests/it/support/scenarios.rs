@@ -290,14 +290,13 @@ impl Scenario {
     /// A broker's logger level changed at runtime (`kafka-configs --entity-type broker-loggers`):
     /// the broker applies it itself (`ConfigAdminManager.alterLogLevelConfigs`) and says so in
     /// `server.log`; no metadata record, no controller line.
-    pub fn broker_logger_set(&mut self, at: u64, broker: &str, logger: &str, level: &str) {
-        let message = format!(
-            "[ConfigAdminManager[nodeId={broker}]: Updating the log level of {logger} to {level}"
-        );
+    /// Kafka 4.x's line names no node.
+    pub fn broker_logger_set(&mut self, at: u64, logger: &str, level: &str) {
+        let message = format!("Updated the log level of {logger} to {level}");
         self.log(
             SERVER_LOG,
             at,
-            "INFO",
+            "WARN",
             &message,
             "kafka.server.ConfigAdminManager",
         );
