@@ -241,6 +241,7 @@ fn every_switch_on_renders_every_object() {
         "ConfigMap/ship-kafka-security-exporter-authentication",
         "ConfigMap/ship-kafka-security-exporter-authorization",
         "ConfigMap/ship-kafka-security-exporter-changes",
+        "ConfigMap/ship-kafka-security-exporter-detections",
         "ConfigMap/ship-kafka-security-exporter-exporter-health",
     ] {
         assert!(k.contains(want), "{want} not rendered; got {k:#?}");
@@ -335,7 +336,7 @@ fn every_switch_on_renders_every_object() {
             "{file:?} differs from dashboards/"
         );
     }
-    assert_eq!(dashboards, 5);
+    assert_eq!(dashboards, 6);
 
     // NetworkPolicy: only the metrics port in, from the monitoring namespace; egress limited.
     let np = one(&objs, "NetworkPolicy");
@@ -672,6 +673,7 @@ fn each_switch_alone_adds_exactly_its_objects() {
                 "ConfigMap/ship-kafka-security-exporter-authentication",
                 "ConfigMap/ship-kafka-security-exporter-authorization",
                 "ConfigMap/ship-kafka-security-exporter-changes",
+                "ConfigMap/ship-kafka-security-exporter-detections",
                 "ConfigMap/ship-kafka-security-exporter-exporter-health",
             ],
         ),
