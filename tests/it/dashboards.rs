@@ -44,7 +44,7 @@ const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_bucket", "_count", "_sum"];
 
 /// Every metric the exporter emits that a dashboard may query (histograms by family name), the
 /// detectors' included: a query naming anything else shows nothing.
-const EXPORTER_METRICS: [&str; 22] = [
+const EXPORTER_METRICS: [&str; 23] = [
     "kafka_security_acl_changes_total",
     "kafka_security_authentication_failures_by_client_total",
     "kafka_security_authentication_total",
@@ -67,6 +67,7 @@ const EXPORTER_METRICS: [&str; 22] = [
     "kafka_security_redelivered_records_total",
     "kafka_security_request_duration_seconds",
     "kafka_security_series_overflow_total",
+    "kafka_security_source_up",
 ];
 
 #[test]

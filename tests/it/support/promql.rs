@@ -107,6 +107,16 @@ fn tokenize(expr: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             out.push(Tok::Num);
+        } else if c == '$' {
+            // A Grafana variable standing for a duration or a number (`offset $__range`,
+            // `$__rate_interval_ms`); variables in strings and ranges are read above.
+            i += 1;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || "_{}".contains(chars[i]))
+            {
+                i += 1;
+            }
+            out.push(Tok::Num);
         } else if "=!<>".contains(c) {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
             if ["==", "!=", "=~", "!~", ">=", "<="].contains(&two.as_str()) {
