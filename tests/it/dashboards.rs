@@ -322,7 +322,8 @@ fn table_link_problems(panel: &Value) -> Vec<String> {
         .filter_map(|t| t["expr"].as_str())
         .collect();
     for column in ["principal", "client_host", "subject"] {
-        let shown = exprs.contains(&format!("by ({column}")) || exprs.contains(&format!(", {column})"))
+        let shown = exprs.contains(&format!("by ({column}"))
+            || exprs.contains(&format!(", {column})"))
             || exprs.contains(&format!(", {column},"));
         if shown && !linked_columns.contains(column) {
             out.push(format!("column {column} has no link to its filtered view"));
@@ -334,7 +335,9 @@ fn table_link_problems(panel: &Value) -> Vec<String> {
         ("subject", "var-subject=${__value.raw}"),
     ] {
         if linked_columns.contains(column)
-            && !links.iter().any(|l| l["url"].as_str().unwrap_or("").contains(var))
+            && !links
+                .iter()
+                .any(|l| l["url"].as_str().unwrap_or("").contains(var))
         {
             out.push(format!("column {column} must link with {var}"));
         }

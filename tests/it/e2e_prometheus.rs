@@ -98,7 +98,10 @@ fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
             // Query variables beyond job and instance (cluster, principal, …) at "All".
             let name = v["name"].as_str().unwrap();
             if v["type"] == "query" && !["job", "instance"].contains(&name) {
-                custom.push((name.to_string(), v["allValue"].as_str().unwrap().to_string()));
+                custom.push((
+                    name.to_string(),
+                    v["allValue"].as_str().unwrap().to_string(),
+                ));
             }
         }
         let mut panels: Vec<&Json> = Vec::new();

@@ -400,10 +400,11 @@ fn bad_values_are_refused_with_a_reason() {
         "prometheusRule.severity.KafkaSecurityTypo=critical",
     ]);
     assert!(err.contains("no rule named \"KafkaSecurityTypo\""), "{err}");
-    assert!(
-        render_err(&["--set", "prometheusRule.severity.KafkaSecurityAclChanged=page"])
-            .contains("severity")
-    );
+    assert!(render_err(&[
+        "--set",
+        "prometheusRule.severity.KafkaSecurityAclChanged=page"
+    ])
+    .contains("severity"));
 }
 
 /// The `spec` of the rendered PrometheusRule.
@@ -479,8 +480,14 @@ fn values_set_thresholds_sensitive_resources_for_severities_labels_runbooks_and_
     assert!(expr("KafkaSecurityPrincipalDenied").ends_with("> 100"));
     assert!(expr("KafkaSecurityPrivilegeProbing").ends_with(">= 4"));
     let slow = expr("KafkaSecuritySlowBruteForce");
-    assert!(slow.contains("increase6h{client_host!=\"unknown\"} > 30\n"), "{slow}");
-    assert!(slow.ends_with("increase24h{client_host!=\"unknown\"} > 70"), "{slow}");
+    assert!(
+        slow.contains("increase6h{client_host!=\"unknown\"} > 30\n"),
+        "{slow}"
+    );
+    assert!(
+        slow.ends_with("increase24h{client_host!=\"unknown\"} > 70"),
+        "{slow}"
+    );
     assert!(expr("KafkaSecurityManyFailingClientHosts").ends_with(">= 25"));
     assert!(expr("KafkaSecurityConsumerLagGrowing").contains("> 500000"));
     assert!(expr("KafkaSecurityParseErrors").ends_with("> 0.05"));

@@ -111,8 +111,7 @@ fn tokenize(expr: &str) -> Result<Vec<Tok>, String> {
             // A Grafana variable standing for a duration or a number (`offset $__range`,
             // `$__rate_interval_ms`); variables in strings and ranges are read above.
             i += 1;
-            while i < chars.len()
-                && (chars[i].is_ascii_alphanumeric() || "_{}".contains(chars[i]))
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_{}".contains(chars[i]))
             {
                 i += 1;
             }
