@@ -1,7 +1,9 @@
 //! The Prometheus rules in alerts/: `promtool check rules` and `promtool test rules` (the real
 //! promtool, Debian package `prometheus`), the alerting conventions of STYLE.md, a runbook
-//! section per alert, and proof that the unit tests pin every threshold and every `for:` — each is
-//! moved by one step either way and the unit tests must then fail.
+//! section per alert, proof that the unit tests pin every threshold and every `for:` — each is
+//! moved by one step either way and the unit tests must then fail — that every range over an
+//! exporter counter also counts the series born inside the range, and that the unit tests feed
+//! series as the exporter emits them (absent until their first event, never a 0 first).
 
 use std::process::Command;
 
@@ -13,6 +15,12 @@ use crate::support::repo_dir;
 const RULES: &str = "alerts/kafka-security.rules.yml";
 const RUNBOOK_BASE: &str =
     "https://github.com/kafka-security-exporter/kafka-security-exporter/blob/main/alerts/runbook.md";
+/// The group of alerts about the exporter itself; every other alert is a security alert.
+const HEALTH_GROUP: &str = "kafka-security-exporter.alerts";
+/// Where `dashboard_url` points in the file (the chart's prometheusRule.dashboardBaseUrl replaces it).
+const GRAFANA_BASE: &str = "http://localhost:3000/d/";
+/// Alert `severity` values that kube-prometheus-stack's InfoInhibitor leaves alone.
+const LOUD: [&str; 2] = ["critical", "warning"];
 
 fn run_promtool(args: &[&str]) -> (bool, String) {
     let out = Command::new(find_bin("promtool"))
@@ -79,6 +87,14 @@ fn every_rule_follows_the_conventions_and_has_a_runbook_section_and_a_test() {
         .map(|f| std::fs::read_to_string(repo_dir().join(f)).unwrap())
         .collect();
     let doc = rules_doc();
+    let security: Vec<&str> = doc["groups"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|g| g["name"].as_str() != Some(HEALTH_GROUP))
+        .flat_map(|g| g["rules"].as_sequence().unwrap())
+        .filter_map(|r| r["alert"].as_str())
+        .collect();
     let mut problems = Vec::new();
     let mut alerts = 0;
     for rule in rules(&doc) {
@@ -136,6 +152,27 @@ fn every_rule_follows_the_conventions_and_has_a_runbook_section_and_a_test() {
         if !tests.contains(&format!("alertname: {name}\n")) {
             p("no alert_rule_test");
         }
+        if security.contains(&name) {
+            if !LOUD.contains(&severity) {
+                p("security alerts are critical or warning (the InfoInhibitor mutes info)");
+            }
+            for label in ["mitre_tactic", "mitre_technique"] {
+                if rule["labels"][label].as_str().unwrap_or("").is_empty() {
+                    p(&format!("security alerts carry a {label} label"));
+                }
+            }
+            let url = a["dashboard_url"].as_str().unwrap_or("");
+            if !url.starts_with(GRAFANA_BASE) || !url.contains("var-cluster={{ $labels.cluster") {
+                p(&format!(
+                    "dashboard_url must open {GRAFANA_BASE}<uid> filtered on the cluster, got {url:?}"
+                ));
+            }
+            // Aggregations keep what routes and the InfoInhibitor match on.
+            let expr = rule["expr"].as_str().unwrap();
+            if expr.contains(" by (") && !expr.contains("by (cluster, namespace, job") {
+                p("aggregations keep cluster, namespace and job");
+            }
+        }
     }
     assert!(alerts >= 15, "expected the full alert set, found {alerts}");
     // No runbook section without an alert.
@@ -153,6 +190,61 @@ fn every_rule_follows_the_conventions_and_has_a_runbook_section_and_a_test() {
         "rule problems:\n  {}",
         problems.join("\n  ")
     );
+}
+
+/// Every `increase(x[W])` or `rate(x[W])` over a counter the exporter emits sits beside
+/// `(x unless x offset W)`: a label set seen for the first time is born at its count, which a
+/// range function alone never sees.
+#[test]
+fn every_range_over_a_counter_also_counts_series_born_inside_it() {
+    let range =
+        regex::Regex::new(r"\b(?:increase|rate)\((kafka_security_\w+(?:\{[^}]*\})?)\[(\w+)\]\)")
+            .expect("valid regex");
+    let doc = rules_doc();
+    let mut problems = Vec::new();
+    let mut ranges = 0;
+    for rule in rules(&doc) {
+        let name = rule["alert"].as_str().or(rule["record"].as_str()).unwrap();
+        let expr = rule["expr"].as_str().unwrap();
+        for m in range.captures_iter(expr) {
+            ranges += 1;
+            let born = format!("({sel} unless {sel} offset {w})", sel = &m[1], w = &m[2]);
+            if !expr.contains(&born) {
+                problems.push(format!("{name}: {} without {born}", &m[0]));
+            }
+        }
+    }
+    assert!(ranges >= 15, "only {ranges} ranges over counters found");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The unit tests' input series are shaped as the exporter emits them: a counter is absent (`_`)
+/// until its first event and then starts at its count, never at 0.
+#[test]
+fn unit_test_counters_are_absent_until_their_first_event() {
+    let mut problems = Vec::new();
+    for file in test_files() {
+        let doc: Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(repo_dir().join(&file)).unwrap())
+                .unwrap();
+        for case in doc["tests"].as_sequence().unwrap() {
+            for s in case["input_series"].as_sequence().unwrap() {
+                let series = s["series"].as_str().unwrap();
+                let first = s["values"]
+                    .as_str()
+                    .unwrap()
+                    .split_whitespace()
+                    .find(|v| !v.starts_with('_'))
+                    .unwrap_or("");
+                let first = first.split(['+', '-', 'x']).next().unwrap_or("");
+                if series.contains("_total{") && first.parse::<f64>() == Ok(0.0) {
+                    let case = case["name"].as_str().unwrap();
+                    problems.push(format!("{case}: {series} starts at 0"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// One mutant of the rules: the rule it changes, a description and the mutated file text.

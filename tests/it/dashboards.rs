@@ -42,8 +42,36 @@ fn panels(d: &Value) -> Vec<&Value> {
 
 const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_bucket", "_count", "_sum"];
 
+/// Every metric the exporter emits that a dashboard may query (histograms by family name), the
+/// detectors' included: a query naming anything else shows nothing.
+const EXPORTER_METRICS: [&str; 23] = [
+    "kafka_security_acl_changes_total",
+    "kafka_security_authentication_failures_by_client_total",
+    "kafka_security_authentication_total",
+    "kafka_security_authorization_denials_by_principal_total",
+    "kafka_security_authorization_total",
+    "kafka_security_build_info",
+    "kafka_security_config_changes_total",
+    "kafka_security_connections_rejected_total",
+    "kafka_security_consumer_lag_messages",
+    "kafka_security_controller_replays_skipped_total",
+    "kafka_security_credential_changes_total",
+    "kafka_security_detections_total",
+    "kafka_security_detector_overflow_total",
+    "kafka_security_event_delay_seconds",
+    "kafka_security_events_total",
+    "kafka_security_log_lines_total",
+    "kafka_security_otlp_dropped_total",
+    "kafka_security_otlp_export_failures_total",
+    "kafka_security_parse_errors_total",
+    "kafka_security_redelivered_records_total",
+    "kafka_security_request_duration_seconds",
+    "kafka_security_series_overflow_total",
+    "kafka_security_source_up",
+];
+
 #[test]
-fn the_five_dashboards_exist_with_fixed_uids_and_titles() {
+fn the_six_dashboards_exist_with_fixed_uids_and_titles() {
     let found: BTreeMap<String, String> = dashboards()
         .iter()
         .map(|(_, d)| {
@@ -58,6 +86,7 @@ fn the_five_dashboards_exist_with_fixed_uids_and_titles() {
         ("kse-authentication", "Kafka Security / Authentication"),
         ("kse-authorization", "Kafka Security / Authorization"),
         ("kse-changes", "Kafka Security / Changes"),
+        ("kse-detections", "Kafka Security / Detections"),
         ("kse-exporter", "Kafka Security / Exporter health"),
     ]
     .into_iter()
@@ -108,13 +137,27 @@ fn every_dashboard_follows_the_conventions() {
         }) {
             p("no enabled annotation of KafkaSecurity alerts".into());
         }
-        // Variables: datasource first, then job, then instance (dashboard-linter template-*-rule).
+        // Variables: datasource first, then job, then instance (dashboard-linter template-*-rule),
+        // then cluster (two Kafka clusters behind one job must not merge).
         let vars = d["templating"]["list"].as_array().unwrap();
         let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
-        if names.len() < 3 || names[..3] != ["datasource", "job", "instance"] {
+        if names.len() < 4 || names[..4] != ["datasource", "job", "instance", "cluster"] {
             p(format!(
-                "variables must start datasource, job, instance; got {names:?}"
+                "variables must start datasource, job, instance, cluster; got {names:?}"
             ));
+        }
+        let uid = d["uid"].as_str().unwrap_or("");
+        let wanted: &[&str] = match uid {
+            "kse-overview" => &["principal", "client_host"],
+            "kse-authentication" => &["client_host"],
+            "kse-authorization" => &["principal"],
+            "kse-detections" => &["detector", "subject"],
+            _ => &[],
+        };
+        for w in wanted {
+            if !names.contains(w) {
+                p(format!("no {w} variable"));
+            }
         }
         for v in vars {
             let name = v["name"].as_str().unwrap();
@@ -143,10 +186,12 @@ fn every_dashboard_follows_the_conventions() {
                         ));
                     }
                     let q = v["query"]["query"].as_str().unwrap_or("");
-                    if !q.starts_with("label_values(kafka_security_build_info")
+                    let scoped = name == "job" || q.contains("job=~\"$job\"");
+                    if !q.starts_with("label_values(kafka_security_")
                         || !q.ends_with(&format!(", {name})"))
+                        || !scoped
                     {
-                        p(format!("variable {name}: expected label_values(kafka_security_build_info…, {name}), got {q:?}"));
+                        p(format!("variable {name}: expected label_values(kafka_security_…{{job=~\"$job\"…}}, {name}), got {q:?}"));
                     }
                 }
                 "textbox" | "constant" | "custom" => {}
@@ -206,6 +251,11 @@ fn every_dashboard_follows_the_conventions() {
             if targets.is_empty() {
                 p(format!("panel {title:?}: no queries"));
             }
+            if panel["type"] == "table" {
+                for problem in table_link_problems(panel) {
+                    p(format!("table {title:?}: {problem}"));
+                }
+            }
             for t in &targets {
                 if t["datasource"]["uid"] != "${datasource}" {
                     p(format!(
@@ -232,8 +282,73 @@ fn every_dashboard_follows_the_conventions() {
     );
 }
 
+/// A table's data links: at least one, each keeping the time range and the cluster; a
+/// `principal`, `client_host` or `subject` column links to the view filtered on the cell's value.
+fn table_link_problems(panel: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let fc = &panel["fieldConfig"];
+    let mut links: Vec<&Value> = fc["defaults"]["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut linked_columns = BTreeSet::new();
+    for o in fc["overrides"].as_array().into_iter().flatten() {
+        for prop in o["properties"].as_array().into_iter().flatten() {
+            if prop["id"] == "links" {
+                linked_columns.insert(o["matcher"]["options"].as_str().unwrap_or("").to_string());
+                links.extend(prop["value"].as_array().into_iter().flatten());
+            }
+        }
+    }
+    if links.is_empty() {
+        out.push("no data link".into());
+    }
+    for l in &links {
+        let url = l["url"].as_str().unwrap_or("");
+        if !url.starts_with("/d/kse-")
+            || !url.contains("${__url_time_range}")
+            || !url.contains("var-cluster=${cluster}")
+        {
+            out.push(format!(
+                "link {url:?} must open /d/kse-… keeping ${{__url_time_range}} and var-cluster=${{cluster}}"
+            ));
+        }
+    }
+    let exprs: String = panel["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["expr"].as_str())
+        .collect();
+    for column in ["principal", "client_host", "subject"] {
+        let shown = exprs.contains(&format!("by ({column}"))
+            || exprs.contains(&format!(", {column})"))
+            || exprs.contains(&format!(", {column},"));
+        if shown && !linked_columns.contains(column) {
+            out.push(format!("column {column} has no link to its filtered view"));
+        }
+    }
+    for (column, var) in [
+        ("principal", "var-principal=${__value.raw}"),
+        ("client_host", "var-client_host=${__value.raw}"),
+        ("subject", "var-subject=${__value.raw}"),
+    ] {
+        if linked_columns.contains(column)
+            && !links
+                .iter()
+                .any(|l| l["url"].as_str().unwrap_or("").contains(var))
+        {
+            out.push(format!("column {column} must link with {var}"));
+        }
+    }
+    out
+}
+
 /// dashboard-linter's target rules: job and instance matchers on every selector, rates over
-/// $__rate_interval, counters only under a range function.
+/// $__rate_interval, counters only under a range function — or in `(x unless x offset W)`, which
+/// counts a series born inside the window (every range over a counter must sit beside one), and
+/// only metrics the exporter emits.
 fn problems_of_query(expr: &str, p: &mut dyn FnMut(String)) {
     if expr.is_empty() {
         p("empty expression".into());
@@ -256,8 +371,28 @@ fn problems_of_query(expr: &str, p: &mut dyn FnMut(String)) {
         if s.name != "ALERTS" && !has("instance", "$instance") {
             p(format!("{} lacks instance=~\"$instance\"", s.name));
         }
-        if COUNTER_SUFFIXES.iter().any(|suf| s.name.ends_with(suf)) && !s.ranged {
+        let counter = COUNTER_SUFFIXES.iter().any(|suf| s.name.ends_with(suf));
+        if counter && !s.ranged && !expr.contains(&format!(" unless {}", s.name)) {
             p(format!("counter {} used without rate()/increase()", s.name));
+        }
+        let family = COUNTER_SUFFIXES
+            .iter()
+            .filter(|suf| **suf != "_total")
+            .find_map(|suf| s.name.strip_suffix(suf))
+            .unwrap_or(&s.name);
+        if s.name.starts_with("kafka_security_") && !EXPORTER_METRICS.contains(&family) {
+            p(format!("{} is not a metric the exporter emits", s.name));
+        }
+    }
+    // Ranges over counters also count the series born inside them.
+    let range = regex::Regex::new(
+        r"\b(?:increase|rate)\((kafka_security_\w+(?:_total|_count|_bucket)(?:\{[^}]*\})?)\[([^\]]+)\]\)",
+    )
+    .expect("valid regex");
+    for m in range.captures_iter(expr) {
+        let born = format!("({sel} unless {sel} offset {w})", sel = &m[1], w = &m[2]);
+        if !expr.contains(&born) {
+            p(format!("{} without {born}", &m[0]));
         }
     }
     for f in ["rate", "irate"] {
@@ -280,7 +415,7 @@ fn problems_of_query(expr: &str, p: &mut dyn FnMut(String)) {
 fn the_query_checks_catch_what_they_claim() {
     let mut found = Vec::new();
     problems_of_query(
-        r#"sum(rate(kafka_security_events_total{job=~"$job"}[5m])) + kafka_security_parse_errors_total{job=~"$job", instance=~"$instance"}"#,
+        r#"sum(rate(kafka_security_events_total{job=~"$job"}[5m])) + kafka_security_parse_errors_total{job=~"$job", instance=~"$instance"} + kafka_security_nope{job=~"$job", instance=~"$instance"}"#,
         &mut |m| found.push(m),
     );
     assert_eq!(
@@ -288,9 +423,17 @@ fn the_query_checks_catch_what_they_claim() {
         [
             "kafka_security_events_total lacks instance=~\"$instance\"",
             "counter kafka_security_parse_errors_total used without rate()/increase()",
+            "kafka_security_nope is not a metric the exporter emits",
+            "rate(kafka_security_events_total{job=~\"$job\"}[5m]) without (kafka_security_events_total{job=~\"$job\"} unless kafka_security_events_total{job=~\"$job\"} offset 5m)",
             "rate() must use [$__rate_interval]",
         ]
     );
+    let mut found = Vec::new();
+    problems_of_query(
+        r#"sum((kafka_security_detections_total{job=~"$job", instance=~"$instance"} unless kafka_security_detections_total{job=~"$job", instance=~"$instance"} offset $__range) or increase(kafka_security_detections_total{job=~"$job", instance=~"$instance"}[$__range]))"#,
+        &mut |m| found.push(m),
+    );
+    assert_eq!(found, Vec::<String>::new());
 }
 
 #[test]

@@ -95,6 +95,14 @@ fn dashboard_queries() -> (Vec<Query>, Vec<(String, String)>) {
                     v["query"].as_str().unwrap().to_string(),
                 ));
             }
+            // Query variables beyond job and instance (cluster, principal, …) at "All".
+            let name = v["name"].as_str().unwrap();
+            if v["type"] == "query" && !["job", "instance"].contains(&name) {
+                custom.push((
+                    name.to_string(),
+                    v["allValue"].as_str().unwrap().to_string(),
+                ));
+            }
         }
         let mut panels: Vec<&Json> = Vec::new();
         for p in d["panels"].as_array().unwrap() {
@@ -156,6 +164,8 @@ fn emitted(scrape: &Scrape) -> BTreeMap<String, BTreeSet<String>> {
     for labels in m.values_mut() {
         labels.insert("job".into());
         labels.insert("instance".into());
+        // The target label a ServiceMonitor adds; the rules keep it for Alertmanager routes.
+        labels.insert("namespace".into());
     }
     m.insert(
         "up".into(),

@@ -241,6 +241,7 @@ fn every_switch_on_renders_every_object() {
         "ConfigMap/ship-kafka-security-exporter-authentication",
         "ConfigMap/ship-kafka-security-exporter-authorization",
         "ConfigMap/ship-kafka-security-exporter-changes",
+        "ConfigMap/ship-kafka-security-exporter-detections",
         "ConfigMap/ship-kafka-security-exporter-exporter-health",
     ] {
         assert!(k.contains(want), "{want} not rendered; got {k:#?}");
@@ -335,7 +336,7 @@ fn every_switch_on_renders_every_object() {
             "{file:?} differs from dashboards/"
         );
     }
-    assert_eq!(dashboards, 5);
+    assert_eq!(dashboards, 6);
 
     // NetworkPolicy: only the metrics port in, from the monitoring namespace; egress limited.
     let np = one(&objs, "NetworkPolicy");
@@ -392,6 +393,18 @@ fn bad_values_are_refused_with_a_reason() {
         "prometheusRule.disabledAlerts[0]=KafkaSecurityTypo",
     ]);
     assert!(err.contains("no rule named \"KafkaSecurityTypo\""), "{err}");
+    let err = render_err(&[
+        "--set",
+        "prometheusRule.enabled=true",
+        "--set",
+        "prometheusRule.severity.KafkaSecurityTypo=critical",
+    ]);
+    assert!(err.contains("no rule named \"KafkaSecurityTypo\""), "{err}");
+    assert!(render_err(&[
+        "--set",
+        "prometheusRule.severity.KafkaSecurityAclChanged=page"
+    ])
+    .contains("severity"));
 }
 
 /// The `spec` of the rendered PrometheusRule.
@@ -429,7 +442,7 @@ fn with_default_values_the_prometheus_rule_is_exactly_alerts() {
 }
 
 #[test]
-fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
+fn values_set_thresholds_sensitive_resources_for_severities_labels_runbooks_and_dashboards() {
     let (dir, values) = temp_file(
         "values.yaml",
         r#"prometheusRule:
@@ -441,13 +454,20 @@ fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
     authFailureRatio: 0.25
     principalDenials: 100
     probedResources: 4
+    slowBruteForce6h: 30
+    slowBruteForce24h: 70
+    failingClientHosts: 25
     consumerLag: 500000
     parseErrorRatio: 0.05
   for:
     KafkaSecurityBruteForce: 30s
+  severity:
+    KafkaSecurityNewAccessDetected: critical
+    KafkaSecurityBruteForce: warning
   disabledAlerts: [KafkaSecurityOtlpExportFailing]
   alertLabels: {team: platform}
   runbookBaseUrl: https://wiki.example.com/kafka/runbook
+  dashboardBaseUrl: https://grafana.example.com/
 "#,
     );
     let spec = rendered_rules(&["-f", values.to_str().unwrap()]);
@@ -459,6 +479,16 @@ fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
     assert!(expr("KafkaSecurityAuthenticationFailureSpike").ends_with(") > 0.25"));
     assert!(expr("KafkaSecurityPrincipalDenied").ends_with("> 100"));
     assert!(expr("KafkaSecurityPrivilegeProbing").ends_with(">= 4"));
+    let slow = expr("KafkaSecuritySlowBruteForce");
+    assert!(
+        slow.contains("increase6h{client_host!=\"unknown\"} > 30\n"),
+        "{slow}"
+    );
+    assert!(
+        slow.ends_with("increase24h{client_host!=\"unknown\"} > 70"),
+        "{slow}"
+    );
+    assert!(expr("KafkaSecurityManyFailingClientHosts").ends_with(">= 25"));
     assert!(expr("KafkaSecurityConsumerLagGrowing").contains("> 500000"));
     assert!(expr("KafkaSecurityParseErrors").ends_with("> 0.05"));
     let sensitive = expr("KafkaSecuritySensitiveResourceDenied");
@@ -481,7 +511,28 @@ fn values_set_thresholds_sensitive_resources_for_labels_and_runbooks() {
     let bf = rule(&spec, "KafkaSecurityBruteForce");
     assert_eq!(bf["for"], s("30s"));
     assert_eq!(bf["labels"]["team"], s("platform"));
-    assert_eq!(bf["labels"]["severity"], s("critical"));
+    assert_eq!(bf["labels"]["severity"], s("warning"));
+    assert_eq!(bf["labels"]["mitre_technique"], s("T1110.001"));
+    assert_eq!(
+        rule(&spec, "KafkaSecurityNewAccessDetected")["labels"]["severity"],
+        s("critical")
+    );
+    assert_eq!(
+        rule(&spec, "KafkaSecurityNewAccessDetected")["labels"]["mitre_tactic"],
+        s("initial_access")
+    );
+    assert_eq!(
+        rule(&spec, "KafkaSecurityAclChanged")["labels"]["severity"],
+        s("warning"),
+        "alerts without an override keep the file's severity"
+    );
+    // Every dashboard_url opens the configured Grafana; none still points at the file's default.
+    let text = serde_yaml_ng::to_string(&spec).unwrap();
+    assert!(!text.contains("localhost:3000"), "{text}");
+    assert_eq!(
+        bf["annotations"]["dashboard_url"],
+        s("https://grafana.example.com/d/kse-authentication/kafka-security-authentication?var-cluster={{ $labels.cluster | urlquery }}&var-job={{ $labels.job | urlquery }}&var-client_host={{ $labels.client_host | urlquery }}")
+    );
     assert_eq!(
         bf["annotations"]["runbook_url"],
         s("https://wiki.example.com/kafka/runbook#kafkasecuritybruteforce")
@@ -629,6 +680,7 @@ fn each_switch_alone_adds_exactly_its_objects() {
                 "ConfigMap/ship-kafka-security-exporter-authentication",
                 "ConfigMap/ship-kafka-security-exporter-authorization",
                 "ConfigMap/ship-kafka-security-exporter-changes",
+                "ConfigMap/ship-kafka-security-exporter-detections",
                 "ConfigMap/ship-kafka-security-exporter-exporter-health",
             ],
         ),

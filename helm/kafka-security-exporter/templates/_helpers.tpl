@@ -188,6 +188,14 @@ KafkaSecurityAuthenticationFailureSpike:
     to: {{ printf "{outcome=\"failure\"} > %v\n" $t.authFailureRate | quote }}
   - from: ") > 0.1"
     to: {{ printf ") > %v" $t.authFailureRatio | quote }}
+KafkaSecuritySlowBruteForce:
+  - from: "increase6h{client_host!=\"unknown\"} > 50"
+    to: {{ printf "increase6h{client_host!=\"unknown\"} > %v" $t.slowBruteForce6h | quote }}
+  - from: "increase24h{client_host!=\"unknown\"} > 100"
+    to: {{ printf "increase24h{client_host!=\"unknown\"} > %v" $t.slowBruteForce24h | quote }}
+KafkaSecurityManyFailingClientHosts:
+  - from: "count10m >= 10"
+    to: {{ printf "count10m >= %v" $t.failingClientHosts | quote }}
 KafkaSecurityPrincipalDenied:
   - from: "increase10m > 50"
     to: {{ printf "increase10m > %v" $t.principalDenials | quote }}

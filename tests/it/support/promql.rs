@@ -107,6 +107,15 @@ fn tokenize(expr: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             out.push(Tok::Num);
+        } else if c == '$' {
+            // A Grafana variable standing for a duration or a number (`offset $__range`,
+            // `$__rate_interval_ms`); variables in strings and ranges are read above.
+            i += 1;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || "_{}".contains(chars[i]))
+            {
+                i += 1;
+            }
+            out.push(Tok::Num);
         } else if "=!<>".contains(c) {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
             if ["==", "!=", "=~", "!~", ">=", "<="].contains(&two.as_str()) {
@@ -262,6 +271,32 @@ fn selector(
     ))
 }
 
+/// Milliseconds of a Prometheus duration such as `10s` or `1m30s`.
+fn duration_ms(d: &str) -> u64 {
+    let (mut total, mut n) = (0, 0);
+    let mut chars = d.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(digit) = c.to_digit(10) {
+            n = n * 10 + u64::from(digit);
+            continue;
+        }
+        let unit = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            other => panic!("unit {other:?} in duration {d:?}"),
+        };
+        total += n * unit;
+        n = 0;
+    }
+    total
+}
+
 /// Grafana's variables in a dashboard query, replaced by concrete values so Prometheus can run it.
 pub struct GrafanaVars<'a> {
     pub job: &'a str,
@@ -275,7 +310,10 @@ pub struct GrafanaVars<'a> {
 
 impl GrafanaVars<'_> {
     pub fn apply(&self, expr: &str) -> String {
+        let rate_interval_ms = duration_ms(self.rate_interval).to_string();
         let mut out = expr
+            .replace("$__rate_interval_ms", &rate_interval_ms)
+            .replace("${__rate_interval_ms}", &rate_interval_ms)
             .replace("$__rate_interval", self.rate_interval)
             .replace("${__rate_interval}", self.rate_interval)
             .replace("$__interval", self.interval)
