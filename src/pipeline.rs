@@ -142,10 +142,23 @@ impl Pipeline {
     /// `kafka_security_detector_overflow_total` up to date with what they tracked under
     /// `__overflow__` since the last tick.
     pub fn detect_tick(&self, source: &str, now: SystemTime) {
+        self.detect_time(source, now, false);
+    }
+
+    /// The input has ended at event time `last` (the end of a replay): time passes up to it and
+    /// the detectors report what they still hold back.
+    pub fn detect_end(&self, source: &str, last: SystemTime) {
+        self.detect_time(source, last, true);
+    }
+
+    fn detect_time(&self, source: &str, now: SystemTime, end: bool) {
         if let Some(d) = &self.detect {
             let mut out = Vec::new();
             let mut d = d.lock();
             d.engine.tick(now, &mut out);
+            if end {
+                d.engine.finish(&mut out);
+            }
             let overflowed = d.engine.overflowed();
             for ((detector, total), reported) in
                 overflowed.into_iter().zip(&mut d.overflow_reported)

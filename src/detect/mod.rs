@@ -226,6 +226,8 @@ trait Detect: Send {
     fn suspect(&mut self, _s: &Suspect<'_>, _out: &mut Vec<Detection>) {}
     /// Time has passed up to `now` (event time in replay; the wall clock when live).
     fn tick(&mut self, _now: SystemTime, _out: &mut Vec<Detection>) {}
+    /// The input has ended (the end of a replay): report what is still held back.
+    fn finish(&mut self, _out: &mut Vec<Detection>) {}
     /// Subjects tracked now (for memory bounds and tests).
     fn tracked(&self) -> usize;
     /// Events of subjects beyond the cap, tracked under [`OVERFLOW`], since start.
@@ -400,6 +402,16 @@ impl Engine {
         let start = out.len();
         for d in &mut self.detectors {
             d.tick(now, out);
+        }
+        self.summarize(&out[start..]);
+    }
+
+    /// The input has ended (the end of a replay): detections held back to be folded are
+    /// reported now rather than lost.
+    pub fn finish(&mut self, out: &mut Vec<Detection>) {
+        let start = out.len();
+        for d in &mut self.detectors {
+            d.finish(out);
         }
         self.summarize(&out[start..]);
     }

@@ -387,6 +387,13 @@ impl Detect for LogInjection {
         self.sweep(millis(now), out);
     }
 
+    /// Every open fold is reported: a replay ending within 5 minutes of a suspect still counts
+    /// the suspects folded into it.
+    fn finish(&mut self, out: &mut Vec<Detection>) {
+        self.next_due = 0;
+        self.sweep(u64::MAX, out);
+    }
+
     /// Subjects with an open fold.
     fn tracked(&self) -> usize {
         self.folds.len()
@@ -664,6 +671,21 @@ mod tests {
             brief(&suspect(&mut engine, p, 61 * MIN)),
             [("User:mallory", 1)]
         );
+    }
+
+    #[test]
+    fn the_end_of_the_input_reports_open_folds() {
+        let mut engine = Engine::new(&config());
+        let p = Some("User:mallory");
+        assert_eq!(brief(&suspect(&mut engine, p, 0)), [("User:mallory", 1)]);
+        assert_eq!(brief(&suspect(&mut engine, p, MIN)), []);
+        assert_eq!(brief(&suspect(&mut engine, p, 2 * MIN)), []);
+        let mut out = Vec::new();
+        engine.finish(&mut out);
+        assert_eq!(brief(&out), [("User:mallory", 2)]);
+        let mut again = Vec::new();
+        engine.finish(&mut again);
+        assert_eq!(brief(&again), [], "reported once");
     }
 
     #[test]

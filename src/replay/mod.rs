@@ -546,7 +546,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         next
     })?;
     if let Some(last) = last {
-        pipeline.detect_tick("replay", last);
+        pipeline.detect_end("replay", last);
     }
     progress.finish();
     for r in &readers {
