@@ -197,8 +197,25 @@ pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
         shutdown: crate::config::ShutdownConfig {
             grace_period_secs: 3,
         },
+        detectors: demo_detectors(),
         ..Config::default()
     }
+}
+
+/// The demo's detectors. The demo compresses a busy day into minutes: its six hosts and six
+/// users each fail a login every few seconds, which production thresholds rightly call a brute
+/// force and a guessed password, so every benign host would fire. Here `brute_force` counts 30
+/// failures in 10 s (the attack bursts: 90 in 3 s; a benign host: about 6 in 10 s) and
+/// `success_after_failures` is off (every demo user "succeeds after failures" all the time);
+/// the others keep their defaults.
+fn demo_detectors() -> crate::detect::DetectorsConfig {
+    use crate::detect::config::Span;
+    let mut d = crate::detect::DetectorsConfig::default();
+    d.brute_force.threshold = 30;
+    d.brute_force.window = Span(Duration::from_secs(10));
+    d.brute_force.bucket = Some(Span(Duration::from_secs(1)));
+    d.success_after_failures.enabled = false;
+    d
 }
 
 /// Produces the mixed stream forever at about `rate` events per second.
