@@ -3,11 +3,16 @@
 # (authorizer decisions, failed logins, controller changes, request-log lines) and time
 # `kafka-security-exporter replay` over it (read + frame + parse + record, one thread).
 #
-# Usage: scripts/bench-replay.sh [LINES]   (default 2000000; the corpus is cached in .cache/bench)
-# Prints entries/s and MiB/s; record the figures in BENCHMARKS.md with the command.
+# Usage: scripts/bench-replay.sh [LINES] [RUNS]
+#   LINES  corpus size (default 2000000; the corpus is cached in .cache/bench)
+#   RUNS   runs of each variant (default 1). The two variants, every detector off and every
+#          detector on (defaults), run alternately so both see the same machine drift.
+# Prints entries/s and MiB/s per run and the median of each variant; record the figures in
+# BENCHMARKS.md with the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LINES="${1:-2000000}"
+RUNS="${2:-1}"
 DIR=".cache/bench/replay-$LINES"
 LOGS="$DIR/logs"
 if [[ ! -f "$DIR/.done" ]]; then
@@ -40,13 +45,37 @@ for f in files.values():
 PY
   touch "$DIR/.done"
 fi
-cargo build --release --quiet
-BIN=target/release/kafka-security-exporter
+# KSE_BENCH_BIN: a release binary built elsewhere (then nothing is built here)
+BIN="${KSE_BENCH_BIN:-target/release/kafka-security-exporter}"
+[[ -n "${KSE_BENCH_BIN:-}" ]] || cargo build --release --quiet
 bytes=$(cat "$LOGS"/*.log | wc -c)
-start=$(date +%s.%N)
-"$BIN" replay --progress never "$LOGS" >/dev/null 2>"$DIR/summary.txt"
-end=$(date +%s.%N)
-secs=$(echo "$end - $start" | bc -l)
-head -1 "$DIR/summary.txt"
-printf 'replay: %d lines, %.1f MiB in %.2f s = %.0f lines/s, %.1f MiB/s\n' \
-  "$LINES" "$(echo "$bytes/1048576" | bc -l)" "$secs" "$(echo "$LINES/$secs" | bc -l)" "$(echo "$bytes/1048576/$secs" | bc -l)"
+# one replay with --detectors $1; prints its seconds
+run() {
+  local start end
+  start=$(date +%s.%N)
+  "$BIN" replay --progress never --detectors "$1" "$LOGS" >/dev/null 2>"$DIR/summary-$1.txt"
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+report() {
+  local name=$1; shift
+  local secs
+  for secs in "$@"; do
+    printf '  %s: %d lines, %.1f MiB in %.2f s = %.0f lines/s, %.1f MiB/s\n' "$name" \
+      "$LINES" "$(echo "$bytes/1048576" | bc -l)" "$secs" "$(echo "$LINES/$secs" | bc -l)" \
+      "$(echo "$bytes/1048576/$secs" | bc -l)"
+  done
+  local sorted
+  mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
+  local median=${sorted[$(((${#sorted[@]} - 1) / 2))]}
+  printf 'replay, detectors %s: median %.2f s = %.0f lines/s\n' "$name" "$median" "$(echo "$LINES/$median" | bc -l)"
+}
+declare -a OFF ON
+for _ in $(seq "$RUNS"); do
+  OFF+=("$(run off)")
+  ON+=("$(run on)")
+done
+head -1 "$DIR/summary-on.txt"
+sed -n '/^Detections/,$p' "$DIR/summary-on.txt" | head -20
+report off "${OFF[@]}"
+report on "${ON[@]}"
