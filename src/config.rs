@@ -240,7 +240,7 @@ impl Config {
                 "metrics" => section(&key, value, &mut problems, &mut config.metrics),
                 "shutdown" => section(&key, value, &mut problems, &mut config.shutdown),
                 "otlp" => section(&key, value, &mut problems, &mut config.otlp),
-                "detectors" => section(&key, value, &mut problems, &mut config.detectors),
+                "detectors" => detectors_section(value, &mut problems, &mut config.detectors),
                 "state_dir" => section(&key, value, &mut problems, &mut config.state_dir),
                 "sources" => match value {
                     Value::Sequence(items) => {
@@ -324,6 +324,38 @@ fn section<T: DeserializeOwned>(key: &str, value: Value, problems: &mut Problems
     if let Some(v) = problems.read(key, value) {
         *out = v;
     }
+}
+
+/// `detectors:`, one detector at a time, so that every unreadable detector is reported and the
+/// readable ones are still checked (a serde error stops at its first problem).
+fn detectors_section(value: Value, problems: &mut Problems, out: &mut DetectorsConfig) {
+    let Value::Mapping(map) = value else {
+        return section("detectors", value, problems, out);
+    };
+    let mut readable = serde_yaml_ng::Mapping::new();
+    for (key, value) in map {
+        let mut one = serde_yaml_ng::Mapping::new();
+        one.insert(key.clone(), value.clone());
+        match serde_path_to_error::deserialize::<_, DetectorsConfig>(Value::Mapping(one)) {
+            Ok(_) => {
+                readable.insert(key, value);
+            }
+            Err(e) => {
+                let at = match key.as_str() {
+                    Some(k) => format!("detectors.{k}"),
+                    None => "detectors".into(),
+                };
+                let inside = e.path().to_string();
+                let path = if inside == "." || inside.is_empty() {
+                    "detectors".to_string()
+                } else {
+                    format!("detectors.{inside}")
+                };
+                problems.unreadable(&path, at, e.inner());
+            }
+        }
+    }
+    section("detectors", Value::Mapping(readable), problems, out);
 }
 
 #[cfg(test)]
@@ -420,15 +452,19 @@ bogus: 1
             "detectors:\n  brute_force: {{threshold: 0, window: 1m, bucket: 2m}}\n  password_spraying: {{window: fast}}\n  privilege_probing: {{nope: 1}}\nstate_dir: {}\nmetrics: {{max_series_per_metric: 0}}\n",
             file.path().display()
         );
+        // Every unreadable detector is reported, and the readable ones are still checked.
         let (joined, count) = problems_reported(
             &text,
             &[
                 "detectors.password_spraying.window: `fast` is not a duration",
+                "detectors.privilege_probing.nope: unknown field `nope`",
+                "detectors.brute_force.window: 1m is shorter than its bucket (2m)",
+                "detectors.brute_force.threshold: must be at least 1",
                 "state_dir: `",
                 "metrics.max_series_per_metric",
             ],
         );
-        assert_eq!(count, 3, "{joined}");
+        assert_eq!(count, 6, "{joined}");
         // Once the section reads, its semantic problems are listed with their paths.
         let (joined, count) = problems_reported(
             "detectors:\n  brute_force: {threshold: 0, window: 1m, bucket: 2m}\n  new_principal: {horizon: 0s}\n",
