@@ -105,6 +105,8 @@ struct Detectors {
     engine: Engine,
     /// [`Engine::overflowed`] at the last tick, per detector (in the engine's order).
     overflow_reported: Vec<u64>,
+    /// [`Engine::suppressed`] at the last tick, per detector (in the engine's order).
+    suppressed_reported: Vec<u64>,
 }
 
 impl Pipeline {
@@ -124,9 +126,11 @@ impl Pipeline {
         self.metrics.init_detectors(&engine.detectors());
         self.detect = (!engine.is_empty()).then(|| {
             let overflow_reported = vec![0; engine.detectors().len()];
+            let suppressed_reported = overflow_reported.clone();
             Mutex::new(Detectors {
                 engine,
                 overflow_reported,
+                suppressed_reported,
             })
         });
         self
@@ -139,8 +143,9 @@ impl Pipeline {
     }
 
     /// Lets the detectors see time pass up to `now` (the wall clock, when live), and brings
-    /// `kafka_security_detector_overflow_total` up to date with what they tracked under
-    /// `__overflow__` since the last tick.
+    /// `kafka_security_detector_overflow_total` and `kafka_security_detections_suppressed_total`
+    /// up to date with what they tracked under `__overflow__` and the repeats they suppressed
+    /// since the last tick.
     pub fn detect_tick(&self, source: &str, now: SystemTime) {
         self.detect_time(source, now, false);
     }
@@ -166,6 +171,16 @@ impl Pipeline {
                 if total > *reported {
                     self.metrics
                         .record_detector_overflow(detector, total - *reported);
+                    *reported = total;
+                }
+            }
+            let suppressed = d.engine.suppressed();
+            for ((detector, total), reported) in
+                suppressed.into_iter().zip(&mut d.suppressed_reported)
+            {
+                if total > *reported {
+                    self.metrics
+                        .record_detections_suppressed(detector, total - *reported);
                     *reported = total;
                 }
             }

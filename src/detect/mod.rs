@@ -279,7 +279,18 @@ pub struct Engine {
     state_file: Option<PathBuf>,
     summary: HashMap<(Detector, String), SummaryRow>,
     summary_dropped: u64,
+    /// How long after a detection of a subject a repeat of it is suppressed, per detector
+    /// (indexed by `Detector as usize`): the windowed detectors' windows, else 0.
+    quiet_for: [u64; Detector::ALL.len()],
+    /// (detector, subject hash) → event time (millis) until which repeats are suppressed.
+    quiet: HashMap<(Detector, u64), u64>,
+    /// Repeats suppressed since start, per detector.
+    suppressed: [u64; Detector::ALL.len()],
 }
+
+/// (detector, subject) pairs whose repeats are suppressed at once; past it, expired ones are
+/// dropped, and if none has expired a repeat is raised rather than suppressed.
+const MAX_QUIET: usize = 100_000;
 
 /// Name of the state file in the state directory.
 pub const STATE_FILE: &str = "detectors.json";
@@ -306,6 +317,9 @@ impl Engine {
             state_file: None,
             summary: HashMap::new(),
             summary_dropped: 0,
+            quiet_for: quiet_periods(config),
+            quiet: HashMap::new(),
+            suppressed: [0; Detector::ALL.len()],
         }
     }
 
@@ -376,7 +390,7 @@ impl Engine {
         for d in &mut self.detectors {
             d.observe(&o, out);
         }
-        self.summarize(&out[start..]);
+        self.settle(out, start);
     }
 
     /// A log entry was read from `stream` at event time `at`.
@@ -385,7 +399,7 @@ impl Engine {
         for d in &mut self.detectors {
             d.log_entry(stream, at, out);
         }
-        self.summarize(&out[start..]);
+        self.settle(out, start);
     }
 
     /// A suspect log entry (a forged line or field).
@@ -394,7 +408,7 @@ impl Engine {
         for d in &mut self.detectors {
             d.suspect(s, out);
         }
-        self.summarize(&out[start..]);
+        self.settle(out, start);
     }
 
     /// Time has passed up to `now`.
@@ -403,7 +417,7 @@ impl Engine {
         for d in &mut self.detectors {
             d.tick(now, out);
         }
-        self.summarize(&out[start..]);
+        self.settle(out, start);
     }
 
     /// The input has ended (the end of a replay): detections held back to be folded are
@@ -413,11 +427,71 @@ impl Engine {
         for d in &mut self.detectors {
             d.finish(out);
         }
-        self.summarize(&out[start..]);
+        self.settle(out, start);
     }
 
-    fn summarize(&mut self, new: &[Detection]) {
-        for d in new {
+    /// Suppresses repeats among the detections from `start` on (a detector firing again on the
+    /// same subject within its window: a sustained attack is one detection per window, not one
+    /// per threshold crossed), then adds the rest to the summary. A suppressed repeat is counted
+    /// ([`Engine::suppressed`]) and its events still go to its subject's summary row.
+    fn settle(&mut self, out: &mut Vec<Detection>, start: usize) {
+        if out.len() == start {
+            return;
+        }
+        let mut kept = start;
+        for i in start..out.len() {
+            if self.is_repeat(&out[i]) {
+                self.suppressed[out[i].detector as usize] += 1;
+                let key = (out[i].detector, std::mem::take(&mut out[i].subject));
+                if let Some(row) = self.summary.get_mut(&key) {
+                    row.events += out[i].count;
+                    row.last_event = row.last_event.max(out[i].last_event);
+                }
+            } else {
+                out.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
+        self.summarize(start, out);
+    }
+
+    /// Whether `d` repeats a detection of its detector on its subject within the quiet period;
+    /// if not, starts one.
+    fn is_repeat(&mut self, d: &Detection) -> bool {
+        let quiet_for = self.quiet_for[d.detector as usize];
+        if quiet_for == 0 {
+            return false;
+        }
+        let at = millis(d.last_event);
+        let key = (d.detector, self.hasher.hash_one(&d.subject));
+        if let Some(until) = self.quiet.get_mut(&key) {
+            if at < *until {
+                return true;
+            }
+            *until = at.saturating_add(quiet_for);
+            return false;
+        }
+        if self.quiet.len() >= MAX_QUIET {
+            self.quiet.retain(|_, until| *until > at);
+            if self.quiet.len() >= MAX_QUIET {
+                return false;
+            }
+        }
+        self.quiet.insert(key, at.saturating_add(quiet_for));
+        false
+    }
+
+    /// Repeats suppressed since start, per detector that is on.
+    pub fn suppressed(&self) -> Vec<(Detector, u64)> {
+        self.detectors
+            .iter()
+            .map(|d| (d.detector(), self.suppressed[d.detector() as usize]))
+            .collect()
+    }
+
+    fn summarize(&mut self, start: usize, out: &[Detection]) {
+        for d in &out[start..] {
             let key = (d.detector, d.subject.clone());
             if let Some(row) = self.summary.get_mut(&key) {
                 row.first_event = row.first_event.min(d.first_event);
@@ -489,6 +563,21 @@ impl Engine {
         std::fs::write(&tmp, bytes).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
+}
+
+/// The quiet period of each detector: its window for the windowed detectors; 0 (never quiet)
+/// for the others, which fire once per subject, per stream silence or per interval anyway, or
+/// fold repeats themselves (`log_injection`).
+fn quiet_periods(config: &DetectorsConfig) -> [u64; Detector::ALL.len()] {
+    let mut q = [0; Detector::ALL.len()];
+    let ms = |s: config::Span| s.0.as_millis() as u64;
+    q[Detector::BruteForce as usize] = ms(config.brute_force.window);
+    q[Detector::PasswordSpraying as usize] = ms(config.password_spraying.window);
+    q[Detector::CredentialStuffing as usize] = ms(config.credential_stuffing.window);
+    q[Detector::SlowBruteForce as usize] = ms(config.slow_brute_force.window);
+    q[Detector::SuccessAfterFailures as usize] = ms(config.success_after_failures.window);
+    q[Detector::PrivilegeProbing as usize] = ms(config.privilege_probing.window);
+    q
 }
 
 /// Milliseconds since the Unix epoch (0 before it): bucket arithmetic.

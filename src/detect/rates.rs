@@ -798,16 +798,36 @@ mod tests {
         assert_eq!(detections(&config, &events).len(), 1);
     }
 
+    /// The engine's suppressed repeats of `d`.
+    fn suppressed(engine: &Engine, d: Detector) -> u64 {
+        engine
+            .suppressed()
+            .into_iter()
+            .find(|(x, _)| *x == d)
+            .map_or(0, |(_, n)| n)
+    }
+
     #[test]
-    fn brute_force_resets_on_fire() {
+    fn brute_force_resets_on_fire_and_raises_once_per_window() {
         let config = only(Detector::BruteForce);
         let events = failures(T0, S, 40, HOST);
         assert_eq!(detections(&config, &events[..25]).len(), 1);
-        assert_eq!(detections(&config, &events[..39]).len(), 1);
-        let raised = run(&mut Engine::new(&config), &events);
+        // The second crossing (the 40th failure) repeats the first within 5 minutes.
+        let mut engine = Engine::new(&config);
+        let raised = run(&mut engine, &events);
         let at: Vec<_> = raised.iter().map(|(i, d)| (*i, d.count)).collect();
-        assert_eq!(at, [(19, 20), (39, 20)]);
-        assert_eq!(raised[1].1.first_event, from_millis(T0 + 20 * S));
+        assert_eq!(at, [(19, 20)]);
+        assert_eq!(suppressed(&engine, Detector::BruteForce), 1);
+        let (rows, _) = engine.summary();
+        assert_eq!((rows[0].detections, rows[0].events), (1, 40));
+        // Sustained, one failure a second for 10 minutes: a crossing every 20 failures, raised
+        // once per 5-minute window, each counted from the reset before it.
+        let mut engine = Engine::new(&config);
+        let raised = run(&mut engine, &failures(T0, S, 600, HOST));
+        let at: Vec<_> = raised.iter().map(|(i, d)| (*i, d.count)).collect();
+        assert_eq!(at, [(19, 20), (319, 20)]);
+        assert_eq!(raised[1].1.first_event, from_millis(T0 + 300 * S));
+        assert_eq!(suppressed(&engine, Detector::BruteForce), 28);
     }
 
     #[test]
@@ -969,7 +989,13 @@ mod tests {
         assert_eq!(d[0].severity, Severity::Warning);
         let mut events = events;
         events.push(failure(T0 + 60 * S, Some(HOST), None));
-        assert_eq!(detections(&config, &events).len(), 2);
+        let mut engine = Engine::new(&config);
+        assert_eq!(run(&mut engine, &events).len(), 1, "a repeat within 10m");
+        assert_eq!(suppressed(&engine, Detector::CredentialStuffing), 1);
+        events.extend(
+            (0..30).map(|i| failure(T0 + 11 * MIN + i * S, Some(&format!("10.0.1.{i}")), None)),
+        );
+        assert_eq!(detections(&config, &events).len(), 2, "again after 10m");
     }
 
     #[test]

@@ -444,6 +444,17 @@ pub const DETECTOR_OVERFLOW: Metric = Metric {
     doc: "Events a detector tracked together under `__overflow__` because it already tracked `detectors.max_subjects` subjects; updated every 10 s (and at the end of a replay). Present at 0 for every detector that is on.",
 };
 
+pub const DETECTIONS_SUPPRESSED: Metric = Metric {
+    name: "kafka_security_detections_suppressed_total",
+    kind: Kind::Counter,
+    help: "Repeat detections not raised: the same windowed detector fired again on the same subject within its window.",
+    labels: &[DETECTOR],
+    opt_in: None,
+    buckets: None,
+    unit: "{detection}",
+    doc: "Repeat detections not raised because the same windowed detector (`brute_force`, `password_spraying`, `credential_stuffing`, `slow_brute_force`, `success_after_failures`, `privilege_probing`) already raised one on the same subject within its window: a sustained attack is one detection per window, not one per threshold crossed. Updated every 10 s (and at the end of a replay). Present at 0 for every detector that is on.",
+};
+
 pub const DETECTOR_STATE_FAILURES: Metric = Metric {
     name: "kafka_security_detector_state_failures_total",
     kind: Kind::Counter,
@@ -456,7 +467,7 @@ pub const DETECTOR_STATE_FAILURES: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 24] = [
+pub const ALL: [&Metric; 25] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -480,6 +491,7 @@ pub const ALL: [&Metric; 24] = [
     &OTLP_DROPPED,
     &DETECTIONS,
     &DETECTOR_OVERFLOW,
+    &DETECTIONS_SUPPRESSED,
     &DETECTOR_STATE_FAILURES,
 ];
 

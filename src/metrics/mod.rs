@@ -55,6 +55,7 @@ pub mod names {
     pub const OTLP_DROPPED: &str = c::OTLP_DROPPED.name;
     pub const DETECTIONS: &str = c::DETECTIONS.name;
     pub const DETECTOR_OVERFLOW: &str = c::DETECTOR_OVERFLOW.name;
+    pub const DETECTIONS_SUPPRESSED: &str = c::DETECTIONS_SUPPRESSED.name;
     pub const DETECTOR_STATE_FAILURES: &str = c::DETECTOR_STATE_FAILURES.name;
 }
 
@@ -259,6 +260,7 @@ pub struct Metrics {
     otlp_dropped: IntCounterVec,
     detections: CappedCounterVec,
     detector_overflow: IntCounterVec,
+    detections_suppressed: IntCounterVec,
     detector_state_failures: IntCounterVec,
     /// Rate limits of the per-record warnings of [`internal`] events.
     limits: internal::Limits,
@@ -309,6 +311,7 @@ impl Metrics {
             // Detector metrics: registered always, series created when the detectors start.
             detections: r.capped_counter(&c::DETECTIONS)?,
             detector_overflow: r.counter(&c::DETECTOR_OVERFLOW)?,
+            detections_suppressed: r.counter(&c::DETECTIONS_SUPPRESSED)?,
             detector_state_failures: r.counter(&c::DETECTOR_STATE_FAILURES)?,
             limits: internal::Limits::new(),
             registry,
@@ -529,6 +532,7 @@ impl Metrics {
     pub fn init_detectors(&self, detectors: &[Detector]) {
         for d in detectors {
             self.detector_overflow.with_label_values(&[d.as_str()]);
+            self.detections_suppressed.with_label_values(&[d.as_str()]);
         }
         if !detectors.is_empty() {
             self.detector_state_failures
@@ -555,6 +559,13 @@ impl Metrics {
     /// Adds `n` events `detector` tracked under its overflow subject.
     pub fn record_detector_overflow(&self, detector: Detector, n: u64) {
         self.detector_overflow
+            .with_label_values(&[detector.as_str()])
+            .inc_by(n);
+    }
+
+    /// Adds `n` repeat detections of `detector` that were suppressed.
+    pub fn record_detections_suppressed(&self, detector: Detector, n: u64) {
+        self.detections_suppressed
             .with_label_values(&[detector.as_str()])
             .inc_by(n);
     }
