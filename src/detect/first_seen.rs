@@ -164,11 +164,16 @@ impl Memory {
         }
     }
 
-    /// Whether `key` was seen within the horizon before `at`.
-    fn knows(&self, key: u64, at: u64) -> bool {
-        self.last_seen
-            .get(&key)
-            .is_some_and(|&last| at.saturating_sub(last) <= self.horizon)
+    /// Whether `key` was seen within the horizon before `at`; remembers it as seen at `at`
+    /// ([`Memory::touch`]) in the same lookup when it is remembered.
+    fn seen(&mut self, key: u64, at: u64) -> bool {
+        if let Some(last) = self.last_seen.get_mut(&key) {
+            let known = at.saturating_sub(*last) <= self.horizon;
+            *last = (*last).max(at);
+            return known;
+        }
+        self.touch(key, at);
+        false
     }
 
     /// Remembers `key` as seen at `at`.
@@ -266,7 +271,7 @@ impl Detect for NewPrincipal {
         let Some(p) = principal(o) else {
             return;
         };
-        if learned && !self.principals.knows(p.hash, at) {
+        if !self.principals.seen(p.hash, at) && learned {
             let detail = format!(
                 "new principal {} (not seen in {})",
                 p.text,
@@ -274,7 +279,6 @@ impl Detect for NewPrincipal {
             );
             out.push(self.common.detection(p.text, o.at, detail));
         }
-        self.principals.touch(p.hash, at);
     }
 
     fn tick(&mut self, now: SystemTime, _out: &mut Vec<Detection>) {
@@ -314,13 +318,12 @@ impl Detect for NewClientForPrincipal {
         let Some(p) = principal(o) else {
             return;
         };
-        let known = self.principals.knows(p.hash, at);
-        self.principals.touch(p.hash, at);
+        let known = self.principals.seen(p.hash, at);
         let Some(host) = o.client_host else {
             return;
         };
         let pair = pair_hash(p.hash, host.hash);
-        if learned && known && !self.pairs.knows(pair, at) {
+        if !self.pairs.seen(pair, at) && learned && known {
             let detail = format!(
                 "{} from new client host {} (not seen from it in {})",
                 p.text,
@@ -329,7 +332,6 @@ impl Detect for NewClientForPrincipal {
             );
             out.push(self.common.detection(p.text, o.at, detail));
         }
-        self.pairs.touch(pair, at);
     }
 
     fn tick(&mut self, now: SystemTime, _out: &mut Vec<Detection>) {

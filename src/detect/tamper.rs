@@ -46,7 +46,7 @@ pub(super) fn build(config: &DetectorsConfig, out: &mut Vec<Box<dyn Detect>>) {
             bucket: (silence / BUCKETS as u64).max(1),
             min_entries: t.min_entries,
             max_streams: config.max_subjects.max(1),
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             now: 0,
             next_check: u64::MAX,
             overflowed: 0,
@@ -77,7 +77,7 @@ struct LogTampering {
     bucket: u64,
     min_entries: u64,
     max_streams: usize,
-    streams: HashMap<String, Stream>,
+    streams: HashMap<String, Stream, ahash::RandomState>,
     /// The latest time seen (entries and ticks), millis.
     now: u64,
     /// No stream can be due for silence before this.
