@@ -21,8 +21,8 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::support::{
-    broker, broker_shared, client_config, new_topic, poll_until, repo_dir, unique, wait_until,
-    Exporter, Scrape,
+    appended, broker, broker_shared, client_config, new_topic, poll_until, repo_dir, snapshot,
+    unique, wait_until, Exporter, Scrape,
 };
 
 fn admin(args: &[&str]) {
@@ -38,35 +38,6 @@ fn admin(args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Inode → size of every file in the log dir.
-fn snapshot(dir: &Path) -> HashMap<u64, u64> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| (m.ino(), m.len()))
-        .collect()
-}
-
-/// The text each file gained since `before` (new files: all of it), with the file's name.
-fn appended(dir: &Path, before: &HashMap<u64, u64>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-        let Ok(m) = e.metadata() else { continue };
-        if !m.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(e.path()).unwrap();
-        let start = (before.get(&m.ino()).copied().unwrap_or(0) as usize).min(bytes.len());
-        out.push((
-            e.file_name().to_string_lossy().into_owned(),
-            String::from_utf8_lossy(&bytes[start..]).into_owned(),
-        ));
-    }
-    out
 }
 
 /// Lines the broker appended that contain every one of `needles`.

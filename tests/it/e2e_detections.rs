@@ -25,68 +25,22 @@
 //! independently.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use serde_yaml_ng::Value as Yaml;
 
 use crate::support::prometheus::{self, api};
 use crate::support::{
-    broker, broker_exclusive, client_config, new_topic, repo_dir, run_script, wait_until, Exporter,
-    Scrape,
+    appended, broker, broker_exclusive, client_config, new_topic, run_script, snapshot, wait_until,
+    Exporter, Scrape,
 };
 
 const JOB: &str = "kafka-security-exporter";
 const DETECTIONS: &str = "kafka_security_detections_total";
 const HOST: &str = "127.0.0.1";
 const FAILED: &str = "Failed authentication with /127.0.0.1 ";
-
-/// Inode → size of every file in `dir`.
-fn snapshot(dir: &Path) -> HashMap<u64, u64> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.metadata().ok())
-        .filter(|m| m.is_file())
-        .map(|m| (m.ino(), m.len()))
-        .collect()
-}
-
-/// Lines appended to the files of `dir` since `before` (new files: all of theirs) containing
-/// `needle`.
-fn appended_lines(dir: &Path, before: &HashMap<u64, u64>, needle: &str) -> usize {
-    let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-        let Ok(m) = e.metadata() else { continue };
-        if !m.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(e.path()).unwrap_or_default();
-        let start = (before.get(&m.ino()).copied().unwrap_or(0) as usize).min(bytes.len());
-        n += String::from_utf8_lossy(&bytes[start..])
-            .lines()
-            .filter(|l| l.contains(needle))
-            .count();
-    }
-    n
-}
-
-/// The shipped rules with every `for:` at 5 s.
-fn rules_with_short_for() -> String {
-    let text = std::fs::read_to_string(repo_dir().join("alerts/kafka-security.rules.yml")).unwrap();
-    let mut doc: Yaml = serde_yaml_ng::from_str(&text).unwrap();
-    for g in doc["groups"].as_sequence_mut().unwrap() {
-        for r in g["rules"].as_sequence_mut().unwrap() {
-            if r.get("for").is_some() {
-                r["for"] = Yaml::String("5s".into());
-            }
-        }
-    }
-    serde_yaml_ng::to_string(&doc).unwrap()
-}
 
 /// One login as alice with a wrong password: the client gives up after its first attempt (no
 /// reconnect within the metadata timeout).
@@ -150,8 +104,12 @@ fn a_brute_force_then_the_right_password_fires_in_prometheus() {
         || (exporter.readyz().0 == 200).then_some(()),
     );
     let prom_dir = tempfile::tempdir().unwrap();
-    let (_prom, prom) =
-        prometheus::start(prom_dir.path(), exporter.addr, JOB, &rules_with_short_for());
+    let (_prom, prom) = prometheus::start(
+        prom_dir.path(),
+        exporter.addr,
+        JOB,
+        &prometheus::shipped_rules_with_short_for(),
+    );
     // The first poll has placed every file at its end; from here on, what the broker appends
     // is what the exporter must see.
     std::thread::sleep(Duration::from_millis(500));
@@ -325,4 +283,14 @@ fn silencing_the_authorizer_logger_is_log_tampering() {
         "nothing else is tampering"
     );
     exporter.stop(Duration::from_secs(15));
+}
+
+/// Lines appended to the files of `dir` since `before` (new files: all of theirs) containing
+/// `needle`.
+fn appended_lines(dir: &Path, before: &HashMap<u64, u64>, needle: &str) -> usize {
+    appended(dir, before)
+        .iter()
+        .flat_map(|(_, text)| text.lines())
+        .filter(|l| l.contains(needle))
+        .count()
 }

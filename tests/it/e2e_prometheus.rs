@@ -53,20 +53,6 @@ fn produce_malformed(bootstrap: &str) {
         .expect("malformed records delivered");
 }
 
-/// The shipped rules with every `for:` set to 5s, so alerts go pending/firing within the test.
-fn test_rules() -> String {
-    let text = std::fs::read_to_string(repo_dir().join("alerts/kafka-security.rules.yml")).unwrap();
-    let mut doc: Yaml = serde_yaml_ng::from_str(&text).unwrap();
-    for g in doc["groups"].as_sequence_mut().unwrap() {
-        for r in g["rules"].as_sequence_mut().unwrap() {
-            if r.get("for").is_some() {
-                r["for"] = Yaml::String("5s".into());
-            }
-        }
-    }
-    serde_yaml_ng::to_string(&doc).unwrap()
-}
-
 /// One query a dashboard or a rule makes.
 #[derive(Debug, Clone)]
 struct Query {
@@ -224,7 +210,12 @@ fn prometheus_proves_every_panel_and_rule_on_the_demo() {
         &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")],
     );
     let dir = tempfile::tempdir().unwrap();
-    let (_prom, prom) = prometheus::start(dir.path(), metrics_addr, JOB, &test_rules());
+    let (_prom, prom) = prometheus::start(
+        dir.path(),
+        metrics_addr,
+        JOB,
+        &prometheus::shipped_rules_with_short_for(),
+    );
     // The malformed records go in once the demo consumes its JSON topic and Prometheus scrapes.
     wait_until(
         Duration::from_secs(30),

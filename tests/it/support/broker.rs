@@ -1,7 +1,9 @@
 //! The real Kafka broker started by `scripts/kafka-broker.sh` (SASL/SCRAM users admin, alice and
 //! bob), its clients, and the exporter configs that read from it.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::sync::{OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -287,4 +289,35 @@ pub fn source_config(
         broker().bootstrap
     ));
     yaml
+}
+
+/// Inode → size of every file in `dir` (the broker's log directory): what [`appended`] reads
+/// from.
+pub fn snapshot(dir: &Path) -> HashMap<u64, u64> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| (m.ino(), m.len()))
+        .collect()
+}
+
+/// The text each file of `dir` gained since `before` (new files: all of it), with the file's
+/// name; files are told apart by inode, so a rotation in between loses nothing.
+pub fn appended(dir: &Path, before: &HashMap<u64, u64>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let Ok(m) = e.metadata() else { continue };
+        if !m.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(e.path()).unwrap_or_default();
+        let start = (before.get(&m.ino()).copied().unwrap_or(0) as usize).min(bytes.len());
+        out.push((
+            e.file_name().to_string_lossy().into_owned(),
+            String::from_utf8_lossy(&bytes[start..]).into_owned(),
+        ));
+    }
+    out
 }

@@ -116,3 +116,19 @@ pub fn query(prom: SocketAddr, expr: &str) -> Result<usize, String> {
         _ => 1, // scalar
     })
 }
+
+/// The shipped rules (`alerts/kafka-security.rules.yml`) with every `for:` at 5 s, so alerts go
+/// pending and firing within a test.
+pub fn shipped_rules_with_short_for() -> String {
+    let text =
+        std::fs::read_to_string(super::repo_dir().join("alerts/kafka-security.rules.yml")).unwrap();
+    let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    for g in doc["groups"].as_sequence_mut().unwrap() {
+        for r in g["rules"].as_sequence_mut().unwrap() {
+            if r.get("for").is_some() {
+                r["for"] = serde_yaml_ng::Value::String("5s".into());
+            }
+        }
+    }
+    serde_yaml_ng::to_string(&doc).unwrap()
+}
