@@ -105,7 +105,9 @@ fn replay_files(args: &ReplayArgs) -> ExitCode {
             eprintln!("error: {e}");
             match e {
                 replay::ReplayError::Config(_) => ExitCode::from(EXIT_CONFIG),
-                replay::ReplayError::Output(_) => ExitCode::FAILURE,
+                replay::ReplayError::Output(_) | replay::ReplayError::Thread(_) => {
+                    ExitCode::FAILURE
+                }
                 _ => ExitCode::from(EXIT_NOINPUT),
             }
         }

@@ -10,11 +10,13 @@ use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 
-use crate::detect::{self, Detection, Engine, SummaryRow, Suspect};
+mod detectors;
+
+use detectors::Detectors;
+
+use crate::detect::{self, Engine, SummaryRow, Suspect};
 use crate::event::{Format, Origin, SecurityEvent};
-use crate::metrics::internal::{
-    ControllerReplaySkipped, DetectionRaised, InternalEvent, RecordRejected,
-};
+use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::broker_log::{self, LogOutput};
@@ -97,16 +99,7 @@ pub struct Pipeline {
     /// Spans and exemplars, when OTLP traces are on.
     otel: Option<Arc<otel::Handle>>,
     /// The stateful detectors, when any is on.
-    detect: Option<Mutex<Detectors>>,
-}
-
-/// The detector engine and what of its overflow counts was already reported.
-struct Detectors {
-    engine: Engine,
-    /// [`Engine::overflowed`] at the last tick, per detector (in the engine's order).
-    overflow_reported: Vec<u64>,
-    /// [`Engine::suppressed`] at the last tick, per detector (in the engine's order).
-    suppressed_reported: Vec<u64>,
+    detect: Option<Detectors>,
 }
 
 impl Pipeline {
@@ -125,21 +118,29 @@ impl Pipeline {
     pub fn with_detectors(mut self, engine: Engine) -> Pipeline {
         self.metrics.init_detectors(&engine.detectors());
         self.detect = (!engine.is_empty()).then(|| {
-            let overflow_reported = vec![0; engine.detectors().len()];
-            let suppressed_reported = overflow_reported.clone();
-            Mutex::new(Detectors {
-                engine,
-                overflow_reported,
-                suppressed_reported,
-            })
+            let mut d = Detectors::new(engine, self.metrics.clone());
+            d.set_otel(self.otel.clone());
+            d
         });
         self
+    }
+
+    /// Runs the detectors on a thread of their own (when any is on): the thread that applies
+    /// the input only records what the detectors are to see, so parsing and detection use two
+    /// cores. For a single-threaded input that must not slow down (`replay`); live sources keep
+    /// them inline, where a detection is raised the moment its event is applied. Call it after
+    /// [`Pipeline::with_otel`].
+    pub fn with_detector_thread(mut self) -> std::io::Result<Pipeline> {
+        if let Some(d) = &mut self.detect {
+            d.on_thread()?;
+        }
+        Ok(self)
     }
 
     /// Every detection so far by detector and subject, and how many found no summary row;
     /// `None` when no detector is on.
     pub fn detections(&self) -> Option<(Vec<SummaryRow>, u64)> {
-        self.detect.as_ref().map(|d| d.lock().engine.summary())
+        self.detect.as_ref().map(Detectors::summary)
     }
 
     /// Lets the detectors see time pass up to `now` (the wall clock, when live), and brings
@@ -147,85 +148,33 @@ impl Pipeline {
     /// up to date with what they tracked under `__overflow__` and the repeats they suppressed
     /// since the last tick.
     pub fn detect_tick(&self, source: &str, now: SystemTime) {
-        self.detect_time(source, now, false);
+        if let Some(d) = &self.detect {
+            d.time(source, now, false);
+        }
     }
 
     /// The input has ended at event time `last` (the end of a replay): time passes up to it and
     /// the detectors report what they still hold back.
     pub fn detect_end(&self, source: &str, last: SystemTime) {
-        self.detect_time(source, last, true);
-    }
-
-    fn detect_time(&self, source: &str, now: SystemTime, end: bool) {
         if let Some(d) = &self.detect {
-            let mut out = Vec::new();
-            let mut d = d.lock();
-            d.engine.tick(now, &mut out);
-            if end {
-                d.engine.finish(&mut out);
-            }
-            let overflowed = d.engine.overflowed();
-            for ((detector, total), reported) in
-                overflowed.into_iter().zip(&mut d.overflow_reported)
-            {
-                if total > *reported {
-                    self.metrics
-                        .record_detector_overflow(detector, total - *reported);
-                    *reported = total;
-                }
-            }
-            let suppressed = d.engine.suppressed();
-            for ((detector, total), reported) in
-                suppressed.into_iter().zip(&mut d.suppressed_reported)
-            {
-                if total > *reported {
-                    self.metrics
-                        .record_detections_suppressed(detector, total - *reported);
-                    *reported = total;
-                }
-            }
-            drop(d);
-            self.detected(source, &out);
+            d.time(source, last, true);
         }
     }
 
     /// Saves the detectors' memory to their state file (when they have one).
     pub fn save_detectors(&self) -> Result<(), detect::StateError> {
         match &self.detect {
-            Some(d) => d.lock().engine.save(),
+            Some(d) => d.save(),
             None => Ok(()),
-        }
-    }
-
-    /// Runs `f` on the detector engine, collecting and reporting what it raises.
-    fn detect(&self, source: &str, f: impl FnOnce(&mut Engine, &mut Vec<Detection>)) {
-        if let Some(d) = &self.detect {
-            let mut out = Vec::new();
-            f(&mut d.lock().engine, &mut out);
-            if !out.is_empty() {
-                self.detected(source, &out);
-            }
-        }
-    }
-
-    /// Reports detections, each in one place ([`DetectionRaised`]: the metric and a log
-    /// line), and as a `kafka.security.detection` span when OTLP traces are on.
-    pub(crate) fn detected(&self, source: &str, detections: &[Detection]) {
-        for d in detections {
-            DetectionRaised {
-                source,
-                detection: d,
-            }
-            .emit(&self.metrics);
-            if let Some(otel) = &self.otel {
-                otel.detection(source, d);
-            }
         }
     }
 
     /// Gives every applied record a span (and its counters an exemplar) through `otel`.
     pub fn with_otel(mut self, otel: Arc<otel::Handle>) -> Pipeline {
         self.otel = otel.tracing().then_some(otel);
+        if let Some(d) = &mut self.detect {
+            d.set_otel(self.otel.clone());
+        }
         self
     }
 
@@ -259,7 +208,9 @@ impl Pipeline {
         match self.parsers.parse(input, framer, record) {
             Ok(Parsed::Event(event)) => {
                 self.metrics.record(source, &event, SystemTime::now());
-                self.detect(source, |d, out| d.observe(&event, out));
+                if let Some(d) = &self.detect {
+                    d.observe(source, &event);
+                }
                 self.observed(
                     source,
                     &record.origin,
@@ -337,9 +288,9 @@ impl Pipeline {
         self.metrics.record_log_line(format, entry.level);
         let stream_name = stream.name.clone();
         let stream_name = stream_name.as_deref().unwrap_or(source);
-        self.detect(source, |d, out| {
-            d.log_entry(stream_name, entry.timestamp, out)
-        });
+        if let Some(d) = &self.detect {
+            d.log_entry(source, stream_name, entry.timestamp);
+        }
         let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
@@ -349,7 +300,9 @@ impl Pipeline {
                         principal: None,
                         stream: stream_name,
                     };
-                    self.detect(source, |d, out| d.suspect(&suspect, out));
+                    if let Some(d) = &self.detect {
+                        d.suspect(source, &suspect);
+                    }
                 }
                 self.observed(source, &origin, None, started, Err((format, &error)));
                 return self.rejected(source, format, error, &origin);
@@ -373,7 +326,9 @@ impl Pipeline {
                 event.origin = origin;
                 // One clock read per entry: the parse in between takes microseconds.
                 self.metrics.record(source, &event, started);
-                self.detect(source, |d, out| d.observe(&event, out));
+                if let Some(d) = &self.detect {
+                    d.observe(source, &event);
+                }
                 self.observed(source, &event.origin, None, started, Ok(&event));
                 Applied::Event(event.format)
             }
@@ -524,6 +479,53 @@ mod tests {
         assert_eq!(sample(&p, overflow), Some(3.0), "deltas, not totals");
         let (rows, dropped) = p.detections().unwrap();
         assert_eq!((rows.len(), dropped), (2, 0));
+    }
+
+    /// The same input through the default detectors inline and on their own thread: a brute
+    /// force that then gets in, an injected authorizer line, time passing and the end of the
+    /// input.
+    #[test]
+    fn detectors_on_their_own_thread_raise_what_they_raise_inline() {
+        use crate::detect::DetectorsConfig;
+        let mut log = String::new();
+        for s in 0..25 {
+            log.push_str(&failed_login("10.0.0.7", s));
+        }
+        let allowed = "[2026-11-26 14:06:40,000] INFO Principal = User:bob is Allowed operation = READ from host = 10.0.0.7 on resource = Topic:LITERAL:orders for request = Fetch with resourceRefCount = 1 based on rule MatchingAcl(acl=StandardAcl[resourceType=TOPIC, resourceName=orders, patternType=LITERAL, principal=User:bob, host=*, operation=READ, permissionType=ALLOW]) (kafka.authorizer.logger)\n";
+        log.push_str(allowed);
+        // A group id carrying a newline and a forged line: the framer marks both entries.
+        log.push_str("[2026-11-26 14:06:41,000] INFO Principal = User:eve is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:g\n[2026-11-26 14:06:41,000] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n");
+        let end = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_166_000);
+        let run = |threaded: bool| {
+            let mut p = pipeline().with_detectors(Engine::new(&DetectorsConfig::default()));
+            if threaded {
+                p = p.with_detector_thread().unwrap();
+            }
+            feed(&p, Input::BrokerLog, &log);
+            p.detect_tick("clock", end);
+            p.detect_end("logs", end + Duration::from_secs(3600));
+            let rows = p.detections().unwrap();
+            let detector_series: Vec<String> = text(&p)
+                .lines()
+                .filter(|l| l.starts_with("kafka_security_detect"))
+                .map(str::to_string)
+                .collect();
+            (rows, detector_series)
+        };
+        let (inline, threaded) = (run(false), run(true));
+        let detectors: Vec<_> = inline.0 .0.iter().map(|r| r.detector.as_str()).collect();
+        for expected in ["brute_force", "success_after_failures", "log_injection"] {
+            assert!(detectors.contains(&expected), "{detectors:?}");
+        }
+        assert!(
+            inline
+                .1
+                .iter()
+                .any(|l| l.starts_with("kafka_security_detections_suppressed_total")),
+            "{:?}",
+            inline.1
+        );
+        assert_eq!(threaded, inline);
     }
 
     #[test]

@@ -231,7 +231,7 @@ impl Detect for Anomaly {
     }
 
     fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>) {
-        let at = millis(o.at);
+        let at = o.ms;
         self.learning_start.get_or_insert(at);
         for i in 0..self.series.len() {
             self.advance(i, at, out);

@@ -266,7 +266,7 @@ impl Detect for NewPrincipal {
     }
 
     fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>) {
-        let at = millis(o.at);
+        let at = o.ms;
         let learned = self.common.learned(at);
         let Some(p) = principal(o) else {
             return;
@@ -313,7 +313,7 @@ impl Detect for NewClientForPrincipal {
     }
 
     fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>) {
-        let at = millis(o.at);
+        let at = o.ms;
         let learned = self.common.learned(at);
         let Some(p) = principal(o) else {
             return;

@@ -14,6 +14,7 @@
 //! file in the state directory.
 
 pub mod config;
+pub mod queue;
 
 mod anomaly;
 mod first_seen;
@@ -177,12 +178,45 @@ pub struct Key<'e> {
     pub text: &'e str,
 }
 
+/// What detectors read of one event: its time, kind and the fields they key or report on.
+/// Borrowed from a [`SecurityEvent`] ([`Facts::of`]) or from a [`queue::Batch`] a detector
+/// thread works through.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Facts<'e> {
+    /// Event time (the event's own time, else when it was read).
+    pub at: SystemTime,
+    pub category: Category,
+    pub outcome: Outcome,
+    pub principal: Option<&'e str>,
+    pub client_host: Option<&'e str>,
+    pub resource_type: Option<&'e str>,
+    pub resource_name: Option<&'e str>,
+    pub config_key: Option<&'e str>,
+}
+
+impl<'e> Facts<'e> {
+    pub fn of(event: &'e SecurityEvent<'_>) -> Facts<'e> {
+        Facts {
+            at: event.event_time.unwrap_or(event.observed_time),
+            category: event.category,
+            outcome: event.outcome,
+            principal: event.principal.as_deref(),
+            client_host: event.client_host.as_deref(),
+            resource_type: event.resource_type.as_deref(),
+            resource_name: event.resource_name.as_deref(),
+            config_key: event.config_key.as_deref(),
+        }
+    }
+}
+
 /// What detectors see of one event.
 #[derive(Debug, Clone, Copy)]
 pub struct Observation<'e> {
     /// Event time (the event's own time, else when it was read).
     pub at: SystemTime,
-    pub event: &'e SecurityEvent<'e>,
+    /// [`Observation::at`] in milliseconds since the epoch ([`millis`]), computed once.
+    pub ms: u64,
+    pub event: Facts<'e>,
     pub principal: Option<Key<'e>>,
     pub client_host: Option<Key<'e>>,
 }
@@ -205,7 +239,7 @@ impl Observation<'_> {
 }
 
 /// A log entry the broker-log parsers flagged as carrying a forged line or field.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Suspect<'e> {
     pub at: SystemTime,
     /// The principal, when the broker-written part of the entry names it.
@@ -220,8 +254,13 @@ trait Detect: Send {
     fn detector(&self) -> Detector;
     /// One event.
     fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>);
-    /// A log entry was read from `stream` at `at` (whatever it held): for silence detection.
-    fn log_entry(&mut self, _stream: &str, _at: SystemTime, _out: &mut Vec<Detection>) {}
+    /// Whether it wants [`Detect::log_entry`] (the engine calls only those that do).
+    fn watches_log_entries(&self) -> bool {
+        false
+    }
+    /// A log entry was read from `stream` at `at` (event time, millis; whatever it held): for
+    /// silence detection.
+    fn log_entry(&mut self, _stream: &str, _at: u64, _out: &mut Vec<Detection>) {}
     /// A suspect log entry.
     fn suspect(&mut self, _s: &Suspect<'_>, _out: &mut Vec<Detection>) {}
     /// Time has passed up to `now` (event time in replay; the wall clock when live).
@@ -275,6 +314,8 @@ pub enum StateError {
 /// The detectors of one process.
 pub struct Engine {
     detectors: Vec<Box<dyn Detect>>,
+    /// Indices of the detectors that watch log entries.
+    log_watchers: Vec<usize>,
     hasher: ahash::RandomState,
     state_file: Option<PathBuf>,
     summary: HashMap<(Detector, String), SummaryRow>,
@@ -305,8 +346,12 @@ impl Engine {
             tamper::build(config, &mut detectors);
             anomaly::build(config, &mut detectors);
         }
+        let log_watchers = (0..detectors.len())
+            .filter(|&i| detectors[i].watches_log_entries())
+            .collect();
         Engine {
             detectors,
+            log_watchers,
             // Fixed keys: hashes go into the state file and must mean the same after a restart.
             hasher: ahash::RandomState::with_seeds(
                 0x6b61_666b_6173_6563,
@@ -377,14 +422,20 @@ impl Engine {
 
     /// Feeds one event; detections go to `out`.
     pub fn observe(&mut self, event: &SecurityEvent<'_>, out: &mut Vec<Detection>) {
+        self.observe_facts(&Facts::of(event), out);
+    }
+
+    /// Feeds what detectors read of one event; detections go to `out`.
+    pub fn observe_facts(&mut self, facts: &Facts<'_>, out: &mut Vec<Detection>) {
         if self.detectors.is_empty() {
             return;
         }
         let o = Observation {
-            at: event.event_time.unwrap_or(event.observed_time),
-            event,
-            principal: self.key(event.principal.as_deref()),
-            client_host: self.key(event.client_host.as_deref()),
+            at: facts.at,
+            ms: millis(facts.at),
+            event: *facts,
+            principal: self.key(facts.principal),
+            client_host: self.key(facts.client_host),
         };
         let start = out.len();
         for d in &mut self.detectors {
@@ -393,11 +444,13 @@ impl Engine {
         self.settle(out, start);
     }
 
-    /// A log entry was read from `stream` at event time `at`.
+    /// A log entry was read from `stream` at event time `at`. Only the detectors that watch log
+    /// streams see it.
     pub fn log_entry(&mut self, stream: &str, at: SystemTime, out: &mut Vec<Detection>) {
         let start = out.len();
-        for d in &mut self.detectors {
-            d.log_entry(stream, at, out);
+        let at = millis(at);
+        for &i in &self.log_watchers {
+            self.detectors[i].log_entry(stream, at, out);
         }
         self.settle(out, start);
     }

@@ -145,7 +145,7 @@ impl Detect for BruteForce {
         let Some(host) = o.client_host.filter(|_| o.is_login_failure()) else {
             return;
         };
-        let (g, at) = (self.g, millis(o.at));
+        let (g, at) = (self.g, o.ms);
         let e = self.hosts.get_or_insert(
             host,
             at,
@@ -215,7 +215,7 @@ impl Detect for PasswordSpraying {
         let (Some(host), Some(principal)) = (o.client_host, o.principal) else {
             return;
         };
-        let (g, at, limit) = (self.g, millis(o.at), self.threshold);
+        let (g, at, limit) = (self.g, o.ms, self.threshold);
         let e = self.hosts.get_or_insert(
             host,
             at,
@@ -289,7 +289,7 @@ impl Detect for CredentialStuffing {
         if !o.is_login_failure() {
             return;
         }
-        let (g, at) = (self.g, millis(o.at));
+        let (g, at) = (self.g, o.ms);
         if !self.failures.add(&g, at) {
             return;
         }
@@ -375,7 +375,7 @@ impl Detect for SlowBruteForce {
         let Some(host) = o.client_host.filter(|_| o.is_login_failure()) else {
             return;
         };
-        let (slow, fast, at) = (self.slow, self.fast, millis(o.at));
+        let (slow, fast, at) = (self.slow, self.fast, o.ms);
         let e = self.hosts.get_or_insert(
             host,
             at,
@@ -495,7 +495,7 @@ impl Detect for SuccessAfterFailures {
             hash: p.hash ^ PRINCIPAL_SALT,
             text: p.text,
         });
-        let at = millis(o.at);
+        let at = o.ms;
         if failed {
             self.failure(o.client_host, principal, at);
             return;
@@ -583,13 +583,13 @@ impl Detect for PrivilegeProbing {
         if !o.is_denial() {
             return;
         }
-        let (Some(principal), Some(name)) = (o.principal, o.event.resource_name.as_deref()) else {
+        let (Some(principal), Some(name)) = (o.principal, o.event.resource_name) else {
             return;
         };
         let resource = self
             .hasher
-            .hash_one((o.event.resource_type.as_deref().unwrap_or(""), name));
-        let (g, at, limit) = (self.g, millis(o.at), self.threshold);
+            .hash_one((o.event.resource_type.unwrap_or(""), name));
+        let (g, at, limit) = (self.g, o.ms, self.threshold);
         let e = self.principals.get_or_insert(
             principal,
             at,

@@ -188,20 +188,16 @@ impl Detect for LogTampering {
 
     fn observe(&mut self, o: &Observation<'_>, out: &mut Vec<Detection>) {
         let e = o.event;
-        if e.category != Category::ConfigChange
-            || e.resource_type.as_deref() != Some("BrokerLogger")
-        {
+        if e.category != Category::ConfigChange || e.resource_type != Some("BrokerLogger") {
             return;
         }
-        let subject = [&e.config_key, &e.resource_name]
+        let subject = [e.config_key, e.resource_name]
             .into_iter()
             .flatten()
-            .map(|t| t.as_ref())
             .find(|t| !t.is_empty())
             .unwrap_or("broker");
         let on = e
             .resource_name
-            .as_deref()
             .filter(|b| *b != subject)
             .map_or(String::new(), |b| format!(" on {b}"));
         out.push(Detection {
@@ -215,8 +211,11 @@ impl Detect for LogTampering {
         });
     }
 
-    fn log_entry(&mut self, stream: &str, at: SystemTime, out: &mut Vec<Detection>) {
-        let at = millis(at);
+    fn watches_log_entries(&self) -> bool {
+        true
+    }
+
+    fn log_entry(&mut self, stream: &str, at: u64, out: &mut Vec<Detection>) {
         if let Some(s) = self.streams.get_mut(stream) {
             s.record(at, self.bucket);
         } else {
@@ -328,8 +327,12 @@ impl Detect for LogInjection {
 
     fn observe(&mut self, _o: &Observation<'_>, _out: &mut Vec<Detection>) {}
 
-    fn log_entry(&mut self, _stream: &str, at: SystemTime, out: &mut Vec<Detection>) {
-        self.sweep(millis(at), out);
+    fn watches_log_entries(&self) -> bool {
+        true
+    }
+
+    fn log_entry(&mut self, _stream: &str, at: u64, out: &mut Vec<Detection>) {
+        self.sweep(at, out);
     }
 
     fn suspect(&mut self, s: &Suspect<'_>, out: &mut Vec<Detection>) {

@@ -180,6 +180,8 @@ pub enum ReplayError {
     Config(String),
     #[error("cannot write the exposition: {0}")]
     Output(std::io::Error),
+    #[error("cannot start the detector thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// A `replay` flag or the config file it names is wrong (a usage error).
@@ -509,7 +511,11 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     let parsers = || Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")));
     let mut pipeline = Pipeline::new(parsers()?, metrics.clone());
     if options.detectors_on() {
-        pipeline = pipeline.with_detectors(Engine::new(&options.detectors));
+        // The detectors work on a second core while this thread reads, parses and counts.
+        pipeline = pipeline
+            .with_detectors(Engine::new(&options.detectors))
+            .with_detector_thread()
+            .map_err(ReplayError::Thread)?;
     }
     // The readers parse archived records once to learn their event time before the merge
     // orders them; the pipeline parses them again when they are applied.

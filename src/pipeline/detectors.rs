@@ -1,0 +1,341 @@
+//! The pipeline's detectors: run inline, under a lock, by whichever thread applied the input
+//! (live sources: a detection is raised the moment its event is applied), or on a thread of
+//! their own ([`Detectors::on_thread`], `replay`), fed [`Batch`]es of the calls the input
+//! makes, so parsing and detection use two cores. Either way the engine sees the same calls in
+//! the same order and raises the same detections.
+
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+
+use crate::detect::queue::{Batch, Call};
+use crate::detect::{self, Detection, Engine, Facts, SummaryRow, Suspect};
+use crate::event::SecurityEvent;
+use crate::metrics::internal::{DetectionRaised, InternalEvent};
+use crate::metrics::Metrics;
+use crate::otel;
+
+/// Calls a batch holds before it is handed to the detector thread. Large, because each handing
+/// on may wake the thread, which costs tens of microseconds in a VM.
+const BATCH_CALLS: usize = 8192;
+/// Text a batch holds before it is handed on, whatever its calls.
+const BATCH_TEXT: usize = 1024 * 1024;
+/// Full batches waiting for the detector thread: beyond them the input waits (bounded memory:
+/// with the one being filled and the one being worked through, four batches of at most
+/// `BATCH_CALLS` calls and `BATCH_TEXT` bytes).
+const BATCHES_QUEUED: usize = 2;
+
+/// The engine and what of its overflow and suppression counts was already reported.
+struct State {
+    engine: Engine,
+    /// [`Engine::overflowed`] at the last tick, per detector (in the engine's order).
+    overflow_reported: Vec<u64>,
+    /// [`Engine::suppressed`] at the last tick, per detector (in the engine's order).
+    suppressed_reported: Vec<u64>,
+}
+
+/// Where detections go: their metric and log line ([`DetectionRaised`]) and, when OTLP traces
+/// are on, a `kafka.security.detection` span.
+#[derive(Clone)]
+struct Report {
+    metrics: Arc<Metrics>,
+    otel: Option<Arc<otel::Handle>>,
+}
+
+impl Report {
+    fn detected(&self, source: &str, detections: &[Detection]) {
+        for d in detections {
+            DetectionRaised {
+                source,
+                detection: d,
+            }
+            .emit(&self.metrics);
+            if let Some(otel) = &self.otel {
+                otel.detection(source, d);
+            }
+        }
+    }
+}
+
+impl State {
+    /// Makes `call` on the engine and reports what it raises.
+    fn call(&mut self, call: Call<'_>, report: &Report, out: &mut Vec<Detection>) {
+        out.clear();
+        let source = match call {
+            Call::Observe { source, facts } => {
+                self.engine.observe_facts(&facts, out);
+                source
+            }
+            Call::LogEntry { source, stream, at } => {
+                self.engine.log_entry(stream, at, out);
+                source
+            }
+            Call::Suspect { source, suspect } => {
+                self.engine.suspect(&suspect, out);
+                source
+            }
+            Call::Time { source, now, end } => {
+                self.time(now, end, &report.metrics, out);
+                source
+            }
+        };
+        if !out.is_empty() {
+            report.detected(source, out);
+        }
+    }
+
+    /// Time passes up to `now` (and the input ends, with `end`); brings
+    /// `kafka_security_detector_overflow_total` and `kafka_security_detections_suppressed_total`
+    /// up to date.
+    fn time(&mut self, now: SystemTime, end: bool, metrics: &Metrics, out: &mut Vec<Detection>) {
+        self.engine.tick(now, out);
+        if end {
+            self.engine.finish(out);
+        }
+        let overflowed = self.engine.overflowed();
+        for ((detector, total), reported) in overflowed.into_iter().zip(&mut self.overflow_reported)
+        {
+            if total > *reported {
+                metrics.record_detector_overflow(detector, total - *reported);
+                *reported = total;
+            }
+        }
+        let suppressed = self.engine.suppressed();
+        for ((detector, total), reported) in
+            suppressed.into_iter().zip(&mut self.suppressed_reported)
+        {
+            if total > *reported {
+                metrics.record_detections_suppressed(detector, total - *reported);
+                *reported = total;
+            }
+        }
+    }
+}
+
+/// What goes to the detector thread.
+enum Message {
+    Batch(Batch),
+    /// Answer once every batch before has been worked through.
+    Sync(SyncSender<()>),
+}
+
+/// The input's end of the detector thread.
+struct Producer {
+    batch: Batch,
+    to_thread: SyncSender<Message>,
+    /// Worked-through batches, to fill again.
+    emptied: Receiver<Batch>,
+}
+
+struct Thread {
+    producer: Mutex<Option<Producer>>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The detectors of a pipeline.
+pub(super) struct Detectors {
+    state: Arc<Mutex<State>>,
+    report: Report,
+    thread: Option<Thread>,
+}
+
+impl Detectors {
+    pub(super) fn new(engine: Engine, metrics: Arc<Metrics>) -> Detectors {
+        let reported = vec![0; engine.detectors().len()];
+        Detectors {
+            state: Arc::new(Mutex::new(State {
+                engine,
+                overflow_reported: reported.clone(),
+                suppressed_reported: reported,
+            })),
+            report: Report {
+                metrics,
+                otel: None,
+            },
+            thread: None,
+        }
+    }
+
+    /// Reports detections as spans through `otel` too (before [`Detectors::on_thread`]).
+    pub(super) fn set_otel(&mut self, otel: Option<Arc<otel::Handle>>) {
+        self.report.otel = otel;
+    }
+
+    /// Runs the detectors on a thread of their own from now on.
+    pub(super) fn on_thread(&mut self) -> std::io::Result<()> {
+        if self.thread.is_some() {
+            return Ok(());
+        }
+        let (to_thread, inbox) = mpsc::sync_channel::<Message>(BATCHES_QUEUED);
+        let (give_back, emptied) = mpsc::sync_channel::<Batch>(BATCHES_QUEUED + 1);
+        let (state, report) = (self.state.clone(), self.report.clone());
+        let handle = std::thread::Builder::new()
+            .name("detectors".into())
+            .spawn(move || {
+                let mut out = Vec::new();
+                for message in inbox {
+                    match message {
+                        Message::Batch(mut batch) => {
+                            let mut state = state.lock();
+                            for call in batch.calls() {
+                                state.call(call, &report, &mut out);
+                            }
+                            drop(state);
+                            batch.clear();
+                            // The input may have gone (a full queue of empties): drop it then.
+                            let _ = give_back.try_send(batch);
+                        }
+                        Message::Sync(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })?;
+        self.thread = Some(Thread {
+            producer: Mutex::new(Some(Producer {
+                batch: Batch::default(),
+                to_thread,
+                emptied,
+            })),
+            handle: Mutex::new(Some(handle)),
+        });
+        Ok(())
+    }
+
+    /// Makes a call: at once when inline, else recorded for the detector thread (handed on
+    /// when its batch is full).
+    fn call(
+        &self,
+        record: impl FnOnce(&mut Batch),
+        inline: impl FnOnce(&mut State, &mut Vec<Detection>),
+        source: &str,
+    ) {
+        let Some(thread) = &self.thread else {
+            let mut out = Vec::new();
+            let mut state = self.state.lock();
+            inline(&mut state, &mut out);
+            drop(state);
+            if !out.is_empty() {
+                self.report.detected(source, &out);
+            }
+            return;
+        };
+        let mut producer = thread.producer.lock();
+        let Some(p) = producer.as_mut() else {
+            return;
+        };
+        record(&mut p.batch);
+        if p.batch.len() >= BATCH_CALLS || p.batch.text_len() >= BATCH_TEXT {
+            if let Err(stopped) = hand_on(p) {
+                drop(producer);
+                self.stopped(stopped);
+            }
+        }
+    }
+
+    pub(super) fn observe(&self, source: &str, event: &SecurityEvent<'_>) {
+        let facts = Facts::of(event);
+        self.call(
+            |b| b.observe(source, &facts),
+            |s, out| s.engine.observe_facts(&facts, out),
+            source,
+        );
+    }
+
+    pub(super) fn log_entry(&self, source: &str, stream: &str, at: SystemTime) {
+        self.call(
+            |b| b.log_entry(source, stream, at),
+            |s, out| s.engine.log_entry(stream, at, out),
+            source,
+        );
+    }
+
+    pub(super) fn suspect(&self, source: &str, suspect: &Suspect<'_>) {
+        self.call(
+            |b| b.suspect(source, suspect),
+            |s, out| s.engine.suspect(suspect, out),
+            source,
+        );
+    }
+
+    pub(super) fn time(&self, source: &str, now: SystemTime, end: bool) {
+        let metrics = &self.report.metrics;
+        self.call(
+            |b| b.time(source, now, end),
+            |s, out| s.time(now, end, metrics, out),
+            source,
+        );
+    }
+
+    /// Waits until the detector thread has worked through every call made so far (nothing to
+    /// wait for inline).
+    fn sync(&self) {
+        let Some(thread) = &self.thread else {
+            return;
+        };
+        let mut producer = thread.producer.lock();
+        let Some(p) = producer.as_mut() else {
+            return;
+        };
+        let (done, answer) = mpsc::sync_channel(1);
+        let sent =
+            hand_on(p).and_then(|()| p.to_thread.send(Message::Sync(done)).map_err(|_| Stopped));
+        drop(producer);
+        if let Err(stopped) = sent.and_then(|()| answer.recv().map_err(|_| Stopped)) {
+            self.stopped(stopped);
+        }
+    }
+
+    /// Every detection so far by detector and subject ([`Engine::summary`]).
+    pub(super) fn summary(&self) -> (Vec<SummaryRow>, u64) {
+        self.sync();
+        self.state.lock().engine.summary()
+    }
+
+    /// Saves the detectors' memory ([`Engine::save`]).
+    pub(super) fn save(&self) -> Result<(), detect::StateError> {
+        self.sync();
+        self.state.lock().engine.save()
+    }
+
+    /// The detector thread stopped: it panicked (a bug); the panic goes on here.
+    #[cold]
+    fn stopped(&self, _: Stopped) -> ! {
+        let handle = self.thread.as_ref().and_then(|t| t.handle.lock().take());
+        match handle.map(JoinHandle::join) {
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            _ => panic!("the detector thread stopped"),
+        }
+    }
+}
+
+/// The detector thread is gone.
+struct Stopped;
+
+/// Hands the batch being filled to the detector thread (when it holds anything) and takes an
+/// emptied one (or a new one) to fill.
+fn hand_on(p: &mut Producer) -> Result<(), Stopped> {
+    if p.batch.is_empty() {
+        return Ok(());
+    }
+    let next = p.emptied.try_recv().unwrap_or_default();
+    let full = std::mem::replace(&mut p.batch, next);
+    p.to_thread.send(Message::Batch(full)).map_err(|_| Stopped)
+}
+
+impl Drop for Detectors {
+    /// Works through what is still queued, then stops the detector thread.
+    fn drop(&mut self) {
+        if let Some(thread) = &self.thread {
+            if let Some(mut p) = thread.producer.lock().take() {
+                let _ = hand_on(&mut p);
+            }
+            if let Some(handle) = thread.handle.lock().take() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
