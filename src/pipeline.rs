@@ -493,6 +493,12 @@ mod tests {
         }
         let allowed = "[2026-11-26 14:06:40,000] INFO Principal = User:bob is Allowed operation = READ from host = 10.0.0.7 on resource = Topic:LITERAL:orders for request = Fetch with resourceRefCount = 1 based on rule MatchingAcl(acl=StandardAcl[resourceType=TOPIC, resourceName=orders, patternType=LITERAL, principal=User:bob, host=*, operation=READ, permissionType=ALLOW]) (kafka.authorizer.logger)\n";
         log.push_str(allowed);
+        // One principal denied on ten topics: privilege probing.
+        for t in 0..10 {
+            log.push_str(&format!("[2026-11-26 14:06:40,{t:03}] INFO Principal = User:mallory is Denied operation = DESCRIBE from host = 10.0.0.8 on resource = Topic:LITERAL:t{t} for request = Metadata with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n"));
+        }
+        // The authorizer logger silenced: log tampering.
+        log.push_str("[2026-11-26 14:06:40,500] WARN Updated the log level of kafka.authorizer.logger to ERROR (kafka.server.ConfigAdminManager)\n");
         // A group id carrying a newline and a forged line: the framer marks both entries.
         log.push_str("[2026-11-26 14:06:41,000] INFO Principal = User:eve is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:g\n[2026-11-26 14:06:41,000] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n");
         let end = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_166_000);
@@ -514,7 +520,13 @@ mod tests {
         };
         let (inline, threaded) = (run(false), run(true));
         let detectors: Vec<_> = inline.0 .0.iter().map(|r| r.detector.as_str()).collect();
-        for expected in ["brute_force", "success_after_failures", "log_injection"] {
+        for expected in [
+            "brute_force",
+            "success_after_failures",
+            "privilege_probing",
+            "log_tampering",
+            "log_injection",
+        ] {
             assert!(detectors.contains(&expected), "{detectors:?}");
         }
         assert!(

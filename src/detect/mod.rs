@@ -195,6 +195,23 @@ pub struct Facts<'e> {
 }
 
 impl<'e> Facts<'e> {
+    /// These facts without the fields no detector reads for this kind of event: the resource
+    /// counts for authorization denials (`privilege_probing`) and config changes
+    /// (`log_tampering`), the config key for config changes only. A detector reading more must
+    /// say so here, or it misses them on a detector thread.
+    pub fn trimmed(mut self) -> Facts<'e> {
+        let config = self.category == Category::ConfigChange;
+        if !(config || self.category == Category::Authorization && self.outcome == Outcome::Denied)
+        {
+            self.resource_type = None;
+            self.resource_name = None;
+        }
+        if !config {
+            self.config_key = None;
+        }
+        self
+    }
+
     pub fn of(event: &'e SecurityEvent<'_>) -> Facts<'e> {
         Facts {
             at: event.event_time.unwrap_or(event.observed_time),

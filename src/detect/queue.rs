@@ -77,7 +77,8 @@ pub enum Call<'b> {
 pub struct Batch {
     ops: Vec<Op>,
     text: String,
-    /// The source of the last call, which the next one usually shares.
+    /// The source of the last call, which the next one usually shares (its text is not copied
+    /// again).
     last_source: Option<Span>,
 }
 
@@ -105,8 +106,11 @@ impl Batch {
 
     /// `source`, copied unless it is the last call's.
     fn source(&mut self, source: &str) -> Span {
-        if let Some(last) = self.last_source.filter(|&s| self.text(s) == source) {
-            return last;
+        if let Some(last) = self.last_source {
+            let (start, end) = (last.start as usize, (last.start + last.len) as usize);
+            if self.text.as_bytes().get(start..end) == Some(source.as_bytes()) {
+                return last;
+            }
         }
         let span = self.span(source);
         self.last_source = Some(span);
@@ -132,7 +136,9 @@ impl Batch {
         &self.text[span.start as usize..(span.start + span.len) as usize]
     }
 
+    /// Records an event's facts, those no detector reads left out ([`Facts::trimmed`]).
     pub fn observe(&mut self, source: &str, facts: &Facts<'_>) {
+        let facts = facts.trimmed();
         let source = self.source(source);
         let fields = [
             self.opt(facts.principal),
