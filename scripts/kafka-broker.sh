@@ -311,7 +311,18 @@ cmd_start() {
   mkdir -p "$STATE_DIR"
   take_lock "$STATE_DIR/.lock" $((START_TIMEOUT + STOP_TIMEOUT + 120))
 
-  local pid
+  local pid running_roll
+  if pid="$(broker_pid)"; then
+    # A broker started without the log-roll period asked for would make rotation tests wait in
+    # vain: start a fresh one with it.
+    running_roll="$(grep -o 'schedule="0/[0-9]*' "$CONF_DIR/log4j2.xml" 2>/dev/null | head -1 | sed 's|.*/||' || true)"
+    if [[ -n "$LOG_ROLL_SECS" && "$running_roll" != "$LOG_ROLL_SECS" ]]; then
+      local rolls="hourly"
+      [[ -z "$running_roll" ]] || rolls="every $running_roll s"
+      log "broker (pid $pid) rolls its logs $rolls, not every $LOG_ROLL_SECS s (KSE_KAFKA_LOG_ROLL_SECS): stopping it to start afresh"
+      stop_pid "$pid" || die "could not stop broker pid $pid"
+    fi
+  fi
   if pid="$(broker_pid)"; then
     log "broker already running (pid $pid) on $BOOTSTRAP; checking health …"
     [[ -f "$LIBS_MARKER" ]] || die "broker pid $pid is running but the jars in $LIBS_DIR are gone"

@@ -10,7 +10,7 @@
 //!
 //! The [`Engine`] holds the detectors; the pipeline feeds it every event, every suspect log
 //! entry and the passing of time, and turns each [`Detection`] into a metric, a log line and a
-//! span. What must survive a restart (first-seen memory, anomaly baselines) is saved as one JSON
+//! span — inline, or on a thread of its own fed [`queue::Batch`]es of those calls (`replay`). What must survive a restart (first-seen memory, anomaly baselines) is saved as one JSON
 //! file in the state directory.
 
 pub mod config;

@@ -241,6 +241,16 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_call_takes_about_a_hundred_bytes() {
+        // The detector thread's memory bound (pipeline::detectors) counts on it.
+        assert!(
+            std::mem::size_of::<Op>() <= 104,
+            "{}",
+            std::mem::size_of::<Op>()
+        );
+    }
+
+    #[test]
     fn a_batch_gives_back_every_call_in_order_with_its_strings() {
         let facts = Facts {
             at: at(1),

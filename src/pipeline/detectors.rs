@@ -23,9 +23,9 @@ use crate::otel;
 const BATCH_CALLS: usize = 8192;
 /// Text a batch holds before it is handed on, whatever its calls.
 const BATCH_TEXT: usize = 1024 * 1024;
-/// Full batches waiting for the detector thread: beyond them the input waits (bounded memory:
-/// with the one being filled and the one being worked through, four batches of at most
-/// `BATCH_CALLS` calls and `BATCH_TEXT` bytes).
+/// Full batches waiting for the detector thread: beyond them the input waits. With the one
+/// being filled, the one being worked through and one emptied spare, at most five batches of
+/// `BATCH_CALLS` calls (about 100 bytes each) and `BATCH_TEXT` bytes exist: a few MiB.
 const BATCHES_QUEUED: usize = 2;
 
 /// The engine and what of its overflow and suppression counts was already reported.
@@ -170,7 +170,7 @@ impl Detectors {
             return Ok(());
         }
         let (to_thread, inbox) = mpsc::sync_channel::<Message>(BATCHES_QUEUED);
-        let (give_back, emptied) = mpsc::sync_channel::<Batch>(BATCHES_QUEUED + 1);
+        let (give_back, emptied) = mpsc::sync_channel::<Batch>(1);
         let (state, report) = (self.state.clone(), self.report.clone());
         let handle = std::thread::Builder::new()
             .name("detectors".into())
@@ -185,7 +185,7 @@ impl Detectors {
                             }
                             drop(state);
                             batch.clear();
-                            // The input may have gone (a full queue of empties): drop it then.
+                            // One spare is enough (or the input has gone): drop it then.
                             let _ = give_back.try_send(batch);
                         }
                         Message::Sync(done) => {
