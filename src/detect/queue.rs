@@ -136,8 +136,17 @@ impl Batch {
         &self.text[span.start as usize..(span.start + span.len) as usize]
     }
 
-    /// Records an event's facts, those no detector reads left out ([`Facts::trimmed`]).
-    pub fn observe(&mut self, source: &str, facts: &Facts<'_>) {
+    /// Records `call`; an event's facts without those no detector reads ([`Facts::trimmed`]).
+    pub fn push(&mut self, call: &Call<'_>) {
+        match *call {
+            Call::Observe { source, facts } => self.observe(source, &facts),
+            Call::LogEntry { source, stream, at } => self.log_entry(source, stream, at),
+            Call::Suspect { source, suspect } => self.suspect(source, &suspect),
+            Call::Time { source, now, end } => self.time(source, now, end),
+        }
+    }
+
+    fn observe(&mut self, source: &str, facts: &Facts<'_>) {
         let facts = facts.trimmed();
         let source = self.source(source);
         let fields = [
@@ -156,12 +165,12 @@ impl Batch {
         });
     }
 
-    pub fn log_entry(&mut self, source: &str, stream: &str, at: SystemTime) {
+    fn log_entry(&mut self, source: &str, stream: &str, at: SystemTime) {
         let (source, stream) = (self.source(source), self.span(stream));
         self.ops.push(Op::LogEntry { source, stream, at });
     }
 
-    pub fn suspect(&mut self, source: &str, s: &Suspect<'_>) {
+    fn suspect(&mut self, source: &str, s: &Suspect<'_>) {
         let (source, stream) = (self.source(source), self.span(s.stream));
         let principal = self.opt(s.principal);
         self.ops.push(Op::Suspect {
@@ -172,7 +181,7 @@ impl Batch {
         });
     }
 
-    pub fn time(&mut self, source: &str, now: SystemTime, end: bool) {
+    fn time(&mut self, source: &str, now: SystemTime, end: bool) {
         let source = self.source(source);
         self.ops.push(Op::Time { source, now, end });
     }
@@ -269,52 +278,64 @@ mod tests {
             resource_name: None,
             ..facts
         };
+        let allowed = Facts {
+            outcome: Outcome::Allowed,
+            ..facts
+        };
         let suspect = Suspect {
             at: at(3),
             principal: Some("User:eve"),
             stream: "server.log",
         };
+        let calls = [
+            Call::LogEntry {
+                source: "replay",
+                stream: "kafka-authorizer.log",
+                at: at(1),
+            },
+            Call::Observe {
+                source: "replay",
+                facts,
+            },
+            Call::Observe {
+                source: "src",
+                facts: bare,
+            },
+            Call::Suspect {
+                source: "replay",
+                suspect,
+            },
+            Call::Time {
+                source: "clock",
+                now: at(4),
+                end: false,
+            },
+            Call::Time {
+                source: "replay",
+                now: at(5),
+                end: true,
+            },
+            Call::Observe {
+                source: "replay",
+                facts: allowed,
+            },
+        ];
         let mut b = Batch::default();
-        b.log_entry("replay", "kafka-authorizer.log", at(1));
-        b.observe("replay", &facts);
-        b.observe("src", &bare);
-        b.suspect("replay", &suspect);
-        b.time("clock", at(4), false);
-        b.time("replay", at(5), true);
-        let calls: Vec<Call<'_>> = b.calls().collect();
-        assert_eq!(
-            calls,
-            [
-                Call::LogEntry {
-                    source: "replay",
-                    stream: "kafka-authorizer.log",
-                    at: at(1)
-                },
-                Call::Observe {
-                    source: "replay",
-                    facts
-                },
-                Call::Observe {
-                    source: "src",
-                    facts: bare
-                },
-                Call::Suspect {
-                    source: "replay",
-                    suspect
-                },
-                Call::Time {
-                    source: "clock",
-                    now: at(4),
-                    end: false
-                },
-                Call::Time {
-                    source: "replay",
-                    now: at(5),
-                    end: true
-                },
-            ]
-        );
-        assert_eq!(b.len(), 6);
+        for call in &calls {
+            b.push(call);
+        }
+        let mut expected = calls.to_vec();
+        // No detector reads the resource of an allowed decision: it is not recorded.
+        expected[6] = Call::Observe {
+            source: "replay",
+            facts: Facts {
+                resource_type: None,
+                resource_name: None,
+                ..allowed
+            },
+        };
+        assert_eq!(b.calls().collect::<Vec<_>>(), expected);
+        assert_eq!(b.len(), 7);
         b.clear();
         assert!(b.is_empty() && b.text_len() == 0 && b.calls().next().is_none());
     }

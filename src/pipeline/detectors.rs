@@ -207,27 +207,16 @@ impl Detectors {
 
     /// Makes a call: at once when inline, else recorded for the detector thread (handed on
     /// when its batch is full).
-    fn call(
-        &self,
-        record: impl FnOnce(&mut Batch),
-        inline: impl FnOnce(&mut State, &mut Vec<Detection>),
-        source: &str,
-    ) {
+    fn call(&self, call: Call<'_>) {
         let Some(thread) = &self.thread else {
-            let mut out = Vec::new();
-            let mut state = self.state.lock();
-            inline(&mut state, &mut out);
-            drop(state);
-            if !out.is_empty() {
-                self.report.detected(source, &out);
-            }
+            self.state.lock().call(call, &self.report, &mut Vec::new());
             return;
         };
         let mut producer = thread.producer.lock();
         let Some(p) = producer.as_mut() else {
             return;
         };
-        record(&mut p.batch);
+        p.batch.push(&call);
         if p.batch.len() >= BATCH_CALLS || p.batch.text_len() >= BATCH_TEXT {
             if let Err(stopped) = hand_on(p) {
                 drop(producer);
@@ -238,36 +227,20 @@ impl Detectors {
 
     pub(super) fn observe(&self, source: &str, event: &SecurityEvent<'_>) {
         let facts = Facts::of(event);
-        self.call(
-            |b| b.observe(source, &facts),
-            |s, out| s.engine.observe_facts(&facts, out),
-            source,
-        );
+        self.call(Call::Observe { source, facts });
     }
 
     pub(super) fn log_entry(&self, source: &str, stream: &str, at: SystemTime) {
-        self.call(
-            |b| b.log_entry(source, stream, at),
-            |s, out| s.engine.log_entry(stream, at, out),
-            source,
-        );
+        self.call(Call::LogEntry { source, stream, at });
     }
 
     pub(super) fn suspect(&self, source: &str, suspect: &Suspect<'_>) {
-        self.call(
-            |b| b.suspect(source, suspect),
-            |s, out| s.engine.suspect(suspect, out),
-            source,
-        );
+        let suspect = *suspect;
+        self.call(Call::Suspect { source, suspect });
     }
 
     pub(super) fn time(&self, source: &str, now: SystemTime, end: bool) {
-        let metrics = &self.report.metrics;
-        self.call(
-            |b| b.time(source, now, end),
-            |s, out| s.time(now, end, metrics, out),
-            source,
-        );
+        self.call(Call::Time { source, now, end });
     }
 
     /// Waits until the detector thread has worked through every call made so far (nothing to
