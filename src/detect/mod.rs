@@ -330,6 +330,10 @@ pub enum StateError {
 
 /// The detectors of one process.
 pub struct Engine {
+    /// The keys of `hasher`: drawn at random for a new state, kept in the state file (the hashes
+    /// saved there must mean the same after a restart) and secret, so no one can choose
+    /// principals or hosts whose hashes collide to slow every lookup down.
+    seeds: [u64; 4],
     detectors: Vec<Box<dyn Detect>>,
     /// Indices of the detectors that watch log entries.
     log_watchers: Vec<usize>,
@@ -366,16 +370,12 @@ impl Engine {
         let log_watchers = (0..detectors.len())
             .filter(|&i| detectors[i].watches_log_entries())
             .collect();
+        let seeds = random_seeds();
         Engine {
             detectors,
             log_watchers,
-            // Fixed keys: hashes go into the state file and must mean the same after a restart.
-            hasher: ahash::RandomState::with_seeds(
-                0x6b61_666b_6173_6563,
-                0x7572_6974_7965_7870,
-                0x6f72_7465_7264_6574,
-                0x6563_7469_6f6e_7321,
-            ),
+            seeds,
+            hasher: hasher(seeds),
             state_file: None,
             summary: HashMap::new(),
             summary_dropped: 0,
@@ -410,6 +410,18 @@ impl Engine {
         let Some(states) = root.get("detectors").and_then(|d| d.as_object()) else {
             return Err(invalid("no `detectors` object".into()));
         };
+        // Hashes saved by a build that kept no seeds were made with its fixed ones.
+        self.seeds = match root.get("seeds") {
+            None => LEGACY_SEEDS,
+            Some(seeds) => seeds
+                .as_array()
+                .and_then(|a| {
+                    let a: Vec<u64> = a.iter().map(|v| v.as_u64()).collect::<Option<_>>()?;
+                    a.try_into().ok()
+                })
+                .ok_or_else(|| invalid("`seeds` is not a list of 4 unsigned integers".into()))?,
+        };
+        self.hasher = hasher(self.seeds);
         for d in &mut self.detectors {
             if let Some(state) = states.get(d.detector().as_str()) {
                 d.restore(state)
@@ -623,7 +635,7 @@ impl Engine {
             .iter()
             .filter_map(|d| Some((d.detector().as_str().to_string(), d.save()?)))
             .collect();
-        let root = serde_json::json!({ "version": 1, "detectors": states });
+        let root = serde_json::json!({ "version": 1, "seeds": self.seeds, "detectors": states });
         let io = |error| StateError::Io {
             path: path.clone(),
             error,
@@ -649,6 +661,25 @@ fn quiet_periods(config: &DetectorsConfig) -> [u64; Detector::ALL.len()] {
     q[Detector::PrivilegeProbing as usize] = ms(config.privilege_probing.window);
     q
 }
+
+/// The hasher of principals, hosts and subjects, keyed by `seeds`.
+fn hasher(seeds: [u64; 4]) -> ahash::RandomState {
+    ahash::RandomState::with_seeds(seeds[0], seeds[1], seeds[2], seeds[3])
+}
+
+/// Four keys from the operating system's randomness (through ahash's own random state).
+fn random_seeds() -> [u64; 4] {
+    let random = ahash::RandomState::new();
+    [1u64, 2, 3, 4].map(|i| random.hash_one(i))
+}
+
+/// The fixed keys of the builds before the keys were kept in the state file.
+const LEGACY_SEEDS: [u64; 4] = [
+    0x6b61_666b_6173_6563,
+    0x7572_6974_7965_7870,
+    0x6f72_7465_7264_6574,
+    0x6563_7469_6f6e_7321,
+];
 
 /// Milliseconds since the Unix epoch (0 before it): bucket arithmetic.
 pub fn millis(t: SystemTime) -> u64 {
@@ -757,6 +788,32 @@ mod tests {
             assert!(!d.as_str().is_empty());
             assert!(d.technique() == "none" || d.technique().starts_with('T'));
         }
+    }
+
+    #[test]
+    fn hash_keys_are_secret_per_state_and_survive_a_restart() {
+        let key = |e: &Engine| e.key(Some("User:alice")).unwrap().hash;
+        let config = DetectorsConfig::default();
+        let (a, b) = (Engine::new(&config), Engine::new(&config));
+        assert_ne!(a.seeds, b.seeds, "drawn at random");
+        assert_ne!(key(&a), key(&b));
+        let dir = tempfile::tempdir().unwrap();
+        let a = a.with_state_dir(dir.path()).unwrap();
+        a.save().unwrap();
+        let restarted = Engine::new(&config).with_state_dir(dir.path()).unwrap();
+        assert_eq!(restarted.seeds, a.seeds);
+        assert_eq!(key(&restarted), key(&a));
+        // A state saved before the keys were kept: its hashes were made with the fixed ones.
+        let file = dir.path().join(STATE_FILE);
+        std::fs::write(&file, r#"{"version": 1, "detectors": {}}"#).unwrap();
+        let legacy = Engine::new(&config).with_state_dir(dir.path()).unwrap();
+        assert_eq!(legacy.seeds, LEGACY_SEEDS);
+        assert_eq!(key(&legacy), hasher(LEGACY_SEEDS).hash_one("User:alice"));
+        std::fs::write(&file, r#"{"version": 1, "seeds": [1, 2], "detectors": {}}"#).unwrap();
+        let Err(e) = Engine::new(&config).with_state_dir(dir.path()) else {
+            panic!("two seeds accepted");
+        };
+        assert!(e.to_string().contains("`seeds`"), "{e}");
     }
 
     #[test]
