@@ -642,7 +642,14 @@ impl Engine {
         };
         let tmp = path.with_extension("json.tmp");
         let bytes = serde_json::to_vec(&root).expect("JSON values always serialize");
-        std::fs::write(&tmp, bytes).map_err(io)?;
+        // Readable by the exporter's user only: it holds the hash keys. (A temporary file left
+        // by a failed save is made anew, with that mode.)
+        let _ = std::fs::remove_file(&tmp);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        std::io::Write::write_all(&mut options.open(&tmp).map_err(io)?, &bytes).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
 }
@@ -802,6 +809,14 @@ mod tests {
         a.save().unwrap();
         let restarted = Engine::new(&config).with_state_dir(dir.path()).unwrap();
         assert_eq!(restarted.seeds, a.seeds);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(STATE_FILE))
+                .unwrap()
+                .permissions();
+            assert_eq!(mode.mode() & 0o777, 0o600);
+        }
         assert_eq!(key(&restarted), key(&a));
         // A state saved before the keys were kept: its hashes were made with the fixed ones.
         let file = dir.path().join(STATE_FILE);
