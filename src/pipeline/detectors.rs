@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use parking_lot::Mutex;
 
 use crate::detect::queue::{Batch, Call};
-use crate::detect::{self, Detection, Engine, Facts, SummaryRow, Suspect};
+use crate::detect::{self, Detection, Detector, Engine, Facts, SummaryRow, Suspect};
 use crate::event::SecurityEvent;
 use crate::metrics::internal::{DetectionRaised, InternalEvent};
 use crate::metrics::Metrics;
@@ -96,21 +96,26 @@ impl State {
             self.engine.finish(out);
         }
         let overflowed = self.engine.overflowed();
-        for ((detector, total), reported) in overflowed.into_iter().zip(&mut self.overflow_reported)
-        {
-            if total > *reported {
-                metrics.record_detector_overflow(detector, total - *reported);
-                *reported = total;
-            }
-        }
+        report_growth(overflowed, &mut self.overflow_reported, |d, n| {
+            metrics.record_detector_overflow(d, n)
+        });
         let suppressed = self.engine.suppressed();
-        for ((detector, total), reported) in
-            suppressed.into_iter().zip(&mut self.suppressed_reported)
-        {
-            if total > *reported {
-                metrics.record_detections_suppressed(detector, total - *reported);
-                *reported = total;
-            }
+        report_growth(suppressed, &mut self.suppressed_reported, |d, n| {
+            metrics.record_detections_suppressed(d, n)
+        });
+    }
+}
+
+/// Records how much each detector's running `totals` grew since `reported`, and remembers them.
+fn report_growth(
+    totals: Vec<(Detector, u64)>,
+    reported: &mut [u64],
+    mut record: impl FnMut(Detector, u64),
+) {
+    for ((detector, total), reported) in totals.into_iter().zip(reported) {
+        if total > *reported {
+            record(detector, total - *reported);
+            *reported = total;
         }
     }
 }
