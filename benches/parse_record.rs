@@ -193,9 +193,14 @@ fn bench(c: &mut Criterion) {
     let text = text_corpus(N);
     group.bench_function("text", |b| b.iter(|| apply_text(&p, &text)));
 
-    // The same paths with every detector on (default thresholds): what the detectors add per
-    // record on the Kafka path.
-    let detected = pipeline().with_detectors(Engine::new(&DetectorsConfig::default()));
+    // The same paths with every detector on (default thresholds), on their own thread as the
+    // exporter runs them: what the detectors cost the thread that applies the records (the
+    // detector thread works on the other core; a full queue makes the input wait for it, so a
+    // slower detector thread shows here too).
+    let detected = pipeline()
+        .with_detectors(Engine::new(&DetectorsConfig::default()))
+        .with_detector_thread()
+        .expect("detector thread");
     group.bench_function("confluent_audit_detectors", |b| {
         b.iter(|| {
             for payload in &audit {
@@ -211,6 +216,16 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             for payload in &json {
                 detected.apply("bench", Input::Json, &Record::from_payload(payload));
+            }
+        })
+    });
+    // Inline (under the pipeline's lock, by the applying thread): what every detector costs
+    // in all, and what a single core pays.
+    let inline = pipeline().with_detectors(Engine::new(&DetectorsConfig::default()));
+    group.bench_function("json_detectors_inline", |b| {
+        b.iter(|| {
+            for payload in &json {
+                inline.apply("bench", Input::Json, &Record::from_payload(payload));
             }
         })
     });

@@ -42,6 +42,8 @@ pub enum StartError {
     /// (and later overwrite) what the detectors learnt. Move or fix the file named.
     #[error("cannot load the detector state: {0} (move the file away to start without it)")]
     DetectorState(#[from] detect::StateError),
+    #[error("cannot start the detector thread: {0}")]
+    DetectorThread(std::io::Error),
     #[error("cannot create state_dir {path}: {error}")]
     StateDir {
         path: std::path::PathBuf,
@@ -146,7 +148,12 @@ impl App {
         if !engine.is_empty() {
             tracing::info!(detectors = ?engine.detectors().iter().map(|d| d.as_str()).collect::<Vec<_>>(), state_dir = ?config.state_dir, "Detectors on.");
         }
-        let pipeline = Arc::new(pipeline.with_detectors(engine));
+        let pipeline = Arc::new(
+            pipeline
+                .with_detectors(engine)
+                .with_detector_thread()
+                .map_err(StartError::DetectorThread)?,
+        );
         let health = Arc::new(Health::new(metrics.clone()));
 
         let listener = TcpListener::bind(web.listen_address)

@@ -1,13 +1,17 @@
-//! The pipeline's detectors: run inline, under a lock, by whichever thread applied the input
-//! (live sources: a detection is raised the moment its event is applied), or on a thread of
-//! their own ([`Detectors::on_thread`], `replay`), fed [`Batch`]es of the calls the input
+//! The pipeline's detectors: run inline, under a lock, by whichever thread applied the input (a
+//! detection is raised the moment its event is applied; unit tests), or on a thread of their own
+//! ([`Detectors::on_thread`]: the exporter and `replay`), fed [`Batch`]es of the calls the input
 //! makes, so parsing and detection use two cores. Either way the engine sees the same calls in
 //! the same order and raises the same detections.
+//!
+//! On a thread, a batch is handed on when it is full; a batch that is not (a live input that
+//! slowed down or stopped) is taken by the detector thread itself after [`IDLE_PULL`] without a
+//! full one, so a detection waits at most about that long for its event's batch.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 
@@ -27,6 +31,8 @@ const BATCH_TEXT: usize = 1024 * 1024;
 /// being filled, the one being worked through and one emptied spare, at most five batches of
 /// `BATCH_CALLS` calls (about 100 bytes each) and `BATCH_TEXT` bytes exist: a few MiB.
 const BATCHES_QUEUED: usize = 2;
+/// How long the detector thread waits for a full batch before it takes the one being filled.
+pub(super) const IDLE_PULL: Duration = Duration::from_millis(100);
 
 /// The engine and what of its overflow and suppression counts was already reported.
 struct State {
@@ -136,7 +142,8 @@ struct Producer {
 }
 
 struct Thread {
-    producer: Mutex<Option<Producer>>,
+    /// Shared with the detector thread, which takes a batch that is not full when idle.
+    producer: Arc<Mutex<Option<Producer>>>,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -176,35 +183,32 @@ impl Detectors {
         }
         let (to_thread, inbox) = mpsc::sync_channel::<Message>(BATCHES_QUEUED);
         let (give_back, emptied) = mpsc::sync_channel::<Batch>(1);
+        let producer = Arc::new(Mutex::new(Some(Producer {
+            batch: Batch::default(),
+            to_thread,
+            emptied,
+        })));
         let (state, report) = (self.state.clone(), self.report.clone());
+        let filling = producer.clone();
         let handle = std::thread::Builder::new()
             .name("detectors".into())
             .spawn(move || {
-                let mut out = Vec::new();
-                for message in inbox {
-                    match message {
-                        Message::Batch(mut batch) => {
-                            let mut state = state.lock();
-                            for call in batch.calls() {
-                                state.call(call, &report, &mut out);
-                            }
-                            drop(state);
-                            batch.clear();
-                            // One spare is enough (or the input has gone): drop it then.
-                            let _ = give_back.try_send(batch);
-                        }
-                        Message::Sync(done) => {
-                            let _ = done.send(());
-                        }
+                let mut work = Work {
+                    state,
+                    report,
+                    give_back,
+                    out: Vec::new(),
+                };
+                loop {
+                    match inbox.recv_timeout(IDLE_PULL) {
+                        Ok(message) => work.message(message),
+                        Err(RecvTimeoutError::Timeout) => work.pull(&inbox, &filling),
+                        Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
             })?;
         self.thread = Some(Thread {
-            producer: Mutex::new(Some(Producer {
-                batch: Batch::default(),
-                to_thread,
-                emptied,
-            })),
+            producer,
             handle: Mutex::new(Some(handle)),
         });
         Ok(())
@@ -287,6 +291,58 @@ impl Detectors {
             Some(Err(panic)) => std::panic::resume_unwind(panic),
             _ => panic!("the detector thread stopped"),
         }
+    }
+}
+
+/// The detector thread's side.
+struct Work {
+    state: Arc<Mutex<State>>,
+    report: Report,
+    /// Worked-through batches go back to the input.
+    give_back: SyncSender<Batch>,
+    out: Vec<Detection>,
+}
+
+impl Work {
+    fn message(&mut self, message: Message) {
+        match message {
+            Message::Batch(batch) => self.batch(batch),
+            Message::Sync(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn batch(&mut self, mut batch: Batch) {
+        let mut state = self.state.lock();
+        for call in batch.calls() {
+            state.call(call, &self.report, &mut self.out);
+        }
+        drop(state);
+        batch.clear();
+        // One spare is enough (or the input has gone): drop it then.
+        let _ = self.give_back.try_send(batch);
+    }
+
+    /// No full batch came for [`IDLE_PULL`]: takes the one being filled, unless the input is
+    /// using it right now (it may be waiting to hand a batch on, so this never waits for it).
+    /// What was handed on before is worked through first, so the calls keep their order.
+    fn pull(&mut self, inbox: &Receiver<Message>, filling: &Mutex<Option<Producer>>) {
+        let Some(mut producer) = filling.try_lock() else {
+            return;
+        };
+        let Some(p) = producer.as_mut().filter(|p| !p.batch.is_empty()) else {
+            return;
+        };
+        // The input hands batches on only while it holds the lock this thread now holds.
+        let queued: Vec<Message> = inbox.try_iter().collect();
+        let next = p.emptied.try_recv().unwrap_or_default();
+        let partial = std::mem::replace(&mut p.batch, next);
+        drop(producer);
+        for message in queued {
+            self.message(message);
+        }
+        self.batch(partial);
     }
 }
 
