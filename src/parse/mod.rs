@@ -7,6 +7,7 @@
 //! - [`log4j`]: frames Kafka's `[%d] %p %m (%c)` log files into multi-line entries.
 //! - [`layout`]: a configured log4j `PatternLayout`, for brokers that change Kafka's layout.
 //! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
+//! - [`aiven`]: Aiven's authorizer decision lines (`[DENY] Auth request …`) → the same events.
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
 //! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
@@ -34,6 +35,7 @@ macro_rules! byte_table {
 }
 pub(crate) use byte_table;
 
+pub mod aiven;
 pub mod audit;
 pub mod authorizer;
 pub mod broker_log;
