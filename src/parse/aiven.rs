@@ -41,8 +41,8 @@ use std::time::SystemTime;
 use super::log4j::LogEntry;
 use super::ParseError;
 use crate::event::{
-    acl_operation, normalize_operation, normalize_resource_type, Category, Format, Origin,
-    Outcome, SecurityEvent, RESOURCE_TYPES,
+    acl_operation, normalize_operation, normalize_resource_type, Category, Format, Origin, Outcome,
+    SecurityEvent, RESOURCE_TYPES,
 };
 
 /// The prefix of every Aiven logger (`io.aiven.kafka.auth.AivenAclAuthorizerV2`).
@@ -105,7 +105,9 @@ pub fn parse_message(
         .ok_or_else(|| malformed("no resource type"))?;
     let resource_type = normalize_resource_type(rtype);
     if !RESOURCE_TYPES.contains(&resource_type.as_ref()) {
-        return Err(malformed(&format!("`{rtype}` is not a Kafka resource type")));
+        return Err(malformed(&format!(
+            "`{rtype}` is not a Kafka resource type"
+        )));
     }
     let split = split_subject(rest)?;
 
@@ -123,10 +125,7 @@ pub fn parse_message(
     ev.resource_name = Some(split.resource_name.into());
     ev.principal = Some(format!("{}:{}", split.principal_type, split.principal_name).into());
     ev.client_host = split.host.map(Into::into);
-    ev.client_id = split
-        .client_id
-        .filter(|c| !c.is_empty())
-        .map(Into::into);
+    ev.client_id = split.client_id.filter(|c| !c.is_empty()).map(Into::into);
     Ok(Some(ev))
 }
 
@@ -150,12 +149,11 @@ const PRINCIPAL_TYPES: [&str; 3] = ["User", "Invalid", "Prune"];
 fn split_subject(rest: &str) -> Result<Subject<'_>, ParseError> {
     const BY: &str = " by ";
     let starts: Vec<usize> = memchr::memmem::find_iter(rest.as_bytes(), BY)
-        .filter_map(|at| {
+        .filter(|&at| {
             let after = &rest[at + BY.len()..];
             PRINCIPAL_TYPES
                 .iter()
                 .any(|t| after.strip_prefix(t).is_some_and(|a| a.starts_with(' ')))
-                .then_some(at)
         })
         .collect();
     let mut v2 = Vec::new();
@@ -283,7 +281,10 @@ mod tests {
         assert_fields(
             &e,
             &[
-                ("principal", Some("Invalid:CN=delete-user,OU=u6l6y9h1,O=kafka-pi-3141592")),
+                (
+                    "principal",
+                    Some("Invalid:CN=delete-user,OU=u6l6y9h1,O=kafka-pi-3141592"),
+                ),
                 ("operation", Some("DESCRIBE")),
                 ("resource_type", Some("Topic")),
                 ("resource_name", Some("t")),
@@ -325,17 +326,37 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = error(parse_message, "[DENY] Auth request FLY on TOPIC:t by User a");
+        let e = error(
+            parse_message,
+            "[DENY] Auth request FLY on TOPIC:t by User a",
+        );
         assert_eq!(e.reason(), "invalid_field");
-        assert!(e.to_string().contains("`FLY` is not a Kafka ACL operation"), "{e}");
-        let e = error(parse_message, "[DENY] Auth request READ on BOAT:t by User a");
-        assert!(e.to_string().contains("`BOAT` is not a Kafka resource type"), "{e}");
+        assert!(
+            e.to_string().contains("`FLY` is not a Kafka ACL operation"),
+            "{e}"
+        );
+        let e = error(
+            parse_message,
+            "[DENY] Auth request READ on BOAT:t by User a",
+        );
+        assert!(
+            e.to_string()
+                .contains("`BOAT` is not a Kafka resource type"),
+            "{e}"
+        );
         let e = error(parse_message, "[DENY] Auth request READ on TOPIC:t");
         assert!(e.to_string().contains("no ` by <type> <principal>`"), "{e}");
-        let e = error(parse_message, "[DENY] Auth request READ on TOPIC:t\nby User a");
+        let e = error(
+            parse_message,
+            "[DENY] Auth request READ on TOPIC:t\nby User a",
+        );
         assert!(e.is_injection(), "{e}");
         assert_eq!(
-            parse_message("Reloading ACL configuration...", None, SystemTime::UNIX_EPOCH),
+            parse_message(
+                "Reloading ACL configuration...",
+                None,
+                SystemTime::UNIX_EPOCH
+            ),
             Ok(None)
         );
     }
@@ -354,8 +375,8 @@ mod tests {
         let entries = frame_all(FramerConfig::default(), body.as_bytes());
         let got: Vec<String> = entries
             .iter()
-            .map(|entry| {
-                match parse_entry(route(Input::BrokerLog, entry), entry) {
+            .map(
+                |entry| match parse_entry(route(Input::BrokerLog, entry), entry) {
                     Ok(LogOutput::Event(e)) => format!(
                         "{} {} {} {}:{} {} {}",
                         e.outcome.as_str(),
@@ -370,8 +391,8 @@ mod tests {
                     Ok(_) => "other".into(),
                     Err(e) if e.is_injection() => "injection".into(),
                     Err(e) => format!("error {}", e.reason()),
-                }
-            })
+                },
+            )
             .collect();
         let want = [
             "denied User:test-kuser WRITE Topic:nodejs-quickstart-kafka-topic - -",

@@ -77,71 +77,7 @@ pub fn parse<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
         }
         at.as_str().filter(|s| !s.is_empty()).map(str::to_string)
     };
-    let status = v.get("status_id").and_then(Value::as_u64);
-    let (category, outcome, event_type, reason) = match class {
-        AUTHENTICATION => {
-            let (outcome, reason) = match status {
-                Some(1) => (Outcome::Success, None),
-                Some(2) => {
-                    let reason = str_at(&["status_detail"])
-                        .as_deref()
-                        .map_or(Reason::Other, reason_from_message);
-                    (Outcome::Failure, Some(reason))
-                }
-                _ => (Outcome::Unknown, None),
-            };
-            (
-                Category::Authentication,
-                outcome,
-                Cow::Borrowed("authentication"),
-                reason,
-            )
-        }
-        API_ACTIVITY => {
-            let decision = v
-                .pointer("/actor/authorizations/0/decision")
-                .and_then(Value::as_str);
-            let outcome = match (decision, status) {
-                (Some("authorized"), _) => Outcome::Allowed,
-                (Some("denied"), _) => Outcome::Denied,
-                (Some(_), _) | (None, None) => Outcome::Unknown,
-                (None, Some(1)) => Outcome::Allowed,
-                (None, Some(2)) => Outcome::Denied,
-                (None, Some(_)) => Outcome::Unknown,
-            };
-            let reason = (outcome == Outcome::Denied).then(|| denial_reason(&v));
-            (
-                Category::Authorization,
-                outcome,
-                Cow::Borrowed("api_activity"),
-                reason,
-            )
-        }
-        APPLICATION_LIFECYCLE => {
-            let activity = match v.get("activity_id").and_then(Value::as_u64) {
-                Some(1) => "install",
-                Some(2) => "remove",
-                Some(3) => "start",
-                Some(4) => "stop",
-                Some(0) | None => "unknown",
-                Some(_) => "other",
-            };
-            (
-                Category::Other,
-                Outcome::Unknown,
-                Cow::Owned(format!("application_lifecycle.{activity}")),
-                None,
-            )
-        }
-        other => {
-            return Err(ParseError::InvalidField {
-                field: "class_uid",
-                problem: format!(
-                    "OCSF class {other} is not one this exporter maps (3002, 6002, 6003)"
-                ),
-            })
-        }
-    };
+    let (category, outcome, event_type, reason) = classify(class, &v)?;
 
     let mut ev = SecurityEvent::new(
         Format::Ocsf,
@@ -173,35 +109,117 @@ pub fn parse<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
             n => format!("User:{n}").into(),
         });
     if class == AUTHENTICATION {
-        ev.mechanism = str_at(&["auth_protocol"])
-            .map(Into::into)
-            .or_else(|| match v.get("auth_protocol_id").and_then(Value::as_u64) {
+        ev.mechanism = str_at(&["auth_protocol"]).map(Into::into).or_else(|| {
+            match v.get("auth_protocol_id").and_then(Value::as_u64) {
                 Some(2) => Some("GSSAPI".into()),
                 Some(6) => Some("OAUTHBEARER".into()),
                 _ => None,
-            });
-    }
-    if class == API_ACTIVITY {
-        ev.api = str_at(&["api", "operation"]).map(|op| {
-            if op.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                pascal_case(&op).into()
-            } else {
-                op.into()
             }
         });
-        let resources = v.get("resources").and_then(Value::as_array);
-        let kafka_resource = resources.into_iter().flatten().find_map(|r| {
-            let kind = r.get("type")?.as_str()?;
-            let name = r.get("name")?.as_str()?;
-            matches!(kind, "topic" | "group" | "transactional_id" | "cluster")
-                .then(|| (normalize_resource_type(kind).into_owned(), name.to_string()))
-        });
-        if let Some((kind, name)) = kafka_resource {
-            ev.resource_type = Some(kind.into());
-            ev.resource_name = Some(name.into());
-        }
+    }
+    if class == API_ACTIVITY {
+        api_and_resource(&mut ev, &v);
     }
     Ok(ev)
+}
+
+/// The category, outcome, event type and reason of an event of OCSF class `class`.
+fn classify(
+    class: u64,
+    v: &Value,
+) -> Result<(Category, Outcome, Cow<'static, str>, Option<Reason>), ParseError> {
+    let status = v.get("status_id").and_then(Value::as_u64);
+    Ok(match class {
+        AUTHENTICATION => {
+            let (outcome, reason) = match status {
+                Some(1) => (Outcome::Success, None),
+                Some(2) => {
+                    let reason = v
+                        .get("status_detail")
+                        .and_then(Value::as_str)
+                        .map_or(Reason::Other, reason_from_message);
+                    (Outcome::Failure, Some(reason))
+                }
+                _ => (Outcome::Unknown, None),
+            };
+            (
+                Category::Authentication,
+                outcome,
+                Cow::Borrowed("authentication"),
+                reason,
+            )
+        }
+        API_ACTIVITY => {
+            let decision = v
+                .pointer("/actor/authorizations/0/decision")
+                .and_then(Value::as_str);
+            let outcome = match (decision, status) {
+                (Some("authorized"), _) => Outcome::Allowed,
+                (Some("denied"), _) => Outcome::Denied,
+                (Some(_), _) | (None, None) => Outcome::Unknown,
+                (None, Some(1)) => Outcome::Allowed,
+                (None, Some(2)) => Outcome::Denied,
+                (None, Some(_)) => Outcome::Unknown,
+            };
+            let reason = (outcome == Outcome::Denied).then(|| denial_reason(v));
+            (
+                Category::Authorization,
+                outcome,
+                Cow::Borrowed("api_activity"),
+                reason,
+            )
+        }
+        APPLICATION_LIFECYCLE => {
+            let activity = match v.get("activity_id").and_then(Value::as_u64) {
+                Some(1) => "install",
+                Some(2) => "remove",
+                Some(3) => "start",
+                Some(4) => "stop",
+                Some(0) | None => "unknown",
+                Some(_) => "other",
+            };
+            (
+                Category::Other,
+                Outcome::Unknown,
+                Cow::Owned(format!("application_lifecycle.{activity}")),
+                None,
+            )
+        }
+        other => {
+            return Err(ParseError::InvalidField {
+                field: "class_uid",
+                problem: format!(
+                    "OCSF class {other} is not one this exporter maps (3002, 6002, 6003)"
+                ),
+            })
+        }
+    })
+}
+
+/// An API Activity's `api` and Kafka resource.
+fn api_and_resource(ev: &mut SecurityEvent<'_>, v: &Value) {
+    ev.api = v
+        .pointer("/api/operation")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(|op| {
+            if op.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                pascal_case(op).into()
+            } else {
+                op.to_string().into()
+            }
+        });
+    let resources = v.get("resources").and_then(Value::as_array);
+    let kafka_resource = resources.into_iter().flatten().find_map(|r| {
+        let kind = r.get("type")?.as_str()?;
+        let name = r.get("name")?.as_str()?;
+        matches!(kind, "topic" | "group" | "transactional_id" | "cluster")
+            .then(|| (normalize_resource_type(kind).into_owned(), name.to_string()))
+    });
+    if let Some((kind, name)) = kafka_resource {
+        ev.resource_type = Some(kind.into());
+        ev.resource_name = Some(name.into());
+    }
 }
 
 /// Why an API Activity was denied: a DENY ACL matched, or (Kafka API) nothing allowed it.
@@ -292,9 +310,15 @@ mod tests {
         );
         // Authentication failed.
         let e = ok(1);
-        assert_eq!((e.category, e.outcome), (Category::Authentication, Outcome::Failure));
+        assert_eq!(
+            (e.category, e.outcome),
+            (Category::Authentication, Outcome::Failure)
+        );
         assert_eq!(e.reason, Some(Reason::InvalidCredentials));
-        assert_fields(e, &[("principal", Some("User:admin")), ("broker_id", Some("1"))]);
+        assert_fields(
+            e,
+            &[("principal", Some("User:admin")), ("broker_id", Some("1"))],
+        );
         // Create ACLs as a superuser: the cluster is the authorized resource.
         let e = ok(2);
         assert_eq!(
@@ -329,14 +353,30 @@ mod tests {
         // Admin API, allowed and denied.
         let e = ok(4);
         assert_eq!(e.outcome, Outcome::Allowed);
-        assert_fields(e, &[("api", Some("GET")), ("resource_type", None), ("client_id", None)]);
+        assert_fields(
+            e,
+            &[
+                ("api", Some("GET")),
+                ("resource_type", None),
+                ("client_id", None),
+            ],
+        );
         let e = ok(5);
         assert_eq!(e.outcome, Outcome::Denied);
         assert_eq!(e.reason, Some(Reason::Other));
-        assert_fields(e, &[("principal", Some("User:user")), ("event_time", at(1_700_576_203_097).as_deref())]);
+        assert_fields(
+            e,
+            &[
+                ("principal", Some("User:user")),
+                ("event_time", at(1_700_576_203_097).as_deref()),
+            ],
+        );
         // A Kafka API denial by a DENY ACL.
         let e = ok(6);
-        assert_eq!((e.outcome, e.reason), (Outcome::Denied, Some(Reason::DenyAcl)));
+        assert_eq!(
+            (e.outcome, e.reason),
+            (Outcome::Denied, Some(Reason::DenyAcl))
+        );
         assert_fields(
             e,
             &[

@@ -85,7 +85,9 @@ impl Unwrapped {
                 Some(Ok(e)) => e,
                 Some(Err(e)) if e.is_io() => return Err(e.into()),
                 Some(Err(e)) => {
-                    self.unreadable(&format!("invalid JSON, the rest of the file is not read: {e}"));
+                    self.unreadable(&format!(
+                        "invalid JSON, the rest of the file is not read: {e}"
+                    ));
                     self.done = true;
                     return Ok(false);
                 }
@@ -149,8 +151,14 @@ mod tests {
         let sub = r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"broker-1","logEvents":[{"id":"1","timestamp":1,"message":"a"},{"id":"2","timestamp":2,"message":"b\n"}]}"#;
         let control = r#"{"messageType":"CONTROL_MESSAGE","logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
         // Back to back, as Firehose writes them; then one per line.
-        assert_eq!(unwrap(&format!("{sub}{control}{sub}")), ("a\nb\na\nb\n".into(), 0));
-        assert_eq!(unwrap(&format!("{sub}\n{sub}\n")), ("a\nb\na\nb\n".into(), 0));
+        assert_eq!(
+            unwrap(&format!("{sub}{control}{sub}")),
+            ("a\nb\na\nb\n".into(), 0)
+        );
+        assert_eq!(
+            unwrap(&format!("{sub}\n{sub}\n")),
+            ("a\nb\na\nb\n".into(), 0)
+        );
         let cli = "{\n  \"events\": [\n    {\"logStreamName\": \"broker-1\", \"timestamp\": 1, \"message\": \"c\", \"ingestionTime\": 2}\n  ],\n  \"searchedLogStreams\": []\n}\n";
         assert_eq!(unwrap(cli), ("c\n".into(), 0));
     }
@@ -158,14 +166,22 @@ mod tests {
     #[test]
     fn unreadable_records_are_counted() {
         let sub = r#"{"logEvents":[{"message":"a"}]}"#;
-        assert_eq!(unwrap(&format!("{sub}{{\"other\":1}}{sub}")), ("a\na\n".into(), 1));
-        assert_eq!(unwrap(&format!("{sub}{{\"logEvents\":[{{\"message\":5}}]}}{sub}")), ("a\n".into(), 1));
+        assert_eq!(
+            unwrap(&format!("{sub}{{\"other\":1}}{sub}")),
+            ("a\na\n".into(), 1)
+        );
+        assert_eq!(
+            unwrap(&format!("{sub}{{\"logEvents\":[{{\"message\":5}}]}}{sub}")),
+            ("a\n".into(), 1)
+        );
         assert_eq!(unwrap(&format!("{sub}{{nope")), ("a\n".into(), 1));
     }
 
     #[test]
     fn detection() {
-        assert!(looks_like(br#"  {"messageType":"DATA_MESSAGE","logEvents":[]}"#));
+        assert!(looks_like(
+            br#"  {"messageType":"DATA_MESSAGE","logEvents":[]}"#
+        ));
         assert!(looks_like(b"{\n  \"events\": [\n {\"ingestionTime\": 1"));
         assert!(!looks_like(br#"{"events":[1]}"#));
         assert!(!looks_like(b"[2026-11-26 14:06:16,546] INFO logEvents"));

@@ -479,11 +479,8 @@ fn open_all(
             FileFormat::CloudWatch => {
                 let failures = Rc::new(Cell::new(0));
                 unwrap_failures = Some(failures.clone());
-                let lines = cloudwatch::Unwrapped::new(
-                    file.reader,
-                    path.display().to_string(),
-                    failures,
-                );
+                let lines =
+                    cloudwatch::Unwrapped::new(file.reader, path.display().to_string(), failures);
                 Reader::Log(LogReader::new(Box::new(lines), options.framer.clone()))
             }
             _ => Reader::Events(EventReader::new(

@@ -29,7 +29,9 @@ fn scrape(r: &Replayed) -> Scrape {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vendors").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vendors")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -63,20 +65,36 @@ fn aiven_authorizer_lines_in_a_broker_log() {
         [FileFormat::Log(LogKind::Any)]
     );
     // 12 lines; the forged header line stays inside the entry before it.
-    assert_eq!((r.stats.entries, r.stats.events, r.stats.rejected), (11, 7, 3));
+    assert_eq!(
+        (r.stats.entries, r.stats.events, r.stats.rejected),
+        (11, 7, 3)
+    );
     let s = scrape(&r);
     let authz = [("format", "authorizer_log"), ("category", "authorization")];
     assert_eq!(events(&s, &authz), 7.0);
-    assert_eq!(events(&s, &[authz[0], authz[1], ("outcome", "denied")]), 5.0);
-    assert_eq!(events(&s, &[authz[0], authz[1], ("outcome", "allowed")]), 2.0);
     assert_eq!(
-        errors(&s, &[("format", "authorizer_log"), ("reason", "invalid_field")]),
+        events(&s, &[authz[0], authz[1], ("outcome", "denied")]),
+        5.0
+    );
+    assert_eq!(
+        events(&s, &[authz[0], authz[1], ("outcome", "allowed")]),
+        2.0
+    );
+    assert_eq!(
+        errors(
+            &s,
+            &[("format", "authorizer_log"), ("reason", "invalid_field")]
+        ),
         3.0
     );
     assert_eq!(
         s.sum(
             "kafka_security_authorization_total",
-            &[("decision", "denied"), ("operation", "WRITE"), ("resource_type", "Topic")]
+            &[
+                ("decision", "denied"),
+                ("operation", "WRITE"),
+                ("resource_type", "Topic")
+            ]
         ),
         2.0
     );
@@ -94,24 +112,39 @@ fn redpanda_audit_log() {
     let r = replay_files(&[&audit, &unknown]);
     assert_eq!(r.stats.by_format[&FileFormat::Ocsf].files, 2);
     assert_eq!(r.stats.by_format[&FileFormat::Ocsf].items, 10);
-    assert_eq!((r.stats.records, r.stats.events, r.stats.rejected), (10, 9, 1));
+    assert_eq!(
+        (r.stats.records, r.stats.events, r.stats.rejected),
+        (10, 9, 1)
+    );
     let s = scrape(&r);
     let ocsf = ("format", "ocsf");
     assert_eq!(events(&s, &[ocsf]), 9.0);
     assert_eq!(
-        events(&s, &[ocsf, ("category", "authentication"), ("outcome", "success")]),
+        events(
+            &s,
+            &[ocsf, ("category", "authentication"), ("outcome", "success")]
+        ),
         1.0
     );
     assert_eq!(
-        events(&s, &[ocsf, ("category", "authentication"), ("outcome", "failure")]),
+        events(
+            &s,
+            &[ocsf, ("category", "authentication"), ("outcome", "failure")]
+        ),
         2.0
     );
     assert_eq!(
-        events(&s, &[ocsf, ("category", "authorization"), ("outcome", "allowed")]),
+        events(
+            &s,
+            &[ocsf, ("category", "authorization"), ("outcome", "allowed")]
+        ),
         3.0
     );
     assert_eq!(
-        events(&s, &[ocsf, ("category", "authorization"), ("outcome", "denied")]),
+        events(
+            &s,
+            &[ocsf, ("category", "authorization"), ("outcome", "denied")]
+        ),
         2.0
     );
     assert_eq!(events(&s, &[ocsf, ("category", "other")]), 1.0);
@@ -137,14 +170,24 @@ fn msk_broker_logs_in_cloudwatch_records() {
     let r = replay_files(&[&plain, &gz, &odd]);
     assert_eq!(r.stats.by_format[&FileFormat::CloudWatch].files, 3);
     assert_eq!(r.stats.by_format[&FileFormat::CloudWatch].items, 9);
-    assert_eq!((r.stats.entries, r.stats.events, r.stats.rejected), (9, 6, 1));
+    assert_eq!(
+        (r.stats.entries, r.stats.events, r.stats.rejected),
+        (9, 6, 1)
+    );
     let s = scrape(&r);
     assert_eq!(
         events(&s, &[("format", "authorizer_log"), ("outcome", "denied")]),
         3.0
     );
     assert_eq!(
-        events(&s, &[("format", "server_log"), ("category", "authentication"), ("outcome", "failure")]),
+        events(
+            &s,
+            &[
+                ("format", "server_log"),
+                ("category", "authentication"),
+                ("outcome", "failure")
+            ]
+        ),
         3.0
     );
     assert_eq!(
