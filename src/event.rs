@@ -43,10 +43,12 @@ pub enum Format {
     ControllerLog,
     /// Kafka's request log (`kafka.request.logger`, `Completed request:{…}`).
     RequestLog,
+    /// OCSF events: Redpanda's audit log (`_redpanda.audit_log`).
+    Ocsf,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::ConfluentAudit,
         Format::Json,
         Format::Text,
@@ -54,6 +56,7 @@ impl Format {
         Format::ServerLog,
         Format::ControllerLog,
         Format::RequestLog,
+        Format::Ocsf,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl Format {
             Format::ServerLog => "server_log",
             Format::ControllerLog => "controller_log",
             Format::RequestLog => "request_log",
+            Format::Ocsf => "ocsf",
         }
     }
 

@@ -455,6 +455,7 @@ impl Metrics {
                 Input::Auto => &[
                     None,
                     Some(Format::ConfluentAudit),
+                    Some(Format::Ocsf),
                     Some(Format::Json),
                     Some(Format::Text),
                 ],

@@ -418,13 +418,14 @@ fn closed_label_sets_start_at_zero_with_their_source() {
     metrics.init_source("broker", false, &[Input::BrokerLog]);
     metrics.init_source("authz", false, &[Input::AuthorizerLog]);
     let reasons = ParseError::REASONS.len();
-    // audit: unknown, confluent_audit, json, text; broker: the four logs; authz: one.
+    // audit: unknown, confluent_audit, ocsf, json, text; broker: the four logs; authz: one.
     assert_eq!(
         series_count(&metrics, names::PARSE_ERRORS),
-        (4 + 4 + 1) * reasons
+        (5 + 4 + 1) * reasons
     );
     for (source, format) in [
         ("audit", "unknown"),
+        ("audit", "ocsf"),
         ("audit", "json"),
         ("broker", "controller_log"),
         ("authz", "authorizer_log"),

@@ -9,7 +9,7 @@
 
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
-use super::{authorizer, controller_log, request_log, server_log, Input, ParseError};
+use super::{aiven, authorizer, controller_log, request_log, server_log, Input, ParseError};
 use crate::event::{Format, SecurityEvent};
 
 /// Which log an entry belongs to, as its event format; `None` for a log that is counted, not
@@ -39,6 +39,10 @@ pub fn file_kind(format: Option<Format>) -> &'static str {
 fn logger_format(logger: &str) -> Option<Option<Format>> {
     Some(match logger {
         "kafka.authorizer.logger" => Some(Format::AuthorizerLog),
+        // Aiven's authorizer logs its decisions through its class logger.
+        l if l.starts_with(aiven::LOGGER_PREFIX) && l.contains("Authorizer") => {
+            Some(Format::AuthorizerLog)
+        }
         "kafka.request.logger" => Some(Format::RequestLog),
         "state.change.logger" | "kafka.log.LogCleaner" | "kafka.log.LogCleaner$" => None,
         l if l.starts_with("org.apache.kafka.controller.")
@@ -78,6 +82,9 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
         r.map(|e| e.map_or(LogOutput::Nothing, LogOutput::Event))
     }
     match format {
+        Some(Format::AuthorizerLog) if aiven::is_decision(&entry.message) => {
+            event(aiven::parse(entry))
+        }
         Some(Format::AuthorizerLog) => event(authorizer::parse(entry)),
         Some(Format::ServerLog) => event(server_log::parse(entry)),
         Some(Format::ControllerLog) => {

@@ -20,6 +20,8 @@ pub enum Input {
     Auto,
     /// Confluent audit-log CloudEvents.
     ConfluentAudit,
+    /// OCSF events (Redpanda's audit log, `_redpanda.audit_log`).
+    Ocsf,
     /// Applications' JSON security events.
     Json,
     /// Plain text; the record key is the event type.
@@ -53,6 +55,7 @@ impl Input {
         match self {
             Input::Auto | Input::BrokerLog => None,
             Input::ConfluentAudit => Some(Format::ConfluentAudit),
+            Input::Ocsf => Some(Format::Ocsf),
             Input::Json => Some(Format::Json),
             Input::Text => Some(Format::Text),
             Input::AuthorizerLog => Some(Format::AuthorizerLog),

@@ -2,11 +2,13 @@
 //! [`SecurityEvent`] or a [`ParseError`]. Parsers never touch metrics; the pipeline never parses.
 //!
 //! - [`audit`]: Confluent audit-log CloudEvents.
+//! - [`ocsf`]: OCSF events (Redpanda's audit log).
 //! - [`json`]: JSON security events from applications, mapped by config.
 //! - [`text`]: plain text whose record key is the event type.
 //! - [`log4j`]: frames Kafka's `[%d] %p %m (%c)` log files into multi-line entries.
 //! - [`layout`]: a configured log4j `PatternLayout`, for brokers that change Kafka's layout.
 //! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
+//! - [`aiven`]: Aiven's authorizer decision lines (`[DENY] Auth request …`) → the same events.
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
 //! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
@@ -34,6 +36,7 @@ macro_rules! byte_table {
 }
 pub(crate) use byte_table;
 
+pub mod aiven;
 pub mod audit;
 pub mod authorizer;
 pub mod broker_log;
@@ -43,6 +46,7 @@ pub mod json;
 pub mod json_reader;
 pub mod layout;
 pub mod log4j;
+pub mod ocsf;
 pub mod request_log;
 pub mod server_log;
 pub mod shipped;
@@ -259,6 +263,7 @@ impl Parsers {
         };
         let event = match input {
             Input::ConfluentAudit => audit::parse(record),
+            Input::Ocsf => ocsf::parse(record),
             Input::Json => json::parse(&self.json, record),
             // `auto` was decided above: neither a CloudEvent nor JSON is text.
             Input::Auto | Input::Text => text::parse(&self.text, record),
@@ -304,7 +309,8 @@ impl<'a> Parsed<'a> {
 }
 
 /// Picks the input a record is from its payload: a JSON object naming a Confluent CloudEvent type
-/// is `confluent_audit`, any other JSON object is `json`, everything else is `text`.
+/// is `confluent_audit`, one with OCSF's `class_uid` and `category_uid` is `ocsf`, any other JSON
+/// object is `json`, everything else is `text`.
 pub fn detect(payload: &[u8]) -> Input {
     if json_reader::first_byte(payload) != Some(b'{') {
         return Input::Text;
@@ -313,6 +319,8 @@ pub fn detect(payload: &[u8]) -> Input {
         && memchr::memmem::find(payload, b"\"specversion\"").is_some()
     {
         Input::ConfluentAudit
+    } else if ocsf::looks_like(payload) {
+        Input::Ocsf
     } else {
         Input::Json
     }
@@ -329,6 +337,10 @@ mod tests {
             Input::ConfluentAudit
         );
         assert_eq!(detect(br#" {"user":"bob","action":"login"}"#), Input::Json);
+        assert_eq!(
+            detect(br#"{"category_uid":3,"class_uid":3002,"status_id":1}"#),
+            Input::Ocsf
+        );
         assert_eq!(detect(b"User JohnDoe logged in successfully"), Input::Text);
         assert_eq!(detect(b""), Input::Text);
     }

@@ -22,6 +22,11 @@ pub enum FileFormat {
     Text,
     /// `kcat -J` output: one JSON object per Kafka record, its payload read as `auto` would.
     Kcat,
+    /// OCSF events (Redpanda's audit log), one per line.
+    Ocsf,
+    /// Broker logs in CloudWatch Logs records (Amazon MSK via CloudWatch or Firehose): each
+    /// `logEvents[].message` a line, framed and routed like `broker` ([`super::cloudwatch`]).
+    CloudWatch,
 }
 
 /// Which broker log (a copy of the log [`Input`]s, so [`FileFormat`] can be ordered).
@@ -59,7 +64,7 @@ impl LogKind {
 
 impl FileFormat {
     /// Every format by the name `--format-for` takes (also shown in the summary).
-    pub const NAMES: [(&'static str, FileFormat); 9] = [
+    pub const NAMES: [(&'static str, FileFormat); 11] = [
         ("broker", FileFormat::Log(LogKind::Any)),
         ("authorizer", FileFormat::Log(LogKind::Authorizer)),
         ("server", FileFormat::Log(LogKind::Server)),
@@ -69,6 +74,8 @@ impl FileFormat {
         ("json", FileFormat::Json),
         ("text", FileFormat::Text),
         ("kcat", FileFormat::Kcat),
+        ("ocsf", FileFormat::Ocsf),
+        ("cloudwatch", FileFormat::CloudWatch),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +100,8 @@ impl FileFormat {
     pub fn input(self) -> Input {
         match self {
             FileFormat::Log(kind) => kind.input(),
+            FileFormat::CloudWatch => Input::BrokerLog,
+            FileFormat::Ocsf => Input::Ocsf,
             FileFormat::Audit => Input::ConfluentAudit,
             FileFormat::Json => Input::Json,
             FileFormat::Text => Input::Text,
@@ -158,13 +167,20 @@ const SNIFF_LINES: usize = 8;
 ///
 /// - `kcat` when it is a JSON object with `topic`, `partition`, `offset` and `payload` members;
 /// - `audit` when it is a JSON object with `specversion` and an `io.confluent.` `type`;
+/// - `ocsf` when it is a JSON object with `class_uid` and `category_uid`;
 /// - `json` when it is any other JSON object (a complete one on the line);
 /// - a broker log (`broker`, routed by logger) when it starts like a log4j entry, in the
 ///   configured `layout` if any;
 /// - `text` when it has a TAB after a non-empty key.
 ///
+/// Before the lines, the head as a whole is `cloudwatch` when it is CloudWatch Logs records
+/// ([`super::cloudwatch::looks_like`]: they are often pretty-printed or back to back).
+///
 /// `complete` says `head` is the whole file, so its last line is complete without a newline.
 pub fn sniff(head: &[u8], complete: bool, layout: Option<&Layout>, utc_offset: i32) -> Sniffed {
+    if super::cloudwatch::looks_like(head) {
+        return Sniffed::Format(FileFormat::CloudWatch);
+    }
     let mut lines = head.split(|&b| b == b'\n').peekable();
     let mut seen = 0;
     while let Some(line) = lines.next() {
@@ -208,6 +224,8 @@ fn sniff_line(line: &[u8], layout: Option<&Layout>, utc_offset: i32) -> Option<F
             .is_some_and(|t| t.starts_with("io.confluent."));
         return Some(if confluent && has("specversion") {
             FileFormat::Audit
+        } else if has("class_uid") && has("category_uid") {
+            FileFormat::Ocsf
         } else {
             FileFormat::Json
         });
@@ -242,6 +260,18 @@ mod tests {
             (audit, Sniffed::Format(FileFormat::Audit)),
             (kcat, Sniffed::Format(FileFormat::Kcat)),
             (r#"{"user":"bob"}"#, Sniffed::Format(FileFormat::Json)),
+            (
+                r#"{"category_uid":3,"class_uid":3002,"time":1}"#,
+                Sniffed::Format(FileFormat::Ocsf),
+            ),
+            (
+                r#"{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"}]}{"logEvents":[]}"#,
+                Sniffed::Format(FileFormat::CloudWatch),
+            ),
+            (
+                "{\n  \"events\": [\n    {\"logStreamName\": \"b-1\", \"ingestionTime\": 1}",
+                Sniffed::Format(FileFormat::CloudWatch),
+            ),
             (
                 "user-login\tUser bob logged in",
                 Sniffed::Format(FileFormat::Text),

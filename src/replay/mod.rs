@@ -18,14 +18,17 @@
 //! the latest event time once (the last item's, unless a file went back in time).
 
 mod archive;
+mod cloudwatch;
 mod format;
 mod merge;
 mod progress;
 mod summary;
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -50,12 +53,13 @@ use progress::Progress;
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// Which log the files are: `auto` sniffs each file (broker logs, routed by logger; Confluent
-    /// audit CloudEvents; JSON or text events; `kcat -J` dumps); a log kind reads every file as
-    /// that log.
+    /// audit CloudEvents; OCSF events from Redpanda's audit log; broker logs in CloudWatch Logs
+    /// records; JSON or text events; `kcat -J` dumps); a log kind reads every file as that log.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: Input,
     /// Read the files whose path ends with PATH as FORMAT: broker, authorizer, server,
-    /// controller, request, audit, json, text or kcat. Repeatable; the last match wins.
+    /// controller, request, audit, json, text, kcat, ocsf or cloudwatch. Repeatable; the last
+    /// match wins.
     #[arg(long, value_name = "PATH=FORMAT")]
     pub format_for: Vec<String>,
     /// The broker JVM's UTC offset, for log timestamps that carry no zone (`+01:00`, `-0530`).
@@ -344,6 +348,8 @@ struct FileReader {
     /// Entries or records applied.
     items: u64,
     reader: Reader,
+    /// CloudWatch records that could not be unwrapped ([`cloudwatch::Unwrapped`]).
+    unwrap_failures: Option<Rc<Cell<u64>>>,
 }
 
 enum Reader {
@@ -467,8 +473,16 @@ fn open_all(
         if stream == next {
             opened.streams.push(LogStream::named(key));
         }
+        let mut unwrap_failures = None;
         let reader = match format {
             FileFormat::Log(_) => Reader::Log(LogReader::new(file.reader, options.framer.clone())),
+            FileFormat::CloudWatch => {
+                let failures = Rc::new(Cell::new(0));
+                unwrap_failures = Some(failures.clone());
+                let lines =
+                    cloudwatch::Unwrapped::new(file.reader, path.display().to_string(), failures);
+                Reader::Log(LogReader::new(Box::new(lines), options.framer.clone()))
+            }
             _ => Reader::Events(EventReader::new(
                 format,
                 file.reader,
@@ -483,6 +497,7 @@ fn open_all(
             stream,
             items: 0,
             reader,
+            unwrap_failures,
         };
         if let Some(t) = reader.advance(parsers)? {
             opened.first.push((opened.readers.len(), t));
@@ -558,6 +573,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     for r in &readers {
         stats.bytes += r.bytes();
         stats.by_format.entry(r.format).or_default().items += r.items;
+        stats.rejected += r.unwrap_failures.as_ref().map_or(0, |f| f.get());
         match &r.reader {
             Reader::Log(_) => stats.entries += r.items,
             Reader::Events(e) => {

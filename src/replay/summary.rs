@@ -49,7 +49,10 @@ pub fn by_format(stats: &ReplayStats) -> String {
         .by_format
         .iter()
         .map(|(format, n)| {
-            let unit = if matches!(format, super::FileFormat::Log(_)) {
+            let unit = if matches!(
+                format,
+                super::FileFormat::Log(_) | super::FileFormat::CloudWatch
+            ) {
                 "entries"
             } else {
                 "records"

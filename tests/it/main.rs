@@ -23,4 +23,5 @@ mod helm_chart;
 mod parse_fixtures;
 mod readme;
 mod replay_archive;
+mod replay_vendors;
 mod tail_props;
