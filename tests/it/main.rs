@@ -21,6 +21,7 @@ mod e2e_prometheus;
 mod file_source;
 mod helm_chart;
 mod parse_fixtures;
+mod pasted_lines;
 mod readme;
 mod replay_archive;
 mod replay_vendors;
