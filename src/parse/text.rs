@@ -39,8 +39,8 @@ use serde::Deserialize;
 use super::vocab::{category_from_words, outcome_from_word, Field};
 use super::{ParseError, Record};
 use crate::event::{
-    normalize_client_host, normalize_operation, Category, Format, Outcome, Reason, SecurityEvent,
-    Text,
+    normalize_client_host, normalize_operation, Category, ChangeAction, Format, Outcome,
+    Permission, Reason, SecurityEvent, Text,
 };
 
 /// The `parsers.text` config section.
@@ -234,46 +234,56 @@ pub fn parse<'a>(rules: &TextRules, record: &Record<'a>) -> Result<SecurityEvent
         return Ok(ev);
     }
 
-    if let Some((kind, caps)) = rules.builtins.find(value) {
-        let category = match kind.category {
-            Some(c) => c,
-            None => key.and_then(category_from_words).unwrap_or(Category::Other),
-        };
-        let outcome = match kind.outcome {
-            Some(o) => o,
-            None => caps
-                .name("verb")
-                .and_then(|v| v.as_str().split_whitespace().last())
-                .and_then(outcome_from_word)
-                .unwrap_or(Outcome::Unknown),
-        };
+    if let Some(Found { kind, caps, .. }) = rules.builtins.find(value) {
+        let category = kind
+            .category
+            .or_else(|| key.and_then(category_from_words))
+            .unwrap_or(Category::Other);
+        let outcome = kind
+            .outcome
+            .or_else(|| {
+                caps.name("verb")
+                    .and_then(|v| v.as_str().split_whitespace().last())
+                    .and_then(outcome_from_word)
+            })
+            .or_else(|| key.and_then(outcome_from_key))
+            .unwrap_or(Outcome::Unknown);
         let event_type = Cow::Borrowed(key.unwrap_or(kind.name));
         let mut ev = new_event(category, outcome, event_type);
-        ev.principal = ["uq", "us", "u"]
-            .into_iter()
-            .find_map(|g| caps.name(g))
-            .map(|m| Cow::Borrowed(m.as_str()));
+        ev.principal = caps
+            .name("u")
+            .and_then(|m| unquote(m.as_str()))
+            .map(Cow::Borrowed);
         ev.client_host = ["ip", "ip2"]
             .into_iter()
             .find_map(|g| caps.name(g))
             .map(|m| Cow::Borrowed(normalize_client_host(m.as_str())));
-        ev.resource_name = ["rq", "rs", "r"]
-            .into_iter()
-            .find_map(|g| caps.name(g))
-            .map(|m| Cow::Borrowed(m.as_str()));
-        ev.operation = caps.name("op").map(|m| normalize_operation(m.as_str()));
-        if ev.outcome == Outcome::Failure && kind.category == Some(Category::Authentication) {
-            ev.reason = Some(Reason::InvalidCredentials);
-        }
+        ev.resource_type = caps
+            .name("rt")
+            .map(|m| Cow::Borrowed(resource_type(m.as_str())));
+        ev.resource_name = caps
+            .name("r")
+            .and_then(|m| unquote(m.as_str()))
+            .map(Cow::Borrowed);
+        // `not authorized to access topic x` names no ACL operation.
+        ev.operation = caps
+            .name("op")
+            .filter(|m| !m.as_str().eq_ignore_ascii_case("access"))
+            .map(|m| normalize_operation(m.as_str()));
+        ev.reason = kind.reason;
+        ev.action = kind
+            .action
+            .or_else(|| caps.name("act").and_then(|m| action_from_act(m.as_str())));
+        ev.permission = kind.permission;
         return Ok(ev);
     }
 
     match key {
-        Some(key) => Ok(new_event(
-            category_from_words(key).unwrap_or(Category::Other),
-            Outcome::Unknown,
-            Cow::Borrowed(key),
-        )),
+        Some(key) => {
+            let category = category_from_words(key).unwrap_or(Category::Other);
+            let outcome = outcome_from_key(key).unwrap_or(Outcome::Unknown);
+            Ok(new_event(category, outcome, Cow::Borrowed(key)))
+        }
         None => Err(ParseError::Unrecognized),
     }
 }
@@ -286,92 +296,157 @@ fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
 
 // === Built-in phrasings ===
 
-/// What a built-in phrasing means. `None` category or outcome: taken from the key or the verb.
+/// What a built-in phrasing means. `None` category: from the record key's words (else `other`);
+/// `None` outcome: from the phrasing's `verb`, else the key's words (else `unknown`).
 #[derive(Debug)]
 struct Kind {
+    /// The event type when the record has no key.
     name: &'static str,
     category: Option<Category>,
     outcome: Option<Outcome>,
+    reason: Option<Reason>,
+    /// `None`: from the phrasing's `act` word, if it has one.
+    action: Option<ChangeAction>,
+    permission: Option<Permission>,
 }
 
-const LOGIN: Kind = Kind {
-    name: "login",
-    category: Some(Category::Authentication),
-    outcome: Some(Outcome::Success),
-};
+impl Kind {
+    const fn new(name: &'static str, category: Category, outcome: Outcome) -> Kind {
+        Kind {
+            name,
+            category: Some(category),
+            outcome: Some(outcome),
+            reason: None,
+            action: None,
+            permission: None,
+        }
+    }
+}
+
+const LOGIN: Kind = Kind::new("login", Category::Authentication, Outcome::Success);
 const LOGIN_FAILED: Kind = Kind {
-    name: "login_failed",
-    category: Some(Category::Authentication),
-    outcome: Some(Outcome::Failure),
+    reason: Some(Reason::InvalidCredentials),
+    ..Kind::new("login_failed", Category::Authentication, Outcome::Failure)
 };
-const ACCESS_DENIED: Kind = Kind {
-    name: "access_denied",
-    category: Some(Category::Authorization),
-    outcome: Some(Outcome::Denied),
+/// A lockout is the authentication system refusing the principal: a failed authentication whose
+/// cause is not a wrong password.
+const ACCOUNT_LOCKED: Kind = Kind {
+    reason: Some(Reason::Other),
+    ..Kind::new("account_locked", Category::Authentication, Outcome::Failure)
 };
-const ACCESS_GRANTED: Kind = Kind {
-    name: "access_granted",
-    category: Some(Category::Authorization),
-    outcome: Some(Outcome::Allowed),
-};
+const ACCESS_DENIED: Kind = Kind::new("access_denied", Category::Authorization, Outcome::Denied);
+const ACCESS_GRANTED: Kind =
+    Kind::new("access_granted", Category::Authorization, Outcome::Allowed);
 /// A logout ends a session; it is not an authentication attempt, so it must not count in
 /// `kafka_security_authentication_total`.
-const LOGOUT: Kind = Kind {
-    name: "logout",
-    category: Some(Category::Other),
-    outcome: Some(Outcome::Success),
-};
+const LOGOUT: Kind = Kind::new("logout", Category::Other, Outcome::Success);
 const PASSWORD_CHANGE: Kind = Kind {
-    name: "password_change",
-    category: Some(Category::CredentialChange),
-    outcome: Some(Outcome::Success),
+    action: Some(ChangeAction::Update),
+    ..Kind::new(
+        "password_change",
+        Category::CredentialChange,
+        Outcome::Success,
+    )
 };
+const PASSWORD_CHANGE_FAILED: Kind = Kind {
+    action: Some(ChangeAction::Update),
+    ..Kind::new(
+        "password_change_failed",
+        Category::CredentialChange,
+        Outcome::Failure,
+    )
+};
+const CREDENTIAL_CHANGE: Kind = Kind::new(
+    "credential_change",
+    Category::CredentialChange,
+    Outcome::Success,
+);
+const ACL_GRANT: Kind = Kind {
+    action: Some(ChangeAction::Create),
+    permission: Some(Permission::Allow),
+    ..Kind::new("acl_grant", Category::AclChange, Outcome::Success)
+};
+const ACL_REVOKE: Kind = Kind {
+    action: Some(ChangeAction::Delete),
+    permission: Some(Permission::Allow),
+    ..Kind::new("acl_revoke", Category::AclChange, Outcome::Success)
+};
+const ACL_CHANGE: Kind = Kind::new("acl_change", Category::AclChange, Outcome::Success);
 const USER_OUTCOME: Kind = Kind {
     name: "user_outcome",
     category: None,
     outcome: None,
+    reason: None,
+    action: None,
+    permission: None,
 };
 
-/// A user name: quoted (may hold spaces) or one bare token.
-const USER: &str = r#"(?:"(?P<uq>[^"]+)"|'(?P<us>[^']+)'|(?P<u>[^\s"']+?))"#;
-/// A resource name, quoted or bare.
-const RESOURCE: &str = r#"(?:"(?P<rq>[^"]+)"|'(?P<rs>[^']+)'|(?P<r>[^\s"']+?))"#;
-/// An optional client address suffix: `from 10.0.0.1`, `from host db1`, `(ip: 10.0.0.1)`.
+/// A name written before the phrasing's verb (`User {N} logged in`): everything between the
+/// fixed words, so spaces and phrase-like text stay inside it. Checked for a trailing negation.
+const NAME_BEFORE_VERB: &str = r"(?P<u>.+?)";
+/// A name after the verb (`Login failed for user {U}`): everything up to the optional clauses
+/// and the tail.
+const NAME_AFTER_VERB: &str = r"(?P<u>.+?)";
+/// A name that opens the phrasing with no fixed word before it (`{W} authenticated
+/// successfully`): one token or a quoted string, since nothing marks where a longer one starts.
+const NAME_TOKEN: &str = r#"(?P<u>"[^"]+"|'[^']+'|[^\s"']+)"#;
+/// An optional Kafka resource type, then the resource name (quoted or not, up to what follows).
+const RESOURCE: &str = r"(?:the\s+)?(?:(?P<rt>topic|consumer[\s_-]?group|group|cluster|transactional[\s_-]?id|delegation[\s_-]?token|user)\s+)?(?P<r>.+?)";
+/// A Kafka ACL operation, as ACL grants name it.
+const ACL_OPERATION: &str = r"(?P<op>read|write|create|delete|alter[\s_-]?configs|alter|describe[\s_-]?configs|describe|cluster[\s_-]?action|idempotent[\s_-]?write|all)";
+/// Why an account was locked: `after 5 failed login attempts`, `due to too many failed attempts`.
+const LOCK_CAUSE: &str = r"(?:\s+(?:after|due\s+to)\s+(?:\d+\s+|too\s+many\s+)?(?:failed|unsuccessful|invalid|incorrect|bad)\s+(?:password\s+|login\s+|logon\s+|sign-?in\s+|authentication\s+)?attempts?)?";
+/// An optional client address suffix (`from 10.0.0.1`, `from host db1`, `(ip: 10.0.0.1)`), then
+/// trailing punctuation up to the end of the value.
 const TAIL: &str = r"(?:,?\s+from\s+(?:host\s+|ip\s+|address\s+)?(?P<ip>[^\s,;()]+?)|\s*\(\s*(?:ip|host|from|address|client)\s*[:=]?\s*(?P<ip2>[^\s()]+)\s*\))?[\s.!,;]*$";
 const LOGIN_WORD: &str = r"(?:log\s*in|logon|log\s+on|sign\s*-?\s*in|authentication)";
 
-/// The built-in phrasings, in priority order. `{U}`, `{R}`, `{T}` and `{L}` expand to [`USER`],
-/// [`RESOURCE`], [`TAIL`] and [`LOGIN_WORD`].
-const PHRASINGS: [(&str, &Kind); 21] = [
-    // Failures first, so `logged in` never claims `failed to log in`.
+/// The built-in phrasings. Placeholders: `{N}` [`NAME_BEFORE_VERB`], `{U}` [`NAME_AFTER_VERB`],
+/// `{W}` [`NAME_TOKEN`], `{R}` [`RESOURCE`], `{OP}` [`ACL_OPERATION`], `{LOCK}` [`LOCK_CAUSE`],
+/// `{T}` [`TAIL`], `{L}` [`LOGIN_WORD`]. The README's "Text events" table has one row per entry
+/// (a test checks it); keep the two in the same order.
+const PHRASINGS: &[(&str, &Kind)] = &[
+    // 1-5: failed logins.
     (
-        r"\buser\s+{U}\s+failed\s+to\s+(?:log\s*in|logon|sign\s*in|authenticate){T}",
+        r"\buser\s+{N}\s+(?:has\s+)?failed\s+(?:to\s+(?:log\s*in|logon|sign\s*in|authenticate)|authentication){T}",
         &LOGIN_FAILED,
     ),
     (
-        r"\b(?:failed|unsuccessful)\s+{L}(?:\s+attempt)?\s+(?:for|by|of)\s+(?:user\s+)?{U}{T}",
+        r"\b(?:failed|unsuccessful|invalid)\s+{L}(?:\s+attempt)?\s+(?:for|by|of)\s+(?:user\s+)?{U}{T}",
         &LOGIN_FAILED,
     ),
     (
-        r"\b{L}\s+(?:has\s+)?failed\s+for\s+(?:user\s+)?{U}{T}",
+        r"\b{L}(?:\s+attempt)?\s+(?:has\s+)?failed\s+for\s+(?:user\s+)?{U}{T}",
         &LOGIN_FAILED,
     ),
     (
         r"\b(?:invalid|incorrect|wrong|bad)\s+(?:password|credentials)\s+(?:for|of)\s+(?:user\s+)?{U}{T}",
         &LOGIN_FAILED,
     ),
-    (r"\buser\s+{U}\s+{L}\s+(?:has\s+)?failed{T}", &LOGIN_FAILED),
     (
-        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+in\s+unsuccessfully{T}",
+        r"\buser\s+{N}\s+(?:{L}\s+(?:has\s+)?failed|(?:has\s+)?(?:logged|signed)\s+in\s+unsuccessfully){T}",
         &LOGIN_FAILED,
     ),
-    // Successes.
+    // 6-7: lockouts.
     (
-        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+in(?:\s+successfully)?{T}",
+        r"\b(?:user\s+)?account\s+(?:(?:has\s+been|was|is)\s+)?locked(?:\s+out)?\s+for\s+(?:user\s+)?{U}{LOCK}{T}",
+        &ACCOUNT_LOCKED,
+    ),
+    (
+        r"\b(?:user|account)\s+(?:account\s+)?{N}\s+(?:has\s+been\s+|was\s+|is\s+)?locked(?:\s+out)?{LOCK}{T}",
+        &ACCOUNT_LOCKED,
+    ),
+    // 8-12: successful logins.
+    (
+        r"\buser\s+{N}\s+(?:has\s+)?(?:successfully\s+)?(?:logged|signed)\s+(?:in|on)(?:\s+successfully)?{T}",
         &LOGIN,
     ),
     (
-        r"\b{L}\s+(?:was\s+)?successful\s+for\s+(?:user\s+)?{U}{T}",
+        r"\buser\s+{N}\s+(?:has\s+)?(?:successfully\s+)?authenticated(?:\s+successfully)?{T}",
+        &LOGIN,
+    ),
+    (
+        r"\b{L}\s+(?:was\s+)?(?:successful|succeeded)\s+for\s+(?:user\s+)?{U}{T}",
         &LOGIN,
     ),
     (
@@ -379,62 +454,223 @@ const PHRASINGS: [(&str, &Kind); 21] = [
         &LOGIN,
     ),
     (
-        r"(?:^|\s)(?:user\s+)?{U}\s+(?:has\s+)?(?:authenticated|logged\s+in|signed\s+in)\s+successfully{T}",
+        r"(?:^|\s)(?:user\s+)?{W}\s+(?:has\s+)?(?:authenticated|logged\s+in|signed\s+in)\s+successfully{T}",
         &LOGIN,
     ),
-    // Authorization.
+    // 13-17: denials.
     (
-        r"\buser\s+{U}\s+(?:was\s+|is\s+)?denied\s+access(?:\s+(?:to|on)\s+{R})?{T}",
+        r"\buser\s+{N}\s+(?:was\s+|is\s+|has\s+been\s+)?(?:denied|refused)\s+access(?:\s+(?:to|on)\s+{R})?{T}",
         &ACCESS_DENIED,
     ),
     (
-        r"\b(?:access|permission)\s+denied\s+for\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        r"\b(?:access|permission|authori[sz]ation)\s+(?:was\s+)?(?:denied|forbidden|refused|rejected|failed)\s+(?:for|to)\s+(?:user\s+|principal\s+)?{U}(?:\s+(?:to|on|for)\s+{R})?{T}",
         &ACCESS_DENIED,
     ),
     (
-        r"\buser\s+{U}\s+is\s+not\s+(?:authorized|authorised|allowed|permitted)\s+to\s+(?P<op>[\w-]+)(?:\s+(?:on\s+)?{R})?{T}",
+        r"\buser\s+{N}\s+(?:is\s+)?(?:not\s+(?:authorized|authorised|allowed|permitted)|unauthori[sz]ed|forbidden)\s+to\s+(?P<op>[\w-]+)(?:\s+(?:on\s+|to\s+)?{R})?{T}",
         &ACCESS_DENIED,
     ),
     (
-        r"\bunauthori[sz]ed\s+access\s+attempt\s+(?:by|from)\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        r"\bunauthori[sz]ed\s+(?:access|request)(?:\s+attempt)?\s+(?:by|from)\s+(?:user\s+|principal\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
         &ACCESS_DENIED,
     ),
     (
-        r"\buser\s+{U}\s+(?:was\s+|is\s+)?granted\s+access(?:\s+(?:to|on)\s+{R})?{T}",
+        r"\b(?:access\s+denied|permission\s+denied|unauthori[sz]ed|forbidden|not\s+authori[sz]ed)\s*[:-]\s*(?:user|principal)\s+{U}(?:\s+(?:to|on|for)\s+{R})?{T}",
+        &ACCESS_DENIED,
+    ),
+    // 18-20: grants.
+    (
+        r"\buser\s+{N}\s+(?:was\s+|is\s+|has\s+been\s+)?(?:granted|allowed|permitted)\s+access(?:\s+(?:to|on)\s+{R})?{T}",
         &ACCESS_GRANTED,
     ),
     (
-        r"\b(?:access|permission)\s+granted\s+for\s+(?:user\s+)?{U}(?:\s+(?:to|on)\s+{R})?{T}",
+        r"\b(?:access|permission|authori[sz]ation)\s+(?:was\s+)?(?:granted|allowed|permitted|succeeded)\s+(?:for|to)\s+(?:user\s+|principal\s+)?{U}(?:\s+(?:to|on|for)\s+{R})?{T}",
         &ACCESS_GRANTED,
     ),
-    // Session end and credential changes.
     (
-        r"\buser\s+{U}\s+(?:has\s+)?(?:logged|signed)\s+(?:out|off){T}",
+        r"\buser\s+{N}\s+(?:is\s+|was\s+)?(?:authorized|authorised|allowed|permitted)\s+to\s+(?P<op>[\w-]+)(?:\s+(?:on\s+|to\s+)?{R})?{T}",
+        &ACCESS_GRANTED,
+    ),
+    // 21-22: logouts.
+    (
+        r"\buser\s+{N}\s+(?:has\s+)?(?:logged|signed)\s+(?:out|off){T}",
         &LOGOUT,
     ),
     (
-        r"\buser\s+{U}\s+(?:has\s+)?(?:changed|reset|updated)\s+(?:(?:his|her|their|the|its)\s+)?password{T}",
+        r"\b(?:logout|log\s+out|sign[\s-]?out|logoff)\s+(?:was\s+)?(?:successful\s+)?(?:for|by|of)\s+(?:user\s+)?{U}{T}",
+        &LOGOUT,
+    ),
+    // 23-27: passwords and credentials.
+    (
+        r"\buser\s+{N}\s+(?:has\s+)?(?:changed|reset|updated|rotated)\s+(?:(?:his|her|their|the|its)\s+)?(?:password|credentials?){T}",
         &PASSWORD_CHANGE,
     ),
     (
-        r"\bpassword\s+(?:was\s+|has\s+been\s+)?(?:changed|reset|updated)\s+for\s+(?:user\s+)?{U}{T}",
+        r"\b(?:password|credentials?)\s+(?:was\s+|were\s+|has\s+been\s+|have\s+been\s+)?(?:changed|reset|updated|rotated)\s+(?:for|by|of)\s+(?:user\s+)?{U}{T}",
         &PASSWORD_CHANGE,
     ),
     (
-        r"\bpassword\s+(?:was\s+|has\s+been\s+)?(?:changed|reset|updated)\s+by\s+(?:user\s+)?{U}{T}",
-        &PASSWORD_CHANGE,
+        r"\b(?:password|credentials?)\s+(?:change|reset|update|rotation)\s+(?:has\s+)?failed\s+for\s+(?:user\s+)?{U}{T}",
+        &PASSWORD_CHANGE_FAILED,
     ),
-    // Ambiguous: the key says what kind of event it is.
     (
-        r"\buser\s+{U}\s+(?P<verb>succeeded|failed|was\s+denied|was\s+granted|was\s+rejected|was\s+allowed){T}",
+        r"\buser\s+{N}\s+failed\s+to\s+(?:change|reset|update)\s+(?:(?:his|her|their|the|its)\s+)?password{T}",
+        &PASSWORD_CHANGE_FAILED,
+    ),
+    (
+        r"\b(?:api[\s_-]?key|(?:scram\s+)?credentials?|(?:delegation\s+)?token)\s+(?:was\s+|has\s+been\s+)?(?P<act>created|added|issued|generated|deleted|removed|revoked|expired)\s+for\s+(?:user\s+|principal\s+)?{U}{T}",
+        &CREDENTIAL_CHANGE,
+    ),
+    // 28-31: ACL changes.
+    (
+        r"\b(?:granted|added)\s+{OP}\s+(?:permission|access|acl)\s+(?:on|to|for)\s+{R}\s+to\s+(?:user\s+|principal\s+)?{U}{T}",
+        &ACL_GRANT,
+    ),
+    (
+        r"\b(?:granted|added)\s+{OP}\s+(?:permission|access|acl)\s+to\s+(?:user\s+|principal\s+)?{U}\s+on\s+{R}{T}",
+        &ACL_GRANT,
+    ),
+    (
+        r"\b(?:revoked|removed)\s+{OP}\s+(?:permission|access|acl)\s+(?:on|to|for)\s+{R}\s+from\s+(?:user\s+|principal\s+)?{U}{T}",
+        &ACL_REVOKE,
+    ),
+    (
+        r"\bacls?\s+(?:entry\s+|binding\s+)?(?:was\s+|has\s+been\s+)?(?P<act>created|added|deleted|removed|revoked)\s+for\s+(?:user\s+|principal\s+)?{U}(?:\s+on\s+{R})?{T}",
+        &ACL_CHANGE,
+    ),
+    // 32: ambiguous; the key says what kind of event it is.
+    (
+        r"\buser\s+{N}\s+(?P<verb>succeeded|failed|was\s+denied|was\s+granted|was\s+rejected|was\s+allowed|was\s+blocked){T}",
         &USER_OUTCOME,
     ),
 ];
 
+/// Words that, ending a name written before the verb, negate the verb (`User bob was not denied
+/// access`, `User bob has not been granted access`): such a reading is refused.
+const NEGATIONS: &[&str] = &[
+    "not", "never", "no", "cannot", "can't", "isn't", "wasn't", "hasn't", "haven't", "hadn't",
+    "didn't", "doesn't", "don't", "won't", "wouldn't", "couldn't", "shouldn't", "aren't",
+    "weren't", "nor",
+];
+/// Auxiliaries skipped before looking for a negation (`not been`, `never was`).
+const AUXILIARIES: &[&str] = &["been", "be", "being", "was", "were", "is", "are", "has", "have", "had", "did", "does", "do", "ever", "yet"];
+
+/// True when the unquoted `name` ends, auxiliaries aside, in a negation word.
+fn ends_in_negation(name: &str) -> bool {
+    if quoted(name).is_some() {
+        return false;
+    }
+    name.split_whitespace()
+        .rev()
+        .map(|w| w.to_ascii_lowercase())
+        .find(|w| !AUXILIARIES.contains(&w.as_str()))
+        .is_some_and(|w| NEGATIONS.contains(&w.as_str()))
+}
+
+/// The inside of `'…'` or `"…"`, if `s` is quoted that way.
+fn quoted(s: &str) -> Option<&str> {
+    let first = s.chars().next()?;
+    (s.len() >= 2 && matches!(first, '\'' | '"') && s.ends_with(first)).then(|| &s[1..s.len() - 1])
+}
+
+/// A captured name without its enclosing quotes; `None` when nothing is left.
+fn unquote(s: &str) -> Option<&str> {
+    Some(quoted(s).unwrap_or(s)).filter(|s| !s.is_empty())
+}
+
+/// The Kafka resource type a phrasing's word names.
+fn resource_type(word: &str) -> &'static str {
+    let squashed: String = word
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match squashed.as_str() {
+        "topic" => "Topic",
+        "group" | "consumergroup" => "Group",
+        "cluster" => "Cluster",
+        "transactionalid" => "TransactionalId",
+        "delegationtoken" => "DelegationToken",
+        _ => "User",
+    }
+}
+
+/// What a credential or ACL change did, from its past participle.
+fn action_from_act(act: &str) -> Option<ChangeAction> {
+    match act.to_ascii_lowercase().as_str() {
+        "created" | "added" | "issued" | "generated" => Some(ChangeAction::Create),
+        "deleted" | "removed" | "revoked" => Some(ChangeAction::Delete),
+        "expired" => Some(ChangeAction::Expire),
+        _ => None,
+    }
+}
+
+/// The outcome a record key names by one of its words (`access-denied`, `loginFailed`,
+/// `AUTH_SUCCESS`), when exactly one verdict is named and no word negates it.
+fn outcome_from_key(key: &str) -> Option<Outcome> {
+    let mut found = None;
+    for word in key_words(key) {
+        let outcome = match word.as_str() {
+            "not" | "no" | "non" | "never" => return None,
+            "denied" | "deny" | "rejected" | "refused" | "forbidden" | "unauthorized"
+            | "unauthorised" | "blocked" => Outcome::Denied,
+            "failed" | "failure" | "fail" | "failures" | "invalid" => Outcome::Failure,
+            "success" | "successful" | "succeeded" | "ok" => Outcome::Success,
+            "granted" | "allowed" | "authorized" | "authorised" | "permitted" => Outcome::Allowed,
+            _ => continue,
+        };
+        match found {
+            Some(f) if f != outcome => return None,
+            _ => found = Some(outcome),
+        }
+    }
+    found
+}
+
+/// The lowercase words of a key: split at anything but letters and digits, and where a lowercase
+/// letter meets an uppercase one (`loginFailed`).
+fn key_words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in key.chars() {
+        let split = !c.is_alphanumeric() || (c.is_uppercase() && prev_lower);
+        if split && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        }
+        prev_lower = c.is_lowercase();
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// One compiled phrasing.
+#[derive(Debug)]
+struct Phrasing {
+    regex: Regex,
+    kind: &'static Kind,
+    /// The name comes before the verb, so a negation at its end would negate the verb.
+    name_before_verb: bool,
+}
+
 #[derive(Debug)]
 struct Builtins {
     set: RegexSet,
-    regexes: Vec<(Regex, &'static Kind)>,
+    phrasings: Vec<Phrasing>,
+}
+
+/// The phrasing a value matched.
+struct Found<'t> {
+    /// Which entry of [`PHRASINGS`]; the README table's test checks every one is shown.
+    #[cfg_attr(not(test), allow(dead_code))]
+    index: usize,
+    kind: &'static Kind,
+    caps: Captures<'t>,
 }
 
 impl Builtins {
@@ -443,8 +679,12 @@ impl Builtins {
             .iter()
             .map(|(p, _)| {
                 let p = p
-                    .replace("{U}", USER)
+                    .replace("{N}", NAME_BEFORE_VERB)
+                    .replace("{U}", NAME_AFTER_VERB)
+                    .replace("{W}", NAME_TOKEN)
                     .replace("{R}", RESOURCE)
+                    .replace("{OP}", ACL_OPERATION)
+                    .replace("{LOCK}", LOCK_CAUSE)
                     .replace("{T}", TAIL)
                     .replace("{L}", LOGIN_WORD);
                 format!("(?i){p}")
@@ -452,24 +692,51 @@ impl Builtins {
             .collect();
         // The phrasings are constants covered by the unit tests, so compiling cannot fail.
         let set = RegexSet::new(&sources).expect("built-in text phrasings compile");
-        let regexes = sources
+        let phrasings = sources
             .iter()
             .zip(PHRASINGS)
-            .map(|(s, (_, kind))| {
-                (
-                    Regex::new(s).expect("built-in text phrasing compiles"),
-                    kind,
-                )
+            .map(|(s, (p, kind))| Phrasing {
+                regex: Regex::new(s).expect("built-in text phrasing compiles"),
+                kind,
+                name_before_verb: p.contains("{N}"),
             })
             .collect();
-        Builtins { set, regexes }
+        Builtins { set, phrasings }
     }
 
-    /// The first phrasing (in priority order) that matches, with its captures.
-    fn find<'t>(&self, value: &'t str) -> Option<(&'static Kind, Captures<'t>)> {
-        let first = self.set.matches(value).into_iter().next()?;
-        let (regex, kind) = &self.regexes[first];
-        regex.captures(value).map(|c| (*kind, c))
+    /// The phrasing that starts first in `value` (ties: the first in [`PHRASINGS`]), unless its
+    /// name ends in a negation. The application writes a phrasing's fixed words and a user's
+    /// name only fills its slot, so the phrasing that starts first is the application's: one
+    /// that starts later lies inside that name. Only matches at that first start count.
+    fn find<'t>(&self, value: &'t str) -> Option<Found<'t>> {
+        let mut best: Option<(usize, Found<'t>, bool)> = None;
+        for index in self.set.matches(value).iter() {
+            let phrasing = &self.phrasings[index];
+            let Some(caps) = phrasing.regex.captures(value) else {
+                continue;
+            };
+            let whole = caps.get(0).expect("group 0 is the whole match");
+            let start = whole.start() + (whole.len() - whole.as_str().trim_start().len());
+            let negated = phrasing.name_before_verb
+                && caps.name("u").is_some_and(|u| ends_in_negation(u.as_str()));
+            // Earlier start wins; at the same start, the first phrasing that is not negated.
+            let better = match &best {
+                None => true,
+                Some((s, _, best_negated)) => start < *s || (start == *s && *best_negated && !negated),
+            };
+            if better {
+                best = Some((
+                    start,
+                    Found {
+                        index,
+                        kind: phrasing.kind,
+                        caps,
+                    },
+                    negated,
+                ));
+            }
+        }
+        best.and_then(|(_, found, negated)| (!negated).then_some(found))
     }
 }
 
