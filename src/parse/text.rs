@@ -8,28 +8,21 @@
 //!
 //! 1. User patterns from `parsers.text.patterns`, in order (a pattern with a `key` regex only
 //!    applies when the record key matches it).
-//! 2. The built-in phrasings below, matched case-insensitively anywhere in the value (a log
-//!    prefix such as a timestamp is fine) up to the end of the value, which may carry trailing
-//!    `.`, `!`, `,` or `;`. Names may be quoted (`'John Doe'`, `"John Doe"`). A `from <ip>`,
-//!    `from host <ip>` or `(ip: <ip>)` suffix becomes `client_host`.
+//! 2. The built-in phrasings ([`PHRASINGS`]), matched case-insensitively anywhere in the value
+//!    up to its end (a client address and trailing punctuation may follow). The phrasing that
+//!    starts first wins: its fixed words are the application's, and a phrasing that starts later
+//!    lies inside a user-chosen name. A name is everything between the fixed words (quotes
+//!    removed); one written before the verb that ends in a negation (`User bob was not denied
+//!    access`) refuses the reading.
 //! 3. With a record key but no matching phrasing, the record is still an event: category from
-//!    the key's words ([`super::vocab::category_from_words`], else `other`), outcome `unknown`, event type the
+//!    the key's words ([`super::vocab::category_from_words`], else `other`), outcome from a
+//!    verdict word in the key (`access-denied`, `login-failed`; else `unknown`), event type the
 //!    key. Nothing keyed is dropped.
 //! 4. Without a key: `Unrecognized` (or `Empty` for an empty value).
 //!
-//! | phrasing (examples)                                                          | category / outcome |
-//! |------------------------------------------------------------------------------|--------------------|
-//! | `User X logged in [successfully]`, `Login successful for user X`, `X authenticated successfully`, `Successful login for user X` | authentication / success |
-//! | `User X failed to log in`, `Failed login for user X`, `Login failed for user X`, `Authentication failed for user X`, `Invalid password for user X`, `Incorrect password for X`, `User X login failed` | authentication / failure, reason `invalid_credentials` |
-//! | `User X denied access to Y`, `Access denied for user X [to\|on Y]`, `Permission denied for user X on Y`, `User X is not authorized to <op> Y`, `Unauthorized access attempt by X` | authorization / denied |
-//! | `User X granted access to Y`, `Access granted for user X to Y`                | authorization / allowed |
-//! | `User X logged out`                                                           | other / success          |
-//! | `User X changed password`, `Password changed for user X`                      | credential_change / success |
-//! | `User X succeeded` / `failed` / `was denied` / `was granted`                  | from the key's words (else `other`) / from the verb |
-//!
-//! The event type is the record key, else the phrasing's name (`login`, `login_failed`,
-//! `access_denied`, `access_granted`, `logout`, `password_change`, `user_outcome`). The event
-//! time is the record timestamp.
+//! The README's "Text events" section lists every phrasing with an example and states what is
+//! trusted; a test below parses every row of that table, so the two cannot drift. The event
+//! type is the record key, else the phrasing's name. The event time is the record timestamp.
 
 use std::borrow::Cow;
 
@@ -335,8 +328,7 @@ const ACCOUNT_LOCKED: Kind = Kind {
     ..Kind::new("account_locked", Category::Authentication, Outcome::Failure)
 };
 const ACCESS_DENIED: Kind = Kind::new("access_denied", Category::Authorization, Outcome::Denied);
-const ACCESS_GRANTED: Kind =
-    Kind::new("access_granted", Category::Authorization, Outcome::Allowed);
+const ACCESS_GRANTED: Kind = Kind::new("access_granted", Category::Authorization, Outcome::Allowed);
 /// A logout ends a session; it is not an authentication attempt, so it must not count in
 /// `kafka_security_authentication_total`.
 const LOGOUT: Kind = Kind::new("logout", Category::Other, Outcome::Success);
@@ -390,15 +382,18 @@ const NAME_AFTER_VERB: &str = r"(?P<u>.+?)";
 /// A name that opens the phrasing with no fixed word before it (`{W} authenticated
 /// successfully`): one token or a quoted string, since nothing marks where a longer one starts.
 const NAME_TOKEN: &str = r#"(?P<u>"[^"]+"|'[^']+'|[^\s"']+)"#;
-/// An optional Kafka resource type, then the resource name (quoted or not, up to what follows).
-const RESOURCE: &str = r"(?:the\s+)?(?:(?P<rt>topic|consumer[\s_-]?group|group|cluster|transactional[\s_-]?id|delegation[\s_-]?token|user)\s+)?(?P<r>.+?)";
+/// An optional Kafka resource type, then the resource name: one word, or quoted (then anything,
+/// quotes included, up to the last quote before what follows). Never several bare words: a
+/// resource is the requester's choice and comes last, so a bare `x logged in` in it must not
+/// give another phrasing the words it needs to end the value.
+const RESOURCE: &str = r#"(?:the\s+)?(?:(?P<rt>topic|consumer[\s_-]?group|group|cluster|transactional[\s_-]?id|delegation[\s_-]?token|user)\s+)?(?P<r>"(?:.+)"|'(?:.+)'|[^\s"']+?)"#;
 /// A Kafka ACL operation, as ACL grants name it.
 const ACL_OPERATION: &str = r"(?P<op>read|write|create|delete|alter[\s_-]?configs|alter|describe[\s_-]?configs|describe|cluster[\s_-]?action|idempotent[\s_-]?write|all)";
 /// Why an account was locked: `after 5 failed login attempts`, `due to too many failed attempts`.
 const LOCK_CAUSE: &str = r"(?:\s+(?:after|due\s+to)\s+(?:\d+\s+|too\s+many\s+)?(?:failed|unsuccessful|invalid|incorrect|bad)\s+(?:password\s+|login\s+|logon\s+|sign-?in\s+|authentication\s+)?attempts?)?";
 /// An optional client address suffix (`from 10.0.0.1`, `from host db1`, `(ip: 10.0.0.1)`), then
 /// trailing punctuation up to the end of the value.
-const TAIL: &str = r"(?:,?\s+from\s+(?:host\s+|ip\s+|address\s+)?(?P<ip>[^\s,;()]+?)|\s*\(\s*(?:ip|host|from|address|client)\s*[:=]?\s*(?P<ip2>[^\s()]+)\s*\))?[\s.!,;]*$";
+const TAIL: &str = r#"(?:,?\s+from\s+(?:host\s+|ip\s+|address\s+)?(?P<ip>[^\s,;()"']+?)|\s*\(\s*(?:ip|host|from|address|client)\s*[:=]?\s*(?P<ip2>[^\s()"']+)\s*\))?[\s.!,;]*$"#;
 const LOGIN_WORD: &str = r"(?:log\s*in|logon|log\s+on|sign\s*-?\s*in|authentication)";
 
 /// The built-in phrasings. Placeholders: `{N}` [`NAME_BEFORE_VERB`], `{U}` [`NAME_AFTER_VERB`],
@@ -548,12 +543,32 @@ const PHRASINGS: &[(&str, &Kind)] = &[
 /// Words that, ending a name written before the verb, negate the verb (`User bob was not denied
 /// access`, `User bob has not been granted access`): such a reading is refused.
 const NEGATIONS: &[&str] = &[
-    "not", "never", "no", "cannot", "can't", "isn't", "wasn't", "hasn't", "haven't", "hadn't",
-    "didn't", "doesn't", "don't", "won't", "wouldn't", "couldn't", "shouldn't", "aren't",
-    "weren't", "nor",
+    "not",
+    "never",
+    "no",
+    "cannot",
+    "can't",
+    "isn't",
+    "wasn't",
+    "hasn't",
+    "haven't",
+    "hadn't",
+    "didn't",
+    "doesn't",
+    "don't",
+    "won't",
+    "wouldn't",
+    "couldn't",
+    "shouldn't",
+    "aren't",
+    "weren't",
+    "nor",
 ];
 /// Auxiliaries skipped before looking for a negation (`not been`, `never was`).
-const AUXILIARIES: &[&str] = &["been", "be", "being", "was", "were", "is", "are", "has", "have", "had", "did", "does", "do", "ever", "yet"];
+const AUXILIARIES: &[&str] = &[
+    "been", "be", "being", "was", "were", "is", "are", "has", "have", "had", "did", "does", "do",
+    "ever", "yet",
+];
 
 /// True when the unquoted `name` ends, auxiliaries aside, in a negation word.
 fn ends_in_negation(name: &str) -> bool {
@@ -687,7 +702,7 @@ impl Builtins {
                     .replace("{LOCK}", LOCK_CAUSE)
                     .replace("{T}", TAIL)
                     .replace("{L}", LOGIN_WORD);
-                format!("(?i){p}")
+                format!("(?is){p}")
             })
             .collect();
         // The phrasings are constants covered by the unit tests, so compiling cannot fail.
@@ -722,7 +737,9 @@ impl Builtins {
             // Earlier start wins; at the same start, the first phrasing that is not negated.
             let better = match &best {
                 None => true,
-                Some((s, _, best_negated)) => start < *s || (start == *s && *best_negated && !negated),
+                Some((s, _, best_negated)) => {
+                    start < *s || (start == *s && *best_negated && !negated)
+                }
             };
             if better {
                 best = Some((
@@ -1280,6 +1297,364 @@ patterns:
             proptest::prop_assert_eq!(ev.outcome, outcome, "{}", value);
             let host = (!suffix.is_empty()).then_some("192.0.2.1");
             proptest::prop_assert_eq!(ev.client_host.as_deref(), host, "{}", value);
+        }
+    }
+}
+
+/// The README's "Text events" table, parsed and checked row by row, plus what it cannot show:
+/// negations, hostile names and resources, and key hints.
+#[cfg(test)]
+mod vocabulary_tests {
+    use super::*;
+
+    const README: &str = include_str!("../../README.md");
+
+    /// One row of the README's text-phrasing table.
+    #[derive(Debug, Clone)]
+    struct Row {
+        /// The phrasing's 1-based number in [`PHRASINGS`]; `None` for the key-only rows.
+        number: Option<usize>,
+        key: Option<String>,
+        value: String,
+        category: Category,
+        outcome: Outcome,
+        /// (field, value) as [`SecurityEvent::fields`] names them.
+        fields: Vec<(String, String)>,
+    }
+
+    fn rows() -> Vec<Row> {
+        let start = README
+            .find("<!-- text-phrasings:")
+            .expect("README has the text-phrasings table");
+        let rows: Vec<Row> = README[start..]
+            .lines()
+            .skip(3)
+            .take_while(|l| l.starts_with('|'))
+            .map(row)
+            .collect();
+        assert!(rows.len() > PHRASINGS.len(), "{} rows", rows.len());
+        rows
+    }
+
+    fn row(line: &str) -> Row {
+        let cells: Vec<&str> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .collect();
+        assert_eq!(cells.len(), 6, "{line}");
+        let code = |cell: &str| cell.trim_matches('`').to_string();
+        let (category, outcome) = cells[4].split_once(" / ").expect(line);
+        Row {
+            number: cells[0].parse().ok(),
+            key: Some(code(cells[2])).filter(|k| !k.is_empty()),
+            value: code(cells[3]),
+            category: Category::from_name(category).expect(line),
+            outcome: Outcome::from_name(outcome).expect(line),
+            fields: cells[5]
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(|f| {
+                    let (k, v) = f.split_once('=').expect(line);
+                    (k.to_string(), v.to_string())
+                })
+                .collect(),
+        }
+    }
+
+    fn record(key: Option<&str>, value: &str) -> Record<'static> {
+        let value: &'static str = Box::leak(value.to_owned().into_boxed_str());
+        let record = Record::from_payload(value.as_bytes());
+        match key {
+            Some(k) => record.with_key(Box::leak(k.to_owned().into_boxed_str()).as_bytes()),
+            None => record,
+        }
+    }
+
+    /// The fields beyond category, outcome and event type, sorted.
+    fn fields(ev: &SecurityEvent<'_>) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = ev
+            .fields()
+            .into_iter()
+            .filter(|(k, _)| !matches!(*k, "format" | "category" | "outcome" | "event_type"))
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        fields.sort();
+        fields
+    }
+
+    fn rules() -> TextRules {
+        TextRules::new(&TextConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn every_readme_row_parses_as_stated_and_shows_its_phrasing() {
+        let rules = rules();
+        let mut shown = vec![false; PHRASINGS.len()];
+        for row in rows() {
+            let ev = parse(&rules, &record(row.key.as_deref(), &row.value))
+                .unwrap_or_else(|e| panic!("{row:?}: {e}"));
+            let found = rules.builtins.find(&row.value);
+            assert_eq!(
+                found.as_ref().map(|f| f.index + 1),
+                row.number,
+                "phrasing of {row:?}"
+            );
+            if let Some(f) = found {
+                shown[f.index] = true;
+            }
+            assert_eq!(
+                (ev.category, ev.outcome),
+                (row.category, row.outcome),
+                "{row:?}"
+            );
+            let name = found_name(&rules, &row.value);
+            assert_eq!(
+                ev.event_type,
+                row.key.as_deref().or(name).unwrap(),
+                "{row:?}"
+            );
+            let mut expected = row.fields.clone();
+            expected.sort();
+            assert_eq!(fields(&ev), expected, "{row:?}");
+        }
+        let missing: Vec<usize> = (1..=PHRASINGS.len()).filter(|n| !shown[n - 1]).collect();
+        assert!(
+            missing.is_empty(),
+            "phrasings without a README row: {missing:?}"
+        );
+    }
+
+    fn found_name(rules: &TextRules, value: &str) -> Option<&'static str> {
+        rules.builtins.find(value).map(|f| f.kind.name)
+    }
+
+    #[test]
+    fn the_issue_example_is_a_denial_of_johndoe_on_topic_payments() {
+        let ev = parse(
+            &rules(),
+            &record(
+                Some("access-denied"),
+                "User JohnDoe was denied access to topic payments",
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Authorization, Outcome::Denied)
+        );
+        assert_eq!(ev.principal.as_deref(), Some("JohnDoe"));
+        assert_eq!(ev.resource_type.as_deref(), Some("Topic"));
+        assert_eq!(ev.resource_name.as_deref(), Some("payments"));
+        assert_eq!(ev.event_type, "access-denied");
+    }
+
+    #[test]
+    fn negations_are_not_read_as_the_verb() {
+        let rules = rules();
+        for value in [
+            "User bob was not denied access to topic payments",
+            "User bob has not been granted access to topic payments",
+            "User bob was never granted access",
+            "User bob is not locked out",
+            "User bob did not log in",
+            "User bob has not logged in",
+            "User bob cannot be authenticated",
+            "User bob wasn't denied access",
+            "User bob has not changed password",
+            "Failed to deny access for user bob on topic payments",
+            "Access was not denied for user bob",
+            "Login was not successful for user bob",
+        ] {
+            assert_eq!(
+                parse(&rules, &record(None, value)).map(|e| (e.category, e.outcome)),
+                Err(ParseError::Unrecognized),
+                "{value}"
+            );
+            // Keyed: the key's words decide, never the negated verb.
+            let ev = parse(&rules, &record(Some("topic-access"), value)).unwrap();
+            assert_eq!(
+                (ev.category, ev.outcome, ev.principal.as_deref()),
+                (Category::Authorization, Outcome::Unknown, None),
+                "{value}"
+            );
+        }
+        // The negated verb is itself the decision: still a denial.
+        for value in [
+            "User bob is not allowed to write topic payments",
+            "User bob is not permitted to read orders",
+            "User bob not authorized to describe cluster kafka",
+        ] {
+            let ev = parse(&rules, &record(None, value)).unwrap();
+            assert_eq!(
+                (ev.category, ev.outcome, ev.principal.as_deref()),
+                (Category::Authorization, Outcome::Denied, Some("bob")),
+                "{value}"
+            );
+        }
+        // A quoted name is a name, whatever its last word.
+        let ev = parse(&rules, &record(None, "User 'Knot not' logged in")).unwrap();
+        assert_eq!(ev.outcome, Outcome::Success);
+        assert_eq!(ev.principal.as_deref(), Some("Knot not"));
+    }
+
+    #[test]
+    fn hostile_names_stay_names() {
+        let rules = rules();
+        // (value, category, outcome, principal)
+        let cases: &[(&str, Category, Outcome, &str)] = &[
+            (
+                "User x was denied access to topic payments logged in",
+                Category::Authentication,
+                Outcome::Success,
+                "x was denied access to topic payments",
+            ),
+            (
+                "User 'x' was denied access to topic 'y' logged in successfully",
+                Category::Authentication,
+                Outcome::Success,
+                "x' was denied access to topic 'y",
+            ),
+            (
+                "Login failed for user x. User admin logged in successfully",
+                Category::Authentication,
+                Outcome::Failure,
+                "x. User admin logged in successfully",
+            ),
+            (
+                "Login failed for user x\nUser admin logged in",
+                Category::Authentication,
+                Outcome::Failure,
+                "x\nUser admin logged in",
+            ),
+            (
+                "User x was granted access to topic y failed to log in",
+                Category::Authentication,
+                Outcome::Failure,
+                "x was granted access to topic y",
+            ),
+            (
+                "Access denied for user x. Access granted for user y to topic z",
+                Category::Authorization,
+                Outcome::Denied,
+                "x. Access granted for user y",
+            ),
+        ];
+        for &(value, category, outcome, principal) in cases {
+            let ev = parse(&rules, &record(Some("k"), value)).unwrap();
+            assert_eq!((ev.category, ev.outcome), (category, outcome), "{value}");
+            assert_eq!(ev.principal.as_deref(), Some(principal), "{value}");
+        }
+    }
+
+    #[test]
+    fn key_hints() {
+        for (key, outcome) in [
+            ("access-denied", Some(Outcome::Denied)),
+            ("ACCESS_DENIED", Some(Outcome::Denied)),
+            ("auth-failure", Some(Outcome::Failure)),
+            ("login-failed", Some(Outcome::Failure)),
+            ("loginFailed", Some(Outcome::Failure)),
+            ("LOGIN_SUCCESS", Some(Outcome::Success)),
+            ("access-granted", Some(Outcome::Allowed)),
+            ("topic.unauthorized", Some(Outcome::Denied)),
+            ("user-login", None),
+            ("password-change", None),
+            ("access-not-denied", None),
+            ("denied-then-granted", None),
+            ("login-1", None),
+        ] {
+            assert_eq!(outcome_from_key(key), outcome, "{key}");
+        }
+        let rules = rules();
+        // A phrasing's own verdict wins over the key's.
+        let ev = parse(&rules, &record(Some("login-failed"), "User bob logged in")).unwrap();
+        assert_eq!(ev.outcome, Outcome::Success);
+        // Row 32 takes the category from the key, the outcome from the verb.
+        let ev = parse(&rules, &record(Some("access-denied"), "User bob succeeded")).unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome),
+            (Category::Authorization, Outcome::Allowed)
+        );
+        // No phrasing: the key's category and verdict, no principal.
+        let ev = parse(
+            &rules,
+            &record(Some("login-failed"), "User 'bob' 2fa timeout"),
+        )
+        .unwrap();
+        assert_eq!(
+            (ev.category, ev.outcome, ev.principal),
+            (Category::Authentication, Outcome::Failure, None)
+        );
+    }
+
+    /// Text an attacker may put into a name or a resource: other phrasings, an address, quotes,
+    /// newlines.
+    fn hostile() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let fragments = proptest::sample::select(vec![
+            " was denied access to topic x",
+            " logged in successfully",
+            " failed to log in",
+            ". Login failed for user y",
+            ". User z was granted access to topic w",
+            " Access granted for user q to topic r",
+            "\nUser admin logged in",
+            " from 10.9.9.9",
+            " is not authorized to read topic s",
+            "'",
+            "\"",
+            " failed",
+            " ACL deleted for principal t",
+            " account locked for user u",
+        ]);
+        (
+            "[a-z]{1,6}",
+            proptest::collection::vec(fragments, 1..4),
+            "[a-z]{0,4}",
+        )
+            .prop_map(|(head, fragments, tail)| {
+                let mut s = head;
+                s.extend(fragments);
+                s.push_str(&tail);
+                s
+            })
+    }
+
+    proptest::proptest! {
+        /// In every README example but row 12's (a name with no fixed word before it), a hostile
+        /// principal never changes the category or outcome; a hostile resource never changes
+        /// them, nor a principal written before it.
+        #[test]
+        fn hostile_text_never_changes_the_decision(
+            row in proptest::sample::select(rows()),
+            name in hostile(),
+            resource in hostile(),
+        ) {
+            static RULES: std::sync::LazyLock<TextRules> = std::sync::LazyLock::new(rules);
+            let field = |k: &str| row.fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+            let principal = field("principal");
+            if row.number.is_some_and(|n| n != 12) {
+                if let Some(p) = &principal {
+                    let value = row.value.replacen(p.as_str(), &name, 1);
+                    let ev = parse(&RULES, &record(row.key.as_deref(), &value)).unwrap();
+                    proptest::prop_assert_eq!((ev.category, ev.outcome), (row.category, row.outcome), "{:?}", value);
+                }
+                if let Some(r) = field("resource_name") {
+                    let at = row.value.find(r.as_str()).unwrap();
+                    let (before, after) = (&row.value[..at], &row.value[at + r.len()..]);
+                    let quoted = before.ends_with(['\'', '"']);
+                    let resource = if quoted { resource } else { format!("'{resource}'") };
+                    let value = format!("{before}{resource}{after}");
+                    let ev = parse(&RULES, &record(row.key.as_deref(), &value)).unwrap();
+                    proptest::prop_assert_eq!((ev.category, ev.outcome), (row.category, row.outcome), "{:?}", value);
+                    if let Some(p) = principal.filter(|p| row.value.find(p.as_str()).unwrap() < at) {
+                        proptest::prop_assert_eq!(ev.principal.as_deref(), Some(p.as_str()), "{:?}", value);
+                    }
+                }
+            }
         }
     }
 }
