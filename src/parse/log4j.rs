@@ -125,6 +125,9 @@ pub struct FramerConfig {
     pub max_entry_bytes: usize,
     /// A configured layout; `None` (the default) recognizes the common layouts by themselves.
     pub layout: Option<Arc<Layout>>,
+    /// The time a stamp without a date (`%d{ABSOLUTE}`) is dated near: `None` (the default) is
+    /// the time a line is read; a replay gives the file's modification time.
+    pub date_reference: Option<SystemTime>,
 }
 
 impl Default for FramerConfig {
@@ -139,6 +142,7 @@ impl FramerConfig {
         utc_offset_secs: 0,
         max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
         layout: None,
+        date_reference: None,
     };
 
     /// The framing a log source configures: its `utc_offset` (default UTC) and `layout`, for
@@ -626,7 +630,7 @@ impl Framer {
             }
             Some(layout) => {
                 let (line, prefix_time) = strip_prefix_stamp(line);
-                let h = layout.header(line, utc)?;
+                let h = layout.header_near(line, utc, self.config.date_reference)?;
                 let (text, tail_logger, tail_done) = layout.split_tail(h.rest);
                 Some(HeaderLine {
                     // A layout without `%d`: the runtime's stamp, else the time it was read.

@@ -468,7 +468,13 @@ fn open_all(
             opened.streams.push(LogStream::named(key));
         }
         let reader = match format {
-            FileFormat::Log(_) => Reader::Log(LogReader::new(file.reader, options.framer.clone())),
+            FileFormat::Log(_) => Reader::Log(LogReader::new(
+                file.reader,
+                FramerConfig {
+                    date_reference: Some(file.modified),
+                    ..options.framer.clone()
+                },
+            )),
             _ => Reader::Events(EventReader::new(
                 format,
                 file.reader,
