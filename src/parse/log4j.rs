@@ -14,6 +14,20 @@
 //! The other common layouts and wrappers are recognized too (see [`parse_header`]); any other
 //! `PatternLayout` is read once configured as [`FramerConfig::layout`] ([`super::layout`]).
 //!
+//! # Layout sniffing
+//!
+//! Without a configured layout, a stream's first entry chooses how the whole stream is read
+//! ([`Framer::choice`], [`sniff_line`]): each [`LinePrefix`] (none, `docker compose`'s
+//! `kafka1_1  | `, `kubectl logs --prefix`'s `[pod/…/…] `, stern's `pod container `) is tried
+//! with Kafka's own shapes, then with the other layouts of [`LayoutName`] (Confluent for
+//! Kubernetes, log4j TTCC/ISO with the logger before the message, `[%d][%p][category=%c]`); a
+//! Kafka shape that finds no ` (logger)` yields to a layout that reads one. The chosen prefix is
+//! removed from every later line, continuation lines included. A configured layout is tried
+//! behind each prefix the same way. Lines before the first entry are counted
+//! ([`Framer::skipped_lines`]), and a stream that shows [`UNRECOGNIZED_AFTER_LINES`] lines and
+//! no entry [`Framer::recognizes_nothing`]: its caller reports it. Record by record (a topic)
+//! each record is sniffed alone.
+//!
 //! # Entries span lines
 //!
 //! An entry starts at a line beginning with `[yyyy-mm-dd hh:mm:ss,SSS] LEVEL ` and takes every
@@ -32,7 +46,9 @@
 //! # Log injection
 //!
 //! Kafka does not escape messages, so a newline inside a group id or principal starts a line
-//! that may look like a new entry. A genuine entry always has its `(logger)`
+//! that may look like a new entry. The defense below needs the logger after the message
+//! (Kafka's and Strimzi's layouts); the logger-first layouts, sniffed or configured, lose it
+//! ([`Choice::anchored`]) and are warned about. A genuine entry always has its `(logger)`
 //! suffix on some line, so while the current entry has not shown its logger yet, a line that
 //! looks like a header is kept as part of it, and both that entry and the one after it are
 //! marked [`LogEntry::suspect`]: parsers refuse suspect entries rather than trust fields a client
