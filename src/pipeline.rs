@@ -688,7 +688,7 @@ mod tests {
     }
 
     /// A topic's `layout:` and `utc_offset:` reach the framing of its records, plain or
-    /// JSON-wrapped; without them the same record is not read as one entry.
+    /// JSON-wrapped; without them the layout is recognized by itself (sniffed per record).
     #[test]
     fn topic_records_in_a_configured_layout() {
         let layout = "%d{ISO8601} %-5p [%t] %c - %m%n";
@@ -719,9 +719,9 @@ mod tests {
             let applied = p.apply("t", Input::BrokerLog, item);
             assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
         }
-        // The default framing does not know this layout: no authorizer event.
+        // The default framing sniffs this layout (`log4j_level_first`) by itself.
         let applied = p.apply("t", Input::BrokerLog, &record);
-        assert_ne!(applied, Applied::Event(Format::AuthorizerLog));
-        assert_eq!(sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"), Some(2.0));
+        assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
+        assert_eq!(sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"), Some(3.0));
     }
 }

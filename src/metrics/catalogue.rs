@@ -82,6 +82,8 @@ pub mod labels {
     pub const DETECTOR: Label = closed("detector");
     pub const TECHNIQUE: Label = closed("technique");
     pub const SEVERITY: Label = closed("severity");
+    pub const LAYOUT: Label = closed("layout");
+    pub const PREFIX: Label = closed("prefix");
     /// Every series' cluster (`metrics.cluster` or the Kafka cluster id); a registry-wide
     /// constant label, so no catalogue entry lists it.
     pub const CLUSTER: Label = closed("cluster");
@@ -378,6 +380,28 @@ pub const LOG_LINES: Metric = Metric {
     doc: "Broker log entries read (an entry is one log event with its continuation lines), by kind (`authorizer`, `server`, `controller`, `request`, `other`) and level.",
 };
 
+pub const UNRECOGNIZED_LINES: Metric = Metric {
+    name: "kafka_security_unrecognized_lines_total",
+    kind: Kind::Counter,
+    help: "Broker log lines outside any entry: in no log4j layout the exporter reads (or not in the configured one), or before a stream's first entry.",
+    labels: &[SOURCE],
+    opt_in: None,
+    buckets: None,
+    unit: "{line}",
+    doc: "Broker log lines (file sources and `replay`, whose `source` is `replay`) that belong to no entry: lines in no layout the exporter recognizes (or not in the configured `layout`), and lines before a stream's first entry (the end of an entry a tail started in). A stream that recognizes nothing is also logged once (WARN). Present at 0 for every file source.",
+};
+
+pub const LOG_LAYOUT_STREAMS: Metric = Metric {
+    name: "kafka_security_log_layout_streams",
+    kind: Kind::Gauge,
+    help: "Broker log streams (files) being read, by the log4j layout and line prefix their first entry was read in.",
+    labels: &[SOURCE, LAYOUT, PREFIX],
+    opt_in: None,
+    buckets: None,
+    unit: "{stream}",
+    doc: "Files being read (a replay: files read), by the layout their first entry showed: `layout` ∈ kafka, strimzi, confluent_for_kubernetes, log4j_ttcc, log4j_level_first, bracketed_category, configured; `prefix` ∈ none, compose, kubectl, stern. A stream with no entry yet is not counted (see `kafka_security_unrecognized_lines_total`).",
+};
+
 pub const CONTROLLER_REPLAYS_SKIPPED: Metric = Metric {
     name: "kafka_security_controller_replays_skipped_total",
     kind: Kind::Counter,
@@ -467,7 +491,7 @@ pub const DETECTOR_STATE_FAILURES: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 25] = [
+pub const ALL: [&Metric; 27] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -485,6 +509,8 @@ pub const ALL: [&Metric; 25] = [
     &CONNECTIONS_REJECTED,
     &REQUEST_DURATION,
     &LOG_LINES,
+    &UNRECOGNIZED_LINES,
+    &LOG_LAYOUT_STREAMS,
     &CONTROLLER_REPLAYS_SKIPPED,
     &BUILD_INFO,
     &OTLP_EXPORT_FAILURES,

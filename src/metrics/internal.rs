@@ -89,6 +89,105 @@ impl InternalEvent for RecordRedelivered<'_> {
     }
 }
 
+/// Broker log lines of one stream that belong to no entry (see
+/// [`crate::parse::log4j::Framer::skipped_lines`]): counted in
+/// `kafka_security_unrecognized_lines_total`. Not logged: [`StreamUnrecognized`] is, once per
+/// stream.
+pub struct LinesUnrecognized<'a> {
+    pub source: &'a str,
+    pub lines: u64,
+}
+
+impl InternalEvent for LinesUnrecognized<'_> {
+    fn emit(self, metrics: &Metrics) {
+        if self.lines > 0 {
+            metrics.record_unrecognized_lines(self.source, self.lines);
+        }
+    }
+}
+
+/// The hint given when a stream recognizes nothing.
+pub const LAYOUT_HINT: &str = "If these are broker logs in another log4j layout, give its pattern (or the log4j.properties / log4j2 line holding it) as `layout:` of the source, or to replay as --layout PATTERN.";
+
+/// A broker log stream that framed no entry in its first lines (or at its end): in no layout
+/// the exporter reads, or not in the configured one. Logged once per stream as a WARN with
+/// [`LAYOUT_HINT`]; its lines are counted by [`LinesUnrecognized`].
+pub struct StreamUnrecognized<'a> {
+    pub source: &'a str,
+    pub path: &'a str,
+    /// Lines read so far, none in an entry.
+    pub lines: u64,
+    /// The configured layout, if any.
+    pub layout: Option<&'a str>,
+}
+
+impl InternalEvent for StreamUnrecognized<'_> {
+    fn emit(self, _metrics: &Metrics) {
+        tracing::warn!(
+            source = self.source,
+            file = self.path,
+            lines = self.lines,
+            layout = self.layout.unwrap_or("(recognized by itself)"),
+            hint = LAYOUT_HINT,
+            "Recognized no log entry: the lines match no known log4j layout."
+        );
+    }
+}
+
+/// A broker log stream's first entry chose its layout and line prefix: logged once per stream,
+/// counted in `kafka_security_log_layout_streams` until [`LayoutStreamClosed`]. A layout that
+/// prints the logger before the message is also warned about
+/// ([`crate::parse::layout::UNANCHORED_WARNING`]).
+pub struct LayoutChosen<'a> {
+    pub source: &'a str,
+    pub path: &'a str,
+    pub choice: crate::parse::log4j::Choice,
+    pub anchored: bool,
+}
+
+impl InternalEvent for LayoutChosen<'_> {
+    fn emit(self, metrics: &Metrics) {
+        let LayoutChosen {
+            source,
+            path,
+            choice,
+            anchored,
+        } = self;
+        metrics.add_layout_stream(source, choice, 1);
+        let pattern = choice.layout.pattern().unwrap_or("(configured)");
+        tracing::info!(
+            source,
+            file = path,
+            layout = choice.layout.as_str(),
+            pattern,
+            prefix = choice.prefix.as_str(),
+            "Reading a log stream in this layout."
+        );
+        // A configured layout is warned about once, when its source starts.
+        if !anchored && choice.layout != crate::parse::log4j::LayoutName::Configured {
+            tracing::warn!(
+                source,
+                file = path,
+                layout = pattern,
+                "{}",
+                crate::parse::layout::UNANCHORED_WARNING
+            );
+        }
+    }
+}
+
+/// A stream counted by [`LayoutChosen`] ended (rotated away, deleted, truncated).
+pub struct LayoutStreamClosed<'a> {
+    pub source: &'a str,
+    pub choice: crate::parse::log4j::Choice,
+}
+
+impl InternalEvent for LayoutStreamClosed<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.add_layout_stream(self.source, self.choice, -1);
+    }
+}
+
 /// A controller-log change skipped because a restarting controller was replaying it; counted in
 /// `kafka_security_controller_replays_skipped_total`.
 pub struct ControllerReplaySkipped<'a> {

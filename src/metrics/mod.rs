@@ -21,7 +21,7 @@ use crate::build_info::{REVISION, VERSION};
 use crate::detect::{self, Detection, Detector};
 use crate::event::{Category, ChangeAction, Format, Outcome, Permission, Rejection, SecurityEvent};
 use crate::parse::broker_log;
-use crate::parse::log4j::Level;
+use crate::parse::log4j::{Choice, Level};
 use crate::parse::Input;
 use crate::parse::ParseError;
 pub use capped::{CapLimits, CappedCounterVec, CappedHistogramVec, OVERFLOW};
@@ -50,6 +50,8 @@ pub mod names {
     pub const CONNECTIONS_REJECTED: &str = c::CONNECTIONS_REJECTED.name;
     pub const REQUEST_DURATION: &str = c::REQUEST_DURATION.name;
     pub const LOG_LINES: &str = c::LOG_LINES.name;
+    pub const UNRECOGNIZED_LINES: &str = c::UNRECOGNIZED_LINES.name;
+    pub const LOG_LAYOUT_STREAMS: &str = c::LOG_LAYOUT_STREAMS.name;
     pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
     pub const OTLP_EXPORT_FAILURES: &str = c::OTLP_EXPORT_FAILURES.name;
     pub const OTLP_DROPPED: &str = c::OTLP_DROPPED.name;
@@ -253,6 +255,8 @@ pub struct Metrics {
     request_duration: CappedHistogramVec,
     request_by_principal: bool,
     log_lines: IntCounterVec,
+    unrecognized_lines: IntCounterVec,
+    log_layout_streams: IntGaugeVec,
     controller_replays_skipped: IntCounterVec,
     consumer_lag: IntGaugeVec,
     source_up: IntGaugeVec,
@@ -299,6 +303,8 @@ impl Metrics {
             request_duration: r.capped_histogram(&c::REQUEST_DURATION)?,
             request_by_principal: config.request_duration_by_principal,
             log_lines: r.counter(&c::LOG_LINES)?,
+            unrecognized_lines: r.counter(&c::UNRECOGNIZED_LINES)?,
+            log_layout_streams: r.gauge(&c::LOG_LAYOUT_STREAMS)?,
             controller_replays_skipped: r.counter(&c::CONTROLLER_REPLAYS_SKIPPED)?,
             delay: r.histogram(&c::EVENT_DELAY)?,
             parse_errors: r.counter(&c::PARSE_ERRORS)?,
@@ -413,6 +419,28 @@ impl Metrics {
         self.log_lines
             .with_label_values(&[broker_log::file_kind(routed), level.as_str()])
             .inc();
+    }
+
+    /// Counts `n` broker log lines of `source` that belong to no entry; emit
+    /// [`internal::LinesUnrecognized`].
+    pub(super) fn record_unrecognized_lines(&self, source: &str, n: u64) {
+        self.unrecognized_lines
+            .with_label_values(&[source])
+            .inc_by(n);
+    }
+
+    /// Adds `delta` (1 or -1) streams of `source` read in `choice`; emit
+    /// [`internal::LayoutChosen`] / [`internal::LayoutStreamClosed`].
+    pub(super) fn add_layout_stream(&self, source: &str, choice: Choice, delta: i64) {
+        self.log_layout_streams
+            .with_label_values(&[source, choice.layout.as_str(), choice.prefix.as_str()])
+            .add(delta);
+    }
+
+    /// Creates `kafka_security_unrecognized_lines_total{source}` at 0 for a source that reads
+    /// broker log files (a file source, `replay`).
+    pub fn init_log_files(&self, source: &str) {
+        self.unrecognized_lines.with_label_values(&[source]);
     }
 
     /// Counts a controller change skipped as a startup replay.

@@ -8,13 +8,17 @@
 //!
 //! | conversion | read as |
 //! |---|---|
-//! | `%d` / `%date`, `{pattern}` or a named format, optional `{UTC}` / `{GMT+01:00}` zone | the entry time |
+//! | `%d` / `%date`, `{pattern}` or a named format of log4j 1.x or Log4j2 (see [`DatePattern`]), optional `{UTC}` / `{GMT+01:00}` zone | the entry time |
 //! | `%p` / `%level`, with any padding (`%-5p`) and case | the level |
 //! | `%c` / `%logger` (abbreviated by `{n}` or `.n`: then it cannot route) | the logger |
 //! | `%m` / `%msg` / `%message` (exactly one) | the message |
 //! | `%t`, `%X{…}`, `%x`, `%C`, `%M`, `%L`, `%F`, `%r`, `%T`, `%pid`, `%sn`, `%u`, `%N`, `%marker` | skipped, up to the next fixed text |
 //! | `%n`, `%ex` / `%throwable` and their variants (last only) | the end of the line |
 //! | `%%`, any other text | fixed text; a run of spaces matches one or more (padding) |
+//!
+//! A skipped field may print nothing (log4j 1.x's `%x` without an NDC leaves two spaces before
+//! ` - `). The pattern may be pasted with the configuration key that holds it
+//! (`log4j.appender.x.layout.ConversionPattern=…`, see [`Layout::parse`]).
 //!
 //! Anything else (`%highlight{…}`, `%style`, `%replace`, a field directly followed by another
 //! field) is refused with an error naming it, never guessed.
@@ -78,7 +82,13 @@ pub struct LayoutHeader<'a> {
 
 impl Layout {
     /// Compiles a log4j / Log4j2 `PatternLayout` pattern. The error names what is wrong.
+    ///
+    /// The pattern may be given as the configuration line that holds it, pasted whole:
+    /// `log4j.appender.x.layout.ConversionPattern=…` (log4j 1.x properties),
+    /// `appender.x.layout.pattern = …` (Log4j2 properties), `pattern: "…"` (Log4j2 YAML) or
+    /// `<PatternLayout pattern="…"/>` (Log4j2 XML).
     pub fn parse(pattern: &str) -> Result<Layout, String> {
+        let pattern = unwrap_config_line(pattern);
         let elems = Self::elements(pattern)?;
         let message = elems.iter().position(|e| e.is_none()).ok_or_else(|| {
             "no %m: the layout must contain the message (%m, %msg or %message)".to_string()
@@ -142,6 +152,17 @@ impl Layout {
 
     /// Reads an entry's first line (after any container prefix). `None`: not a first line.
     pub fn header<'a>(&self, line: &'a [u8], utc_offset_secs: i32) -> Option<LayoutHeader<'a>> {
+        self.header_near(line, utc_offset_secs, None)
+    }
+
+    /// [`Layout::header`], dating a stamp without a date (`%d{ABSOLUTE}`) near `reference`
+    /// (see [`DatePattern::read`]).
+    pub fn header_near<'a>(
+        &self,
+        line: &'a [u8],
+        utc_offset_secs: i32,
+        reference: Option<SystemTime>,
+    ) -> Option<LayoutHeader<'a>> {
         let mut at = 0;
         let mut out = LayoutHeader {
             timestamp: None,
@@ -153,7 +174,7 @@ impl Layout {
             match e {
                 Elem::Text(t) => at = match_text(line, at, t)?,
                 Elem::Date(d) => {
-                    let (t, end) = d.read(&line[at..], utc_offset_secs)?;
+                    let (t, end) = d.read(&line[at..], utc_offset_secs, reference)?;
                     out.timestamp = Some(t);
                     at += end;
                 }
@@ -418,6 +439,42 @@ impl Layout {
     }
 }
 
+/// The pattern inside a pasted configuration line (see [`Layout::parse`]); `line` itself when
+/// it is not one.
+fn unwrap_config_line(line: &str) -> &str {
+    let t = line.trim();
+    if let Some(rest) = t.strip_prefix("<PatternLayout") {
+        // `pattern="…"`: XML escapes are not expected in a log4j pattern.
+        if let Some(start) = rest.find("pattern=\"") {
+            let value = &rest[start + 9..];
+            if let Some(end) = value.find('"') {
+                return &value[..end];
+            }
+        }
+        return line;
+    }
+    // `key=value`, `key = value` or `key: value`, the key naming the pattern and holding no `%`.
+    let Some(sep) = t.find(['=', ':']) else {
+        return line;
+    };
+    let key = t[..sep].trim();
+    let names_pattern = !key.contains('%')
+        && !key.contains(' ')
+        && ["conversionpattern", "pattern"]
+            .iter()
+            .any(|k| key.to_ascii_lowercase().ends_with(k));
+    if !names_pattern {
+        return line;
+    }
+    let value = t[sep + 1..].trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = value.strip_prefix(q).and_then(|v| v.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    value
+}
+
 fn is_throwable(name: &str) -> bool {
     matches!(
         name,
@@ -653,6 +710,95 @@ mod tests {
         );
     }
 
+    /// log4j 1.x names print other shapes than Log4j2's: `%d{ISO8601}` is
+    /// `yyyy-MM-dd HH:mm:ss,SSS` in log4j 1.x (`org.apache.log4j.helpers.ISO8601DateFormat`) and
+    /// `yyyy-MM-dd'T'HH:mm:ss,SSS` in Log4j2; either is read. Only the `T` is optional.
+    #[test]
+    fn iso8601_in_both_dialects() {
+        let l = Layout::parse("%d{ISO8601} [%t] %-5p %c %x - %m%n").unwrap();
+        for stamp in ["2026-11-26 14:06:16,546", "2026-11-26T14:06:16,546"] {
+            let line = format!("{stamp} [data-plane-kafka-request-handler-3] INFO  kafka.authorizer.logger  - Principal = User:bob is Denied");
+            let h = l
+                .header(line.as_bytes(), 0)
+                .unwrap_or_else(|| panic!("{line}"));
+            assert_authorizer_info(&h, Some(at(T, 546)), b"Principal = User:bob is Denied");
+        }
+        for bad in [
+            "2026-11-26_14:06:16,546 [main] INFO  a.B  - m",
+            "2026-11-26 14:06:16.546 [main] INFO  a.B  - m",
+        ] {
+            assert!(l.header(bad.as_bytes(), 0).is_none(), "{bad}");
+        }
+        // An explicit pattern means what it says.
+        let l = Layout::parse("%d{yyyy-MM-dd'T'HH:mm:ss,SSS} %p %m").unwrap();
+        assert!(l.header(b"2026-11-26 14:06:16,546 INFO m", 0).is_none());
+    }
+
+    /// `%d{ABSOLUTE}` (both dialects: `HH:mm:ss,SSS`) is dated on the latest day that does not
+    /// put it more than an hour after the reference time.
+    #[test]
+    fn time_of_day_stamps_are_dated_near_the_reference() {
+        let l = Layout::parse("%d{ABSOLUTE} %-5p [%c] %m%n").unwrap();
+        let line = b"14:06:16,546 INFO  [kafka.authorizer.logger] m";
+        let read = |reference: SystemTime| {
+            l.header_near(line, 0, Some(reference))
+                .unwrap()
+                .timestamp
+                .unwrap()
+        };
+        // Read later the same day, or within the hour before (a writer's clock ahead).
+        assert_eq!(read(at(T + 3600, 0)), at(T, 546));
+        assert_eq!(read(at(T - 1800, 0)), at(T, 546));
+        // Read the next morning: yesterday's line.
+        assert_eq!(read(at(T + 12 * 3600, 0)), at(T, 546));
+        // Read more than an hour before that time of day: the day before.
+        assert_eq!(read(at(T - 2 * 3600, 0)), at(T - 86_400, 546));
+        // In a zone: 15:06 at +01:00 is 14:06 UTC.
+        let h = l
+            .header_near(b"15:06:16,546 INFO  [a.B] m", 3600, Some(at(T + 60, 0)))
+            .unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+        for name in [
+            "ABSOLUTE_MICROS",
+            "ABSOLUTE_NANOS",
+            "ABSOLUTE_PERIOD",
+            "COMPACT",
+        ] {
+            assert!(
+                Layout::parse(&format!("%d{{{name}}} %p %m")).is_ok(),
+                "{name}"
+            );
+        }
+        let l = Layout::parse("%d{COMPACT} %p %m").unwrap();
+        let h = l.header(b"20261126140616546 INFO m", 0).unwrap();
+        assert_eq!(h.timestamp, Some(at(T, 546)));
+    }
+
+    /// The line of a logging configuration that holds the pattern can be pasted whole.
+    #[test]
+    fn a_pasted_configuration_line() {
+        let want = Layout::parse("%d{ISO8601} [%t] %-5p %c %x - %m%n").unwrap();
+        for line in [
+            "log4j.appender.kafkaAppender.layout.ConversionPattern=%d{ISO8601} [%t] %-5p %c %x - %m%n",
+            "  log4j.appender.authorizerAppender.layout.ConversionPattern = %d{ISO8601} [%t] %-5p %c %x - %m%n ",
+            "appender.kafka.layout.pattern = %d{ISO8601} [%t] %-5p %c %x - %m%n",
+            "pattern: \"%d{ISO8601} [%t] %-5p %c %x - %m%n\"",
+            "<PatternLayout pattern=\"%d{ISO8601} [%t] %-5p %c %x - %m%n\"/>",
+        ] {
+            let l = Layout::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(l.head, want.head, "{line}");
+            assert_eq!(l.tail, want.tail, "{line}");
+        }
+        // Text before a `:` that is part of the pattern is not a key.
+        let l = Layout::parse("%d %p %c: %m%n").unwrap();
+        assert_eq!(l.pattern(), "%d %p %c: %m%n");
+        assert!(
+            Layout::parse("log4j.appender.x.layout=org.apache.log4j.PatternLayout")
+                .unwrap_err()
+                .contains("no %m")
+        );
+    }
+
     #[test]
     fn layouts_without_date_or_level() {
         let l = Layout::parse("%p %m (%c)%n").unwrap();
@@ -674,8 +820,9 @@ mod tests {
             ("%d %m %m", "more than one %m"),
             ("%m%n", "%d or %p must come before %m"),
             ("%d %highlight{%p} %m", "`%highlight"),
-            ("%d{HH:mm:ss,SSS} %p %m", "has no `yyyy`"),
-            ("%d{ABSOLUTE} %p %m", "prints no full date"),
+            ("%d{MM-dd HH:mm:ss,SSS} %p %m", "has no `yyyy`"),
+            ("%d{yyyy-dd HH:mm:ss} %p %m", "has no `MM`"),
+            ("%d{HH:mm,SSS} %p %m", "has no `ss`"),
             ("%d{yyyy-MM-dd hh:mm:ss} %p %m", "`hh` is not supported"),
             ("%d{EEE yyyy-MM-dd HH:mm:ss} %p %m", "`EEE`"),
             ("%d{ISO8601}{Europe/Paris} %p %m", "named zones"),

@@ -14,6 +14,20 @@
 //! The other common layouts and wrappers are recognized too (see [`parse_header`]); any other
 //! `PatternLayout` is read once configured as [`FramerConfig::layout`] ([`super::layout`]).
 //!
+//! # Layout sniffing
+//!
+//! Without a configured layout, a stream's first entry chooses how the whole stream is read
+//! ([`Framer::choice`], [`sniff_line`]): each [`LinePrefix`] (none, `docker compose`'s
+//! `kafka1_1  | `, `kubectl logs --prefix`'s `[pod/…/…] `, stern's `pod container `) is tried
+//! with Kafka's own shapes, then with the other layouts of [`LayoutName`] (Confluent for
+//! Kubernetes, log4j TTCC/ISO with the logger before the message, `[%d][%p][category=%c]`); a
+//! Kafka shape that finds no ` (logger)` yields to a layout that reads one. The chosen prefix is
+//! removed from every later line, continuation lines included. A configured layout is tried
+//! behind each prefix the same way. Lines before the first entry are counted
+//! ([`Framer::skipped_lines`]), and a stream that shows [`UNRECOGNIZED_AFTER_LINES`] lines and
+//! no entry [`Framer::recognizes_nothing`]: its caller reports it. Record by record (a topic)
+//! each record is sniffed alone.
+//!
 //! # Entries span lines
 //!
 //! An entry starts at a line beginning with `[yyyy-mm-dd hh:mm:ss,SSS] LEVEL ` and takes every
@@ -32,7 +46,9 @@
 //! # Log injection
 //!
 //! Kafka does not escape messages, so a newline inside a group id or principal starts a line
-//! that may look like a new entry. A genuine entry always has its `(logger)`
+//! that may look like a new entry. The defense below needs the logger after the message
+//! (Kafka's and Strimzi's layouts); the logger-first layouts, sniffed or configured, lose it
+//! ([`Choice::anchored`]) and are warned about. A genuine entry always has its `(logger)`
 //! suffix on some line, so while the current entry has not shown its logger yet, a line that
 //! looks like a header is kept as part of it, and both that entry and the one after it are
 //! marked [`LogEntry::suspect`]: parsers refuse suspect entries rather than trust fields a client
@@ -125,6 +141,9 @@ pub struct FramerConfig {
     pub max_entry_bytes: usize,
     /// A configured layout; `None` (the default) recognizes the common layouts by themselves.
     pub layout: Option<Arc<Layout>>,
+    /// The time a stamp without a date (`%d{ABSOLUTE}`) is dated near: `None` (the default) is
+    /// the time a line is read; a replay gives the file's modification time.
+    pub date_reference: Option<SystemTime>,
 }
 
 impl Default for FramerConfig {
@@ -139,6 +158,7 @@ impl FramerConfig {
         utc_offset_secs: 0,
         max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES,
         layout: None,
+        date_reference: None,
     };
 
     /// The framing a log source configures: its `utc_offset` (default UTC) and `layout`, for
@@ -352,6 +372,54 @@ pub fn split_logger(line: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
+/// The layout and line prefix that read `line` as an entry's first line, trying every
+/// [`LinePrefix`] with Kafka's own shapes ([`parse_header`]) first, then the other layouts of
+/// [`LayoutName`]. `None`: no known layout reads it.
+pub fn sniff_line(line: &[u8], utc_offset_secs: i32) -> Option<Choice> {
+    for prefix in LinePrefix::ALL {
+        let Some(rest) = prefix.strip(line) else {
+            continue;
+        };
+        // Kafka's shapes read any stamp and level; when they find no ` (logger)` at the end, a
+        // layout that reads the logger before the message is the better reading
+        // (`%d %-5p [%t] %c - %m` is also a stamp and a level).
+        let kafka = parse_header(rest, utc_offset_secs).map(|h| {
+            // A stamp without brackets first is Strimzi's shape; anything else Kafka's.
+            let first = strip_prefix_stamp(rest).0.first().copied();
+            let layout = if first.is_some_and(|b| b.is_ascii_digit()) {
+                LayoutName::Strimzi
+            } else {
+                LayoutName::Kafka
+            };
+            (layout, split_logger(h.rest).1.is_some())
+        });
+        if let Some((layout, true)) = kafka {
+            return Some(Choice { layout, prefix });
+        }
+        let (bare, _) = strip_prefix_stamp(rest);
+        for (layout, compiled) in SNIFFED_LAYOUTS.iter() {
+            if compiled.header(bare, utc_offset_secs).is_some() {
+                return Some(Choice {
+                    layout: *layout,
+                    prefix,
+                });
+            }
+        }
+        if let Some((layout, false)) = kafka {
+            return Some(Choice { layout, prefix });
+        }
+    }
+    None
+}
+
+/// The compiled pattern of a layout [`sniff_line`] tries after Kafka's.
+fn sniffed_layout(name: LayoutName) -> Option<&'static Layout> {
+    SNIFFED_LAYOUTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, l)| l)
+}
+
 /// Removes a `kubectl logs --timestamps` or CRI prefix (an RFC 3339 stamp, a space, and for CRI
 /// `stdout|stderr F|P `) or a journald/syslog prefix (`Nov 26 14:06:16 host ident[pid]: `, or
 /// `journalctl -o short-iso`'s `2026-11-26T14:06:16+0000 host ident[pid]: `).
@@ -419,6 +487,168 @@ fn strip_syslog_ident(s: &[u8]) -> Option<&[u8]> {
     Some(&s[host_end + 1 + colon + 2..])
 }
 
+/// The layout a stream is read in: one the framer recognizes by itself (chosen by sniffing, see
+/// [`Framer`]) or the configured one. A closed set: the `layout` label of
+/// `kafka_security_log_layout_streams`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LayoutName {
+    /// `[%d] %p %m (%c)%n` and its variants read by [`parse_header`] with a bracketed stamp
+    /// (Apache Kafka, Confluent Platform and Bitnami images), or a runtime's stamp standing in.
+    Kafka,
+    /// [`parse_header`]'s unbracketed stamp: Strimzi's `%d %p %m (%c) [%t]%n`, ISO stamps.
+    Strimzi,
+    /// Confluent for Kubernetes: `[%p] %d [%t] %c %M - %m%n`.
+    ConfluentForKubernetes,
+    /// log4j 1.x TTCC-style `%d{ISO8601} [%t] %-5p %c %x - %m%n`, one appender for all loggers.
+    Log4jTtcc,
+    /// `%d{ISO8601} %-5p [%t] %c - %m%n`, the level before the thread.
+    Log4jLevelFirst,
+    /// `[%d][%p][category=%c] %m%n`.
+    BracketedCategory,
+    /// The `layout:` / `--layout` given.
+    Configured,
+}
+
+impl LayoutName {
+    pub const ALL: [LayoutName; 7] = [
+        LayoutName::Kafka,
+        LayoutName::Strimzi,
+        LayoutName::ConfluentForKubernetes,
+        LayoutName::Log4jTtcc,
+        LayoutName::Log4jLevelFirst,
+        LayoutName::BracketedCategory,
+        LayoutName::Configured,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LayoutName::Kafka => "kafka",
+            LayoutName::Strimzi => "strimzi",
+            LayoutName::ConfluentForKubernetes => "confluent_for_kubernetes",
+            LayoutName::Log4jTtcc => "log4j_ttcc",
+            LayoutName::Log4jLevelFirst => "log4j_level_first",
+            LayoutName::BracketedCategory => "bracketed_category",
+            LayoutName::Configured => "configured",
+        }
+    }
+
+    /// The pattern of a layout recognized by itself (none for `configured`).
+    pub fn pattern(self) -> Option<&'static str> {
+        Some(match self {
+            LayoutName::Kafka => "[%d] %p %m (%c)%n",
+            LayoutName::Strimzi => "%d %p %m (%c) [%t]%n",
+            LayoutName::ConfluentForKubernetes => "[%p] %d{ISO8601} [%t] %c %M - %m%n",
+            LayoutName::Log4jTtcc => "%d{ISO8601} [%t] %-5p %c %x - %m%n",
+            LayoutName::Log4jLevelFirst => "%d{ISO8601} %-5p [%t] %c - %m%n",
+            LayoutName::BracketedCategory => "[%d{ISO8601}][%p][category=%c] %m%n",
+            LayoutName::Configured => return None,
+        })
+    }
+}
+
+/// The layouts tried, after Kafka's own ([`parse_header`]), on a stream's lines until one reads
+/// a line, compiled once.
+static SNIFFED_LAYOUTS: std::sync::LazyLock<Vec<(LayoutName, Layout)>> =
+    std::sync::LazyLock::new(|| {
+        [
+            LayoutName::ConfluentForKubernetes,
+            LayoutName::Log4jTtcc,
+            LayoutName::Log4jLevelFirst,
+            LayoutName::BracketedCategory,
+        ]
+        .into_iter()
+        .filter_map(|name| {
+            // The patterns are constants compiled by a test: none is refused.
+            let layout = Layout::parse(name.pattern()?).ok()?;
+            Some((name, layout))
+        })
+        .collect()
+    });
+
+/// A prefix a log viewer or collector puts before every line of a stream, removed before
+/// framing once the stream's first entry showed it. (Stamps of `kubectl logs --timestamps`, CRI
+/// files and journald are read by [`strip_prefix`] on every line, whatever the stream.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinePrefix {
+    None,
+    /// `docker compose logs`: `kafka1_1  | ` (v1), `kafka1-1  | ` (v2), or `  | ` alone.
+    Compose,
+    /// `kubectl logs --prefix`: `[pod/kafka-0/kafka] `.
+    Kubectl,
+    /// `stern`: `kafka-0 kafka ` (pod and container).
+    Stern,
+}
+
+impl LinePrefix {
+    pub const ALL: [LinePrefix; 4] = [
+        LinePrefix::None,
+        LinePrefix::Compose,
+        LinePrefix::Kubectl,
+        LinePrefix::Stern,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinePrefix::None => "none",
+            LinePrefix::Compose => "compose",
+            LinePrefix::Kubectl => "kubectl",
+            LinePrefix::Stern => "stern",
+        }
+    }
+
+    /// The line without this prefix; `None` when it does not start with one.
+    pub fn strip(self, line: &[u8]) -> Option<&[u8]> {
+        let head = &line[..line.len().min(256)];
+        match self {
+            LinePrefix::None => Some(line),
+            LinePrefix::Compose => {
+                let name = head
+                    .iter()
+                    .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+                    .count();
+                let spaces = head[name..].iter().take_while(|&&b| b == b' ').count();
+                let at = name + spaces;
+                (head[at..].starts_with(b"| ") && (name > 0 || spaces > 0)).then(|| &line[at + 2..])
+            }
+            LinePrefix::Kubectl => {
+                let rest = head.strip_prefix(b"[pod/")?;
+                let close = memchr::memchr(b']', rest)?;
+                let at = 5 + close + 1;
+                (line.get(at) == Some(&b' ') && !rest[..close].contains(&b' '))
+                    .then(|| &line[at + 1..])
+            }
+            LinePrefix::Stern => {
+                let pod = memchr::memchr(b' ', head).filter(|&p| p > 0)?;
+                let container = memchr::memchr(b' ', &head[pod + 1..]).filter(|&c| c > 0)?;
+                Some(&line[pod + 1 + container + 1..])
+            }
+        }
+    }
+}
+
+/// How a stream is read: its layout and the prefix before every line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Choice {
+    pub layout: LayoutName,
+    pub prefix: LinePrefix,
+}
+
+impl Choice {
+    /// The layout keeps the injection defense (the logger after the message; see the module
+    /// docs): Kafka's and Strimzi's do, the sniffed logger-first layouts do not.
+    pub fn anchored(self, configured: Option<&Layout>) -> bool {
+        match self.layout {
+            LayoutName::Kafka | LayoutName::Strimzi => true,
+            LayoutName::Configured => configured.is_none_or(Layout::anchored),
+            _ => false,
+        }
+    }
+}
+
+/// Lines outside any entry after which a stream that has framed none is reported as
+/// recognizing nothing ([`Framer::recognizes_nothing`]).
+pub const UNRECOGNIZED_AFTER_LINES: u64 = 8;
+
 /// An entry being assembled.
 #[derive(Debug)]
 struct Pending {
@@ -452,6 +682,10 @@ pub struct Framer {
     /// The next entry follows one that absorbed a header-like line.
     next_suspect: bool,
     skipped_lines: u64,
+    /// Entries emitted.
+    entries: u64,
+    /// The layout and prefix chosen by the stream's first entry.
+    choice: Option<Choice>,
 }
 
 impl Framer {
@@ -465,6 +699,8 @@ impl Framer {
             pending: None,
             next_suspect: false,
             skipped_lines: 0,
+            entries: 0,
+            choice: None,
         }
     }
 
@@ -492,9 +728,21 @@ impl Framer {
         }
     }
 
-    /// Lines before the first entry header (the middle of an entry a tailer started in).
+    /// Lines outside any entry: before the first entry header (the middle of an entry a tailer
+    /// started in), or every line of a stream in no layout the framer reads.
     pub fn skipped_lines(&self) -> u64 {
         self.skipped_lines
+    }
+
+    /// The layout and line prefix the stream's first entry was read in; `None` before it.
+    pub fn choice(&self) -> Option<Choice> {
+        self.choice
+    }
+
+    /// The stream has shown [`UNRECOGNIZED_AFTER_LINES`] lines and no entry: it is in no layout
+    /// the framer reads (or not the configured one). The caller reports it.
+    pub fn recognizes_nothing(&self) -> bool {
+        self.choice.is_none() && self.skipped_lines >= UNRECOGNIZED_AFTER_LINES
     }
 
     /// Feeds bytes; complete entries are appended to `out`.
@@ -542,11 +790,17 @@ impl Framer {
         } else {
             (line, false)
         };
+        let line = match self.choice {
+            Some(c) => c.prefix.strip(line).unwrap_or(line),
+            None => line,
+        };
         if let Some(h) = self.read_header(line) {
             // While the entry has not shown its logger, a header-like line is part of it (a
             // forged line in a client-controlled field); only layouts with the logger after
             // `%m` can tell.
-            let anchored = self.config.layout.as_ref().is_none_or(|l| l.anchored());
+            let anchored = self
+                .choice
+                .is_none_or(|c| c.anchored(self.config.layout.as_deref()));
             let absorb = anchored
                 && self
                     .pending
@@ -608,11 +862,37 @@ impl Framer {
         }
     }
 
-    /// Reads an entry's first line: Kafka's and the common layouts by default, else the
-    /// configured one.
-    fn read_header<'l>(&self, line: &'l [u8]) -> Option<HeaderLine<'l>> {
+    /// Reads an entry's first line in the stream's chosen layout. Until one is chosen, every
+    /// line prefix is tried with the configured layout, or else with Kafka's and the common
+    /// layouts ([`sniff_line`]); the first that reads a line is the stream's from then on.
+    fn read_header<'l>(&mut self, line: &'l [u8]) -> Option<HeaderLine<'l>> {
+        if let Some(choice) = self.choice {
+            return self.read_header_as(choice.layout, line);
+        }
+        let choice = match self.config.layout {
+            Some(_) => LinePrefix::ALL.into_iter().find_map(|prefix| {
+                let rest = prefix.strip(line)?;
+                let layout = LayoutName::Configured;
+                self.read_header_as(layout, rest)
+                    .is_some()
+                    .then_some(Choice { layout, prefix })
+            }),
+            None => sniff_line(line, self.config.utc_offset_secs),
+        }?;
+        self.choice = Some(choice);
+        let rest = choice.prefix.strip(line).unwrap_or(line);
+        self.read_header_as(choice.layout, rest)
+    }
+
+    /// Reads an entry's first line in `layout`.
+    fn read_header_as<'l>(&self, layout: LayoutName, line: &'l [u8]) -> Option<HeaderLine<'l>> {
         let utc = self.config.utc_offset_secs;
-        match &self.config.layout {
+        let layout = match layout {
+            LayoutName::Kafka | LayoutName::Strimzi => None,
+            LayoutName::Configured => self.config.layout.as_deref(),
+            other => sniffed_layout(other),
+        };
+        match layout {
             None => {
                 let h = parse_header(line, utc)?;
                 let (text, logger) = split_logger(h.rest);
@@ -626,7 +906,7 @@ impl Framer {
             }
             Some(layout) => {
                 let (line, prefix_time) = strip_prefix_stamp(line);
-                let h = layout.header(line, utc)?;
+                let h = layout.header_near(line, utc, self.config.date_reference)?;
                 let (text, tail_logger, tail_done) = layout.split_tail(h.rest);
                 Some(HeaderLine {
                     // A layout without `%d`: the runtime's stamp, else the time it was read.
@@ -645,6 +925,7 @@ impl Framer {
             if p.absorbed {
                 self.next_suspect = true;
             }
+            self.entries += 1;
             out.push(LogEntry {
                 offset: p.offset,
                 timestamp: p.timestamp,
@@ -906,6 +1187,136 @@ mod tests {
         ));
         assert_eq!(e[0].level, Level::Warn);
         assert_eq!(e[0].timestamp, want_time);
+    }
+
+    /// Without `layout:`, a stream's first entry chooses its layout and line prefix among the
+    /// common ones; every shape below gives the same entry.
+    #[test]
+    fn sniffed_layouts_and_prefixes_frame_alike() {
+        const MSG: &str = "Principal = User:bob is Denied operation = WRITE from host = 10.0.0.8 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny";
+        const T: &str = "2026-11-26 14:06:16,546";
+        const TH: &str = "data-plane-kafka-request-handler-3";
+        let kafka = format!("[{T}] INFO {MSG} (kafka.authorizer.logger)");
+        let strimzi = format!("{T} INFO {MSG} (kafka.authorizer.logger) [{TH}]");
+        let ttcc = format!("{T} [{TH}] INFO  kafka.authorizer.logger  - {MSG}");
+        use LayoutName as L;
+        use LinePrefix as P;
+        let cases = [
+            (kafka.clone(), L::Kafka, P::None),
+            (strimzi.clone(), L::Strimzi, P::None),
+            // Confluent for Kubernetes: `[%p] %d [%t] %c %M - %m%n`.
+            (
+                format!("[INFO] {T} [{TH}] kafka.authorizer.logger logAuthorization - {MSG}"),
+                L::ConfluentForKubernetes,
+                P::None,
+            ),
+            // log4j 1.x `%d{ISO8601} [%t] %-5p %c %x - %m%n`, empty NDC; and Log4j2's `T`.
+            (ttcc.clone(), L::Log4jTtcc, P::None),
+            (
+                format!("2026-11-26T14:06:16,546 [{TH}] INFO  kafka.authorizer.logger  - {MSG}"),
+                L::Log4jTtcc,
+                P::None,
+            ),
+            (
+                format!("{T} INFO  [{TH}] kafka.authorizer.logger - {MSG}"),
+                L::Log4jLevelFirst,
+                P::None,
+            ),
+            (
+                format!("[{T}][INFO][category=kafka.authorizer.logger] {MSG}"),
+                L::BracketedCategory,
+                P::None,
+            ),
+            // Viewers' and collectors' prefixes.
+            (format!("kafka1_1  | {kafka}"), L::Kafka, P::Compose),
+            (format!("kafka-1  | {ttcc}"), L::Log4jTtcc, P::Compose),
+            (format!("  | {kafka}"), L::Kafka, P::Compose),
+            (format!("kafka-0 kafka {strimzi}"), L::Strimzi, P::Stern),
+            (format!("[pod/kafka-0/kafka] {kafka}"), L::Kafka, P::Kubectl),
+            // A CRI file around a logger-first layout.
+            (
+                format!("2026-11-26T14:06:16.999Z stdout F {ttcc}"),
+                L::Log4jTtcc,
+                P::None,
+            ),
+        ];
+        for (line, layout, prefix) in &cases {
+            let mut f = Framer::new(FramerConfig::default());
+            let mut e = Vec::new();
+            f.push(format!("{line}\n").as_bytes(), &mut e);
+            f.flush(&mut e);
+            assert_eq!(e.len(), 1, "{line}");
+            assert_eq!(e[0].message, MSG, "{line}");
+            assert_eq!(
+                e[0].logger.as_deref(),
+                Some("kafka.authorizer.logger"),
+                "{line}"
+            );
+            assert_eq!(e[0].timestamp, at(1_795_701_976, 546), "{line}");
+            assert_eq!(
+                f.choice(),
+                Some(Choice {
+                    layout: *layout,
+                    prefix: *prefix
+                }),
+                "{line}"
+            );
+            assert!(sniff_line(line.as_bytes(), 0).is_some(), "{line}");
+        }
+        // The prefix is removed from continuation lines too.
+        let e = frame(&format!(
+            "kafka1_1  | {kafka}\nkafka1_1  | java.io.IOException: x\nkafka1_1  | \tat a.B(B.java:1)\n"
+        ));
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            e[0].continuation(),
+            "java.io.IOException: x\n\tat a.B(B.java:1)"
+        );
+    }
+
+    /// A stream in no known layout frames nothing and says so after a few lines; one line in a
+    /// known layout ends that.
+    #[test]
+    fn a_stream_in_no_known_layout_is_reported() {
+        let mut f = Framer::new(FramerConfig::default());
+        let mut e = Vec::new();
+        let line =
+            "26/11/2026 14:06:16 INFO kafka.authorizer.logger: Principal = User:bob is Denied\n";
+        for n in 1..=UNRECOGNIZED_AFTER_LINES {
+            f.push(line.as_bytes(), &mut e);
+            assert_eq!(f.recognizes_nothing(), n == UNRECOGNIZED_AFTER_LINES);
+        }
+        f.flush(&mut e);
+        assert!(e.is_empty());
+        assert_eq!(f.skipped_lines(), UNRECOGNIZED_AFTER_LINES);
+        assert_eq!(f.choice(), None);
+        // The configured layout that does not match (Log4j2's `T` where log4j 1.x is expected
+        // would now match: use another shape) is reported the same way.
+        let cfg = FramerConfig {
+            layout: Some(Arc::new(Layout::parse("%d{DATE} %p %c - %m%n").unwrap())),
+            ..FramerConfig::default()
+        };
+        let mut f = Framer::new(cfg);
+        for _ in 0..UNRECOGNIZED_AFTER_LINES {
+            f.push(format!("{AUTH}\n").as_bytes(), &mut e);
+        }
+        assert!(f.recognizes_nothing());
+        assert!(e.is_empty());
+        let mut f = Framer::new(FramerConfig::default());
+        f.push(format!("{line}{AUTH}\n{line}").as_bytes(), &mut e);
+        assert!(!f.recognizes_nothing());
+        assert_eq!(f.skipped_lines(), 1);
+    }
+
+    /// Every pattern of the sniffed layouts compiles.
+    #[test]
+    fn sniffed_patterns_compile() {
+        for name in LayoutName::ALL {
+            if let Some(p) = name.pattern() {
+                Layout::parse(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+            }
+        }
+        assert_eq!(SNIFFED_LAYOUTS.len(), 4);
     }
 
     #[test]

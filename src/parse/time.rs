@@ -8,7 +8,9 @@
 //! - [`parse_stamp`] / [`parse_stamp_any`]: log4j's `%d` (`yyyy-MM-dd HH:mm:ss,SSS`, the
 //!   default of every Kafka version) and its ISO 8601 variants, read with a per-thread date cache
 //!   because every log line has one.
-//! - [`DatePattern`]: a configured `%d{pattern}{zone}` of a log4j `PatternLayout`.
+//! - [`DatePattern`]: a configured `%d{pattern}{zone}` of a log4j `PatternLayout`, in either
+//!   dialect: a named format means what log4j 1.x (`log4j.properties`, Kafka before 4.0) or Log4j2
+//!   (`log4j2.yaml`, Kafka 4.x) print for it, whichever the line shows.
 //!
 //! A stamp without a zone is in the zone `utc_offset_secs` east of UTC (the broker JVM's zone,
 //! which Kafka's layout does not print).
@@ -245,6 +247,28 @@ pub(crate) fn from_civil(ymdhms: [i64; 6], nanos: u32, offset_secs: i32) -> Opti
     UNIX_EPOCH.checked_add(Duration::new(u64::try_from(secs).ok()?, nanos))
 }
 
+/// A time of day in a zone `offset_secs` east of UTC, on the latest day that puts it no later
+/// than [`TIME_ONLY_SLACK_SECS`] after `reference` (now when `None`).
+fn date_time_of_day(
+    hms: [i64; 3],
+    nanos: u32,
+    offset_secs: i32,
+    reference: Option<SystemTime>,
+) -> Option<SystemTime> {
+    let [h, mi, sec] = hms;
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let reference = reference.unwrap_or_else(SystemTime::now);
+    let ref_secs = i64::try_from(reference.duration_since(UNIX_EPOCH).ok()?.as_secs()).ok()?;
+    let local_day = (ref_secs + i64::from(offset_secs)).div_euclid(86_400);
+    let mut secs = local_day * 86_400 + h * 3600 + mi * 60 + sec - i64::from(offset_secs);
+    if secs > ref_secs + TIME_ONLY_SLACK_SECS {
+        secs -= 86_400;
+    }
+    UNIX_EPOCH.checked_add(Duration::new(u64::try_from(secs).ok()?, nanos))
+}
+
 /// [`days_from_civil`] for the last date seen on this thread: log lines come in date order.
 fn days_cached(y: i64, m: i64, d: i64) -> i64 {
     use std::cell::Cell;
@@ -302,7 +326,13 @@ pub struct DatePattern {
     kafka_shape: bool,
     /// The zone from `%d{…}{UTC}`, in seconds east of UTC.
     zone_secs: Option<i32>,
+    /// The pattern prints the time of day only (`ABSOLUTE`, `HH:mm:ss,SSS`): the date comes
+    /// from a reference time (see [`DatePattern::read`]).
+    time_only: bool,
 }
+
+/// Slack for a clock a little ahead of the reference time when a time-only stamp is dated.
+const TIME_ONLY_SLACK_SECS: i64 = 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DatePart {
@@ -321,35 +351,51 @@ enum DatePart {
     /// `%d{UNIX}` / `%d{UNIX_MILLIS}`.
     UnixSecs,
     UnixMillis,
+    /// Between date and time in `%d{ISO8601…}`: log4j 1.x prints a space, Log4j2 a `T`; either
+    /// is read.
+    DateTimeSep,
 }
 impl DatePattern {
     /// `%d`'s options: `{pattern or name}` and an optional `{zone}`.
     pub fn parse(options: &[&str]) -> Result<DatePattern, String> {
         let format = options.first().copied().unwrap_or("DEFAULT");
+        // The named formats of log4j 1.x (`org.apache.log4j.helpers.*DateFormat`: ISO8601,
+        // ABSOLUTE, DATE) and Log4j2 (`FixedDateFormat.FixedFormat`). They differ only for
+        // `ISO8601`: `yyyy-MM-dd HH:mm:ss,SSS` in log4j 1.x, `yyyy-MM-dd'T'HH:mm:ss,SSS` in
+        // Log4j2; the `T` stands for either (`DatePart::DateTimeSep`).
         let named = match format {
             "DEFAULT" | "" => Some("yyyy-MM-dd HH:mm:ss,SSS"),
+            "DEFAULT_PERIOD" => Some("yyyy-MM-dd HH:mm:ss.SSS"),
             "DEFAULT_MICROS" => Some("yyyy-MM-dd HH:mm:ss,SSSSSS"),
             "DEFAULT_NANOS" => Some("yyyy-MM-dd HH:mm:ss,SSSSSSSSS"),
             "ISO8601" => Some("yyyy-MM-dd'T'HH:mm:ss,SSS"),
             "ISO8601_BASIC" => Some("yyyyMMdd'T'HHmmss,SSS"),
+            "ISO8601_BASIC_PERIOD" => Some("yyyyMMdd'T'HHmmss.SSS"),
             "ISO8601_PERIOD" => Some("yyyy-MM-dd'T'HH:mm:ss.SSS"),
             "ISO8601_PERIOD_MICROS" => Some("yyyy-MM-dd'T'HH:mm:ss.SSSSSS"),
             "ISO8601_OFFSET_DATE_TIME_HH" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSX"),
             "ISO8601_OFFSET_DATE_TIME_HHMM" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSXX"),
             "ISO8601_OFFSET_DATE_TIME_HHCMM" => Some("yyyy-MM-dd'T'HH:mm:ss,SSSXXX"),
             "DATE" => Some("dd MMM yyyy HH:mm:ss,SSS"),
-            "ABSOLUTE" | "ABSOLUTE_MICROS" | "ABSOLUTE_NANOS" | "COMPACT" => {
-                return Err(format!(
-                    "%d{{{format}}} prints no full date; the exporter needs one (use DEFAULT or ISO8601)"
-                ))
-            }
+            "DATE_PERIOD" => Some("dd MMM yyyy HH:mm:ss.SSS"),
+            "COMPACT" => Some("yyyyMMddHHmmssSSS"),
+            "ABSOLUTE" => Some("HH:mm:ss,SSS"),
+            "ABSOLUTE_PERIOD" => Some("HH:mm:ss.SSS"),
+            "ABSOLUTE_MICROS" => Some("HH:mm:ss,SSSSSS"),
+            "ABSOLUTE_NANOS" => Some("HH:mm:ss,SSSSSSSSS"),
             _ => None,
         };
-        let parts = match format {
+        let either_sep = named.is_some_and(|n| n.contains("dd'T'HH"));
+        let mut parts = match format {
             "UNIX" => vec![DatePart::UnixSecs],
             "UNIX_MILLIS" => vec![DatePart::UnixMillis],
             _ => Self::compile(named.unwrap_or(format))?,
         };
+        if either_sep {
+            if let Some(t) = parts.iter().position(|p| *p == DatePart::Lit(b'T')) {
+                parts[t] = DatePart::DateTimeSep;
+            }
+        }
         let zone_secs = match options.get(1) {
             None => None,
             Some(z) => Some(parse_zone(z).ok_or_else(|| {
@@ -360,10 +406,13 @@ impl DatePattern {
             return Err("%d takes at most a pattern and a zone".to_string());
         }
         let kafka_shape = Self::compile("yyyy-MM-dd HH:mm:ss,SSS").is_ok_and(|k| k == parts);
+        let time_only = !parts.contains(&DatePart::Year)
+            && !matches!(parts[..], [DatePart::UnixSecs] | [DatePart::UnixMillis]);
         Ok(DatePattern {
             parts,
             kafka_shape,
             zone_secs,
+            time_only,
         })
     }
 
@@ -411,29 +460,43 @@ impl DatePattern {
             parts.push(part);
             i += n;
         }
-        for (need, name) in [
-            (DatePart::Year, "yyyy"),
-            (DatePart::Day, "dd"),
+        let has = |p: DatePart| parts.contains(&p);
+        let has_month = has(DatePart::Month) || has(DatePart::MonthName);
+        let has_date = has(DatePart::Year) || has_month || has(DatePart::Day);
+        let mut need = vec![
             (DatePart::Hour, "HH"),
             (DatePart::Minute, "mm"),
             (DatePart::Second, "ss"),
-        ] {
-            if !parts.contains(&need) {
+        ];
+        // A time of day alone (`ABSOLUTE`) is dated by the reader; a partial date is refused.
+        if has_date {
+            need.extend([(DatePart::Year, "yyyy"), (DatePart::Day, "dd")]);
+            if !has_month {
                 return Err(format!(
-                    "%d{{{p}}} has no `{name}`; the exporter needs the full date and time"
+                    "%d{{{p}}} has no `MM`; the exporter needs the full date (or only the time of day)"
                 ));
             }
         }
-        if !parts.contains(&DatePart::Month) && !parts.contains(&DatePart::MonthName) {
-            return Err(format!(
-                "%d{{{p}}} has no `MM`; the exporter needs the full date and time"
-            ));
+        for (part, name) in need {
+            if !has(part) {
+                return Err(format!(
+                    "%d{{{p}}} has no `{name}`; the exporter needs the full date and time (or only the time of day)"
+                ));
+            }
         }
         Ok(parts)
     }
 
-    /// Reads a stamp at the start of `s`: the time and the bytes it took.
-    pub fn read(&self, s: &[u8], utc_offset_secs: i32) -> Option<(SystemTime, usize)> {
+    /// Reads a stamp at the start of `s`: the time and the bytes it took. A time of day without
+    /// a date (`%d{ABSOLUTE}`) is put on the latest day that does not place it more than an hour
+    /// after `reference` (the time the line was read when `None`; a replay passes the file's
+    /// modification time): log lines are written before they are read.
+    pub fn read(
+        &self,
+        s: &[u8],
+        utc_offset_secs: i32,
+        reference: Option<SystemTime>,
+    ) -> Option<(SystemTime, usize)> {
         if self.kafka_shape {
             let t = parse_stamp(s.get(..23)?, self.zone_secs.unwrap_or(utc_offset_secs))?;
             return Some((t, 23));
@@ -445,6 +508,12 @@ impl DatePattern {
             match *part {
                 DatePart::Lit(c) => {
                     if s.get(at) != Some(&c) {
+                        return None;
+                    }
+                    at += 1;
+                }
+                DatePart::DateTimeSep => {
+                    if !matches!(s.get(at), Some(b' ' | b'T')) {
                         return None;
                     }
                     at += 1;
@@ -482,6 +551,10 @@ impl DatePattern {
             }
         }
         let offset = zone.or(self.zone_secs).unwrap_or(utc_offset_secs);
+        if self.time_only {
+            let t = date_time_of_day([h, mi, sec], nanos, offset, reference)?;
+            return Some((t, at));
+        }
         let t = from_civil([y, mo, d, h, mi, sec], nanos, offset)?;
         Some((t, at))
     }

@@ -129,6 +129,25 @@ impl LogReader {
     pub fn current(&self) -> &LogEntry {
         &self.entries[self.next]
     }
+
+    /// The framer: its chosen layout and the lines it found outside any entry.
+    pub fn framer(&self) -> &Framer {
+        &self.framer
+    }
+}
+
+/// The lines `reader` holds (a last line without a newline counts).
+pub fn count_lines(mut reader: Box<dyn Read>) -> io::Result<u64> {
+    let mut buf = vec![0; LOG_CHUNK];
+    let (mut lines, mut last) = (0u64, b'\n');
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(lines + u64::from(last != b'\n'));
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        last = buf[n - 1];
+    }
 }
 
 /// Records of one archived event file.

@@ -170,7 +170,8 @@ const SNIFF_LINES: usize = 8;
 /// - `ocsf` when it is a JSON object with `class_uid` and `category_uid`;
 /// - `json` when it is any other JSON object (a complete one on the line);
 /// - a broker log (`broker`, routed by logger) when it starts like a log4j entry, in the
-///   configured `layout` if any;
+///   configured `layout` if any, else in any layout the framer recognizes
+///   ([`log4j::sniff_line`]), behind any line prefix it knows;
 /// - `text` when it has a TAB after a non-empty key.
 ///
 /// Before the lines, the head as a whole is `cloudwatch` when it is CloudWatch Logs records
@@ -231,8 +232,11 @@ fn sniff_line(line: &[u8], layout: Option<&Layout>, utc_offset: i32) -> Option<F
         });
     }
     let header = match layout {
-        Some(layout) => layout.header(line, utc_offset).is_some(),
-        None => log4j::parse_header(line, utc_offset).is_some(),
+        Some(layout) => log4j::LinePrefix::ALL.iter().any(|p| {
+            p.strip(line)
+                .is_some_and(|l| layout.header(log4j::strip_prefix(l), utc_offset).is_some())
+        }),
+        None => log4j::sniff_line(line, utc_offset).is_some(),
     };
     if header {
         return Some(FileFormat::Log(LogKind::Any));

@@ -38,9 +38,12 @@ pub use summary::{by_format, detections_section, summary};
 use crate::config::{Config, ConfigErrors};
 use crate::detect::{DetectorsConfig, Engine, SummaryRow};
 use crate::event::Origin;
+use crate::metrics::internal::{
+    InternalEvent, LayoutChosen, LinesUnrecognized, StreamUnrecognized,
+};
 use crate::metrics::{Metrics, MetricsConfig};
 use crate::parse::layout::Layout;
-use crate::parse::log4j::FramerConfig;
+use crate::parse::log4j::{Framer, FramerConfig};
 use crate::parse::time::parse_utc_offset;
 use crate::parse::Input;
 use crate::parse::{Parsers, ParsersConfig};
@@ -149,6 +152,14 @@ pub struct ReplayStats {
     pub empty: Vec<PathBuf>,
     /// Files of no recognized format: not replayed.
     pub unrecognized: Vec<PathBuf>,
+    /// Lines that matched no layout: every line of the files of no recognized format, and the
+    /// broker-log lines outside any entry.
+    pub unrecognized_lines: u64,
+    /// Files that gave no entry or record for such lines (the unrecognized files, and broker
+    /// logs whose lines matched no layout).
+    pub unrecognized_streams: usize,
+    /// Broker-log files by the layout and line prefix their first entry was read in.
+    pub layouts: BTreeMap<(&'static str, &'static str), usize>,
 }
 
 /// Files of one format and the entries or records read from them.
@@ -458,9 +469,12 @@ fn open_all(
             Sniffed::Unrecognized => {
                 tracing::warn!(
                     file = %path.display(),
+                    hint = crate::metrics::internal::LAYOUT_HINT,
                     "Skipped a file of no recognized format: name its format with --format-for PATH=FORMAT."
                 );
                 stats.unrecognized.push(path.clone());
+                stats.unrecognized_lines += archive::count_lines(file.reader).map_err(io)?;
+                stats.unrecognized_streams += 1;
                 continue;
             }
         };
@@ -475,13 +489,25 @@ fn open_all(
         }
         let mut unwrap_failures = None;
         let reader = match format {
-            FileFormat::Log(_) => Reader::Log(LogReader::new(file.reader, options.framer.clone())),
+            FileFormat::Log(_) => Reader::Log(LogReader::new(
+                file.reader,
+                FramerConfig {
+                    date_reference: Some(file.modified),
+                    ..options.framer.clone()
+                },
+            )),
             FileFormat::CloudWatch => {
                 let failures = Rc::new(Cell::new(0));
                 unwrap_failures = Some(failures.clone());
                 let lines =
                     cloudwatch::Unwrapped::new(file.reader, path.display().to_string(), failures);
-                Reader::Log(LogReader::new(Box::new(lines), options.framer.clone()))
+                Reader::Log(LogReader::new(
+                    Box::new(lines),
+                    FramerConfig {
+                        date_reference: Some(file.modified),
+                        ..options.framer.clone()
+                    },
+                ))
             }
             _ => Reader::Events(EventReader::new(
                 format,
@@ -524,6 +550,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     let metrics =
         Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
     let parsers = || Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")));
+    metrics.init_log_files(REPLAY_SOURCE);
     let mut pipeline = Pipeline::new(parsers()?, metrics.clone());
     if options.detectors_on() {
         // The detectors work on a second core while this thread reads, parses and counts.
@@ -575,13 +602,21 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         stats.by_format.entry(r.format).or_default().items += r.items;
         stats.rejected += r.unwrap_failures.as_ref().map_or(0, |f| f.get());
         match &r.reader {
-            Reader::Log(_) => stats.entries += r.items,
+            Reader::Log(log) => {
+                stats.entries += r.items;
+                report_layout(&r.path, log.framer(), options, &metrics, &mut stats);
+            }
             Reader::Events(e) => {
                 stats.records += r.items;
                 stats.rejected += e.unreadable;
             }
         }
     }
+    LinesUnrecognized {
+        source: REPLAY_SOURCE,
+        lines: stats.unrecognized_lines,
+    }
+    .emit(&metrics);
     let (detections, detections_dropped) = pipeline.detections().unwrap_or_default();
     Ok(Replayed {
         metrics,
@@ -589,6 +624,49 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         detections,
         detections_dropped,
     })
+}
+
+/// The `source` label of what a replay counts.
+const REPLAY_SOURCE: &str = "replay";
+
+/// Reports the layout a replayed broker log was read in (logged, counted in
+/// `kafka_security_log_layout_streams`), or that it recognized nothing (a warning), and adds its
+/// lines outside any entry to `stats`.
+fn report_layout(
+    path: &str,
+    framer: &Framer,
+    options: &ReplayOptions,
+    metrics: &Metrics,
+    stats: &mut ReplayStats,
+) {
+    let layout = options.framer.layout.as_deref();
+    stats.unrecognized_lines += framer.skipped_lines();
+    match framer.choice() {
+        Some(choice) => {
+            *stats
+                .layouts
+                .entry((choice.layout.as_str(), choice.prefix.as_str()))
+                .or_default() += 1;
+            LayoutChosen {
+                source: REPLAY_SOURCE,
+                path,
+                choice,
+                anchored: choice.anchored(layout),
+            }
+            .emit(metrics);
+        }
+        None if framer.skipped_lines() > 0 => {
+            stats.unrecognized_streams += 1;
+            StreamUnrecognized {
+                source: REPLAY_SOURCE,
+                path,
+                lines: framer.skipped_lines(),
+                layout: layout.map(Layout::pattern),
+            }
+            .emit(metrics);
+        }
+        None => {}
+    }
 }
 
 /// Whether stderr is a terminal (the progress-bar default).

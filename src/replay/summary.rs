@@ -42,8 +42,9 @@ pub fn summary(replayed: &Replayed, top: usize, elapsed: f64, detectors_on: bool
     out
 }
 
-/// `By format: broker 3 file(s) 1200 entries; audit 1 file(s) 40 records`, then a line naming
-/// the files of no recognized format, which were not replayed.
+/// `By format: broker 3 file(s) 1200 entries; audit 1 file(s) 40 records`, then lines naming
+/// the files of no recognized format (not replayed), the layouts broker logs were read in, and
+/// how many lines matched no layout, with the `--layout` hint.
 pub fn by_format(stats: &ReplayStats) -> String {
     let mut parts: Vec<String> = stats
         .by_format
@@ -78,6 +79,24 @@ pub fn by_format(stats: &ReplayStats) -> String {
             "NOT REPLAYED: {} file(s) of no recognized format (name it with --format-for PATH=FORMAT): {}",
             names.len(),
             names.join(", ")
+        );
+    }
+    if !stats.layouts.is_empty() {
+        let parts: Vec<String> = stats
+            .layouts
+            .iter()
+            .map(|((layout, prefix), n)| match *prefix {
+                "none" => format!("{layout} {n} file(s)"),
+                _ => format!("{layout} behind {prefix} prefixes {n} file(s)"),
+            })
+            .collect();
+        let _ = writeln!(out, "Layouts: {}", parts.join("; "));
+    }
+    if stats.unrecognized_lines > 0 {
+        let _ = writeln!(
+            out,
+            "UNRECOGNIZED: {} line(s) matched no layout ({} file(s) gave nothing else). If they are broker logs in another log4j layout, give its pattern with --layout PATTERN (e.g. --layout '%d{{ISO8601}} [%t] %-5p %c %x - %m%n', or the log4j.properties line holding it); name other formats with --format-for PATH=FORMAT.",
+            stats.unrecognized_lines, stats.unrecognized_streams
         );
     }
     out

@@ -22,8 +22,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::Origin;
 use crate::health::Health;
-use crate::metrics::internal::{CheckpointFailed, InternalEvent};
-use crate::parse::log4j::{Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
+use crate::metrics::internal::{
+    CheckpointFailed, InternalEvent, LayoutChosen, LayoutStreamClosed, LinesUnrecognized,
+    StreamUnrecognized,
+};
+use crate::metrics::Metrics;
+use crate::parse::layout::Layout;
+use crate::parse::log4j::{Choice, Framer, FramerConfig, LogEntry, DEFAULT_MAX_ENTRY_BYTES};
 use crate::parse::Input;
 use crate::pipeline::{Item, LogStream, Pipeline};
 use crate::sources::fields::{Fields, Problems};
@@ -173,6 +178,56 @@ struct Stream {
     log: String,
     /// Data arrived in the current poll.
     active: bool,
+    /// The framer's skipped lines already counted.
+    counted_skipped: u64,
+    /// The layout its first entry chose, once reported.
+    choice: Option<Choice>,
+    /// Reported as recognizing nothing.
+    warned: bool,
+}
+
+impl Stream {
+    /// Reports what the framer saw since the last call: lines outside any entry, the layout the
+    /// first entry chose (once), and a stream that recognizes nothing (once: after
+    /// [`crate::parse::log4j::UNRECOGNIZED_AFTER_LINES`] lines, or at its `end` after any).
+    fn observe(&mut self, source: &str, metrics: &Metrics, layout: Option<&Layout>, end: bool) {
+        let skipped = self.framer.skipped_lines();
+        LinesUnrecognized {
+            source,
+            lines: skipped - self.counted_skipped,
+        }
+        .emit(metrics);
+        self.counted_skipped = skipped;
+        if let (None, Some(choice)) = (self.choice, self.framer.choice()) {
+            self.choice = Some(choice);
+            LayoutChosen {
+                source,
+                path: &self.path,
+                choice,
+                anchored: choice.anchored(layout),
+            }
+            .emit(metrics);
+        }
+        let nothing = self.framer.recognizes_nothing()
+            || (end && self.framer.choice().is_none() && skipped > 0);
+        if nothing && !self.warned {
+            self.warned = true;
+            StreamUnrecognized {
+                source,
+                path: &self.path,
+                lines: skipped,
+                layout: layout.map(Layout::pattern),
+            }
+            .emit(metrics);
+        }
+    }
+
+    /// The stream is gone (ended, truncated): it no longer counts in its layout's gauge.
+    fn close(&self, source: &str, metrics: &Metrics) {
+        if let Some(choice) = self.choice {
+            LayoutStreamClosed { source, choice }.emit(metrics);
+        }
+    }
 }
 
 /// A running file source.
@@ -201,6 +256,7 @@ impl FileSource {
         pipeline
             .metrics()
             .init_source(&config.name, false, &[config.kind]);
+        pipeline.metrics().init_log_files(&config.name);
         Ok(FileSource {
             config,
             tailer,
@@ -243,7 +299,9 @@ impl FileSource {
         }
         loop {
             let pipeline = &self.pipeline;
-            let mut apply = |entries: &mut Vec<LogEntry>, s: &Stream| {
+            let layout = framer_config.layout.as_deref();
+            let mut apply = |entries: &mut Vec<LogEntry>, s: &mut Stream, end: bool| {
+                s.observe(&source, pipeline.metrics(), layout, end);
                 if entries.is_empty() {
                     return;
                 }
@@ -281,19 +339,25 @@ impl FileSource {
                         path: path.display().to_string(),
                         log: stream_key(path),
                         active: true,
+                        counted_skipped: 0,
+                        choice: None,
+                        warned: false,
                     });
                     s.active = true;
                     s.framer.push(bytes, &mut entries);
-                    apply(&mut entries, s);
+                    apply(&mut entries, s, false);
                 }
                 TailEvent::Truncated { stream, path } => {
                     tracing::info!(source = %source, path = %path.display(), "File truncated in place; reading its new content from the start.");
-                    streams.remove(&stream);
+                    if let Some(s) = streams.remove(&stream) {
+                        s.close(&source, pipeline.metrics());
+                    }
                 }
                 TailEvent::Ended { stream, .. } => {
                     if let Some(mut s) = streams.remove(&stream) {
                         s.framer.flush(&mut entries);
-                        apply(&mut entries, &s);
+                        apply(&mut entries, &mut s, true);
+                        s.close(&source, pipeline.metrics());
                         ended.push((stream, s.framer.pending_offset()));
                     }
                 }
@@ -302,7 +366,7 @@ impl FileSource {
             // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
             for s in streams.values_mut().filter(|s| !s.active) {
                 s.framer.flush_if_idle(&mut entries);
-                apply(&mut entries, s);
+                apply(&mut entries, s, false);
             }
             for (id, s) in &streams {
                 self.tailer.checkpoint(*id, s.framer.pending_offset());

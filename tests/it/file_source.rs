@@ -244,7 +244,7 @@ fn bad_layouts_are_reported_with_paths() {
       name: two
       paths: ['/tmp/y/*.log']
       kind: authorizer
-      layout: '%d{HH:mm:ss} %p %m%n'
+      layout: '%d{MM-dd HH:mm:ss} %p %m%n'
   - kafka:
       group_id: g
       topics:
@@ -263,7 +263,7 @@ fn bad_layouts_are_reported_with_paths() {
     let err = String::from_utf8_lossy(&out.stderr);
     for want in [
         "sources[0].file.layout: this layout prints no full logger name",
-        "sources[1].file.layout: %d{HH:mm:ss} has no `yyyy`",
+        "sources[1].file.layout: %d{MM-dd HH:mm:ss} has no `yyyy`",
         "sources[2].kafka.topics[0]: `utc_offset` and `layout` apply only to the broker-log formats",
         "sources[2].kafka.topics[1].utc_offset:",
         "sources[2].kafka.topics[1].layout: `%highlight{%p}`: conversion `%highlight` is not supported",

@@ -20,6 +20,7 @@ mod e2e_otlp;
 mod e2e_prometheus;
 mod file_source;
 mod helm_chart;
+mod layouts;
 mod parse_fixtures;
 mod pasted_lines;
 mod readme;

@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use kafka_security_exporter::detect::{Detection, Detector, Severity};
 use kafka_security_exporter::event::{Category, Format, Origin, Outcome, SecurityEvent};
 use kafka_security_exporter::event::{ChangeAction, Rejection};
-use kafka_security_exporter::metrics::internal::{DetectionRaised, InternalEvent};
+use kafka_security_exporter::metrics::internal::{DetectionRaised, InternalEvent, LayoutChosen};
 use kafka_security_exporter::metrics::{catalogue, Metrics, MetricsConfig};
-use kafka_security_exporter::parse::log4j::Level;
+use kafka_security_exporter::parse::log4j::{Choice, LayoutName, Level, LinePrefix};
 use kafka_security_exporter::parse::ParseError;
 use prometheus::proto::MetricType;
 
@@ -87,6 +87,17 @@ fn every_metric_is_documented_exactly() {
     metrics.set_source_up("s", true);
     metrics.record_redelivery("s");
     metrics.set_consumer_lag("s", "t", 0, 0);
+    metrics.init_log_files("s");
+    LayoutChosen {
+        source: "s",
+        path: "server.log",
+        choice: Choice {
+            layout: LayoutName::Kafka,
+            prefix: LinePrefix::None,
+        },
+        anchored: true,
+    }
+    .emit(&metrics);
     metrics.init_otlp_signals();
     metrics.init_detectors(&[Detector::BruteForce]);
     DetectionRaised {
