@@ -19,6 +19,7 @@ use crate::event::{Format, Origin, SecurityEvent};
 use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
 use crate::metrics::Metrics;
 use crate::otel;
+use crate::parse::authorizer;
 use crate::parse::broker_log::{self, LogOutput};
 use crate::parse::controller_log::Lifecycle;
 use crate::parse::log4j::{FramerConfig, LogEntry};
@@ -37,6 +38,17 @@ pub struct LogStream {
     /// The stream's name for the detectors (a log that goes silent is named by it); the source
     /// name when unset.
     name: Option<Arc<str>>,
+    /// An authorization decision whose API and rule may be a client's forgery, waiting for the
+    /// next entry of the stream, which may hold the genuine ones (see [`Pipeline::apply`]).
+    held: Option<Held>,
+}
+
+/// A decision held back until the entry after it is seen.
+#[derive(Debug, Clone)]
+struct Held {
+    event: SecurityEvent<'static>,
+    /// When its entry was read.
+    started: SystemTime,
 }
 
 impl LogStream {
@@ -45,6 +57,7 @@ impl LogStream {
         LogStream {
             replay_since: None,
             name: Some(name.into()),
+            held: None,
         }
     }
 }
@@ -291,25 +304,42 @@ impl Pipeline {
         if let Some(d) = &self.detect {
             d.log_entry(source, stream_name, entry.timestamp);
         }
+        // The entry after a decision whose tail may be forged: when it ends in the decision's
+        // genuine tail, the two are one decision and its first line is the client's forgery.
+        if let Some(held) = stream.held.take() {
+            if entry.suspect {
+                if let Some(c) = authorizer::completion(&held.event, entry) {
+                    let mut event = held.event;
+                    event.api = Some(c.api.to_string().into());
+                    event.reason = c.reason;
+                    return self.record_entry_event(
+                        source,
+                        stream_name,
+                        &event,
+                        held.started,
+                        true,
+                    );
+                }
+            }
+            self.record_entry_event(source, stream_name, &held.event, held.started, true);
+        }
         let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
                 if entry.suspect || error.is_injection() {
-                    let suspect = Suspect {
-                        at: entry.timestamp,
-                        principal: None,
-                        stream: stream_name,
-                    };
-                    if let Some(d) = &self.detect {
-                        d.suspect(source, &suspect);
-                    }
+                    self.injected(
+                        source,
+                        stream_name,
+                        entry.timestamp,
+                        error.injection_principal(),
+                    );
                 }
                 self.observed(source, &origin, None, started, Err((format, &error)));
                 return self.rejected(source, format, error, &origin);
             }
         };
         match output {
-            LogOutput::Event(mut event) => {
+            LogOutput::Event(mut event, injection) => {
                 if event.format == Format::ControllerLog {
                     if let Some(since) = stream.replay_since {
                         let within = entry
@@ -324,13 +354,15 @@ impl Pipeline {
                     }
                 }
                 event.origin = origin;
-                // One clock read per entry: the parse in between takes microseconds.
-                self.metrics.record(source, &event, started);
-                if let Some(d) = &self.detect {
-                    d.observe(source, &event);
+                if injection.tail_doubtful {
+                    stream.held = Some(Held {
+                        event: event.into_owned(),
+                        started,
+                    });
+                    return Applied::Skipped;
                 }
-                self.observed(source, &event.origin, None, started, Ok(&event));
-                Applied::Event(event.format)
+                let suspect = injection.suspect || entry.suspect;
+                self.record_entry_event(source, stream_name, &event, started, suspect)
             }
             LogOutput::Request(r) => {
                 self.metrics
@@ -347,6 +379,56 @@ impl Pipeline {
             }
             LogOutput::Nothing => Applied::Skipped,
         }
+    }
+
+    /// Records an event read from a broker-log entry (read at `started`); a `suspect` one is also
+    /// counted as a suspected injection.
+    fn record_entry_event(
+        &self,
+        source: &str,
+        stream_name: &str,
+        event: &SecurityEvent<'_>,
+        started: SystemTime,
+        suspect: bool,
+    ) -> Applied {
+        // One clock read per entry: the parse in between takes microseconds.
+        self.metrics.record(source, event, started);
+        if suspect {
+            let at = event.event_time.unwrap_or(started);
+            self.injected(source, stream_name, at, event.principal.as_deref());
+        }
+        if let Some(d) = &self.detect {
+            d.observe(source, event);
+        }
+        self.observed(source, &event.origin, None, started, Ok(event));
+        Applied::Event(event.format)
+    }
+
+    /// A broker-log entry that carried a forged line or field: counted in
+    /// `kafka_security_log_injection_total` and given to the `log_injection` detector.
+    fn injected(&self, source: &str, stream: &str, at: SystemTime, principal: Option<&str>) {
+        self.metrics.record_log_injection(principal);
+        if let Some(d) = &self.detect {
+            d.suspect(
+                source,
+                &Suspect {
+                    at,
+                    principal,
+                    stream,
+                },
+            );
+        }
+    }
+
+    /// The end of a broker-log stream (a file read to its end, a record's entries): a decision
+    /// still held back for the entry after it is recorded as it is. Returns what it became.
+    pub fn end_stream(&self, source: &str, stream: &mut LogStream) -> Applied {
+        let Some(held) = stream.held.take() else {
+            return Applied::Skipped;
+        };
+        let name = stream.name.clone();
+        let name = name.as_deref().unwrap_or(source);
+        self.record_entry_event(source, name, &held.event, held.started, true)
     }
 
     /// The entries of one Kafka record holding broker-log line(s), with the log stream of its
@@ -375,7 +457,11 @@ impl Pipeline {
         for entry in entries {
             last = self.apply_entry(source, input, entry, record.origin.clone(), stream);
         }
-        last
+        // A record is framed alone: no entry of a later record follows a forged line in it.
+        match self.end_stream(source, stream) {
+            Applied::Skipped => last,
+            held => held,
+        }
     }
 }
 
@@ -412,9 +498,11 @@ mod tests {
         }
     }
 
+    /// What each entry of `log` became, then what the end of the stream released (when
+    /// anything).
     fn feed(p: &Pipeline, input: Input, log: &str) -> Vec<Applied> {
         let mut stream = LogStream::default();
-        log4j::frame_all(FramerConfig::default(), log.as_bytes())
+        let mut applied: Vec<Applied> = log4j::frame_all(FramerConfig::default(), log.as_bytes())
             .iter()
             .map(|entry| {
                 let item = Item::Entry {
@@ -424,7 +512,12 @@ mod tests {
                 };
                 p.apply("logs", input, item)
             })
-            .collect()
+            .collect();
+        match p.end_stream("logs", &mut stream) {
+            Applied::Skipped => {}
+            released => applied.push(released),
+        }
+        applied
     }
 
     /// A failed login from `host` at second `s` of a minute, as `server.log` writes it.

@@ -60,8 +60,9 @@ fn logger_format(logger: &str) -> Option<Option<Format>> {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum LogOutput<'a> {
-    /// A security event (authorization decision, failed login, change, rejected connection).
-    Event(SecurityEvent<'a>),
+    /// A security event (authorization decision, failed login, change, rejected connection),
+    /// and what its entry says about log injection.
+    Event(SecurityEvent<'a>, Injection),
     /// A completed request from the request log.
     Request(RequestRecord<'a>),
     /// A controller (re)start or activation line, which bounds the startup replay.
@@ -70,15 +71,38 @@ pub enum LogOutput<'a> {
     Nothing,
 }
 
+/// What an entry that became an event says about log injection (see [`authorizer::Decision`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Injection {
+    /// The entry carried a forged line or field: counted as a suspected injection too.
+    pub suspect: bool,
+    /// The event's API and rule may be a client's forgery; the next entry may hold the genuine
+    /// ones ([`authorizer::completion`]).
+    pub tail_doubtful: bool,
+}
+
 /// Parses one entry of the log it was [`route`]d to.
 pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput<'_>, ParseError> {
     fn event(
         r: Result<Option<SecurityEvent<'_>>, ParseError>,
     ) -> Result<LogOutput<'_>, ParseError> {
-        r.map(|e| e.map_or(LogOutput::Nothing, LogOutput::Event))
+        r.map(|e| {
+            e.map_or(LogOutput::Nothing, |e| {
+                LogOutput::Event(e, Injection::default())
+            })
+        })
     }
     match format {
-        Some(Format::AuthorizerLog) => event(authorizer::parse(entry)),
+        Some(Format::AuthorizerLog) => Ok(match authorizer::parse_decision(entry)? {
+            Some(d) => LogOutput::Event(
+                d.event,
+                Injection {
+                    suspect: d.suspect,
+                    tail_doubtful: d.tail_doubtful,
+                },
+            ),
+            None => LogOutput::Nothing,
+        }),
         Some(Format::ServerLog) => event(server_log::parse(entry)),
         Some(Format::ControllerLog) => {
             if let Some(l) = controller_log::lifecycle(entry.first_line()) {
@@ -91,10 +115,10 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
                 if !entry.message.starts_with("Completed request:") {
                     return Ok(LogOutput::Nothing);
                 }
-                return Err(ParseError::InvalidField {
-                    field: "message",
-                    problem: "entry was cut or follows a forged log line".into(),
-                });
+                return Err(ParseError::injection(
+                    "request-log entry was cut or follows a forged log line",
+                    None,
+                ));
             }
             Ok(request_log::parse_message(&entry.message)?
                 .map_or(LogOutput::Nothing, LogOutput::Request))

@@ -492,6 +492,11 @@ impl Framer {
         }
     }
 
+    /// Nothing is held back: no entry being assembled and no unfinished line.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_none() && self.partial.is_empty() && !self.partial_overflow
+    }
+
     /// Lines before the first entry header (the middle of an entry a tailer started in).
     pub fn skipped_lines(&self) -> u64 {
         self.skipped_lines

@@ -243,8 +243,10 @@ impl FileSource {
         }
         loop {
             let pipeline = &self.pipeline;
-            let mut apply = |entries: &mut Vec<LogEntry>, s: &Stream| {
-                if entries.is_empty() {
+            // `done`: the framer holds nothing more (idle or ended), so no entry can still
+            // follow a decision the pipeline holds back for the entry after it.
+            let mut apply = |entries: &mut Vec<LogEntry>, s: &Stream, done: bool| {
+                if entries.is_empty() && !done {
                     return;
                 }
                 if !logs.contains_key(&s.log) {
@@ -262,6 +264,9 @@ impl FileSource {
                         stream: log,
                     };
                     pipeline.apply(&source, kind, item);
+                }
+                if done {
+                    pipeline.end_stream(&source, log);
                 }
             };
             for s in streams.values_mut() {
@@ -284,7 +289,7 @@ impl FileSource {
                     });
                     s.active = true;
                     s.framer.push(bytes, &mut entries);
-                    apply(&mut entries, s);
+                    apply(&mut entries, s, false);
                 }
                 TailEvent::Truncated { stream, path } => {
                     tracing::info!(source = %source, path = %path.display(), "File truncated in place; reading its new content from the start.");
@@ -293,7 +298,7 @@ impl FileSource {
                 TailEvent::Ended { stream, .. } => {
                     if let Some(mut s) = streams.remove(&stream) {
                         s.framer.flush(&mut entries);
-                        apply(&mut entries, &s);
+                        apply(&mut entries, &s, true);
                         ended.push((stream, s.framer.pending_offset()));
                     }
                 }
@@ -302,7 +307,8 @@ impl FileSource {
             // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
             for s in streams.values_mut().filter(|s| !s.active) {
                 s.framer.flush_if_idle(&mut entries);
-                apply(&mut entries, s);
+                let idle = s.framer.is_empty();
+                apply(&mut entries, s, idle);
             }
             for (id, s) in &streams {
                 self.tailer.checkpoint(*id, s.framer.pending_offset());
