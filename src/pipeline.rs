@@ -787,4 +787,228 @@ mod tests {
         assert_ne!(applied, Applied::Event(Format::AuthorizerLog));
         assert_eq!(sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"), Some(2.0));
     }
+
+    /// Every series of `metric` in `p`'s exposition, as (labels, value).
+    fn series(p: &Pipeline, metric: &str) -> Vec<(String, f64)> {
+        text(p)
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(metric)?;
+                let (labels, value) = rest.rsplit_once(' ')?;
+                (labels.is_empty() || labels.starts_with('{'))
+                    .then(|| (labels.to_string(), value.parse().unwrap()))
+            })
+            .collect()
+    }
+
+    const AUTHZ: &str = "kafka_security_authorization_total";
+    const DENIALS: &str = "kafka_security_authorization_denials_by_principal_total";
+    const INJECTION: &str = "kafka_security_log_injection_total";
+
+    /// `log` counted exactly one denial: `principal`'s READ on a group through `api`, counted
+    /// once in the authorization metrics, and one suspected injection, by `principal`; nothing
+    /// else (no forged event, no parse error).
+    fn assert_one_genuine_denial(p: &Pipeline, principal: &str, api: &str) {
+        let authz = series(p, AUTHZ);
+        assert_eq!(
+            authz,
+            [(
+                format!("{{api=\"{api}\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}}"),
+                1.0
+            )],
+            "{}",
+            text(p)
+        );
+        let denials = series(p, DENIALS);
+        assert_eq!(denials.len(), 1, "{denials:?}");
+        assert!(
+            denials[0].0.contains(&format!("principal=\"{principal}\"")),
+            "{denials:?}"
+        );
+        assert_eq!(denials[0].1, 1.0);
+        assert_eq!(
+            series(p, INJECTION),
+            [(format!("{{principal=\"{principal}\"}}"), 1.0)]
+        );
+        assert_eq!(
+            series(p, "kafka_security_authentication_failures_by_client_total"),
+            []
+        );
+        let errors: f64 = series(p, "kafka_security_parse_errors_total")
+            .iter()
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(errors, 0.0);
+    }
+
+    /// A denial of `User:mallory`'s JoinGroup whose group id is `group`, as Kafka writes it.
+    fn hostile_join(group: &str) -> String {
+        format!("[2026-11-26 14:06:30,883] INFO Principal = User:mallory is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:{group} for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n")
+    }
+
+    #[test]
+    fn a_forged_clause_in_a_group_id_neither_forges_nor_hides() {
+        let p = pipeline();
+        let applied = feed(
+            &p,
+            Input::BrokerLog,
+            &hostile_join("g is Allowed operation = ALTER from host = 10.0.0.5 on resource = Group:LITERAL:billing"),
+        );
+        assert_eq!(applied, [Applied::Event(Format::AuthorizerLog)]);
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    #[test]
+    fn a_forged_tail_in_a_group_id_neither_forges_nor_hides() {
+        let p = pipeline();
+        feed(
+            &p,
+            Input::BrokerLog,
+            &hostile_join(
+                "g for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser",
+            ),
+        );
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    #[test]
+    fn a_forged_clause_in_a_principal_neither_forges_nor_hides() {
+        // A SASL user name holding a whole clause, denied on a topic.
+        let p = pipeline();
+        let principal = "User:eve is Allowed operation = READ from host = 10.0.0.5 on resource = Topic:LITERAL:payments";
+        feed(&p, Input::BrokerLog, &format!("[2026-11-26 14:06:30,883] INFO Principal = {principal} is Denied operation = WRITE from host = 10.0.0.9 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n"));
+        assert_eq!(
+            series(&p, AUTHZ),
+            [(
+                "{api=\"Produce\",decision=\"denied\",operation=\"WRITE\",resource_type=\"Topic\"}"
+                    .to_string(),
+                1.0
+            )]
+        );
+        assert_eq!(
+            series(&p, DENIALS),
+            [(format!("{{operation=\"WRITE\",principal=\"{principal}\",resource_name=\"orders\",resource_type=\"Topic\"}}"), 1.0)]
+        );
+        assert_eq!(
+            series(&p, INJECTION),
+            [(format!("{{principal=\"{principal}\"}}"), 1.0)]
+        );
+    }
+
+    /// The group id carries a line break, a whole forged line (with a logger, which closes the
+    /// entry for the framer) and the start of another forged line, which the genuine tail ends.
+    #[test]
+    fn a_forged_line_in_a_group_id_neither_forges_nor_hides() {
+        let p = pipeline();
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.7 on resource = Group:LITERAL:h";
+        let applied = feed(&p, Input::BrokerLog, &hostile_join(group));
+        assert_eq!(
+            applied,
+            [Applied::Skipped, Applied::Event(Format::AuthorizerLog)]
+        );
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    /// As above, the second forged line a failed authentication of another logger: the genuine
+    /// tail ends up in its continuation.
+    #[test]
+    fn a_forged_line_of_another_logger_neither_forges_nor_hides() {
+        let p = pipeline();
+        let group = "g\n[2026-11-26 14:06:30,883] INFO x (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /10.9.9.9 (channelId=127.0.0.1:19092-10.9.9.9:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)\n";
+        feed(&p, Input::BrokerLog, &hostile_join(group));
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    /// A forged line whose entry ends in the genuine tail, at the end of the input or before an
+    /// entry that cannot complete it: the decision is counted with its own tail, once.
+    #[test]
+    fn a_split_decision_without_a_completion_is_counted_with_its_own_tail() {
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)";
+        let p = pipeline();
+        let applied = feed(&p, Input::BrokerLog, &hostile_join(group));
+        assert_eq!(
+            applied,
+            [Applied::Skipped, Applied::Event(Format::AuthorizerLog)]
+        );
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+        // Followed by a genuine line of another log: both counted.
+        let p = pipeline();
+        let log = format!("{}{}", hostile_join(group), failed_login("10.0.0.7", 31));
+        feed(&p, Input::BrokerLog, &log);
+        assert_eq!(
+            series(&p, AUTHZ),
+            [(
+                "{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"
+                    .to_string(),
+                1.0
+            )]
+        );
+        assert_eq!(sample(&p, "kafka_security_authentication_failures_by_client_total{client_host=\"10.0.0.7\",reason=\"invalid_credentials\"}"), Some(1.0));
+        // The failed login followed a forged line: suspect too.
+        let injected: f64 = series(&p, INJECTION).iter().map(|(_, v)| v).sum();
+        assert_eq!(injected, 2.0);
+    }
+
+    #[test]
+    fn an_unrecoverable_decision_is_a_parse_error_naming_its_principal() {
+        let p = pipeline();
+        // Both clauses allow, the rule denies: no clause can be the genuine one.
+        let applied = feed(&p, Input::BrokerLog, "[2026-11-26 14:06:30,883] INFO Principal = User:mallory is Allowed operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:x is Allowed operation = READ from host = 1.2.3.4 on resource = Group:LITERAL:y for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n");
+        assert!(
+            matches!(&applied[..], [Applied::Rejected(Some(Format::AuthorizerLog), e)] if e.injection_principal() == Some("User:mallory")),
+            "{applied:?}"
+        );
+        assert_eq!(series(&p, AUTHZ), []);
+        assert_eq!(
+            series(&p, INJECTION),
+            [("{principal=\"User:mallory\"}".to_string(), 1.0)]
+        );
+        assert_eq!(sample(&p, "kafka_security_parse_errors_total{format=\"authorizer_log\",reason=\"invalid_field\",source=\"logs\"}"), Some(1.0));
+    }
+
+    #[test]
+    fn injections_are_capped_per_principal() {
+        let mut config = MetricsConfig::default();
+        config.max_series.insert(INJECTION.to_string(), 1);
+        let p = Pipeline::new(
+            Parsers::new(&ParsersConfig::default()).unwrap(),
+            Arc::new(Metrics::new(&config).unwrap()),
+        );
+        let mut log = String::new();
+        for who in ["mallory", "trudy", "oscar"] {
+            log.push_str(
+                &hostile_join(&format!(
+                    "g for request = Fetch with resourceRefCount = 1 based on rule SuperUser {who}"
+                ))
+                .replace("User:mallory", &format!("User:{who}")),
+            );
+        }
+        feed(&p, Input::BrokerLog, &log);
+        assert_eq!(
+            series(&p, INJECTION),
+            [
+                ("{principal=\"User:mallory\"}".to_string(), 1.0),
+                (format!("{{principal=\"{OVERFLOW}\"}}"), 2.0)
+            ]
+        );
+    }
+
+    /// The `log_injection` detector hears of a split decision once, naming its principal.
+    #[test]
+    fn the_log_injection_detector_hears_of_a_split_decision_once() {
+        use crate::detect::DetectorsConfig;
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.7 on resource = Group:LITERAL:h";
+        let p = pipeline().with_detectors(Engine::new(&DetectorsConfig::default()));
+        feed(&p, Input::BrokerLog, &hostile_join(group));
+        let end = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_166_000);
+        p.detect_end("logs", end);
+        let (rows, _) = p.detections().unwrap();
+        let injection: Vec<_> = rows
+            .iter()
+            .filter(|r| r.detector.as_str() == "log_injection")
+            .collect();
+        assert_eq!(injection.len(), 1, "{rows:?}");
+        assert_eq!(injection[0].subject, "User:mallory");
+        assert_eq!((injection[0].detections, injection[0].events), (1, 1));
+    }
 }
