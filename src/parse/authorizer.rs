@@ -206,8 +206,12 @@ fn read(
     } else {
         clause.resource_name.into()
     });
-    ev.api = tail.api.map(Into::into);
-    ev.reason = reason_for(clause.allowed, tail.rule);
+    // A tail whose rule contradicts the decision is a client's (the clause was chosen without
+    // it): no API rather than a forged one.
+    if rule_agrees(tail.rule, clause.allowed) {
+        ev.api = tail.api.map(Into::into);
+        ev.reason = reason_for(clause.allowed, tail.rule);
+    }
     Ok(Some(Decision {
         event: ev,
         suspect,
