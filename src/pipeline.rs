@@ -3,6 +3,13 @@
 //! ([`Applied`]). The pipeline orchestrates; it does not parse. Sources call
 //! [`Pipeline::apply`] and only then store the record's offset, which is what makes counting
 //! at-least-once.
+//!
+//! Broker-log entries carrying a forged line or field (log injection) are counted for their
+//! genuine decision and in `kafka_security_log_injection_total`, and handed to the
+//! `log_injection` detector. A decision whose entry absorbed a forged line is held back in its
+//! [`LogStream`] until the next entry, whose end may hold its genuine API and rule
+//! ([`crate::parse::authorizer::completion`]); [`Pipeline::end_stream`] releases it when the
+//! stream ends.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -25,24 +25,43 @@
 //! [`Reason::DenyAcl`], by `DefaultDeny` [`Reason::NoMatchingAcl`]; ZooKeeper lines do not say why,
 //! so they carry no reason.
 //!
-//! # Log injection
+//! # Log injection: neither forge nor hide
 //!
 //! Principals (SSL DNs, SASL names) and group / transactional ids (resource names) come from
-//! clients and can hold ` is Denied operation = `, ` for request = ` or anything else. So:
+//! clients and can hold ` is Denied operation = `, ` for request = `, a line break, or anything
+//! else; Kafka does not escape them. A suspect entry is read, not refused (refusing it would let
+//! a client hide its own denials), and the genuine decision comes from the parts the broker
+//! wrote, read from both ends:
 //!
-//! - the tail is the **last** ` for request = <ApiKeys word> with resourceRefCount = <digits>`
-//!   that is followed by a well-formed rule running to the end of the line (or, for the ZooKeeper
-//!   shape, by the end of the line);
-//! - the decision clause ` is Allowed|Denied operation|Operation = OPERATION from host =
-//!   ADDRESS on resource = TYPE:` must be well-formed with every word from Kafka's fixed
-//!   vocabulary; a line holding **two** such clauses cannot be read without guessing which field
-//!   was forged, so it is rejected ([`ParseError::InvalidField`]) rather than guessed;
-//! - a message spanning lines, or an entry the framer marked suspect, is rejected the same way.
+//! - the tail from the end: the **last** ` for request = <ApiKeys word> with resourceRefCount =
+//!   <digits>` followed by a well-formed rule running to the end of the line (or, for the
+//!   ZooKeeper shape, by the end of the line) gives the API and the rule;
+//! - the decision clause from the start: ` is Allowed|Denied operation|Operation = OPERATION from
+//!   host = ADDRESS on resource = TYPE:` with every word from Kafka's fixed vocabulary gives the
+//!   principal (before it), decision, operation, host and resource type. When several
+//!   well-formed clauses exist (one is forged, in the principal or in the resource name), a
+//!   clause counts only if it agrees with the rule and its resource can hold the text after it
+//!   (a topic name is at most 249 of `[a-zA-Z0-9._-]`; the cluster is `kafka-cluster`); of those,
+//!   the **first** wins, as any client can choose a group id while a principal is issued by the
+//!   cluster's identity system. When none is left the entry is an injection
+//!   error naming the first clause's principal ([`ParseError::injection`]);
+//! - the hostile text stays in the resource name, control characters escaped and cut after
+//!   [`MAX_SUSPECT_NAME_CHARS`]; a cut entry (the framer's size limit) is read from its prefix,
+//!   without a tail;
+//! - a message spanning lines: its last line may be the client's (a forged line the framer kept
+//!   inside the entry), so its rule does not choose the clause, a rule contradicting the decision
+//!   gives no API, and [`Decision::tail_doubtful`] tells the pipeline to look for the genuine
+//!   tail at the end of the next entry ([`completion`]), whose first line is then the client's.
 //!
-//! A forged field can therefore never add an event or move text into another field; at worst it
-//! turns its own line into a counted parse error. One residue: in the pre-2.4 shape without a
-//! tail, a resource name ending in a forged ` for request = X with resourceRefCount = 1` is read
-//! as the ZooKeeper shape.
+//! Every such entry is [`Decision::suspect`]: the pipeline counts it in
+//! `kafka_security_log_injection_total` and hands it to the `log_injection` detector.
+//!
+//! Residues: a principal holding a whole clause that agrees with the rule, on a group or
+//! transactional id, has the decision counted for the principal text before that clause. In the
+//! pre-2.4 shape without a tail, a resource name ending in a forged ` for request = X with
+//! resourceRefCount = 1` is read as the ZooKeeper shape. A group id that closes its line with a
+//! forged ` (kafka.authorizer.logger)` and then forges whole lines is not seen by the framer: the
+//! genuine decision is read without its tail and the forged lines as decisions.
 //!
 //! # Speed
 //!
@@ -230,6 +249,10 @@ fn reason_for(allowed: bool, rule: Option<Rule>) -> Option<Reason> {
 /// Whether a client-chosen field holds Kafka's own separators or a control character: text
 /// written to pass for log structure.
 fn looks_forged(field: &str) -> bool {
+    // Most names hold no space (topics, `User:alice`): every separator has one.
+    if !field.bytes().any(|b| b == b' ' || b.is_ascii_control()) {
+        return false;
+    }
     field.bytes().any(|b| b.is_ascii_control())
         || [
             " is Denied ",
@@ -250,8 +273,7 @@ fn escape(field: &str, max_chars: usize) -> Cow<'_, str> {
         return Cow::Borrowed(field);
     }
     let mut out = String::with_capacity(field.len().min(max_chars.saturating_mul(2)));
-    let mut n = 0;
-    for c in field.chars() {
+    for (n, c) in field.chars().enumerate() {
         if n >= max_chars {
             out.push('…');
             break;
@@ -264,7 +286,6 @@ fn escape(field: &str, max_chars: usize) -> Cow<'_, str> {
             c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
             c => out.push(c),
         }
-        n += 1;
     }
     Cow::Owned(out)
 }

@@ -6,6 +6,9 @@
 //! entry from the logger name (`%c`), which Kafka's layout prints last on the line, after
 //! everything a client controls. Where an entry was routed is also the `file_kind` label of
 //! `kafka_security_log_lines_total` ([`file_kind`]).
+//!
+//! An entry that became an event also says what it shows of log injection ([`Injection`]): a
+//! suspect entry is counted, and counted as an injection, rather than refused.
 
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
