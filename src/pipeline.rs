@@ -6,8 +6,10 @@
 //!
 //! Broker-log entries carrying a forged line or field (log injection) are counted for their
 //! genuine decision and in `kafka_security_log_injection_total`, and handed to the
-//! `log_injection` detector. A decision whose entry absorbed a forged line is held back in its
-//! [`LogStream`] until the next entry, whose end may hold its genuine API and rule
+//! `log_injection` detector. A decision whose entry absorbed a forged line, or that lost its
+//! tail (` for request = …`) in a stream whose decisions have one (its line ended early by a
+//! forged logger), is held back in its [`LogStream`] until the next entry, whose end may hold
+//! its genuine API and rule
 //! ([`crate::parse::authorizer::completion`]); [`Pipeline::end_stream`] releases it when the
 //! stream ends.
 
@@ -48,6 +50,9 @@ pub struct LogStream {
     /// An authorization decision whose API and rule may be a client's forgery, waiting for the
     /// next entry of the stream, which may hold the genuine ones (see [`Pipeline::apply`]).
     held: Option<Held>,
+    /// An authorization decision with its tail (` for request = …`, Kafka 2.4 and later) was
+    /// read: one without is then a line a client ended early.
+    tails_seen: bool,
 }
 
 /// A decision held back until the entry after it is seen.
@@ -56,6 +61,9 @@ struct Held {
     event: SecurityEvent<'static>,
     /// When its entry was read.
     started: SystemTime,
+    /// Its line lost its tail to a forged logger: the framer did not see the forgery, so the
+    /// next entry is not marked suspect.
+    cut: bool,
 }
 
 impl LogStream {
@@ -65,6 +73,7 @@ impl LogStream {
             replay_since: None,
             name: Some(name.into()),
             held: None,
+            tails_seen: false,
         }
     }
 }
@@ -314,7 +323,7 @@ impl Pipeline {
         // The entry after a decision whose tail may be forged: when it ends in the decision's
         // genuine tail, the two are one decision and its first line is the client's forgery.
         if let Some(held) = stream.held.take() {
-            if entry.suspect {
+            if entry.suspect || held.cut {
                 if let Some(c) = authorizer::completion(&held.event, entry) {
                     let mut event = held.event;
                     event.api = Some(c.api.to_string().into());
@@ -327,6 +336,10 @@ impl Pipeline {
                         true,
                     );
                 }
+            }
+            if held.cut {
+                // Not completed: perhaps a broker older than 2.4 writing to the same stream.
+                stream.tails_seen = false;
             }
             self.record_entry_event(source, stream_name, &held.event, held.started, true);
         }
@@ -361,10 +374,13 @@ impl Pipeline {
                     }
                 }
                 event.origin = origin;
-                if injection.tail_doubtful {
+                stream.tails_seen |= injection.has_tail;
+                let cut = injection.tail_missing && stream.tails_seen;
+                if injection.tail_doubtful || cut {
                     stream.held = Some(Held {
                         event: event.into_owned(),
                         started,
+                        cut,
                     });
                     return Applied::Skipped;
                 }
@@ -1017,5 +1033,58 @@ mod tests {
         assert_eq!(injection.len(), 1, "{rows:?}");
         assert_eq!(injection[0].subject, "User:mallory");
         assert_eq!((injection[0].detections, injection[0].events), (1, 1));
+    }
+
+    /// A group id that ends its line with a forged logger and forges the next line: the framer
+    /// sees two entries, neither suspect. After a decision with a tail, one without is a cut
+    /// line, completed by the tail that ends the next entry.
+    #[test]
+    fn a_line_ended_by_a_forged_logger_neither_forges_nor_hides() {
+        let p = pipeline();
+        let bob = "[2026-11-26 14:06:29,000] INFO Principal = User:bob is Denied operation = WRITE from host = 10.0.0.8 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n";
+        let group = "g (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO Principal = User:victim is Denied operation = READ from host = 10.0.0.7 on resource = Group:LITERAL:h";
+        let applied = feed(
+            &p,
+            Input::BrokerLog,
+            &format!("{bob}{}", hostile_join(group)),
+        );
+        assert_eq!(
+            applied,
+            [
+                Applied::Event(Format::AuthorizerLog),
+                Applied::Skipped,
+                Applied::Event(Format::AuthorizerLog)
+            ]
+        );
+        let denials = series(&p, DENIALS);
+        assert_eq!(denials.len(), 2, "{denials:?}");
+        assert!(denials
+            .iter()
+            .all(|(l, v)| !l.contains("User:victim") && *v == 1.0));
+        assert_eq!(
+            sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            series(&p, INJECTION),
+            [("{principal=\"User:mallory\"}".to_string(), 1.0)]
+        );
+    }
+
+    /// Decisions without a tail in a stream that never had one (Kafka before 2.4) are counted as
+    /// they are, one each, and are not injections.
+    #[test]
+    fn decisions_of_a_broker_before_2_4_are_not_suspect() {
+        let p = pipeline();
+        let line = |who: &str| {
+            format!("[2026-11-26 14:06:30,883] INFO Principal = User:{who} is Denied Operation = Read from host = 10.0.0.7 on resource = Topic:LITERAL:orders (kafka.authorizer.logger)\n")
+        };
+        let applied = feed(&p, Input::BrokerLog, &format!("{}{}", line("a"), line("b")));
+        assert_eq!(applied, vec![Applied::Event(Format::AuthorizerLog); 2]);
+        assert_eq!(
+            sample(&p, "kafka_security_authorization_total{api=\"unknown\",decision=\"denied\",operation=\"READ\",resource_type=\"Topic\"}"),
+            Some(2.0)
+        );
+        assert_eq!(series(&p, INJECTION), []);
     }
 }

@@ -60,8 +60,10 @@
 //! transactional id, has the decision counted for the principal text before that clause. In the
 //! pre-2.4 shape without a tail, a resource name ending in a forged ` for request = X with
 //! resourceRefCount = 1` is read as the ZooKeeper shape. A group id that closes its line with a
-//! forged ` (kafka.authorizer.logger)` and then forges whole lines is not seen by the framer: the
-//! genuine decision is read without its tail and the forged lines as decisions.
+//! forged ` (kafka.authorizer.logger)` and forges the next line is not seen by the framer: the
+//! decision is read without its tail ([`Decision::has_tail`]), which the pipeline takes as a cut
+//! line once its stream has shown tails, and completes from the next entry; several whole forged
+//! lines this way are read as decisions, all but the last.
 //!
 //! # Speed
 //!
@@ -103,6 +105,9 @@ pub struct Decision<'a> {
     /// forged (the entry absorbed a header-like line): the entry the framer emits next may hold
     /// the genuine ones ([`completion`]).
     pub tail_doubtful: bool,
+    /// The decision was read with its tail (` for request = …`), which every decision of
+    /// Kafka 2.4 and later has.
+    pub has_tail: bool,
 }
 
 /// [`parse`], with what the entry says about log injection.
@@ -235,6 +240,7 @@ fn read(
         event: ev,
         suspect,
         tail_doubtful: false,
+        has_tail: tail.api.is_some(),
     }))
 }
 

@@ -82,6 +82,12 @@ pub struct Injection {
     /// The event's API and rule may be a client's forgery; the next entry may hold the genuine
     /// ones ([`authorizer::completion`]).
     pub tail_doubtful: bool,
+    /// An authorization decision without its tail (` for request = …`) in an entry that was not
+    /// cut: the shape of Kafka before 2.4, or a decision whose line a client ended early with a
+    /// forged ` (kafka.authorizer.logger)` (then the next entry ends in its tail).
+    pub tail_missing: bool,
+    /// An authorization decision read with its tail.
+    pub has_tail: bool,
 }
 
 /// Parses one entry of the log it was [`route`]d to.
@@ -102,6 +108,8 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
                 Injection {
                     suspect: d.suspect,
                     tail_doubtful: d.tail_doubtful,
+                    tail_missing: !d.has_tail && !entry.truncated,
+                    has_tail: d.has_tail,
                 },
             ),
             None => LogOutput::Nothing,
