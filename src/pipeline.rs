@@ -1087,4 +1087,34 @@ mod tests {
         );
         assert_eq!(series(&p, INJECTION), []);
     }
+
+    /// A request-log entry after a forged line cannot be told from a forged one: refused, as an
+    /// injection naming its principal.
+    #[test]
+    fn a_suspect_request_log_entry_names_its_principal() {
+        let p = pipeline();
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)";
+        let request = "[2026-11-26 14:06:31,000] DEBUG Completed request:{\"requestHeader\":{\"requestApiKeyName\":\"PRODUCE\",\"clientId\":\"p\"},\"response\":{},\"totalTimeMs\":3.0,\"principal\":\"User:bob\"} (kafka.request.logger)\n";
+        let applied = feed(
+            &p,
+            Input::BrokerLog,
+            &format!("{}{request}", hostile_join(group)),
+        );
+        assert!(
+            matches!(&applied[..], [Applied::Skipped, Applied::Rejected(Some(Format::RequestLog), e)] if e.injection_principal() == Some("User:bob")),
+            "{applied:?}"
+        );
+        // The split decision, released with its own tail, and the request: one injection each.
+        assert_eq!(
+            series(&p, INJECTION),
+            [
+                ("{principal=\"User:bob\"}".to_string(), 1.0),
+                ("{principal=\"User:mallory\"}".to_string(), 1.0)
+            ]
+        );
+        assert_eq!(
+            series(&p, "kafka_security_request_duration_seconds_count"),
+            []
+        );
+    }
 }

@@ -126,9 +126,15 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
                 if !entry.message.starts_with("Completed request:") {
                     return Ok(LogOutput::Nothing);
                 }
+                // Kafka writes the request as JSON, which escapes what clients chose: the
+                // principal is named when the record still reads.
+                let record = request_log::parse_message(entry.first_line())
+                    .ok()
+                    .flatten();
+                let principal = record.as_ref().and_then(|r| r.principal.as_deref());
                 return Err(ParseError::injection(
                     "request-log entry was cut or follows a forged log line",
-                    None,
+                    principal,
                 ));
             }
             Ok(request_log::parse_message(&entry.message)?
