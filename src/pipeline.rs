@@ -3,6 +3,15 @@
 //! ([`Applied`]). The pipeline orchestrates; it does not parse. Sources call
 //! [`Pipeline::apply`] and only then store the record's offset, which is what makes counting
 //! at-least-once.
+//!
+//! Broker-log entries carrying a forged line or field (log injection) are counted for their
+//! genuine decision and in `kafka_security_log_injection_total`, and handed to the
+//! `log_injection` detector. A decision whose entry absorbed a forged line, or that lost its
+//! tail (` for request = …`) in a stream whose decisions have one (its line ended early by a
+//! forged logger), is held back in its [`LogStream`] until the next entry, whose end may hold
+//! its genuine API and rule
+//! ([`crate::parse::authorizer::completion`]); [`Pipeline::end_stream`] releases it when the
+//! stream ends.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +28,7 @@ use crate::event::{Format, Origin, SecurityEvent};
 use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
 use crate::metrics::Metrics;
 use crate::otel;
+use crate::parse::authorizer;
 use crate::parse::broker_log::{self, LogOutput};
 use crate::parse::controller_log::Lifecycle;
 use crate::parse::log4j::{FramerConfig, LogEntry};
@@ -37,6 +47,23 @@ pub struct LogStream {
     /// The stream's name for the detectors (a log that goes silent is named by it); the source
     /// name when unset.
     name: Option<Arc<str>>,
+    /// An authorization decision whose API and rule may be a client's forgery, waiting for the
+    /// next entry of the stream, which may hold the genuine ones (see [`Pipeline::apply`]).
+    held: Option<Held>,
+    /// An authorization decision with its tail (` for request = …`, Kafka 2.4 and later) was
+    /// read: one without is then a line a client ended early.
+    tails_seen: bool,
+}
+
+/// A decision held back until the entry after it is seen.
+#[derive(Debug, Clone)]
+struct Held {
+    event: SecurityEvent<'static>,
+    /// When its entry was read.
+    started: SystemTime,
+    /// Its line lost its tail to a forged logger: the framer did not see the forgery, so the
+    /// next entry is not marked suspect.
+    cut: bool,
 }
 
 impl LogStream {
@@ -45,6 +72,8 @@ impl LogStream {
         LogStream {
             replay_since: None,
             name: Some(name.into()),
+            held: None,
+            tails_seen: false,
         }
     }
 }
@@ -293,25 +322,46 @@ impl Pipeline {
         if let Some(d) = &self.detect {
             d.log_entry(source, stream_name, entry.timestamp);
         }
+        // The entry after a decision whose tail may be forged: when it ends in the decision's
+        // genuine tail, the two are one decision and its first line is the client's forgery.
+        if let Some(held) = stream.held.take() {
+            if entry.suspect || held.cut {
+                if let Some(c) = authorizer::completion(&held.event, entry) {
+                    let mut event = held.event;
+                    event.api = Some(c.api.to_string().into());
+                    event.reason = c.reason;
+                    return self.record_entry_event(
+                        source,
+                        stream_name,
+                        &event,
+                        held.started,
+                        true,
+                    );
+                }
+            }
+            if held.cut {
+                // Not completed: perhaps a broker older than 2.4 writing to the same stream.
+                stream.tails_seen = false;
+            }
+            self.record_entry_event(source, stream_name, &held.event, held.started, true);
+        }
         let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
                 if entry.suspect || error.is_injection() {
-                    let suspect = Suspect {
-                        at: entry.timestamp,
-                        principal: None,
-                        stream: stream_name,
-                    };
-                    if let Some(d) = &self.detect {
-                        d.suspect(source, &suspect);
-                    }
+                    self.injected(
+                        source,
+                        stream_name,
+                        entry.timestamp,
+                        error.injection_principal(),
+                    );
                 }
                 self.observed(source, &origin, None, started, Err((format, &error)));
                 return self.rejected(source, format, error, &origin);
             }
         };
         match output {
-            LogOutput::Event(mut event) => {
+            LogOutput::Event(mut event, injection) => {
                 if event.format == Format::ControllerLog {
                     if let Some(since) = stream.replay_since {
                         let within = entry
@@ -326,13 +376,18 @@ impl Pipeline {
                     }
                 }
                 event.origin = origin;
-                // One clock read per entry: the parse in between takes microseconds.
-                self.metrics.record(source, &event, started);
-                if let Some(d) = &self.detect {
-                    d.observe(source, &event);
+                stream.tails_seen |= injection.has_tail;
+                let cut = injection.tail_missing && stream.tails_seen;
+                if injection.tail_doubtful || cut {
+                    stream.held = Some(Held {
+                        event: event.into_owned(),
+                        started,
+                        cut,
+                    });
+                    return Applied::Skipped;
                 }
-                self.observed(source, &event.origin, None, started, Ok(&event));
-                Applied::Event(event.format)
+                let suspect = injection.suspect || entry.suspect;
+                self.record_entry_event(source, stream_name, &event, started, suspect)
             }
             LogOutput::Request(r) => {
                 self.metrics
@@ -349,6 +404,56 @@ impl Pipeline {
             }
             LogOutput::Nothing => Applied::Skipped,
         }
+    }
+
+    /// Records an event read from a broker-log entry (read at `started`); a `suspect` one is also
+    /// counted as a suspected injection.
+    fn record_entry_event(
+        &self,
+        source: &str,
+        stream_name: &str,
+        event: &SecurityEvent<'_>,
+        started: SystemTime,
+        suspect: bool,
+    ) -> Applied {
+        // One clock read per entry: the parse in between takes microseconds.
+        self.metrics.record(source, event, started);
+        if suspect {
+            let at = event.event_time.unwrap_or(started);
+            self.injected(source, stream_name, at, event.principal.as_deref());
+        }
+        if let Some(d) = &self.detect {
+            d.observe(source, event);
+        }
+        self.observed(source, &event.origin, None, started, Ok(event));
+        Applied::Event(event.format)
+    }
+
+    /// A broker-log entry that carried a forged line or field: counted in
+    /// `kafka_security_log_injection_total` and given to the `log_injection` detector.
+    fn injected(&self, source: &str, stream: &str, at: SystemTime, principal: Option<&str>) {
+        self.metrics.record_log_injection(principal);
+        if let Some(d) = &self.detect {
+            d.suspect(
+                source,
+                &Suspect {
+                    at,
+                    principal,
+                    stream,
+                },
+            );
+        }
+    }
+
+    /// The end of a broker-log stream (a file read to its end, a record's entries): a decision
+    /// still held back for the entry after it is recorded as it is. Returns what it became.
+    pub fn end_stream(&self, source: &str, stream: &mut LogStream) -> Applied {
+        let Some(held) = stream.held.take() else {
+            return Applied::Skipped;
+        };
+        let name = stream.name.clone();
+        let name = name.as_deref().unwrap_or(source);
+        self.record_entry_event(source, name, &held.event, held.started, true)
     }
 
     /// The entries of one Kafka record holding broker-log line(s), with the log stream of its
@@ -377,7 +482,11 @@ impl Pipeline {
         for entry in entries {
             last = self.apply_entry(source, input, entry, record.origin.clone(), stream);
         }
-        last
+        // A record is framed alone: no entry of a later record follows a forged line in it.
+        match self.end_stream(source, stream) {
+            Applied::Skipped => last,
+            held => held,
+        }
     }
 }
 
@@ -414,9 +523,11 @@ mod tests {
         }
     }
 
+    /// What each entry of `log` became, then what the end of the stream released (when
+    /// anything).
     fn feed(p: &Pipeline, input: Input, log: &str) -> Vec<Applied> {
         let mut stream = LogStream::default();
-        log4j::frame_all(FramerConfig::default(), log.as_bytes())
+        let mut applied: Vec<Applied> = log4j::frame_all(FramerConfig::default(), log.as_bytes())
             .iter()
             .map(|entry| {
                 let item = Item::Entry {
@@ -426,7 +537,12 @@ mod tests {
                 };
                 p.apply("logs", input, item)
             })
-            .collect()
+            .collect();
+        match p.end_stream("logs", &mut stream) {
+            Applied::Skipped => {}
+            released => applied.push(released),
+        }
+        applied
     }
 
     /// A failed login from `host` at second `s` of a minute, as `server.log` writes it.
@@ -723,5 +839,312 @@ mod tests {
         let applied = p.apply("t", Input::BrokerLog, &record);
         assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
         assert_eq!(sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"), Some(3.0));
+    }
+
+    /// Every series of `metric` in `p`'s exposition, as (labels, value).
+    fn series(p: &Pipeline, metric: &str) -> Vec<(String, f64)> {
+        text(p)
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix(metric)?;
+                let (labels, value) = rest.rsplit_once(' ')?;
+                (labels.is_empty() || labels.starts_with('{'))
+                    .then(|| (labels.to_string(), value.parse().unwrap()))
+            })
+            .collect()
+    }
+
+    const AUTHZ: &str = "kafka_security_authorization_total";
+    const DENIALS: &str = "kafka_security_authorization_denials_by_principal_total";
+    const INJECTION: &str = "kafka_security_log_injection_total";
+
+    /// `log` counted exactly one denial: `principal`'s READ on a group through `api`, counted
+    /// once in the authorization metrics, and one suspected injection, by `principal`; nothing
+    /// else (no forged event, no parse error).
+    fn assert_one_genuine_denial(p: &Pipeline, principal: &str, api: &str) {
+        let authz = series(p, AUTHZ);
+        assert_eq!(
+            authz,
+            [(
+                format!("{{api=\"{api}\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}}"),
+                1.0
+            )],
+            "{}",
+            text(p)
+        );
+        let denials = series(p, DENIALS);
+        assert_eq!(denials.len(), 1, "{denials:?}");
+        assert!(
+            denials[0].0.contains(&format!("principal=\"{principal}\"")),
+            "{denials:?}"
+        );
+        assert_eq!(denials[0].1, 1.0);
+        assert_eq!(
+            series(p, INJECTION),
+            [(format!("{{principal=\"{principal}\"}}"), 1.0)]
+        );
+        assert_eq!(
+            series(p, "kafka_security_authentication_failures_by_client_total"),
+            []
+        );
+        let errors: f64 = series(p, "kafka_security_parse_errors_total")
+            .iter()
+            .map(|(_, v)| v)
+            .sum();
+        assert_eq!(errors, 0.0);
+    }
+
+    /// A denial of `User:mallory`'s JoinGroup whose group id is `group`, as Kafka writes it.
+    fn hostile_join(group: &str) -> String {
+        format!("[2026-11-26 14:06:30,883] INFO Principal = User:mallory is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:{group} for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n")
+    }
+
+    #[test]
+    fn a_forged_clause_in_a_group_id_neither_forges_nor_hides() {
+        let p = pipeline();
+        let applied = feed(
+            &p,
+            Input::BrokerLog,
+            &hostile_join("g is Allowed operation = ALTER from host = 10.0.0.5 on resource = Group:LITERAL:billing"),
+        );
+        assert_eq!(applied, [Applied::Event(Format::AuthorizerLog)]);
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    #[test]
+    fn a_forged_tail_in_a_group_id_neither_forges_nor_hides() {
+        let p = pipeline();
+        feed(
+            &p,
+            Input::BrokerLog,
+            &hostile_join(
+                "g for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser",
+            ),
+        );
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    #[test]
+    fn a_forged_clause_in_a_principal_neither_forges_nor_hides() {
+        // A SASL user name holding a whole clause, denied on a topic.
+        let p = pipeline();
+        let principal = "User:eve is Allowed operation = READ from host = 10.0.0.5 on resource = Topic:LITERAL:payments";
+        feed(&p, Input::BrokerLog, &format!("[2026-11-26 14:06:30,883] INFO Principal = {principal} is Denied operation = WRITE from host = 10.0.0.9 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n"));
+        assert_eq!(
+            series(&p, AUTHZ),
+            [(
+                "{api=\"Produce\",decision=\"denied\",operation=\"WRITE\",resource_type=\"Topic\"}"
+                    .to_string(),
+                1.0
+            )]
+        );
+        assert_eq!(
+            series(&p, DENIALS),
+            [(format!("{{operation=\"WRITE\",principal=\"{principal}\",resource_name=\"orders\",resource_type=\"Topic\"}}"), 1.0)]
+        );
+        assert_eq!(
+            series(&p, INJECTION),
+            [(format!("{{principal=\"{principal}\"}}"), 1.0)]
+        );
+    }
+
+    /// The group id carries a line break, a whole forged line (with a logger, which closes the
+    /// entry for the framer) and the start of another forged line, which the genuine tail ends.
+    #[test]
+    fn a_forged_line_in_a_group_id_neither_forges_nor_hides() {
+        let p = pipeline();
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.7 on resource = Group:LITERAL:h";
+        let applied = feed(&p, Input::BrokerLog, &hostile_join(group));
+        assert_eq!(
+            applied,
+            [Applied::Skipped, Applied::Event(Format::AuthorizerLog)]
+        );
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    /// As above, the second forged line a failed authentication of another logger: the genuine
+    /// tail ends up in its continuation.
+    #[test]
+    fn a_forged_line_of_another_logger_neither_forges_nor_hides() {
+        let p = pipeline();
+        let group = "g\n[2026-11-26 14:06:30,883] INFO x (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /10.9.9.9 (channelId=127.0.0.1:19092-10.9.9.9:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)\n";
+        feed(&p, Input::BrokerLog, &hostile_join(group));
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+    }
+
+    /// A forged line whose entry ends in the genuine tail, at the end of the input or before an
+    /// entry that cannot complete it: the decision is counted with its own tail, once.
+    #[test]
+    fn a_split_decision_without_a_completion_is_counted_with_its_own_tail() {
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)";
+        let p = pipeline();
+        let applied = feed(&p, Input::BrokerLog, &hostile_join(group));
+        assert_eq!(
+            applied,
+            [Applied::Skipped, Applied::Event(Format::AuthorizerLog)]
+        );
+        assert_one_genuine_denial(&p, "User:mallory", "JoinGroup");
+        // Followed by a genuine line of another log: both counted.
+        let p = pipeline();
+        let log = format!("{}{}", hostile_join(group), failed_login("10.0.0.7", 31));
+        feed(&p, Input::BrokerLog, &log);
+        assert_eq!(
+            series(&p, AUTHZ),
+            [(
+                "{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"
+                    .to_string(),
+                1.0
+            )]
+        );
+        assert_eq!(sample(&p, "kafka_security_authentication_failures_by_client_total{client_host=\"10.0.0.7\",reason=\"invalid_credentials\"}"), Some(1.0));
+        // The failed login followed a forged line: suspect too.
+        let injected: f64 = series(&p, INJECTION).iter().map(|(_, v)| v).sum();
+        assert_eq!(injected, 2.0);
+    }
+
+    #[test]
+    fn an_unrecoverable_decision_is_a_parse_error_naming_its_principal() {
+        let p = pipeline();
+        // Both clauses allow, the rule denies: no clause can be the genuine one.
+        let applied = feed(&p, Input::BrokerLog, "[2026-11-26 14:06:30,883] INFO Principal = User:mallory is Allowed operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:x is Allowed operation = READ from host = 1.2.3.4 on resource = Group:LITERAL:y for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n");
+        assert!(
+            matches!(&applied[..], [Applied::Rejected(Some(Format::AuthorizerLog), e)] if e.injection_principal() == Some("User:mallory")),
+            "{applied:?}"
+        );
+        assert_eq!(series(&p, AUTHZ), []);
+        assert_eq!(
+            series(&p, INJECTION),
+            [("{principal=\"User:mallory\"}".to_string(), 1.0)]
+        );
+        assert_eq!(sample(&p, "kafka_security_parse_errors_total{format=\"authorizer_log\",reason=\"invalid_field\",source=\"logs\"}"), Some(1.0));
+    }
+
+    #[test]
+    fn injections_are_capped_per_principal() {
+        let mut config = MetricsConfig::default();
+        config.max_series.insert(INJECTION.to_string(), 1);
+        let p = Pipeline::new(
+            Parsers::new(&ParsersConfig::default()).unwrap(),
+            Arc::new(Metrics::new(&config).unwrap()),
+        );
+        let mut log = String::new();
+        for who in ["mallory", "trudy", "oscar"] {
+            log.push_str(
+                &hostile_join(&format!(
+                    "g for request = Fetch with resourceRefCount = 1 based on rule SuperUser {who}"
+                ))
+                .replace("User:mallory", &format!("User:{who}")),
+            );
+        }
+        feed(&p, Input::BrokerLog, &log);
+        assert_eq!(
+            series(&p, INJECTION),
+            [
+                ("{principal=\"User:mallory\"}".to_string(), 1.0),
+                (format!("{{principal=\"{OVERFLOW}\"}}"), 2.0)
+            ]
+        );
+    }
+
+    /// The `log_injection` detector hears of a split decision once, naming its principal.
+    #[test]
+    fn the_log_injection_detector_hears_of_a_split_decision_once() {
+        use crate::detect::DetectorsConfig;
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.7 on resource = Group:LITERAL:h";
+        let p = pipeline().with_detectors(Engine::new(&DetectorsConfig::default()));
+        feed(&p, Input::BrokerLog, &hostile_join(group));
+        let end = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_166_000);
+        p.detect_end("logs", end);
+        let (rows, _) = p.detections().unwrap();
+        let injection: Vec<_> = rows
+            .iter()
+            .filter(|r| r.detector.as_str() == "log_injection")
+            .collect();
+        assert_eq!(injection.len(), 1, "{rows:?}");
+        assert_eq!(injection[0].subject, "User:mallory");
+        assert_eq!((injection[0].detections, injection[0].events), (1, 1));
+    }
+
+    /// A group id that ends its line with a forged logger and forges the next line: the framer
+    /// sees two entries, neither suspect. After a decision with a tail, one without is a cut
+    /// line, completed by the tail that ends the next entry.
+    #[test]
+    fn a_line_ended_by_a_forged_logger_neither_forges_nor_hides() {
+        let p = pipeline();
+        let bob = "[2026-11-26 14:06:29,000] INFO Principal = User:bob is Denied operation = WRITE from host = 10.0.0.8 on resource = Topic:LITERAL:orders for request = Produce with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n";
+        let group = "g (kafka.authorizer.logger)\n[2026-11-26 14:06:30,883] INFO Principal = User:victim is Denied operation = READ from host = 10.0.0.7 on resource = Group:LITERAL:h";
+        let applied = feed(
+            &p,
+            Input::BrokerLog,
+            &format!("{bob}{}", hostile_join(group)),
+        );
+        assert_eq!(
+            applied,
+            [
+                Applied::Event(Format::AuthorizerLog),
+                Applied::Skipped,
+                Applied::Event(Format::AuthorizerLog)
+            ]
+        );
+        let denials = series(&p, DENIALS);
+        assert_eq!(denials.len(), 2, "{denials:?}");
+        assert!(denials
+            .iter()
+            .all(|(l, v)| !l.contains("User:victim") && *v == 1.0));
+        assert_eq!(
+            sample(&p, "kafka_security_authorization_total{api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            series(&p, INJECTION),
+            [("{principal=\"User:mallory\"}".to_string(), 1.0)]
+        );
+    }
+
+    /// Decisions without a tail in a stream that never had one (Kafka before 2.4) are counted as
+    /// they are, one each, and are not injections.
+    #[test]
+    fn decisions_of_a_broker_before_2_4_are_not_suspect() {
+        let p = pipeline();
+        let line = |who: &str| {
+            format!("[2026-11-26 14:06:30,883] INFO Principal = User:{who} is Denied Operation = Read from host = 10.0.0.7 on resource = Topic:LITERAL:orders (kafka.authorizer.logger)\n")
+        };
+        let applied = feed(&p, Input::BrokerLog, &format!("{}{}", line("a"), line("b")));
+        assert_eq!(applied, vec![Applied::Event(Format::AuthorizerLog); 2]);
+        assert_eq!(
+            sample(&p, "kafka_security_authorization_total{api=\"unknown\",decision=\"denied\",operation=\"READ\",resource_type=\"Topic\"}"),
+            Some(2.0)
+        );
+        assert_eq!(series(&p, INJECTION), []);
+    }
+
+    /// A request-log entry after a forged line cannot be told from a forged one: refused, as an
+    /// injection naming its principal.
+    #[test]
+    fn a_suspect_request_log_entry_names_its_principal() {
+        let p = pipeline();
+        let group = "g\n[2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)";
+        let request = "[2026-11-26 14:06:31,000] DEBUG Completed request:{\"requestHeader\":{\"requestApiKeyName\":\"PRODUCE\",\"clientId\":\"p\"},\"response\":{},\"totalTimeMs\":3.0,\"principal\":\"User:bob\"} (kafka.request.logger)\n";
+        let applied = feed(
+            &p,
+            Input::BrokerLog,
+            &format!("{}{request}", hostile_join(group)),
+        );
+        assert!(
+            matches!(&applied[..], [Applied::Skipped, Applied::Rejected(Some(Format::RequestLog), e)] if e.injection_principal() == Some("User:bob")),
+            "{applied:?}"
+        );
+        // The split decision, released with its own tail, and the request: one injection each.
+        assert_eq!(
+            series(&p, INJECTION),
+            [
+                ("{principal=\"User:bob\"}".to_string(), 1.0),
+                ("{principal=\"User:mallory\"}".to_string(), 1.0)
+            ]
+        );
+        assert_eq!(
+            series(&p, "kafka_security_request_duration_seconds_count"),
+            []
+        );
     }
 }

@@ -235,6 +235,17 @@ pub const AUTHORIZATION_DENIALS_BY_PRINCIPAL: Metric = Metric {
     doc: "Denied authorizations by principal and resource.",
 };
 
+pub const LOG_INJECTION: Metric = Metric {
+    name: "kafka_security_log_injection_total",
+    kind: Kind::Counter,
+    help: "Broker log entries carrying a forged line or field (suspected log injection), by the principal whose entry it was (capped).",
+    labels: &[PRINCIPAL],
+    opt_in: None,
+    buckets: None,
+    unit: "{entry}",
+    doc: "Broker log entries in which a client wrote text that passes for log structure (a line break and a forged log line, a second decision clause, a forged `for request = …` tail) or that were cut at the size limit; counted once per injected entry, by the principal whose request wrote it (`unknown` when it cannot be told). The genuine decision of such an entry is still counted in the authorization metrics; see [Log injection](#log-injection).",
+};
+
 pub const EVENT_DELAY: Metric = Metric {
     name: "kafka_security_event_delay_seconds",
     kind: Kind::Histogram,
@@ -491,12 +502,13 @@ pub const DETECTOR_STATE_FAILURES: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 27] = [
+pub const ALL: [&Metric; 28] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
     &AUTHORIZATION,
     &AUTHORIZATION_DENIALS_BY_PRINCIPAL,
+    &LOG_INJECTION,
     &EVENT_DELAY,
     &PARSE_ERRORS,
     &REDELIVERED,
@@ -616,6 +628,7 @@ mod tests {
                 AUTHENTICATION_FAILURES_BY_CLIENT.name,
                 AUTHORIZATION.name,
                 AUTHORIZATION_DENIALS_BY_PRINCIPAL.name,
+                LOG_INJECTION.name,
                 ACL_CHANGES.name,
                 CREDENTIAL_CHANGES.name,
                 CONFIG_CHANGES.name,

@@ -37,6 +37,7 @@ pub mod names {
     pub const AUTHENTICATION_FAILURES_BY_CLIENT: &str = c::AUTHENTICATION_FAILURES_BY_CLIENT.name;
     pub const AUTHORIZATION: &str = c::AUTHORIZATION.name;
     pub const AUTHORIZATION_DENIALS_BY_PRINCIPAL: &str = c::AUTHORIZATION_DENIALS_BY_PRINCIPAL.name;
+    pub const LOG_INJECTION: &str = c::LOG_INJECTION.name;
     pub const EVENT_DELAY: &str = c::EVENT_DELAY.name;
     pub const PARSE_ERRORS: &str = c::PARSE_ERRORS.name;
     pub const SERIES_OVERFLOW: &str = c::SERIES_OVERFLOW.name;
@@ -245,6 +246,7 @@ pub struct Metrics {
     authentication_failures_by_client: CappedCounterVec,
     authorization: CappedCounterVec,
     denials_by_principal: CappedCounterVec,
+    log_injection: CappedCounterVec,
     delay: HistogramVec,
     parse_errors: IntCounterVec,
     redelivered: IntCounterVec,
@@ -296,6 +298,7 @@ impl Metrics {
                 .capped_counter(&c::AUTHENTICATION_FAILURES_BY_CLIENT)?,
             authorization: r.capped_counter(&c::AUTHORIZATION)?,
             denials_by_principal: r.capped_counter(&c::AUTHORIZATION_DENIALS_BY_PRINCIPAL)?,
+            log_injection: r.capped_counter(&c::LOG_INJECTION)?,
             acl_changes: r.capped_counter(&c::ACL_CHANGES)?,
             credential_changes: r.capped_counter(&c::CREDENTIAL_CHANGES)?,
             config_changes: r.capped_counter(&c::CONFIG_CHANGES)?,
@@ -401,6 +404,12 @@ impl Metrics {
                 .map_or(0.0, |d| d.as_secs_f64());
             self.delay.with_label_values(&[source]).observe(delay);
         }
+    }
+
+    /// Counts one broker log entry suspected of carrying a forged line or field, by the
+    /// principal whose entry it was (`None`: not known).
+    pub fn record_log_injection(&self, principal: Option<&str>) {
+        self.log_injection.inc(&[principal.unwrap_or(UNKNOWN)]);
     }
 
     /// Records one completed request from Kafka's request log.

@@ -236,6 +236,7 @@ fn config_problems_are_all_reported() {
           kafka_security_authentication_failures_by_client_total, \
           kafka_security_authorization_total, \
           kafka_security_authorization_denials_by_principal_total, \
+          kafka_security_log_injection_total, \
           kafka_security_acl_changes_total, kafka_security_credential_changes_total, \
           kafka_security_config_changes_total, kafka_security_request_duration_seconds, \
           kafka_security_detections_total"

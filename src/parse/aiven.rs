@@ -377,7 +377,7 @@ mod tests {
             .iter()
             .map(
                 |entry| match parse_entry(route(Input::BrokerLog, entry), entry) {
-                    Ok(LogOutput::Event(e)) => format!(
+                    Ok(LogOutput::Event(e, _)) => format!(
                         "{} {} {} {}:{} {} {}",
                         e.outcome.as_str(),
                         e.principal.as_deref().unwrap_or("-"),

@@ -25,24 +25,45 @@
 //! [`Reason::DenyAcl`], by `DefaultDeny` [`Reason::NoMatchingAcl`]; ZooKeeper lines do not say why,
 //! so they carry no reason.
 //!
-//! # Log injection
+//! # Log injection: neither forge nor hide
 //!
 //! Principals (SSL DNs, SASL names) and group / transactional ids (resource names) come from
-//! clients and can hold ` is Denied operation = `, ` for request = ` or anything else. So:
+//! clients and can hold ` is Denied operation = `, ` for request = `, a line break, or anything
+//! else; Kafka does not escape them. A suspect entry is read, not refused (refusing it would let
+//! a client hide its own denials), and the genuine decision comes from the parts the broker
+//! wrote, read from both ends:
 //!
-//! - the tail is the **last** ` for request = <ApiKeys word> with resourceRefCount = <digits>`
-//!   that is followed by a well-formed rule running to the end of the line (or, for the ZooKeeper
-//!   shape, by the end of the line);
-//! - the decision clause ` is Allowed|Denied operation|Operation = OPERATION from host =
-//!   ADDRESS on resource = TYPE:` must be well-formed with every word from Kafka's fixed
-//!   vocabulary; a line holding **two** such clauses cannot be read without guessing which field
-//!   was forged, so it is rejected ([`ParseError::InvalidField`]) rather than guessed;
-//! - a message spanning lines, or an entry the framer marked suspect, is rejected the same way.
+//! - the tail from the end: the **last** ` for request = <ApiKeys word> with resourceRefCount =
+//!   <digits>` followed by a well-formed rule running to the end of the line (or, for the
+//!   ZooKeeper shape, by the end of the line) gives the API and the rule;
+//! - the decision clause from the start: ` is Allowed|Denied operation|Operation = OPERATION from
+//!   host = ADDRESS on resource = TYPE:` with every word from Kafka's fixed vocabulary gives the
+//!   principal (before it), decision, operation, host and resource type. When several
+//!   well-formed clauses exist (one is forged, in the principal or in the resource name), a
+//!   clause counts only if it agrees with the rule and its resource can hold the text after it
+//!   (a topic name is at most 249 of `[a-zA-Z0-9._-]`; the cluster is `kafka-cluster`); of those,
+//!   the **first** wins, as any client can choose a group id while a principal is issued by the
+//!   cluster's identity system. When none is left the entry is an injection
+//!   error naming the first clause's principal ([`ParseError::injection`]);
+//! - the hostile text stays in the resource name, control characters escaped and cut after
+//!   [`MAX_SUSPECT_NAME_CHARS`]; a cut entry (the framer's size limit) is read from its prefix,
+//!   without a tail;
+//! - a message spanning lines: its last line may be the client's (a forged line the framer kept
+//!   inside the entry), so its rule does not choose the clause, a rule contradicting the decision
+//!   gives no API, and [`Decision::tail_doubtful`] tells the pipeline to look for the genuine
+//!   tail at the end of the next entry ([`completion`]), whose first line is then the client's.
 //!
-//! A forged field can therefore never add an event or move text into another field; at worst it
-//! turns its own line into a counted parse error. One residue: in the pre-2.4 shape without a
-//! tail, a resource name ending in a forged ` for request = X with resourceRefCount = 1` is read
-//! as the ZooKeeper shape.
+//! Every such entry is [`Decision::suspect`]: the pipeline counts it in
+//! `kafka_security_log_injection_total` and hands it to the `log_injection` detector.
+//!
+//! Residues: a principal holding a whole clause that agrees with the rule, on a group or
+//! transactional id, has the decision counted for the principal text before that clause. In the
+//! pre-2.4 shape without a tail, a resource name ending in a forged ` for request = X with
+//! resourceRefCount = 1` is read as the ZooKeeper shape. A group id that closes its line with a
+//! forged ` (kafka.authorizer.logger)` and forges the next line is not seen by the framer: the
+//! decision is read without its tail ([`Decision::has_tail`]), which the pipeline takes as a cut
+//! line once its stream has shown tails, and completes from the next entry; several whole forged
+//! lines this way are read as decisions, all but the last.
 //!
 //! # Speed
 //!
@@ -50,6 +71,7 @@
 //! backwards without searching. `BENCHMARKS.md` has the figures: about 4 million lines/s per
 //! core for `DefaultDeny` denials on the shared 2-vCPU VM, header split and UTF-8 check included.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 use std::time::SystemTime;
 
@@ -68,6 +90,28 @@ pub const EVENT_TYPE: &str = "authorization";
 /// Parses a framed entry. `Ok(None)` for entries of other loggers and for the authorizer's
 /// non-decision lines (`No acl found for resource …`).
 pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    parse_decision(entry).map(|d| d.map(|d| d.event))
+}
+
+/// A decision read from an entry, and what the entry's text says about log injection.
+#[derive(Debug)]
+pub struct Decision<'a> {
+    pub event: SecurityEvent<'a>,
+    /// The entry holds text a client forged to look like log structure (a second decision
+    /// clause, a tail-like suffix, a line break, a header line), or it was cut: the decision is
+    /// still counted, and the entry is also counted as a suspected injection.
+    pub suspect: bool,
+    /// The API and rule come from the end of an entry whose last line may be a line the client
+    /// forged (the entry absorbed a header-like line): the entry the framer emits next may hold
+    /// the genuine ones ([`completion`]).
+    pub tail_doubtful: bool,
+    /// The decision was read with its tail (` for request = …`), which every decision of
+    /// Kafka 2.4 and later has.
+    pub has_tail: bool,
+}
+
+/// [`parse`], with what the entry says about log injection.
+pub fn parse_decision(entry: &LogEntry) -> Result<Option<Decision<'_>>, ParseError> {
     if entry
         .logger
         .as_deref()
@@ -75,16 +119,18 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
     {
         return Ok(None);
     }
-    if entry.suspect {
-        return Err(injection("entry follows a forged log line"));
-    }
-    if entry.truncated {
-        return Err(ParseError::InvalidField {
-            field: "message",
-            problem: "entry was cut at the framer's size limit".into(),
-        });
-    }
-    parse_message(&entry.message, Some(entry.timestamp), SystemTime::now())
+    let Some(mut d) = read(
+        &entry.message,
+        Some(entry.timestamp),
+        SystemTime::now(),
+        entry.truncated,
+    )?
+    else {
+        return Ok(None);
+    };
+    d.suspect |= entry.suspect;
+    d.tail_doubtful = entry.suspect && entry.message.contains('\n');
+    Ok(Some(d))
 }
 
 /// Parses one message (`%m`, without timestamp, level and logger). `Ok(None)` when it is not an
@@ -94,27 +140,76 @@ pub fn parse_message(
     event_time: Option<SystemTime>,
     observed_time: SystemTime,
 ) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    read(message, event_time, observed_time, false).map(|d| d.map(|d| d.event))
+}
+
+/// The API and rule that end an entry following one whose own tail is doubtful (see
+/// [`Decision::tail_doubtful`]), when they can complete `held`: the entry's last line ends in a
+/// well-formed tail (read backwards, whatever precedes it on the line or in the entry) whose rule
+/// agrees with `held`'s decision. The entry's first line is then a client's forgery and is not
+/// read.
+pub fn completion<'e>(held: &SecurityEvent<'_>, entry: &'e LogEntry) -> Option<Completion<'e>> {
+    let last = entry.message.rsplit('\n').next().unwrap_or("");
+    // A forged line that ended in a logger carries the genuine one on as text.
+    let last = last
+        .strip_suffix(" (kafka.authorizer.logger)")
+        .unwrap_or(last);
+    let (_, tail) = split_tail(last);
+    let api = tail.api?;
+    let allowed = held.outcome == Outcome::Allowed;
+    if !rule_agrees(tail.rule, allowed) {
+        return None;
+    }
+    Some(Completion {
+        api,
+        reason: reason_for(allowed, tail.rule),
+    })
+}
+
+/// The genuine end of a decision, found in the entry after it ([`completion`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion<'e> {
+    pub api: &'e str,
+    pub reason: Option<Reason>,
+}
+
+/// Longest resource name kept from a suspect entry, in characters (after escaping).
+pub const MAX_SUSPECT_NAME_CHARS: usize = 200;
+
+/// Reads a decision. A message the framer cut (`truncated`) has lost its tail: its decision is
+/// read from the prefix alone.
+fn read(
+    message: &str,
+    event_time: Option<SystemTime>,
+    observed_time: SystemTime,
+    truncated: bool,
+) -> Result<Option<Decision<'_>>, ParseError> {
     let body = message
         .strip_prefix("Principal = ")
         .or_else(|| message.strip_prefix("logAuthorization - Principal = "));
     let Some(body) = body else {
         return Ok(None);
     };
-    if memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_some() {
-        return Err(injection("decision line spans lines"));
-    }
-    let (head, tail) = split_tail(body);
-    let clause = find_clause(head)?;
+    let spans_lines = memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_some();
+    let (head, tail) = if truncated {
+        (body, Tail::default())
+    } else {
+        split_tail(body)
+    };
+    // Across a line break the last line may be the client's, tail and rule included: the rule
+    // then does not choose the clause.
+    let rule = if spans_lines { None } else { tail.rule };
+    let (clause, several) = find_clause(head, rule)?;
+    let suspect = truncated
+        || spans_lines
+        || several
+        || looks_forged(clause.principal)
+        || looks_forged(clause.resource_name);
 
     let outcome = if clause.allowed {
         Outcome::Allowed
     } else {
         Outcome::Denied
-    };
-    let reason = match (outcome, tail.rule) {
-        (Outcome::Denied, Some(Rule::DenyAcl)) => Some(Reason::DenyAcl),
-        (Outcome::Denied, Some(Rule::DefaultDeny)) => Some(Reason::NoMatchingAcl),
-        _ => None,
     };
     let mut ev = SecurityEvent::new(
         Format::AuthorizerLog,
@@ -125,22 +220,80 @@ pub fn parse_message(
         observed_time,
     );
     ev.event_time = event_time;
-    ev.principal = Some(clause.principal.into());
+    ev.principal = Some(escape(clause.principal, usize::MAX));
     ev.operation = Some(clause.operation.into());
     ev.client_host = Some(clause.host.into());
     ev.resource_type = Some(clause.resource_type.into());
     ev.pattern_type = clause.pattern_type.map(Into::into);
-    ev.resource_name = Some(clause.resource_name.into());
-    ev.api = tail.api.map(Into::into);
-    ev.reason = reason;
-    Ok(Some(ev))
+    ev.resource_name = Some(if suspect {
+        escape(clause.resource_name, MAX_SUSPECT_NAME_CHARS)
+    } else {
+        clause.resource_name.into()
+    });
+    // A tail whose rule contradicts the decision is a client's (the clause was chosen without
+    // it): no API rather than a forged one.
+    if rule_agrees(tail.rule, clause.allowed) {
+        ev.api = tail.api.map(Into::into);
+        ev.reason = reason_for(clause.allowed, tail.rule);
+    }
+    Ok(Some(Decision {
+        event: ev,
+        suspect,
+        tail_doubtful: false,
+        has_tail: tail.api.is_some(),
+    }))
 }
 
-fn injection(problem: &str) -> ParseError {
-    ParseError::InvalidField {
-        field: "message",
-        problem: format!("{problem} (log injection suspected)"),
+fn reason_for(allowed: bool, rule: Option<Rule>) -> Option<Reason> {
+    match (allowed, rule) {
+        (false, Some(Rule::DenyAcl)) => Some(Reason::DenyAcl),
+        (false, Some(Rule::DefaultDeny)) => Some(Reason::NoMatchingAcl),
+        _ => None,
     }
+}
+
+/// Whether a client-chosen field holds Kafka's own separators or a control character: text
+/// written to pass for log structure.
+fn looks_forged(field: &str) -> bool {
+    // Most names hold no space (topics, `User:alice`): every separator has one.
+    if !field.bytes().any(|b| b == b' ' || b.is_ascii_control()) {
+        return false;
+    }
+    field.bytes().any(|b| b.is_ascii_control())
+        || [
+            " is Denied ",
+            " is Allowed ",
+            " on resource = ",
+            FOR_REQUEST,
+            BASED_ON,
+        ]
+        .iter()
+        .any(|sep| memmem::find(field.as_bytes(), sep.as_bytes()).is_some())
+}
+
+/// `field` with control characters and backslashes escaped (`\n`, `\u{7}`), cut after
+/// `max_chars` characters (then ending in `…`). Borrowed when nothing changes.
+fn escape(field: &str, max_chars: usize) -> Cow<'_, str> {
+    let plain = |c: char| !c.is_control() && c != '\\';
+    if field.chars().all(plain) && field.chars().nth(max_chars).is_none() {
+        return Cow::Borrowed(field);
+    }
+    let mut out = String::with_capacity(field.len().min(max_chars.saturating_mul(2)));
+    for (n, c) in field.chars().enumerate() {
+        if n >= max_chars {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,22 +460,68 @@ struct Clause<'a> {
     resource_name: &'a str,
 }
 
-/// Finds the one well-formed decision clause in `head` (`<principal> is <Allowed|Denied> …`).
-fn find_clause(head: &str) -> Result<Clause<'_>, ParseError> {
+/// Finds the genuine decision clause in `head` (`<principal> is <Allowed|Denied> …`), and
+/// whether `head` held more than one well-formed clause (a forgery).
+///
+/// Both the principal before the clause and the resource name after it can hold a forged
+/// clause. A clause can only be the genuine one when it agrees with the rule the tail names
+/// (`SuperUser`, `DefaultAllow` and allowing ACLs allow; `DefaultDeny` and denying ACLs deny)
+/// and when its resource can hold the text after it (a topic name is at most 249 of
+/// `[a-zA-Z0-9._-]`, the cluster is `kafka-cluster`). Of the clauses left, the first wins: any
+/// client can choose a group or transactional id, while a principal is issued by the cluster's
+/// identity system (a CA, SCRAM credentials an admin created, an identity provider).
+fn find_clause(head: &str, rule: Option<Rule>) -> Result<(Clause<'_>, bool), ParseError> {
     let bytes = head.as_bytes();
     let mut found: Option<Clause<'_>> = None;
+    let mut first_principal = None;
+    let mut clauses = 0usize;
     for at in IS.find_iter(bytes) {
         if at == 0 {
             continue;
         }
         if let Some(c) = read_clause(head, at) {
-            if found.is_some() {
-                return Err(injection("two decision clauses in one line"));
+            clauses += 1;
+            first_principal.get_or_insert(c.principal);
+            if found.is_none() && could_be_genuine(&c, rule) {
+                found = Some(c);
             }
-            found = Some(c);
         }
     }
-    found.ok_or(ParseError::Unrecognized)
+    match found {
+        Some(c) => Ok((c, clauses > 1)),
+        None if clauses == 0 => Err(ParseError::Unrecognized),
+        None => Err(ParseError::injection(
+            "no decision clause agrees with the rule and resource",
+            first_principal
+                .map(|p| escape(p, MAX_SUSPECT_NAME_CHARS))
+                .as_deref(),
+        )),
+    }
+}
+
+/// Whether a rule allows `allowed` (no rule: the ZooKeeper and older shapes, which say nothing).
+fn rule_agrees(rule: Option<Rule>, allowed: bool) -> bool {
+    match rule {
+        None => true,
+        Some(Rule::Allow) => allowed,
+        Some(Rule::DefaultDeny | Rule::DenyAcl) => !allowed,
+    }
+}
+
+/// See [`find_clause`].
+fn could_be_genuine(c: &Clause<'_>, rule: Option<Rule>) -> bool {
+    rule_agrees(rule, c.allowed)
+        && match c.resource_type {
+            // Kafka's `Topic.validate`: 1 to 249 of `[a-zA-Z0-9._-]`.
+            "Topic" => {
+                (1..=249).contains(&c.resource_name.len())
+                    && c.resource_name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            }
+            "Cluster" => c.resource_name == "kafka-cluster",
+            _ => true,
+        }
 }
 
 /// Reads ` is <Allowed|Denied> <o|O>peration = OP from host = H on resource = RT:[PT:]NAME`
@@ -492,17 +691,114 @@ mod tests {
         assert_eq!(e.reason, Some(Reason::NoMatchingAcl));
     }
 
+    fn decision(message: &str) -> Decision<'_> {
+        read(message, None, SystemTime::UNIX_EPOCH, false)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// (principal, decision, operation, host, resource type, API) of a decision.
+    fn genuine<'e>(e: &'e SecurityEvent<'_>) -> [Option<&'e str>; 6] {
+        [
+            e.principal.as_deref(),
+            Some(e.outcome.as_str()),
+            e.operation.as_deref(),
+            e.client_host.as_deref(),
+            e.resource_type.as_deref(),
+            e.api.as_deref(),
+        ]
+    }
+
     #[test]
-    fn attack_forged_clause_in_a_group_id_or_principal_is_rejected() {
-        // In the resource name:
+    fn attack_forged_clause_in_a_group_id_keeps_the_genuine_decision() {
+        let d = decision("Principal = User:mallory is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:x is Allowed operation = READ from host = 1.2.3.4 on resource = Topic:LITERAL:secret for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny");
+        assert!(d.suspect);
+        assert_eq!(
+            genuine(&d.event),
+            [
+                Some("User:mallory"),
+                Some("denied"),
+                Some("READ"),
+                Some("10.0.0.9"),
+                Some("Group"),
+                Some("JoinGroup")
+            ]
+        );
+        assert_eq!(
+            d.event.resource_name.as_deref(),
+            Some("x is Allowed operation = READ from host = 1.2.3.4 on resource = Topic:LITERAL:secret")
+        );
+        // The forged clause copies the genuine decision and names another principal's group:
+        // the first clause still wins.
+        let d = decision("Principal = User:mallory is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:x is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:billing for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny");
+        assert_eq!(d.event.principal.as_deref(), Some("User:mallory"));
+        assert!(d.suspect);
+    }
+
+    #[test]
+    fn attack_forged_clause_in_a_principal_keeps_the_genuine_decision() {
+        // An SSL DN holding a whole clause: the forged one allows, the rule denies.
+        let d = decision("Principal = User:CN=x is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster is Denied operation = READ from host = 10.0.0.9 on resource = Topic:LITERAL:orders for request = Fetch with resourceRefCount = 1 based on rule DefaultDeny");
+        assert!(d.suspect);
+        assert_eq!(
+            genuine(&d.event),
+            [
+                Some("User:CN=x is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster"),
+                Some("denied"),
+                Some("READ"),
+                Some("10.0.0.9"),
+                Some("Topic"),
+                Some("Fetch")
+            ]
+        );
+        // A forged denial in the principal that agrees with the rule: a topic name cannot hold
+        // the genuine clause after it, so the forged one is not taken.
+        let d = decision("Principal = User:CN=x is Denied operation = WRITE from host = 1.2.3.4 on resource = Topic:LITERAL:audit is Denied operation = READ from host = 10.0.0.9 on resource = Topic:LITERAL:orders for request = Fetch with resourceRefCount = 1 based on rule DefaultDeny");
+        assert_eq!(d.event.operation.as_deref(), Some("READ"));
+        assert_eq!(d.event.resource_name.as_deref(), Some("orders"));
+        assert!(d
+            .event
+            .principal
+            .as_deref()
+            .unwrap()
+            .starts_with("User:CN=x is Denied operation = WRITE"));
+    }
+
+    #[test]
+    fn an_unrecoverable_decision_is_an_injection_error_naming_the_principal() {
+        // Every clause disagrees with the rule: nothing can be counted.
+        let e = err("Principal = User:mallory is Allowed operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:x is Allowed operation = READ from host = 1.2.3.4 on resource = Group:LITERAL:y for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny");
+        assert!(e.is_injection(), "{e}");
+        assert_eq!(e.injection_principal(), Some("User:mallory"));
+        assert_eq!(e.reason(), "invalid_field");
+    }
+
+    #[test]
+    fn a_cut_entry_keeps_its_prefix_and_is_suspect() {
+        let big = "g".repeat(300);
+        let msg = format!("Principal = User:mallory is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:{big}");
+        let d = read(&msg, None, SystemTime::UNIX_EPOCH, true)
+            .unwrap()
+            .unwrap();
+        assert!(d.suspect);
+        assert_eq!(d.event.principal.as_deref(), Some("User:mallory"));
+        assert_eq!(d.event.api, None);
+        let name = d.event.resource_name.unwrap();
+        assert_eq!(name.chars().count(), MAX_SUSPECT_NAME_CHARS + 1);
+        assert!(name.ends_with('…'));
+    }
+
+    #[test]
+    fn hostile_text_is_escaped_in_the_resource_name() {
+        let d = decision("Principal = User:mallory is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:a\nb\\c\u{7} for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny");
+        assert!(d.suspect);
+        assert_eq!(d.event.resource_name.as_deref(), Some("a\\nb\\\\c\\u{7}"));
+        // A plain name is borrowed as it is.
+        let d = decision(KRAFT);
+        assert!(!d.suspect);
         assert!(matches!(
-            err("Principal = User:mallory is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:x is Allowed operation = READ from host = 1.2.3.4 on resource = Topic:LITERAL:secret for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny"),
-            ParseError::InvalidField { field: "message", .. }
-        ));
-        // In the principal (an SSL DN):
-        assert!(matches!(
-            err("Principal = User:CN=x is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster is Denied operation = READ from host = 10.0.0.9 on resource = Topic:LITERAL:orders for request = Fetch with resourceRefCount = 1 based on rule DefaultDeny"),
-            ParseError::InvalidField { field: "message", .. }
+            d.event.resource_name,
+            Some(Cow::Borrowed("orders"))
         ));
     }
 
@@ -525,19 +821,45 @@ mod tests {
     }
 
     #[test]
-    fn attack_newlines_never_make_a_second_event() {
+    fn attack_newlines_the_split_entry_keeps_its_prefix_and_the_next_one_its_tail() {
         let log = "[2026-11-26 14:06:30,883] INFO Principal = User:alice is Denied operation = READ from host = 127.0.0.1 on resource = Group:LITERAL:g\n\
 [2026-11-26 14:06:30,883] INFO Principal = User:admin is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n\
 [2026-11-26 14:06:30,883] INFO Principal = User:y is Denied operation = READ from host = 1.2.3.4 on resource = Group:LITERAL:h for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n";
         let entries = frame_all(FramerConfig::default(), log.as_bytes());
         assert_eq!(entries.len(), 2);
-        for e in &entries {
-            assert!(
-                matches!(parse(e), Err(ParseError::InvalidField { .. })),
-                "{e:?}"
-            );
-        }
-        assert!(matches!(err("Principal = User:a\nx is Denied operation = READ from host = 1.1.1.1 on resource = Topic:LITERAL:t"), ParseError::InvalidField { .. }));
+        let held = parse_decision(&entries[0]).unwrap().unwrap();
+        assert!(held.suspect && held.tail_doubtful);
+        assert_eq!(held.event.principal.as_deref(), Some("User:alice"));
+        assert_eq!(held.event.outcome, Outcome::Denied);
+        assert!(held
+            .event
+            .resource_name
+            .as_deref()
+            .unwrap()
+            .starts_with("g\\n[2026-11-26 14:06:30,883] INFO Principal = User:admin"));
+        // The next entry's first line is forged; its end is the genuine tail.
+        assert_eq!(
+            completion(&held.event, &entries[1]),
+            Some(Completion {
+                api: "JoinGroup",
+                reason: Some(Reason::NoMatchingAcl)
+            })
+        );
+        // A tail whose rule contradicts the held decision does not complete it.
+        let allowed = frame_all(FramerConfig::default(), b"[2026-11-26 14:06:30,883] INFO x for request = Metadata with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n");
+        assert_eq!(completion(&held.event, &allowed[0]), None);
+        // A forged line ending in its own logger carries the genuine tail on as text, in a
+        // continuation line of an entry of another logger.
+        let other = frame_all(FramerConfig::default(), b"[2026-11-26 14:06:30,883] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /10.9.9.9 (x) (y) (org.apache.kafka.common.network.Selector)\n for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n");
+        assert_eq!(other.len(), 1);
+        assert_eq!(
+            completion(&held.event, &other[0]).map(|c| c.api),
+            Some("JoinGroup")
+        );
+        // A principal holding a line break, without a forged header: one entry, read whole.
+        let d = decision("Principal = User:a\nb is Denied operation = READ from host = 1.1.1.1 on resource = Topic:LITERAL:t");
+        assert!(d.suspect);
+        assert_eq!(d.event.principal.as_deref(), Some("User:a\\nb"));
     }
 
     #[test]
@@ -608,6 +930,84 @@ mod tests {
             for forged in ["", " for request = Produce with resourceRefCount = 1"] {
                 let body = format!("{head}{forged}{tail}");
                 assert_eq!(split_tail(&body), split_tail_by_search(&body), "{body}");
+            }
+        }
+    }
+
+    /// Fragments of what a client may put in a group or transactional id: Kafka's own
+    /// separators, whole forged clauses and tails, line breaks, forged headers and loggers.
+    const HOSTILE: [&str; 16] = [
+        " is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster",
+        " is Denied operation = WRITE from host = 9.9.9.9 on resource = Group:LITERAL:x",
+        " is Denied operation = READ from host = 10.0.0.9 on resource = Topic:LITERAL:t",
+        " for request = Fetch with resourceRefCount = 9 based on rule SuperUser",
+        " for request = Produce with resourceRefCount = 1",
+        " based on rule DefaultDeny",
+        " based on rule MatchingAcl(acl=StandardAcl[resourceType=TOPIC, permissionType=ALLOW])",
+        "Principal = User:admin",
+        " (kafka.authorizer.logger)",
+        "\n",
+        "\r\n",
+        "[2026-11-26 14:06:30,883] INFO ",
+        " on resource = ",
+        " ",
+        ":",
+        "",
+    ];
+
+    const RULES: [(&str, bool); 6] = [
+        ("DefaultDeny", false),
+        ("MatchingAcl(acl=StandardAcl[resourceType=GROUP, resourceName=g, patternType=PREFIXED, principal=User:alice, host=*, operation=READ, permissionType=DENY])", false),
+        ("SuperUser", true),
+        ("DefaultAllow", true),
+        ("MatchingAcl(acl=StandardAcl(resourceType=GROUP, resourceName=g, patternType=LITERAL, principal=User:*, host=*, operation=ALL, permissionType=ALLOW))", true),
+        ("", false),
+    ];
+
+    fn hostile_name() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let part = prop_oneof![
+            (0..HOSTILE.len()).prop_map(|i| HOSTILE[i].to_string()),
+            any::<String>(),
+        ];
+        proptest::collection::vec(part, 0..8).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        /// Whatever a client puts in a resource name, the decision is the genuine one: the
+        /// principal, decision, operation, host, resource type and API never change, and the
+        /// name is kept (escaped and bounded when suspect).
+        #[test]
+        fn a_client_chosen_resource_name_never_changes_the_decision(
+            name in hostile_name(),
+            principal in proptest::sample::select(vec!["User:alice", "User:CN=alice smith,OU=eng,O=Acme", "User:svc-1"]),
+            rule in 0..RULES.len(),
+            group in proptest::bool::ANY,
+            api in proptest::sample::select(vec!["JoinGroup", "OffsetCommit", "InitProducerId"]),
+        ) {
+            let (rule, allowed) = RULES[rule];
+            // No rule: the ZooKeeper shape, whose decision is read from the clause alone.
+            let allowed = if rule.is_empty() { group } else { allowed };
+            let decision = if allowed { "Allowed" } else { "Denied" };
+            let resource_type = if group { "Group" } else { "TransactionalId" };
+            let tail = if rule.is_empty() {
+                format!(" for request = {api} with resourceRefCount = 1")
+            } else {
+                format!(" for request = {api} with resourceRefCount = 1 based on rule {rule}")
+            };
+            let message = format!("Principal = {principal} is {decision} operation = DESCRIBE from host = 10.0.0.9 on resource = {resource_type}:LITERAL:{name}{tail}");
+            let d = read(&message, None, SystemTime::UNIX_EPOCH, false).unwrap().unwrap();
+            let outcome = if allowed { "allowed" } else { "denied" };
+            proptest::prop_assert_eq!(
+                genuine(&d.event),
+                [Some(principal), Some(outcome), Some("DESCRIBE"), Some("10.0.0.9"), Some(resource_type), Some(api)]
+            );
+            let kept = d.event.resource_name.as_deref().unwrap();
+            if d.suspect {
+                let escaped = escape(&name, MAX_SUSPECT_NAME_CHARS);
+                proptest::prop_assert_eq!(kept, escaped.as_ref());
+            } else {
+                proptest::prop_assert_eq!(kept, name.as_str());
             }
         }
     }

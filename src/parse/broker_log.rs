@@ -6,6 +6,9 @@
 //! entry from the logger name (`%c`), which Kafka's layout prints last on the line, after
 //! everything a client controls. Where an entry was routed is also the `file_kind` label of
 //! `kafka_security_log_lines_total` ([`file_kind`]).
+//!
+//! An entry that became an event also says what it shows of log injection ([`Injection`]): a
+//! suspect entry is counted, and counted as an injection, rather than refused.
 
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
@@ -64,8 +67,9 @@ fn logger_format(logger: &str) -> Option<Option<Format>> {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum LogOutput<'a> {
-    /// A security event (authorization decision, failed login, change, rejected connection).
-    Event(SecurityEvent<'a>),
+    /// A security event (authorization decision, failed login, change, rejected connection),
+    /// and what its entry says about log injection.
+    Event(SecurityEvent<'a>, Injection),
     /// A completed request from the request log.
     Request(RequestRecord<'a>),
     /// A controller (re)start or activation line, which bounds the startup replay.
@@ -74,18 +78,49 @@ pub enum LogOutput<'a> {
     Nothing,
 }
 
+/// What an entry that became an event says about log injection (see [`authorizer::Decision`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Injection {
+    /// The entry carried a forged line or field: counted as a suspected injection too.
+    pub suspect: bool,
+    /// The event's API and rule may be a client's forgery; the next entry may hold the genuine
+    /// ones ([`authorizer::completion`]).
+    pub tail_doubtful: bool,
+    /// An authorization decision without its tail (` for request = …`) in an entry that was not
+    /// cut: the shape of Kafka before 2.4, or a decision whose line a client ended early with a
+    /// forged ` (kafka.authorizer.logger)` (then the next entry ends in its tail).
+    pub tail_missing: bool,
+    /// An authorization decision read with its tail.
+    pub has_tail: bool,
+}
+
 /// Parses one entry of the log it was [`route`]d to.
 pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput<'_>, ParseError> {
     fn event(
         r: Result<Option<SecurityEvent<'_>>, ParseError>,
     ) -> Result<LogOutput<'_>, ParseError> {
-        r.map(|e| e.map_or(LogOutput::Nothing, LogOutput::Event))
+        r.map(|e| {
+            e.map_or(LogOutput::Nothing, |e| {
+                LogOutput::Event(e, Injection::default())
+            })
+        })
     }
     match format {
         Some(Format::AuthorizerLog) if aiven::is_decision(&entry.message) => {
             event(aiven::parse(entry))
         }
-        Some(Format::AuthorizerLog) => event(authorizer::parse(entry)),
+        Some(Format::AuthorizerLog) => Ok(match authorizer::parse_decision(entry)? {
+            Some(d) => LogOutput::Event(
+                d.event,
+                Injection {
+                    suspect: d.suspect,
+                    tail_doubtful: d.tail_doubtful,
+                    tail_missing: !d.has_tail && !entry.truncated,
+                    has_tail: d.has_tail,
+                },
+            ),
+            None => LogOutput::Nothing,
+        }),
         Some(Format::ServerLog) => event(server_log::parse(entry)),
         Some(Format::ControllerLog) => {
             if let Some(l) = controller_log::lifecycle(entry.first_line()) {
@@ -98,10 +133,16 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
                 if !entry.message.starts_with("Completed request:") {
                     return Ok(LogOutput::Nothing);
                 }
-                return Err(ParseError::InvalidField {
-                    field: "message",
-                    problem: "entry was cut or follows a forged log line".into(),
-                });
+                // Kafka writes the request as JSON, which escapes what clients chose: the
+                // principal is named when the record still reads.
+                let record = request_log::parse_message(entry.first_line())
+                    .ok()
+                    .flatten();
+                let principal = record.as_ref().and_then(|r| r.principal.as_deref());
+                return Err(ParseError::injection(
+                    "request-log entry was cut or follows a forged log line",
+                    principal,
+                ));
             }
             Ok(request_log::parse_message(&entry.message)?
                 .map_or(LogOutput::Nothing, LogOutput::Request))

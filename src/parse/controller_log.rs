@@ -43,10 +43,12 @@ use crate::event::{
 /// Parses a framed `controller.log` entry; `Ok(None)` when it is not one of the changes above.
 pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> {
     if entry.suspect || entry.truncated {
-        return Err(ParseError::InvalidField {
-            field: "message",
-            problem: "entry was cut or follows a forged log line".into(),
-        });
+        // An ACL's resource name or principal can carry a line break (whoever may create ACLs
+        // chooses them); the change it belonged to cannot be told from a forged one.
+        return Err(ParseError::injection(
+            "controller-log entry was cut or holds or follows a forged log line",
+            None,
+        ));
     }
     parse_message(entry.first_line(), Some(entry.timestamp), SystemTime::now())
 }

@@ -50,6 +50,7 @@ pub mod ocsf;
 pub mod request_log;
 pub mod server_log;
 pub mod shipped;
+pub mod sniff;
 #[cfg(test)]
 pub(crate) mod test_support;
 pub mod text;
@@ -136,6 +137,10 @@ pub enum ParseError {
     Unrecognized,
 }
 
+/// What an injection error's problem says; the principal, when known, comes last.
+const INJECTION: &str = "(log injection suspected)";
+const PRINCIPAL_MARK: &str = ", principal ";
+
 impl ParseError {
     pub const REASONS: [&'static str; 8] = [
         "too_large",
@@ -148,10 +153,33 @@ impl ParseError {
         "unrecognized",
     ];
 
+    /// An entry refused as a suspected log injection (a forged line or field) whose decision
+    /// cannot be recovered; `principal` is named when it is known.
+    pub fn injection(problem: &str, principal: Option<&str>) -> ParseError {
+        let problem = match principal {
+            Some(p) => format!("{problem} {INJECTION}{PRINCIPAL_MARK}{p}"),
+            None => format!("{problem} {INJECTION}"),
+        };
+        ParseError::InvalidField {
+            field: "message",
+            problem,
+        }
+    }
+
     /// Whether the entry was refused as a suspected log injection (a forged line or field).
     pub fn is_injection(&self) -> bool {
         matches!(self, ParseError::InvalidField { problem, .. }
-            if problem.contains("log injection suspected"))
+            if problem.contains(INJECTION))
+    }
+
+    /// The principal an injection error names ([`ParseError::injection`]).
+    pub fn injection_principal(&self) -> Option<&str> {
+        match self {
+            ParseError::InvalidField { problem, .. } => problem
+                .split_once(INJECTION)
+                .and_then(|(_, rest)| rest.strip_prefix(PRINCIPAL_MARK)),
+            _ => None,
+        }
     }
 
     pub fn reason(&self) -> &'static str {

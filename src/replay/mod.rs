@@ -593,6 +593,12 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         }
         next
     })?;
+    // A decision held back for the entry after it, in a file that ended first.
+    for stream in &mut streams {
+        if let Applied::Event(_) = pipeline.end_stream("replay", stream) {
+            stats.events += 1;
+        }
+    }
     if let Some(last) = last {
         pipeline.detect_end("replay", last);
     }

@@ -300,9 +300,11 @@ impl FileSource {
         loop {
             let pipeline = &self.pipeline;
             let layout = framer_config.layout.as_deref();
-            let mut apply = |entries: &mut Vec<LogEntry>, s: &mut Stream, end: bool| {
+            // `end`: the stream ended. `done`: the framer holds nothing more (idle or ended), so
+            // no entry can still follow a decision the pipeline holds back for the entry after it.
+            let mut apply = |entries: &mut Vec<LogEntry>, s: &mut Stream, end: bool, done: bool| {
                 s.observe(&source, pipeline.metrics(), layout, end);
-                if entries.is_empty() {
+                if entries.is_empty() && !done {
                     return;
                 }
                 if !logs.contains_key(&s.log) {
@@ -320,6 +322,9 @@ impl FileSource {
                         stream: log,
                     };
                     pipeline.apply(&source, kind, item);
+                }
+                if done {
+                    pipeline.end_stream(&source, log);
                 }
             };
             for s in streams.values_mut() {
@@ -345,7 +350,7 @@ impl FileSource {
                     });
                     s.active = true;
                     s.framer.push(bytes, &mut entries);
-                    apply(&mut entries, s, false);
+                    apply(&mut entries, s, false, false);
                 }
                 TailEvent::Truncated { stream, path } => {
                     tracing::info!(source = %source, path = %path.display(), "File truncated in place; reading its new content from the start.");
@@ -356,7 +361,7 @@ impl FileSource {
                 TailEvent::Ended { stream, .. } => {
                     if let Some(mut s) = streams.remove(&stream) {
                         s.framer.flush(&mut entries);
-                        apply(&mut entries, &mut s, true);
+                        apply(&mut entries, &mut s, true, true);
                         s.close(&source, pipeline.metrics());
                         ended.push((stream, s.framer.pending_offset()));
                     }
@@ -366,7 +371,8 @@ impl FileSource {
             // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
             for s in streams.values_mut().filter(|s| !s.active) {
                 s.framer.flush_if_idle(&mut entries);
-                apply(&mut entries, s, false);
+                let idle = s.framer.is_empty();
+                apply(&mut entries, s, false, idle);
             }
             for (id, s) in &streams {
                 self.tailer.checkpoint(*id, s.framer.pending_offset());
@@ -378,18 +384,12 @@ impl FileSource {
             }
             let stopping = shutdown.is_cancelled();
             if stopping || last_save.elapsed() >= Duration::from_secs(1) {
-                if let Err(error) = self.tailer.save() {
-                    CheckpointFailed {
-                        source: &source,
-                        error: &error,
-                    }
-                    .emit(self.pipeline.metrics());
-                }
+                let saved = self.save_checkpoints(&source);
                 last_save = Instant::now();
-            }
-            if stopping {
-                tracing::info!(source = %source, files = streams.len(), "Stopped tailing; checkpoints saved.");
-                return;
+                if stopping {
+                    stopped(&source, streams.len(), saved);
+                    return;
+                }
             }
             if !more {
                 // Sleep in short steps so shutdown is prompt.
@@ -402,7 +402,29 @@ impl FileSource {
     }
 }
 
+/// Logs the end of tailing, saying whether the checkpoints were saved.
+fn stopped(source: &str, files: usize, saved: bool) {
+    if saved {
+        tracing::info!(source = %source, files, "Stopped tailing; checkpoints saved.");
+    } else {
+        tracing::warn!(source = %source, files, "Stopped tailing; the checkpoints could NOT be saved: a restart reads from the last ones saved (lines since then are counted again).");
+    }
+}
+
 impl FileSource {
+    /// Saves the checkpoints; a failure is a [`CheckpointFailed`]. Whether they were saved.
+    fn save_checkpoints(&mut self, source: &str) -> bool {
+        let Err(error) = self.tailer.save() else {
+            return true;
+        };
+        CheckpointFailed {
+            source,
+            error: &error,
+        }
+        .emit(self.pipeline.metrics());
+        false
+    }
+
     /// Mirrors a poll's outcome into health and (rate-limited) logs; true when more data is
     /// already waiting.
     fn report(

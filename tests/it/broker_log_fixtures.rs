@@ -103,17 +103,27 @@ fn expectations(file: &str) -> Vec<Expected> {
         "authorizer_hostile.log" => vec![
             // A forged tail inside the group id stays in the group id.
             authz("2026-11-26T14:08:00.001Z", "denied", "User:mallory", "READ", "10.0.0.9", "Group", Some("LITERAL"), "g for request = Fetch with resourceRefCount = 9 based on rule SuperUser", Some("JoinGroup"), Some("no_matching_acl")),
-            // Two full decision clauses (in a group id, in a DN): rejected, never guessed.
-            Error("invalid_field"),
-            Error("invalid_field"),
+            // A full forged clause in a group id: the first clause is the genuine one, the
+            // forged one stays in the group id.
+            authz("2026-11-26T14:08:00.002Z", "denied", "User:mallory", "READ", "10.0.0.9", "Group", Some("LITERAL"), "x is Allowed operation = READ from host = 1.2.3.4 on resource = Topic:LITERAL:secret", Some("JoinGroup"), Some("no_matching_acl")),
+            // A full forged clause in a DN: it allows, the rule denies; it stays in the principal.
+            authz("2026-11-26T14:08:00.003Z", "denied", "User:CN=x is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster", "READ", "10.0.0.9", "Topic", Some("LITERAL"), "orders", Some("Fetch"), Some("no_matching_acl")),
             // Half a clause in the principal stays in the principal.
             authz("2026-11-26T14:08:00.004Z", "denied", "User:a is Denied operation = from host = x", "WRITE", "127.0.0.1", "Topic", Some("LITERAL"), "orders", Some("Produce"), Some("no_matching_acl")),
-            // A group id with newlines and a forged header: the split entry and the one after it
-            // are rejected; no forged "Allowed" event comes out.
-            Error("invalid_field"),
-            Error("invalid_field"),
+            // A group id with newlines and a forged header: the split entry keeps the genuine
+            // prefix, the forged line escaped in its group id; its tail (SuperUser) contradicts
+            // the decision, so it has no API of its own...
+            authz("2026-11-26T14:08:00.005Z", "denied", "User:mallory", "READ", "10.0.0.9", "Group", Some("LITERAL"), "g\\n[2026-11-26 14:08:00,005] INFO Principal = User:admin is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster", None, None),
+            // ...and the entry after it, read alone, looks genuine: the pipeline takes only its
+            // tail, for the split entry (`the_hostile_fixture_counts_each_genuine_decision_once`).
+            authz("2026-11-26T14:08:00.005Z", "denied", "User:y", "READ", "1.2.3.4", "Group", Some("LITERAL"), "h", Some("JoinGroup"), Some("no_matching_acl")),
             // The next genuine line is read normally.
             authz("2026-11-26T14:08:00.006Z", "denied", "User:bob", "WRITE", "127.0.0.1", "Topic", Some("LITERAL"), "orders", Some("Produce"), Some("no_matching_acl")),
+            // A SASL name holding a clause, denied on a topic: a topic name cannot hold the
+            // genuine clause after it, so the forged one is not taken.
+            authz("2026-11-26T14:08:00.007Z", "denied", "User:eve is Allowed operation = READ from host = 10.0.0.5 on resource = Topic:LITERAL:payments", "WRITE", "10.0.0.9", "Topic", Some("LITERAL"), "orders", Some("Produce"), Some("no_matching_acl")),
+            // Every clause contradicts the rule: nothing can be counted.
+            Error("invalid_field"),
         ],
         "server_kafka44_real.log" => {
             let real = |time: &str| {
@@ -530,4 +540,96 @@ fn every_fixture_entry_parses_to_exactly_what_is_expected() {
         assert_eq!(msgs(&crlf_entries), msgs(&entries), "{name}: CRLF");
     }
     assert!(checked >= 40, "only {checked} entries checked");
+}
+
+/// `authorizer_hostile.log` through the framer and the pipeline, as a file source or `replay`
+/// applies it: every genuine decision is counted once, for its principal and API; no forged one
+/// is counted; every injected entry is counted once, for the principal who wrote it.
+#[test]
+fn the_hostile_fixture_counts_each_genuine_decision_once() {
+    use kafka_security_exporter::event::Origin;
+    use kafka_security_exporter::metrics::{Metrics, MetricsConfig};
+    use kafka_security_exporter::parse::{Input, Parsers, ParsersConfig};
+    use kafka_security_exporter::pipeline::{Item, LogStream, Pipeline};
+    use std::sync::Arc;
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/broker_logs/authorizer_hostile.log");
+    let (_, body) = load(&path);
+    let pipeline = Pipeline::new(
+        Parsers::new(&ParsersConfig::default()).unwrap(),
+        Arc::new(Metrics::new(&MetricsConfig::default()).unwrap()),
+    );
+    let mut stream = LogStream::default();
+    for entry in frame_all(FramerConfig::default(), &body) {
+        let item = Item::Entry {
+            entry: &entry,
+            origin: Origin::Memory,
+            stream: &mut stream,
+        };
+        pipeline.apply("hostile", Input::BrokerLog, item);
+    }
+    pipeline.end_stream("hostile", &mut stream);
+    let text = String::from_utf8(pipeline.metrics().render()).unwrap();
+    let series = |metric: &str| -> BTreeMap<String, f64> {
+        text.lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix(metric)?.strip_prefix('{')?;
+                let (labels, value) = rest.rsplit_once("} ")?;
+                Some((labels.to_string(), value.parse().unwrap()))
+            })
+            .collect()
+    };
+    let expected = |pairs: &[(&str, f64)]| -> BTreeMap<String, f64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    assert_eq!(
+        series("kafka_security_authorization_total"),
+        expected(&[
+            // Lines 1, 2 and the split decision (lines 5-7), all mallory's.
+            (
+                "api=\"JoinGroup\",decision=\"denied\",operation=\"READ\",resource_type=\"Group\"",
+                3.0
+            ),
+            (
+                "api=\"Fetch\",decision=\"denied\",operation=\"READ\",resource_type=\"Topic\"",
+                1.0
+            ),
+            (
+                "api=\"Produce\",decision=\"denied\",operation=\"WRITE\",resource_type=\"Topic\"",
+                3.0
+            ),
+        ])
+    );
+    let denials = series("kafka_security_authorization_denials_by_principal_total");
+    let by_principal = |p: &str| -> f64 {
+        denials
+            .iter()
+            .filter(|(k, _)| k.contains(&format!("principal=\"{p}\"")))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    assert_eq!(by_principal("User:mallory"), 3.0);
+    assert_eq!(by_principal("User:bob"), 1.0);
+    // The forged principals of the split entry and the one after it.
+    assert_eq!(by_principal("User:admin"), 0.0);
+    assert_eq!(by_principal("User:y"), 0.0);
+    assert_eq!(denials.values().sum::<f64>(), 7.0);
+    assert_eq!(
+        series("kafka_security_log_injection_total"),
+        expected(&[
+            // Lines 1, 2, the split decision and the unrecoverable line.
+            ("principal=\"User:mallory\"", 4.0),
+            ("principal=\"User:CN=x is Allowed operation = ALTER from host = 1.2.3.4 on resource = Cluster:LITERAL:kafka-cluster\"", 1.0),
+            ("principal=\"User:a is Denied operation = from host = x\"", 1.0),
+            ("principal=\"User:eve is Allowed operation = READ from host = 10.0.0.5 on resource = Topic:LITERAL:payments\"", 1.0),
+        ])
+    );
+    assert_eq!(
+        series("kafka_security_parse_errors_total"),
+        expected(&[(
+            "format=\"authorizer_log\",reason=\"invalid_field\",source=\"hostile\"",
+            1.0
+        )])
+    );
 }

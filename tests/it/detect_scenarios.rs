@@ -315,11 +315,11 @@ fn log_injection_through_a_group_id() {
         "203.0.113.9",
         "payments-consumers",
     );
-    // The split entry and the one after it are suspect: the first fires at once, the second is
-    // folded and reported once its 5 minutes are over. Both entries are refused.
+    // The split entry and the one after it are one injected decision: it is counted (the
+    // second entry's forged first line is not) and fires once, for the principal who wrote it.
     let (got, rejected) = detect(&s, DEFAULTS);
-    assert_eq!(got, rows(&[("log_injection", AUTHORIZER_LOG, 2, 2)]));
-    assert_eq!(rejected, 2);
+    assert_eq!(got, rows(&[("log_injection", "User:mallory", 1, 1)]));
+    assert_eq!(rejected, 0);
 }
 
 #[test]

@@ -159,7 +159,7 @@ fn problems(case: &Case, dir: &Path) -> Vec<String> {
     for entry in &entries {
         let format = broker_log::route(Input::BrokerLog, entry);
         match broker_log::parse_entry(format, entry) {
-            Ok(LogOutput::Event(e)) => parsed.push(event_fields(&e)),
+            Ok(LogOutput::Event(e, _)) => parsed.push(event_fields(&e)),
             Ok(LogOutput::Request(r)) => {
                 let mut m = BTreeMap::from([("request".to_string(), r.api.to_string())]);
                 if let Some(p) = r.principal {

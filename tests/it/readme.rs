@@ -83,6 +83,7 @@ fn every_metric_is_documented_exactly() {
     metrics.record_request("Produce", None, 0.01);
     metrics.record_log_line(Some(Format::ServerLog), Level::Info);
     metrics.record_controller_replay("s");
+    metrics.record_log_injection(Some("User:mallory"));
     metrics.record_parse_error("s", None, &ParseError::Empty);
     metrics.set_source_up("s", true);
     metrics.record_redelivery("s");
