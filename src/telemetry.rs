@@ -354,6 +354,70 @@ impl RateLimit {
 mod tests {
     use super::*;
 
+    /// A writer that fails every write, as a closed pipe (EPIPE) or a full disk (ENOSPC) does.
+    struct Failing(Arc<AtomicU64>);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Err(std::io::Error::from_raw_os_error(28))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A writer blocked until the test lets it go, as a pipe nobody reads.
+    struct Blocked(Arc<std::sync::Barrier>);
+
+    impl Write for Blocked {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.wait();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_output_drops_and_counts_each_line_once_without_retrying() {
+        let attempts = Arc::new(AtomicU64::new(0));
+        let out = Output::start(Failing(attempts.clone()), "test-failing", 1 << 10).unwrap();
+        for _ in 0..5 {
+            out.send(b"line\n".to_vec());
+        }
+        assert!(out.flush(Duration::from_secs(5)));
+        assert_eq!(out.dropped(DropReason::WriteFailed), 5);
+        assert_eq!(out.dropped(DropReason::QueueFull), 0);
+        // One attempt per line: no retry loop on a broken output.
+        assert_eq!(attempts.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn a_blocked_output_never_blocks_the_sender_and_flush_gives_up_at_its_timeout() {
+        let release = Arc::new(std::sync::Barrier::new(2));
+        let out = Output::start(Blocked(release.clone()), "test-blocked", 10).unwrap();
+        let t0 = Instant::now();
+        // 4 bytes each: the writer takes the first and blocks; two more fit in 10 bytes...
+        for _ in 0..6 {
+            out.send(b"abc\n".to_vec());
+        }
+        assert!(t0.elapsed() < Duration::from_secs(1), "send blocked");
+        assert!(
+            !out.flush(Duration::from_millis(50)),
+            "flushed a blocked output"
+        );
+        // ...and the rest (at least three of the six) are dropped, not queued.
+        assert!(out.dropped(DropReason::QueueFull) >= 3);
+        assert_eq!(out.dropped(DropReason::WriteFailed), 0);
+        // Released, the writer finishes what was queued.
+        std::thread::spawn(move || loop {
+            release.wait();
+        });
+        assert!(out.flush(Duration::from_secs(5)));
+    }
+
     #[test]
     fn rate_limit_lets_the_first_through_and_counts_the_rest() {
         let rl = RateLimit::new(Duration::from_secs(3600));
