@@ -61,6 +61,18 @@ pub const DETECTOR_SAVE: Duration = Duration::from_secs(60);
 /// How long startup waits for the Kafka cluster id that names the `cluster` label.
 pub const CLUSTER_ID_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long each ask for the cluster id waits before checking whether startup was abandoned.
+const CLUSTER_ID_SLICE: Duration = Duration::from_millis(100);
+
+/// Sets its flag when dropped: tells blocking work that its caller is gone.
+struct SetOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The label value when no cluster is configured and none could be asked.
 pub const DEFAULT_CLUSTER: &str = "default";
 
@@ -223,26 +235,60 @@ impl App {
         self.local_addr
     }
 
-    /// Stops intake, lets sources commit what they applied, flushes OTLP, then stops HTTP.
+    /// Stops intake, lets sources commit what they applied, saves the detector state, flushes
+    /// OTLP, then stops HTTP: all of it within the grace period, each step getting what the
+    /// steps before it left. A step still running at the deadline is cut short (and named):
+    /// no step waits on blocked I/O past it.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + self.grace;
+        let mut cut = Vec::new();
         self.sources_stop.cancel();
-        // Each source bounds its own steps by `grace`; this bounds the whole.
-        if tokio::time::timeout(self.grace * 3, self.sources.wait())
-            .await
-            .is_err()
-        {
-            tracing::error!("Sources did not stop within the grace period.");
+        let stopped = tokio::time::timeout_at(deadline, self.sources.wait()).await;
+        if stopped.is_err() {
+            cut.push((
+                "sources",
+                "records applied since the last offset commit or checkpoint are read again at the next start",
+            ));
         }
         // After the sources drained: the last save holds everything they applied.
         self.detectors_stop.cancel();
-        let _ = tokio::time::timeout(self.grace, self.detectors.wait()).await;
-        save_detectors(&self.pipeline).await;
+        let stopped = tokio::time::timeout_at(deadline, self.detectors.wait()).await;
+        if stopped.is_err() {
+            cut.push((
+                "detectors",
+                "a detector tick or save in progress is abandoned",
+            ));
+        }
+        let saved = tokio::time::timeout_at(deadline, save_detectors(&self.pipeline)).await;
+        if saved.is_err() {
+            cut.push((
+                "detector state save",
+                "detector state since the last save (every 60 s) is lost",
+            ));
+        }
         if let Some(otel) = self.otel {
-            otel.shutdown(self.grace).await;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let flushed = tokio::time::timeout_at(deadline, otel.shutdown(left)).await;
+            if flushed.is_err() {
+                cut.push((
+                    "OTLP flush",
+                    "spans and metric points not yet sent are lost",
+                ));
+            }
         }
         self.http_stop.cancel();
-        let _ = tokio::time::timeout(self.grace * 2, self.http.wait()).await;
-        tracing::info!("Stopped.");
+        let stopped = tokio::time::timeout_at(deadline, self.http.wait()).await;
+        if stopped.is_err() {
+            cut.push(("HTTP", "scrapes in flight are cut"));
+        }
+        for (step, lost) in &cut {
+            tracing::error!(grace = ?self.grace, step, lost, "Shutdown step cut short at the end of the grace period.");
+        }
+        if cut.is_empty() {
+            tracing::info!("Stopped.");
+        } else {
+            tracing::warn!(cut_short = cut.len(), "Stopped, with steps cut short.");
+        }
     }
 }
 
@@ -306,10 +352,24 @@ async fn cluster_label(config: &Config) -> String {
     }) else {
         return DEFAULT_CLUSTER.to_string();
     };
+    // Asked in short slices, so a start abandoned at a signal ends the blocking call within
+    // one slice instead of holding the exit for the whole timeout.
+    let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _abandon_on_drop = SetOnDrop(abandoned.clone());
     let asked = tokio::task::spawn_blocking(move || {
         let consumer: rdkafka::consumer::BaseConsumer =
             kafka.client_config().ok()?.create().ok()?;
-        rdkafka::consumer::Consumer::client(&consumer).fetch_cluster_id(CLUSTER_ID_TIMEOUT)
+        let client = rdkafka::consumer::Consumer::client(&consumer);
+        let deadline = std::time::Instant::now() + CLUSTER_ID_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || abandoned.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
+            if let Some(id) = client.fetch_cluster_id(left.min(CLUSTER_ID_SLICE)) {
+                return Some(id);
+            }
+        }
     })
     .await
     .ok()
@@ -329,13 +389,22 @@ async fn cluster_label(config: &Config) -> String {
     }
 }
 
-/// Runs the exporter until `signal` resolves, then shuts down in order.
+/// Runs the exporter until `signal` resolves, then shuts down in order. A `signal` during startup
+/// abandons the start before any source read anything (sources are spawned in the start's last
+/// step, which does not wait), so nothing is lost.
 pub async fn run(
     config: Config,
     web: WebOptions,
     signal: impl Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let app = App::start(&config, &web).await?;
+    tokio::pin!(signal);
+    let app = tokio::select! {
+        app = App::start(&config, &web) => app?,
+        () = &mut signal => {
+            tracing::info!("Stopped during startup, before any source read anything.");
+            return Ok(());
+        }
+    };
     signal.await;
     app.shutdown().await;
     Ok(())

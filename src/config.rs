@@ -95,8 +95,9 @@ pub struct WebConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShutdownConfig {
-    /// Seconds each shutdown step (drain, commit, stop HTTP) may take before it is cut short.
-    /// Default 10. Kubernetes' default termination grace period is 30 s.
+    /// Seconds the whole shutdown (drain, commit, save detector state, flush OTLP, stop HTTP) may
+    /// take; a step still running then is cut short. Default 10. Kubernetes' default termination
+    /// grace period is 30 s.
     #[serde(default = "default_grace_period_secs")]
     pub grace_period_secs: u64,
 }

@@ -1,4 +1,7 @@
 //! The binary: parse flags, set up logging, call into the library, map errors to exit codes.
+//!
+//! Everything it prints goes through [`telemetry::Stream`], which never blocks and never panics
+//! on a closed or full output; before it exits it waits for that output at most [`EXIT_FLUSH`].
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -9,16 +12,35 @@ use kafka_security_exporter::app::{self, WebOptions};
 use kafka_security_exporter::cli::{Cli, Command, GlobalArgs};
 use kafka_security_exporter::config::{Config, ConfigErrors, WebConfig};
 use kafka_security_exporter::replay::ReplayArgs;
-use kafka_security_exporter::{demo, replay, shutdown, telemetry};
+use kafka_security_exporter::telemetry::Stream;
+use kafka_security_exporter::{build_info, demo, replay, shutdown, telemetry};
+use tokio_util::sync::CancellationToken;
 
 /// EX_USAGE from sysexits.h: the config (or a flag) is wrong.
 const EXIT_CONFIG: u8 = 64;
 /// EX_NOINPUT from sysexits.h: an input file is missing or unreadable.
 const EXIT_NOINPUT: u8 = 66;
 
+/// The longest the process waits for its queued output before it exits: a blocked stderr
+/// loses its last lines (counted) rather than holding the exit.
+const EXIT_FLUSH: Duration = Duration::from_secs(1);
+
+/// The same when a second signal ends the process at once.
+const FORCED_EXIT_FLUSH: Duration = Duration::from_millis(200);
+
+/// How long the runtime waits at exit for blocking work still running (a librdkafka call on a
+/// dead broker) after the app has stopped.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(2);
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(cli.global.log_level, cli.global.log_format);
+    let code = command(cli);
+    telemetry::flush(EXIT_FLUSH);
+    code
+}
+
+fn command(cli: Cli) -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Run { config, cluster } => run(&cli.global, &config, cluster),
@@ -35,7 +57,9 @@ fn main() -> ExitCode {
                 rate,
                 duration: duration_secs.map(Duration::from_secs),
             };
-            block_on(demo::run(web, options, shutdown::signal()))
+            block_on(RUNTIME_SHUTDOWN, |stop| {
+                demo::run(web, options, stop.cancelled_owned())
+            })
         }
     }
 }
@@ -48,19 +72,20 @@ fn check_config(file: &Path) -> ExitCode {
                 .iter()
                 .map(|d| d.as_str())
                 .collect::<Vec<_>>();
-            println!(
+            let out = Stream::Stdout;
+            out.print(&format!(
                 "{}: OK ({} source(s))",
                 file.display(),
                 config.sources.len()
-            );
+            ));
             if detectors.is_empty() {
-                println!("detectors: off");
+                out.print("detectors: off");
             } else {
-                println!("detectors: {}", detectors.join(", "));
+                out.print(&format!("detectors: {}", detectors.join(", ")));
             }
             match &config.state_dir {
-                Some(dir) => println!("state_dir: {}", dir.display()),
-                None => println!("state_dir: none (detector memory is lost at restart)"),
+                Some(dir) => out.print(&format!("state_dir: {}", dir.display())),
+                None => out.print("state_dir: none (detector memory is lost at restart)"),
             }
             ExitCode::SUCCESS
         }
@@ -85,8 +110,13 @@ fn run(flags: &GlobalArgs, config: &Path, cluster: Option<String>) -> ExitCode {
             ));
         }
     }
+    // Blocking work left over after the app stopped may hold the exit this long at most,
+    // within the grace period.
+    let leftover = RUNTIME_SHUTDOWN.min(Duration::from_secs(config.shutdown.grace_period_secs));
     match web_options(flags, &config.web) {
-        Ok(web) => block_on(app::run(config, web, shutdown::signal())),
+        Ok(web) => block_on(leftover, |stop| {
+            app::run(config, web, stop.cancelled_owned())
+        }),
         Err(code) => code,
     }
 }
@@ -95,14 +125,14 @@ fn replay_files(args: &ReplayArgs) -> ExitCode {
     let options = match replay::ReplayOptions::from_args(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("{e}");
+            Stream::Stderr.print(&e.to_string());
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     match replay::run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            Stream::Stderr.print(&format!("error: {e}"));
             match e {
                 replay::ReplayError::Config(_) => ExitCode::from(EXIT_CONFIG),
                 replay::ReplayError::Output(_) | replay::ReplayError::Thread(_) => {
@@ -116,7 +146,10 @@ fn replay_files(args: &ReplayArgs) -> ExitCode {
 
 /// Prints every problem of a config file: a usage error.
 fn config_problems(problems: &ConfigErrors) -> ExitCode {
-    eprintln!("{} problem(s) found:\n{problems}", problems.0.len());
+    Stream::Stderr.print(&format!(
+        "{} problem(s) found:\n{problems}",
+        problems.0.len()
+    ));
     ExitCode::from(EXIT_CONFIG)
 }
 
@@ -128,13 +161,17 @@ fn web_options(flags: &GlobalArgs, config: &WebConfig) -> Result<WebOptions, Exi
         config,
     )
     .map_err(|e| {
-        eprintln!("{e}");
+        Stream::Stderr.print(&e);
         ExitCode::from(EXIT_CONFIG)
     })
 }
 
-fn block_on<E: std::fmt::Display>(
-    fut: impl std::future::Future<Output = Result<(), E>>,
+/// Runs `start(stop)` on a fresh runtime, `stop` being cancelled at the first SIGTERM or SIGINT
+/// (a second one exits at once with 128 + its number). Signals are listened for before anything
+/// starts, so one during startup stops the process too.
+fn block_on<E: std::fmt::Display, F: std::future::Future<Output = Result<(), E>>>(
+    leftover: Duration,
+    start: impl FnOnce(CancellationToken) -> F,
 ) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -143,19 +180,26 @@ fn block_on<E: std::fmt::Display>(
     {
         Ok(r) => r,
         Err(error) => {
-            eprintln!("cannot start the async runtime: {error}");
+            Stream::Stderr.print(&format!("cannot start the async runtime: {error}"));
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(fut);
+    let result = runtime.block_on(async {
+        let stop = shutdown::watch(|signal| {
+            telemetry::flush(FORCED_EXIT_FLUSH);
+            std::process::exit(i32::from(signal.exit_code()));
+        });
+        tracing::info!(version = build_info::VERSION, "Starting.");
+        start(stop).await
+    });
     // The app already bounded every shutdown step; a librdkafka call still blocked on a dead
     // broker must not keep the process alive.
-    runtime.shutdown_timeout(Duration::from_secs(2));
+    runtime.shutdown_timeout(leftover);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "Exporter failed.");
-            eprintln!("error: {error}");
+            Stream::Stderr.print(&format!("error: {error}"));
             ExitCode::FAILURE
         }
     }

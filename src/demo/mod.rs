@@ -90,19 +90,28 @@ pub async fn run(
             error,
         })?;
     let config = demo_config(&bootstrap, Some(&logs));
-    let app = App::start(&config, &web).await?;
+    tokio::pin!(signal);
+    let app = tokio::select! {
+        app = App::start(&config, &web) => app?,
+        () = &mut signal => {
+            tracing::info!("Stopped during startup, before any source read anything.");
+            let _ = std::fs::remove_dir_all(&logs);
+            return Ok(());
+        }
+    };
     let shown = match web.listen_address.ip() {
         ip if ip.is_unspecified() => format!("127.0.0.1:{}", app.local_addr().port()),
         _ => app.local_addr().to_string(),
     };
-    println!(
+    // Never blocks nor panics on a closed or full stdout (`| head`): dropped and counted.
+    crate::telemetry::Stream::Stdout.print(&format!(
         "Demo running: a mock Kafka cluster at {bootstrap} is fed {} events/s.\n\
          Broker logs: {} (written and rotated by the demo, tailed by the exporter).\n\
          Metrics: http://{shown}{}   (also /readyz, /healthz). Press Ctrl-C to stop.",
         options.rate,
         logs.display(),
         web.telemetry_path
-    );
+    ));
 
     let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)

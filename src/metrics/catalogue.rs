@@ -501,8 +501,19 @@ pub const DETECTOR_STATE_FAILURES: Metric = Metric {
     doc: "Failed saves of the detectors' state file (`state_dir`/detectors.json: first-seen memory, anomaly baselines); retried at the next save (every 60 s and at shutdown). Present at 0 when a detector is on.",
 };
 
+pub const EXPORTER_LOG_LINES_DROPPED: Metric = Metric {
+    name: "kafka_security_exporter_log_lines_dropped_total",
+    kind: Kind::Counter,
+    help: "Lines of the exporter's own output (its logs on stderr, the demo's banner on stdout) dropped because the output was blocked or failing.",
+    labels: &[REASON],
+    opt_in: None,
+    buckets: None,
+    unit: "{line}",
+    doc: "Lines of the exporter's own output (its logs on stderr, the demo's banner on stdout) dropped, by `reason`: `queue_full` (the output does not take lines as fast as they come: a pipe nobody reads; 1 MiB is held per stream), `write_failed` (a closed pipe, a full disk, a terminal gone). The exporter never waits on its output: it drops and counts instead. Present at 0 for both reasons.",
+};
+
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 28] = [
+pub const ALL: [&Metric; 29] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -531,6 +542,7 @@ pub const ALL: [&Metric; 28] = [
     &DETECTOR_OVERFLOW,
     &DETECTIONS_SUPPRESSED,
     &DETECTOR_STATE_FAILURES,
+    &EXPORTER_LOG_LINES_DROPPED,
 ];
 
 /// The metric named `name`.

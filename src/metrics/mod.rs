@@ -24,6 +24,7 @@ use crate::parse::broker_log;
 use crate::parse::log4j::{Choice, Level};
 use crate::parse::Input;
 use crate::parse::ParseError;
+use crate::telemetry::{self, DropReason};
 pub use capped::{CapLimits, CappedCounterVec, CappedHistogramVec, OVERFLOW};
 pub use catalogue::labels;
 use catalogue::{Kind, Metric, Origin};
@@ -60,6 +61,7 @@ pub mod names {
     pub const DETECTOR_OVERFLOW: &str = c::DETECTOR_OVERFLOW.name;
     pub const DETECTIONS_SUPPRESSED: &str = c::DETECTIONS_SUPPRESSED.name;
     pub const DETECTOR_STATE_FAILURES: &str = c::DETECTOR_STATE_FAILURES.name;
+    pub const EXPORTER_LOG_LINES_DROPPED: &str = c::EXPORTER_LOG_LINES_DROPPED.name;
 }
 
 /// The `signal` label of the OTLP self-metrics.
@@ -291,6 +293,7 @@ impl Metrics {
         r.gauge(&c::BUILD_INFO)?
             .with_label_values(&[VERSION, REVISION])
             .set(1);
+        registry.register(Box::new(LogDrops::new()?))?;
         Ok(Metrics {
             events: r.capped_counter(&c::EVENTS)?,
             authentication: r.capped_counter(&c::AUTHENTICATION)?,
@@ -677,6 +680,48 @@ impl Metrics {
             tracing::error!(%error, "Failed to render metrics.");
         }
         out
+    }
+}
+
+/// `kafka_security_exporter_log_lines_dropped_total`: the process's output drops
+/// ([`telemetry::dropped_lines`]), read when the registry is gathered. The count belongs to the
+/// process (its stderr and stdout), like the `process_*` metrics, so every registry shows it.
+struct LogDrops {
+    counter: IntCounterVec,
+    /// Held while the counter catches up, so two gathers at once do not both add the delta.
+    sync: parking_lot::Mutex<()>,
+}
+
+impl LogDrops {
+    fn new() -> prometheus::Result<LogDrops> {
+        let m = &catalogue::EXPORTER_LOG_LINES_DROPPED;
+        let keys: Vec<&str> = m.labels.iter().map(|l| l.key).collect();
+        let counter = IntCounterVec::new(opts(m), &keys)?;
+        for reason in DropReason::ALL {
+            counter.with_label_values(&[reason.as_str()]);
+        }
+        Ok(LogDrops {
+            counter,
+            sync: parking_lot::Mutex::new(()),
+        })
+    }
+}
+
+impl prometheus::core::Collector for LogDrops {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.counter.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let _sync = self.sync.lock();
+        for reason in DropReason::ALL {
+            let series = self.counter.with_label_values(&[reason.as_str()]);
+            let total = telemetry::dropped_lines(reason);
+            if total > series.get() {
+                series.inc_by(total - series.get());
+            }
+        }
+        self.counter.collect()
     }
 }
 
