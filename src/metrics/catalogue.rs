@@ -466,8 +466,30 @@ pub const DETECTOR_STATE_FAILURES: Metric = Metric {
     doc: "Failed saves of the detectors' state file (`state_dir`/detectors.json: first-seen memory, anomaly baselines); retried at the next save (every 60 s and at shutdown). Present at 0 when a detector is on.",
 };
 
+pub const WEB_CONFIG_RELOAD_FAILURES: Metric = Metric {
+    name: "kafka_security_web_config_reload_failures_total",
+    kind: Kind::Counter,
+    help: "Changes of the web config file (or of the certificate, key or CA files it names) that could not be loaded; the last good configuration stays in force.",
+    labels: &[],
+    opt_in: None,
+    buckets: None,
+    unit: "{failure}",
+    doc: "Changes of `--web.config.file` (or of the certificate, key or client CA files it names) that could not be loaded: each bad version is counted once and logged as an error naming the problem, and the last good configuration stays in force. Present at 0 when a web config file is set.",
+};
+
+pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
+    name: "kafka_security_web_config_last_reload_successful",
+    kind: Kind::Gauge,
+    help: "1 when the last change of the web config files was loaded, 0 when it was rejected and an older configuration is in force.",
+    labels: &[],
+    opt_in: None,
+    buckets: None,
+    unit: "",
+    doc: "1 when the last change of the web config files was loaded (or none happened since the start), 0 when it was rejected and an older configuration is still in force. Present when a web config file is set.",
+};
+
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 25] = [
+pub const ALL: [&Metric; 27] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -493,6 +515,8 @@ pub const ALL: [&Metric; 25] = [
     &DETECTOR_OVERFLOW,
     &DETECTIONS_SUPPRESSED,
     &DETECTOR_STATE_FAILURES,
+    &WEB_CONFIG_RELOAD_FAILURES,
+    &WEB_CONFIG_LAST_RELOAD_SUCCESSFUL,
 ];
 
 /// The metric named `name`.
