@@ -89,6 +89,7 @@ fn every_metric_is_documented_exactly() {
     metrics.set_consumer_lag("s", "t", 0, 0);
     metrics.init_otlp_signals();
     metrics.init_detectors(&[Detector::BruteForce]);
+    metrics.init_web_config();
     DetectionRaised {
         source: "s",
         detection: &Detection {
