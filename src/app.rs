@@ -184,15 +184,7 @@ impl App {
                 .map_err(StartError::DetectorThread)?,
         );
         let health = Arc::new(Health::new(metrics.clone()));
-        let guard = Arc::new(match &web.config_file {
-            Some(file) => {
-                WebGuard::load(file, web.open_probes).map_err(|p| StartError::WebConfig {
-                    path: file.clone(),
-                    problems: p.join("\n"),
-                })?
-            }
-            None => WebGuard::open(),
-        });
+        let guard = web_guard(web)?;
 
         let listener = TcpListener::bind(web.listen_address)
             .await
@@ -245,18 +237,7 @@ impl App {
             guard::RELOAD_INTERVAL,
         ));
         http.close();
-        let settings = guard.settings();
-        if web.config_file.is_some() && settings.is_open() {
-            tracing::warn!(file = ?web.config_file, "The web config file sets neither TLS nor basic_auth_users: the metrics are served to anyone who can connect.");
-        }
-        tracing::info!(
-            address = %local_addr,
-            path = %web.telemetry_path,
-            tls = settings.tls.is_some(),
-            client_auth = settings.client_auth.as_str(),
-            basic_auth_users = settings.users.len(),
-            "Serving metrics."
-        );
+        log_serving(web, local_addr, &guard);
 
         Ok(App {
             metrics,
@@ -300,6 +281,34 @@ impl App {
         let _ = tokio::time::timeout(self.grace * 2, self.http.wait()).await;
         tracing::info!("Stopped.");
     }
+}
+
+/// The web configuration of `web`: its file loaded, or open when there is none.
+fn web_guard(web: &WebOptions) -> Result<Arc<WebGuard>, StartError> {
+    Ok(Arc::new(match &web.config_file {
+        Some(file) => WebGuard::load(file, web.open_probes).map_err(|p| StartError::WebConfig {
+            path: file.clone(),
+            problems: p.join("\n"),
+        })?,
+        None => WebGuard::open(),
+    }))
+}
+
+/// "Serving metrics.", with how the endpoint is protected; a warning when a web config file
+/// protects nothing.
+fn log_serving(web: &WebOptions, local_addr: SocketAddr, guard: &WebGuard) {
+    let settings = guard.settings();
+    if web.config_file.is_some() && settings.is_open() {
+        tracing::warn!(file = ?web.config_file, "The web config file sets neither TLS nor basic_auth_users: the metrics are served to anyone who can connect.");
+    }
+    tracing::info!(
+        address = %local_addr,
+        path = %web.telemetry_path,
+        tls = settings.tls.is_some(),
+        client_auth = settings.client_auth.as_str(),
+        basic_auth_users = settings.users.len(),
+        "Serving metrics."
+    );
 }
 
 /// The detectors `config` switches on, with their memory restored from `state_dir` (created if

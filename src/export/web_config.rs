@@ -434,6 +434,42 @@ fn tls_config(
     if raw.key.is_none() && raw.key_file.is_none() {
         problems.push("key_file: missing (one of `key` or `key_file` is required)".into());
     }
+    let (client_auth, allowed_sans) = client_auth(raw, &mut problems);
+    let versions = versions(raw, &mut problems);
+    let provider = match provider(raw, &versions) {
+        Ok(p) => Arc::new(p),
+        Err(p) => {
+            problems.extend(p);
+            return Err(problems);
+        }
+    };
+    let (chain, key, roots) = pem_items(cert, key, client_ca, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let (Some(chain), Some(key)) = (chain, key) else {
+        return Err(vec!["cert_file: missing".into()]);
+    };
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions)
+        .map_err(|e| vec![format!("min_version: {e}")])?;
+    let verifier = verifier(client_auth, roots, allowed_sans, &provider)?;
+    let builder = match verifier {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| vec![format!("key_file: does not go with cert_file: {e}")])?;
+    config.ignore_client_order = raw.prefer_server_cipher_suites.unwrap_or(true);
+    Ok(Some((config, client_auth)))
+}
+
+/// `client_auth_type`, checked against the client CA and `client_allowed_sans`.
+fn client_auth(
+    raw: &RawTls,
+    problems: &mut Vec<String>,
+) -> (ClientAuth, Vec<rustls::pki_types::ServerName<'static>>) {
     let client_auth = match ClientAuth::parse(raw.client_auth_type.as_deref().unwrap_or("")) {
         Some(c) => c,
         None => {
@@ -472,6 +508,11 @@ fn tls_config(
             )),
         }
     }
+    (client_auth, allowed_sans)
+}
+
+/// The TLS versions from `min_version` to `max_version`.
+fn versions(raw: &RawTls, problems: &mut Vec<String>) -> Vec<&'static SupportedProtocolVersion> {
     let min = tls_version(
         "min_version",
         raw.min_version.as_deref(),
@@ -482,7 +523,7 @@ fn tls_config(
         raw.max_version.as_deref(),
         &rustls::version::TLS13,
     );
-    let versions: Vec<&'static SupportedProtocolVersion> = match (min, max) {
+    match (min, max) {
         (Ok(min), Ok(max)) => {
             let all = [&rustls::version::TLS12, &rustls::version::TLS13];
             let rank =
@@ -499,14 +540,21 @@ fn tls_config(
             problems.extend(b.err());
             Vec::new()
         }
-    };
-    let provider = match provider(raw, &versions) {
-        Ok(p) => Arc::new(p),
-        Err(p) => {
-            problems.extend(p);
-            return Err(problems);
-        }
-    };
+    }
+}
+
+/// The certificate chain, the private key and the client CA roots from their PEM bytes.
+#[allow(clippy::type_complexity)]
+fn pem_items(
+    cert: Option<Vec<u8>>,
+    key: Option<Vec<u8>>,
+    client_ca: Option<Vec<u8>>,
+    problems: &mut Vec<String>,
+) -> (
+    Option<Vec<CertificateDer<'static>>>,
+    Option<PrivateKeyDer<'static>>,
+    Option<Arc<RootCertStore>>,
+) {
     let chain = cert.and_then(|pem| {
         match CertificateDer::pem_slice_iter(&pem).collect::<Result<Vec<_>, _>>() {
             Ok(c) if !c.is_empty() => Some(c),
@@ -547,16 +595,17 @@ fn tls_config(
         }
         Some(Arc::new(roots))
     });
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let (Some(chain), Some(key)) = (chain, key) else {
-        return Err(vec!["cert_file: missing".into()]);
-    };
-    let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&versions)
-        .map_err(|e| vec![format!("min_version: {e}")])?;
-    let verifier: Option<Arc<dyn ClientCertVerifier>> = match (client_auth, roots) {
+    (chain, key, roots)
+}
+
+/// The client certificate verifier of `client_auth`: `None` for `NoClientCert`.
+fn verifier(
+    client_auth: ClientAuth,
+    roots: Option<Arc<RootCertStore>>,
+    allowed_sans: Vec<rustls::pki_types::ServerName<'static>>,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Option<Arc<dyn ClientCertVerifier>>, Vec<String>> {
+    Ok(match (client_auth, roots) {
         (ClientAuth::NoClientCert, _) => None,
         (ClientAuth::RequestClientCert, _) => Some(Arc::new(AnyClientCert {
             provider: provider.clone(),
@@ -585,16 +634,7 @@ fn tls_config(
         }
         // Checked above: a verifying mode without a CA is a problem.
         (_, None) => return Err(vec!["client_ca_file: missing".into()]),
-    };
-    let builder = match verifier {
-        Some(v) => builder.with_client_cert_verifier(v),
-        None => builder.with_no_client_auth(),
-    };
-    let mut config = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| vec![format!("key_file: does not go with cert_file: {e}")])?;
-    config.ignore_client_order = raw.prefer_server_cipher_suites.unwrap_or(true);
-    Ok(Some((config, client_auth)))
+    })
 }
 
 /// ring's provider restricted to the configured cipher suites and curves, in their order.
