@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, SourceConfig, WebConfig};
 use crate::detect::{self, Engine};
+use crate::export::guard::{self, WebGuard};
 use crate::export::http::{self, HttpState, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
 use crate::health::Health;
 use crate::metrics::internal::{DetectorStateFailed, InternalEvent};
@@ -44,6 +45,13 @@ pub enum StartError {
     DetectorState(#[from] detect::StateError),
     #[error("cannot start the detector thread: {0}")]
     DetectorThread(std::io::Error),
+    /// The web config file cannot be loaded: serving without the protection it asks for is not
+    /// an option.
+    #[error("cannot load the web config file {path}:\n{problems}")]
+    WebConfig {
+        path: std::path::PathBuf,
+        problems: String,
+    },
     #[error("cannot create state_dir {path}: {error}")]
     StateDir {
         path: std::path::PathBuf,
@@ -81,14 +89,20 @@ pub const DEFAULT_CLUSTER: &str = "default";
 pub struct WebOptions {
     pub listen_address: SocketAddr,
     pub telemetry_path: String,
+    /// The exporter-toolkit web config file (TLS, basic auth, headers), if any.
+    pub config_file: Option<std::path::PathBuf>,
+    /// `/healthz` and `/readyz` without authentication.
+    pub open_probes: bool,
 }
 
 impl WebOptions {
     /// The `--web.*` flags win over the config file's `web:` section, which wins over the
-    /// defaults. The error names the flag.
+    /// defaults. The error names the flag; a web config file that cannot be loaded is an error
+    /// listing all its problems.
     pub fn resolve(
         listen_address_flag: Option<&str>,
         telemetry_path_flag: Option<&str>,
+        config_file_flag: Option<&std::path::Path>,
         config: &WebConfig,
     ) -> Result<WebOptions, String> {
         let address = listen_address_flag
@@ -105,9 +119,24 @@ impl WebOptions {
                 "--web.telemetry-path: `{telemetry_path}` must start with `/`"
             ));
         }
+        let (config_file, at) = match config_file_flag {
+            Some(f) => (Some(f.to_path_buf()), "--web.config.file"),
+            None => (config.config_file.clone(), "web.config_file"),
+        };
+        if let Some(file) = &config_file {
+            if let Err(problems) = crate::export::web_config::load(file) {
+                return Err(problems
+                    .iter()
+                    .map(|p| format!("{at} `{}`: {p}", file.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n"));
+            }
+        }
         Ok(WebOptions {
             listen_address,
             telemetry_path,
+            config_file,
+            open_probes: config.open_probes.unwrap_or(true),
         })
     }
 }
@@ -167,6 +196,7 @@ impl App {
                 .map_err(StartError::DetectorThread)?,
         );
         let health = Arc::new(Health::new(metrics.clone()));
+        let guard = web_guard(web)?;
 
         let listener = TcpListener::bind(web.listen_address)
             .await
@@ -197,6 +227,7 @@ impl App {
             metrics: metrics.clone(),
             health: health.clone(),
             telemetry_path: web.telemetry_path.clone(),
+            guard: guard.clone(),
         });
         let detectors = TaskTracker::new();
         let detectors_stop = CancellationToken::new();
@@ -211,8 +242,14 @@ impl App {
         detectors.close();
 
         http.spawn(http::serve(listener, state, http_stop.clone(), grace));
+        http.spawn(guard::watch(
+            guard.clone(),
+            metrics.clone(),
+            http_stop.clone(),
+            guard::RELOAD_INTERVAL,
+        ));
         http.close();
-        tracing::info!(address = %local_addr, path = %web.telemetry_path, "Serving metrics.");
+        log_serving(web, local_addr, &guard);
 
         Ok(App {
             metrics,
@@ -290,6 +327,34 @@ impl App {
             tracing::warn!(cut_short = cut.len(), "Stopped, with steps cut short.");
         }
     }
+}
+
+/// The web configuration of `web`: its file loaded, or open when there is none.
+fn web_guard(web: &WebOptions) -> Result<Arc<WebGuard>, StartError> {
+    Ok(Arc::new(match &web.config_file {
+        Some(file) => WebGuard::load(file, web.open_probes).map_err(|p| StartError::WebConfig {
+            path: file.clone(),
+            problems: p.join("\n"),
+        })?,
+        None => WebGuard::open(),
+    }))
+}
+
+/// "Serving metrics.", with how the endpoint is protected; a warning when a web config file
+/// protects nothing.
+fn log_serving(web: &WebOptions, local_addr: SocketAddr, guard: &WebGuard) {
+    let settings = guard.settings();
+    if web.config_file.is_some() && settings.is_open() {
+        tracing::warn!(file = ?web.config_file, "The web config file sets neither TLS nor basic_auth_users: the metrics are served to anyone who can connect.");
+    }
+    tracing::info!(
+        address = %local_addr,
+        path = %web.telemetry_path,
+        tls = settings.tls.is_some(),
+        client_auth = settings.client_auth.as_str(),
+        basic_auth_users = settings.users.len(),
+        "Serving metrics."
+    );
 }
 
 /// The detectors `config` switches on, with their memory restored from `state_dir` (created if
@@ -483,24 +548,25 @@ mod tests {
         let config = WebConfig {
             listen_address: Some("127.0.0.1:9000".into()),
             telemetry_path: Some("/m".into()),
+            ..WebConfig::default()
         };
-        let w = WebOptions::resolve(None, None, &config).unwrap();
+        let w = WebOptions::resolve(None, None, None, &config).unwrap();
         assert_eq!(
             (w.listen_address.to_string(), w.telemetry_path.as_str()),
             ("127.0.0.1:9000".to_string(), "/m")
         );
-        let w = WebOptions::resolve(Some(":9100"), Some("/x"), &config).unwrap();
+        let w = WebOptions::resolve(Some(":9100"), Some("/x"), None, &config).unwrap();
         assert_eq!(
             (w.listen_address.port(), w.telemetry_path.as_str()),
             (9100, "/x")
         );
-        let w = WebOptions::resolve(None, None, &WebConfig::default()).unwrap();
+        let w = WebOptions::resolve(None, None, None, &WebConfig::default()).unwrap();
         assert_eq!(
             (w.listen_address.port(), w.telemetry_path.as_str()),
             (9976, DEFAULT_TELEMETRY_PATH)
         );
         assert_eq!(
-            WebOptions::resolve(None, Some("metrics"), &config).unwrap_err(),
+            WebOptions::resolve(None, Some("metrics"), None, &config).unwrap_err(),
             "--web.telemetry-path: `metrics` must start with `/`"
         );
     }

@@ -32,6 +32,11 @@ pub struct GlobalArgs {
     /// Path under which to expose metrics. Overrides `web.telemetry_path`. [default: /metrics]
     #[arg(long = "web.telemetry-path", global = true, value_name = "PATH")]
     pub web_telemetry_path: Option<String>,
+    /// The web configuration file (the Prometheus exporter-toolkit format): TLS, mutual TLS,
+    /// basic authentication with bcrypt hashes, response headers. Reloaded when it changes.
+    /// Overrides `web.config_file`. [default: none: plain HTTP, no authentication]
+    #[arg(long = "web.config.file", global = true, value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Only log messages at this level or above. RUST_LOG, if set, takes precedence.
     #[arg(long = "log.level", global = true, value_enum, default_value = "info")]
     pub log_level: LogLevel,

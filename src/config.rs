@@ -89,6 +89,15 @@ pub struct WebConfig {
     pub listen_address: Option<String>,
     /// Path of the metrics endpoint. Default `/metrics`.
     pub telemetry_path: Option<String>,
+    /// The web configuration file in the Prometheus exporter-toolkit format: TLS (mutual TLS
+    /// too), basic authentication with bcrypt hashes, response headers, a rate limit. Reloaded
+    /// when it (or a certificate, key or CA file it names) changes. Default: none, plain HTTP
+    /// with no authentication. `--web.config.file` overrides it.
+    pub config_file: Option<PathBuf>,
+    /// Whether `/healthz` and `/readyz` answer without basic authentication and outside the rate
+    /// limit, so kubelet probes work. Default true: they tell only "alive" and which sources are
+    /// not ready. TLS, when on, covers them either way.
+    pub open_probes: Option<bool>,
 }
 
 /// The `shutdown:` section.
@@ -281,6 +290,14 @@ impl Config {
         if let Some(addr) = &self.web.listen_address {
             if let Err(e) = crate::export::http::parse_listen_address(addr) {
                 problems.push(format!("web.listen_address: {e}"));
+            }
+        }
+        if let Some(file) = &self.web.config_file {
+            if let Err(p) = crate::export::web_config::load(file) {
+                problems.extend(
+                    p.into_iter()
+                        .map(|p| format!("web.config_file `{}`: {p}", file.display())),
+                );
             }
         }
         if let Err(p) = Parsers::new(&self.parsers) {

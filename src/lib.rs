@@ -51,7 +51,9 @@
 //! - [`metrics`]: the metric catalogue ([`metrics::catalogue`]: every name, help, label and
 //!   bucket), the registry, the cardinality guard and the exporter's internal events.
 //! - [`otel`]: OpenTelemetry: OTLP metrics (bridged from the registry) and spans.
-//! - [`export`]: [`export::http`] serves `/metrics`, `/healthz` and `/readyz`.
+//! - [`export`]: [`export::http`] serves `/metrics`, `/healthz` and `/readyz`, protected by the
+//!   exporter-toolkit web config ([`export::web_config`]: TLS, basic auth), enforced and reloaded
+//!   by [`export::guard`].
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
 //!
 //! Foundations: [`secret`] (config values from files or the environment, redacted when printed),

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 
 fn command(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::CheckConfig { file } => check_config(&file),
+        Command::CheckConfig { file } => check_config(&cli.global, &file),
         Command::Run { config, cluster } => run(&cli.global, &config, cluster),
         Command::Replay(args) => replay_files(&args),
         Command::Demo {
@@ -64,9 +64,13 @@ fn command(cli: Cli) -> ExitCode {
     }
 }
 
-fn check_config(file: &Path) -> ExitCode {
+fn check_config(flags: &GlobalArgs, file: &Path) -> ExitCode {
     match Config::load(file) {
         Ok(config) => {
+            // The flag's web config file, checked like the config's own `web.config_file`.
+            if let Err(code) = web_options(flags, &config.web) {
+                return code;
+            }
             let detectors = kafka_security_exporter::detect::Engine::new(&config.detectors)
                 .detectors()
                 .iter()
@@ -158,6 +162,7 @@ fn web_options(flags: &GlobalArgs, config: &WebConfig) -> Result<WebOptions, Exi
     WebOptions::resolve(
         flags.web_listen_address.as_deref(),
         flags.web_telemetry_path.as_deref(),
+        flags.web_config_file.as_deref(),
         config,
     )
     .map_err(|e| {

@@ -4,6 +4,11 @@
 //!
 //! Rendering runs on the blocking pool from a snapshot of the registry, so a large scrape never
 //! stalls event processing: the hot path only touches atomic counters.
+//!
+//! With a web config file ([`super::web_config`]) every connection is a TLS handshake first
+//! (HTTP/2 offered by ALPN unless `http2: false`), and every request but the open probes passes
+//! the rate limit and basic authentication of the configuration in force ([`super::guard`]);
+//! its `headers` go on every response.
 
 use std::convert::Infallible;
 use std::io::Write;
@@ -14,14 +19,18 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::guard::WebGuard;
 use crate::health::Health;
 use crate::metrics::Metrics;
 
@@ -31,6 +40,12 @@ pub const DEFAULT_LISTEN_ADDRESS: &str = ":9976";
 pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How long a client has to complete the TLS handshake, and to send a request's headers.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The challenge of a 401 (RFC 7617).
+const CHALLENGE: &str = "Basic realm=\"kafka-security-exporter\", charset=\"UTF-8\"";
 
 /// Reads `:9976`, `0.0.0.0:9976`, `127.0.0.1:9976`, `[::1]:9976` or `localhost:9976`.
 pub fn parse_listen_address(addr: &str) -> Result<SocketAddr, String> {
@@ -56,6 +71,8 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
     pub telemetry_path: String,
+    /// The web configuration in force (TLS, basic authentication, headers, rate limit).
+    pub guard: Arc<WebGuard>,
 }
 
 /// Serves until `shutdown` fires, then stops accepting and gives open connections `grace` to end.
@@ -81,25 +98,7 @@ pub async fn serve(
         };
         let state = state.clone();
         let shutdown = shutdown.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |req| handle(state.clone(), req));
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "HTTP connection ended with an error.");
-                    }
-                }
-                () = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-        });
+        connections.spawn(serve_connection(stream, state, shutdown));
     }
     connections.close();
     if tokio::time::timeout(grace, connections.wait())
@@ -110,20 +109,119 @@ pub async fn serve(
     }
 }
 
+/// One accepted connection: the TLS handshake when TLS is on, then HTTP until it ends or
+/// `shutdown` fires (then the request in flight is finished).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    state: Arc<HttpState>,
+    shutdown: CancellationToken,
+) {
+    let settings = state.guard.settings();
+    let Some(tls) = settings.tls.clone() else {
+        let service = service_fn(move |req| handle(state.clone(), req));
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HANDSHAKE_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let mut conn = std::pin::pin!(conn);
+        tokio::select! {
+            result = conn.as_mut() => ended(result.map_err(Into::into)),
+            () = shutdown.cancelled() => {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
+            }
+        }
+        return;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let stream = tokio::select! {
+        accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => match accepted {
+            Ok(Ok(s)) => s,
+            Ok(Err(error)) => {
+                // The client's problem (no certificate, wrong CA, plain HTTP): it sees the alert.
+                tracing::debug!(%error, "TLS handshake failed.");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("TLS handshake timed out.");
+                return;
+            }
+        },
+        () = shutdown.cancelled() => return,
+    };
+    serve_tls(stream, state, shutdown, settings.http2).await;
+}
+
+async fn serve_tls<I>(io: I, state: Arc<HttpState>, shutdown: CancellationToken, http2: bool)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(state.clone(), req));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    if !http2 {
+        builder = builder.http1_only();
+    }
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => ended(result),
+        () = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+fn ended(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+    if let Err(error) = result {
+        tracing::debug!(%error, "HTTP connection ended with an error.");
+    }
+}
+
+/// Applies the web configuration in force, then routes.
 async fn handle(
     state: Arc<HttpState>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let settings = state.guard.settings();
+    let mut response = if state.guard.is_open_probe(req.uri().path()) {
+        route(&state, req).await
+    } else if !state.guard.allow(settings.rate_limit) {
+        plain(StatusCode::TOO_MANY_REQUESTS, "too many requests\n".into())
+    } else if !state
+        .guard
+        .authorized(&settings, req.headers().get(AUTHORIZATION))
+        .await
+    {
+        let mut r = plain(StatusCode::UNAUTHORIZED, "unauthorized\n".into());
+        r.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+        r
+    } else {
+        route(&state, req).await
+    };
+    for (name, value) in &settings.headers {
+        response.headers_mut().insert(name.clone(), value.clone());
+    }
+    Ok(response)
+}
+
+async fn route(state: &Arc<HttpState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return Ok(plain(
+        return plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "only GET and HEAD are served\n".into(),
-        ));
+        );
     }
     let path = req.uri().path();
     let response = if path == state.telemetry_path {
         let gzip = accepts_gzip(&req);
-        metrics_response(&state, gzip).await
+        metrics_response(state, gzip).await
     } else {
         match path {
             "/healthz" => plain(StatusCode::OK, "ok\n".into()),
@@ -138,7 +236,7 @@ async fn handle(
             _ => plain(StatusCode::NOT_FOUND, "not found\n".into()),
         }
     };
-    Ok(response)
+    response
 }
 
 fn accepts_gzip(req: &Request<Incoming>) -> bool {

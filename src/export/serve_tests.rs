@@ -29,6 +29,7 @@ fn start_with(listener: TcpListener) -> (SocketAddr, CancellationToken, JoinHand
         health: Arc::new(Health::new(metrics.clone())),
         metrics,
         telemetry_path: "/metrics".into(),
+        guard: Arc::new(super::guard::WebGuard::open()),
     });
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();

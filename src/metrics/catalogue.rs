@@ -512,8 +512,30 @@ pub const EXPORTER_LOG_LINES_DROPPED: Metric = Metric {
     doc: "Lines of the exporter's own output (its logs on stderr, the demo's banner on stdout) dropped, by `reason`: `queue_full` (the output does not take lines as fast as they come: a pipe nobody reads; 1 MiB is held per stream), `write_failed` (a closed pipe, a full disk, a terminal gone). The exporter never waits on its output: it drops and counts instead. Present at 0 for both reasons.",
 };
 
+pub const WEB_CONFIG_RELOAD_FAILURES: Metric = Metric {
+    name: "kafka_security_web_config_reload_failures_total",
+    kind: Kind::Counter,
+    help: "Changes of the web config file (or of the certificate, key or CA files it names) that could not be loaded; the last good configuration stays in force.",
+    labels: &[],
+    opt_in: None,
+    buckets: None,
+    unit: "{failure}",
+    doc: "Changes of `--web.config.file` (or of the certificate, key or client CA files it names) that could not be loaded: each bad version is counted once and logged as an error naming the problem, and the last good configuration stays in force. Present at 0 when a web config file is set.",
+};
+
+pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
+    name: "kafka_security_web_config_last_reload_successful",
+    kind: Kind::Gauge,
+    help: "1 when the last change of the web config files was loaded, 0 when it was rejected and an older configuration is in force.",
+    labels: &[],
+    opt_in: None,
+    buckets: None,
+    unit: "",
+    doc: "1 when the last change of the web config files was loaded (or none happened since the start), 0 when it was rejected and an older configuration is still in force. Present when a web config file is set.",
+};
+
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 29] = [
+pub const ALL: [&Metric; 31] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -543,6 +565,8 @@ pub const ALL: [&Metric; 29] = [
     &DETECTIONS_SUPPRESSED,
     &DETECTOR_STATE_FAILURES,
     &EXPORTER_LOG_LINES_DROPPED,
+    &WEB_CONFIG_RELOAD_FAILURES,
+    &WEB_CONFIG_LAST_RELOAD_SUCCESSFUL,
 ];
 
 /// The metric named `name`.

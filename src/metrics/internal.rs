@@ -341,6 +341,37 @@ impl InternalEvent for DetectorStateFailed<'_> {
     }
 }
 
+/// The web config file (or a file it names) changed and the new version is in force.
+pub struct WebConfigReloaded<'a> {
+    pub file: &'a std::path::Path,
+}
+
+impl InternalEvent for WebConfigReloaded<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_web_config_reload(true);
+        tracing::info!(file = %self.file.display(), "Reloaded the web config.");
+    }
+}
+
+/// The web config file (or a file it names) changed and cannot be loaded: the last good
+/// configuration stays in force. Counted in `kafka_security_web_config_reload_failures_total`
+/// and logged as an error (the operator's change did not take effect).
+pub struct WebConfigReloadFailed<'a> {
+    pub file: &'a std::path::Path,
+    pub problems: &'a [String],
+}
+
+impl InternalEvent for WebConfigReloadFailed<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_web_config_reload(false);
+        tracing::error!(
+            file = %self.file.display(),
+            problems = %self.problems.join("; "),
+            "Cannot reload the web config; keeping the last good one."
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,8 @@ pub mod names {
     pub const DETECTIONS_SUPPRESSED: &str = c::DETECTIONS_SUPPRESSED.name;
     pub const DETECTOR_STATE_FAILURES: &str = c::DETECTOR_STATE_FAILURES.name;
     pub const EXPORTER_LOG_LINES_DROPPED: &str = c::EXPORTER_LOG_LINES_DROPPED.name;
+    pub const WEB_CONFIG_RELOAD_FAILURES: &str = c::WEB_CONFIG_RELOAD_FAILURES.name;
+    pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: &str = c::WEB_CONFIG_LAST_RELOAD_SUCCESSFUL.name;
 }
 
 /// The `signal` label of the OTLP self-metrics.
@@ -270,6 +272,8 @@ pub struct Metrics {
     detector_overflow: IntCounterVec,
     detections_suppressed: IntCounterVec,
     detector_state_failures: IntCounterVec,
+    web_config_reload_failures: IntCounterVec,
+    web_config_last_reload_successful: IntGaugeVec,
     /// Rate limits of the per-record warnings of [`internal`] events.
     limits: internal::Limits,
 }
@@ -325,6 +329,9 @@ impl Metrics {
             detector_overflow: r.counter(&c::DETECTOR_OVERFLOW)?,
             detections_suppressed: r.counter(&c::DETECTIONS_SUPPRESSED)?,
             detector_state_failures: r.counter(&c::DETECTOR_STATE_FAILURES)?,
+            // Web config self-metrics: series created when a web config file is set.
+            web_config_reload_failures: r.counter(&c::WEB_CONFIG_RELOAD_FAILURES)?,
+            web_config_last_reload_successful: r.gauge(&c::WEB_CONFIG_LAST_RELOAD_SUCCESSFUL)?,
             limits: internal::Limits::new(),
             registry,
         })
@@ -616,6 +623,28 @@ impl Metrics {
         self.detector_state_failures
             .with_label_values(&[] as &[&str])
             .inc();
+    }
+
+    /// Creates the web config self-metrics: no failure yet, the loaded configuration in force.
+    pub fn init_web_config(&self) {
+        self.web_config_reload_failures
+            .with_label_values(&[] as &[&str]);
+        self.web_config_last_reload_successful
+            .with_label_values(&[] as &[&str])
+            .set(1);
+    }
+
+    /// Records the outcome of a web config reload; emit [`internal::WebConfigReloaded`] or
+    /// [`internal::WebConfigReloadFailed`].
+    pub(super) fn record_web_config_reload(&self, ok: bool) {
+        if !ok {
+            self.web_config_reload_failures
+                .with_label_values(&[] as &[&str])
+                .inc();
+        }
+        self.web_config_last_reload_successful
+            .with_label_values(&[] as &[&str])
+            .set(i64::from(ok));
     }
 
     /// Counts a re-delivered record that was skipped.

@@ -87,7 +87,9 @@ pub enum Client {
         gzip: bool,
     },
     Http {
-        client: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+        /// Boxed: with hyper's `http2` feature (the metrics endpoint serves HTTP/2) the client
+        /// is several times the size of the gRPC variant.
+        client: Box<HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>>,
         uri: hyper::Uri,
         headers: Vec<(HeaderName, HeaderValue)>,
         gzip: bool,
@@ -211,7 +213,7 @@ impl Client {
             headers.push((name, value));
         }
         Ok(Client::Http {
-            client,
+            client: Box::new(client),
             uri,
             headers,
             gzip: t.compression == Compression::Gzip,

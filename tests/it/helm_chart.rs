@@ -129,12 +129,22 @@ fn default_values_render_a_hardened_consumer_deployment_only() {
         [
             "ConfigMap/ship-kafka-security-exporter-consumer",
             "Deployment/ship-kafka-security-exporter",
+            "NetworkPolicy/ship-kafka-security-exporter",
             "Service/ship-kafka-security-exporter",
             "ServiceAccount/ship-kafka-security-exporter",
         ]
         .into_iter()
         .map(String::from)
         .collect()
+    );
+    // On by default: only the monitoring namespace's Prometheus reaches the metrics port.
+    let np = one(&objs, "NetworkPolicy");
+    assert_eq!(
+        np["spec"]["ingress"],
+        serde_yaml_ng::from_str::<Value>(
+            "- ports: [{port: http-metrics, protocol: TCP}]\n  from:\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}\n      podSelector: {matchLabels: {app.kubernetes.io/name: prometheus}}\n"
+        )
+        .unwrap()
     );
     let d = one(&objs, "Deployment");
     assert_eq!(d["metadata"]["namespace"], s("security"));
@@ -232,6 +242,7 @@ fn every_switch_on_renders_every_object() {
         "ConfigMap/ship-kafka-security-exporter-consumer",
         "ConfigMap/ship-kafka-security-exporter-log-tail",
         "Secret/ship-kafka-security-exporter",
+        "Secret/ship-kafka-security-exporter-web-config",
         "Service/ship-kafka-security-exporter",
         "ServiceMonitor/ship-kafka-security-exporter",
         "PrometheusRule/ship-kafka-security-exporter",
@@ -267,7 +278,11 @@ fn every_switch_on_renders_every_object() {
         mounts.contains(&"/etc/kafka-security-exporter/tls"),
         "{mounts:?}"
     );
-    let secret = one(&objs, "Secret");
+    let secrets = find(&objs, "Secret");
+    let secret = secrets
+        .iter()
+        .find(|o| o["metadata"]["name"] == "ship-kafka-security-exporter")
+        .unwrap();
     for key in ["password", "ca.crt"] {
         assert!(secret["data"][key].is_string(), "Secret lacks {key}");
     }
@@ -642,10 +657,132 @@ fn the_dockerfile_runtime_installs_every_linked_library() {
     );
 }
 
+/// The web config: a Secret (rendered or existing) mounted as a directory (so updates reach the
+/// pod) and passed with --web.config.file; probes over HTTPS, or TCP when client certificates
+/// are required; the ServiceMonitor's scheme, tlsConfig and basicAuth.
+#[test]
+fn the_web_config_secret_is_mounted_passed_and_scraped_with_tls_and_basic_auth() {
+    let hash = "$2y$10$testonlytestonlytestonlytestonlytestonlytestonlytesto";
+    let user = format!("webConfig.config.basic_auth_users.prometheus={hash}");
+    let objs = render(&[
+        "--set",
+        "webConfig.enabled=true",
+        "--set",
+        "webConfig.tls=true",
+        "--set",
+        "webConfig.config.tls_server_config.cert_file=tls.crt",
+        "--set",
+        "webConfig.config.tls_server_config.key_file=tls.key",
+        "--set-string",
+        &user,
+        "--set",
+        "webConfig.files.tls\\.crt=CERT",
+        "--set",
+        "serviceMonitor.enabled=true",
+        "--set",
+        "serviceMonitor.basicAuth.username.name=scrape",
+        "--set",
+        "serviceMonitor.basicAuth.username.key=username",
+        "--set",
+        "serviceMonitor.tlsConfig.serverName=kse",
+    ]);
+    let secret = find(&objs, "Secret")
+        .into_iter()
+        .find(|o| o["metadata"]["name"] == "ship-kafka-security-exporter-web-config")
+        .expect("the web config Secret");
+    let decode = |key: &str| {
+        use base64::Engine as _;
+        let b64 = secret["data"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key}"));
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let file: Value = serde_yaml_ng::from_str(&decode("web-config.yml")).unwrap();
+    assert_eq!(file["basic_auth_users"]["prometheus"], s(hash));
+    assert_eq!(file["tls_server_config"]["cert_file"], s("tls.crt"));
+    assert_eq!(decode("tls.crt"), "CERT");
+
+    let pod = &one(&objs, "Deployment")["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert!(c["args"].as_sequence().unwrap().contains(&s(
+        "--web.config.file=/etc/kafka-security-exporter/web/web-config.yml"
+    )));
+    let mount = named(&c["volumeMounts"], "web-config");
+    assert_eq!(mount["mountPath"], s("/etc/kafka-security-exporter/web"));
+    assert!(
+        mount.get("subPath").is_none(),
+        "a subPath never sees Secret updates"
+    );
+    assert_eq!(
+        named(&pod["volumes"], "web-config")["secret"]["secretName"],
+        s("ship-kafka-security-exporter-web-config")
+    );
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(c[probe]["httpGet"]["scheme"], s("HTTPS"), "{probe}");
+    }
+    let endpoint = &one(&objs, "ServiceMonitor")["spec"]["endpoints"][0];
+    assert_eq!(endpoint["scheme"], s("https"));
+    assert_eq!(endpoint["tlsConfig"]["serverName"], s("kse"));
+    assert_eq!(endpoint["basicAuth"]["username"]["key"], s("username"));
+
+    // An existing Secret: none rendered; client certificates required: TCP probes.
+    let objs = render(&[
+        "--set",
+        "webConfig.enabled=true",
+        "--set",
+        "webConfig.existingSecret=my-web",
+        "--set",
+        "webConfig.requireClientCert=true",
+        "--set",
+        "serviceMonitor.enabled=true",
+    ]);
+    assert!(find(&objs, "Secret").is_empty());
+    let pod = &one(&objs, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(
+        named(&pod["volumes"], "web-config")["secret"]["secretName"],
+        s("my-web")
+    );
+    let c = &pod["containers"][0];
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert!(c[probe].get("httpGet").is_none(), "{probe}");
+        assert_eq!(c[probe]["tcpSocket"]["port"], s("http-metrics"), "{probe}");
+    }
+    assert_eq!(
+        one(&objs, "ServiceMonitor")["spec"]["endpoints"][0]["scheme"],
+        s("http")
+    );
+
+    // Without a file, or with TLS promised but not configured, the chart refuses.
+    assert!(render_err(&["--set", "webConfig.enabled=true"])
+        .contains("webConfig.enabled needs webConfig.config"));
+    assert!(render_err(&[
+        "--set",
+        "webConfig.enabled=true",
+        "--set",
+        "webConfig.tls=true",
+        "--set-string",
+        &user,
+    ])
+    .contains("webConfig.tls is on but webConfig.config has no tls_server_config"));
+    // A basic_auth_users value that is not a bcrypt hash (a plain password) fails the schema.
+    assert!(render_err(&[
+        "--set",
+        "webConfig.enabled=true",
+        "--set",
+        "webConfig.config.basic_auth_users.prometheus=hunter2",
+    ])
+    .contains("basic_auth_users"));
+}
+
 #[test]
 fn each_switch_alone_adds_exactly_its_objects() {
     let base = kinds(&render(&[]));
-    let cases: [(&str, &[&str]); 7] = [
+    let cases: [(&str, &[&str]); 6] = [
         (
             "serviceMonitor.enabled=true",
             &["ServiceMonitor/ship-kafka-security-exporter"],
@@ -653,10 +790,6 @@ fn each_switch_alone_adds_exactly_its_objects() {
         (
             "prometheusRule.enabled=true",
             &["PrometheusRule/ship-kafka-security-exporter"],
-        ),
-        (
-            "networkPolicy.enabled=true",
-            &["NetworkPolicy/ship-kafka-security-exporter"],
         ),
         (
             "podDisruptionBudget.enabled=true",
@@ -708,6 +841,7 @@ fn each_switch_alone_adds_exactly_its_objects() {
         [
             "ConfigMap/ship-kafka-security-exporter-log-tail",
             "DaemonSet/ship-kafka-security-exporter-log-tail",
+            "NetworkPolicy/ship-kafka-security-exporter",
             "Service/ship-kafka-security-exporter",
             "ServiceAccount/ship-kafka-security-exporter",
         ]
@@ -715,8 +849,15 @@ fn each_switch_alone_adds_exactly_its_objects() {
         .map(String::from)
         .collect()
     );
+    // The NetworkPolicy is the one default object that can be switched off.
+    let mut without = base.clone();
+    assert!(without.remove("NetworkPolicy/ship-kafka-security-exporter"));
+    assert_eq!(
+        kinds(&render(&["--set", "networkPolicy.enabled=false"])),
+        without
+    );
     // Without egress rules the NetworkPolicy restricts ingress only.
-    let np = render(&["--set", "networkPolicy.enabled=true"]);
+    let np = render(&[]);
     assert_eq!(
         one(&np, "NetworkPolicy")["spec"]["policyTypes"],
         serde_yaml_ng::from_str::<Value>("[Ingress]").unwrap()

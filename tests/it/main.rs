@@ -28,3 +28,4 @@ mod readme;
 mod replay_archive;
 mod replay_vendors;
 mod tail_props;
+mod web_config;

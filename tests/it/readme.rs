@@ -101,6 +101,7 @@ fn every_metric_is_documented_exactly() {
     .emit(&metrics);
     metrics.init_otlp_signals();
     metrics.init_detectors(&[Detector::BruteForce]);
+    metrics.init_web_config();
     DetectionRaised {
         source: "s",
         detection: &Detection {

@@ -73,6 +73,32 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 Pod spec shared by the Deployment and the DaemonSet.
 Arguments: dict "root" $ "component" "consumer"|"log-tail" "extraVolumes" list "extraMounts" list "podSecurityContext" dict
 */}}
+{{/*
+The Secret holding the web config file: webConfig.existingSecret, else the one the chart renders.
+*/}}
+{{- define "kse.webConfigSecret" -}}
+{{- .Values.webConfig.existingSecret | default (printf "%s-web-config" (include "kse.fullname" .)) -}}
+{{- end }}
+
+{{/*
+A probe from values, adapted to the web config: HTTPS when it turns TLS on; a TCP check when it
+requires client certificates (kubelet has none).
+*/}}
+{{- define "kse.probe" -}}
+{{- $p := deepCopy .probe -}}
+{{- $w := .webConfig -}}
+{{- if and $w.enabled (hasKey $p "httpGet") -}}
+{{- if $w.requireClientCert -}}
+{{- $port := $p.httpGet.port -}}
+{{- $_ := unset $p "httpGet" -}}
+{{- $_ := set $p "tcpSocket" (dict "port" $port) -}}
+{{- else if $w.tls -}}
+{{- $_ := set $p.httpGet "scheme" "HTTPS" -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $p -}}
+{{- end }}
+
 {{- define "kse.podSpec" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
@@ -99,6 +125,9 @@ containers:
       - --web.listen-address=:{{ $v.service.port }}
       - --log.level={{ $v.logLevel }}
       - --log.format={{ $v.logFormat }}
+      {{- if $v.webConfig.enabled }}
+      - --web.config.file=/etc/kafka-security-exporter/web/{{ $v.webConfig.fileKey }}
+      {{- end }}
     ports:
       - name: http-metrics
         containerPort: {{ $v.service.port }}
@@ -122,9 +151,9 @@ containers:
       {{- toYaml . | nindent 6 }}
     {{- end }}
     livenessProbe:
-      {{- toYaml $v.livenessProbe | nindent 6 }}
+      {{- include "kse.probe" (dict "probe" $v.livenessProbe "webConfig" $v.webConfig) | nindent 6 }}
     readinessProbe:
-      {{- toYaml $v.readinessProbe | nindent 6 }}
+      {{- include "kse.probe" (dict "probe" $v.readinessProbe "webConfig" $v.webConfig) | nindent 6 }}
     resources:
       {{- toYaml $v.resources | nindent 6 }}
     securityContext:
@@ -139,6 +168,12 @@ containers:
       {{- if and $secret $v.kafkaAuth.tls.enabled }}
       - name: kafka-tls
         mountPath: /etc/kafka-security-exporter/tls
+        readOnly: true
+      {{- end }}
+      {{- if $v.webConfig.enabled }}
+      # The whole directory, not a subPath: Secret updates reach the pod and the exporter reloads.
+      - name: web-config
+        mountPath: /etc/kafka-security-exporter/web
         readOnly: true
       {{- end }}
       {{- with .extraMounts }}
@@ -158,6 +193,13 @@ volumes:
   - name: kafka-tls
     secret:
       secretName: {{ $secret }}
+      defaultMode: 0440
+      optional: false
+  {{- end }}
+  {{- if $v.webConfig.enabled }}
+  - name: web-config
+    secret:
+      secretName: {{ include "kse.webConfigSecret" $root }}
       defaultMode: 0440
       optional: false
   {{- end }}

@@ -31,6 +31,12 @@ pub fn start(dir: &Path, target: SocketAddr, job: &str, rules: &str) -> (KillOnD
         ),
     )
     .unwrap();
+    start_with_config(dir)
+}
+
+/// Starts Prometheus with the `prometheus.yml` already written in `dir`, and waits until it is
+/// ready.
+pub fn start_with_config(dir: &Path) -> (KillOnDrop, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let child = Command::new(find_bin("prometheus"))
         .arg(format!(
