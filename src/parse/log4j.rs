@@ -18,14 +18,17 @@
 //!
 //! Without a configured layout, a stream's first entry chooses how the whole stream is read
 //! ([`Framer::choice`], [`sniff_line`]): each [`LinePrefix`] (none, `docker compose`'s
-//! `kafka1_1  | `, `kubectl logs --prefix`'s `[pod/…/…] `, stern's `pod container `) is tried
+//! `kafka1_1  | `, `kubectl logs --prefix`'s `[pod/…/…] `, a pasted line's `# `, `> ` or
+//! `MESSAGE: `, stern's `pod container `) is tried
 //! with Kafka's own shapes, then with the other layouts of [`LayoutName`] (Confluent for
 //! Kubernetes, log4j TTCC/ISO with the logger before the message, `[%d][%p][category=%c]`); a
 //! Kafka shape that finds no ` (logger)` yields to a layout that reads one. The chosen prefix is
 //! removed from every later line, continuation lines included. A configured layout is tried
 //! behind each prefix the same way. Lines before the first entry are counted
 //! ([`Framer::skipped_lines`]), and a stream that shows [`UNRECOGNIZED_AFTER_LINES`] lines and
-//! no entry [`Framer::recognizes_nothing`]: its caller reports it. Record by record (a topic)
+//! no entry [`Framer::recognizes_nothing`]: its caller reports it. Until a layout is chosen, a
+//! line holding a known Kafka message is framed alone as a partial entry
+//! ([`super::partial`], [`Framer::partial_lines`]). Record by record (a topic)
 //! each record is sniffed alone.
 //!
 //! # Entries span lines
@@ -64,6 +67,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::layout::Layout;
+use super::partial;
 use super::sniff::sniffed_layout;
 pub use super::sniff::{sniff_line, Choice, LayoutName, LinePrefix, UNRECOGNIZED_AFTER_LINES};
 use super::time::{self, is_rfc3339, parse_stamp, parse_stamp_any, MONTHS};
@@ -226,6 +230,9 @@ pub struct LogEntry {
     pub truncated: bool,
     /// A header-like line was found inside this entry or just before it (see the module docs).
     pub suspect: bool,
+    /// A known message read from a line in no layout ([`super::partial`]): no header and
+    /// perhaps no logger, so the injection defense could not check it.
+    pub partial: bool,
 }
 
 impl LogEntry {
@@ -474,6 +481,8 @@ pub struct Framer {
     /// The next entry follows one that absorbed a header-like line.
     next_suspect: bool,
     skipped_lines: u64,
+    /// Partial entries emitted (see [`Framer::partial_lines`]).
+    partial_lines: u64,
     /// Entries emitted.
     entries: u64,
     /// The layout and prefix chosen by the stream's first entry.
@@ -491,6 +500,7 @@ impl Framer {
             pending: None,
             next_suspect: false,
             skipped_lines: 0,
+            partial_lines: 0,
             entries: 0,
             choice: None,
         }
@@ -529,6 +539,12 @@ impl Framer {
     /// started in), or every line of a stream in no layout the framer reads.
     pub fn skipped_lines(&self) -> u64 {
         self.skipped_lines
+    }
+
+    /// Lines of a stream in no layout read for the known message they hold, each framed alone as
+    /// an entry marked [`LogEntry::partial`] ([`super::partial`]).
+    pub fn partial_lines(&self) -> u64 {
+        self.partial_lines
     }
 
     /// The layout and line prefix the stream's first entry was read in; `None` before it.
@@ -624,7 +640,7 @@ impl Framer {
             }
         }
         let Some(p) = self.pending.as_mut() else {
-            self.skipped_lines += 1;
+            self.outside_entry(line, cut, out);
             return;
         };
         let line = strip_prefix(line);
@@ -717,6 +733,36 @@ impl Framer {
         }
     }
 
+    /// A line outside any entry: while no layout has read the stream, a known message in it is
+    /// framed alone as a partial entry ([`super::partial`]); any other line is skipped.
+    fn outside_entry(&mut self, line: &[u8], cut: bool, out: &mut Vec<LogEntry>) {
+        let found = self
+            .choice
+            .is_none()
+            .then(|| partial::read_line(line, self.config.utc_offset_secs))
+            .flatten();
+        let Some(found) = found else {
+            self.skipped_lines += 1;
+            return;
+        };
+        self.partial_lines += 1;
+        self.entries += 1;
+        let timestamp = found
+            .timestamp
+            .or(self.config.date_reference)
+            .unwrap_or_else(SystemTime::now);
+        out.push(LogEntry {
+            offset: self.line_start,
+            timestamp,
+            level: found.level.unwrap_or(Level::Info),
+            logger: found.logger,
+            message: found.message,
+            truncated: cut,
+            suspect: false,
+            partial: true,
+        });
+    }
+
     fn emit(&mut self, out: &mut Vec<LogEntry>) {
         if let Some(p) = self.pending.take() {
             if p.absorbed {
@@ -731,6 +777,7 @@ impl Framer {
                 message: into_string(p.message),
                 truncated: p.truncated,
                 suspect: p.suspect,
+                partial: false,
             });
         }
     }

@@ -77,6 +77,7 @@ pub fn log_entries(
         message: message.replace("\r\n", "\n"),
         truncated: false,
         suspect: false,
+        partial: false,
     }])
 }
 

@@ -143,13 +143,24 @@ pub enum LinePrefix {
     Kubectl,
     /// `stern`: `kafka-0 kafka ` (pod and container).
     Stern,
+    /// A shell comment, `# `: log lines pasted into a script or a `properties` file.
+    Comment,
+    /// A Markdown or e-mail quote, `> ` (nested quotes `> > ` too).
+    Quote,
+    /// journald's message field as `journalctl -o verbose` and collectors print it:
+    /// `MESSAGE: ` or `MESSAGE=`, indented or not.
+    JournalField,
 }
 
 impl LinePrefix {
-    pub const ALL: [LinePrefix; 4] = [
+    /// In the order tried: stern's two free words last, as they would take any other prefix.
+    pub const ALL: [LinePrefix; 7] = [
         LinePrefix::None,
         LinePrefix::Compose,
         LinePrefix::Kubectl,
+        LinePrefix::Comment,
+        LinePrefix::Quote,
+        LinePrefix::JournalField,
         LinePrefix::Stern,
     ];
 
@@ -159,6 +170,9 @@ impl LinePrefix {
             LinePrefix::Compose => "compose",
             LinePrefix::Kubectl => "kubectl",
             LinePrefix::Stern => "stern",
+            LinePrefix::Comment => "comment",
+            LinePrefix::Quote => "quote",
+            LinePrefix::JournalField => "journal_field",
         }
     }
 
@@ -182,6 +196,19 @@ impl LinePrefix {
                 let at = 5 + close + 1;
                 (line.get(at) == Some(&b' ') && !rest[..close].contains(&b' '))
                     .then(|| &line[at + 1..])
+            }
+            LinePrefix::Comment => line.strip_prefix(b"# "),
+            LinePrefix::Quote => {
+                let mut rest = line.strip_prefix(b"> ")?;
+                while let Some(r) = rest.strip_prefix(b"> ") {
+                    rest = r;
+                }
+                Some(rest)
+            }
+            LinePrefix::JournalField => {
+                let at = head.iter().take_while(|&&b| b == b' ').count();
+                let rest = line[at..].strip_prefix(b"MESSAGE")?;
+                rest.strip_prefix(b": ").or_else(|| rest.strip_prefix(b"="))
             }
             LinePrefix::Stern => {
                 let pod = memchr::memchr(b' ', head).filter(|&p| p > 0)?;
