@@ -421,7 +421,7 @@ pub const LOG_LAYOUT_STREAMS: Metric = Metric {
     opt_in: None,
     buckets: None,
     unit: "{stream}",
-    doc: "Files being read (a replay: files read), by the layout their first entry showed: `layout` ∈ kafka, strimzi, confluent_for_kubernetes, log4j_ttcc, log4j_level_first, bracketed_category, configured; `prefix` ∈ none, compose, kubectl, comment, quote, journal_field, stern. A stream with no entry yet is not counted (see `kafka_security_unrecognized_lines_total`).",
+    doc: "Files being read (a replay: files read), by the layout their first entry showed: `layout` ∈ kafka, strimzi, confluent_for_kubernetes, log4j_ttcc, log4j_level_first, bracketed_category, kafka_thread_logger, configured; `prefix` ∈ none, compose, kubectl, comment, quote, journal_field, stern. A stream with no entry yet is not counted (see `kafka_security_unrecognized_lines_total`).",
 };
 
 pub const CONTROLLER_REPLAYS_SKIPPED: Metric = Metric {

@@ -734,11 +734,10 @@ impl Framer {
     }
 
     /// A line outside any entry: while no layout has read the stream, a known message in it is
-    /// framed alone as a partial entry ([`super::partial`]); any other line is skipped.
+    /// framed alone as a partial entry ([`super::partial`]); any other line is skipped. Not with
+    /// a configured layout: lines that do not match it are the operator's to hear about.
     fn outside_entry(&mut self, line: &[u8], cut: bool, out: &mut Vec<LogEntry>) {
-        let found = self
-            .choice
-            .is_none()
+        let found = (self.choice.is_none() && self.config.layout.is_none())
             .then(|| partial::read_line(line, self.config.utc_offset_secs))
             .flatten();
         let Some(found) = found else {
@@ -1071,8 +1070,20 @@ mod tests {
                 L::BracketedCategory,
                 P::None,
             ),
+            // `[%d] %p (%t:%c) %m%n` (https://github.com/twmb/franz-go/issues/16): the thread
+            // holds parentheses.
+            (
+                format!("[{T}] INFO ({TH}-ListenerName(EXTERNAL)-SASL_SSL-7:kafka.authorizer.logger) {MSG}"),
+                L::KafkaThreadLogger,
+                P::None,
+            ),
             // Viewers' and collectors' prefixes.
             (format!("kafka1_1  | {kafka}"), L::Kafka, P::Compose),
+            // Pasted lines: a shell comment, a quote, journald's field.
+            (format!("# {kafka}"), L::Kafka, P::Comment),
+            (format!("> > {kafka}"), L::Kafka, P::Quote),
+            (format!("MESSAGE: {kafka}"), L::Kafka, P::JournalField),
+            (format!("    MESSAGE={strimzi}"), L::Strimzi, P::JournalField),
             (format!("kafka-1  | {ttcc}"), L::Log4jTtcc, P::Compose),
             (format!("  | {kafka}"), L::Kafka, P::Compose),
             (format!("kafka-0 kafka {strimzi}"), L::Strimzi, P::Stern),
@@ -1150,6 +1161,38 @@ mod tests {
         f.push(format!("{line}{AUTH}\n{line}").as_bytes(), &mut e);
         assert!(!f.recognizes_nothing());
         assert_eq!(f.skipped_lines(), 1);
+        assert_eq!(f.partial_lines(), 0);
+    }
+
+    /// A stream in no layout: its lines holding a known message are framed alone, marked
+    /// partial; the others stay unrecognized.
+    #[test]
+    fn known_messages_in_no_layout_are_partial_entries() {
+        let text = "Hi, our broker shows this:\n\
+            # INFO Principal = User:sftp is Denied Operation = Describe from host = 192.168.224.6 on resource = Topic:LITERAL:t (kafka.authorizer.logger)\n\
+            and then \"Failed authentication with /10.255.0.2 (SSL handshake failed)\" again\n\
+            Any idea?\n";
+        let mut f = Framer::new(FramerConfig::default());
+        let mut e = Vec::new();
+        f.push(text.as_bytes(), &mut e);
+        f.flush(&mut e);
+        assert_eq!((f.partial_lines(), f.skipped_lines()), (2, 2));
+        assert_eq!(f.choice(), None);
+        assert!(e.iter().all(|e| e.partial && !e.suspect));
+        assert_eq!(e[0].logger.as_deref(), Some("kafka.authorizer.logger"));
+        assert_eq!(
+            e[1].message,
+            "Failed authentication with /10.255.0.2 (SSL handshake failed)"
+        );
+        assert_eq!(e[1].logger, None);
+        // Once a layout reads a line, the stream is read in it: no more partial entries.
+        let mut f = Framer::new(FramerConfig::default());
+        f.push(
+            format!("{AUTH}\nFailed authentication with /10.0.0.1 (x)\n").as_bytes(),
+            &mut e,
+        );
+        f.flush(&mut e);
+        assert_eq!(f.partial_lines(), 0);
     }
 
     /// Every pattern of the sniffed layouts compiles.
@@ -1160,7 +1203,7 @@ mod tests {
                 Layout::parse(p).unwrap_or_else(|e| panic!("{p}: {e}"));
             }
         }
-        assert_eq!(crate::parse::sniff::SNIFFED_LAYOUTS.len(), 4);
+        assert_eq!(crate::parse::sniff::SNIFFED_LAYOUTS.len(), 5);
     }
 
     #[test]

@@ -71,18 +71,22 @@ pub enum LayoutName {
     Log4jLevelFirst,
     /// `[%d][%p][category=%c] %m%n`.
     BracketedCategory,
+    /// `[%d] %p (%t:%c) %m%n`: Kafka's stamp and level, then the thread and the (short) logger
+    /// in parentheses before the message.
+    KafkaThreadLogger,
     /// The `layout:` / `--layout` given.
     Configured,
 }
 
 impl LayoutName {
-    pub const ALL: [LayoutName; 7] = [
+    pub const ALL: [LayoutName; 8] = [
         LayoutName::Kafka,
         LayoutName::Strimzi,
         LayoutName::ConfluentForKubernetes,
         LayoutName::Log4jTtcc,
         LayoutName::Log4jLevelFirst,
         LayoutName::BracketedCategory,
+        LayoutName::KafkaThreadLogger,
         LayoutName::Configured,
     ];
 
@@ -94,6 +98,7 @@ impl LayoutName {
             LayoutName::Log4jTtcc => "log4j_ttcc",
             LayoutName::Log4jLevelFirst => "log4j_level_first",
             LayoutName::BracketedCategory => "bracketed_category",
+            LayoutName::KafkaThreadLogger => "kafka_thread_logger",
             LayoutName::Configured => "configured",
         }
     }
@@ -107,6 +112,7 @@ impl LayoutName {
             LayoutName::Log4jTtcc => "%d{ISO8601} [%t] %-5p %c %x - %m%n",
             LayoutName::Log4jLevelFirst => "%d{ISO8601} %-5p [%t] %c - %m%n",
             LayoutName::BracketedCategory => "[%d{ISO8601}][%p][category=%c] %m%n",
+            LayoutName::KafkaThreadLogger => "[%d] %p (%t:%c) %m%n",
             LayoutName::Configured => return None,
         })
     }
@@ -121,6 +127,7 @@ pub(super) static SNIFFED_LAYOUTS: std::sync::LazyLock<Vec<(LayoutName, Layout)>
             LayoutName::Log4jTtcc,
             LayoutName::Log4jLevelFirst,
             LayoutName::BracketedCategory,
+            LayoutName::KafkaThreadLogger,
         ]
         .into_iter()
         .filter_map(|name| {
