@@ -76,8 +76,7 @@ pub fn read_line(line: &[u8], utc_offset_secs: i32) -> Option<Partial> {
     let (start, message) = decision(text)
         .or_else(|| failed_authentication(text))
         .or_else(|| opening(text, "Completed request:{"))
-        .or_else(|| opening(text, "[DENY] Auth request "))
-        .or_else(|| opening(text, "[ALLOW] Auth request "))
+        .or_else(|| aiven_decision(text))
         .or_else(|| controller_change(text))?;
     let before = &text[..start];
     let after = &text[start..];
@@ -190,6 +189,22 @@ fn opening(text: &str, open: &str) -> Option<(usize, String)> {
     Some((at, without_logger(&text[at..]).to_string()))
 }
 
+/// Aiven's decision: `[DENY] Auth request OPERATION on TYPE:` (or `[ALLOW]`), the operation and
+/// type being words (so that the format string in prose, `{} on {}:{}`, is not one).
+fn aiven_decision(text: &str) -> Option<(usize, String)> {
+    ["[DENY] Auth request ", "[ALLOW] Auth request "]
+        .iter()
+        .find_map(|open| {
+            let (at, message) = opening(text, open)?;
+            let rest = &message[open.len()..];
+            let word =
+                |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_');
+            let (operation, rest) = rest.split_once(" on ")?;
+            let (resource_type, _) = rest.split_once(':')?;
+            (word(operation) && word(resource_type)).then_some((at, message))
+        })
+}
+
 /// A controller change (`Replayed AccessControlEntryRecord for …`).
 fn controller_change(text: &str) -> Option<(usize, String)> {
     memmem::find_iter(text.as_bytes(), b"Replayed ").find_map(|at| {
@@ -294,10 +309,22 @@ mod tests {
             "Failed authentication with the broker",
             "User:alice is Denied access to everything",
             "We Replayed the topic yesterday",
+            r#"the format string "[DENY] Auth request {} on {}:{} by {} {} from {} ({})""#,
             "",
         ] {
             assert_eq!(read(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn an_aiven_decision_behind_a_journald_field() {
+        // https://github.com/aiven/devportal/blob/main/docs/products/kafka/howto/monitor-logs-acl-failure.rst
+        let p = read("MESSAGE: INFO [DENY] Auth request Write on Topic:t by User test-kuser (io.aiven.kafka.auth.AivenAclAuthorizer)").unwrap();
+        assert_eq!(
+            p.message,
+            "[DENY] Auth request Write on Topic:t by User test-kuser"
+        );
+        assert_eq!(format_of(&p.message), Some(Format::AuthorizerLog));
     }
 
     #[test]

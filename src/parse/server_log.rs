@@ -105,16 +105,7 @@ pub fn parse_parts<'a>(
             .strip_prefix('(')
             .and_then(|m| m.strip_suffix(')'))
             .ok_or(ParseError::Unrecognized)?;
-        // Confluent Server: `(errorMessage=…)`, or `(userId=NAME, errorMessage=…)` naming the
-        // SASL user that failed.
-        let (user, message) = match message
-            .strip_prefix("userId=")
-            .and_then(|m| m.split_once(", errorMessage="))
-        {
-            Some((user, m)) => (Some(user).filter(|u| !u.is_empty()), m),
-            None => (None, message),
-        };
-        let message = message.strip_prefix("errorMessage=").unwrap_or(message);
+        let (user, message) = split_confluent(message);
         let event_type = if re {
             "failed_reauthentication"
         } else {
@@ -184,6 +175,22 @@ pub fn parse_parts<'a>(
         return Ok(Some(ev));
     }
     Ok(None)
+}
+
+/// Confluent Server's `errorMessage=…`, or `userId=NAME, errorMessage=…` naming the SASL user
+/// that failed: the user, if named, and the message.
+fn split_confluent(message: &str) -> (Option<&str>, &str) {
+    let (user, message) = match message
+        .strip_prefix("userId=")
+        .and_then(|m| m.split_once(", errorMessage="))
+    {
+        Some((user, m)) => (Some(user).filter(|u| !u.is_empty()), m),
+        None => (None, message),
+    };
+    (
+        user,
+        message.strip_prefix("errorMessage=").unwrap_or(message),
+    )
 }
 
 /// The Name field of a CEF record (`CEF:Version|Vendor|Product|Version|SignatureID|Name|Severity|
