@@ -106,6 +106,40 @@ impl InternalEvent for LinesUnrecognized<'_> {
     }
 }
 
+/// Broker log lines of one stream in no layout that were read for the known message they hold
+/// (see [`crate::parse::partial`]): counted in `kafka_security_partial_lines_total`. Logged by
+/// the caller once per stream, as partial entries are trusted less.
+pub struct LinesPartial<'a> {
+    pub source: &'a str,
+    pub lines: u64,
+}
+
+impl InternalEvent for LinesPartial<'_> {
+    fn emit(self, metrics: &Metrics) {
+        if self.lines > 0 {
+            metrics.record_partial_lines(self.source, self.lines);
+        }
+    }
+}
+
+/// A broker log stream in no layout showed its first partial line: logged once per stream (WARN),
+/// as its partial entries escape the log-injection defense.
+pub struct StreamPartial<'a> {
+    pub source: &'a str,
+    pub path: &'a str,
+}
+
+impl InternalEvent for StreamPartial<'_> {
+    fn emit(self, _metrics: &Metrics) {
+        tracing::warn!(
+            source = self.source,
+            file = self.path,
+            hint = LAYOUT_HINT,
+            "Reading known Kafka messages from lines in no log4j layout: without their header and logger, forged lines cannot be told apart."
+        );
+    }
+}
+
 /// The hint given when a stream recognizes nothing.
 pub const LAYOUT_HINT: &str = "If these are broker logs in another log4j layout, give its pattern (or the log4j.properties / log4j2 line holding it) as `layout:` of the source, or to replay as --layout PATTERN.";
 

@@ -53,6 +53,7 @@ pub mod names {
     pub const REQUEST_DURATION: &str = c::REQUEST_DURATION.name;
     pub const LOG_LINES: &str = c::LOG_LINES.name;
     pub const UNRECOGNIZED_LINES: &str = c::UNRECOGNIZED_LINES.name;
+    pub const PARTIAL_LINES: &str = c::PARTIAL_LINES.name;
     pub const LOG_LAYOUT_STREAMS: &str = c::LOG_LAYOUT_STREAMS.name;
     pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
     pub const OTLP_EXPORT_FAILURES: &str = c::OTLP_EXPORT_FAILURES.name;
@@ -262,6 +263,7 @@ pub struct Metrics {
     request_by_principal: bool,
     log_lines: IntCounterVec,
     unrecognized_lines: IntCounterVec,
+    partial_lines: IntCounterVec,
     log_layout_streams: IntGaugeVec,
     controller_replays_skipped: IntCounterVec,
     consumer_lag: IntGaugeVec,
@@ -314,6 +316,7 @@ impl Metrics {
             request_by_principal: config.request_duration_by_principal,
             log_lines: r.counter(&c::LOG_LINES)?,
             unrecognized_lines: r.counter(&c::UNRECOGNIZED_LINES)?,
+            partial_lines: r.counter(&c::PARTIAL_LINES)?,
             log_layout_streams: r.gauge(&c::LOG_LAYOUT_STREAMS)?,
             controller_replays_skipped: r.counter(&c::CONTROLLER_REPLAYS_SKIPPED)?,
             delay: r.histogram(&c::EVENT_DELAY)?,
@@ -448,6 +451,12 @@ impl Metrics {
             .inc_by(n);
     }
 
+    /// Counts `n` broker log lines of `source` read as partial lines; emit
+    /// [`internal::LinesPartial`].
+    pub(super) fn record_partial_lines(&self, source: &str, n: u64) {
+        self.partial_lines.with_label_values(&[source]).inc_by(n);
+    }
+
     /// Adds `delta` (1 or -1) streams of `source` read in `choice`; emit
     /// [`internal::LayoutChosen`] / [`internal::LayoutStreamClosed`].
     pub(super) fn add_layout_stream(&self, source: &str, choice: Choice, delta: i64) {
@@ -460,6 +469,7 @@ impl Metrics {
     /// broker log files (a file source, `replay`).
     pub fn init_log_files(&self, source: &str) {
         self.unrecognized_lines.with_label_values(&[source]);
+        self.partial_lines.with_label_values(&[source]);
     }
 
     /// Counts a controller change skipped as a startup replay.

@@ -12,15 +12,19 @@
 
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
-use super::{aiven, authorizer, controller_log, request_log, server_log, Input, ParseError};
+use super::{
+    aiven, authorizer, controller_log, partial, request_log, server_log, Input, ParseError,
+};
 use crate::event::{Format, SecurityEvent};
 
 /// Which log an entry belongs to, as its event format; `None` for a log that is counted, not
 /// parsed (state-change, log-cleaner). The entry's logger decides when it is one of Kafka's
 /// security loggers, else the configured `input` (`broker_log` falls back to `server_log`).
+/// A [partial](LogEntry::partial) entry whose logger does not decide goes by its message.
 pub fn route(input: Input, entry: &LogEntry) -> Option<Format> {
     match entry.logger.as_deref().map(logger_format) {
         Some(Some(routed)) => routed,
+        _ if entry.partial && input == Input::BrokerLog => partial::format_of(&entry.message),
         _ if input == Input::BrokerLog => Some(Format::ServerLog),
         _ => input.format(),
     }
@@ -40,6 +44,11 @@ pub fn file_kind(format: Option<Format>) -> &'static str {
 /// The log a logger name belongs to, when it is one Kafka routes to a dedicated file
 /// (`Some(None)`: a log that is not parsed).
 fn logger_format(logger: &str) -> Option<Option<Format>> {
+    // `%c:%L` adds the line number.
+    let logger = match logger.rsplit_once(':') {
+        Some((name, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => logger,
+    };
     Some(match logger {
         "kafka.authorizer.logger" => Some(Format::AuthorizerLog),
         // Aiven's authorizer logs its decisions through its class logger.

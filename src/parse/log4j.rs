@@ -18,14 +18,17 @@
 //!
 //! Without a configured layout, a stream's first entry chooses how the whole stream is read
 //! ([`Framer::choice`], [`sniff_line`]): each [`LinePrefix`] (none, `docker compose`'s
-//! `kafka1_1  | `, `kubectl logs --prefix`'s `[pod/…/…] `, stern's `pod container `) is tried
+//! `kafka1_1  | `, `kubectl logs --prefix`'s `[pod/…/…] `, a pasted line's `# `, `> ` or
+//! `MESSAGE: `, stern's `pod container `) is tried
 //! with Kafka's own shapes, then with the other layouts of [`LayoutName`] (Confluent for
 //! Kubernetes, log4j TTCC/ISO with the logger before the message, `[%d][%p][category=%c]`); a
 //! Kafka shape that finds no ` (logger)` yields to a layout that reads one. The chosen prefix is
 //! removed from every later line, continuation lines included. A configured layout is tried
 //! behind each prefix the same way. Lines before the first entry are counted
 //! ([`Framer::skipped_lines`]), and a stream that shows [`UNRECOGNIZED_AFTER_LINES`] lines and
-//! no entry [`Framer::recognizes_nothing`]: its caller reports it. Record by record (a topic)
+//! no entry [`Framer::recognizes_nothing`]: its caller reports it. Until a layout is chosen, a
+//! line holding a known Kafka message is framed alone as a partial entry
+//! ([`super::partial`], [`Framer::partial_lines`]). Record by record (a topic)
 //! each record is sniffed alone.
 //!
 //! # Entries span lines
@@ -64,6 +67,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::layout::Layout;
+use super::partial;
 use super::sniff::sniffed_layout;
 pub use super::sniff::{sniff_line, Choice, LayoutName, LinePrefix, UNRECOGNIZED_AFTER_LINES};
 use super::time::{self, is_rfc3339, parse_stamp, parse_stamp_any, MONTHS};
@@ -226,6 +230,9 @@ pub struct LogEntry {
     pub truncated: bool,
     /// A header-like line was found inside this entry or just before it (see the module docs).
     pub suspect: bool,
+    /// A known message read from a line in no layout ([`super::partial`]): no header and
+    /// perhaps no logger, so the injection defense could not check it.
+    pub partial: bool,
 }
 
 impl LogEntry {
@@ -474,6 +481,8 @@ pub struct Framer {
     /// The next entry follows one that absorbed a header-like line.
     next_suspect: bool,
     skipped_lines: u64,
+    /// Partial entries emitted (see [`Framer::partial_lines`]).
+    partial_lines: u64,
     /// Entries emitted.
     entries: u64,
     /// The layout and prefix chosen by the stream's first entry.
@@ -491,6 +500,7 @@ impl Framer {
             pending: None,
             next_suspect: false,
             skipped_lines: 0,
+            partial_lines: 0,
             entries: 0,
             choice: None,
         }
@@ -529,6 +539,12 @@ impl Framer {
     /// started in), or every line of a stream in no layout the framer reads.
     pub fn skipped_lines(&self) -> u64 {
         self.skipped_lines
+    }
+
+    /// Lines of a stream in no layout read for the known message they hold, each framed alone as
+    /// an entry marked [`LogEntry::partial`] ([`super::partial`]).
+    pub fn partial_lines(&self) -> u64 {
+        self.partial_lines
     }
 
     /// The layout and line prefix the stream's first entry was read in; `None` before it.
@@ -624,7 +640,7 @@ impl Framer {
             }
         }
         let Some(p) = self.pending.as_mut() else {
-            self.skipped_lines += 1;
+            self.outside_entry(line, cut, out);
             return;
         };
         let line = strip_prefix(line);
@@ -717,6 +733,35 @@ impl Framer {
         }
     }
 
+    /// A line outside any entry: while no layout has read the stream, a known message in it is
+    /// framed alone as a partial entry ([`super::partial`]); any other line is skipped. Not with
+    /// a configured layout: lines that do not match it are the operator's to hear about.
+    fn outside_entry(&mut self, line: &[u8], cut: bool, out: &mut Vec<LogEntry>) {
+        let found = (self.choice.is_none() && self.config.layout.is_none())
+            .then(|| partial::read_line(line, self.config.utc_offset_secs))
+            .flatten();
+        let Some(found) = found else {
+            self.skipped_lines += 1;
+            return;
+        };
+        self.partial_lines += 1;
+        self.entries += 1;
+        let timestamp = found
+            .timestamp
+            .or(self.config.date_reference)
+            .unwrap_or_else(SystemTime::now);
+        out.push(LogEntry {
+            offset: self.line_start,
+            timestamp,
+            level: found.level.unwrap_or(Level::Info),
+            logger: found.logger,
+            message: found.message,
+            truncated: cut,
+            suspect: false,
+            partial: true,
+        });
+    }
+
     fn emit(&mut self, out: &mut Vec<LogEntry>) {
         if let Some(p) = self.pending.take() {
             if p.absorbed {
@@ -731,6 +776,7 @@ impl Framer {
                 message: into_string(p.message),
                 truncated: p.truncated,
                 suspect: p.suspect,
+                partial: false,
             });
         }
     }
@@ -1024,8 +1070,20 @@ mod tests {
                 L::BracketedCategory,
                 P::None,
             ),
+            // `[%d] %p (%t:%c) %m%n` (https://github.com/twmb/franz-go/issues/16): the thread
+            // holds parentheses.
+            (
+                format!("[{T}] INFO ({TH}-ListenerName(EXTERNAL)-SASL_SSL-7:kafka.authorizer.logger) {MSG}"),
+                L::KafkaThreadLogger,
+                P::None,
+            ),
             // Viewers' and collectors' prefixes.
             (format!("kafka1_1  | {kafka}"), L::Kafka, P::Compose),
+            // Pasted lines: a shell comment, a quote, journald's field.
+            (format!("# {kafka}"), L::Kafka, P::Comment),
+            (format!("> > {kafka}"), L::Kafka, P::Quote),
+            (format!("MESSAGE: {kafka}"), L::Kafka, P::JournalField),
+            (format!("    MESSAGE={strimzi}"), L::Strimzi, P::JournalField),
             (format!("kafka-1  | {ttcc}"), L::Log4jTtcc, P::Compose),
             (format!("  | {kafka}"), L::Kafka, P::Compose),
             (format!("kafka-0 kafka {strimzi}"), L::Strimzi, P::Stern),
@@ -1103,6 +1161,38 @@ mod tests {
         f.push(format!("{line}{AUTH}\n{line}").as_bytes(), &mut e);
         assert!(!f.recognizes_nothing());
         assert_eq!(f.skipped_lines(), 1);
+        assert_eq!(f.partial_lines(), 0);
+    }
+
+    /// A stream in no layout: its lines holding a known message are framed alone, marked
+    /// partial; the others stay unrecognized.
+    #[test]
+    fn known_messages_in_no_layout_are_partial_entries() {
+        let text = "Hi, our broker shows this:\n\
+            # INFO Principal = User:sftp is Denied Operation = Describe from host = 192.168.224.6 on resource = Topic:LITERAL:t (kafka.authorizer.logger)\n\
+            and then \"Failed authentication with /10.255.0.2 (SSL handshake failed)\" again\n\
+            Any idea?\n";
+        let mut f = Framer::new(FramerConfig::default());
+        let mut e = Vec::new();
+        f.push(text.as_bytes(), &mut e);
+        f.flush(&mut e);
+        assert_eq!((f.partial_lines(), f.skipped_lines()), (2, 2));
+        assert_eq!(f.choice(), None);
+        assert!(e.iter().all(|e| e.partial && !e.suspect));
+        assert_eq!(e[0].logger.as_deref(), Some("kafka.authorizer.logger"));
+        assert_eq!(
+            e[1].message,
+            "Failed authentication with /10.255.0.2 (SSL handshake failed)"
+        );
+        assert_eq!(e[1].logger, None);
+        // Once a layout reads a line, the stream is read in it: no more partial entries.
+        let mut f = Framer::new(FramerConfig::default());
+        f.push(
+            format!("{AUTH}\nFailed authentication with /10.0.0.1 (x)\n").as_bytes(),
+            &mut e,
+        );
+        f.flush(&mut e);
+        assert_eq!(f.partial_lines(), 0);
     }
 
     /// Every pattern of the sniffed layouts compiles.
@@ -1113,7 +1203,7 @@ mod tests {
                 Layout::parse(p).unwrap_or_else(|e| panic!("{p}: {e}"));
             }
         }
-        assert_eq!(crate::parse::sniff::SNIFFED_LAYOUTS.len(), 4);
+        assert_eq!(crate::parse::sniff::SNIFFED_LAYOUTS.len(), 5);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`json`]: JSON security events from applications, mapped by config.
 //! - [`text`]: plain text whose record key is the event type.
 //! - [`log4j`]: frames Kafka's `[%d] %p %m (%c)` log files into multi-line entries.
+//! - [`partial`]: a known Kafka message in a line no layout reads (cut, quoted, prefixed).
 //! - [`layout`]: a configured log4j `PatternLayout`, for brokers that change Kafka's layout.
 //! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
 //! - [`aiven`]: Aiven's authorizer decision lines (`[DENY] Auth request …`) → the same events.
@@ -47,6 +48,7 @@ pub mod json_reader;
 pub mod layout;
 pub mod log4j;
 pub mod ocsf;
+pub mod partial;
 pub mod request_log;
 pub mod server_log;
 pub mod shipped;

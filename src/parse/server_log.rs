@@ -68,6 +68,7 @@ pub fn parse_parts<'a>(
     event_time: Option<SystemTime>,
     observed_time: SystemTime,
 ) -> Result<Option<SecurityEvent<'a>>, ParseError> {
+    let first = cef_name(first).unwrap_or(first);
     let (ctx, body) = split_context(first);
     let new = |category, event_type: &'static str| {
         let mut ev = SecurityEvent::new(
@@ -104,7 +105,7 @@ pub fn parse_parts<'a>(
             .strip_prefix('(')
             .and_then(|m| m.strip_suffix(')'))
             .ok_or(ParseError::Unrecognized)?;
-        let message = message.strip_prefix("errorMessage=").unwrap_or(message);
+        let (user, message) = split_confluent(message);
         let event_type = if re {
             "failed_reauthentication"
         } else {
@@ -112,6 +113,7 @@ pub fn parse_parts<'a>(
         };
         let mut ev = new(Category::Authentication, event_type);
         ev.client_host = Some(client_host(sock, channel).into());
+        ev.principal = user.map(|u| format!("User:{u}").into());
         ev.mechanism = mechanism_in(message).map(Into::into);
         ev.reason = Some(reason_for(message));
         return Ok(Some(ev));
@@ -173,6 +175,49 @@ pub fn parse_parts<'a>(
         return Ok(Some(ev));
     }
     Ok(None)
+}
+
+/// Confluent Server's `errorMessage=…`, or `userId=NAME, errorMessage=…` naming the SASL user
+/// that failed: the user, if named, and the message.
+fn split_confluent(message: &str) -> (Option<&str>, &str) {
+    let (user, message) = match message
+        .strip_prefix("userId=")
+        .and_then(|m| m.split_once(", errorMessage="))
+    {
+        Some((user, m)) => (Some(user).filter(|u| !u.is_empty()), m),
+        None => (None, message),
+    };
+    (
+        user,
+        message.strip_prefix("errorMessage=").unwrap_or(message),
+    )
+}
+
+/// The Name field of a CEF record (`CEF:Version|Vendor|Product|Version|SignatureID|Name|Severity|
+/// Extension`, ArcSight's Common Event Format), in which some audit appenders wrap Kafka's
+/// message: `CEF:1|Qubership|Kafka|2.7.1|AUTHENTICATION|[SocketServer brokerId=1] Failed
+/// authentication with /172.25.0.1 (…)|1|result=FAILED`. `None` for any other line. A `|` in a
+/// field is escaped `\|`; the Name is returned as written.
+fn cef_name(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("CEF:")?;
+    let mut fields = Vec::with_capacity(7);
+    let (mut start, mut escaped) = (0, false);
+    for (i, b) in rest.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'|' => {
+                fields.push(&rest[start..i]);
+                start = i + 1;
+                if fields.len() == 7 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Version, vendor, product, version, signature id, name and severity, each ended by `|`.
+    (fields.len() == 7).then(|| fields[5])
 }
 
 /// `Updated the log level of LOGGER to LEVEL` / `Unset the log level of LOGGER` (4.x), or 3.x's
@@ -374,6 +419,22 @@ mod tests {
         ] {
             assert!(parse_parts(other, "", None, SystemTime::UNIX_EPOCH).unwrap().is_none(), "{other}");
         }
+    }
+
+    #[test]
+    fn confluent_user_id_and_cef_wrapping() {
+        // https://github.com/vdesabou/kafka-docker-playground/blob/95b2d38d182851e8d302edb71b5049a88dd998ef/other/capture-authentication-logs/README.md
+        let e = one("[SocketServer listenerType=ZK_BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:9098-127.0.0.1:33004-8) (userId=badmin, errorMessage=Authentication failed: Invalid username or password)");
+        assert_eq!(e.principal.as_deref(), Some("User:badmin"));
+        assert_eq!(e.reason, Some(Reason::InvalidCredentials));
+        // https://github.com/Netcracker/qubership-kafka/blob/22fe7bb6e6624599b1ab17eef64ed6a2249c88a8/docs/public/security/kafka.md
+        let e = one("CEF:1|Qubership|Kafka|2.7.1|AUTHENTICATION|[SocketServer brokerId=1] Failed authentication with /172.25.0.1 (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512)|1|result=FAILED type=audit_log_type");
+        assert_eq!(e.client_host.as_deref(), Some("172.25.0.1"));
+        assert_eq!(e.mechanism.as_deref(), Some("SCRAM-SHA-512"));
+        assert_eq!(e.broker_id.as_deref(), Some("1"));
+        // Not CEF, or a CEF record without all its header fields: read as it is.
+        assert_eq!(cef_name("CEF:1|a|b|c|d|name"), None);
+        assert_eq!(cef_name("CEF:0|a|b|c|d|x\\|y|5|"), Some("x\\|y"));
     }
 
     #[test]

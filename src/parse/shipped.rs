@@ -41,7 +41,8 @@ pub fn log_entries(
     };
     let message = text(&MESSAGE_FIELDS).ok_or(ParseError::MissingField("message"))?;
     let framed = log4j::frame_all(framer.clone(), message.as_bytes());
-    if !framed.is_empty() {
+    // A message alone is a partial line to the framer; the wrapper's own fields say more.
+    if !framed.is_empty() && !framed.iter().all(|e| e.partial) {
         return Ok(framed);
     }
     // Only the message: the wrapper says the rest.
@@ -77,6 +78,7 @@ pub fn log_entries(
         message: message.replace("\r\n", "\n"),
         truncated: false,
         suspect: false,
+        partial: false,
     }])
 }
 

@@ -71,18 +71,22 @@ pub enum LayoutName {
     Log4jLevelFirst,
     /// `[%d][%p][category=%c] %m%n`.
     BracketedCategory,
+    /// `[%d] %p (%t:%c) %m%n`: Kafka's stamp and level, then the thread and the (short) logger
+    /// in parentheses before the message.
+    KafkaThreadLogger,
     /// The `layout:` / `--layout` given.
     Configured,
 }
 
 impl LayoutName {
-    pub const ALL: [LayoutName; 7] = [
+    pub const ALL: [LayoutName; 8] = [
         LayoutName::Kafka,
         LayoutName::Strimzi,
         LayoutName::ConfluentForKubernetes,
         LayoutName::Log4jTtcc,
         LayoutName::Log4jLevelFirst,
         LayoutName::BracketedCategory,
+        LayoutName::KafkaThreadLogger,
         LayoutName::Configured,
     ];
 
@@ -94,6 +98,7 @@ impl LayoutName {
             LayoutName::Log4jTtcc => "log4j_ttcc",
             LayoutName::Log4jLevelFirst => "log4j_level_first",
             LayoutName::BracketedCategory => "bracketed_category",
+            LayoutName::KafkaThreadLogger => "kafka_thread_logger",
             LayoutName::Configured => "configured",
         }
     }
@@ -107,6 +112,7 @@ impl LayoutName {
             LayoutName::Log4jTtcc => "%d{ISO8601} [%t] %-5p %c %x - %m%n",
             LayoutName::Log4jLevelFirst => "%d{ISO8601} %-5p [%t] %c - %m%n",
             LayoutName::BracketedCategory => "[%d{ISO8601}][%p][category=%c] %m%n",
+            LayoutName::KafkaThreadLogger => "[%d] %p (%t:%c) %m%n",
             LayoutName::Configured => return None,
         })
     }
@@ -121,6 +127,7 @@ pub(super) static SNIFFED_LAYOUTS: std::sync::LazyLock<Vec<(LayoutName, Layout)>
             LayoutName::Log4jTtcc,
             LayoutName::Log4jLevelFirst,
             LayoutName::BracketedCategory,
+            LayoutName::KafkaThreadLogger,
         ]
         .into_iter()
         .filter_map(|name| {
@@ -143,13 +150,24 @@ pub enum LinePrefix {
     Kubectl,
     /// `stern`: `kafka-0 kafka ` (pod and container).
     Stern,
+    /// A shell comment, `# `: log lines pasted into a script or a `properties` file.
+    Comment,
+    /// A Markdown or e-mail quote, `> ` (nested quotes `> > ` too).
+    Quote,
+    /// journald's message field as `journalctl -o verbose` and collectors print it:
+    /// `MESSAGE: ` or `MESSAGE=`, indented or not.
+    JournalField,
 }
 
 impl LinePrefix {
-    pub const ALL: [LinePrefix; 4] = [
+    /// In the order tried: stern's two free words last, as they would take any other prefix.
+    pub const ALL: [LinePrefix; 7] = [
         LinePrefix::None,
         LinePrefix::Compose,
         LinePrefix::Kubectl,
+        LinePrefix::Comment,
+        LinePrefix::Quote,
+        LinePrefix::JournalField,
         LinePrefix::Stern,
     ];
 
@@ -159,6 +177,9 @@ impl LinePrefix {
             LinePrefix::Compose => "compose",
             LinePrefix::Kubectl => "kubectl",
             LinePrefix::Stern => "stern",
+            LinePrefix::Comment => "comment",
+            LinePrefix::Quote => "quote",
+            LinePrefix::JournalField => "journal_field",
         }
     }
 
@@ -182,6 +203,19 @@ impl LinePrefix {
                 let at = 5 + close + 1;
                 (line.get(at) == Some(&b' ') && !rest[..close].contains(&b' '))
                     .then(|| &line[at + 1..])
+            }
+            LinePrefix::Comment => line.strip_prefix(b"# "),
+            LinePrefix::Quote => {
+                let mut rest = line.strip_prefix(b"> ")?;
+                while let Some(r) = rest.strip_prefix(b"> ") {
+                    rest = r;
+                }
+                Some(rest)
+            }
+            LinePrefix::JournalField => {
+                let at = head.iter().take_while(|&&b| b == b' ').count();
+                let rest = line[at..].strip_prefix(b"MESSAGE")?;
+                rest.strip_prefix(b": ").or_else(|| rest.strip_prefix(b"="))
             }
             LinePrefix::Stern => {
                 let pod = memchr::memchr(b' ', head).filter(|&p| p > 0)?;

@@ -5,8 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::parse::layout::Layout;
-use crate::parse::log4j;
 use crate::parse::Input;
+use crate::parse::{log4j, partial};
 
 /// The format of one replayed file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -172,8 +172,11 @@ const SNIFF_LINES: usize = 8;
 /// - a broker log (`broker`, routed by logger) when it starts like a log4j entry, in the
 ///   configured `layout` if any, else in any layout the framer recognizes
 ///   ([`log4j::sniff_line`]), behind any line prefix it knows;
-/// - `text` when it has a TAB after a non-empty key.
+/// - `text` when it has a TAB after a non-empty key;
+/// - a broker log, when no line above decides, if a line holds a known Kafka message in no
+///   layout ([`partial::read_line`]: read as partial lines).
 ///
+/// A `#` line is a comment, skipped, unless it is a log line or holds a known message.
 /// Before the lines, the head as a whole is `cloudwatch` when it is CloudWatch Logs records
 /// ([`super::cloudwatch::looks_like`]: they are often pretty-printed or back to back).
 ///
@@ -184,6 +187,8 @@ pub fn sniff(head: &[u8], complete: bool, layout: Option<&Layout>, utc_offset: i
     }
     let mut lines = head.split(|&b| b == b'\n').peekable();
     let mut seen = 0;
+    // A line holding a known Kafka message in no layout decides only when no line does.
+    let mut partial = false;
     while let Some(line) = lines.next() {
         let last = lines.peek().is_none();
         if last && !complete {
@@ -191,18 +196,30 @@ pub fn sniff(head: &[u8], complete: bool, layout: Option<&Layout>, utc_offset: i
             break;
         }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) || line.first() == Some(&b'#') {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        if let Some(format) = sniff_line(line, layout, utc_offset) {
-            return Sniffed::Format(format);
+        // A `#` line is a comment unless it holds a log line (pasted into a script).
+        let comment = line.first() == Some(&b'#');
+        match sniff_line(line, layout, utc_offset) {
+            Some(FileFormat::Log(kind)) => return Sniffed::Format(FileFormat::Log(kind)),
+            Some(_) if comment => continue,
+            Some(format) => return Sniffed::Format(format),
+            None => {}
+        }
+        if layout.is_none() && partial::read_line(line, utc_offset).is_some() {
+            partial = true;
+        } else if comment {
+            continue;
         }
         seen += 1;
         if seen == SNIFF_LINES {
             break;
         }
     }
-    if seen == 0 && (complete || head.is_empty()) {
+    if partial {
+        Sniffed::Format(FileFormat::Log(LogKind::Any))
+    } else if seen == 0 && (complete || head.is_empty()) {
         Sniffed::Empty
     } else {
         Sniffed::Unrecognized
@@ -296,6 +313,20 @@ mod tests {
             ("", Sniffed::Empty),
             ("\n# only a comment\n", Sniffed::Empty),
             ("hello world\nno format here\n", Sniffed::Unrecognized),
+            // Pasted lines: a log line in a shell comment, a message alone.
+            (
+                "# [2019-12-06 11:17:45,758] INFO x (kafka.authorizer.logger)",
+                Sniffed::Format(FileFormat::Log(LogKind::Any)),
+            ),
+            (
+                "see:\nFailed authentication with /10.255.0.2 (SSL handshake failed)\n",
+                Sniffed::Format(FileFormat::Log(LogKind::Any)),
+            ),
+            // A line of a format decides over a message in no layout.
+            (
+                "Failed authentication with /10.0.0.1 (x)\nuser-login\tUser bob logged in",
+                Sniffed::Format(FileFormat::Text),
+            ),
             // A pretty-printed document is not JSON lines.
             ("{\n  \"a\": 1\n}\n", Sniffed::Unrecognized),
         ];

@@ -39,7 +39,7 @@ use crate::config::{Config, ConfigErrors};
 use crate::detect::{DetectorsConfig, Engine, SummaryRow};
 use crate::event::Origin;
 use crate::metrics::internal::{
-    InternalEvent, LayoutChosen, LinesUnrecognized, StreamUnrecognized,
+    InternalEvent, LayoutChosen, LinesPartial, LinesUnrecognized, StreamPartial, StreamUnrecognized,
 };
 use crate::metrics::{Metrics, MetricsConfig};
 use crate::parse::layout::Layout;
@@ -158,6 +158,8 @@ pub struct ReplayStats {
     /// Files that gave no entry or record for such lines (the unrecognized files, and broker
     /// logs whose lines matched no layout).
     pub unrecognized_streams: usize,
+    /// Broker-log lines in no layout read for the known message they hold (partial lines).
+    pub partial_lines: u64,
     /// Broker-log files by the layout and line prefix their first entry was read in.
     pub layouts: BTreeMap<(&'static str, &'static str), usize>,
 }
@@ -647,6 +649,19 @@ fn report_layout(
 ) {
     let layout = options.framer.layout.as_deref();
     stats.unrecognized_lines += framer.skipped_lines();
+    stats.partial_lines += framer.partial_lines();
+    if framer.partial_lines() > 0 {
+        StreamPartial {
+            source: REPLAY_SOURCE,
+            path,
+        }
+        .emit(metrics);
+        LinesPartial {
+            source: REPLAY_SOURCE,
+            lines: framer.partial_lines(),
+        }
+        .emit(metrics);
+    }
     match framer.choice() {
         Some(choice) => {
             *stats

@@ -92,6 +92,13 @@ pub fn by_format(stats: &ReplayStats) -> String {
             .collect();
         let _ = writeln!(out, "Layouts: {}", parts.join("; "));
     }
+    if stats.partial_lines > 0 {
+        let _ = writeln!(
+            out,
+            "PARTIAL: {} line(s) in no layout were read for the Kafka message they hold; without their header and logger, a forged line cannot be told apart (see kafka_security_partial_lines_total). Give the layout with --layout PATTERN if these are whole log lines.",
+            stats.partial_lines
+        );
+    }
     if stats.unrecognized_lines > 0 {
         let _ = writeln!(
             out,

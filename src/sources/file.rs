@@ -23,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 use crate::event::Origin;
 use crate::health::Health;
 use crate::metrics::internal::{
-    CheckpointFailed, InternalEvent, LayoutChosen, LayoutStreamClosed, LinesUnrecognized,
-    StreamUnrecognized,
+    CheckpointFailed, InternalEvent, LayoutChosen, LayoutStreamClosed, LinesPartial,
+    LinesUnrecognized, StreamPartial, StreamUnrecognized,
 };
 use crate::metrics::Metrics;
 use crate::parse::layout::Layout;
@@ -180,6 +180,8 @@ struct Stream {
     active: bool,
     /// The framer's skipped lines already counted.
     counted_skipped: u64,
+    /// Partial lines counted so far.
+    counted_partial: u64,
     /// The layout its first entry chose, once reported.
     choice: Option<Choice>,
     /// Reported as recognizing nothing.
@@ -198,6 +200,20 @@ impl Stream {
         }
         .emit(metrics);
         self.counted_skipped = skipped;
+        let partial = self.framer.partial_lines();
+        if self.counted_partial == 0 && partial > 0 {
+            StreamPartial {
+                source,
+                path: &self.path,
+            }
+            .emit(metrics);
+        }
+        LinesPartial {
+            source,
+            lines: partial - self.counted_partial,
+        }
+        .emit(metrics);
+        self.counted_partial = partial;
         if let (None, Some(choice)) = (self.choice, self.framer.choice()) {
             self.choice = Some(choice);
             LayoutChosen {
@@ -345,6 +361,7 @@ impl FileSource {
                         log: stream_key(path),
                         active: true,
                         counted_skipped: 0,
+                        counted_partial: 0,
                         choice: None,
                         warned: false,
                     });

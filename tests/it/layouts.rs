@@ -249,14 +249,11 @@ fn replay_recognizes_common_layouts_and_prefixes_by_themselves() {
     assert!(!by_format.contains("UNRECOGNIZED"), "{by_format}");
 }
 
-/// A line of no layout the exporter knows (a day-first date): 10 of them.
+/// A line of no layout the exporter knows (a day-first date) and no known message: 10 of them.
 fn unknown_layout() -> String {
     (0..10)
         .map(|i| {
-            format!(
-                "26/11/2026 14:06:{i:02} INFO kafka.authorizer.logger: {}\n",
-                denial("x")
-            )
+            format!("26/11/2026 14:06:{i:02} INFO kafka.server.KafkaServer: [KafkaServer id=1] started\n")
         })
         .collect()
 }
@@ -302,6 +299,43 @@ fn replay_of_an_unknown_layout_is_never_silent() {
     // Without it, the same file is read.
     let r = replay(&[dir.path().to_str().unwrap()]);
     assert_eq!((r.stats.entries, r.stats.unrecognized_lines), (3, 0));
+}
+
+/// A file in no layout whose lines hold denials: each denial is read as a partial line, counted
+/// apart and named in the summary; the line holding no known message stays unrecognized.
+#[test]
+fn replay_reads_known_messages_in_no_layout_as_partial_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text: String = (0..4)
+        .map(|i| {
+            format!(
+                "26/11/2026 14:06:{i:02} INFO kafka.authorizer.logger: {}\n",
+                denial("x")
+            )
+        })
+        .collect();
+    text.push_str("26/11/2026 14:06:09 INFO kafka.server.KafkaServer: started\n");
+    std::fs::write(dir.path().join("pasted.log"), text).unwrap();
+    let r = replay(&[dir.path().to_str().unwrap()]);
+    assert_eq!((r.stats.entries, r.stats.events), (4, 4));
+    assert_eq!((r.stats.partial_lines, r.stats.unrecognized_lines), (4, 1));
+    let s = scrape(&r);
+    let partial = s.get(
+        "kafka_security_partial_lines_total",
+        &[("source", "replay")],
+    );
+    assert_eq!(partial, Some(4.0));
+    assert_eq!(
+        s.sum("kafka_security_events_total", &[("outcome", "denied")]),
+        4.0
+    );
+    let by_format = replay::by_format(&r.stats);
+    assert!(
+        by_format.contains(
+            "\nPARTIAL: 4 line(s) in no layout were read for the Kafka message they hold;"
+        ),
+        "{by_format}"
+    );
 }
 
 /// The file source warns once for a stream in no known layout, naming the file, and counts

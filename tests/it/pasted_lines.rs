@@ -32,9 +32,9 @@ use kafka_security_exporter::replay::{self, ReplayArgs, ReplayOptions};
 use crate::support::{repo_dir, Scrape};
 
 /// The share of cases (percent) the current parsers read exactly: a regression guard, not the
-/// goal. The target of issue 13 is **95%**; raise this floor as the parsers get there (it is the
-/// rate measured when the corpus last grew: 33 of 67 cases, 49.3%).
-const FLOOR_PERCENT: f64 = 49.2;
+/// goal. The target of issue 13 is **95%**; raise this floor as the parsers get there (it is just
+/// below the rate measured with partial lines read: 62 of 67 cases, 92.5%).
+const FLOOR_PERCENT: f64 = 92.0;
 
 /// At most this many cases come from one source, so no single poster's habits dominate.
 const MAX_CASES_PER_SOURCE: usize = 5;
