@@ -13,7 +13,8 @@
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
 use super::{
-    aiven, authorizer, controller_log, partial, request_log, server_log, Input, ParseError,
+    aiven, authorizer, controller_log, partial, request_log, server_log, zk_change, Input,
+    ParseError,
 };
 use crate::event::{Format, SecurityEvent};
 
@@ -25,6 +26,10 @@ pub fn route(input: Input, entry: &LogEntry) -> Option<Format> {
     match entry.logger.as_deref().map(logger_format) {
         Some(Some(routed)) => routed,
         _ if entry.partial && input == Input::BrokerLog => partial::format_of(&entry.message),
+        // ZooKeeper-era change notifications, whatever class logs them.
+        _ if input == Input::BrokerLog && zk_change::is_change(&entry.message) => {
+            Some(Format::ControllerLog)
+        }
         _ if input == Input::BrokerLog => Some(Format::ServerLog),
         _ => input.format(),
     }
@@ -158,5 +163,51 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
         }
         // A log that is not parsed, or an entry of an input that is not a log.
         _ => Ok(LogOutput::Nothing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Category;
+    use crate::parse::log4j::{Framer, FramerConfig};
+
+    fn entries(log: &str) -> Vec<LogEntry> {
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut out = Vec::new();
+        framer.push(log.as_bytes(), &mut out);
+        framer.flush(&mut out);
+        out
+    }
+
+    #[test]
+    fn zookeeper_change_notifications_are_changes_whatever_their_logger() {
+        // AclAuthorizer.scala and DynamicConfigManager.scala (Kafka 2.x–3.x); a vendor's
+        // subclass of AclAuthorizer logs under its own class name.
+        let log = "[2022-10-22 00:13:36,456] INFO Processing override for entityPath: users/admin with config: HashMap(SCRAM-SHA-512 -> [hidden], SCRAM-SHA-256 -> [hidden]) (kafka.server.DynamicConfigManager)\n\
+                   [2024-08-14 16:36:31,699] INFO Processing Acl change notification for ResourcePattern(resourceType=TOPIC, name=t, patternType=LITERAL), versionedAcls : Set(), zkVersion : 2 (com.example.VendorAclAuthorizer)\n\
+                   [2024-01-26 10:07:10,097] INFO Processing override for entityPath: topics/users.registrations with config: HashMap(retention.ms -> 60000) (kafka.server.ZkConfigManager)\n";
+        let entries = entries(log);
+        assert_eq!(entries.len(), 3);
+        let categories: Vec<_> = entries
+            .iter()
+            .map(|entry| {
+                let format = route(Input::BrokerLog, entry);
+                assert_eq!(format, Some(Format::ControllerLog), "{entry:?}");
+                match parse_entry(format, entry).unwrap() {
+                    LogOutput::Event(e, _) => Some(e.category),
+                    LogOutput::Nothing => None,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(
+            categories,
+            [
+                Some(Category::CredentialChange),
+                Some(Category::AclChange),
+                None
+            ]
+        );
     }
 }

@@ -12,6 +12,7 @@
 //! - [`aiven`]: Aiven's authorizer decision lines (`[DENY] Auth request …`) → the same events.
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
+//! - [`zk_change`]: ZooKeeper-era ACL and SCRAM change notifications in `server.log`.
 //! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
 //! - [`Input`]: what a source holds, which picks the parser.
 //! - [`broker_log`]: which log an entry belongs to (by logger) and dispatch to the above.
@@ -58,6 +59,7 @@ pub(crate) mod test_support;
 pub mod text;
 pub mod time;
 pub mod vocab;
+pub mod zk_change;
 
 use std::time::SystemTime;
 
