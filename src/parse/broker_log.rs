@@ -13,8 +13,8 @@
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
 use super::{
-    aiven, authorizer, controller_log, partial, request_log, server_log, zk_change, Input,
-    ParseError,
+    aiven, authorizer, controller_log, partial, qubership, request_log, server_log, zk_change,
+    Input, ParseError,
 };
 use crate::event::{Format, SecurityEvent};
 
@@ -60,6 +60,7 @@ fn logger_format(logger: &str) -> Option<Option<Format>> {
         l if l.starts_with(aiven::LOGGER_PREFIX) && l.contains("Authorizer") => {
             Some(Format::AuthorizerLog)
         }
+        l if qubership::is_logger(l) => Some(Format::AuthorizerLog),
         "kafka.request.logger" => Some(Format::RequestLog),
         "state.change.logger" | "kafka.log.LogCleaner" | "kafka.log.LogCleaner$" => None,
         l if l.starts_with("org.apache.kafka.controller.")
@@ -122,6 +123,9 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
     match format {
         Some(Format::AuthorizerLog) if aiven::is_decision(&entry.message) => {
             event(aiven::parse(entry))
+        }
+        Some(Format::AuthorizerLog) if qubership::is_decision(&entry.message) => {
+            event(qubership::parse(entry))
         }
         Some(Format::AuthorizerLog) => Ok(match authorizer::parse_decision(entry)? {
             Some(d) => LogOutput::Event(
@@ -209,5 +213,22 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn qubership_decisions_go_to_the_authorizer_log() {
+        // ExtendedAuthorizer.java (Netcracker/qubership-kafka-security) logs through the
+        // interface's logger; its ACL change notifications come from the subclass's.
+        let log = "[2024-08-14 16:27:11,308] WARN Principal = [User:test] is Denied Operation = [DESCRIBE] from host = [10.0.0.1] on resource = [ResourcePattern(resourceType=TOPIC, name=t, patternType=LITERAL)] (org.qubership.kafka.security.authorization.ExtendedAuthorizer)\n";
+        let entries = entries(log);
+        let format = route(Input::BrokerLog, &entries[0]);
+        assert_eq!(format, Some(Format::AuthorizerLog));
+        match parse_entry(format, &entries[0]).unwrap() {
+            LogOutput::Event(e, _) => {
+                assert_eq!(e.principal.as_deref(), Some("User:test"));
+                assert_eq!(e.resource_name.as_deref(), Some("t"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -10,6 +10,7 @@
 //! - [`layout`]: a configured log4j `PatternLayout`, for brokers that change Kafka's layout.
 //! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
 //! - [`aiven`]: Aiven's authorizer decision lines (`[DENY] Auth request …`) → the same events.
+//! - [`qubership`]: Qubership's authorizer decision lines (`Principal = [User:a] is Denied …`).
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
 //! - [`zk_change`]: ZooKeeper-era ACL and SCRAM change notifications in `server.log`.
@@ -50,6 +51,7 @@ pub mod layout;
 pub mod log4j;
 pub mod ocsf;
 pub mod partial;
+pub mod qubership;
 pub mod request_log;
 pub mod server_log;
 pub mod shipped;
