@@ -21,13 +21,17 @@ use crate::event::{Format, SecurityEvent};
 /// Which log an entry belongs to, as its event format; `None` for a log that is counted, not
 /// parsed (state-change, log-cleaner). The entry's logger decides when it is one of Kafka's
 /// security loggers, else the configured `input` (`broker_log` falls back to `server_log`).
-/// A [partial](LogEntry::partial) entry whose logger does not decide goes by its message.
+/// A [partial](LogEntry::partial) entry whose logger does not decide goes by its message, and so
+/// does a ZooKeeper-era change notification ([`zk_change`]) in a broker or server log.
 pub fn route(input: Input, entry: &LogEntry) -> Option<Format> {
     match entry.logger.as_deref().map(logger_format) {
         Some(Some(routed)) => routed,
         _ if entry.partial && input == Input::BrokerLog => partial::format_of(&entry.message),
-        // ZooKeeper-era change notifications, whatever class logs them.
-        _ if input == Input::BrokerLog && zk_change::is_change(&entry.message) => {
+        // ZooKeeper-era change notifications, whatever class logs them; Kafka's log4j
+        // configuration sends them to `server.log`.
+        _ if matches!(input, Input::BrokerLog | Input::ServerLog)
+            && zk_change::is_change(&entry.message) =>
+        {
             Some(Format::ControllerLog)
         }
         _ if input == Input::BrokerLog => Some(Format::ServerLog),
@@ -198,6 +202,7 @@ mod tests {
             .map(|entry| {
                 let format = route(Input::BrokerLog, entry);
                 assert_eq!(format, Some(Format::ControllerLog), "{entry:?}");
+                assert_eq!(route(Input::ServerLog, entry), format, "{entry:?}");
                 match parse_entry(format, entry).unwrap() {
                     LogOutput::Event(e, _) => Some(e.category),
                     LogOutput::Nothing => None,
