@@ -15,6 +15,9 @@
 //! - Older forms (`SimpleAclAuthorizer` ≤ 2.x): no `for request … resourceRefCount`, and before
 //!   2.0 no pattern type (`on resource = Topic:orders`).
 //! - Confluent Server prefixes the message with `logAuthorization - `.
+//! - A pasted line ([`LogEntry::partial`]) whose poster elided the rest after the host with
+//!   ` ... ` gives the principal, decision, operation, host and (from a trailing rule) reason,
+//!   without a resource.
 //!
 //! # Fields
 //!
@@ -119,13 +122,20 @@ pub fn parse_decision(entry: &LogEntry) -> Result<Option<Decision<'_>>, ParseErr
     {
         return Ok(None);
     }
-    let Some(mut d) = read(
+    let read = read(
         &entry.message,
         Some(entry.timestamp),
         SystemTime::now(),
         entry.truncated,
-    )?
-    else {
+    );
+    let read = match read {
+        // A pasted line (no layout) may have been shortened by its poster.
+        Err(ParseError::Unrecognized) if entry.partial => {
+            read_elided(&entry.message, Some(entry.timestamp), SystemTime::now())
+        }
+        r => r,
+    };
+    let Some(mut d) = read? else {
         return Ok(None);
     };
     d.suspect |= entry.suspect;
@@ -241,6 +251,60 @@ fn read(
         suspect,
         tail_doubtful: false,
         has_tail: tail.api.is_some(),
+    }))
+}
+
+/// A decision whose poster elided the rest of the line after its host with ` ... `
+/// (`Principal = User:a is Denied operation = DESCRIBE from host = 10.0.0.1 ... based on rule
+/// DefaultDeny`): the principal, decision, operation and host, and the reason when the line
+/// still ends in a rule that agrees with the decision; no resource. Read from partial lines
+/// only: the broker always writes ` on resource = ` after the host, so a broker's log never has
+/// this shape.
+fn read_elided(
+    message: &str,
+    event_time: Option<SystemTime>,
+    observed_time: SystemTime,
+) -> Result<Option<Decision<'_>>, ParseError> {
+    let body = message
+        .strip_prefix("Principal = ")
+        .or_else(|| message.strip_prefix("logAuthorization - Principal = "))
+        .ok_or(ParseError::Unrecognized)?;
+    let (principal, allowed, operation, host, rest) = IS
+        .find_iter(body.as_bytes())
+        .filter(|&at| at > 0)
+        .find_map(|at| {
+            let (allowed, operation, host, rest) = read_decision(&body[at..])?;
+            Some((&body[..at], allowed, operation, host, rest))
+        })
+        .ok_or(ParseError::Unrecognized)?;
+    if !(rest.starts_with(" ...") || rest.starts_with(" …")) {
+        return Err(ParseError::Unrecognized);
+    }
+    let rule = rest.rsplit_once(BASED_ON).and_then(|(_, r)| read_rule(r));
+    let mut ev = SecurityEvent::new(
+        Format::AuthorizerLog,
+        Category::Authorization,
+        if allowed {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        },
+        EVENT_TYPE,
+        Origin::Memory,
+        observed_time,
+    );
+    ev.event_time = event_time;
+    ev.principal = Some(escape(principal, usize::MAX));
+    ev.operation = Some(operation.into());
+    ev.client_host = Some(host.into());
+    if rule_agrees(rule, allowed) {
+        ev.reason = reason_for(allowed, rule);
+    }
+    Ok(Some(Decision {
+        event: ev,
+        suspect: looks_forged(principal),
+        tail_doubtful: false,
+        has_tail: false,
     }))
 }
 
@@ -527,25 +591,8 @@ fn could_be_genuine(c: &Clause<'_>, rule: Option<Rule>) -> bool {
 /// Reads ` is <Allowed|Denied> <o|O>peration = OP from host = H on resource = RT:[PT:]NAME`
 /// starting at `at` (the position of ` is `).
 fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
-    let s = &head[at + 4..];
-    let (allowed, s) = if let Some(r) = s.strip_prefix("Allowed ") {
-        (true, r)
-    } else {
-        (false, s.strip_prefix("Denied ")?)
-    };
-    let s = s
-        .strip_prefix("operation = ")
-        .or_else(|| s.strip_prefix("Operation = "))?;
-    let (operation, s) = split_byte(s, b' ')?;
-    let operation = acl_operation(operation)?;
-    let s = s.strip_prefix("from host = ")?;
-    // One pass: the host runs to the first byte a host cannot hold, which must be the space.
-    let host_len = s.bytes().take_while(|&b| HOST_BYTE[usize::from(b)]).count();
-    if host_len == 0 {
-        return None;
-    }
-    let host = &s[..host_len];
-    let s = s[host_len..].strip_prefix(" on resource = ")?;
+    let (allowed, operation, host, s) = read_decision(&head[at..])?;
+    let s = s.strip_prefix(" on resource = ")?;
     let (resource_type, s) = split_byte(s, b':')?;
     if !matches!(
         resource_type,
@@ -568,6 +615,29 @@ fn read_clause(head: &str, at: usize) -> Option<Clause<'_>> {
         pattern_type,
         resource_name,
     })
+}
+
+/// Reads ` is <Allowed|Denied> <o|O>peration = OP from host = H` at the start of `s`: the
+/// decision, operation, host and the text after the host.
+fn read_decision(s: &str) -> Option<(bool, &'static str, &str, &str)> {
+    let s = s.strip_prefix(" is ")?;
+    let (allowed, s) = if let Some(r) = s.strip_prefix("Allowed ") {
+        (true, r)
+    } else {
+        (false, s.strip_prefix("Denied ")?)
+    };
+    let s = s
+        .strip_prefix("operation = ")
+        .or_else(|| s.strip_prefix("Operation = "))?;
+    let (operation, s) = split_byte(s, b' ')?;
+    let operation = acl_operation(operation)?;
+    let s = s.strip_prefix("from host = ")?;
+    // One pass: the host runs to the first byte a host cannot hold, which must be the space.
+    let host_len = s.bytes().take_while(|&b| HOST_BYTE[usize::from(b)]).count();
+    if host_len == 0 {
+        return None;
+    }
+    Some((allowed, operation, &s[..host_len], &s[host_len..]))
 }
 
 /// Bytes a `from host = ` value may hold: an IPv4/IPv6 address (with a `%zone`), a host name,
@@ -878,6 +948,63 @@ mod tests {
             parse(&entries[0]).unwrap().unwrap().principal.as_deref(),
             Some("User:alice")
         );
+    }
+
+    fn pasted(message: &str) -> LogEntry {
+        LogEntry {
+            offset: 0,
+            timestamp: SystemTime::UNIX_EPOCH,
+            level: crate::parse::log4j::Level::Info,
+            logger: None,
+            message: message.into(),
+            truncated: false,
+            suspect: false,
+            partial: true,
+        }
+    }
+
+    #[test]
+    fn a_pasted_decision_elided_after_its_host_keeps_what_is_there() {
+        // StandardAuthorizer's `logAuditMessage` (metadata/src/main/java/org/apache/kafka/
+        // metadata/authorizer/StandardAuthorizer.java), shortened by its poster.
+        let elided = "Principal = User:ANONYMOUS is Denied operation = DESCRIBE from host = 10.80.86.183 ... based on rule DefaultDeny";
+        let entry = pasted(elided);
+        let d = parse_decision(&entry).unwrap().unwrap();
+        assert_fields(
+            &d.event,
+            &[
+                ("category", Some("authorization")),
+                ("outcome", Some("denied")),
+                ("principal", Some("User:ANONYMOUS")),
+                ("operation", Some("DESCRIBE")),
+                ("client_host", Some("10.80.86.183")),
+                ("reason", Some("no_matching_acl")),
+                ("resource_type", None),
+                ("resource_name", None),
+                ("pattern_type", None),
+                ("api", None),
+            ],
+        );
+        assert!(!d.suspect && !d.has_tail);
+        // A rule that contradicts the decision gives no reason; no rule, none either.
+        let entry = pasted("Principal = User:a is Allowed operation = READ from host = 10.0.0.1 ... based on rule DefaultDeny");
+        let e = parse_decision(&entry).unwrap().unwrap().event;
+        assert_eq!((e.outcome, e.reason), (Outcome::Allowed, None));
+        let entry = pasted("Principal = User:a is Denied Operation = Read from host = 10.0.0.1 …");
+        let e = parse_decision(&entry).unwrap().unwrap().event;
+        assert_eq!((e.operation.as_deref(), e.reason), (Some("READ"), None));
+        // A broker never writes this shape: in a framed entry it is not a decision.
+        let framed = LogEntry {
+            partial: false,
+            ..pasted(elided)
+        };
+        assert_eq!(
+            parse_decision(&framed).unwrap_err(),
+            ParseError::Unrecognized
+        );
+        // Nor is a host followed by anything but the elision.
+        let err = parse_decision(&pasted("Principal = User:a is Denied operation = READ from host = 10.0.0.1 based on rule DefaultDeny")).unwrap_err();
+        assert_eq!(err, ParseError::Unrecognized);
     }
 
     /// Fragments of tails, well-formed and broken, glued in random orders: the backward read

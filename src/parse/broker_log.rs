@@ -13,18 +13,27 @@
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
 use super::{
-    aiven, authorizer, controller_log, partial, request_log, server_log, Input, ParseError,
+    aiven, authorizer, controller_log, partial, qubership, request_log, server_log, zk_change,
+    Input, ParseError,
 };
 use crate::event::{Format, SecurityEvent};
 
 /// Which log an entry belongs to, as its event format; `None` for a log that is counted, not
 /// parsed (state-change, log-cleaner). The entry's logger decides when it is one of Kafka's
 /// security loggers, else the configured `input` (`broker_log` falls back to `server_log`).
-/// A [partial](LogEntry::partial) entry whose logger does not decide goes by its message.
+/// A [partial](LogEntry::partial) entry whose logger does not decide goes by its message, and so
+/// does a ZooKeeper-era change notification ([`zk_change`]) in a broker or server log.
 pub fn route(input: Input, entry: &LogEntry) -> Option<Format> {
     match entry.logger.as_deref().map(logger_format) {
         Some(Some(routed)) => routed,
         _ if entry.partial && input == Input::BrokerLog => partial::format_of(&entry.message),
+        // ZooKeeper-era change notifications, whatever class logs them; Kafka's log4j
+        // configuration sends them to `server.log`.
+        _ if matches!(input, Input::BrokerLog | Input::ServerLog)
+            && zk_change::is_change(&entry.message) =>
+        {
+            Some(Format::ControllerLog)
+        }
         _ if input == Input::BrokerLog => Some(Format::ServerLog),
         _ => input.format(),
     }
@@ -55,6 +64,7 @@ fn logger_format(logger: &str) -> Option<Option<Format>> {
         l if l.starts_with(aiven::LOGGER_PREFIX) && l.contains("Authorizer") => {
             Some(Format::AuthorizerLog)
         }
+        l if qubership::is_logger(l) => Some(Format::AuthorizerLog),
         "kafka.request.logger" => Some(Format::RequestLog),
         "state.change.logger" | "kafka.log.LogCleaner" | "kafka.log.LogCleaner$" => None,
         l if l.starts_with("org.apache.kafka.controller.")
@@ -118,6 +128,9 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
         Some(Format::AuthorizerLog) if aiven::is_decision(&entry.message) => {
             event(aiven::parse(entry))
         }
+        Some(Format::AuthorizerLog) if qubership::is_decision(&entry.message) => {
+            event(qubership::parse(entry))
+        }
         Some(Format::AuthorizerLog) => Ok(match authorizer::parse_decision(entry)? {
             Some(d) => LogOutput::Event(
                 d.event,
@@ -158,5 +171,69 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
         }
         // A log that is not parsed, or an entry of an input that is not a log.
         _ => Ok(LogOutput::Nothing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Category;
+    use crate::parse::log4j::{Framer, FramerConfig};
+
+    fn entries(log: &str) -> Vec<LogEntry> {
+        let mut framer = Framer::new(FramerConfig::default());
+        let mut out = Vec::new();
+        framer.push(log.as_bytes(), &mut out);
+        framer.flush(&mut out);
+        out
+    }
+
+    #[test]
+    fn zookeeper_change_notifications_are_changes_whatever_their_logger() {
+        // AclAuthorizer.scala and DynamicConfigManager.scala (Kafka 2.x–3.x); a vendor's
+        // subclass of AclAuthorizer logs under its own class name.
+        let log = "[2022-10-22 00:13:36,456] INFO Processing override for entityPath: users/admin with config: HashMap(SCRAM-SHA-512 -> [hidden], SCRAM-SHA-256 -> [hidden]) (kafka.server.DynamicConfigManager)\n\
+                   [2024-08-14 16:36:31,699] INFO Processing Acl change notification for ResourcePattern(resourceType=TOPIC, name=t, patternType=LITERAL), versionedAcls : Set(), zkVersion : 2 (com.example.VendorAclAuthorizer)\n\
+                   [2024-01-26 10:07:10,097] INFO Processing override for entityPath: topics/users.registrations with config: HashMap(retention.ms -> 60000) (kafka.server.ZkConfigManager)\n";
+        let entries = entries(log);
+        assert_eq!(entries.len(), 3);
+        let categories: Vec<_> = entries
+            .iter()
+            .map(|entry| {
+                let format = route(Input::BrokerLog, entry);
+                assert_eq!(format, Some(Format::ControllerLog), "{entry:?}");
+                assert_eq!(route(Input::ServerLog, entry), format, "{entry:?}");
+                match parse_entry(format, entry).unwrap() {
+                    LogOutput::Event(e, _) => Some(e.category),
+                    LogOutput::Nothing => None,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        assert_eq!(
+            categories,
+            [
+                Some(Category::CredentialChange),
+                Some(Category::AclChange),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn qubership_decisions_go_to_the_authorizer_log() {
+        // ExtendedAuthorizer.java (Netcracker/qubership-kafka-security) logs through the
+        // interface's logger; its ACL change notifications come from the subclass's.
+        let log = "[2024-08-14 16:27:11,308] WARN Principal = [User:test] is Denied Operation = [DESCRIBE] from host = [10.0.0.1] on resource = [ResourcePattern(resourceType=TOPIC, name=t, patternType=LITERAL)] (org.qubership.kafka.security.authorization.ExtendedAuthorizer)\n";
+        let entries = entries(log);
+        let format = route(Input::BrokerLog, &entries[0]);
+        assert_eq!(format, Some(Format::AuthorizerLog));
+        match parse_entry(format, &entries[0]).unwrap() {
+            LogOutput::Event(e, _) => {
+                assert_eq!(e.principal.as_deref(), Some("User:test"));
+                assert_eq!(e.resource_name.as_deref(), Some("t"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

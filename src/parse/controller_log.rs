@@ -82,6 +82,9 @@ pub fn parse_message(
     event_time: Option<SystemTime>,
     observed_time: SystemTime,
 ) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    if super::zk_change::is_change(message) {
+        return super::zk_change::parse_message(message, event_time, observed_time);
+    }
     let (controller, body) = split_controller(message);
     let Some(body) = body.strip_prefix("Replayed ") else {
         return Ok(None);

@@ -10,8 +10,10 @@
 //! - [`layout`]: a configured log4j `PatternLayout`, for brokers that change Kafka's layout.
 //! - [`authorizer`]: authorizer audit lines (`kafka-authorizer.log`) → authorization events.
 //! - [`aiven`]: Aiven's authorizer decision lines (`[DENY] Auth request …`) → the same events.
+//! - [`qubership`]: Qubership's authorizer decision lines (`Principal = [User:a] is Denied …`).
 //! - [`server_log`]: `server.log` authentication failures and rejected connections.
 //! - [`controller_log`]: KRaft `controller.log` ACL, SCRAM, config, quota, token and topic changes.
+//! - [`zk_change`]: ZooKeeper-era ACL and SCRAM change notifications in `server.log`.
 //! - [`request_log`]: `kafka-request.log` completed requests (API, principal, time, errors).
 //! - [`Input`]: what a source holds, which picks the parser.
 //! - [`broker_log`]: which log an entry belongs to (by logger) and dispatch to the above.
@@ -49,6 +51,7 @@ pub mod layout;
 pub mod log4j;
 pub mod ocsf;
 pub mod partial;
+pub mod qubership;
 pub mod request_log;
 pub mod server_log;
 pub mod shipped;
@@ -58,6 +61,7 @@ pub(crate) mod test_support;
 pub mod text;
 pub mod time;
 pub mod vocab;
+pub mod zk_change;
 
 use std::time::SystemTime;
 
