@@ -25,13 +25,17 @@ use detectors::Detectors;
 
 use crate::detect::{self, Engine, SummaryRow, Suspect};
 use crate::event::{Format, Origin, SecurityEvent};
-use crate::metrics::internal::{ControllerReplaySkipped, InternalEvent, RecordRejected};
+use crate::metrics::internal::{
+    ControllerReplaySkipped, InternalEvent, LayoutChosen, LinesPartial, LinesUnrecognized,
+    RecordRejected, StreamPartial, StreamUnrecognized,
+};
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::authorizer;
 use crate::parse::broker_log::{self, LogOutput};
 use crate::parse::controller_log::Lifecycle;
-use crate::parse::log4j::{FramerConfig, LogEntry};
+use crate::parse::layout::Layout;
+use crate::parse::log4j::{Choice, FramerConfig, LogEntry};
 use crate::parse::{Input, ParseError, Parsed, Parsers, Record, TraceHeaders};
 
 /// How long (in log time) after a controller's `Creating new QuorumController` line its
@@ -53,6 +57,28 @@ pub struct LogStream {
     /// An authorization decision with its tail (` for request = …`, Kafka 2.4 and later) was
     /// read: one without is then a line a client ended early.
     tails_seen: bool,
+    /// What was reported about a topic partition's framing (a file's is reported by the file
+    /// source).
+    reported: Reported,
+}
+
+/// What a topic partition of broker-log records reported once: the layout its first framed
+/// record was read in, partial lines, lines in no layout.
+#[derive(Debug, Default, Clone)]
+struct Reported {
+    choice: Option<Choice>,
+    partial: bool,
+    unrecognized: bool,
+}
+
+/// A topic partition's name in the logs: `topic[partition]`.
+fn partition_name(origin: &Origin<'_>) -> String {
+    match origin {
+        Origin::Kafka {
+            topic, partition, ..
+        } => format!("{topic}[{partition}]"),
+        _ => "(records)".to_string(),
+    }
 }
 
 /// A decision held back until the entry after it is seen.
@@ -72,8 +98,7 @@ impl LogStream {
         LogStream {
             replay_since: None,
             name: Some(name.into()),
-            held: None,
-            tails_seen: false,
+            ..LogStream::default()
         }
     }
 }
@@ -251,8 +276,13 @@ impl Pipeline {
                 );
                 Applied::Event(event.format)
             }
-            Ok(Parsed::Entries(entries)) => self.apply_entries(source, input, &entries, record),
+            Ok(Parsed::Entries(entries, choice)) => {
+                self.apply_entries(source, input, &entries, record, (choice, framer))
+            }
             Err((format, error)) => {
+                if input.is_log() && matches!(error, ParseError::Unrecognized) {
+                    self.unrecognized_record(source, record, framer);
+                }
                 // A record of log lines that could not be framed has no span: its entries
                 // would have had one each.
                 if !input.is_log() {
@@ -458,26 +488,99 @@ impl Pipeline {
 
     /// The entries of one Kafka record holding broker-log line(s), with the log stream of its
     /// partition. Returns what the last entry became.
+    /// The log stream of `record`'s topic partition, under `streams`' lock.
+    fn record_stream<'s>(
+        streams: &'s mut HashMap<String, HashMap<i32, LogStream>>,
+        source: &str,
+        record: &Record<'_>,
+    ) -> &'s mut LogStream {
+        let partition = match record.origin {
+            Origin::Kafka { partition, .. } => partition,
+            _ => -1,
+        };
+        // Look up by `&str` first: no allocation per record once the source is known.
+        if !streams.contains_key(source) {
+            streams.insert(source.to_string(), HashMap::new());
+        }
+        streams
+            .get_mut(source)
+            .map(|partitions| partitions.entry(partition).or_default())
+            .expect("inserted above")
+    }
+
+    /// A record of broker-log lines in which no line is in a layout the framer reads: its
+    /// lines are counted in `kafka_security_unrecognized_lines_total`, and its partition is
+    /// warned about once ([`StreamUnrecognized`]), as a file in no layout is.
+    fn unrecognized_record(&self, source: &str, record: &Record<'_>, framer: &FramerConfig) {
+        let lines = record
+            .payload
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .count()
+            .max(1) as u64;
+        LinesUnrecognized { source, lines }.emit(&self.metrics);
+        let mut streams = self.record_streams.lock();
+        let stream = Self::record_stream(&mut streams, source, record);
+        if !std::mem::replace(&mut stream.reported.unrecognized, true) {
+            StreamUnrecognized {
+                source,
+                path: &partition_name(&record.origin),
+                lines,
+                layout: framer.layout.as_deref().map(Layout::pattern),
+            }
+            .emit(&self.metrics);
+        }
+    }
+
+    /// Reports a topic partition's framing as the file source reports a file's: the layout its
+    /// first framed record was read in (logged once, and counted in
+    /// `kafka_security_log_layout_streams` while the process runs) and its partial lines.
+    fn report_framing(
+        &self,
+        source: &str,
+        record: &Record<'_>,
+        stream: &mut Reported,
+        entries: &[LogEntry],
+        (choice, framer): (Option<Choice>, &FramerConfig),
+    ) {
+        let partial = entries.iter().filter(|e| e.partial).count() as u64;
+        if partial > 0 {
+            if !std::mem::replace(&mut stream.partial, true) {
+                StreamPartial {
+                    source,
+                    path: &partition_name(&record.origin),
+                }
+                .emit(&self.metrics);
+            }
+            LinesPartial {
+                source,
+                lines: partial,
+            }
+            .emit(&self.metrics);
+        }
+        if let (None, Some(choice)) = (stream.choice, choice) {
+            stream.choice = Some(choice);
+            LayoutChosen {
+                source,
+                path: &partition_name(&record.origin),
+                choice,
+                anchored: choice.anchored(framer.layout.as_deref()),
+            }
+            .emit(&self.metrics);
+        }
+    }
+
     fn apply_entries(
         &self,
         source: &str,
         input: Input,
         entries: &[LogEntry],
         record: &Record<'_>,
+        framing: (Option<Choice>, &FramerConfig),
     ) -> Applied {
-        let partition = match record.origin {
-            Origin::Kafka { partition, .. } => partition,
-            _ => -1,
-        };
         let mut streams = self.record_streams.lock();
-        // Look up by `&str` first: no allocation per record once the source is known.
-        if !streams.contains_key(source) {
-            streams.insert(source.to_string(), HashMap::new());
-        }
-        let stream = streams
-            .get_mut(source)
-            .map(|partitions| partitions.entry(partition).or_default())
-            .expect("inserted above");
+        let stream = Self::record_stream(&mut streams, source, record);
+        self.report_framing(source, record, &mut stream.reported, entries, framing);
         let mut last = Applied::Skipped;
         for entry in entries {
             last = self.apply_entry(source, input, entry, record.origin.clone(), stream);
@@ -801,6 +904,47 @@ mod tests {
             );
         }
         assert_eq!(sample(&p, "kafka_security_parse_errors_total{format=\"authorizer_log\",reason=\"missing_field\",source=\"t\"}"), Some(1.0));
+    }
+
+    /// Topic records are reported as files are: the layout a partition's first framed record was
+    /// read in (once per partition), partial lines, and lines in no layout (besides their
+    /// `unrecognized` parse error).
+    #[test]
+    fn topic_partitions_report_their_layout_and_unreadable_lines() {
+        let p = pipeline();
+        p.metrics().init_log_files("t");
+        let unrecognized = "kafka_security_unrecognized_lines_total{source=\"t\"}";
+        let partial = "kafka_security_partial_lines_total{source=\"t\"}";
+        assert_eq!(sample(&p, unrecognized), Some(0.0), "created at 0");
+        assert_eq!(sample(&p, partial), Some(0.0), "created at 0");
+        let at = |partition: i32, payload: &'static str| Record {
+            origin: Origin::Kafka {
+                topic: "logs".into(),
+                partition,
+                offset: 0,
+            },
+            ..Record::from_payload(payload.as_bytes())
+        };
+        let kafka = "[2026-11-26 14:06:17,000] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)";
+        for partition in [0, 0, 1] {
+            let applied = p.apply("t", Input::BrokerLog, &at(partition, kafka));
+            assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
+        }
+        let streams =
+            "kafka_security_log_layout_streams{layout=\"kafka\",prefix=\"none\",source=\"t\"}";
+        assert_eq!(sample(&p, streams), Some(2.0), "one per partition");
+        let applied = p.apply(
+            "t",
+            Input::BrokerLog,
+            &at(0, "hello world\nnot a log line either\n"),
+        );
+        assert_eq!(applied, Applied::Rejected(None, ParseError::Unrecognized));
+        assert_eq!(sample(&p, unrecognized), Some(2.0));
+        // A known message without its header: read, and counted as a partial line.
+        let applied = p.apply("t", Input::BrokerLog, &at(2, "Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny"));
+        assert_eq!(applied, Applied::Event(Format::AuthorizerLog));
+        assert_eq!(sample(&p, partial), Some(1.0));
+        assert_eq!(sample(&p, unrecognized), Some(2.0));
     }
 
     /// A topic's `layout:` and `utc_offset:` reach the framing of its records, plain or

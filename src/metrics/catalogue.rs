@@ -399,7 +399,7 @@ pub const UNRECOGNIZED_LINES: Metric = Metric {
     opt_in: None,
     buckets: None,
     unit: "{line}",
-    doc: "Broker log lines (file sources and `replay`, whose `source` is `replay`) that belong to no entry: lines in no layout the exporter recognizes (or not in the configured `layout`), and lines before a stream's first entry (the end of an entry a tail started in). A stream that recognizes nothing is also logged once (WARN). Present at 0 for every file source.",
+    doc: "Broker log lines (file sources, Kafka sources of broker logs, and `replay`, whose `source` is `replay`) that belong to no entry: lines in no layout the exporter recognizes (or not in the configured `layout`), and lines before a stream's first entry (the end of an entry a tail started in). A stream that recognizes nothing is also logged once (WARN). Present at 0 for every file source.",
 };
 
 pub const PARTIAL_LINES: Metric = Metric {
@@ -410,18 +410,18 @@ pub const PARTIAL_LINES: Metric = Metric {
     opt_in: None,
     buckets: None,
     unit: "{line}",
-    doc: "Broker log lines (file sources and `replay`, whose `source` is `replay`) in no layout the exporter reads that were read for the known Kafka message they hold (an authorization decision, a failed authentication, a request-log or controller-change line; cut, quoted or behind a prefix), each as an entry of its own. Such entries lack the header and perhaps the trailing logger that the log-injection defense checks, so what they count is trusted less; see [Partial lines](#partial-lines). Present at 0 for every file source.",
+    doc: "Broker log lines (file sources, Kafka sources of broker logs, and `replay`, whose `source` is `replay`) in no layout the exporter reads that were read for the known Kafka message they hold (an authorization decision, a failed authentication, a request-log or controller-change line; cut, quoted or behind a prefix), each as an entry of its own. Such entries lack the header and perhaps the trailing logger that the log-injection defense checks, so what they count is trusted less; see [Partial lines](#partial-lines). Present at 0 for every file source.",
 };
 
 pub const LOG_LAYOUT_STREAMS: Metric = Metric {
     name: "kafka_security_log_layout_streams",
     kind: Kind::Gauge,
-    help: "Broker log streams (files) being read, by the log4j layout and line prefix their first entry was read in.",
+    help: "Broker log streams (files, topic partitions) being read, by the log4j layout and line prefix their first entry was read in.",
     labels: &[SOURCE, LAYOUT, PREFIX],
     opt_in: None,
     buckets: None,
     unit: "{stream}",
-    doc: "Files being read (a replay: files read), by the layout their first entry showed: `layout` ∈ kafka, strimzi, confluent_for_kubernetes, log4j_ttcc, log4j_level_first, bracketed_category, kafka_thread_logger, configured; `prefix` ∈ none, compose, kubectl, comment, quote, journal_field, stern. A stream with no entry yet is not counted (see `kafka_security_unrecognized_lines_total`).",
+    doc: "Files being read (a replay: files read; a topic: its partitions), by the layout their first entry showed: `layout` ∈ kafka, strimzi, confluent_for_kubernetes, log4j_ttcc, log4j_level_first, bracketed_category, kafka_thread_logger, configured; `prefix` ∈ none, compose, kubectl, comment, quote, journal_field, stern. A stream with no entry yet is not counted (see `kafka_security_unrecognized_lines_total`).",
 };
 
 pub const CONTROLLER_REPLAYS_SKIPPED: Metric = Metric {

@@ -799,11 +799,17 @@ fn append_capped(dst: &mut Vec<u8>, src: &[u8], keep: usize, overflow: &mut bool
 
 /// Frames a whole input at once (tests, one-shot reads).
 pub fn frame_all(config: FramerConfig, input: &[u8]) -> Vec<LogEntry> {
+    frame_all_choosing(config, input).0
+}
+
+/// [`frame_all`], also returning the layout and line prefix the input was read in
+/// ([`Framer::choice`]).
+pub fn frame_all_choosing(config: FramerConfig, input: &[u8]) -> (Vec<LogEntry>, Option<Choice>) {
     let mut framer = Framer::new(config);
     let mut out = Vec::new();
     framer.push(input, &mut out);
     framer.flush(&mut out);
-    out
+    (out, framer.choice())
 }
 
 #[cfg(test)]

@@ -306,8 +306,10 @@ impl Parsers {
             | Input::ServerLog
             | Input::ControllerLog
             | Input::RequestLog => {
-                return match shipped::log_entries(record, framer) {
-                    Ok(entries) if !entries.is_empty() => Ok(Parsed::Entries(entries)),
+                return match shipped::log_entries_choosing(record, framer) {
+                    Ok((entries, choice)) if !entries.is_empty() => {
+                        Ok(Parsed::Entries(entries, choice))
+                    }
                     Ok(_) => Err((input.format(), ParseError::Unrecognized)),
                     Err(error) => Err((input.format(), error)),
                 }
@@ -328,8 +330,9 @@ impl Parsers {
 pub enum Parsed<'a> {
     /// One security event.
     Event(SecurityEvent<'a>),
-    /// Broker-log entries (at least one), to route and parse with [`broker_log`].
-    Entries(Vec<LogEntry>),
+    /// Broker-log entries (at least one), to route and parse with [`broker_log`], and the
+    /// layout and line prefix they were read in (`None`: a message without its header).
+    Entries(Vec<LogEntry>, Option<log4j::Choice>),
 }
 
 impl<'a> Parsed<'a> {
@@ -337,7 +340,7 @@ impl<'a> Parsed<'a> {
     pub fn event(self) -> Option<SecurityEvent<'a>> {
         match self {
             Parsed::Event(event) => Some(event),
-            Parsed::Entries(_) => None,
+            Parsed::Entries(..) => None,
         }
     }
 }

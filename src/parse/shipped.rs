@@ -5,7 +5,7 @@
 //! message alone becomes an entry with the wrapper's level, logger and time fields.
 
 use super::json_reader::first_byte;
-use super::log4j::{self, FramerConfig, Level, LogEntry};
+use super::log4j::{self, Choice, FramerConfig, Level, LogEntry};
 use super::time::parse_rfc3339;
 use super::{check_json_depth, ParseError, Record};
 
@@ -24,12 +24,21 @@ pub fn log_entries(
     record: &Record<'_>,
     framer: &FramerConfig,
 ) -> Result<Vec<LogEntry>, ParseError> {
+    log_entries_choosing(record, framer).map(|(entries, _)| entries)
+}
+
+/// [`log_entries`], also returning the layout and line prefix the lines were read in (`None`
+/// when none was recognized, or for a message without its log4j header).
+pub fn log_entries_choosing(
+    record: &Record<'_>,
+    framer: &FramerConfig,
+) -> Result<(Vec<LogEntry>, Option<Choice>), ParseError> {
     let payload = record.payload;
     if payload.is_empty() {
         return Err(ParseError::Empty);
     }
     if first_byte(payload) != Some(b'{') {
-        return Ok(log4j::frame_all(framer.clone(), payload));
+        return Ok(log4j::frame_all_choosing(framer.clone(), payload));
     }
     check_json_depth(payload)?;
     let object: serde_json::Map<String, serde_json::Value> =
@@ -40,10 +49,10 @@ pub fn log_entries(
             .find_map(|n| object.get(*n).and_then(|v| v.as_str()))
     };
     let message = text(&MESSAGE_FIELDS).ok_or(ParseError::MissingField("message"))?;
-    let framed = log4j::frame_all(framer.clone(), message.as_bytes());
+    let (framed, choice) = log4j::frame_all_choosing(framer.clone(), message.as_bytes());
     // A message alone is a partial line to the framer; the wrapper's own fields say more.
     if !framed.is_empty() && !framed.iter().all(|e| e.partial) {
-        return Ok(framed);
+        return Ok((framed, choice));
     }
     // Only the message: the wrapper says the rest.
     let level = match text(&LEVEL_FIELDS) {
@@ -68,7 +77,7 @@ pub fn log_entries(
             )
         }
     };
-    Ok(vec![LogEntry {
+    let entry = LogEntry {
         offset: 0,
         timestamp,
         level,
@@ -79,7 +88,8 @@ pub fn log_entries(
         truncated: false,
         suspect: false,
         partial: false,
-    }])
+    };
+    Ok((vec![entry], None))
 }
 
 #[cfg(test)]

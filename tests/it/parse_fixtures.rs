@@ -596,7 +596,7 @@ fn run(parsers: &Parsers, choice: Choice, input: &Input) -> Expected {
     };
     match parsers.parse(choice, &FramerConfig::default(), &record) {
         Ok(Parsed::Event(ev)) => Expected::Event(render(&ev)),
-        Ok(Parsed::Entries(_)) => unreachable!("only event inputs are run"),
+        Ok(Parsed::Entries(..)) => unreachable!("only event inputs are run"),
         Err((format, e)) => Expected::Error {
             format: format.map(|f| f.as_str()),
             reason: e.reason(),

@@ -325,6 +325,9 @@ impl KafkaSource {
         health.register(&name);
         let inputs: Vec<_> = config.topics.iter().map(|t| t.format).collect();
         pipeline.metrics().init_source(&name, true, &inputs);
+        if inputs.iter().any(|i| i.is_log()) {
+            pipeline.metrics().init_log_files(&name);
+        }
         let client_config = config
             .client_config()
             .map_err(|reason| KafkaSourceError::Config {
