@@ -378,8 +378,11 @@ impl MetricExporter {
             }
         }
         // Final push, so the last interval's counts are not lost.
-        let ok = self.push(self.settings.transport.timeout.min(grace)).await;
-        tracing::info!(sent = ok, "Flushed metrics.");
+        if self.push(self.settings.transport.timeout.min(grace)).await {
+            tracing::info!("Flushed metrics.");
+        } else {
+            tracing::warn!("Final metric push failed (counted in kafka_security_otlp_export_failures_total): the last interval's counts did not reach the collector.");
+        }
     }
 
     async fn push(&self, timeout: Duration) -> bool {

@@ -564,7 +564,7 @@ impl SpanExporter {
             batch.push(span);
         }
         let total = batch.len();
-        let mut sent = 0;
+        let mut exported = 0;
         while !batch.is_empty() {
             let rest = batch.split_off(batch.len().min(max));
             let chunk = std::mem::replace(&mut batch, rest);
@@ -576,13 +576,21 @@ impl SpanExporter {
                 .emit(&self.metrics);
                 continue;
             }
-            sent += chunk.len();
-            self.export(chunk, Some(end)).await;
+            exported += self.export(chunk, Some(end)).await;
         }
-        tracing::info!(spans = total, sent, "Flushed spans.");
+        if exported == total as u64 {
+            tracing::info!(spans = total, "Flushed spans.");
+        } else {
+            tracing::warn!(
+                spans = total,
+                exported,
+                "Flushed spans; some could not be exported (counted in kafka_security_otlp_dropped_total or kafka_security_otlp_export_failures_total)."
+            );
+        }
     }
 
-    async fn export(&mut self, spans: Vec<Span>, until: Option<tokio::time::Instant>) {
+    /// Exports `spans`; how many the collector accepted.
+    async fn export(&mut self, spans: Vec<Span>, until: Option<tokio::time::Instant>) -> u64 {
         let n = spans.len() as u64;
         let request = ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
@@ -611,14 +619,18 @@ impl SpanExporter {
                     }
                     .emit(&self.metrics);
                 }
+                n.saturating_sub(rejected)
             }
-            Err(error) => OtlpExportFailed {
-                signal: Signal::Traces,
-                items: n,
-                endpoint: &self.settings.transport.endpoint,
-                error: &error,
+            Err(error) => {
+                OtlpExportFailed {
+                    signal: Signal::Traces,
+                    items: n,
+                    endpoint: &self.settings.transport.endpoint,
+                    error: &error,
+                }
+                .emit(&self.metrics);
+                0
             }
-            .emit(&self.metrics),
         }
     }
 }

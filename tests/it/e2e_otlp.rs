@@ -631,7 +631,16 @@ fn a_collector_outage_is_counted_bounded_and_recovered_from() {
             .sum();
         (sum == total).then_some(())
     });
-    exporter.stop(Duration::from_secs(30));
+    // The collector is gone at shutdown: the final push fails, and the log says so rather than
+    // claiming a flush.
+    collector.kill();
+    let logs = exporter.stop(Duration::from_secs(30));
+    let said = |start: &str| {
+        logs.iter()
+            .any(|l| l["message"].as_str().is_some_and(|m| m.starts_with(start)))
+    };
+    assert!(said("Final metric push failed"), "{logs:#?}");
+    assert!(!said("Flushed metrics."), "{logs:#?}");
 }
 
 #[test]

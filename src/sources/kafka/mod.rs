@@ -445,9 +445,9 @@ impl KafkaSource {
             committed
         });
         match tokio::time::timeout(grace, close).await {
-            Ok(Ok(Ok(())))
-            | Ok(Ok(Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => {
-                tracing::info!(source = %name, "Offsets committed.");
+            Ok(Ok(Ok(()))) => tracing::info!(source = %name, "Offsets committed."),
+            Ok(Ok(Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => {
+                tracing::info!(source = %name, "No new offsets to commit.");
             }
             Ok(Ok(Err(error))) => {
                 tracing::error!(source = %name, %error, "Final offset commit failed; events since the last commit will be counted again by the next consumer.");
