@@ -17,11 +17,13 @@ pub struct SourceState {
     pub assigned: bool,
     /// The latest error that makes the source not ready (e.g. authentication failed).
     pub error: Option<String>,
+    /// Its position cannot be saved (a file source's checkpoints): not ready until a save works.
+    pub save_error: Option<String>,
 }
 
 impl SourceState {
     pub fn is_ready(&self) -> bool {
-        self.connected && self.assigned && self.error.is_none()
+        self.connected && self.assigned && self.error.is_none() && self.save_error.is_none()
     }
 }
 
@@ -81,6 +83,9 @@ impl Health {
                     why.push("not yet assigned partitions by its consumer group".to_string());
                 }
                 if let Some(e) = &s.error {
+                    why.push(e.clone());
+                }
+                if let Some(e) = &s.save_error {
                     why.push(e.clone());
                 }
                 format!("source {name}: {}", why.join("; "))

@@ -391,6 +391,17 @@ pub const LOG_LINES: Metric = Metric {
     doc: "Broker log entries read (an entry is one log event with its continuation lines), by kind (`authorizer`, `server`, `controller`, `request`, `other`) and level.",
 };
 
+pub const CHECKPOINT_FAILURES: Metric = Metric {
+    name: "kafka_security_checkpoint_failures_total",
+    kind: Kind::Counter,
+    help: "Failed saves of a file source's checkpoints (its state_dir full, read-only, deleted or not a directory); retried every second.",
+    labels: &[SOURCE],
+    opt_in: None,
+    buckets: None,
+    unit: "{failure}",
+    doc: "Failed saves of a file source's checkpoints in its `state_dir` (a full disk, a read-only or deleted directory, a file in its place), retried every second; while they fail, the source is not ready (`/readyz` names the error) and an ERROR is logged at most once a minute. Lines read since the last save are counted again after a restart. Present at 0 for every file source with a `state_dir`.",
+};
+
 pub const UNRECOGNIZED_LINES: Metric = Metric {
     name: "kafka_security_unrecognized_lines_total",
     kind: Kind::Counter,
@@ -546,7 +557,7 @@ pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 32] = [
+pub const ALL: [&Metric; 33] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -566,6 +577,7 @@ pub const ALL: [&Metric; 32] = [
     &REQUEST_DURATION,
     &LOG_LINES,
     &UNRECOGNIZED_LINES,
+    &CHECKPOINT_FAILURES,
     &PARTIAL_LINES,
     &LOG_LAYOUT_STREAMS,
     &CONTROLLER_REPLAYS_SKIPPED,

@@ -326,9 +326,16 @@ pub struct CheckpointFailed<'a> {
 }
 
 impl InternalEvent for CheckpointFailed<'_> {
-    fn emit(self, _metrics: &Metrics) {
-        let CheckpointFailed { source, error } = self;
-        tracing::error!(source = %source, %error, "Cannot save checkpoints.");
+    /// Counted each time; logged by the caller's rate limit ([`CheckpointFailed::log`]).
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_checkpoint_failure(self.source);
+    }
+}
+
+impl CheckpointFailed<'_> {
+    /// The ERROR, with the failures not logged since the last one.
+    pub fn log(&self, suppressed: u64) {
+        tracing::error!(source = %self.source, error = %self.error, suppressed, "Cannot save checkpoints: free space in (or fix) the source's state_dir; until a save succeeds, a restart counts the lines read since the last save again.");
     }
 }
 

@@ -53,6 +53,7 @@ pub mod names {
     pub const REQUEST_DURATION: &str = c::REQUEST_DURATION.name;
     pub const LOG_LINES: &str = c::LOG_LINES.name;
     pub const UNRECOGNIZED_LINES: &str = c::UNRECOGNIZED_LINES.name;
+    pub const CHECKPOINT_FAILURES: &str = c::CHECKPOINT_FAILURES.name;
     pub const PARTIAL_LINES: &str = c::PARTIAL_LINES.name;
     pub const LOG_LAYOUT_STREAMS: &str = c::LOG_LAYOUT_STREAMS.name;
     pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
@@ -263,6 +264,7 @@ pub struct Metrics {
     request_by_principal: bool,
     log_lines: IntCounterVec,
     unrecognized_lines: IntCounterVec,
+    checkpoint_failures: IntCounterVec,
     partial_lines: IntCounterVec,
     log_layout_streams: IntGaugeVec,
     controller_replays_skipped: IntCounterVec,
@@ -316,6 +318,7 @@ impl Metrics {
             request_by_principal: config.request_duration_by_principal,
             log_lines: r.counter(&c::LOG_LINES)?,
             unrecognized_lines: r.counter(&c::UNRECOGNIZED_LINES)?,
+            checkpoint_failures: r.counter(&c::CHECKPOINT_FAILURES)?,
             partial_lines: r.counter(&c::PARTIAL_LINES)?,
             log_layout_streams: r.gauge(&c::LOG_LAYOUT_STREAMS)?,
             controller_replays_skipped: r.counter(&c::CONTROLLER_REPLAYS_SKIPPED)?,
@@ -463,6 +466,17 @@ impl Metrics {
         self.log_layout_streams
             .with_label_values(&[source, choice.layout.as_str(), choice.prefix.as_str()])
             .add(delta);
+    }
+
+    /// Counts a failed save of `source`'s checkpoints; emit [`internal::CheckpointFailed`].
+    pub(super) fn record_checkpoint_failure(&self, source: &str) {
+        self.checkpoint_failures.with_label_values(&[source]).inc();
+    }
+
+    /// Creates `kafka_security_checkpoint_failures_total{source}` at 0 for a file source that
+    /// saves checkpoints.
+    pub fn init_checkpoints(&self, source: &str) {
+        self.checkpoint_failures.with_label_values(&[source]);
     }
 
     /// Creates `kafka_security_unrecognized_lines_total{source}` at 0 for a source that reads

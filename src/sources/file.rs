@@ -33,6 +33,7 @@ use crate::parse::Input;
 use crate::pipeline::{Item, LogStream, Pipeline};
 use crate::sources::fields::{Fields, Problems};
 use crate::tail::{PollStats, StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
+use crate::telemetry::RateLimit;
 
 /// A `- file:` source.
 #[derive(Debug, Clone)]
@@ -273,6 +274,9 @@ impl FileSource {
             .metrics()
             .init_source(&config.name, false, &[config.kind]);
         pipeline.metrics().init_log_files(&config.name);
+        if config.state_dir.is_some() {
+            pipeline.metrics().init_checkpoints(&config.name);
+        }
         Ok(FileSource {
             config,
             tailer,
@@ -309,6 +313,7 @@ impl FileSource {
         let mut entries: Vec<LogEntry> = Vec::new();
         let mut last_save = Instant::now();
         let mut last_error_log: Option<Instant> = None;
+        let checkpoint_log = RateLimit::new(Duration::from_secs(60));
         tracing::info!(source = %source, paths = ?self.config.paths, "Tailing broker logs.");
         if let Some(l) = framer_config.layout.as_ref().filter(|l| !l.anchored()) {
             tracing::warn!(source = %source, layout = l.pattern(), "{}", crate::parse::layout::UNANCHORED_WARNING);
@@ -401,7 +406,7 @@ impl FileSource {
             }
             let stopping = shutdown.is_cancelled();
             if stopping || last_save.elapsed() >= Duration::from_secs(1) {
-                let saved = self.save_checkpoints(&source);
+                let saved = self.save_checkpoints(&source, &checkpoint_log);
                 last_save = Instant::now();
                 if stopping {
                     stopped(&source, streams.len(), saved);
@@ -429,17 +434,21 @@ fn stopped(source: &str, files: usize, saved: bool) {
 }
 
 impl FileSource {
-    /// Saves the checkpoints; a failure is a [`CheckpointFailed`]. Whether they were saved.
-    fn save_checkpoints(&mut self, source: &str) -> bool {
-        let Err(error) = self.tailer.save() else {
-            return true;
-        };
-        CheckpointFailed {
-            source,
-            error: &error,
-        }
-        .emit(self.pipeline.metrics());
-        false
+    /// Saves the checkpoints; a failure is a [`CheckpointFailed`], logged at most once a minute
+    /// (`log`), and keeps the source not ready until a save works. Whether they were saved.
+    fn save_checkpoints(&mut self, source: &str, log: &RateLimit) -> bool {
+        let saved = self.tailer.save();
+        let problem = saved.as_ref().err().map(|error| {
+            let failed = CheckpointFailed { source, error };
+            if let Some(suppressed) = log.check() {
+                failed.log(suppressed);
+            }
+            failed.emit(self.pipeline.metrics());
+            format!("cannot save checkpoints: {error}")
+        });
+        let ok = problem.is_none();
+        self.health.update(source, |s| s.save_error = problem);
+        ok
     }
 
     /// Mirrors a poll's outcome into health and (rate-limited) logs; true when more data is

@@ -271,3 +271,65 @@ fn bad_layouts_are_reported_with_paths() {
         assert!(err.contains(want), "missing {want:?} in:\n{err}");
     }
 }
+
+/// The state directory replaced by a file while the source runs (its checkpoints cannot be
+/// saved, as on a full or read-only disk): `/metrics` keeps serving and counts the failures,
+/// `/readyz` names the error, one ERROR is logged for many failures, and the source is ready again
+/// once a save works; nothing already counted is lost.
+#[test]
+fn a_state_dir_that_cannot_be_written_is_counted_and_makes_the_source_not_ready() {
+    let logs = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let state = parent.path().join("state");
+    fs::create_dir(&state).unwrap();
+    let live = logs.path().join("kafka-authorizer.log");
+    append(&live, &denials("a", 10));
+    let exporter = Exporter::start(&config(logs.path(), &state));
+    exporter.wait_for(WAIT, "existing lines", |s| denied(s, "a") == 10.0);
+    let failures = |s: &Scrape| {
+        s.get(
+            "kafka_security_checkpoint_failures_total",
+            &[("source", "logs")],
+        )
+    };
+    assert_eq!(failures(&exporter.scrape()), Some(0.0), "created at 0");
+    assert_eq!(exporter.readyz().0, 200);
+
+    fs::remove_dir_all(&state).unwrap();
+    fs::write(&state, "not a directory").unwrap();
+    append(&live, &denials("b", 5));
+    exporter.wait_for(WAIT, "three failed saves", |s| {
+        failures(s).unwrap_or(0.0) >= 3.0 && denied(s, "b") == 5.0
+    });
+    let (status, body) = exporter.readyz();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("cannot save checkpoints"), "{body}");
+    let errors = exporter
+        .logs()
+        .iter()
+        .filter(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Cannot save checkpoints"))
+        })
+        .count();
+    assert_eq!(errors, 1, "logged once a minute, not once a second");
+
+    fs::remove_file(&state).unwrap();
+    fs::create_dir(&state).unwrap();
+    crate::support::wait_until(WAIT, "ready again", || {
+        (exporter.readyz().0 == 200).then_some(())
+    });
+    let s = exporter.scrape();
+    assert_eq!((denied(&s, "a"), denied(&s, "b")), (10.0, 5.0));
+    let logs = exporter.stop(Duration::from_secs(15));
+    assert!(
+        logs.iter()
+            .any(|l| l["message"] == "Stopped tailing; checkpoints saved."),
+        "{logs:#?}"
+    );
+    assert!(
+        state.join("tail-checkpoints.json").exists(),
+        "saved again once it could be"
+    );
+}

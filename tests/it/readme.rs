@@ -89,6 +89,7 @@ fn every_metric_is_documented_exactly() {
     metrics.record_redelivery("s");
     metrics.set_consumer_lag("s", "t", 0, 0);
     metrics.init_log_files("s");
+    metrics.init_checkpoints("s");
     LayoutChosen {
         source: "s",
         path: "server.log",
