@@ -375,37 +375,27 @@ fn tls_config(
     files: &mut Fingerprint,
 ) -> Result<Option<(ServerConfig, ClientAuth)>, Vec<String>> {
     let mut problems = Vec::new();
-    let mut ok = |r: Result<Option<Vec<u8>>, String>| match r {
-        Ok(v) => v,
-        Err(p) => {
-            problems.push(p);
-            None
+    // An inline PEM (`cert`) or a file (`cert_file`); a problem is collected, not returned.
+    let mut pem = |inline: &Option<String>, key: &str, file: &Option<PathBuf>| {
+        let file_key = format!("{key}_file");
+        match pem_source(
+            inline.as_deref(),
+            key,
+            file.as_deref(),
+            &file_key,
+            dir,
+            files,
+        ) {
+            Ok(v) => v,
+            Err(p) => {
+                problems.push(p);
+                None
+            }
         }
     };
-    let cert = ok(pem_source(
-        raw.cert.as_deref(),
-        "cert",
-        raw.cert_file.as_deref(),
-        "cert_file",
-        dir,
-        files,
-    ));
-    let key = ok(pem_source(
-        raw.key.as_deref(),
-        "key",
-        raw.key_file.as_deref(),
-        "key_file",
-        dir,
-        files,
-    ));
-    let client_ca = ok(pem_source(
-        raw.client_ca.as_deref(),
-        "client_ca",
-        raw.client_ca_file.as_deref(),
-        "client_ca_file",
-        dir,
-        files,
-    ));
+    let cert = pem(&raw.cert, "cert", &raw.cert_file);
+    let key = pem(&raw.key, "key", &raw.key_file);
+    let client_ca = pem(&raw.client_ca, "client_ca", &raw.client_ca_file);
     let enabled = raw.cert.is_some()
         || raw.key.is_some()
         || raw.client_ca.is_some()
