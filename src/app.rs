@@ -297,11 +297,14 @@ impl App {
             ));
         }
         let saved = tokio::time::timeout_at(deadline, save_detectors(&self.pipeline)).await;
-        if saved.is_err() {
-            cut.push((
+        let mut failed = 0;
+        match saved {
+            Err(_) => cut.push((
                 "detector state save",
                 "detector state since the last save (every 60 s) is lost",
-            ));
+            )),
+            Ok(false) => failed += 1,
+            Ok(true) => {}
         }
         if let Some(otel) = self.otel {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -321,10 +324,17 @@ impl App {
         for (step, lost) in &cut {
             tracing::error!(grace = ?self.grace, step, lost, "Shutdown step cut short at the end of the grace period.");
         }
-        if cut.is_empty() {
+        if cut.is_empty() && failed == 0 {
             tracing::info!("Stopped.");
+        } else if cut.is_empty() {
+            // The failed step logged its ERROR (what failed and what it costs).
+            tracing::warn!(failed, "Stopped, with steps failed.");
         } else {
-            tracing::warn!(cut_short = cut.len(), "Stopped, with steps cut short.");
+            tracing::warn!(
+                cut_short = cut.len(),
+                failed,
+                "Stopped, with steps cut short."
+            );
         }
     }
 }
@@ -390,21 +400,25 @@ pub async fn run_detectors(
         tokio::select! {
             () = stop.cancelled() => return,
             _ = ticks.tick() => pipeline.detect_tick("clock", SystemTime::now()),
-            _ = saves.tick() => save_detectors(&pipeline).await,
+            _ = saves.tick() => {
+                save_detectors(&pipeline).await;
+            }
         }
     }
 }
 
 /// Saves the detector state off the async workers; a failure is a [`DetectorStateFailed`].
-async fn save_detectors(pipeline: &Arc<Pipeline>) {
+/// Whether it was saved.
+async fn save_detectors(pipeline: &Arc<Pipeline>) -> bool {
     let p = pipeline.clone();
     let result = tokio::task::spawn_blocking(move || p.save_detectors()).await;
     let error = match result {
-        Ok(Ok(())) => return,
+        Ok(Ok(())) => return true,
         Ok(Err(e)) => e.to_string(),
         Err(e) => e.to_string(),
     };
     DetectorStateFailed { error: &error }.emit(pipeline.metrics());
+    false
 }
 
 /// The `cluster` label when `metrics.cluster` is unset: the cluster id of the first Kafka
@@ -523,8 +537,10 @@ mod tests {
             serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         assert_eq!(saved["detectors"]["brute_force"]["failures"], 0);
 
-        // The directory goes away: the next save fails, is counted, and the loop goes on.
+        // A file in the directory's place (as a full or read-only disk would): the next save
+        // fails, is counted, and the loop goes on. (A deleted directory is made again.)
         std::fs::remove_dir_all(&state).unwrap();
+        std::fs::write(&state, "not a directory").unwrap();
         let failures = || {
             String::from_utf8(metrics.render())
                 .unwrap()

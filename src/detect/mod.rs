@@ -645,13 +645,37 @@ impl Engine {
         // Readable by the exporter's user only: it holds the hash keys. (A temporary file left
         // by a failed save is made anew, with that mode.)
         let _ = std::fs::remove_file(&tmp);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        std::io::Write::write_all(&mut options.open(&tmp).map_err(io)?, &bytes).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        // A state directory deleted while we run is made again (as at start).
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let written = write_synced(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            // A partial temporary file would hold space a full disk needs back.
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(io)?;
+        // The rename is durable once the directory entry is.
+        if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
+            dir.sync_all().map_err(io)?;
+        }
+        Ok(())
     }
+}
+
+/// Writes `bytes` to a new file at `tmp` readable by the exporter's user only, and syncs it, so
+/// that a crash after the rename leaves the new file whole.
+fn write_synced(tmp: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(tmp)?;
+    std::io::Write::write_all(&mut file, bytes)?;
+    file.sync_all()
 }
 
 /// The quiet period of each detector: its window for the windowed detectors; 0 (never quiet)

@@ -435,6 +435,17 @@ pub const LOG_LAYOUT_STREAMS: Metric = Metric {
     doc: "Files being read (a replay: files read; a topic: its partitions), by the layout their first entry showed: `layout` ∈ kafka, strimzi, confluent_for_kubernetes, log4j_ttcc, log4j_level_first, bracketed_category, kafka_thread_logger, configured; `prefix` ∈ none, compose, kubectl, comment, quote, journal_field, stern. A stream with no entry yet is not counted (see `kafka_security_unrecognized_lines_total`).",
 };
 
+pub const LOG_FILES_SKIPPED: Metric = Metric {
+    name: "kafka_security_log_files_skipped",
+    kind: Kind::Gauge,
+    help: "Paths a file source's globs matched at its last poll that it could not read (unreadable) or will not read (not a regular file), by reason.",
+    labels: &[SOURCE, REASON],
+    opt_in: None,
+    buckets: None,
+    unit: "{file}",
+    doc: "Paths a file source's globs matched at its last poll (about every `poll_interval_ms`) that were not read, by `reason`: `unreadable` (opening, reading or stat'ing failed: permissions, I/O errors; retried every poll, and the source is not ready meanwhile), `directory`, `fifo`, `socket`, `device` (never opened: a FIFO would block and steal another reader's lines, a device never ends). Each skipped path is also logged once (WARN). Present at 0 for every reason of every file source.",
+};
+
 pub const CONTROLLER_REPLAYS_SKIPPED: Metric = Metric {
     name: "kafka_security_controller_replays_skipped_total",
     kind: Kind::Counter,
@@ -557,7 +568,7 @@ pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 33] = [
+pub const ALL: [&Metric; 34] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -580,6 +591,7 @@ pub const ALL: [&Metric; 33] = [
     &CHECKPOINT_FAILURES,
     &PARTIAL_LINES,
     &LOG_LAYOUT_STREAMS,
+    &LOG_FILES_SKIPPED,
     &CONTROLLER_REPLAYS_SKIPPED,
     &BUILD_INFO,
     &OTLP_EXPORT_FAILURES,

@@ -56,6 +56,7 @@ pub mod names {
     pub const CHECKPOINT_FAILURES: &str = c::CHECKPOINT_FAILURES.name;
     pub const PARTIAL_LINES: &str = c::PARTIAL_LINES.name;
     pub const LOG_LAYOUT_STREAMS: &str = c::LOG_LAYOUT_STREAMS.name;
+    pub const LOG_FILES_SKIPPED: &str = c::LOG_FILES_SKIPPED.name;
     pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
     pub const OTLP_EXPORT_FAILURES: &str = c::OTLP_EXPORT_FAILURES.name;
     pub const OTLP_DROPPED: &str = c::OTLP_DROPPED.name;
@@ -267,6 +268,7 @@ pub struct Metrics {
     checkpoint_failures: IntCounterVec,
     partial_lines: IntCounterVec,
     log_layout_streams: IntGaugeVec,
+    log_files_skipped: IntGaugeVec,
     controller_replays_skipped: IntCounterVec,
     consumer_lag: IntGaugeVec,
     source_up: IntGaugeVec,
@@ -321,6 +323,7 @@ impl Metrics {
             checkpoint_failures: r.counter(&c::CHECKPOINT_FAILURES)?,
             partial_lines: r.counter(&c::PARTIAL_LINES)?,
             log_layout_streams: r.gauge(&c::LOG_LAYOUT_STREAMS)?,
+            log_files_skipped: r.gauge(&c::LOG_FILES_SKIPPED)?,
             controller_replays_skipped: r.counter(&c::CONTROLLER_REPLAYS_SKIPPED)?,
             delay: r.histogram(&c::EVENT_DELAY)?,
             parse_errors: r.counter(&c::PARSE_ERRORS)?,
@@ -484,6 +487,14 @@ impl Metrics {
     pub fn init_log_files(&self, source: &str) {
         self.unrecognized_lines.with_label_values(&[source]);
         self.partial_lines.with_label_values(&[source]);
+    }
+
+    /// Sets `kafka_security_log_files_skipped{source, reason}` to `n` (created at 0 by the first
+    /// poll's call for every reason).
+    pub fn set_log_files_skipped(&self, source: &str, reason: &str, n: usize) {
+        self.log_files_skipped
+            .with_label_values(&[source, reason])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Counts a controller change skipped as a startup replay.

@@ -11,7 +11,7 @@
 //!
 //! The loop runs on its own thread: file reads are blocking and the tailer is synchronous.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,7 +32,9 @@ use crate::parse::log4j::{Choice, Framer, FramerConfig, LogEntry, DEFAULT_MAX_EN
 use crate::parse::Input;
 use crate::pipeline::{Item, LogStream, Pipeline};
 use crate::sources::fields::{Fields, Problems};
-use crate::tail::{PollStats, StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer};
+use crate::tail::{
+    NotAFile, PollStats, StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer,
+};
 use crate::telemetry::RateLimit;
 
 /// A `- file:` source.
@@ -274,6 +276,7 @@ impl FileSource {
             .metrics()
             .init_source(&config.name, false, &[config.kind]);
         pipeline.metrics().init_log_files(&config.name);
+        Reported::default().skipped(&config.name, &PollStats::default(), pipeline.metrics());
         if config.state_dir.is_some() {
             pipeline.metrics().init_checkpoints(&config.name);
         }
@@ -312,7 +315,7 @@ impl FileSource {
         let mut logs: HashMap<String, LogStream> = HashMap::new();
         let mut entries: Vec<LogEntry> = Vec::new();
         let mut last_save = Instant::now();
-        let mut last_error_log: Option<Instant> = None;
+        let mut reported = Reported::default();
         let checkpoint_log = RateLimit::new(Duration::from_secs(60));
         tracing::info!(source = %source, paths = ?self.config.paths, "Tailing broker logs.");
         if let Some(l) = framer_config.layout.as_ref().filter(|l| !l.anchored()) {
@@ -389,7 +392,7 @@ impl FileSource {
                     }
                 }
             });
-            let more = self.report(&source, polled, &mut last_error_log);
+            let more = self.report(&source, polled, &mut reported);
             // Idle streams: Kafka writes an entry in one go, so a complete last line ends it.
             for s in streams.values_mut().filter(|s| !s.active) {
                 s.framer.flush_if_idle(&mut entries);
@@ -419,6 +422,44 @@ impl FileSource {
                 while Instant::now() < until && !shutdown.is_cancelled() {
                     std::thread::sleep(Duration::from_millis(20).min(interval));
                 }
+            }
+        }
+    }
+}
+
+/// What a file source has reported of its polls' problems.
+#[derive(Default)]
+struct Reported {
+    /// When unreadable files were last logged (at most once a minute).
+    last_error_log: Option<Instant>,
+    /// Paths already logged as not regular files (bounded: [`MAX_SKIPPED_LOGGED`]).
+    skipped_logged: HashSet<PathBuf>,
+}
+
+/// How many not-regular paths a source logs by name; the metric counts all of them.
+const MAX_SKIPPED_LOGGED: usize = 1000;
+
+impl Reported {
+    /// Sets `kafka_security_log_files_skipped` from a poll and logs each newly skipped path once.
+    fn skipped(&mut self, source: &str, stats: &PollStats, metrics: &Metrics) {
+        metrics.set_log_files_skipped(source, "unreadable", stats.unreadable);
+        for kind in NotAFile::ALL {
+            metrics.set_log_files_skipped(source, kind.as_str(), stats.not_files[kind.index()]);
+        }
+        for (path, kind) in &stats.skipped {
+            if self.skipped_logged.len() >= MAX_SKIPPED_LOGGED || self.skipped_logged.contains(path)
+            {
+                continue;
+            }
+            self.skipped_logged.insert(path.clone());
+            tracing::warn!(
+                source = %source,
+                path = %path.display(),
+                kind = kind.as_str(),
+                "A path the globs match is not a regular file: skipped, never opened. Narrow the globs if it should not match."
+            );
+            if self.skipped_logged.len() == MAX_SKIPPED_LOGGED {
+                tracing::warn!(source = %source, "More paths that are not regular files are skipped without being logged; kafka_security_log_files_skipped counts them.");
             }
         }
     }
@@ -457,16 +498,18 @@ impl FileSource {
         &self,
         source: &str,
         polled: Result<PollStats, TailError>,
-        last_error_log: &mut Option<Instant>,
+        reported: &mut Reported,
     ) -> bool {
         match polled {
             Ok(stats) => {
+                reported.skipped(source, &stats, self.pipeline.metrics());
                 if !stats.errors.is_empty() {
                     let now = Instant::now();
-                    if last_error_log
+                    if reported
+                        .last_error_log
                         .is_none_or(|t| now.duration_since(t) > Duration::from_secs(60))
                     {
-                        *last_error_log = Some(now);
+                        reported.last_error_log = Some(now);
                         for e in &stats.errors {
                             tracing::warn!(source = %source, path = %e.path.display(), problem = %e.problem, "Cannot read a log file; retrying.");
                         }

@@ -7,6 +7,9 @@ use super::known::Claims;
 use super::scan::{Found, Scan};
 use super::{push_error, CopyOf, Phase, PollStats, StartAt, Stream, StreamId, TailEvent, Tailer};
 
+/// New files a poll opens even when `max_open_files` are open already.
+pub(super) const MIN_NEW_OPENS_PER_POLL: usize = 16;
+
 impl Tailer {
     /// Copies stay copies while their file is found and their stream's content is where it was;
     /// their files are claimed.
@@ -24,7 +27,8 @@ impl Tailer {
         }
     }
 
-    /// Opens every file nothing claimed and lets an unlocated stream continue in it (see
+    /// Opens every file nothing claimed (as many as `max_open_files` allows: the others are
+    /// [`PollStats::deferred_files`], opened by the next polls) and lets an unlocated stream continue in it (see
     /// [`Tailer::claim_by_content`]). Returns the files left, opened, by their index in the scan.
     pub(super) fn open_unclaimed(
         &mut self,
@@ -33,13 +37,30 @@ impl Tailer {
         stats: &mut PollStats,
     ) -> Vec<Option<Opened>> {
         let mut opened: Vec<Option<Opened>> = Vec::with_capacity(scan.found.len());
+        // Each opened file holds a descriptor until the poll ends: open no more than
+        // max_open_files allows (at least a few, so new files are never starved by busy ones),
+        // and leave the rest to the next polls.
+        let mut budget = self
+            .config
+            .max_open_files
+            .saturating_sub(self.open_files())
+            .max(MIN_NEW_OPENS_PER_POLL);
         for f in &scan.found {
             if claims.claimed.contains(&f.key) {
                 opened.push(None);
                 continue;
             }
+            if budget == 0 {
+                stats.deferred_files += 1;
+                stats.more_pending = true;
+                opened.push(None);
+                continue;
+            }
             let o = match open_prefix(&f.paths[0], f.key, claims.lim.prefix_limit) {
-                Ok(o) => o,
+                Ok(o) => {
+                    budget -= usize::from(o.is_some());
+                    o
+                }
                 Err(e) => {
                     push_error(stats, &f.paths[0], &e);
                     None

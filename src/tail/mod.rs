@@ -68,7 +68,11 @@
 //! longest that are still reachable at their path are closed and reopened when they change
 //! ([`PollStats::closed_for_limit`]). A deleted or rotated-away file being drained cannot be
 //! reopened and is never closed early, so the limit can be exceeded (then
-//! [`PollStats::open_files`] says by how much).
+//! [`PollStats::open_files`] says by how much). A poll opens new files only while fewer than
+//! `max_open_files` are open (and at least 16, so busy files never starve new ones); the others
+//! wait for the next polls ([`PollStats::deferred_files`]), so a glob matching thousands of files
+//! never needs thousands of descriptors at once. Until every file has been looked at, no
+//! checkpoint is given up as lost and `start_at: end` still applies.
 
 // A poll, step by step (see `Tailer::poll`), and the checkpoint file.
 mod claim; // 3. files no stream holds: followed content, copies, new streams
@@ -210,8 +214,65 @@ pub struct PollStats {
     pub open_files: usize,
     /// Idle files closed to respect `max_open_files`.
     pub closed_for_limit: usize,
-    /// Files that could not be read this poll (they are retried on the next one).
+    /// New files not opened by this poll because `max_open_files` were open already: the next
+    /// poll opens them (`more_pending` is set).
+    pub deferred_files: usize,
+    /// Files that could not be read this poll (they are retried on the next one); at most
+    /// [`MAX_ERRORS_PER_POLL`] are listed, [`PollStats::unreadable`] counts them all.
     pub errors: Vec<FileError>,
+    /// Paths that could not be read or stat'ed this poll (all of them).
+    pub unreadable: usize,
+    /// Paths the globs matched that are not regular files (never opened: reading a FIFO would
+    /// block and steal another reader's data, a device never ends); at most
+    /// [`MAX_ERRORS_PER_POLL`] are listed, [`PollStats::not_files`] counts them by kind.
+    pub skipped: Vec<(PathBuf, NotAFile)>,
+    /// Matched paths that are not regular files, by kind (indexed by [`NotAFile::index`]).
+    pub not_files: [usize; NotAFile::ALL.len()],
+}
+
+/// What a matched path that is not a regular file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAFile {
+    Directory,
+    Fifo,
+    Socket,
+    Device,
+}
+
+impl NotAFile {
+    pub const ALL: [NotAFile; 4] = [
+        NotAFile::Directory,
+        NotAFile::Fifo,
+        NotAFile::Socket,
+        NotAFile::Device,
+    ];
+
+    pub fn of(file_type: std::fs::FileType) -> NotAFile {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_dir() {
+            NotAFile::Directory
+        } else if file_type.is_fifo() {
+            NotAFile::Fifo
+        } else if file_type.is_socket() {
+            NotAFile::Socket
+        } else {
+            NotAFile::Device
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The `reason` label of `kafka_security_log_files_skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotAFile::Directory => "directory",
+            NotAFile::Fifo => "fifo",
+            NotAFile::Socket => "socket",
+            NotAFile::Device => "device",
+        }
+    }
 }
 
 /// A file the poll could not read.
@@ -453,7 +514,10 @@ impl Tailer {
         self.renew(std::mem::take(&mut claims.regrown), &mut stats);
         self.retire(std::mem::take(&mut claims.retired), on, &mut stats);
         self.start_new(&scan, opened, &claims, &mut stats);
-        self.drop_lost(on, &mut stats);
+        // A stream is lost only once every file was looked at: a deferred file may be its.
+        if stats.deferred_files == 0 {
+            self.drop_lost(on, &mut stats);
+        }
         // 4. Read.
         self.read(now, on, &mut stats);
         // 5. End rotated-away and deleted streams that have been idle long enough.
@@ -462,7 +526,8 @@ impl Tailer {
         self.close_for_limit(&mut stats);
         stats.open_files = self.open_files();
         stats.files_matched = scan.found.len();
-        self.polled = true;
+        // `start_at: end` holds for every file of the first complete poll.
+        self.polled |= stats.deferred_files == 0;
         Ok(stats)
     }
 
@@ -543,6 +608,7 @@ impl Tailer {
 const MAX_ERRORS_PER_POLL: usize = 16;
 
 fn push_error(stats: &mut PollStats, path: &Path, error: &io::Error) {
+    stats.unreadable += 1;
     if stats.errors.len() < MAX_ERRORS_PER_POLL {
         stats.errors.push(FileError {
             path: path.to_path_buf(),

@@ -25,7 +25,8 @@ pub(super) struct Scan {
 }
 
 impl Scan {
-    /// Regular files matched by `include` and not by `exclude`, in glob order.
+    /// Regular files matched by `include` and not by `exclude`, in glob order; other matched
+    /// paths (directories, FIFOs, sockets, devices) are counted in `stats` and never opened.
     pub fn run(include: &[String], exclude: &[glob::Pattern], stats: &mut PollStats) -> Scan {
         let mut scan = Scan {
             found: Vec::new(),
@@ -57,6 +58,12 @@ impl Scan {
                 };
                 if meta.is_file() {
                     scan.add(path, &meta);
+                } else {
+                    let kind = super::NotAFile::of(meta.file_type());
+                    stats.not_files[kind.index()] += 1;
+                    if stats.skipped.len() < super::MAX_ERRORS_PER_POLL {
+                        stats.skipped.push((path, kind));
+                    }
                 }
             }
         }

@@ -118,12 +118,21 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TailError> {
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let tmp: PathBuf = path.with_extension("json.tmp");
-    {
-        let mut f = fs::File::create(&tmp).map_err(err)?;
-        f.write_all(bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
+    // A state directory deleted while we run is made again (as at start).
+    if !dir.as_os_str().is_empty() && !dir.exists() {
+        fs::create_dir_all(&dir).map_err(err)?;
     }
-    fs::rename(&tmp, path).map_err(err)?;
+    let written = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        // A partial temporary file would hold space a full disk needs back.
+        let _ = fs::remove_file(&tmp);
+    }
+    written.map_err(err)?;
     // The rename is durable only once the directory entry is; not every platform allows opening
     // a directory, and there the rename alone is the best we can do.
     if let Ok(d) = fs::File::open(&dir) {

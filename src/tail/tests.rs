@@ -635,3 +635,98 @@ fn an_ended_stream_not_checkpointed_to_its_end_is_redelivered_after_restart_unde
     h.restart_at(&[(2, 2)]);
     h.assert_next(&[data(3, "server.log.1", 2, "b\n")]);
 }
+
+/// `n` files `f00.log`… each holding one distinct line.
+fn many_files(h: &H, n: usize) {
+    for i in 0..n {
+        // Distinct first bytes: files with equal fingerprints would be copies.
+        h.append(&format!("f{i:02}.log"), &format!("{i:02} line of file\n"));
+    }
+}
+
+/// Polls until nothing is deferred; the events, and the most files any poll left open.
+fn poll_all(h: &mut H) -> (Vec<Ev>, usize) {
+    let mut all = Vec::new();
+    let mut most_open = 0;
+    loop {
+        let (evs, stats) = h.poll();
+        all.extend(evs);
+        most_open = most_open.max(stats.open_files);
+        if stats.deferred_files == 0 {
+            return (all, most_open);
+        }
+        assert!(
+            stats.more_pending,
+            "deferred files ask for the next poll at once"
+        );
+    }
+}
+
+#[test]
+fn more_new_files_than_max_open_files_are_opened_over_several_polls() {
+    let mut h = H::new(&["*.log"], |c| c.max_open_files = 4);
+    many_files(&h, 40);
+    let (_, first) = h.poll();
+    assert_eq!(first.new_streams, claim::MIN_NEW_OPENS_PER_POLL);
+    assert_eq!(first.deferred_files, 40 - claim::MIN_NEW_OPENS_PER_POLL);
+    let (rest, most_open) = poll_all(&mut h);
+    assert_eq!(
+        rest.len(),
+        40 - claim::MIN_NEW_OPENS_PER_POLL,
+        "every other file once"
+    );
+    // Files just read are closed once idle, by a later poll: at most the new ones of a poll
+    // are open beyond max_open_files.
+    assert!(
+        most_open <= 4 + claim::MIN_NEW_OPENS_PER_POLL,
+        "{most_open} files open"
+    );
+    h.assert_next(&[]);
+}
+
+#[test]
+fn start_at_end_holds_for_files_deferred_by_the_first_poll() {
+    let mut h = H::new(&["*.log"], |c| {
+        c.max_open_files = 4;
+        c.start_at = StartAt::End;
+    });
+    many_files(&h, 40);
+    h.reopen();
+    let (evs, _) = poll_all(&mut h);
+    assert_eq!(
+        evs,
+        [],
+        "files present at the first start are read from their end"
+    );
+    h.append("f39.log", "new\n");
+    let (evs, _) = poll_all(&mut h);
+    assert_eq!(evs, [data(40, "f39.log", 16, "new\n")]);
+}
+
+/// Checkpoints whose files were copied to new inodes while stopped are found by content, which
+/// needs each file opened: those deferred by a poll are not given up as lost meanwhile.
+#[test]
+fn checkpoints_found_by_content_in_deferred_files_are_not_lost() {
+    let mut h = H::new(&["*.log"], |c| c.max_open_files = 4);
+    many_files(&h, 40);
+    let (evs, _) = poll_all(&mut h);
+    assert_eq!(evs.len(), 40);
+    for i in 1..=40 {
+        h.checkpoint(i, 16);
+    }
+    h.stop_at(&[]);
+    for i in 0..40 {
+        h.copy(&format!("f{i:02}.log"), &format!("g{i:02}.log"));
+        fs::remove_file(h.p(&format!("f{i:02}.log"))).unwrap();
+    }
+    h.reopen();
+    let (evs, _) = poll_all(&mut h);
+    assert_eq!(evs, [], "nothing read again");
+    h.append("g39.log", "more\n");
+    let (evs, _) = poll_all(&mut h);
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert!(
+        matches!(&evs[0], Ev::Data(_, name, 16, bytes) if name == "g39.log" && bytes == b"more\n"),
+        "{evs:?}"
+    );
+}

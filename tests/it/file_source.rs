@@ -12,7 +12,7 @@ use crate::support::{check_config, Exporter, Scrape};
 const WAIT: Duration = Duration::from_secs(20);
 
 /// `n` authorizer denial lines for principal `User:<who>`.
-fn denials(who: &str, n: usize) -> String {
+pub(crate) fn denials(who: &str, n: usize) -> String {
     (0..n)
         .map(|i| {
             format!(
@@ -25,7 +25,7 @@ fn denials(who: &str, n: usize) -> String {
         .collect()
 }
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
@@ -34,7 +34,7 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
-fn denied(s: &Scrape, who: &str) -> f64 {
+pub(crate) fn denied(s: &Scrape, who: &str) -> f64 {
     s.sum(
         "kafka_security_authorization_denials_by_principal_total",
         &[("principal", &format!("User:{who}"))],

@@ -18,6 +18,7 @@ mod e2e_detections;
 mod e2e_kafka;
 mod e2e_otlp;
 mod e2e_prometheus;
+mod faults_files;
 mod faults_process;
 mod file_source;
 mod helm_chart;

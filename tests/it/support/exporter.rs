@@ -38,7 +38,26 @@ impl Exporter {
 
     /// `spawn` with extra environment variables (e.g. `OTEL_*`).
     pub fn spawn_with_env(args: &[&str], env: &[(&str, &str)], dir: tempfile::TempDir) -> Exporter {
-        let mut child = Command::new(exporter_bin())
+        Self::spawn_wrapped(&[], args, env, dir)
+    }
+
+    /// `spawn_with_env` through a command that execs its last argument (e.g. `setpriv --reuid
+    /// 65534 …` to run as another user); the process keeps the PID the wrapper started with.
+    pub fn spawn_wrapped(
+        wrapper: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+        dir: tempfile::TempDir,
+    ) -> Exporter {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(exporter_bin());
+                c
+            }
+            None => Command::new(exporter_bin()),
+        };
+        let mut child = command
             .envs(env.iter().copied())
             .args([
                 "--web.listen-address",
