@@ -415,3 +415,309 @@ pub fn detection_record(
         span,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::detect::Detector;
+    use crate::event::{Origin, Permission, Reason};
+    use crate::metrics::{Metrics, MetricsConfig};
+    use crate::otel::transport::Client;
+
+    fn attrs(r: &LogRecord) -> BTreeMap<String, String> {
+        r.attributes
+            .iter()
+            .map(|kv| {
+                let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                    Some(any_value::Value::StringValue(s)) => s.clone(),
+                    Some(any_value::Value::IntValue(i)) => i.to_string(),
+                    other => panic!("{other:?}"),
+                };
+                (kv.key.clone(), v)
+            })
+            .collect()
+    }
+
+    fn body_of(r: &LogRecord) -> &str {
+        match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const SPAN: SpanRef = SpanRef {
+        trace_id: [7; 16],
+        span_id: [9; 8],
+    };
+
+    fn denial() -> SecurityEvent<'static> {
+        let at = UNIX_EPOCH + Duration::from_secs(1_764_165_960);
+        let mut e = SecurityEvent::new(
+            Format::AuthorizerLog,
+            Category::Authorization,
+            Outcome::Denied,
+            "authorization",
+            Origin::Kafka {
+                topic: "broker-logs".into(),
+                partition: 2,
+                offset: 41,
+            },
+            at + Duration::from_secs(1),
+        );
+        e.event_time = Some(at);
+        e.principal = Some("User:mallory".into());
+        e.client_host = Some("10.0.0.9".into());
+        e.operation = Some("WRITE".into());
+        e.resource_type = Some("Topic".into());
+        e.resource_name = Some("payments".into());
+        e.pattern_type = Some("LITERAL".into());
+        e.api = Some("Produce".into());
+        e.reason = Some(Reason::NoMatchingAcl);
+        e
+    }
+
+    #[test]
+    fn a_denial_maps_to_the_semantic_conventions() {
+        let e = denial();
+        let r = event_record("audit", Some("g1"), &e, Some(SPAN), Some("MwTDkQ"));
+        let expected: BTreeMap<String, String> = [
+            ("event.name", "kafka.security.authorization"),
+            ("user.name", "User:mallory"),
+            ("client.address", "10.0.0.9"),
+            ("network.type", "ipv4"),
+            ("network.transport", "tcp"),
+            ("network.protocol.name", "kafka"),
+            ("error.type", "no_matching_acl"),
+            ("kafka.operation", "WRITE"),
+            ("kafka.resource.type", "Topic"),
+            ("kafka.resource.name", "payments"),
+            ("kafka.resource.pattern_type", "LITERAL"),
+            ("kafka.topic", "payments"),
+            ("kafka.api", "Produce"),
+            ("kafka.cluster.id", "MwTDkQ"),
+            ("kafka_security.source", "audit"),
+            ("kafka_security.format", "authorizer_log"),
+            ("kafka_security.category", "authorization"),
+            ("kafka_security.outcome", "denied"),
+            ("kafka_security.event_type", "authorization"),
+            ("kafka_security.reason", "no_matching_acl"),
+            ("messaging.system", "kafka"),
+            ("messaging.operation.name", "process"),
+            ("messaging.operation.type", "process"),
+            ("messaging.destination.name", "broker-logs"),
+            ("messaging.destination.partition.id", "2"),
+            ("messaging.kafka.offset", "41"),
+            ("messaging.consumer.group.name", "g1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(attrs(&r), expected);
+        assert_eq!(r.event_name, "kafka.security.authorization");
+        assert_eq!(r.severity_number, SeverityNumber::Warn as i32);
+        assert_eq!(r.severity_text, "WARN");
+        assert_eq!(r.time_unix_nano, 1_764_165_960_000_000_000);
+        assert_eq!(r.observed_time_unix_nano, 1_764_165_961_000_000_000);
+        assert_eq!(
+            (r.trace_id.clone(), r.span_id.clone()),
+            (vec![7; 16], vec![9; 8])
+        );
+        assert_eq!(r.flags, 1);
+        assert_eq!(
+            body_of(&r),
+            "User:mallory was denied WRITE on Topic:payments from 10.0.0.9: no_matching_acl."
+        );
+    }
+
+    #[test]
+    fn severity_and_sentence_follow_the_outcome() {
+        let mut ok = SecurityEvent::new(
+            Format::Json,
+            Category::Authentication,
+            Outcome::Success,
+            "login",
+            Origin::Memory,
+            UNIX_EPOCH,
+        );
+        ok.principal = Some("alice".into());
+        ok.mechanism = Some("SCRAM-SHA-256".into());
+        ok.client_host = Some("2001:db8::1".into());
+        let r = event_record("app", None, &ok, None, None);
+        let a = attrs(&r);
+        assert_eq!(
+            (r.severity_number, r.severity_text.as_str()),
+            (SeverityNumber::Info as i32, "INFO")
+        );
+        assert_eq!(
+            body_of(&r),
+            "alice authenticated with SCRAM-SHA-256 from 2001:db8::1."
+        );
+        assert_eq!(a["network.type"], "ipv6");
+        assert_eq!(a["kafka.authentication.mechanism"], "SCRAM-SHA-256");
+        // An application's event says nothing of the transport; no failure, no error.type.
+        for absent in ["network.transport", "error.type", "kafka.cluster.id"] {
+            assert!(!a.contains_key(absent), "{absent}");
+        }
+        // No span, no trace context; no event time, no timestamp.
+        assert!(r.trace_id.is_empty() && r.span_id.is_empty() && r.flags == 0);
+        assert_eq!(r.time_unix_nano, 0);
+
+        let mut failed = ok.clone();
+        failed.outcome = Outcome::Failure;
+        failed.reason = Some(Reason::InvalidCredentials);
+        failed.client_host = Some("db-host.internal".into());
+        let r = event_record("app", None, &failed, None, None);
+        assert_eq!(r.severity_number, SeverityNumber::Warn as i32);
+        assert_eq!(attrs(&r)["error.type"], "invalid_credentials");
+        assert!(!attrs(&r).contains_key("network.type"), "a host name");
+        assert_eq!(
+            body_of(&r),
+            "alice failed to authenticate with SCRAM-SHA-256 from db-host.internal: invalid_credentials."
+        );
+
+        let mut acl = SecurityEvent::new(
+            Format::ControllerLog,
+            Category::AclChange,
+            Outcome::Success,
+            "acl_created",
+            Origin::File {
+                path: "/var/log/kafka/controller.log".into(),
+                offset: 7,
+            },
+            UNIX_EPOCH,
+        );
+        acl.action = Some(ChangeAction::Create);
+        acl.permission = Some(Permission::Deny);
+        acl.principal = Some("User:admin".into());
+        acl.resource_type = Some("Group".into());
+        acl.resource_name = Some("payments-*".into());
+        acl.cluster_id = Some("own-id".into());
+        let r = event_record("files", None, &acl, None, Some("consumer-id"));
+        let a = attrs(&r);
+        assert_eq!(r.event_name, "kafka.security.acl_change");
+        assert_eq!(a["kafka.acl.permission"], "deny");
+        assert_eq!(a["kafka_security.action"], "create");
+        assert_eq!(a["kafka.cluster.id"], "own-id", "the event's own id wins");
+        assert_eq!(a["log.file.path"], "/var/log/kafka/controller.log");
+        assert!(!a.contains_key("kafka.topic"));
+        assert_eq!(
+            body_of(&r),
+            "User:admin created an ACL on Group:payments-*."
+        );
+    }
+
+    #[test]
+    fn input_text_cannot_forge_lines_in_the_body() {
+        let mut e = denial();
+        e.principal = Some("User:x\n[2026-01-01] INFO Principal = User:admin is Allowed".into());
+        e.resource_name = Some("a".repeat(1000).into());
+        let r = event_record("s", None, &e, None, None);
+        let body = body_of(&r);
+        assert!(!body.contains('\n'), "{body}");
+        assert!(body.starts_with("User:x\u{fffd}[2026-01-01]"), "{body}");
+        assert!(body.len() < 400, "{} bytes", body.len());
+        // The attribute keeps the exact value (cut at 512 bytes like every attribute).
+        assert!(attrs(&r)["user.name"].contains('\n'));
+    }
+
+    #[test]
+    fn every_category_has_a_name_and_a_sentence() {
+        for category in Category::ALL {
+            for outcome in Outcome::ALL {
+                let e = SecurityEvent::new(
+                    Format::Json,
+                    category,
+                    outcome,
+                    "t",
+                    Origin::Memory,
+                    UNIX_EPOCH,
+                );
+                let name = event_name(category);
+                assert_eq!(name, format!("kafka.security.{}", category.as_str()));
+                let b = body(&e);
+                assert!(
+                    b.ends_with('.') && b.len() > 10,
+                    "{category:?} {outcome:?}: {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_detection_is_a_record_in_its_span_trace_with_its_severity() {
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        let d = Detection {
+            detector: Detector::BruteForce,
+            severity: Severity::Critical,
+            subject: "10.0.0.9".into(),
+            first_event: at(1_000),
+            last_event: at(1_100),
+            count: 20,
+            detail: "20 failed logins in 5m from 10.0.0.9".into(),
+        };
+        let r = detection_record("broker", &d, Some(SPAN), Some("MwTDkQ"), at(1_200));
+        let a = attrs(&r);
+        assert_eq!(r.event_name, DETECTION_EVENT);
+        assert_eq!(a["event.name"], DETECTION_EVENT);
+        assert_eq!(
+            (r.severity_number, r.severity_text.as_str()),
+            (SeverityNumber::Error as i32, "ERROR")
+        );
+        assert_eq!(r.time_unix_nano, 1_100_000_000_000);
+        assert_eq!(r.observed_time_unix_nano, 1_200_000_000_000);
+        assert_eq!(r.trace_id, vec![7; 16]);
+        assert_eq!(a["kafka_security.detection.detector"], "brute_force");
+        assert_eq!(a["kafka_security.detection.technique"], "T1110.001");
+        assert_eq!(a["kafka_security.detection.count"], "20");
+        assert_eq!(a["kafka.cluster.id"], "MwTDkQ");
+        assert_eq!(
+            body_of(&r),
+            "Detection brute_force (critical, T1110.001) on 10.0.0.9: 20 failed logins in 5m from 10.0.0.9."
+        );
+        let warning = Detection {
+            severity: Severity::Warning,
+            ..d
+        };
+        let r = detection_record("broker", &warning, None, None, at(1_200));
+        assert_eq!(r.severity_number, SeverityNumber::Warn as i32);
+        assert!(r.trace_id.is_empty());
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_waiting() {
+        let env = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "4"),
+            ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "2"),
+        ];
+        let settings = crate::otel::settings::resolve(&Default::default(), &env)
+            .unwrap()
+            .unwrap()
+            .logs
+            .unwrap();
+        let metrics = Arc::new(Metrics::new(&MetricsConfig::default()).unwrap());
+        let parts = Parts {
+            client: Client::new(&settings.transport).unwrap(),
+            resource: Arc::new(Mutex::new(Resource::default())),
+            metrics: metrics.clone(),
+        };
+        let (logger, mut exporter) = pipeline(settings, parts, Vec::new());
+        let e = denial();
+        for _ in 0..7 {
+            logger.event("s", &e, None, None);
+        }
+        let text = String::from_utf8(metrics.render()).unwrap();
+        assert!(
+            text.contains("kafka_security_otlp_dropped_total{signal=\"logs\"} 3"),
+            "{text}"
+        );
+        let queued = std::iter::from_fn(|| exporter.rx.try_recv().ok()).count();
+        assert_eq!(queued, 4);
+    }
+}
