@@ -150,7 +150,7 @@ pub struct Pipeline {
     metrics: Arc<Metrics>,
     /// Log streams of Kafka records in a broker-log format, by source, then partition.
     record_streams: Mutex<HashMap<String, HashMap<i32, LogStream>>>,
-    /// Spans and exemplars, when OTLP traces are on.
+    /// Spans, exemplars and log records, when OTLP traces or logs are on.
     otel: Option<Arc<otel::Handle>>,
     /// The stateful detectors, when any is on.
     detect: Option<Detectors>,
@@ -225,16 +225,17 @@ impl Pipeline {
         }
     }
 
-    /// Gives every applied record a span (and its counters an exemplar) through `otel`.
+    /// Gives every applied record a span (and its counters an exemplar) and every event and
+    /// detection a log record through `otel` (when its traces or logs are on).
     pub fn with_otel(mut self, otel: Arc<otel::Handle>) -> Pipeline {
-        self.otel = otel.tracing().then_some(otel);
+        self.otel = otel.active().then_some(otel);
         if let Some(d) = &mut self.detect {
             d.set_otel(self.otel.clone());
         }
         self
     }
 
-    /// The OpenTelemetry handle, when traces are on (for sources to report cluster ids).
+    /// The OpenTelemetry handle, when traces or logs are on (for sources to report cluster ids).
     pub fn otel(&self) -> Option<&Arc<otel::Handle>> {
         self.otel.as_ref()
     }

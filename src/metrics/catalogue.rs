@@ -476,18 +476,18 @@ pub const OTLP_EXPORT_FAILURES: Metric = Metric {
     opt_in: None,
     buckets: None,
     unit: "",
-    doc: "OTLP export requests (`signal` ∈ metrics, traces) that failed after retries: collector down, too slow or refusing. Present at 0 for both signals when OTLP is on, absent when it is off.",
+    doc: "OTLP export requests (`signal` ∈ metrics, traces, logs) that failed after retries: collector down, too slow or refusing. Present at 0 for every signal when OTLP is on, absent when it is off.",
 };
 
 pub const OTLP_DROPPED: Metric = Metric {
     name: "kafka_security_otlp_dropped_total",
     kind: Kind::Counter,
-    help: "Spans or metric data points that never reached the collector (queue full, failed export, rejected), by signal.",
+    help: "Spans, metric data points or log records that never reached the collector (queue full, failed export, rejected), by signal.",
     labels: &[SIGNAL],
     opt_in: None,
     buckets: None,
     unit: "",
-    doc: "Spans or metric data points that never reached the collector: span queue full, export failed, or rejected by the collector. Metric points are cumulative, so the next successful push makes up for dropped ones.",
+    doc: "Spans, metric data points or log records that never reached the collector: span or log queue full, export failed, or rejected by the collector. A failed metric push loses nothing: the next successful one carries its counts again (cumulative values, or a delta since the last successful push).",
 };
 
 pub const DETECTIONS: Metric = Metric {

@@ -31,6 +31,7 @@ pub(super) struct Limits {
     record_rejected: RateLimit,
     span_export_failed: RateLimit,
     metric_export_failed: RateLimit,
+    log_export_failed: RateLimit,
 }
 
 impl Limits {
@@ -39,6 +40,7 @@ impl Limits {
             record_rejected: RateLimit::new(Duration::from_secs(10)),
             span_export_failed: RateLimit::new(Duration::from_secs(30)),
             metric_export_failed: RateLimit::new(Duration::from_secs(30)),
+            log_export_failed: RateLimit::new(Duration::from_secs(30)),
         }
     }
 }
@@ -276,6 +278,11 @@ impl InternalEvent for OtlpExportFailed<'_> {
             Signal::Metrics => {
                 if let Some(suppressed) = metrics.limits.metric_export_failed.check() {
                     tracing::warn!(%error, points = items, %endpoint, suppressed, "Metric export failed; the next push carries the cumulative values again.");
+                }
+            }
+            Signal::Logs => {
+                if let Some(suppressed) = metrics.limits.log_export_failed.check() {
+                    tracing::warn!(%error, records = items, %endpoint, suppressed, "Log record export failed; the batch is dropped and counted.");
                 }
             }
         }

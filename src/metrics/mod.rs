@@ -74,15 +74,17 @@ pub mod names {
 pub enum Signal {
     Metrics,
     Traces,
+    Logs,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 2] = [Signal::Metrics, Signal::Traces];
+    pub const ALL: [Signal; 3] = [Signal::Metrics, Signal::Traces, Signal::Logs];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Signal::Metrics => "metrics",
             Signal::Traces => "traces",
+            Signal::Logs => "logs",
         }
     }
 }
@@ -710,7 +712,7 @@ impl Metrics {
             .remove_label_values(&[source, topic, &partition.to_string()]);
     }
 
-    /// Creates both signals' OTLP series at 0, so dashboards show a flat line, not no data.
+    /// Creates every signal's OTLP series at 0, so dashboards show a flat line, not no data.
     pub fn init_otlp_signals(&self) {
         for signal in Signal::ALL {
             self.otlp_export_failures
@@ -726,7 +728,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts `n` spans or data points of `signal` that were dropped; emit
+    /// Counts `n` spans, data points or log records of `signal` that were dropped; emit
     /// [`internal::OtlpDropped`] instead.
     pub(super) fn record_otlp_dropped(&self, signal: Signal, n: u64) {
         self.otlp_dropped

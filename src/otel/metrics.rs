@@ -1,5 +1,6 @@
 //! OTLP metrics: a bridge that, every interval, reads the Prometheus registry behind `/metrics`
-//! and pushes the same series as OTLP, cumulative since the process started.
+//! and pushes the same series as OTLP, cumulative since the process started (or as deltas, see
+//! [`super::delta`]).
 //!
 //! So both paths always agree, there is one set of instruments: the registry. Conversion:
 //! counter → monotonic cumulative Sum, gauge → Gauge, histogram → cumulative explicit-bucket
@@ -37,6 +38,7 @@ use parking_lot::Mutex;
 use prometheus::proto::{MetricFamily, MetricType};
 use tokio_util::sync::CancellationToken;
 
+use super::delta::DeltaState;
 use super::settings::MetricsSettings;
 use super::traces::SpanRef;
 use super::transport::{Client, Payload};
@@ -345,7 +347,7 @@ fn histogram_point(
 }
 
 /// Whole numbers go as integers (counters and most gauges are), the rest as doubles.
-fn number_value(v: f64) -> number_data_point::Value {
+pub(super) fn number_value(v: f64) -> number_data_point::Value {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
         number_data_point::Value::AsInt(v as i64)
     } else {
@@ -361,10 +363,12 @@ pub struct MetricExporter {
     pub metrics: Arc<Metrics>,
     pub exemplars: Option<Arc<Exemplars>>,
     pub start_unix_nano: u64,
+    /// The baseline of delta points (unused with cumulative temporality).
+    pub delta: DeltaState,
 }
 
 impl MetricExporter {
-    pub async fn run(self, stop: CancellationToken, grace: Duration) {
+    pub async fn run(mut self, stop: CancellationToken, grace: Duration) {
         let mut ticker = tokio::time::interval(self.settings.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the first tick is immediate: wait a full interval first
@@ -385,24 +389,22 @@ impl MetricExporter {
         }
     }
 
-    async fn push(&self, timeout: Duration) -> bool {
+    async fn push(&mut self, timeout: Duration) -> bool {
         let metrics = self.metrics.clone();
         let exemplars = self.exemplars.clone();
         let start = self.start_unix_nano;
         // gather() walks every series: keep it off the async workers.
         let converted = tokio::task::spawn_blocking(move || {
             let families = metrics.registry().gather();
-            convert(
-                &families,
-                start,
-                super::nanos(SystemTime::now()),
-                exemplars.as_deref(),
-            )
+            let now = super::nanos(SystemTime::now());
+            let (converted, points) = convert(&families, start, now, exemplars.as_deref());
+            (converted, points, now)
         })
         .await;
-        let Ok((metrics, points)) = converted else {
+        let Ok((mut metrics, points, now)) = converted else {
             return false;
         };
+        let pending = self.delta.apply(&mut metrics, now);
         let request = ExportMetricsServiceRequest {
             resource_metrics: vec![ResourceMetrics {
                 resource: Some(self.resource.lock().clone()),
@@ -422,6 +424,9 @@ impl MetricExporter {
                         count: rejected,
                     }
                     .emit(&self.metrics);
+                }
+                if let Some(p) = pending {
+                    self.delta.commit(p);
                 }
                 true
             }

@@ -1,19 +1,25 @@
-//! OpenTelemetry: OTLP metrics and traces, pushed to a collector over gRPC or HTTP/protobuf.
+//! OpenTelemetry: OTLP metrics, traces and logs, pushed to a collector over gRPC or
+//! HTTP/protobuf.
 //!
 //! - [`settings`]: the `otlp:` config section and the standard `OTEL_*` variables, resolved.
 //! - [`metrics`]: the bridge from the Prometheus registry to OTLP (same series, same values,
-//!   names that translate back to ours), with exemplars.
+//!   names that translate back to ours), with exemplars; [`delta`]: delta temporality.
 //! - [`traces`]: one span per processed record, joined to the producer's trace through the
-//!   record's `traceparent` header; sampling; the bounded span queue and its exporter.
+//!   record's `traceparent` header; sampling.
+//! - [`logs`]: one log record per security event and per detection, in its span's trace.
+//! - [`batch`]: the bounded queue and batching exporter spans and log records share.
 //! - [`transport`]: the gRPC and HTTP clients (TLS, headers, gzip, retries within a deadline).
 //!
 //! [`Otel::start`] spawns one exporter task per signal and returns the [`Handle`] the pipeline
-//! calls for each record ([`Handle::observe`]). Nothing here can block event processing: spans
-//! go through a bounded queue with `try_send`, metrics are read from the registry's atomics, and
-//! every export has a deadline. Failed exports count in
-//! `kafka_security_otlp_export_failures_total{signal}`, lost spans and points in
-//! `kafka_security_otlp_dropped_total{signal}`.
+//! calls for each record ([`Handle::observe`]) and detection ([`Handle::detection`]). Nothing
+//! here can block event processing: spans and log records go through bounded queues with
+//! `try_send`, metrics are read from the registry's atomics, and every export has a deadline.
+//! Failed exports count in `kafka_security_otlp_export_failures_total{signal}`, lost spans,
+//! points and log records in `kafka_security_otlp_dropped_total{signal}`.
 
+pub mod batch;
+pub mod delta;
+pub mod logs;
 pub mod metrics;
 pub mod settings;
 pub mod traces;
@@ -30,6 +36,9 @@ use tokio_util::task::TaskTracker;
 
 pub use settings::{OtlpConfig, Settings};
 
+use self::batch::Parts;
+use self::delta::DeltaState;
+use self::logs::Logger;
 use self::metrics::{Exemplars, MetricExporter};
 use self::traces::{Outcome, Tracer};
 use self::transport::{Client, ClientError};
@@ -75,9 +84,10 @@ fn string_kv(key: &str, value: &str) -> KeyValue {
 }
 
 /// What the pipeline holds: the tracer and the exemplar store (both absent when traces are off),
-/// and the Kafka cluster ids learnt so far.
+/// the logger (absent when logs are off), and the Kafka cluster ids learnt so far.
 pub struct Handle {
     tracer: Option<Tracer>,
+    logger: Option<Logger>,
     exemplars: Option<Arc<Exemplars>>,
     /// Per source, the cluster id its consumer reported.
     cluster_ids: RwLock<Vec<(String, String)>>,
@@ -86,13 +96,21 @@ pub struct Handle {
 }
 
 impl Handle {
-    /// True when records should be observed at all (traces on).
-    pub fn tracing(&self) -> bool {
-        self.tracer.is_some()
+    /// True when records should be observed at all (traces or logs on).
+    pub fn active(&self) -> bool {
+        self.tracer.is_some() || self.logger.is_some()
     }
 
-    /// Spans (and exemplars) for one processed record. `parsed` is the event, or the format
-    /// tried and the reason it was rejected.
+    /// The cluster id the consumer of `source` reported, from the locked list.
+    fn cluster<'c>(ids: &'c [(String, String)], source: &str) -> Option<&'c str> {
+        ids.iter()
+            .find(|(s, _)| s == source)
+            .map(|(_, id)| id.as_str())
+    }
+
+    /// The span (and exemplars) and the log record of one processed record. `parsed` is the
+    /// event, or the format tried and the reason it was rejected (which gets a span only: it is
+    /// no security event).
     pub fn observe(
         &self,
         source: &str,
@@ -101,26 +119,30 @@ impl Handle {
         started: SystemTime,
         parsed: Result<&SecurityEvent<'_>, (Option<Format>, &ParseError)>,
     ) {
-        let Some(tracer) = &self.tracer else { return };
+        if !self.active() {
+            return;
+        }
         let now = SystemTime::now();
         let outcome = match parsed {
             Ok(e) => Outcome::Event(e),
             Err((format, error)) => Outcome::Rejected(format, error),
         };
         let cluster_ids = self.cluster_ids.read();
-        let cluster = cluster_ids
-            .iter()
-            .find(|(s, _)| s == source)
-            .map(|(_, id)| id.as_str());
+        let cluster = Self::cluster(&cluster_ids, source);
         let read = traces::Read {
             origin,
             trace_context,
             started,
         };
-        let Some(span) = tracer.observe(source, &read, &outcome, cluster, now) else {
-            return;
-        };
+        let span = self
+            .tracer
+            .as_ref()
+            .and_then(|t| t.observe(source, &read, &outcome, cluster, now));
+        if let (Some(logger), Outcome::Event(e)) = (&self.logger, &outcome) {
+            logger.event(source, e, span, cluster);
+        }
         drop(cluster_ids);
+        let Some(span) = span else { return };
         if let Some(ex) = &self.exemplars {
             match outcome {
                 Outcome::Event(e) => ex.record_event(span, source, e, now),
@@ -131,15 +153,22 @@ impl Handle {
         }
     }
 
-    /// The span of one detection (see [`traces::Tracer::detection`]), when traces are on.
+    /// The span of one detection (see [`traces::Tracer::detection`]), when traces are on, and
+    /// its log record, in the span's trace, when logs are on.
     pub fn detection(&self, source: &str, detection: &crate::detect::Detection) {
-        let Some(tracer) = &self.tracer else { return };
+        if !self.active() {
+            return;
+        }
+        let now = SystemTime::now();
         let cluster_ids = self.cluster_ids.read();
-        let cluster = cluster_ids
-            .iter()
-            .find(|(s, _)| s == source)
-            .map(|(_, id)| id.as_str());
-        tracer.detection(source, detection, cluster, SystemTime::now());
+        let cluster = Self::cluster(&cluster_ids, source);
+        let span = self
+            .tracer
+            .as_ref()
+            .map(|t| t.detection(source, detection, cluster, now));
+        if let Some(logger) = &self.logger {
+            logger.detection(source, detection, span, cluster, now);
+        }
     }
 
     /// Records the Kafka cluster id a source's consumer reported: on that source's spans as
@@ -188,39 +217,51 @@ impl Otel {
         let stop = CancellationToken::new();
         let start_unix_nano = process_start_unix_nano();
 
+        let parts = |client| Parts {
+            client,
+            resource: shared_resource.clone(),
+            metrics: metrics.clone(),
+        };
         let mut tracer = None;
         let mut exemplars = None;
         let mut span_exporter = None;
         if let Some(t) = settings.traces.clone() {
             let client = Client::new(&t.transport)?;
             tracing::info!(endpoint = %t.transport.endpoint, protocol = t.transport.protocol.as_str(), sampler = ?t.sampler, ratio = t.ratio, "Exporting traces over OTLP.");
-            let (tr, exporter) = traces::pipeline(
-                t,
-                client,
-                shared_resource.clone(),
-                metrics.clone(),
-                group_ids,
-            );
+            let (tr, exporter) = traces::pipeline(t, parts(client), group_ids.clone());
             tracer = Some(tr);
             span_exporter = Some(exporter);
+        }
+        let mut logger = None;
+        let mut log_exporter = None;
+        if let Some(l) = settings.logs.clone() {
+            let client = Client::new(&l.transport)?;
+            tracing::info!(endpoint = %l.transport.endpoint, protocol = l.transport.protocol.as_str(), "Exporting security events and detections as OTLP logs.");
+            let (lg, exporter) = logs::pipeline(l, parts(client), group_ids);
+            logger = Some(lg);
+            log_exporter = Some(exporter);
         }
         let mut metric_exporter = None;
         if let Some(m) = settings.metrics.clone() {
             let client = Client::new(&m.transport)?;
-            tracing::info!(endpoint = %m.transport.endpoint, protocol = m.transport.protocol.as_str(), interval = ?m.interval, "Exporting metrics over OTLP.");
+            tracing::info!(endpoint = %m.transport.endpoint, protocol = m.transport.protocol.as_str(), interval = ?m.interval, temporality = m.temporality.as_str(), "Exporting metrics over OTLP.");
             if m.exemplars && tracer.is_some() {
                 exemplars = Some(Arc::new(Exemplars::new(EXEMPLAR_SERIES)));
             }
             metric_exporter = Some(MetricExporter {
                 client,
-                settings: m,
                 resource: shared_resource.clone(),
                 metrics: metrics.clone(),
                 exemplars: exemplars.clone(),
                 start_unix_nano,
+                delta: DeltaState::new(m.temporality),
+                settings: m,
             });
         }
         if let Some(e) = span_exporter {
+            tasks.spawn(e.run(stop.clone(), grace));
+        }
+        if let Some(e) = log_exporter {
             tasks.spawn(e.run(stop.clone(), grace));
         }
         if let Some(e) = metric_exporter {
@@ -230,6 +271,7 @@ impl Otel {
         Ok(Otel {
             handle: Arc::new(Handle {
                 tracer,
+                logger,
                 exemplars,
                 cluster_ids: RwLock::new(Vec::new()),
                 base_resource: settings.resource,
@@ -240,7 +282,8 @@ impl Otel {
         })
     }
 
-    /// Flushes queued spans and pushes the metrics one last time, bounded by `grace`.
+    /// Flushes queued spans and log records and pushes the metrics one last time, bounded by
+    /// `grace`.
     pub async fn shutdown(self, grace: Duration) {
         self.stop.cancel();
         // Each exporter bounds its flush by `grace`; this bounds the whole.

@@ -15,8 +15,7 @@
 //! - Queue: bounded (`max_queue_size`); a full queue drops the span and counts it in
 //!   `kafka_security_otlp_dropped_total{signal="traces"}`. Event processing never waits.
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
@@ -24,17 +23,13 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
     span::SpanKind, status::StatusCode, ResourceSpans, ScopeSpans, Span, Status,
 };
-use parking_lot::Mutex;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
+use super::batch::{self, BatchExporter, Parts, Queue};
 use super::settings::{SamplerName, TracesSettings};
-use super::transport::{Client, Payload};
+use super::transport::Payload;
 use super::{nanos, Signal};
 use crate::detect::Detection;
 use crate::event::{Category, Format, Origin, SecurityEvent};
-use crate::metrics::internal::{InternalEvent, OtlpDropped, OtlpExportFailed};
-use crate::metrics::Metrics;
 use crate::parse::{ParseError, TraceHeaders};
 
 /// The name of a detection's span.
@@ -201,7 +196,7 @@ pub struct SpanRef {
     pub span_id: [u8; 8],
 }
 
-fn cut(s: &str) -> String {
+pub(super) fn cut(s: &str) -> String {
     if s.len() <= MAX_ATTRIBUTE_BYTES {
         return s.to_string();
     }
@@ -212,7 +207,7 @@ fn cut(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
-fn kv(key: &'static str, value: any_value::Value) -> KeyValue {
+pub(super) fn kv(key: &'static str, value: any_value::Value) -> KeyValue {
     KeyValue {
         key: key.to_string(),
         value: Some(AnyValue { value: Some(value) }),
@@ -220,11 +215,11 @@ fn kv(key: &'static str, value: any_value::Value) -> KeyValue {
     }
 }
 
-fn text(key: &'static str, value: &str) -> KeyValue {
+pub(super) fn text(key: &'static str, value: &str) -> KeyValue {
     kv(key, any_value::Value::StringValue(cut(value)))
 }
 
-fn int(key: &'static str, value: i64) -> KeyValue {
+pub(super) fn int(key: &'static str, value: i64) -> KeyValue {
     kv(key, any_value::Value::IntValue(value))
 }
 
@@ -232,10 +227,9 @@ fn int(key: &'static str, value: i64) -> KeyValue {
 pub struct Tracer {
     sampler: Sampler,
     always_sample_negative: bool,
-    queue: mpsc::Sender<Span>,
+    queue: Queue<Span>,
     /// Consumer group of each Kafka source, for `messaging.consumer.group.name`.
     group_ids: Vec<(String, String)>,
-    metrics: Arc<Metrics>,
 }
 
 impl Tracer {
@@ -272,13 +266,7 @@ impl Tracer {
         if let Some(id) = cluster_id {
             span.attributes.push(text("kafka.cluster.id", id));
         }
-        if self.queue.try_send(span).is_err() {
-            OtlpDropped {
-                signal: Signal::Traces,
-                count: 1,
-            }
-            .emit(&self.metrics);
-        }
+        self.queue.push(span);
         Some(ids)
     }
 
@@ -296,28 +284,7 @@ impl Tracer {
             trace_id: random_id::<16>(),
             span_id: random_id::<8>(),
         };
-        let millis = |t: SystemTime| i64::try_from(crate::detect::millis(t)).unwrap_or(i64::MAX);
-        let mut attributes = vec![
-            text("kafka_security.source", source),
-            text("kafka_security.detection.detector", d.detector.as_str()),
-            text("kafka_security.detection.technique", d.detector.technique()),
-            text("kafka_security.detection.tactic", d.detector.tactic()),
-            text("kafka_security.detection.severity", d.severity.as_str()),
-            text("kafka_security.detection.subject", &d.subject),
-            int(
-                "kafka_security.detection.count",
-                i64::try_from(d.count).unwrap_or(i64::MAX),
-            ),
-            int(
-                "kafka_security.detection.first_event_unix_ms",
-                millis(d.first_event),
-            ),
-            int(
-                "kafka_security.detection.last_event_unix_ms",
-                millis(d.last_event),
-            ),
-            text("kafka_security.detection.detail", &d.detail),
-        ];
+        let mut attributes = detection_attributes(source, d);
         if let Some(id) = cluster_id {
             attributes.push(text("kafka.cluster.id", id));
         }
@@ -339,13 +306,7 @@ impl Tracer {
             dropped_links_count: 0,
             status: None,
         };
-        if self.queue.try_send(span).is_err() {
-            OtlpDropped {
-                signal: Signal::Traces,
-                count: 1,
-            }
-            .emit(&self.metrics);
-        }
+        self.queue.push(span);
         ids
     }
 
@@ -359,7 +320,8 @@ impl Tracer {
         end: SystemTime,
     ) -> Span {
         let mut attributes = Vec::with_capacity(24);
-        let (name, kind) = self.origin_attributes(source, record.origin, &mut attributes);
+        let group = group_of(&self.group_ids, source);
+        let (name, kind) = origin_attributes(record.origin, group, &mut attributes);
         attributes.push(text("kafka_security.source", source));
         let status = outcome_attributes(outcome, &mut attributes);
         let (parent_span_id, trace_state, parent_flags) = match parent {
@@ -386,46 +348,80 @@ impl Tracer {
             status,
         }
     }
+}
 
-    /// The span's name and kind, and the attributes that say where the record was read.
-    fn origin_attributes(
-        &self,
-        source: &str,
-        origin: &Origin<'_>,
-        attributes: &mut Vec<KeyValue>,
-    ) -> (String, SpanKind) {
-        match origin {
-            Origin::Kafka {
-                topic,
-                partition,
-                offset,
-            } => {
-                attributes.push(text("messaging.system", "kafka"));
-                attributes.push(text("messaging.operation.name", "process"));
-                attributes.push(text("messaging.operation.type", "process"));
-                attributes.push(text("messaging.destination.name", topic));
-                attributes.push(text(
-                    "messaging.destination.partition.id",
-                    &partition.to_string(),
-                ));
-                attributes.push(int("messaging.kafka.offset", *offset));
-                if let Some((_, group)) = self.group_ids.iter().find(|(s, _)| s == source) {
-                    attributes.push(text("messaging.consumer.group.name", group));
-                }
-                (format!("process {}", cut(topic)), SpanKind::Consumer)
+/// The span's name and kind, and the attributes that say where the record was read (`group`:
+/// the consumer group of the source, for a Kafka record). Log records carry the same attributes.
+pub(super) fn origin_attributes(
+    origin: &Origin<'_>,
+    group: Option<&str>,
+    attributes: &mut Vec<KeyValue>,
+) -> (String, SpanKind) {
+    match origin {
+        Origin::Kafka {
+            topic,
+            partition,
+            offset,
+        } => {
+            attributes.push(text("messaging.system", "kafka"));
+            attributes.push(text("messaging.operation.name", "process"));
+            attributes.push(text("messaging.operation.type", "process"));
+            attributes.push(text("messaging.destination.name", topic));
+            attributes.push(text(
+                "messaging.destination.partition.id",
+                &partition.to_string(),
+            ));
+            attributes.push(int("messaging.kafka.offset", *offset));
+            if let Some(group) = group {
+                attributes.push(text("messaging.consumer.group.name", group));
             }
-            Origin::File { path, offset } => {
-                attributes.push(text("log.file.path", path));
-                attributes.push(int(
-                    "kafka_security.file.offset",
-                    i64::try_from(*offset).unwrap_or(i64::MAX),
-                ));
-                let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-                (format!("process {}", cut(file_name)), SpanKind::Internal)
-            }
-            Origin::Memory => ("process".to_string(), SpanKind::Internal),
+            (format!("process {}", cut(topic)), SpanKind::Consumer)
         }
+        Origin::File { path, offset } => {
+            attributes.push(text("log.file.path", path));
+            attributes.push(int(
+                "kafka_security.file.offset",
+                i64::try_from(*offset).unwrap_or(i64::MAX),
+            ));
+            let file_name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+            (format!("process {}", cut(file_name)), SpanKind::Internal)
+        }
+        Origin::Memory => ("process".to_string(), SpanKind::Internal),
     }
+}
+
+/// A detection's attributes (`kafka_security.detection.*`), on its span and its log record.
+pub(super) fn detection_attributes(source: &str, d: &Detection) -> Vec<KeyValue> {
+    let millis = |t: SystemTime| i64::try_from(crate::detect::millis(t)).unwrap_or(i64::MAX);
+    vec![
+        text("kafka_security.source", source),
+        text("kafka_security.detection.detector", d.detector.as_str()),
+        text("kafka_security.detection.technique", d.detector.technique()),
+        text("kafka_security.detection.tactic", d.detector.tactic()),
+        text("kafka_security.detection.severity", d.severity.as_str()),
+        text("kafka_security.detection.subject", &d.subject),
+        int(
+            "kafka_security.detection.count",
+            i64::try_from(d.count).unwrap_or(i64::MAX),
+        ),
+        int(
+            "kafka_security.detection.first_event_unix_ms",
+            millis(d.first_event),
+        ),
+        int(
+            "kafka_security.detection.last_event_unix_ms",
+            millis(d.last_event),
+        ),
+        text("kafka_security.detection.detail", &d.detail),
+    ]
+}
+
+/// The consumer group of `source`, when it is a Kafka source.
+pub(super) fn group_of<'g>(group_ids: &'g [(String, String)], source: &str) -> Option<&'g str> {
+    group_ids
+        .iter()
+        .find(|(s, _)| s == source)
+        .map(|(_, g)| g.as_str())
 }
 
 /// The attributes of what became of the record, and the span's status: ERROR for denials,
@@ -495,149 +491,51 @@ fn event_attributes(e: &SecurityEvent<'_>, out: &mut Vec<KeyValue>) {
     }
 }
 
-/// The export half: batches queued spans and sends them.
-pub struct SpanExporter {
-    rx: mpsc::Receiver<Span>,
-    client: Client,
-    settings: TracesSettings,
-    resource: Arc<Mutex<Resource>>,
-    metrics: Arc<Metrics>,
-}
-
 /// Creates the tracer (hot path) and its exporter (a task to spawn).
 pub fn pipeline(
     settings: TracesSettings,
-    client: Client,
-    resource: Arc<Mutex<Resource>>,
-    metrics: Arc<Metrics>,
+    parts: Parts,
     group_ids: Vec<(String, String)>,
-) -> (Tracer, SpanExporter) {
-    let (tx, rx) = mpsc::channel(settings.max_queue_size);
+) -> (Tracer, BatchExporter<Span>) {
+    let (queue, exporter) = batch::pipeline(
+        Signal::Traces,
+        &settings.transport,
+        settings.batch.clone(),
+        parts,
+        request,
+    );
     let tracer = Tracer {
         sampler: Sampler::new(settings.sampler, settings.ratio),
         always_sample_negative: settings.always_sample_negative,
-        queue: tx,
+        queue,
         group_ids,
-        metrics: metrics.clone(),
-    };
-    let exporter = SpanExporter {
-        rx,
-        client,
-        settings,
-        resource,
-        metrics,
     };
     (tracer, exporter)
 }
 
-impl SpanExporter {
-    /// Exports batches until `stop`, then drains the queue, bounded by `grace`.
-    pub async fn run(mut self, stop: CancellationToken, grace: Duration) {
-        let max = self.settings.max_export_batch_size;
-        let mut batch: Vec<Span> = Vec::with_capacity(max);
-        let mut deadline = tokio::time::Instant::now() + self.settings.schedule_delay;
-        loop {
-            tokio::select! {
-                biased;
-                () = stop.cancelled() => break,
-                received = self.rx.recv() => match received {
-                    Some(span) => {
-                        batch.push(span);
-                        if batch.len() >= max {
-                            self.export(std::mem::take(&mut batch), None).await;
-                            deadline = tokio::time::Instant::now() + self.settings.schedule_delay;
-                        }
-                    }
-                    None => break,
-                },
-                () = tokio::time::sleep_until(deadline) => {
-                    if !batch.is_empty() {
-                        self.export(std::mem::take(&mut batch), None).await;
-                    }
-                    deadline = tokio::time::Instant::now() + self.settings.schedule_delay;
-                }
-            }
-        }
-        // Flush: what is queued now, within the grace period.
-        let end = tokio::time::Instant::now() + grace;
-        while let Ok(span) = self.rx.try_recv() {
-            batch.push(span);
-        }
-        let total = batch.len();
-        let mut exported = 0;
-        while !batch.is_empty() {
-            let rest = batch.split_off(batch.len().min(max));
-            let chunk = std::mem::replace(&mut batch, rest);
-            if tokio::time::Instant::now() >= end {
-                OtlpDropped {
-                    signal: Signal::Traces,
-                    count: chunk.len() as u64,
-                }
-                .emit(&self.metrics);
-                continue;
-            }
-            exported += self.export(chunk, Some(end)).await;
-        }
-        if exported == total as u64 {
-            tracing::info!(spans = total, "Flushed spans.");
-        } else {
-            tracing::warn!(
-                spans = total,
-                exported,
-                "Flushed spans; some could not be exported (counted in kafka_security_otlp_dropped_total or kafka_security_otlp_export_failures_total)."
-            );
-        }
-    }
-
-    /// Exports `spans`; how many the collector accepted.
-    async fn export(&mut self, spans: Vec<Span>, until: Option<tokio::time::Instant>) -> u64 {
-        let n = spans.len() as u64;
-        let request = ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                resource: Some(self.resource.lock().clone()),
-                scope_spans: vec![ScopeSpans {
-                    scope: Some(super::instrumentation_scope()),
-                    spans,
-                    schema_url: String::new(),
-                }],
+/// One export request of `spans`.
+fn request(resource: Resource, spans: Vec<Span>) -> Payload {
+    Payload::Traces(ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(resource),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(super::instrumentation_scope()),
+                spans,
                 schema_url: String::new(),
             }],
-        };
-        let timeout = match until {
-            Some(end) => self
-                .settings
-                .export_timeout
-                .min(end.saturating_duration_since(tokio::time::Instant::now())),
-            None => self.settings.export_timeout,
-        };
-        match self.client.export(Payload::Traces(request), timeout).await {
-            Ok(rejected) => {
-                if rejected > 0 {
-                    OtlpDropped {
-                        signal: Signal::Traces,
-                        count: rejected,
-                    }
-                    .emit(&self.metrics);
-                }
-                n.saturating_sub(rejected)
-            }
-            Err(error) => {
-                OtlpExportFailed {
-                    signal: Signal::Traces,
-                    items: n,
-                    endpoint: &self.settings.transport.endpoint,
-                    error: &error,
-                }
-                .emit(&self.metrics);
-                0
-            }
-        }
-    }
+            schema_url: String::new(),
+        }],
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Metrics;
+    use crate::otel::transport::Client;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+    use std::time::Duration;
 
     const TP: &[u8] = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -729,7 +627,7 @@ mod tests {
         assert!(all.should_sample(None, &[0xff; 16]));
     }
 
-    fn tracer(sampler: &str, negative: bool) -> (Tracer, SpanExporter) {
+    fn tracer(sampler: &str, negative: bool) -> (Tracer, BatchExporter<Span>, Arc<Metrics>) {
         let env = [
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
             ("OTEL_TRACES_SAMPLER", sampler),
@@ -740,21 +638,20 @@ mod tests {
             .traces
             .unwrap();
         settings.always_sample_negative = negative;
-        let client = Client::new(&settings.transport).unwrap();
         let metrics = Arc::new(Metrics::new(&crate::metrics::MetricsConfig::default()).unwrap());
-        pipeline(
-            settings,
-            client,
-            Arc::new(Mutex::new(Resource::default())),
-            metrics,
-            vec![("audit".into(), "group-1".into())],
-        )
+        let parts = Parts {
+            client: Client::new(&settings.transport).unwrap(),
+            resource: Arc::new(Mutex::new(Resource::default())),
+            metrics: metrics.clone(),
+        };
+        let (t, e) = pipeline(settings, parts, vec![("audit".into(), "group-1".into())]);
+        (t, e, metrics)
     }
 
     #[test]
     fn log_file_entries_get_root_spans_and_negative_ones_can_be_forced() {
         use crate::event::{Format, Outcome as EventOutcome};
-        let (t, mut exporter) = tracer("parentbased_always_off", true);
+        let (t, mut exporter, _) = tracer("parentbased_always_off", true);
         let origin = Origin::File {
             path: "/var/log/kafka/kafka-authorizer.log".into(),
             offset: 1234,
@@ -816,7 +713,7 @@ mod tests {
     #[test]
     fn a_detection_is_one_span_with_its_attributes_whatever_the_sampler() {
         use crate::detect::{Detector, Severity};
-        let (t, mut exporter) = tracer("always_off", false);
+        let (t, mut exporter, _) = tracer("always_off", false);
         let at = |s| std::time::UNIX_EPOCH + Duration::from_secs(s);
         let d = Detection {
             detector: Detector::BruteForce,
@@ -861,7 +758,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_and_counts_instead_of_waiting() {
-        let (t, exporter) = tracer("always_on", false);
+        let (t, exporter, metrics) = tracer("always_on", false);
         let origin = Origin::Memory;
         let read = Read {
             origin: &origin,
@@ -876,11 +773,11 @@ mod tests {
             Origin::Memory,
             SystemTime::now(),
         );
-        let n = exporter.settings.max_queue_size + 10;
+        let n = exporter.batch.max_queue_size + 10;
         for _ in 0..n {
             t.observe("s", &read, &Outcome::Event(&e), None, SystemTime::now());
         }
-        let text = String::from_utf8(t.metrics.render()).unwrap();
+        let text = String::from_utf8(metrics.render()).unwrap();
         assert!(
             text.contains("kafka_security_otlp_dropped_total{signal=\"traces\"} 10"),
             "{text}"

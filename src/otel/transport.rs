@@ -16,6 +16,9 @@ use hyper::header::{HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    logs_service_client::LogsServiceClient, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     metrics_service_client::MetricsServiceClient, ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
@@ -36,6 +39,7 @@ use super::settings::{Compression, Protocol, Transport};
 pub enum Payload {
     Traces(ExportTraceServiceRequest),
     Metrics(ExportMetricsServiceRequest),
+    Logs(ExportLogsServiceRequest),
 }
 
 /// Why an export failed (after retries).
@@ -284,7 +288,7 @@ impl Client {
                 message,
             }
         };
-        // The two signals' generated clients share no trait: one body, written once.
+        // The signals' generated clients share no trait: one body, written once.
         macro_rules! export {
             ($client:ident, $req:expr, $rejected:ident) => {{
                 let mut client = $client::new(channel.clone());
@@ -299,6 +303,7 @@ impl Client {
         match payload {
             Payload::Traces(req) => export!(TraceServiceClient, req, rejected_traces),
             Payload::Metrics(req) => export!(MetricsServiceClient, req, rejected_metrics),
+            Payload::Logs(req) => export!(LogsServiceClient, req, rejected_logs),
         }
     }
 
@@ -365,6 +370,7 @@ fn encode(payload: &Payload, gzip: bool) -> Result<Bytes, ExportError> {
     let raw = match payload {
         Payload::Traces(r) => r.encode_to_vec(),
         Payload::Metrics(r) => r.encode_to_vec(),
+        Payload::Logs(r) => r.encode_to_vec(),
     };
     if !gzip {
         return Ok(Bytes::from(raw));
@@ -389,6 +395,12 @@ fn rejected_metrics(r: &ExportMetricsServiceResponse) -> u64 {
     r.partial_success
         .as_ref()
         .map_or(0, |p| p.rejected_data_points.max(0) as u64)
+}
+
+fn rejected_logs(r: &ExportLogsServiceResponse) -> u64 {
+    r.partial_success
+        .as_ref()
+        .map_or(0, |p| p.rejected_log_records.max(0) as u64)
 }
 
 fn jitter(d: Duration) -> Duration {

@@ -1,8 +1,8 @@
 //! The `otlp:` section of the config file. Its connection settings ([`SignalConfig`]) are one
-//! struct, read in three places: `otlp:` itself (both signals) and `otlp.metrics:` /
-//! `otlp.traces:` (one signal, winning over `otlp:`).
+//! struct, read in four places: `otlp:` itself (every signal) and `otlp.metrics:`,
+//! `otlp.traces:`, `otlp.logs:` (one signal, winning over `otlp:`).
 //!
-//! The three sections are read key by key ([`Section`]) rather than derived with
+//! The four sections are read key by key ([`Section`]) rather than derived with
 //! `#[serde(flatten)]`, which would lose `deny_unknown_fields` and the key in error paths: each
 //! section still rejects an unknown key by listing every key it accepts, and a bad value is
 //! still reported at its full path (`otlp.traces.sampler: unknown variant …`).
@@ -60,6 +60,30 @@ pub struct TlsConfig {
     pub insecure: Option<bool>,
 }
 
+/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: which instruments are pushed as deltas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Temporality {
+    /// Every sum and histogram cumulative since the process started (the default).
+    Cumulative,
+    /// Counters (ours and those read from the process) and histograms as the increase since the
+    /// last successful push; gauges as they are.
+    Delta,
+    /// Counters and histograms the exporter itself counts as deltas; counters read from the
+    /// process at push time (`process_cpu_seconds_total`…) stay cumulative.
+    Lowmemory,
+}
+
+impl Temporality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Temporality::Cumulative => "cumulative",
+            Temporality::Delta => "delta",
+            Temporality::Lowmemory => "lowmemory",
+        }
+    }
+}
+
 /// Sampler names of `OTEL_TRACES_SAMPLER`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,8 +96,8 @@ pub enum SamplerName {
     ParentbasedTraceidratio,
 }
 
-/// How to reach the collector: in `otlp:` for both signals, in `otlp.metrics:` or
-/// `otlp.traces:` for one (the signal's value wins, headers merge by name). Each value falls
+/// How to reach the collector: in `otlp:` for every signal, in `otlp.metrics:`,
+/// `otlp.traces:` or `otlp.logs:` for one (the signal's value wins, headers merge by name). Each value falls
 /// back on a variable, `OTEL_EXPORTER_OTLP_<SIGNAL>_<NAME>` then `OTEL_EXPORTER_OTLP_<NAME>`
 /// (`<NAME>` below), and then on the OpenTelemetry default.
 #[derive(Debug, Clone, Default)]
@@ -81,10 +105,11 @@ pub struct SignalConfig {
     /// In `otlp:`, turns OTLP export on or off; default: on when an endpoint is set in the file
     /// or in `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT` (unless `OTEL_SDK_DISABLED=true`),
     /// else off (`/metrics` works either way). In a signal's section, turns that signal off;
-    /// default true, or false with `OTEL_METRICS_EXPORTER=none` / `OTEL_TRACES_EXPORTER=none`.
+    /// default true, or false with `OTEL_METRICS_EXPORTER=none` / `OTEL_TRACES_EXPORTER=none` /
+    /// `OTEL_LOGS_EXPORTER=none`.
     pub enabled: Option<bool>,
     /// Collector URL (`ENDPOINT`). In `otlp:`, the base URL: gRPC uses it as is (default
-    /// `http://localhost:4317`), HTTP appends `/v1/traces` and `/v1/metrics` (default
+    /// `http://localhost:4317`), HTTP appends `/v1/traces`, `/v1/metrics`, `/v1/logs` (default
     /// `http://localhost:4318`). In a signal's section, the full URL, used as is.
     pub endpoint: Option<String>,
     /// `grpc` or `http/protobuf` (`PROTOCOL`). Default `http/protobuf`.
@@ -93,7 +118,8 @@ pub struct SignalConfig {
     /// Values may be `{ env: NAME }` or `{ file: PATH }`; they are never logged.
     pub headers: BTreeMap<String, PropertyValue>,
     /// Per-request timeout in milliseconds, retries included (`TIMEOUT`). Default 10000,
-    /// bounded by `OTEL_METRIC_EXPORT_TIMEOUT` / `OTEL_BSP_EXPORT_TIMEOUT` (30000 each).
+    /// bounded by `OTEL_METRIC_EXPORT_TIMEOUT` / `OTEL_BSP_EXPORT_TIMEOUT` /
+    /// `OTEL_BLRP_EXPORT_TIMEOUT` (30000 each).
     pub timeout_ms: Option<u64>,
     /// `gzip` or `none` (`COMPRESSION`). Default none.
     pub compression: Option<Compression>,
@@ -144,7 +170,7 @@ impl SignalConfig {
 #[derive(Debug, Clone, Default)]
 pub struct OtlpConfig {
     /// `enabled`, `endpoint`, `protocol`, `headers`, `timeout_ms`, `compression`, `tls`: for
-    /// both signals, unless a signal's section sets its own.
+    /// every signal, unless a signal's section sets its own.
     pub all: SignalConfig,
     /// `service.name` of the resource (`OTEL_SERVICE_NAME`). Default `kafka-security-exporter`.
     pub service_name: Option<String>,
@@ -154,6 +180,8 @@ pub struct OtlpConfig {
     pub metrics: MetricsSignalConfig,
     /// Trace export.
     pub traces: TracesSignalConfig,
+    /// Log export: every security event and detection as a log record.
+    pub logs: LogsSignalConfig,
 }
 
 /// `otlp.metrics`: the metric signal.
@@ -162,8 +190,14 @@ pub struct MetricsSignalConfig {
     /// Overrides of the `otlp:` connection settings (`OTEL_EXPORTER_OTLP_METRICS_*`).
     pub signal: SignalConfig,
     /// Milliseconds between pushes (`OTEL_METRIC_EXPORT_INTERVAL`). Default 60000. Each push
-    /// carries every series, cumulative since the process started.
+    /// carries every series.
     pub interval_ms: Option<u64>,
+    /// `cumulative` (default: every point since the process started), `delta` (counters and
+    /// histograms as the increase since the last successful push) or `lowmemory` (delta except
+    /// for counters read from the process) (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    /// Delta suits backends that require it (Datadog, Dynatrace…); it costs one remembered value
+    /// per series, bounded by the same caps as the series.
+    pub temporality: Option<Temporality>,
     /// Attach the trace id of a recently sampled event to counters and histograms
     /// (`OTEL_METRICS_EXEMPLAR_FILTER`: `trace_based` (default) or `always_off`). Needs traces.
     pub exemplars: Option<bool>,
@@ -191,6 +225,21 @@ pub struct TracesSignalConfig {
     pub schedule_delay_ms: Option<u64>,
 }
 
+/// `otlp.logs`: the log signal.
+#[derive(Debug, Clone, Default)]
+pub struct LogsSignalConfig {
+    /// Overrides of the `otlp:` connection settings (`OTEL_EXPORTER_OTLP_LOGS_*`).
+    pub signal: SignalConfig,
+    /// Log records waiting for export (`OTEL_BLRP_MAX_QUEUE_SIZE`, default 2048); beyond, records
+    /// are dropped and counted in `kafka_security_otlp_dropped_total{signal="logs"}`.
+    pub max_queue_size: Option<usize>,
+    /// Log records per request (`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`, default 512).
+    pub max_export_batch_size: Option<usize>,
+    /// Milliseconds between exports of a partial batch (`OTEL_BLRP_SCHEDULE_DELAY`, default
+    /// 1000).
+    pub schedule_delay_ms: Option<u64>,
+}
+
 /// A config section read key by key: what a derived `#[serde(deny_unknown_fields)]` struct
 /// does, for sections that share [`SignalConfig`]'s keys.
 trait Section: Default {
@@ -204,15 +253,20 @@ trait Section: Default {
 
 impl Section for OtlpConfig {
     const NAME: &'static str = "OtlpConfig";
-    const KEYS: &'static [&'static str] =
-        keys!("service_name", "resource_attributes", "metrics", "traces");
+    const KEYS: &'static [&'static str] = keys!(
+        "service_name",
+        "resource_attributes",
+        "metrics",
+        "traces",
+        "logs"
+    );
 
     fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         read_fields!(
             self,
             key,
             map,
-            [service_name, resource_attributes, metrics, traces],
+            [service_name, resource_attributes, metrics, traces, logs],
             // Not optional here, as it was before the sections shared their keys: YAML's `~`
             // is an error rather than "no TLS settings".
             "tls" => self.all.tls = Some(map.next_value::<TlsConfig>()?),
@@ -244,7 +298,8 @@ macro_rules! signal_section {
 
 signal_section!(MetricsSignalConfig {
     interval_ms,
-    exemplars
+    exemplars,
+    temporality
 });
 signal_section!(TracesSignalConfig {
     sampler,
@@ -324,4 +379,15 @@ macro_rules! deserialize_section {
     )*};
 }
 
-deserialize_section!(OtlpConfig, MetricsSignalConfig, TracesSignalConfig);
+signal_section!(LogsSignalConfig {
+    max_queue_size,
+    max_export_batch_size,
+    schedule_delay_ms
+});
+
+deserialize_section!(
+    OtlpConfig,
+    MetricsSignalConfig,
+    TracesSignalConfig,
+    LogsSignalConfig
+);

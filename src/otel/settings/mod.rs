@@ -9,12 +9,13 @@
 //! with an `otlp:`-less config.
 //!
 //! OTLP is off unless the file says `otlp.enabled: true` or an endpoint is set (in the file or in
-//! `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]ENDPOINT`); `OTEL_SDK_DISABLED=true` turns it off unless
-//! the file says `enabled: true`. Each signal can be turned off with `OTEL_TRACES_EXPORTER=none`,
-//! `OTEL_METRICS_EXPORTER=none` or `otlp.traces.enabled: false` / `otlp.metrics.enabled: false`.
+//! `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_|LOGS_]ENDPOINT`); `OTEL_SDK_DISABLED=true` turns it off
+//! unless the file says `enabled: true`. Each signal can be turned off with
+//! `OTEL_TRACES_EXPORTER=none`, `OTEL_METRICS_EXPORTER=none`, `OTEL_LOGS_EXPORTER=none` or
+//! `otlp.<signal>.enabled: false`.
 //!
 //! - `file`: the `otlp:` section; one [`SignalConfig`] for the connection settings of
-//!   `otlp:`, `otlp.metrics:` and `otlp.traces:`.
+//!   `otlp:`, `otlp.metrics:`, `otlp.traces:` and `otlp.logs:`.
 //! - `table`: one row per setting (config key, variable, parser) and the one lookup that
 //!   applies the precedence above.
 //! - `resolve`: the rows of each signal, the checks across values, the resource.
@@ -32,8 +33,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use file::{
-    Compression, MetricsSignalConfig, OtlpConfig, Protocol, SamplerName, SignalConfig, TlsConfig,
-    TracesSignalConfig,
+    Compression, LogsSignalConfig, MetricsSignalConfig, OtlpConfig, Protocol, SamplerName,
+    SignalConfig, Temporality, TlsConfig, TracesSignalConfig,
 };
 pub use resolve::resolve;
 pub use text::parse_key_values;
@@ -105,6 +106,20 @@ pub struct MetricsSettings {
     pub transport: Transport,
     pub interval: Duration,
     pub exemplars: bool,
+    pub temporality: Temporality,
+}
+
+/// A batch processor's settings (spans: `OTEL_BSP_*`, log records: `OTEL_BLRP_*`).
+#[derive(Debug, Clone)]
+pub struct Batching {
+    /// Items waiting for export; beyond, new ones are dropped and counted.
+    pub max_queue_size: usize,
+    /// Items per export request.
+    pub max_export_batch_size: usize,
+    /// Time between exports of a partial batch.
+    pub schedule_delay: Duration,
+    /// Bound on one export request, retries included.
+    pub export_timeout: Duration,
 }
 
 /// Resolved trace-signal settings.
@@ -114,10 +129,14 @@ pub struct TracesSettings {
     pub sampler: SamplerName,
     pub ratio: f64,
     pub always_sample_negative: bool,
-    pub max_queue_size: usize,
-    pub max_export_batch_size: usize,
-    pub schedule_delay: Duration,
-    pub export_timeout: Duration,
+    pub batch: Batching,
+}
+
+/// Resolved log-signal settings.
+#[derive(Debug, Clone)]
+pub struct LogsSettings {
+    pub transport: Transport,
+    pub batch: Batching,
 }
 
 /// Everything OTLP needs, resolved from the file and the environment.
@@ -127,4 +146,5 @@ pub struct Settings {
     pub resource: Vec<(String, String)>,
     pub metrics: Option<MetricsSettings>,
     pub traces: Option<TracesSettings>,
+    pub logs: Option<LogsSettings>,
 }

@@ -1,6 +1,7 @@
 //! Resolution of the `otlp:` section and the `OTEL_*` variables into [`Settings`]: each signal's
 //! rows of the [table](super::table), then the checks that span several values (a batch no
 //! larger than the queue, a client certificate with its key, a timeout within the exporter's).
+//! Spans and log records share the batch processor's checks ([`batching`]).
 //!
 //! The endpoint alone puts the signal's variable before the file's generic value, because a
 //! signal endpoint is a full URL while a generic one gets the signal's path.
@@ -9,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::file::{Compression, OtlpConfig, Protocol, SamplerName, SignalConfig};
+use super::file::{Compression, OtlpConfig, Protocol, SamplerName, SignalConfig, Temporality};
 use super::table::*;
 use super::text::{check_header, check_url, parse_key_values};
-use super::{Env, MetricsSettings, Settings, TracesSettings, Transport};
+use super::{Batching, Env, LogsSettings, MetricsSettings, Settings, TracesSettings, Transport};
 use crate::otel::{Signal, SERVICE_VERSION};
 
 /// Where one signal's settings are read: the file's sections and the environment.
@@ -30,6 +31,7 @@ impl<'a> Scope<'a> {
         let own = match signal {
             Signal::Metrics => &file.metrics.signal,
             Signal::Traces => &file.traces.signal,
+            Signal::Logs => &file.logs.signal,
         };
         Scope {
             env,
@@ -229,6 +231,9 @@ fn metrics(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> Metrics
         .own(&METRIC_EXPORT_TIMEOUT, m, problems)
         .unwrap_or(30_000);
     let exemplars = scope.own(&EXEMPLARS, m, problems).unwrap_or(true);
+    let temporality = scope
+        .own(&TEMPORALITY, m, problems)
+        .unwrap_or(Temporality::Cumulative);
     transport.timeout = transport
         .timeout
         .min(Duration::from_millis(export_timeout_ms.max(1)));
@@ -236,6 +241,55 @@ fn metrics(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> Metrics
         transport,
         interval: Duration::from_millis(interval_ms),
         exemplars,
+        temporality,
+    }
+}
+
+/// The rows of a batch processor's settings in a signal's section `C`.
+struct BatchRows<C: 'static> {
+    queue: &'static Own<C, usize>,
+    batch: &'static Own<C, usize>,
+    delay: &'static Own<C, u64>,
+    timeout: &'static Own<C, u64>,
+    /// The spec's default schedule delay (5000 ms for spans, 1000 ms for log records).
+    default_delay_ms: u64,
+}
+
+/// A batch processor's settings, checked together; bounds the transport's timeout by the
+/// processor's export timeout.
+fn batching<C>(
+    scope: &Scope<'_>,
+    rows: BatchRows<C>,
+    section: &C,
+    transport: &mut Transport,
+    problems: &mut Problems,
+) -> Batching {
+    let max_queue_size = scope.own(rows.queue, section, problems).unwrap_or(2048);
+    let max_export_batch_size = scope.own(rows.batch, section, problems).unwrap_or(512);
+    let schedule_delay_ms = scope
+        .own(rows.delay, section, problems)
+        .unwrap_or(rows.default_delay_ms);
+    let timeout_ms = scope.own(rows.timeout, section, problems).unwrap_or(30_000);
+    if max_queue_size == 0 {
+        problems.push(&scope.path(rows.queue.key), "must be at least 1");
+    }
+    if max_export_batch_size == 0 || max_export_batch_size > max_queue_size.max(1) {
+        problems.push(
+            &scope.path(rows.batch.key),
+            format!("must be between 1 and max_queue_size ({max_queue_size})"),
+        );
+    }
+    if schedule_delay_ms == 0 {
+        problems.push(&scope.path(rows.delay.key), "must be at least 1");
+    }
+    transport.timeout = transport
+        .timeout
+        .min(Duration::from_millis(timeout_ms.max(1)));
+    Batching {
+        max_queue_size,
+        max_export_batch_size,
+        schedule_delay: Duration::from_millis(schedule_delay_ms),
+        export_timeout: transport.timeout,
     }
 }
 
@@ -254,39 +308,36 @@ fn traces(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> TracesSe
     if !(0.0..=1.0).contains(&ratio) {
         problems.push(&ratio_at, format!("{ratio} is not a ratio between 0 and 1"));
     }
-    let max_queue_size = scope.own(&MAX_QUEUE_SIZE, t, problems).unwrap_or(2048);
-    let max_export_batch_size = scope
-        .own(&MAX_EXPORT_BATCH_SIZE, t, problems)
-        .unwrap_or(512);
-    let schedule_delay_ms = scope.own(&SCHEDULE_DELAY, t, problems).unwrap_or(5000);
-    let bsp_timeout_ms = scope
-        .own(&BSP_EXPORT_TIMEOUT, t, problems)
-        .unwrap_or(30_000);
-    if max_queue_size == 0 {
-        problems.push(&scope.path(MAX_QUEUE_SIZE.key), "must be at least 1");
-    }
-    if max_export_batch_size == 0 || max_export_batch_size > max_queue_size.max(1) {
-        problems.push(
-            &scope.path(MAX_EXPORT_BATCH_SIZE.key),
-            format!("must be between 1 and max_queue_size ({max_queue_size})"),
-        );
-    }
-    if schedule_delay_ms == 0 {
-        problems.push(&scope.path(SCHEDULE_DELAY.key), "must be at least 1");
-    }
-    transport.timeout = transport
-        .timeout
-        .min(Duration::from_millis(bsp_timeout_ms.max(1)));
+    let rows = BatchRows {
+        queue: &MAX_QUEUE_SIZE,
+        batch: &MAX_EXPORT_BATCH_SIZE,
+        delay: &SCHEDULE_DELAY,
+        timeout: &BSP_EXPORT_TIMEOUT,
+        default_delay_ms: 5000,
+    };
+    let batch = batching(&scope, rows, t, &mut transport, problems);
     TracesSettings {
-        export_timeout: transport.timeout,
         transport,
         sampler,
         ratio,
         always_sample_negative: t.always_sample_negative.unwrap_or(false),
-        max_queue_size,
-        max_export_batch_size,
-        schedule_delay: Duration::from_millis(schedule_delay_ms),
+        batch,
     }
+}
+
+/// The log signal's settings, the log record processor's included.
+fn logs(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> LogsSettings {
+    let scope = Scope::of(file, env, Signal::Logs);
+    let mut transport = transport(&scope, problems);
+    let rows = BatchRows {
+        queue: &BLRP_MAX_QUEUE_SIZE,
+        batch: &BLRP_MAX_EXPORT_BATCH_SIZE,
+        delay: &BLRP_SCHEDULE_DELAY,
+        timeout: &BLRP_EXPORT_TIMEOUT,
+        default_delay_ms: 1000,
+    };
+    let batch = batching(&scope, rows, &file.logs, &mut transport, problems);
+    LogsSettings { transport, batch }
 }
 
 /// Whether OTLP is on at all: `otlp.enabled`, else on when an endpoint is set anywhere unless
@@ -299,10 +350,15 @@ fn enabled(file: &OtlpConfig, env: &dyn Env, problems: &mut Problems) -> bool {
         generic_var(ENDPOINT.var),
         signal_var(Signal::Metrics, ENDPOINT.var),
         signal_var(Signal::Traces, ENDPOINT.var),
+        signal_var(Signal::Logs, ENDPOINT.var),
     ];
-    let any_endpoint = [&file.all, &file.metrics.signal, &file.traces.signal]
-        .iter()
-        .any(|c| c.endpoint.is_some())
+    let sections = [
+        &file.all,
+        &file.metrics.signal,
+        &file.traces.signal,
+        &file.logs.signal,
+    ];
+    let any_endpoint = sections.iter().any(|c| c.endpoint.is_some())
         || endpoint_vars.iter().any(|v| env.var(v).is_some());
     file.all.enabled.unwrap_or(any_endpoint && !sdk_disabled)
 }
@@ -318,14 +374,18 @@ pub fn resolve(file: &OtlpConfig, env: &dyn Env) -> Result<Option<Settings>, Vec
     let traces_on = TRACES_EXPORTER
         .get(env, &file.traces, "otlp.traces", &mut problems)
         .is_none_or(|f| f.value);
-    // Always resolve both signals, so `check-config` reports every problem even when off.
+    let logs_on = LOGS_EXPORTER
+        .get(env, &file.logs, "otlp.logs", &mut problems)
+        .is_none_or(|f| f.value);
+    // Always resolve every signal, so `check-config` reports every problem even when off.
     let metrics = metrics(file, env, &mut problems);
     let traces = traces(file, env, &mut problems);
+    let logs = logs(file, env, &mut problems);
     let resource = resource(file, env, &mut problems);
     if !problems.0.is_empty() {
         return Err(problems.0);
     }
-    if !enabled || (!metrics_on && !traces_on) {
+    if !enabled || (!metrics_on && !traces_on && !logs_on) {
         return Ok(None);
     }
     Ok(Some(Settings {
@@ -335,6 +395,7 @@ pub fn resolve(file: &OtlpConfig, env: &dyn Env) -> Result<Option<Settings>, Vec
             ..metrics
         }),
         traces: traces_on.then_some(traces),
+        logs: logs_on.then_some(logs),
     }))
 }
 

@@ -11,8 +11,8 @@
 use std::path::PathBuf;
 
 use super::file::{
-    Compression, MetricsSignalConfig, OtlpConfig, Protocol, SamplerName, SignalConfig,
-    TracesSignalConfig,
+    Compression, LogsSignalConfig, MetricsSignalConfig, OtlpConfig, Protocol, SamplerName,
+    SignalConfig, Temporality, TracesSignalConfig,
 };
 use super::text::*;
 use super::Env;
@@ -138,6 +138,7 @@ table! {
     INTERVAL:              Own<MetricsSignalConfig, u64>         = "interval_ms",          "OTEL_METRIC_EXPORT_INTERVAL",    |m| m.interval_ms.as_ref(),        parse_ms;
     METRIC_EXPORT_TIMEOUT: Own<MetricsSignalConfig, u64>         = "",                     "OTEL_METRIC_EXPORT_TIMEOUT",     |_| None,                          parse_ms;
     EXEMPLARS:             Own<MetricsSignalConfig, bool>        = "exemplars",            "OTEL_METRICS_EXEMPLAR_FILTER",   |m| m.exemplars.as_ref(),          parse_exemplar_filter;
+    TEMPORALITY:           Own<MetricsSignalConfig, Temporality> = "temporality",          "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", |m| m.temporality.as_ref(), parse_temporality;
     TRACES_EXPORTER:       Own<TracesSignalConfig, bool>         = "enabled",              "OTEL_TRACES_EXPORTER",           |t| t.signal.enabled.as_ref(),     parse_exporter;
     SAMPLER:               Own<TracesSignalConfig, SamplerName>  = "sampler",              "OTEL_TRACES_SAMPLER",            |t| t.sampler.as_ref(),            parse_sampler;
     SAMPLER_ARG:           Own<TracesSignalConfig, f64>          = "sampler_arg",          "OTEL_TRACES_SAMPLER_ARG",        |t| t.sampler_arg.as_ref(),        parse_ratio;
@@ -145,4 +146,9 @@ table! {
     MAX_EXPORT_BATCH_SIZE: Own<TracesSignalConfig, usize>        = "max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", |t| t.max_export_batch_size.as_ref(), parse_count;
     SCHEDULE_DELAY:        Own<TracesSignalConfig, u64>          = "schedule_delay_ms",    "OTEL_BSP_SCHEDULE_DELAY",        |t| t.schedule_delay_ms.as_ref(),  parse_ms;
     BSP_EXPORT_TIMEOUT:    Own<TracesSignalConfig, u64>          = "",                     "OTEL_BSP_EXPORT_TIMEOUT",        |_| None,                          parse_ms;
+    LOGS_EXPORTER:         Own<LogsSignalConfig, bool>           = "enabled",              "OTEL_LOGS_EXPORTER",             |l| l.signal.enabled.as_ref(),     parse_exporter;
+    BLRP_MAX_QUEUE_SIZE:   Own<LogsSignalConfig, usize>          = "max_queue_size",       "OTEL_BLRP_MAX_QUEUE_SIZE",       |l| l.max_queue_size.as_ref(),     parse_count;
+    BLRP_MAX_EXPORT_BATCH_SIZE: Own<LogsSignalConfig, usize>     = "max_export_batch_size", "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", |l| l.max_export_batch_size.as_ref(), parse_count;
+    BLRP_SCHEDULE_DELAY:   Own<LogsSignalConfig, u64>            = "schedule_delay_ms",    "OTEL_BLRP_SCHEDULE_DELAY",       |l| l.schedule_delay_ms.as_ref(),  parse_ms;
+    BLRP_EXPORT_TIMEOUT:   Own<LogsSignalConfig, u64>            = "",                     "OTEL_BLRP_EXPORT_TIMEOUT",       |_| None,                          parse_ms;
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::file::{Compression, Protocol, SamplerName};
+use super::file::{Compression, Protocol, SamplerName, Temporality};
 
 pub(super) fn parse_ms(s: &str) -> Result<u64, String> {
     s.trim()
@@ -70,7 +70,20 @@ pub(super) fn parse_ratio(s: &str) -> Result<f64, String> {
         .map_err(|_| format!("`{s}` is not a number"))
 }
 
-/// `OTEL_METRICS_EXPORTER`, `OTEL_TRACES_EXPORTER`: true for `otlp`, false for `none`.
+/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, case-insensitive as the spec says.
+pub(super) fn parse_temporality(s: &str) -> Result<Temporality, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "cumulative" => Ok(Temporality::Cumulative),
+        "delta" => Ok(Temporality::Delta),
+        "lowmemory" => Ok(Temporality::Lowmemory),
+        _ => Err(format!(
+            "unknown temporality preference `{s}`; expected cumulative, delta or lowmemory"
+        )),
+    }
+}
+
+/// `OTEL_METRICS_EXPORTER`, `OTEL_TRACES_EXPORTER`, `OTEL_LOGS_EXPORTER`: true for `otlp`, false
+/// for `none`.
 pub(super) fn parse_exporter(s: &str) -> Result<bool, String> {
     match s.trim() {
         "otlp" => Ok(true),

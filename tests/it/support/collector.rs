@@ -1,6 +1,6 @@
 //! A real OpenTelemetry Collector (built by `scripts/otelcol.sh` with the collector builder) on
 //! free loopback ports: OTLP receivers over gRPC and HTTP (optionally mutual TLS), a file
-//! exporter per signal that the tests read back, and a Prometheus exporter re-exposing the
+//! exporter per signal (traces, metrics, logs) that the tests read back, and a Prometheus exporter re-exposing the
 //! metrics it received.
 
 use std::collections::BTreeMap;
@@ -69,6 +69,11 @@ impl Collector {
             .path()
             .join(format!("metrics-{}.json", self.generation))
     }
+    pub fn logs_file(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join(format!("logs-{}.json", self.generation))
+    }
 
     /// (Re)starts on the same ports, writing new files.
     pub fn launch(&mut self) {
@@ -82,12 +87,14 @@ impl Collector {
 exporters:
   file/traces: {{path: "{traces}", flush_interval: 100ms}}
   file/metrics: {{path: "{metrics}", flush_interval: 100ms}}
+  file/logs: {{path: "{logs}", flush_interval: 100ms}}
   prometheus: {{endpoint: "127.0.0.1:{prom}"}}
 service:
   telemetry: {{metrics: {{level: none}}}}
   pipelines:
     traces: {{receivers: [otlp], exporters: [file/traces]}}
     metrics: {{receivers: [otlp], exporters: [file/metrics, prometheus]}}
+    logs: {{receivers: [otlp], exporters: [file/logs]}}
 "#,
             grpc = self.grpc,
             http = self.http,
@@ -100,6 +107,7 @@ service:
             prom = self.prom,
             traces = self.traces_file().display(),
             metrics = self.metrics_file().display(),
+            logs = self.logs_file().display(),
         );
         let path = self.dir.path().join("config.yaml");
         std::fs::write(&path, config).unwrap();
@@ -205,6 +213,28 @@ service:
         out
     }
 
+    /// Every log record received, in arrival order.
+    pub fn log_records(&self) -> Vec<LogSeen> {
+        let mut out = Vec::new();
+        let nesting = ["resourceLogs", "scopeLogs", "logRecords"];
+        Self::each_item(&self.logs_file(), nesting, |r, resource| {
+            let text = |k: &str| r[k].as_str().unwrap_or("").to_string();
+            out.push(LogSeen {
+                event_name: text("eventName"),
+                severity_number: r["severityNumber"].as_i64().unwrap_or(0),
+                severity_text: text("severityText"),
+                body: r["body"]["stringValue"].as_str().unwrap_or("").to_string(),
+                time: number(&r["timeUnixNano"]),
+                observed_time: number(&r["observedTimeUnixNano"]),
+                trace_id: text("traceId"),
+                span_id: text("spanId"),
+                attributes: attrs(&r["attributes"]),
+                resource: resource.clone(),
+            });
+        });
+        out
+    }
+
     /// Data points of every metric push, in arrival order.
     pub fn points(&self) -> Vec<PointSeen> {
         let mut out = Vec::new();
@@ -232,6 +262,7 @@ service:
                     attributes: attrs(&p["attributes"]),
                     value,
                     start: number(&p["startTimeUnixNano"]),
+                    time: number(&p["timeUnixNano"]),
                     exemplar_traces: p["exemplars"]
                         .as_array()
                         .into_iter()
@@ -281,6 +312,21 @@ pub struct SpanSeen {
     pub resource: BTreeMap<String, String>,
 }
 
+/// One log record, as the collector's file exporter wrote it.
+#[derive(Debug, Clone)]
+pub struct LogSeen {
+    pub event_name: String,
+    pub severity_number: i64,
+    pub severity_text: String,
+    pub body: String,
+    pub time: f64,
+    pub observed_time: f64,
+    pub trace_id: String,
+    pub span_id: String,
+    pub attributes: BTreeMap<String, String>,
+    pub resource: BTreeMap<String, String>,
+}
+
 /// One data point of a metric push, as the collector's file exporter wrote it.
 #[derive(Debug, Clone)]
 pub struct PointSeen {
@@ -292,6 +338,7 @@ pub struct PointSeen {
     pub attributes: BTreeMap<String, String>,
     pub value: f64,
     pub start: f64,
+    pub time: f64,
     pub exemplar_traces: Vec<String>,
     pub resource: BTreeMap<String, String>,
 }
