@@ -44,6 +44,8 @@
 //! - [`parse`]: one parser per input format, pure functions from bytes to events, with the
 //!   log4j framer and the broker-log parsers (authorizer, server, controller, request log).
 //! - [`event`]: the normalized [`event::SecurityEvent`] and its closed label sets.
+//! - [`privacy`]: optional pseudonymization of principals (HMAC-SHA256) and client addresses
+//!   (prefix-preserving Crypto-PAn), applied to every event right after parsing.
 //! - [`detect`]: stateful detectors on event time (brute force, spraying, probing, new
 //!   principals, log tampering, ...), fed by the pipeline.
 //!
@@ -73,6 +75,7 @@ pub mod metrics;
 pub mod otel;
 pub mod parse;
 pub mod pipeline;
+pub mod privacy;
 pub mod replay;
 pub mod secret;
 pub mod shutdown;
