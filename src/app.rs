@@ -187,7 +187,12 @@ impl App {
             .load()
             .map_err(|p| StartError::Config(p.join("\n")))?;
         if let Some(p) = &privacy {
-            tracing::info!(key_id = p.key_id(), principals = p.switches().principals, addresses = p.switches().addresses, "Pseudonymizing.");
+            tracing::info!(
+                key_id = p.key_id(),
+                principals = p.switches().principals,
+                addresses = p.switches().addresses,
+                "Pseudonymizing."
+            );
         }
         let mut pipeline = Pipeline::new(parsers, metrics.clone()).with_privacy(privacy);
         if let Some(o) = &otel {

@@ -214,10 +214,7 @@ impl Pseudonymizer {
             .expect("32-byte HMAC-SHA256 tag");
         Pseudonymizer {
             key_id: key_id.into(),
-            names: hmac::Key::new(
-                hmac::HMAC_SHA256,
-                derive(PRINCIPAL_KEY_LABEL).as_ref(),
-            ),
+            names: hmac::Key::new(hmac::HMAC_SHA256, derive(PRINCIPAL_KEY_LABEL).as_ref()),
             addresses: CryptoPan::new(&pan_key),
             on,
         }
@@ -300,11 +297,26 @@ impl Pseudonymizer {
             .split_once(':')
             .is_some_and(|(kind, _)| PRINCIPAL_TYPES.contains(&kind));
         match (address, self.on) {
-            (true, Pseudonymize { addresses: true, .. }) => Ok(self.host(value)),
+            (
+                true,
+                Pseudonymize {
+                    addresses: true, ..
+                },
+            ) => Ok(self.host(value)),
             (true, _) => Err(LookupError::AddressesOff),
-            (false, Pseudonymize { principals: true, .. }) => Ok(self.principal(value)),
+            (
+                false,
+                Pseudonymize {
+                    principals: true, ..
+                },
+            ) => Ok(self.principal(value)),
             // A host name, pseudonymized with the addresses.
-            (false, Pseudonymize { addresses: true, .. }) if !typed => Ok(self.name(value)),
+            (
+                false,
+                Pseudonymize {
+                    addresses: true, ..
+                },
+            ) if !typed => Ok(self.name(value)),
             (false, _) => Err(LookupError::PrincipalsOff),
         }
     }
@@ -317,7 +329,9 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub enum LookupError {
     #[error("cannot reverse `{0}`: principals and host names are pseudonymized with HMAC-SHA256, which is one-way; only Crypto-PAn addresses can be reversed. Compute the pseudonyms of the names you suspect instead (`pseudonym NAME`) and compare")]
     OneWay(String),
-    #[error("privacy.pseudonymize.addresses is off: the exporter writes client addresses as they are")]
+    #[error(
+        "privacy.pseudonymize.addresses is off: the exporter writes client addresses as they are"
+    )]
     AddressesOff,
     #[error("privacy.pseudonymize.principals is off: the exporter writes principals as they are")]
     PrincipalsOff,

@@ -31,8 +31,16 @@ fn is_hash(s: &str, key_id: &str) -> bool {
 fn principals_hash_stably_per_key_and_keep_their_type() {
     let p = both("p1", 1);
     let alice = p.principal("User:alice");
-    assert_eq!(alice, p.principal("User:alice"), "same input, same pseudonym");
-    assert_eq!(alice, both("p1", 1).principal("User:alice"), "across restarts");
+    assert_eq!(
+        alice,
+        p.principal("User:alice"),
+        "same input, same pseudonym"
+    );
+    assert_eq!(
+        alice,
+        both("p1", 1).principal("User:alice"),
+        "across restarts"
+    );
     let hash = alice.strip_prefix("User:").unwrap();
     assert!(is_hash(hash, "p1"), "{alice}");
     assert_eq!(p.principal("alice"), hash, "a bare name shares the hash");
@@ -170,7 +178,10 @@ fn lookups_answer_what_the_exporter_writes() {
     assert!(one_way.to_string().contains("one-way"), "{one_way}");
 
     let off = Pseudonymizer::new("p1", &key(1), Pseudonymize::default());
-    assert_eq!(off.lookup("10.1.2.3", false), Err(LookupError::AddressesOff));
+    assert_eq!(
+        off.lookup("10.1.2.3", false),
+        Err(LookupError::AddressesOff)
+    );
     assert_eq!(off.lookup("alice", false), Err(LookupError::PrincipalsOff));
     let hosts = Pseudonymizer::new(
         "p1",
@@ -181,7 +192,10 @@ fn lookups_answer_what_the_exporter_writes() {
         },
     );
     assert_eq!(hosts.lookup("db.example", false), Ok(p.host("db.example")));
-    assert_eq!(hosts.lookup("User:a", false), Err(LookupError::PrincipalsOff));
+    assert_eq!(
+        hosts.lookup("User:a", false),
+        Err(LookupError::PrincipalsOff)
+    );
 }
 
 #[test]
@@ -218,16 +232,36 @@ fn key_files_and_ids_are_checked() {
     );
 
     // 31 bytes and a newline: the newline is not key material.
-    let short = config(dir.path(), Some(&[b'x'; 32][..31].iter().chain(b"\n").copied().collect::<Vec<_>>()), Some("p1")).problems();
+    let short = config(
+        dir.path(),
+        Some(
+            &[b'x'; 32][..31]
+                .iter()
+                .chain(b"\n")
+                .copied()
+                .collect::<Vec<_>>(),
+        ),
+        Some("p1"),
+    )
+    .problems();
     assert_eq!(short.len(), 1, "{short:?}");
-    assert!(short[0].contains("holds 31 byte(s) of key material, at least 32"), "{short:?}");
+    assert!(
+        short[0].contains("holds 31 byte(s) of key material, at least 32"),
+        "{short:?}"
+    );
 
     let bad_id = config(dir.path(), Some(&[b'x'; 32]), Some("P:1")).problems();
-    assert!(bad_id[0].contains("privacy.key_id: `P:1` may hold lowercase"), "{bad_id:?}");
+    assert!(
+        bad_id[0].contains("privacy.key_id: `P:1` may hold lowercase"),
+        "{bad_id:?}"
+    );
     let long_id = config(dir.path(), Some(&[b'x'; 32]), Some("abcdefghi")).problems();
     assert!(long_id[0].contains("1 to 8 characters"), "{long_id:?}");
     let no_id = config(dir.path(), Some(&[b'x'; 32]), None).problems();
-    assert!(no_id[0].starts_with("privacy.key_id: required"), "{no_id:?}");
+    assert!(
+        no_id[0].starts_with("privacy.key_id: required"),
+        "{no_id:?}"
+    );
     let neither = PrivacyConfig {
         pseudonymize: BOTH,
         ..PrivacyConfig::default()
@@ -235,9 +269,17 @@ fn key_files_and_ids_are_checked() {
     .problems();
     assert_eq!(neither.len(), 2, "{neither:?}");
 
-    let ok = config(dir.path(), Some(b"0123456789abcdef0123456789abcdef\r\n"), Some("p1"));
+    let ok = config(
+        dir.path(),
+        Some(b"0123456789abcdef0123456789abcdef\r\n"),
+        Some("p1"),
+    );
     let p = ok.load().unwrap().unwrap();
     let same = Pseudonymizer::new("p1", b"0123456789abcdef0123456789abcdef", BOTH);
-    assert_eq!(p.principal("User:a"), same.principal("User:a"), "line breaks are not key");
+    assert_eq!(
+        p.principal("User:a"),
+        same.principal("User:a"),
+        "line breaks are not key"
+    );
     assert_eq!(p.host("10.0.0.1"), same.host("10.0.0.1"));
 }

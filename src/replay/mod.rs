@@ -557,7 +557,10 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
     let parsers = || Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")));
     metrics.init_log_files(REPLAY_SOURCE);
-    let privacy = options.privacy.load().map_err(|p| ReplayError::Config(p.join("; ")))?;
+    let privacy = options
+        .privacy
+        .load()
+        .map_err(|p| ReplayError::Config(p.join("; ")))?;
     let mut pipeline = Pipeline::new(parsers()?, metrics.clone()).with_privacy(privacy);
     if options.detectors_on() {
         // The detectors work on a second core while this thread reads, parses and counts.
