@@ -24,8 +24,8 @@
 //!
 //! # Layout
 //! Entry points, top down:
-//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`);
-//!   `src/main.rs` only parses them, sets up logging and maps errors to exit codes.
+//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`,
+//!   `pseudonym`); `src/main.rs` only parses them, sets up logging and maps errors to exit codes.
 //! - [`app`]: wiring of a run and its ordered shutdown (stop intake, drain, commit, flush, stop
 //!   HTTP).
 //! - [`demo`]: the embedded demo: a librdkafka mock cluster fed by a generator, and a broker log

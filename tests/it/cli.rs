@@ -48,6 +48,7 @@ fn help_names_every_subcommand_and_flag() {
         "run",
         "demo",
         "check-config",
+        "pseudonym",
         "--web.listen-address",
         "--web.telemetry-path",
         "--log.level",

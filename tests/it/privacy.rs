@@ -16,13 +16,14 @@ use crate::support::{exporter_bin, repo_dir, Sample, Scrape};
 const IDENTIFYING: [&str; 3] = ["principal", "client_host", "subject"];
 
 /// The broker logs replayed: real Kafka 4.4 logs and assembled ones with injections, SSL
-/// distinguished names and IPv6 clients.
-const LOGS: [&str; 6] = [
+/// distinguished names, IPv6 clients and request-log principals.
+const LOGS: [&str; 7] = [
     "authorizer_kafka44_real.log",
     "authorizer_assembled.log",
     "server_kafka44_real.log",
     "server_assembled.log",
     "request_kafka44_real.log",
+    "request_text_pre28_assembled.log",
     "controller_quota_token_assembled.log",
 ];
 
@@ -123,14 +124,18 @@ fn replayed_metrics_name_no_one_and_match_the_pseudonym_command() {
     let plain = Scrape::parse(&plain);
 
     // Who the logs name, as the exporter shows them without privacy: principals and addresses
-    // (a detection's subject may also be a log stream or `all`, which name no one).
+    // (a detection's subject may also be a log stream or `all`, and Kafka's unauthenticated
+    // `User:ANONYMOUS`, which stays as it is, names no one).
     let people: BTreeSet<String> = plain
         .samples
         .iter()
         .flat_map(|s| IDENTIFYING.iter().filter_map(|k| s.labels.get(*k)))
         .filter(|v| v.starts_with("User:") || v.parse::<IpAddr>().is_ok())
+        .filter(|v| *v != "User:ANONYMOUS")
         .cloned()
         .collect();
+    let anonymous = [("principal", "User:ANONYMOUS")];
+    assert!(plain.sum("kafka_security_request_duration_seconds_count", &anonymous) > 0.0);
     for known in [
         "User:carol",
         "User:CN=alice smith,OU=eng,O=Acme",
