@@ -182,7 +182,19 @@ impl App {
             }
             None => None,
         };
-        let mut pipeline = Pipeline::new(parsers, metrics.clone());
+        let privacy = config
+            .privacy
+            .load()
+            .map_err(|p| StartError::Config(p.join("\n")))?;
+        if let Some(p) = &privacy {
+            tracing::info!(
+                key_id = p.key_id(),
+                principals = p.switches().principals,
+                addresses = p.switches().addresses,
+                "Pseudonymizing."
+            );
+        }
+        let mut pipeline = Pipeline::new(parsers, metrics.clone()).with_privacy(privacy);
         if let Some(o) = &otel {
             pipeline = pipeline.with_otel(o.handle.clone());
         }

@@ -82,6 +82,27 @@ pub enum Command {
     /// metrics exposition to stdout and a summary (top denied principals, top failing client
     /// hosts, changes) to stderr.
     Replay(ReplayArgs),
+    /// Print what the exporter writes, under the `privacy:` key of a config file, for each
+    /// principal (`User:alice`), host name or client address (`10.1.2.3`): one pseudonym per
+    /// line. With `--reverse`, the address each Crypto-PAn pseudonym stands for. Exits 64 when
+    /// the config has no usable key or a value has no answer (nothing is printed then).
+    Pseudonym {
+        /// YAML config file with a `privacy:` section.
+        #[arg(
+            long,
+            short,
+            value_name = "FILE",
+            env = "KAFKA_SECURITY_EXPORTER_CONFIG"
+        )]
+        config: PathBuf,
+        /// Reverse address pseudonyms. Principals and host names cannot be reversed: HMAC is
+        /// one-way; compute the pseudonyms of candidate names instead.
+        #[arg(long)]
+        reverse: bool,
+        /// Principals, host names or addresses (pseudonyms with `--reverse`).
+        #[arg(required = true, value_name = "VALUE")]
+        values: Vec<String>,
+    },
     /// Validate a config file: print every problem and exit 64 if there is any.
     CheckConfig {
         /// YAML config file.

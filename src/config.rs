@@ -23,6 +23,10 @@
 //! detectors:                             # see crate::detect::config; every detector on by default
 //!   brute_force: { threshold: 20, window: 5m }
 //! state_dir: /var/lib/kafka-security-exporter   # detectors.json: first-seen memory, baselines
+//! privacy:                               # see crate::privacy; off by default
+//!   pseudonymize: { principals: true, addresses: true }
+//!   key_file: /run/secrets/pseudonym-key
+//!   key_id: p1
 //! ```
 
 use std::fmt;
@@ -36,6 +40,7 @@ use crate::detect::DetectorsConfig;
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
 use crate::parse::{Parsers, ParsersConfig};
+use crate::privacy::PrivacyConfig;
 use crate::sources::fields::{Fields, Problems};
 use crate::sources::file::FileSource;
 pub use crate::sources::file::FileSourceConfig;
@@ -78,6 +83,8 @@ pub struct Config {
     /// principals and client hosts, anomaly baselines). Created if missing. Without it a restart
     /// forgets them: after the learning period every principal would be announced again as new.
     pub state_dir: Option<PathBuf>,
+    /// Pseudonymization of principals and client addresses (`privacy:`); off by default.
+    pub privacy: PrivacyConfig,
 }
 
 /// The `web:` section. Command-line flags override it.
@@ -252,6 +259,7 @@ impl Config {
                 "otlp" => section(&key, value, &mut problems, &mut config.otlp),
                 "detectors" => detectors_section(value, &mut problems, &mut config.detectors),
                 "state_dir" => section(&key, value, &mut problems, &mut config.state_dir),
+                "privacy" => section(&key, value, &mut problems, &mut config.privacy),
                 "sources" => match value {
                     Value::Sequence(items) => {
                         for (i, item) in items.into_iter().enumerate() {
@@ -265,7 +273,7 @@ impl Config {
                     _ => problems.push("sources: must be a list".into()),
                 },
                 other => problems.push(format!(
-                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp, detectors, state_dir"
+                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp, detectors, state_dir, privacy"
                 )),
             }
         }
@@ -312,6 +320,8 @@ impl Config {
                 problems.push(format!("state_dir: `{}` is not a directory", dir.display()));
             }
         }
+        // The key file is read: a missing or short one is reported here, not at start.
+        problems.extend(self.privacy.problems());
         // The OTEL_* environment is checked with the file, so `check-config` reports both.
         if let Err(p) =
             crate::otel::settings::resolve(&self.otlp, &crate::otel::settings::ProcessEnv)

@@ -24,8 +24,8 @@
 //!
 //! # Layout
 //! Entry points, top down:
-//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`);
-//!   `src/main.rs` only parses them, sets up logging and maps errors to exit codes.
+//! - [`cli`]: command-line flags and subcommands (`run`, `demo`, `replay`, `check-config`,
+//!   `pseudonym`); `src/main.rs` only parses them, sets up logging and maps errors to exit codes.
 //! - [`app`]: wiring of a run and its ordered shutdown (stop intake, drain, commit, flush, stop
 //!   HTTP).
 //! - [`demo`]: the embedded demo: a librdkafka mock cluster fed by a generator, and a broker log
@@ -44,6 +44,8 @@
 //! - [`parse`]: one parser per input format, pure functions from bytes to events, with the
 //!   log4j framer and the broker-log parsers (authorizer, server, controller, request log).
 //! - [`event`]: the normalized [`event::SecurityEvent`] and its closed label sets.
+//! - [`privacy`]: optional pseudonymization of principals (HMAC-SHA256) and client addresses
+//!   (prefix-preserving Crypto-PAn), applied to every event right after parsing.
 //! - [`detect`]: stateful detectors on event time (brute force, spraying, probing, new
 //!   principals, log tampering, ...), fed by the pipeline.
 //!
@@ -73,6 +75,7 @@ pub mod metrics;
 pub mod otel;
 pub mod parse;
 pub mod pipeline;
+pub mod privacy;
 pub mod replay;
 pub mod secret;
 pub mod shutdown;

@@ -45,6 +45,11 @@ fn command(cli: Cli) -> ExitCode {
         Command::CheckConfig { file } => check_config(&cli.global, &file),
         Command::Run { config, cluster } => run(&cli.global, &config, cluster),
         Command::Replay(args) => replay_files(&args),
+        Command::Pseudonym {
+            config,
+            reverse,
+            values,
+        } => pseudonym(&config, reverse, &values),
         Command::Demo {
             rate,
             duration_secs,
@@ -91,6 +96,18 @@ fn check_config(flags: &GlobalArgs, file: &Path) -> ExitCode {
                 Some(dir) => out.print(&format!("state_dir: {}", dir.display())),
                 None => out.print("state_dir: none (detector memory is lost at restart)"),
             }
+            let on = config.privacy.pseudonymize;
+            let pseudonymized = [("principals", on.principals), ("addresses", on.addresses)]
+                .into_iter()
+                .filter_map(|(what, on)| on.then_some(what))
+                .collect::<Vec<_>>();
+            match (&config.privacy.key_id, pseudonymized.is_empty()) {
+                (Some(id), false) => out.print(&format!(
+                    "privacy: {} pseudonymized with key {id}",
+                    pseudonymized.join(" and ")
+                )),
+                _ => out.print("privacy: off (principals and addresses as written)"),
+            }
             ExitCode::SUCCESS
         }
         Err(problems) => config_problems(&problems),
@@ -123,6 +140,36 @@ fn run(flags: &GlobalArgs, config: &Path, cluster: Option<String>) -> ExitCode {
         }),
         Err(code) => code,
     }
+}
+
+/// Prints the pseudonym of each value (or, with `reverse`, the address each stands for), or
+/// every value's problem and nothing else.
+fn pseudonym(file: &Path, reverse: bool, values: &[String]) -> ExitCode {
+    let config = match Config::load(file) {
+        Ok(c) => c,
+        Err(problems) => return config_problems(&problems),
+    };
+    let keys = match config.privacy.keys() {
+        Ok(k) => k,
+        Err(problems) => {
+            let at = |p: String| format!("{}: {p}", file.display());
+            return config_problems(&ConfigErrors(problems.into_iter().map(at).collect()));
+        }
+    };
+    let (answers, problems): (Vec<_>, Vec<_>) = values
+        .iter()
+        .map(|v| keys.lookup(v, reverse).map_err(|e| format!("`{v}`: {e}")))
+        .partition(Result::is_ok);
+    if !problems.is_empty() {
+        for p in problems.into_iter().filter_map(Result::err) {
+            Stream::Stderr.print(&format!("error: {p}"));
+        }
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    for answer in answers.into_iter().filter_map(Result::ok) {
+        Stream::Stdout.print(&answer);
+    }
+    ExitCode::SUCCESS
 }
 
 fn replay_files(args: &ReplayArgs) -> ExitCode {

@@ -13,6 +13,7 @@
 //! ([`crate::parse::authorizer::completion`]); [`Pipeline::end_stream`] releases it when the
 //! stream ends.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -37,6 +38,7 @@ use crate::parse::controller_log::Lifecycle;
 use crate::parse::layout::Layout;
 use crate::parse::log4j::{Choice, FramerConfig, LogEntry};
 use crate::parse::{Input, ParseError, Parsed, Parsers, Record, TraceHeaders};
+use crate::privacy::Pseudonymizer;
 
 /// How long (in log time) after a controller's `Creating new QuorumController` line its
 /// `Replayed …` lines are taken as the startup replay when no `Becoming the active controller`
@@ -154,6 +156,8 @@ pub struct Pipeline {
     otel: Option<Arc<otel::Handle>>,
     /// The stateful detectors, when any is on.
     detect: Option<Detectors>,
+    /// Pseudonyms in the place of principals and addresses, when `privacy:` turns them on.
+    privacy: Option<Pseudonymizer>,
 }
 
 impl Pipeline {
@@ -164,6 +168,29 @@ impl Pipeline {
             record_streams: Mutex::new(HashMap::new()),
             otel: None,
             detect: None,
+            privacy: None,
+        }
+    }
+
+    /// Puts pseudonyms in the place of people (`privacy:`) in every event, right after it is
+    /// parsed and before anything records it, so metrics, spans and detections agree.
+    pub fn with_privacy(mut self, privacy: Option<Pseudonymizer>) -> Pipeline {
+        self.privacy = privacy;
+        self
+    }
+
+    /// The one place an event's people are pseudonymized (see [`Pipeline::with_privacy`]).
+    fn pseudonymize(&self, event: &mut SecurityEvent<'_>) {
+        if let Some(p) = &self.privacy {
+            p.event(event);
+        }
+    }
+
+    /// A parse error, with the principal it names pseudonymized.
+    fn pseudonymize_error(&self, error: ParseError) -> ParseError {
+        match &self.privacy {
+            Some(p) => p.error(error),
+            None => error,
         }
     }
 
@@ -263,7 +290,8 @@ impl Pipeline {
             } => return self.apply_entry(source, input, entry, origin, stream),
         };
         match self.parsers.parse(input, framer, record) {
-            Ok(Parsed::Event(event)) => {
+            Ok(Parsed::Event(mut event)) => {
+                self.pseudonymize(&mut event);
                 self.metrics.record(source, &event, SystemTime::now());
                 if let Some(d) = &self.detect {
                     d.observe(source, &event);
@@ -281,6 +309,7 @@ impl Pipeline {
                 self.apply_entries(source, input, &entries, record, (choice, framer))
             }
             Err((format, error)) => {
+                let error = self.pseudonymize_error(error);
                 if input.is_log() && matches!(error, ParseError::Unrecognized) {
                     self.unrecognized_record(source, record, framer);
                 }
@@ -379,6 +408,7 @@ impl Pipeline {
         let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
             Err(error) => {
+                let error = self.pseudonymize_error(error);
                 if entry.suspect || error.is_injection() {
                     self.injected(
                         source,
@@ -407,6 +437,7 @@ impl Pipeline {
                     }
                 }
                 event.origin = origin;
+                self.pseudonymize(&mut event);
                 stream.tails_seen |= injection.has_tail;
                 let cut = injection.tail_missing && stream.tails_seen;
                 if injection.tail_doubtful || cut {
@@ -421,8 +452,12 @@ impl Pipeline {
                 self.record_entry_event(source, stream_name, &event, started, suspect)
             }
             LogOutput::Request(r) => {
+                let principal = match &self.privacy {
+                    Some(p) => p.principal_of(r.principal.as_deref()),
+                    None => r.principal.as_deref().map(Cow::Borrowed),
+                };
                 self.metrics
-                    .record_request(&r.api, r.principal.as_deref(), r.total_time_secs);
+                    .record_request(&r.api, principal.as_deref(), r.total_time_secs);
                 Applied::Skipped
             }
             LogOutput::Lifecycle(Lifecycle::Starting) => {

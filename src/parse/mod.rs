@@ -188,6 +188,20 @@ impl ParseError {
         }
     }
 
+    /// The same error with the principal an injection error names ([`ParseError::injection`])
+    /// replaced by `rename(principal)`; any other error as it is. For pseudonymization.
+    pub fn rename_injection_principal(self, rename: impl FnOnce(&str) -> String) -> ParseError {
+        if let ParseError::InvalidField { problem, .. } = &self {
+            let named = problem.split_once(INJECTION).and_then(|(head, rest)| {
+                Some((head.strip_suffix(' ')?, rest.strip_prefix(PRINCIPAL_MARK)?))
+            });
+            if let Some((head, principal)) = named {
+                return ParseError::injection(head, Some(&rename(principal)));
+            }
+        }
+        self
+    }
+
     pub fn reason(&self) -> &'static str {
         match self {
             ParseError::TooLarge { .. } => "too_large",

@@ -48,6 +48,7 @@ use crate::parse::time::parse_utc_offset;
 use crate::parse::Input;
 use crate::parse::{Parsers, ParsersConfig};
 use crate::pipeline::{Applied, Item, LogStream, Pipeline};
+use crate::privacy::PrivacyConfig;
 use crate::sources::file::stream_key;
 use archive::{EventReader, LogReader};
 use progress::Progress;
@@ -122,6 +123,8 @@ pub struct ReplayOptions {
     pub framer: FramerConfig,
     pub metrics: MetricsConfig,
     pub parsers: ParsersConfig,
+    /// `privacy:` of `--config`: pseudonyms in the exposition and the summary, as in a run.
+    pub privacy: PrivacyConfig,
     /// Whether the detectors run (`--detectors`); `detectors.enabled` can switch them off too.
     pub detect: bool,
     pub detectors: DetectorsConfig,
@@ -253,6 +256,7 @@ impl ReplayOptions {
             },
             metrics: config.metrics,
             parsers: config.parsers,
+            privacy: config.privacy,
             detect: args.detectors == Switch::On,
             detectors,
             progress: match args.progress {
@@ -553,7 +557,11 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
     let parsers = || Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")));
     metrics.init_log_files(REPLAY_SOURCE);
-    let mut pipeline = Pipeline::new(parsers()?, metrics.clone());
+    let privacy = options
+        .privacy
+        .load()
+        .map_err(|p| ReplayError::Config(p.join("; ")))?;
+    let mut pipeline = Pipeline::new(parsers()?, metrics.clone()).with_privacy(privacy);
     if options.detectors_on() {
         // The detectors work on a second core while this thread reads, parses and counts.
         pipeline = pipeline

@@ -34,6 +34,8 @@ const LAYERS: &[&[&str]] = &[
     ],
     // Bytes to events. Depends on `event` (and itself) only: checked on its own below.
     &["parse"],
+    // Pseudonyms put in the place of people in events (and of the principal a parse error names).
+    &["privacy"],
     // Stateful detectors on event time: events in, detections out.
     &["detect"],
     // What the exporter records about events.

@@ -48,6 +48,7 @@ fn help_names_every_subcommand_and_flag() {
         "run",
         "demo",
         "check-config",
+        "pseudonym",
         "--web.listen-address",
         "--web.telemetry-path",
         "--log.level",
@@ -317,4 +318,68 @@ fn a_corrupt_detector_state_file_refuses_to_start() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot load the detector state"), "{err}");
     assert!(err.contains(file.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn check_config_names_a_missing_or_short_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.key");
+    std::fs::write(&short, "0123456789abcdef0123456789abcde\n").unwrap();
+    let missing = dir.path().join("missing.key");
+    for (key, problem) in [
+        (
+            &short,
+            "holds 31 byte(s) of key material, at least 32 are needed",
+        ),
+        (&missing, "cannot read"),
+    ] {
+        let yaml = format!(
+            "privacy:\n  pseudonymize: {{principals: true}}\n  key_file: {}\n  key_id: p1\n",
+            key.display()
+        );
+        let (code, out, err, path) = check_config_file("privacy.yaml", &yaml);
+        assert_eq!(code, 64, "{out}");
+        assert_problems(
+            &err,
+            &[&format!(
+                "{path}: privacy.key_file `{}`: {problem}",
+                key.display()
+            )],
+        );
+        assert!(
+            !err.contains("0123456789abcdef"),
+            "the key is never shown: {err}"
+        );
+    }
+    let (code, _, err, _) = check_config_file(
+        "privacy.yaml",
+        "privacy:\n  pseudonymize: {addresses: true}\n  key_id: P1\n",
+    );
+    assert_eq!(code, 64);
+    assert_problems(
+        &err,
+        &[
+            "privacy.key_file: required",
+            "privacy.key_id: `P1` may hold lowercase letters a-z and digits 0-9 only",
+        ],
+    );
+}
+
+#[test]
+fn check_config_tells_what_is_pseudonymized() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let yaml = format!(
+        "privacy:\n  pseudonymize: {{principals: true, addresses: true}}\n  key_file: {}\n  key_id: p1\n",
+        key.display()
+    );
+    let (code, out, err, _) = check_config_file("privacy.yaml", &yaml);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("privacy: principals and addresses pseudonymized with key p1"),
+        "{out}"
+    );
+    let (_, out, _, _) = check_config_file("plain.yaml", "");
+    assert!(out.contains("privacy: off"), "{out}");
 }

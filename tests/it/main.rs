@@ -26,6 +26,7 @@ mod helm_chart;
 mod layouts;
 mod parse_fixtures;
 mod pasted_lines;
+mod privacy;
 mod readme;
 mod replay_archive;
 mod replay_vendors;
