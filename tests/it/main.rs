@@ -20,6 +20,7 @@ mod e2e_otlp;
 mod e2e_otlp_logs;
 mod e2e_prometheus;
 mod faults_files;
+mod faults_otlp;
 mod faults_process;
 mod file_source;
 mod helm_chart;
