@@ -279,6 +279,9 @@ elif ! java_ok; then
   pkg_installed openjdk-17-jre-headless || missing+=(openjdk-17-jre-headless)
 fi
 have mvn || missing+=(maven)
+# libfaketime: the clock-jump fault test (tests/it/faults_clock.rs) moves the system clock of
+# the exporter alone
+pkg_installed libfaketime || missing+=(libfaketime)
 lint_tools=""
 if (( LINT )); then
   lint_tools=", shellcheck"
@@ -294,7 +297,7 @@ fi
 if (( ${#missing[@]} > 0 )); then
   apt_install "${missing[@]}"
 else
-  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn$lint_tools)"
+  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn, libfaketime$lint_tools)"
 fi
 if have java && ! java_ok; then
   # an older default java stays first on PATH; put Debian's 17 before it

@@ -5,12 +5,13 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::clock;
 use crate::config::{Config, SourceConfig, WebConfig};
 use crate::detect::{self, Engine};
 use crate::export::guard::{self, WebGuard};
@@ -254,6 +255,7 @@ impl App {
         detectors.close();
 
         http.spawn(http::serve(listener, state, http_stop.clone(), grace));
+        http.spawn(watch_clock(metrics.clone(), http_stop.clone()));
         http.spawn(guard::watch(
             guard.clone(),
             metrics.clone(),
@@ -411,10 +413,41 @@ pub async fn run_detectors(
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            _ = ticks.tick() => pipeline.detect_tick("clock", SystemTime::now()),
+            _ = ticks.tick() => pipeline.detect_tick("clock", crate::clock::now()),
             _ = saves.tick() => {
                 save_detectors(&pipeline).await;
             }
+        }
+    }
+}
+
+/// Compares the system clock with the exporter's every second until `stop` (see [`clock`]):
+/// a jump is counted and logged, and its adoption logged.
+async fn watch_clock(metrics: Arc<Metrics>, stop: CancellationToken) {
+    for direction in clock::Direction::ALL {
+        metrics.record_clock_jump(direction.as_str(), 0);
+    }
+    let mut watch = clock::Watch::default();
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = every.tick() => match watch.check() {
+                Some(clock::Jump::Jumped { direction, by }) => {
+                    metrics.record_clock_jump(direction.as_str(), 1);
+                    tracing::warn!(
+                        direction = direction.as_str(),
+                        by = %humantime::format_duration(Duration::from_secs(by.as_secs())),
+                        "The system clock jumped; detector windows and event delays keep the exporter's monotonic time, and follow the new time only if it holds for 10 minutes."
+                    );
+                }
+                Some(clock::Jump::Adopted { direction, by }) => tracing::warn!(
+                    direction = direction.as_str(),
+                    by = %humantime::format_duration(Duration::from_secs(by.as_secs())),
+                    "The system clock's jump held for 10 minutes; the exporter follows it now."
+                ),
+                None => {}
+            },
         }
     }
 }

@@ -58,13 +58,15 @@
 //!   by [`export::guard`].
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
 //!
-//! Foundations: [`secret`] (config values from files or the environment, redacted when printed),
+//! Foundations: [`clock`] (the wall clock without the system clock's jumps), [`secret`] (config
+//! values from files or the environment, redacted when printed),
 //! [`build_info`] (version and revision), [`telemetry`] (the exporter's own logs, rate-limited
 //! warnings), [`shutdown`] (SIGTERM/SIGINT).
 
 pub mod app;
 pub mod build_info;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod detect;

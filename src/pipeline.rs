@@ -292,7 +292,7 @@ impl Pipeline {
         match self.parsers.parse(input, framer, record) {
             Ok(Parsed::Event(mut event)) => {
                 self.pseudonymize(&mut event);
-                self.metrics.record(source, &event, SystemTime::now());
+                self.metrics.record(source, &event, crate::clock::now());
                 if let Some(d) = &self.detect {
                     d.observe(source, &event);
                 }
@@ -374,7 +374,7 @@ impl Pipeline {
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
-        let started = SystemTime::now();
+        let started = crate::clock::now();
         let format = broker_log::route(input, entry);
         self.metrics.record_log_line(format, entry.level);
         let stream_name = stream.name.clone();

@@ -77,6 +77,7 @@ pub mod labels {
     pub const FILE_KIND: Label = closed("file_kind");
     pub const LEVEL: Label = closed("level");
     pub const SIGNAL: Label = closed("signal");
+    pub const DIRECTION: Label = closed("direction");
     pub const VERSION: Label = closed("version");
     pub const REVISION: Label = closed("revision");
     pub const DETECTOR: Label = closed("detector");
@@ -457,6 +458,17 @@ pub const CONTROLLER_REPLAYS_SKIPPED: Metric = Metric {
     doc: "`controller.log` changes not counted because a restarting controller was replaying records it had committed before (between `Creating new QuorumController` and `Becoming the active controller`, at most 30 s of log time).",
 };
 
+pub const CLOCK_JUMPS: Metric = Metric {
+    name: "kafka_security_clock_jumps_total",
+    kind: Kind::Counter,
+    help: "Jumps of the system clock (more than 2 s away from the exporter's monotonic clock), by direction; detector time and event delays do not follow a jump unless it holds for 10 minutes.",
+    labels: &[DIRECTION],
+    opt_in: None,
+    buckets: None,
+    unit: "{jump}",
+    doc: "Jumps of the system clock by `direction` (`forward`, `backward`): a difference of more than 2 s to the exporter's clock, which runs on the monotonic clock and takes NTP-sized drift at once. A jump is logged (WARN) and followed only if it holds for 10 minutes, so one undone sooner (a mis-set clock, a resumed VM, tampering) never moves detector windows, first-seen horizons, log-silence checks or event delays. Present at 0 for both directions.",
+};
+
 pub const BUILD_INFO: Metric = Metric {
     name: "kafka_security_build_info",
     kind: Kind::Gauge,
@@ -568,7 +580,7 @@ pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 34] = [
+pub const ALL: [&Metric; 35] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -593,6 +605,7 @@ pub const ALL: [&Metric; 34] = [
     &LOG_LAYOUT_STREAMS,
     &LOG_FILES_SKIPPED,
     &CONTROLLER_REPLAYS_SKIPPED,
+    &CLOCK_JUMPS,
     &BUILD_INFO,
     &OTLP_EXPORT_FAILURES,
     &OTLP_DROPPED,

@@ -46,6 +46,7 @@ pub mod names {
     pub const SOURCE_UP: &str = c::SOURCE_UP.name;
     pub const REDELIVERED: &str = c::REDELIVERED.name;
     pub const BUILD_INFO: &str = c::BUILD_INFO.name;
+    pub const CLOCK_JUMPS: &str = c::CLOCK_JUMPS.name;
     pub const ACL_CHANGES: &str = c::ACL_CHANGES.name;
     pub const CREDENTIAL_CHANGES: &str = c::CREDENTIAL_CHANGES.name;
     pub const CONFIG_CHANGES: &str = c::CONFIG_CHANGES.name;
@@ -271,6 +272,7 @@ pub struct Metrics {
     partial_lines: IntCounterVec,
     log_layout_streams: IntGaugeVec,
     log_files_skipped: IntGaugeVec,
+    clock_jumps: IntCounterVec,
     controller_replays_skipped: IntCounterVec,
     consumer_lag: IntGaugeVec,
     source_up: IntGaugeVec,
@@ -326,6 +328,7 @@ impl Metrics {
             partial_lines: r.counter(&c::PARTIAL_LINES)?,
             log_layout_streams: r.gauge(&c::LOG_LAYOUT_STREAMS)?,
             log_files_skipped: r.gauge(&c::LOG_FILES_SKIPPED)?,
+            clock_jumps: r.counter(&c::CLOCK_JUMPS)?,
             controller_replays_skipped: r.counter(&c::CONTROLLER_REPLAYS_SKIPPED)?,
             delay: r.histogram(&c::EVENT_DELAY)?,
             parse_errors: r.counter(&c::PARSE_ERRORS)?,
@@ -489,6 +492,12 @@ impl Metrics {
     pub fn init_log_files(&self, source: &str) {
         self.unrecognized_lines.with_label_values(&[source]);
         self.partial_lines.with_label_values(&[source]);
+    }
+
+    /// Counts a jump of the system clock (`direction`: `forward` or `backward`; created at 0 by
+    /// calling with `n` = 0).
+    pub fn record_clock_jump(&self, direction: &str, n: u64) {
+        self.clock_jumps.with_label_values(&[direction]).inc_by(n);
     }
 
     /// Sets `kafka_security_log_files_skipped{source, reason}` to `n` (created at 0 by the first

@@ -71,7 +71,7 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
             problem: "entry was cut at the framer's size limit".into(),
         });
     }
-    parse_message(&entry.message, Some(entry.timestamp), SystemTime::now())
+    parse_message(&entry.message, Some(entry.timestamp), crate::clock::now())
 }
 
 /// Parses one message (`%m`). `Ok(None)` when it is not an Aiven decision line.

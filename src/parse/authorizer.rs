@@ -125,13 +125,13 @@ pub fn parse_decision(entry: &LogEntry) -> Result<Option<Decision<'_>>, ParseErr
     let read = read(
         &entry.message,
         Some(entry.timestamp),
-        SystemTime::now(),
+        crate::clock::now(),
         entry.truncated,
     );
     let read = match read {
         // A pasted line (no layout) may have been shortened by its poster.
         Err(ParseError::Unrecognized) if entry.partial => {
-            read_elided(&entry.message, Some(entry.timestamp), SystemTime::now())
+            read_elided(&entry.message, Some(entry.timestamp), crate::clock::now())
         }
         r => r,
     };

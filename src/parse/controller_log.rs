@@ -50,7 +50,11 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
             None,
         ));
     }
-    parse_message(entry.first_line(), Some(entry.timestamp), SystemTime::now())
+    parse_message(
+        entry.first_line(),
+        Some(entry.timestamp),
+        crate::clock::now(),
+    )
 }
 
 /// What identifies the replayed record behind an event, for de-duplicating replays: the message

@@ -62,7 +62,7 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
             None,
         ));
     }
-    parse_message(&entry.message, Some(entry.timestamp), SystemTime::now())
+    parse_message(&entry.message, Some(entry.timestamp), crate::clock::now())
 }
 
 /// Parses one message (`%m`); `Ok(None)` when it is not a Qubership decision line.

@@ -57,7 +57,7 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
         entry.first_line(),
         entry.continuation(),
         Some(entry.timestamp),
-        SystemTime::now(),
+        crate::clock::now(),
     )
 }
 

@@ -328,7 +328,7 @@ impl EventReader {
             payload: &self.data[self.payload.clone()],
             timestamp: Some(self.timestamp),
             origin,
-            observed_time: SystemTime::now(),
+            observed_time: crate::clock::now(),
             trace_context: None,
         }
     }

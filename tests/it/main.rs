@@ -19,6 +19,7 @@ mod e2e_kafka;
 mod e2e_otlp;
 mod e2e_otlp_logs;
 mod e2e_prometheus;
+mod faults_clock;
 mod faults_files;
 mod faults_otlp;
 mod faults_process;

@@ -104,6 +104,7 @@ fn every_metric_is_documented_exactly() {
     metrics.init_detectors(&[Detector::BruteForce]);
     metrics.init_web_config();
     metrics.set_log_files_skipped("s", "unreadable", 0);
+    metrics.record_clock_jump("forward", 0);
     DetectionRaised {
         source: "s",
         detection: &Detection {

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
@@ -496,7 +496,7 @@ fn apply(
             partition: message.partition(),
             offset: message.offset(),
         },
-        observed_time: SystemTime::now(),
+        observed_time: crate::clock::now(),
         trace_context: trace_headers(message),
     };
     pipeline.apply(
