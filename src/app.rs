@@ -19,6 +19,7 @@ use crate::health::Health;
 use crate::metrics::internal::{DetectorStateFailed, InternalEvent};
 use crate::metrics::Metrics;
 use crate::otel::{self, Otel};
+use crate::output::EventTopic;
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
 use crate::sources::{SourceDeps, SourceError};
@@ -43,6 +44,9 @@ pub enum StartError {
     /// (and later overwrite) what the detectors learnt. Move or fix the file named.
     #[error("cannot load the detector state: {0} (move the file away to start without it)")]
     DetectorState(#[from] detect::StateError),
+    /// The output topic's producer cannot be created (`output.kafka`).
+    #[error("output.kafka: {0}")]
+    Output(String),
     #[error("cannot start the detector thread: {0}")]
     DetectorThread(std::io::Error),
     /// The web config file cannot be loaded: serving without the protection it asks for is not
@@ -152,6 +156,8 @@ pub struct App {
     http: TaskTracker,
     http_stop: CancellationToken,
     otel: Option<Otel>,
+    /// The normalized event topic, flushed after the sources and detectors stopped.
+    output: Option<Arc<EventTopic>>,
     detectors: TaskTracker,
     detectors_stop: CancellationToken,
     grace: Duration,
@@ -185,6 +191,15 @@ impl App {
         let mut pipeline = Pipeline::new(parsers, metrics.clone());
         if let Some(o) = &otel {
             pipeline = pipeline.with_otel(o.handle.clone());
+        }
+        let output = match &config.output.kafka {
+            Some(k) => Some(Arc::new(
+                EventTopic::start(k, metrics.clone()).map_err(StartError::Output)?,
+            )),
+            None => None,
+        };
+        if let Some(o) = &output {
+            pipeline = pipeline.with_output(o.clone());
         }
         if !engine.is_empty() {
             tracing::info!(detectors = ?engine.detectors().iter().map(|d| d.as_str()).collect::<Vec<_>>(), state_dir = ?config.state_dir, "Detectors on.");
@@ -261,6 +276,7 @@ impl App {
             http,
             http_stop,
             otel,
+            output,
             detectors,
             detectors_stop,
             grace,
@@ -302,6 +318,17 @@ impl App {
                 "detector state save",
                 "detector state since the last save (every 60 s) is lost",
             ));
+        }
+        if let Some(output) = self.output {
+            // After the sources and detectors stopped: nothing is published any more.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let closing = tokio::task::spawn_blocking(move || output.close(left));
+            if tokio::time::timeout_at(deadline, closing).await.is_err() {
+                cut.push((
+                    "output topic flush",
+                    "events not yet acknowledged by the output topic are lost",
+                ));
+            }
         }
         if let Some(otel) = self.otel {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -8,6 +8,7 @@
 pub mod capped;
 pub mod catalogue;
 pub mod internal;
+pub mod output;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -59,6 +60,8 @@ pub mod names {
     pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
     pub const OTLP_EXPORT_FAILURES: &str = c::OTLP_EXPORT_FAILURES.name;
     pub const OTLP_DROPPED: &str = c::OTLP_DROPPED.name;
+    pub const OUTPUT_EVENTS: &str = c::OUTPUT_EVENTS.name;
+    pub const OUTPUT_DROPPED: &str = c::OUTPUT_DROPPED.name;
     pub const DETECTIONS: &str = c::DETECTIONS.name;
     pub const DETECTOR_OVERFLOW: &str = c::DETECTOR_OVERFLOW.name;
     pub const DETECTIONS_SUPPRESSED: &str = c::DETECTIONS_SUPPRESSED.name;
@@ -272,6 +275,7 @@ pub struct Metrics {
     source_up: IntGaugeVec,
     otlp_export_failures: IntCounterVec,
     otlp_dropped: IntCounterVec,
+    output: output::OutputMetrics,
     detections: CappedCounterVec,
     detector_overflow: IntCounterVec,
     detections_suppressed: IntCounterVec,
@@ -330,6 +334,10 @@ impl Metrics {
             // OTLP self-metrics: registered always, series created only when OTLP is on.
             otlp_export_failures: r.counter(&c::OTLP_EXPORT_FAILURES)?,
             otlp_dropped: r.counter(&c::OTLP_DROPPED)?,
+            output: output::OutputMetrics::new(
+                r.counter(&c::OUTPUT_EVENTS)?,
+                r.counter(&c::OUTPUT_DROPPED)?,
+            ),
             // Detector metrics: registered always, series created when the detectors start.
             detections: r.capped_counter(&c::DETECTIONS)?,
             detector_overflow: r.counter(&c::DETECTOR_OVERFLOW)?,
