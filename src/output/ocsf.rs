@@ -549,7 +549,8 @@ pub fn write_event(
                 operation,
                 service: service(),
             });
-            if event.resource_type.is_some() || event.resource_name.is_some() {
+            // A resource is named (OCSF requires a name or uid); a type alone stays unmapped.
+            if event.resource_name.is_some() {
                 ev.resources = Some([resource()]);
                 ev.unmapped.resource_type = None;
                 ev.unmapped.resource_name = None;
@@ -563,7 +564,7 @@ pub fn write_event(
             ev.user = Some(User::of(principal));
             let op = s(&event.operation).unwrap_or("UNKNOWN");
             ev.privileges = Some([Privilege(event.permission.map(|p| p.as_str()), op)]);
-            if event.resource_type.is_some() || event.resource_name.is_some() {
+            if event.resource_name.is_some() {
                 ev.resource = Some(resource());
                 ev.unmapped.resource_type = None;
                 ev.unmapped.resource_name = None;

@@ -22,6 +22,7 @@ mod faults_process;
 mod file_source;
 mod helm_chart;
 mod layouts;
+mod output_topic;
 mod parse_fixtures;
 mod pasted_lines;
 mod readme;
