@@ -449,16 +449,7 @@ pub fn write_event(
     let (activity_id, activity_name) = activity(event);
     let (status_id, status) = status(event.outcome);
     let negative = event.outcome.is_negative();
-    let principal = s(&event.principal);
     let client = s(&event.client_host).map(Endpoint::client);
-    let resource = || Resource {
-        kind: s(&event.resource_type),
-        name: s(&event.resource_name),
-    };
-    let service = || Service {
-        name: "kafka",
-        uid: s(&event.cluster_id),
-    };
     let broker = (event.broker_id.is_some() || event.listener.is_some()).then(|| Endpoint {
         svc_name: s(&event.listener),
         uid: s(&event.broker_id),
@@ -518,7 +509,27 @@ pub fn write_event(
             origin: OriginOut::of(&event.origin),
         },
     };
-    match class.uid {
+    class_attributes(&mut ev, event, class.uid, broker);
+    serde_json::to_writer(out, &ev)
+}
+
+/// Sets the attributes of `class_uid` that the other classes do not have.
+fn class_attributes<'a>(
+    ev: &mut Event<'a>,
+    event: &'a SecurityEvent<'_>,
+    class_uid: u32,
+    broker: Option<Endpoint<'a>>,
+) {
+    let principal = s(&event.principal);
+    let resource = || Resource {
+        kind: s(&event.resource_type),
+        name: s(&event.resource_name),
+    };
+    let service = || Service {
+        name: "kafka",
+        uid: s(&event.cluster_id),
+    };
+    match class_uid {
         3002 => {
             ev.user = Some(User::of(principal));
             ev.service = Some(service());
@@ -589,7 +600,6 @@ pub fn write_event(
         ev.unmapped.listener = None;
         ev.unmapped.broker_id = None;
     }
-    serde_json::to_writer(out, &ev)
 }
 
 #[derive(Serialize)]

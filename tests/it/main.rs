@@ -17,6 +17,7 @@ mod e2e_broker_restart;
 mod e2e_detections;
 mod e2e_kafka;
 mod e2e_otlp;
+mod e2e_output_topic;
 mod e2e_prometheus;
 mod faults_process;
 mod file_source;

@@ -103,6 +103,7 @@ fn every_metric_is_documented_exactly() {
     metrics.init_otlp_signals();
     metrics.init_detectors(&[Detector::BruteForce]);
     metrics.init_web_config();
+    metrics.init_output();
     DetectionRaised {
         source: "s",
         detection: &Detection {
