@@ -281,10 +281,11 @@ impl Pipeline {
         match self.parsers.parse(input, framer, record) {
             Ok(Parsed::Event(event)) => {
                 self.metrics.record(source, &event, SystemTime::now());
+                // Published before the detectors see it: a detection it raises comes after it.
+                self.published(&event, record.payload);
                 if let Some(d) = &self.detect {
                     d.observe(source, &event);
                 }
-                self.published(&event, record.payload);
                 self.observed(
                     source,
                     &record.origin,
@@ -491,10 +492,10 @@ impl Pipeline {
             let at = event.event_time.unwrap_or(started);
             self.injected(source, stream_name, at, event.principal.as_deref());
         }
+        self.published(event, raw.as_bytes());
         if let Some(d) = &self.detect {
             d.observe(source, event);
         }
-        self.published(event, raw.as_bytes());
         self.observed(source, &event.origin, None, started, Ok(event));
         Applied::Event(event.format)
     }

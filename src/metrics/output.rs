@@ -86,6 +86,7 @@ pub struct OutputDelivered {
 
 impl InternalEvent for OutputDelivered {
     fn emit(self, metrics: &Metrics) {
+        // The series exists only once the output started (`init_output`), as the README says.
         metrics
             .output
             .events

@@ -15,8 +15,9 @@
 //! detection: 3 Medium for `warning`, 5 Critical for `critical`); `status_id` 1 Success, 2
 //! Failure (failure, denied), 0 Unknown; `time` is the event's own time, else when it was read,
 //! in milliseconds; `metadata.product` names the exporter, `metadata.log_name` the input format,
-//! `metadata.event_code` the input's event type; `raw_data` is the original record or log
-//! message, cut at `raw_data_max_bytes`. The principal is `user` (Authentication, Account Change,
+//! `metadata.event_code` the input's event type; `raw_data` is the original record, or a
+//! broker-log line's message (`%m`: without its time, level and logger), cut at
+//! `raw_data_max_bytes`. The principal is `user` (Authentication, Account Change,
 //! User Access Management: the subject of the event) or `actor.user` (API Activity); the client
 //! is `src_endpoint` (`ip` when it is an address, else `hostname`). Every Kafka field OCSF has no
 //! attribute for (ACL operation, pattern type, listener, client id, rule, origin...) is kept in

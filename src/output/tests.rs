@@ -1050,3 +1050,108 @@ mod mock_cluster {
         );
     }
 }
+
+/// The pipeline's hook: every recorded event, from a record or a broker-log entry, and every
+/// detection leaves for the topic with its raw input; a rejected record does not.
+mod pipeline_hook {
+    use std::sync::Arc;
+
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::Message;
+
+    use super::*;
+    use crate::detect::{DetectorsConfig, Engine};
+    use crate::metrics::MetricsConfig;
+    use crate::parse::log4j::{frame_all, FramerConfig};
+    use crate::parse::{Input, Parsers, ParsersConfig, Record};
+    use crate::pipeline::{Item, LogStream, Pipeline};
+
+    #[test]
+    fn events_and_detections_leave_the_pipeline_with_their_raw_input() {
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic("security-events", 1, 1).unwrap();
+        let bootstrap = cluster.bootstrap_servers();
+        let metrics = Arc::new(Metrics::new(&MetricsConfig::default()).unwrap());
+        let config: KafkaOutputConfig = serde_yaml_ng::from_str(&format!(
+            "topic: security-events\nproperties: {{bootstrap.servers: '{bootstrap}'}}\n"
+        ))
+        .unwrap();
+        let topic = Arc::new(EventTopic::start(&config, metrics.clone()).unwrap());
+        let off = DetectorsConfig {
+            enabled: false,
+            ..DetectorsConfig::default()
+        };
+        // Fires on the 3rd failure of a host.
+        let engine = Engine::new(&off).with_test_detector(Detector::BruteForce, 3, 10);
+        let p = Pipeline::new(
+            Parsers::new(&ParsersConfig::default()).unwrap(),
+            metrics.clone(),
+        )
+        .with_output(topic.clone())
+        .with_detectors(engine);
+
+        let line = |s: u32| {
+            format!("[2026-11-26 14:06:{s:02},546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /10.0.0.7 (channelId=127.0.0.1:19092-10.0.0.7:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)\n")
+        };
+        let log: String = (0..3).map(line).collect();
+        let mut stream = LogStream::default();
+        for entry in frame_all(FramerConfig::default(), log.as_bytes()) {
+            let item = Item::Entry {
+                entry: &entry,
+                origin: Origin::Memory,
+                stream: &mut stream,
+            };
+            p.apply("logs", Input::BrokerLog, item);
+        }
+        p.end_stream("logs", &mut stream);
+        let json = br#"{"timestamp":"2025-03-18T10:15:30Z","event_type":"login","user":"carol","ip":"10.0.0.1","outcome":"success"}"#;
+        p.apply("app", Input::Json, &Record::from_payload(json));
+        p.apply("app", Input::Json, &Record::from_payload(b"{not json"));
+        assert!(topic.flush(Duration::from_secs(10)));
+
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", "hook-test")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        consumer.subscribe(&["security-events"]).unwrap();
+        let mut got = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            match consumer.poll(Duration::from_millis(500)) {
+                Some(Ok(m)) => {
+                    let key = m.key().map(|k| String::from_utf8_lossy(k).into_owned());
+                    let v: serde_json::Value =
+                        serde_json::from_slice(m.payload().unwrap()).unwrap();
+                    got.push((key, v));
+                }
+                _ if got.len() >= 5 => break,
+                _ => {}
+            }
+        }
+        let classes: Vec<_> = got
+            .iter()
+            .map(|(_, v)| v["class_uid"].as_u64().unwrap())
+            .collect();
+        assert_eq!(classes, [3002, 3002, 3002, 2004, 3002], "{got:#?}");
+        // A broker-log entry's raw data is its message: the line without its time, level and
+        // logger.
+        for (key, v) in &got[..3] {
+            assert_eq!(key, &None, "server.log names no principal");
+            assert_eq!(v["src_endpoint"]["ip"], "10.0.0.7");
+            assert!(
+                v["raw_data"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("Failed authentication with /10.0.0.7 (channelId=127.0.0.1:19092-10.0.0.7:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256)"),
+                "{v:#}"
+            );
+        }
+        assert_eq!(got[3].0.as_deref(), Some("10.0.0.7"));
+        assert_eq!(got[3].1["finding_info"]["analytic"]["name"], "brute_force");
+        assert_eq!(got[4].0.as_deref(), Some("carol"));
+        assert_eq!(got[4].1["raw_data"], std::str::from_utf8(json).unwrap());
+    }
+}
