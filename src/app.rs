@@ -517,6 +517,49 @@ mod tests {
         panic!("never: {what}");
     }
 
+    /// `output.kafka` is wired from the config to the pipeline, and what is still queued at
+    /// shutdown (held back here by a long `linger.ms`) is flushed to the topic.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_output_topic_is_flushed_at_shutdown() {
+        use crate::parse::{Input, Record};
+        let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+        cluster.create_topic("security-events", 1, 1).unwrap();
+        let config = Config::parse(&format!(
+            "detectors: {{enabled: false}}\noutput:\n  kafka:\n    topic: security-events\n    properties: {{bootstrap.servers: '{}', linger.ms: 3000}}\n",
+            cluster.bootstrap_servers()
+        ))
+        .unwrap();
+        let web = WebOptions::resolve(Some("127.0.0.1:0"), None, None, &config.web).unwrap();
+        let app = App::start(&config, &web).await.unwrap();
+        let json = br#"{"timestamp":"2025-03-18T10:15:30Z","event_type":"login","user":"carol","ip":"10.0.0.1","outcome":"success"}"#;
+        app.pipeline
+            .apply("app", Input::Json, &Record::from_payload(json));
+        let metrics = app.metrics.clone();
+        // The series of `name` whose labels include `label` (every series has `cluster` too).
+        let sample = |name: &str, label: &str| {
+            String::from_utf8(metrics.render())
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+                .find_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        };
+        assert_eq!(sample("kafka_security_output_events_total", ""), Some(0.0));
+        let started = std::time::Instant::now();
+        app.shutdown().await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "flushed, not lingered"
+        );
+        assert_eq!(sample("kafka_security_output_events_total", ""), Some(1.0));
+        assert_eq!(
+            sample(
+                "kafka_security_output_dropped_total",
+                r#"reason="shutdown""#
+            ),
+            Some(0.0)
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn detectors_are_saved_every_minute_and_a_failed_save_is_counted_not_fatal() {
         use crate::detect::{Detector, DetectorsConfig};
