@@ -15,7 +15,7 @@ use crate::support::{
 };
 
 /// A Confluent audit-log authorization CloudEvent (the shape of a real CP 7.x event).
-fn audit_authorization(principal: &str, granted: bool, host: &str) -> String {
+pub(crate) fn audit_authorization(principal: &str, granted: bool, host: &str) -> String {
     format!(
         r#"{{"specversion":"1.0","id":"{id}","source":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg","type":"io.confluent.kafka.server/authorization","datacontenttype":"application/json","subject":"crn:///kafka=EyVCDzKYSc2vXhyD-z9PXg/topic=orders","time":"2023-02-21T10:26:58.886604Z","data":{{"serviceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg","methodName":"kafka.Produce","resourceName":"crn:///kafka\u003dEyVCDzKYSc2vXhyD-z9PXg/topic\u003dorders","authenticationInfo":{{"principal":"{principal}"}},"authorizationInfo":{{"granted":{granted},"operation":"Write","resourceType":"Topic","resourceName":"orders","patternType":"LITERAL"}},"request":{{"correlation_id":"53","client_id":"console-producer"}},"requestMetadata":{{"client_address":"/{host}"}}}}}}"#,
         id = unique("ev"),

@@ -225,3 +225,41 @@ output:
         "{err}"
     );
 }
+
+/// The end-to-end test's input (`e2e_output_topic`), through the parsers here: what it expects
+/// of the topic holds without the broker too.
+#[test]
+fn the_end_to_end_input_maps_to_what_that_test_expects() {
+    use kafka_security_exporter::parse::{Input, Parsed, Parsers, ParsersConfig, Record};
+    let schema = OcsfSchema::load();
+    let parsers = Parsers::new(&ParsersConfig::default()).unwrap();
+    let audit = crate::e2e_output_topic::audit_authorization("User:alice", false, "172.21.0.1");
+    let login = r#"{"timestamp":"2025-03-18T10:15:31Z","event_type":"login","user":"eve","ip":"10.9.9.9","outcome":"failure"}"#;
+    let mut got = Vec::new();
+    for (input, payload) in [
+        (Input::ConfluentAudit, audit.as_str()),
+        (Input::Json, login),
+    ] {
+        let record = Record::from_payload(payload.as_bytes());
+        let Ok(Parsed::Event(event)) = parsers.parse(input, &FramerConfig::default(), &record)
+        else {
+            panic!("{payload} is not an event");
+        };
+        let v = ocsf(&event, payload);
+        assert_eq!(schema.validate(&v), Vec::<String>::new(), "{v:#}");
+        got.push(v);
+    }
+    assert_eq!(got[0]["class_uid"], 6003);
+    assert_eq!(got[0]["actor"]["user"]["name"], "User:alice");
+    assert_eq!(got[0]["status_id"], 2);
+    assert_eq!(got[0]["src_endpoint"]["ip"], "172.21.0.1");
+    assert_eq!(got[0]["api"]["operation"], "Produce");
+    assert_eq!(got[0]["resources"][0]["name"], "orders");
+    assert_eq!(got[0]["activity_id"], 3);
+    assert_eq!(got[1]["class_uid"], 3002);
+    assert_eq!(got[1]["user"]["name"], "eve");
+    assert_eq!(got[1]["status_id"], 2);
+    assert_eq!(got[1]["src_endpoint"]["ip"], "10.9.9.9");
+    assert_eq!(got[1]["time"], 1_742_292_931_000_i64);
+    assert_eq!(got[1]["metadata"]["log_name"], "json");
+}
