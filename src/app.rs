@@ -20,6 +20,7 @@ use crate::health::Health;
 use crate::metrics::internal::{DetectorStateFailed, InternalEvent};
 use crate::metrics::Metrics;
 use crate::otel::{self, Otel};
+use crate::output::EventTopic;
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
 use crate::sources::{SourceDeps, SourceError};
@@ -44,6 +45,9 @@ pub enum StartError {
     /// (and later overwrite) what the detectors learnt. Move or fix the file named.
     #[error("cannot load the detector state: {0} (move the file away to start without it)")]
     DetectorState(#[from] detect::StateError),
+    /// The output topic's producer cannot be created (`output.kafka`).
+    #[error("output.kafka: {0}")]
+    Output(String),
     #[error("cannot start the detector thread: {0}")]
     DetectorThread(std::io::Error),
     /// The web config file cannot be loaded: serving without the protection it asks for is not
@@ -153,6 +157,8 @@ pub struct App {
     http: TaskTracker,
     http_stop: CancellationToken,
     otel: Option<Otel>,
+    /// The normalized event topic, flushed after the sources and detectors stopped.
+    output: Option<Arc<EventTopic>>,
     detectors: TaskTracker,
     detectors_stop: CancellationToken,
     grace: Duration,
@@ -183,31 +189,7 @@ impl App {
             }
             None => None,
         };
-        let privacy = config
-            .privacy
-            .load()
-            .map_err(|p| StartError::Config(p.join("\n")))?;
-        if let Some(p) = &privacy {
-            tracing::info!(
-                key_id = p.key_id(),
-                principals = p.switches().principals,
-                addresses = p.switches().addresses,
-                "Pseudonymizing."
-            );
-        }
-        let mut pipeline = Pipeline::new(parsers, metrics.clone()).with_privacy(privacy);
-        if let Some(o) = &otel {
-            pipeline = pipeline.with_otel(o.handle.clone());
-        }
-        if !engine.is_empty() {
-            tracing::info!(detectors = ?engine.detectors().iter().map(|d| d.as_str()).collect::<Vec<_>>(), state_dir = ?config.state_dir, "Detectors on.");
-        }
-        let pipeline = Arc::new(
-            pipeline
-                .with_detectors(engine)
-                .with_detector_thread()
-                .map_err(StartError::DetectorThread)?,
-        );
+        let (pipeline, output) = build_pipeline(config, parsers, &metrics, engine, otel.as_ref())?;
         let health = Arc::new(Health::new(metrics.clone()));
         let guard = web_guard(web)?;
 
@@ -275,6 +257,7 @@ impl App {
             http,
             http_stop,
             otel,
+            output,
             detectors,
             detectors_stop,
             grace,
@@ -319,6 +302,17 @@ impl App {
             )),
             Ok(false) => failed += 1,
             Ok(true) => {}
+        }
+        if let Some(output) = self.output {
+            // After the sources and detectors stopped: nothing is published any more.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let closing = tokio::task::spawn_blocking(move || output.close(left));
+            if tokio::time::timeout_at(deadline, closing).await.is_err() {
+                cut.push((
+                    "output topic flush",
+                    "events not yet acknowledged by the output topic are lost",
+                ));
+            }
         }
         if let Some(otel) = self.otel {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -419,6 +413,52 @@ pub async fn run_detectors(
             }
         }
     }
+}
+
+/// The pipeline every source feeds: pseudonyms (`privacy:`), spans and log records (`otlp:`), the
+/// output topic (`output:`) and the detectors on their own thread.
+fn build_pipeline(
+    config: &Config,
+    parsers: Parsers,
+    metrics: &Arc<Metrics>,
+    engine: Engine,
+    otel: Option<&Otel>,
+) -> Result<(Arc<Pipeline>, Option<Arc<EventTopic>>), StartError> {
+    let privacy = config
+        .privacy
+        .load()
+        .map_err(|p| StartError::Config(p.join("\n")))?;
+    if let Some(p) = &privacy {
+        tracing::info!(
+            key_id = p.key_id(),
+            principals = p.switches().principals,
+            addresses = p.switches().addresses,
+            "Pseudonymizing."
+        );
+    }
+    let mut pipeline = Pipeline::new(parsers, metrics.clone()).with_privacy(privacy);
+    if let Some(o) = &otel {
+        pipeline = pipeline.with_otel(o.handle.clone());
+    }
+    let output = match &config.output.kafka {
+        Some(k) => Some(Arc::new(
+            EventTopic::start(k, metrics.clone()).map_err(StartError::Output)?,
+        )),
+        None => None,
+    };
+    if let Some(o) = &output {
+        pipeline = pipeline.with_output(o.clone());
+    }
+    if !engine.is_empty() {
+        tracing::info!(detectors = ?engine.detectors().iter().map(|d| d.as_str()).collect::<Vec<_>>(), state_dir = ?config.state_dir, "Detectors on.");
+    }
+    let pipeline = Arc::new(
+        pipeline
+            .with_detectors(engine)
+            .with_detector_thread()
+            .map_err(StartError::DetectorThread)?,
+    );
+    Ok((pipeline, output))
 }
 
 /// Compares the system clock with the exporter's every second until `stop` (see [`clock`]):
@@ -547,6 +587,49 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("never: {what}");
+    }
+
+    /// `output.kafka` is wired from the config to the pipeline, and what is still queued at
+    /// shutdown (held back here by a long `linger.ms`) is flushed to the topic.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_output_topic_is_flushed_at_shutdown() {
+        use crate::parse::{Input, Record};
+        let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+        cluster.create_topic("security-events", 1, 1).unwrap();
+        let config = Config::parse(&format!(
+            "detectors: {{enabled: false}}\noutput:\n  kafka:\n    topic: security-events\n    properties: {{bootstrap.servers: '{}', linger.ms: 3000}}\n",
+            cluster.bootstrap_servers()
+        ))
+        .unwrap();
+        let web = WebOptions::resolve(Some("127.0.0.1:0"), None, None, &config.web).unwrap();
+        let app = App::start(&config, &web).await.unwrap();
+        let json = br#"{"timestamp":"2025-03-18T10:15:30Z","event_type":"login","user":"carol","ip":"10.0.0.1","outcome":"success"}"#;
+        app.pipeline
+            .apply("app", Input::Json, &Record::from_payload(json));
+        let metrics = app.metrics.clone();
+        // The series of `name` whose labels include `label` (every series has `cluster` too).
+        let sample = |name: &str, label: &str| {
+            String::from_utf8(metrics.render())
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+                .find_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        };
+        assert_eq!(sample("kafka_security_output_events_total", ""), Some(0.0));
+        let started = std::time::Instant::now();
+        app.shutdown().await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "flushed, not lingered"
+        );
+        assert_eq!(sample("kafka_security_output_events_total", ""), Some(1.0));
+        assert_eq!(
+            sample(
+                "kafka_security_output_dropped_total",
+                r#"reason="shutdown""#
+            ),
+            Some(0.0)
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -39,6 +39,7 @@ use serde_yaml_ng::Value;
 use crate::detect::DetectorsConfig;
 use crate::metrics::MetricsConfig;
 use crate::otel::OtlpConfig;
+pub use crate::output::{KafkaOutputConfig, OutputConfig};
 use crate::parse::{Parsers, ParsersConfig};
 use crate::privacy::PrivacyConfig;
 use crate::sources::fields::{Fields, Problems};
@@ -77,6 +78,8 @@ pub struct Config {
     /// OpenTelemetry export; see [`crate::otel::settings`] for the `OTEL_*` variables and
     /// precedence (the file wins over the environment).
     pub otlp: OtlpConfig,
+    /// The normalized event topic (`output:`); off by default. See [`crate::output`].
+    pub output: OutputConfig,
     /// The stateful detectors (`detectors:`); every one on by default.
     pub detectors: DetectorsConfig,
     /// Where the detectors keep what must survive a restart (`detectors.json`: first-seen
@@ -257,6 +260,7 @@ impl Config {
                 "metrics" => section(&key, value, &mut problems, &mut config.metrics),
                 "shutdown" => section(&key, value, &mut problems, &mut config.shutdown),
                 "otlp" => section(&key, value, &mut problems, &mut config.otlp),
+                "output" => section(&key, value, &mut problems, &mut config.output),
                 "detectors" => detectors_section(value, &mut problems, &mut config.detectors),
                 "state_dir" => section(&key, value, &mut problems, &mut config.state_dir),
                 "privacy" => section(&key, value, &mut problems, &mut config.privacy),
@@ -273,7 +277,7 @@ impl Config {
                     _ => problems.push("sources: must be a list".into()),
                 },
                 other => problems.push(format!(
-                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp, detectors, state_dir, privacy"
+                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp, output, detectors, state_dir, privacy"
                 )),
             }
         }
@@ -327,6 +331,14 @@ impl Config {
             crate::otel::settings::resolve(&self.otlp, &crate::otel::settings::ProcessEnv)
         {
             problems.extend(p);
+        }
+        if let Some(kafka) = &self.output.kafka {
+            problems.extend(kafka.problems("output.kafka"));
+            crate::sources::kafka::property_problems(
+                "output.kafka",
+                &kafka.properties,
+                &mut problems,
+            );
         }
         let mut names = std::collections::HashSet::new();
         for (source, i) in self.sources.iter().zip(positions) {

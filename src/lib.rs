@@ -53,6 +53,8 @@
 //! - [`metrics`]: the metric catalogue ([`metrics::catalogue`]: every name, help, label and
 //!   bucket), the registry, the cardinality guard and the exporter's internal events.
 //! - [`otel`]: OpenTelemetry: OTLP metrics (bridged from the registry) and spans.
+//! - [`output`]: the normalized event topic: every event and detection produced to Kafka as
+//!   OCSF or ECS JSON.
 //! - [`export`]: [`export::http`] serves `/metrics`, `/healthz` and `/readyz`, protected by the
 //!   exporter-toolkit web config ([`export::web_config`]: TLS, basic auth), enforced and reloaded
 //!   by [`export::guard`].
@@ -75,6 +77,7 @@ pub mod export;
 pub mod health;
 pub mod metrics;
 pub mod otel;
+pub mod output;
 pub mod parse;
 pub mod pipeline;
 pub mod privacy;

@@ -32,6 +32,7 @@ use crate::metrics::internal::{
 };
 use crate::metrics::Metrics;
 use crate::otel;
+use crate::output::EventTopic;
 use crate::parse::authorizer;
 use crate::parse::broker_log::{self, LogOutput};
 use crate::parse::controller_log::Lifecycle;
@@ -87,6 +88,8 @@ fn partition_name(origin: &Origin<'_>) -> String {
 #[derive(Debug, Clone)]
 struct Held {
     event: SecurityEvent<'static>,
+    /// Its entry's message, for the output topic's `raw_data`.
+    raw: String,
     /// When its entry was read.
     started: SystemTime,
     /// Its line lost its tail to a forged logger: the framer did not see the forgery, so the
@@ -158,6 +161,8 @@ pub struct Pipeline {
     detect: Option<Detectors>,
     /// Pseudonyms in the place of principals and addresses, when `privacy:` turns them on.
     privacy: Option<Pseudonymizer>,
+    /// The normalized event topic, when `output.kafka` is set.
+    output: Option<Arc<EventTopic>>,
 }
 
 impl Pipeline {
@@ -169,6 +174,7 @@ impl Pipeline {
             otel: None,
             detect: None,
             privacy: None,
+            output: None,
         }
     }
 
@@ -201,6 +207,7 @@ impl Pipeline {
         self.detect = (!engine.is_empty()).then(|| {
             let mut d = Detectors::new(engine, self.metrics.clone());
             d.set_otel(self.otel.clone());
+            d.set_output(self.output.clone());
             d
         });
         self
@@ -262,6 +269,16 @@ impl Pipeline {
         self
     }
 
+    /// Produces every recorded event (and, through the detectors, every detection) to `output`.
+    /// Call it before [`Pipeline::with_detector_thread`].
+    pub fn with_output(mut self, output: Arc<EventTopic>) -> Pipeline {
+        if let Some(d) = &mut self.detect {
+            d.set_output(Some(output.clone()));
+        }
+        self.output = Some(output);
+        self
+    }
+
     /// The OpenTelemetry handle, when traces or logs are on (for sources to report cluster ids).
     pub fn otel(&self) -> Option<&Arc<otel::Handle>> {
         self.otel.as_ref()
@@ -293,6 +310,8 @@ impl Pipeline {
             Ok(Parsed::Event(mut event)) => {
                 self.pseudonymize(&mut event);
                 self.metrics.record(source, &event, crate::clock::now());
+                // Published before the detectors see it: a detection it raises comes after it.
+                self.published(&event, record.payload);
                 if let Some(d) = &self.detect {
                     d.observe(source, &event);
                 }
@@ -346,6 +365,14 @@ impl Pipeline {
         }
     }
 
+    /// The output hook, called once per recorded event by every path, with the record or log
+    /// message it was read from. Costs one branch when the output is off.
+    fn published(&self, event: &SecurityEvent<'_>, raw: &[u8]) {
+        if let Some(output) = &self.output {
+            output.publish(event, raw);
+        }
+    }
+
     fn rejected(
         &self,
         source: &str,
@@ -393,7 +420,7 @@ impl Pipeline {
                     return self.record_entry_event(
                         source,
                         stream_name,
-                        &event,
+                        (&event, &held.raw),
                         held.started,
                         true,
                     );
@@ -403,7 +430,13 @@ impl Pipeline {
                 // Not completed: perhaps a broker older than 2.4 writing to the same stream.
                 stream.tails_seen = false;
             }
-            self.record_entry_event(source, stream_name, &held.event, held.started, true);
+            self.record_entry_event(
+                source,
+                stream_name,
+                (&held.event, &held.raw),
+                held.started,
+                true,
+            );
         }
         let output = match broker_log::parse_entry(format, entry) {
             Ok(output) => output,
@@ -443,13 +476,20 @@ impl Pipeline {
                 if injection.tail_doubtful || cut {
                     stream.held = Some(Held {
                         event: event.into_owned(),
+                        raw: entry.message.clone(),
                         started,
                         cut,
                     });
                     return Applied::Skipped;
                 }
                 let suspect = injection.suspect || entry.suspect;
-                self.record_entry_event(source, stream_name, &event, started, suspect)
+                self.record_entry_event(
+                    source,
+                    stream_name,
+                    (&event, &entry.message),
+                    started,
+                    suspect,
+                )
             }
             LogOutput::Request(r) => {
                 let principal = match &self.privacy {
@@ -472,13 +512,13 @@ impl Pipeline {
         }
     }
 
-    /// Records an event read from a broker-log entry (read at `started`); a `suspect` one is also
-    /// counted as a suspected injection.
+    /// Records an event read from a broker-log entry (read at `started`, its message `raw`); a
+    /// `suspect` one is also counted as a suspected injection.
     fn record_entry_event(
         &self,
         source: &str,
         stream_name: &str,
-        event: &SecurityEvent<'_>,
+        (event, raw): (&SecurityEvent<'_>, &str),
         started: SystemTime,
         suspect: bool,
     ) -> Applied {
@@ -488,6 +528,7 @@ impl Pipeline {
             let at = event.event_time.unwrap_or(started);
             self.injected(source, stream_name, at, event.principal.as_deref());
         }
+        self.published(event, raw.as_bytes());
         if let Some(d) = &self.detect {
             d.observe(source, event);
         }
@@ -519,7 +560,7 @@ impl Pipeline {
         };
         let name = stream.name.clone();
         let name = name.as_deref().unwrap_or(source);
-        self.record_entry_event(source, name, &held.event, held.started, true)
+        self.record_entry_event(source, name, (&held.event, &held.raw), held.started, true)
     }
 
     /// The entries of one Kafka record holding broker-log line(s), with the log stream of its

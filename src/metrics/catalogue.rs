@@ -502,6 +502,28 @@ pub const OTLP_DROPPED: Metric = Metric {
     doc: "Spans, metric data points or log records that never reached the collector: span or log queue full, export failed, or rejected by the collector. A failed metric push loses nothing: the next successful one carries its counts again (cumulative values, or a delta since the last successful push).",
 };
 
+pub const OUTPUT_EVENTS: Metric = Metric {
+    name: "kafka_security_output_events_total",
+    kind: Kind::Counter,
+    help: "Normalized events and detections the output topic acknowledged (acks=all).",
+    labels: &[],
+    opt_in: None,
+    buckets: None,
+    unit: "{event}",
+    doc: "Normalized events and detections the output topic (`output.kafka`) acknowledged with `acks=all`, each once (idempotent producer). Present at 0 when the output is on, absent when it is off.",
+};
+
+pub const OUTPUT_DROPPED: Metric = Metric {
+    name: "kafka_security_output_dropped_total",
+    kind: Kind::Counter,
+    help: "Normalized events and detections that never reached the output topic, by reason.",
+    labels: &[REASON],
+    opt_in: None,
+    buckets: None,
+    unit: "{event}",
+    doc: "Normalized events and detections that never reached the output topic, by `reason`: `queue_full` (the bounded producer queue, `output.kafka.queue_max_events`, was full: the topic or broker is down or slower than the input; sources never wait), `too_large` (the JSON is larger than the producer's `message.max.bytes`), `delivery_failed` (not acknowledged within `message.timeout.ms`, or refused by the broker: no such topic, not authorized), `shutdown` (still queued when the shutdown grace period ran out). Present at 0 for every reason when the output is on.",
+};
+
 pub const DETECTIONS: Metric = Metric {
     name: "kafka_security_detections_total",
     kind: Kind::Counter,
@@ -580,7 +602,7 @@ pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 35] = [
+pub const ALL: [&Metric; 37] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -609,6 +631,8 @@ pub const ALL: [&Metric; 35] = [
     &BUILD_INFO,
     &OTLP_EXPORT_FAILURES,
     &OTLP_DROPPED,
+    &OUTPUT_EVENTS,
+    &OUTPUT_DROPPED,
     &DETECTIONS,
     &DETECTOR_OVERFLOW,
     &DETECTIONS_SUPPRESSED,

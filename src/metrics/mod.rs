@@ -7,7 +7,9 @@
 
 pub mod capped;
 pub mod catalogue;
+mod files;
 pub mod internal;
+pub mod output;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -21,7 +23,7 @@ use crate::build_info::{REVISION, VERSION};
 use crate::detect::{self, Detection, Detector};
 use crate::event::{Category, ChangeAction, Format, Outcome, Permission, Rejection, SecurityEvent};
 use crate::parse::broker_log;
-use crate::parse::log4j::{Choice, Level};
+use crate::parse::log4j::Level;
 use crate::parse::Input;
 use crate::parse::ParseError;
 use crate::telemetry::{self, DropReason};
@@ -61,6 +63,8 @@ pub mod names {
     pub const CONTROLLER_REPLAYS_SKIPPED: &str = c::CONTROLLER_REPLAYS_SKIPPED.name;
     pub const OTLP_EXPORT_FAILURES: &str = c::OTLP_EXPORT_FAILURES.name;
     pub const OTLP_DROPPED: &str = c::OTLP_DROPPED.name;
+    pub const OUTPUT_EVENTS: &str = c::OUTPUT_EVENTS.name;
+    pub const OUTPUT_DROPPED: &str = c::OUTPUT_DROPPED.name;
     pub const DETECTIONS: &str = c::DETECTIONS.name;
     pub const DETECTOR_OVERFLOW: &str = c::DETECTOR_OVERFLOW.name;
     pub const DETECTIONS_SUPPRESSED: &str = c::DETECTIONS_SUPPRESSED.name;
@@ -278,6 +282,7 @@ pub struct Metrics {
     source_up: IntGaugeVec,
     otlp_export_failures: IntCounterVec,
     otlp_dropped: IntCounterVec,
+    output: output::OutputMetrics,
     detections: CappedCounterVec,
     detector_overflow: IntCounterVec,
     detections_suppressed: IntCounterVec,
@@ -338,6 +343,10 @@ impl Metrics {
             // OTLP self-metrics: registered always, series created only when OTLP is on.
             otlp_export_failures: r.counter(&c::OTLP_EXPORT_FAILURES)?,
             otlp_dropped: r.counter(&c::OTLP_DROPPED)?,
+            output: output::OutputMetrics::new(
+                r.counter(&c::OUTPUT_EVENTS)?,
+                r.counter(&c::OUTPUT_DROPPED)?,
+            ),
             // Detector metrics: registered always, series created when the detectors start.
             detections: r.capped_counter(&c::DETECTIONS)?,
             detector_overflow: r.counter(&c::DETECTOR_OVERFLOW)?,
@@ -444,68 +453,6 @@ impl Metrics {
         } else {
             self.request_duration.observe(&[api], seconds);
         }
-    }
-
-    /// Counts one broker log entry, by the log it was routed to (`None`: a log that is not
-    /// parsed, `file_kind="other"`) and its level.
-    pub fn record_log_line(&self, routed: Option<Format>, level: Level) {
-        self.log_lines
-            .with_label_values(&[broker_log::file_kind(routed), level.as_str()])
-            .inc();
-    }
-
-    /// Counts `n` broker log lines of `source` that belong to no entry; emit
-    /// [`internal::LinesUnrecognized`].
-    pub(super) fn record_unrecognized_lines(&self, source: &str, n: u64) {
-        self.unrecognized_lines
-            .with_label_values(&[source])
-            .inc_by(n);
-    }
-
-    /// Counts `n` broker log lines of `source` read as partial lines; emit
-    /// [`internal::LinesPartial`].
-    pub(super) fn record_partial_lines(&self, source: &str, n: u64) {
-        self.partial_lines.with_label_values(&[source]).inc_by(n);
-    }
-
-    /// Adds `delta` (1 or -1) streams of `source` read in `choice`; emit
-    /// [`internal::LayoutChosen`] / [`internal::LayoutStreamClosed`].
-    pub(super) fn add_layout_stream(&self, source: &str, choice: Choice, delta: i64) {
-        self.log_layout_streams
-            .with_label_values(&[source, choice.layout.as_str(), choice.prefix.as_str()])
-            .add(delta);
-    }
-
-    /// Counts a failed save of `source`'s checkpoints; emit [`internal::CheckpointFailed`].
-    pub(super) fn record_checkpoint_failure(&self, source: &str) {
-        self.checkpoint_failures.with_label_values(&[source]).inc();
-    }
-
-    /// Creates `kafka_security_checkpoint_failures_total{source}` at 0 for a file source that
-    /// saves checkpoints.
-    pub fn init_checkpoints(&self, source: &str) {
-        self.checkpoint_failures.with_label_values(&[source]);
-    }
-
-    /// Creates `kafka_security_unrecognized_lines_total{source}` at 0 for a source that reads
-    /// broker log files (a file source, `replay`).
-    pub fn init_log_files(&self, source: &str) {
-        self.unrecognized_lines.with_label_values(&[source]);
-        self.partial_lines.with_label_values(&[source]);
-    }
-
-    /// Counts a jump of the system clock (`direction`: `forward` or `backward`; created at 0 by
-    /// calling with `n` = 0).
-    pub fn record_clock_jump(&self, direction: &str, n: u64) {
-        self.clock_jumps.with_label_values(&[direction]).inc_by(n);
-    }
-
-    /// Sets `kafka_security_log_files_skipped{source, reason}` to `n` (created at 0 by the first
-    /// poll's call for every reason).
-    pub fn set_log_files_skipped(&self, source: &str, reason: &str, n: usize) {
-        self.log_files_skipped
-            .with_label_values(&[source, reason])
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Counts a controller change skipped as a startup replay.

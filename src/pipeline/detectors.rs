@@ -21,6 +21,7 @@ use crate::event::SecurityEvent;
 use crate::metrics::internal::{DetectionRaised, InternalEvent};
 use crate::metrics::Metrics;
 use crate::otel;
+use crate::output::EventTopic;
 
 /// Calls a batch holds before it is handed to the detector thread. Large, because each handing
 /// on may wake the thread, which costs tens of microseconds in a VM.
@@ -49,6 +50,7 @@ struct State {
 struct Report {
     metrics: Arc<Metrics>,
     otel: Option<Arc<otel::Handle>>,
+    output: Option<Arc<EventTopic>>,
 }
 
 impl Report {
@@ -61,6 +63,9 @@ impl Report {
             .emit(&self.metrics);
             if let Some(otel) = &self.otel {
                 otel.detection(source, d);
+            }
+            if let Some(output) = &self.output {
+                output.publish_detection(d);
             }
         }
     }
@@ -166,6 +171,7 @@ impl Detectors {
             report: Report {
                 metrics,
                 otel: None,
+                output: None,
             },
             thread: None,
         }
@@ -174,6 +180,11 @@ impl Detectors {
     /// Reports detections as spans through `otel` too (before [`Detectors::on_thread`]).
     pub(super) fn set_otel(&mut self, otel: Option<Arc<otel::Handle>>) {
         self.report.otel = otel;
+    }
+
+    /// Produces detections to the output topic too (before [`Detectors::on_thread`]).
+    pub(super) fn set_output(&mut self, output: Option<Arc<EventTopic>>) {
+        self.report.output = output;
     }
 
     /// Runs the detectors on a thread of their own from now on.

@@ -41,8 +41,9 @@ const LAYERS: &[&[&str]] = &[
     &["detect"],
     // What the exporter records about events.
     &["metrics"],
-    // OTLP output of metrics and traces; readiness and liveness state.
-    &["otel", "health"],
+    // OTLP output of metrics and traces; the normalized event topic (events and detections to
+    // Kafka as OCSF or ECS); readiness and liveness state.
+    &["otel", "output", "health"],
     // Orchestration of one record (parse, record, trace); the HTTP server.
     &["pipeline", "export"],
     // Inputs: Kafka topics and tailed files, each feeding the pipeline.

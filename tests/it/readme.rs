@@ -105,6 +105,7 @@ fn every_metric_is_documented_exactly() {
     metrics.init_web_config();
     metrics.set_log_files_skipped("s", "unreadable", 0);
     metrics.record_clock_jump("forward", 0);
+    metrics.init_output();
     DetectionRaised {
         source: "s",
         detection: &Detection {

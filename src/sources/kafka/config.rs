@@ -208,36 +208,7 @@ impl KafkaSourceConfig {
                 problems.push(format!("{at}.properties.{key}: not allowed here: {why}"));
             }
         }
-        for (key, value) in &self.properties {
-            match value.resolve() {
-                Err(e) => problems.push(format!("{at}.properties.{key}: {e}")),
-                Ok(secret) => {
-                    let v = secret.expose();
-                    // Let librdkafka itself judge each property, so names and values are checked
-                    // exactly as the consumer will see them.
-                    let mut cc = rdkafka::ClientConfig::new();
-                    cc.set(key, v);
-                    cc.set_log_level(rdkafka::config::RDKafkaLogLevel::Emerg);
-                    if let Err(e) = cc.create_native_config() {
-                        // rdkafka appends " <key> <value>" to librdkafka's message, which may
-                        // also quote the value: drop the suffix (we name both) and redact quotes.
-                        let mut error = e.to_string();
-                        if let Some(stripped) = error.strip_suffix(&format!(" {key} {v}")) {
-                            error = stripped.to_string();
-                        }
-                        let shown = if is_sensitive(key) {
-                            error = error.replace(&format!("\"{v}\""), "\"[redacted]\"");
-                            "[redacted]"
-                        } else {
-                            v
-                        };
-                        problems.push(format!(
-                            "{at}.properties.{key}: librdkafka rejects `{shown}`: {error}"
-                        ));
-                    }
-                }
-            }
-        }
+        property_problems(at, &self.properties, problems);
     }
 
     /// The librdkafka configuration for this source's consumer, secrets resolved.
@@ -261,5 +232,45 @@ impl KafkaSourceConfig {
         }
         cc.set("enable.auto.offset.store", "false");
         Ok(cc)
+    }
+}
+
+/// librdkafka's verdict on every property of `properties` (of a source or the output), each
+/// problem prefixed with `at`: a secret that cannot be resolved, a name or value librdkafka
+/// rejects (secret values redacted).
+pub fn property_problems(
+    at: &str,
+    properties: &BTreeMap<String, PropertyValue>,
+    problems: &mut Vec<String>,
+) {
+    for (key, value) in properties {
+        match value.resolve() {
+            Err(e) => problems.push(format!("{at}.properties.{key}: {e}")),
+            Ok(secret) => {
+                let v = secret.expose();
+                // Let librdkafka itself judge each property, so names and values are checked
+                // exactly as the consumer will see them.
+                let mut cc = rdkafka::ClientConfig::new();
+                cc.set(key, v);
+                cc.set_log_level(rdkafka::config::RDKafkaLogLevel::Emerg);
+                if let Err(e) = cc.create_native_config() {
+                    // rdkafka appends " <key> <value>" to librdkafka's message, which may
+                    // also quote the value: drop the suffix (we name both) and redact quotes.
+                    let mut error = e.to_string();
+                    if let Some(stripped) = error.strip_suffix(&format!(" {key} {v}")) {
+                        error = stripped.to_string();
+                    }
+                    let shown = if is_sensitive(key) {
+                        error = error.replace(&format!("\"{v}\""), "\"[redacted]\"");
+                        "[redacted]"
+                    } else {
+                        v
+                    };
+                    problems.push(format!(
+                        "{at}.properties.{key}: librdkafka rejects `{shown}`: {error}"
+                    ));
+                }
+            }
+        }
     }
 }

@@ -40,7 +40,7 @@ use crate::pipeline::{Item, Pipeline};
 use crate::telemetry::RateLimit;
 
 mod config;
-pub use config::{KafkaSourceConfig, TopicConfig};
+pub use config::{property_problems, KafkaSourceConfig, TopicConfig};
 
 /// Why a Kafka source could not start.
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,7 @@ pub mod collector;
 pub mod exporter;
 pub mod exposition;
 pub mod http;
+pub mod ocsf;
 pub mod pki;
 pub mod prometheus;
 pub mod promql;

@@ -1,0 +1,267 @@
+//! The normalized event topic: every event the pipeline records (and every detection) produced
+//! to a Kafka topic as JSON, in OCSF 1.3.0 ([`ocsf`]) or ECS ([`ecs`]), for a centralized
+//! logging system to keep (Kafka Connect sinks carry the topic to Elasticsearch, Splunk, S3).
+//!
+//! Delivery: an idempotent producer with `acks=all` (each event once, in order per principal;
+//! records are keyed by the principal, a detection by its subject). Events are serialized into a
+//! per-thread buffer that is reused, then copied into librdkafka's queue, which batches them
+//! (`linger.ms`) and sends them from its own threads: the pipeline never waits for the topic.
+//! That queue is the bound (`queue_max_events`): when the topic or its broker is down, events
+//! wait in it and, once it is full, are dropped and counted
+//! (`kafka_security_output_dropped_total{reason="queue_full"}`); an event not acknowledged
+//! within `message.timeout.ms` is counted as `delivery_failed`. At shutdown, after the sources
+//! stopped, [`EventTopic::close`] flushes what is queued within the grace period left and counts
+//! what is still queued then as `shutdown`.
+
+pub mod config;
+pub mod ecs;
+pub mod ocsf;
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rdkafka::client::ClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+};
+
+pub use config::{KafkaOutputConfig, OutputConfig, Schema};
+
+use crate::detect::Detection;
+use crate::event::SecurityEvent;
+use crate::metrics::internal::InternalEvent;
+use crate::metrics::output::{OutputDelivered, OutputDrop, OutputDropped};
+use crate::metrics::Metrics;
+
+/// The product name in every record (OCSF `metadata.product`, ECS `observer.product`).
+pub const PRODUCT: &str = "kafka-security-exporter";
+
+/// What the mappings need besides the event.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// `raw_data` (`event.original`) is cut to this many bytes; 0 leaves it out.
+    pub raw_data_max_bytes: usize,
+}
+
+/// The original record or message as text, cut at `max` bytes on a character boundary (and
+/// without a trailing line end); `None` when empty or when `max` is 0. Borrowed unless the
+/// input is not UTF-8.
+pub fn raw_text(raw: &[u8], max: usize) -> Option<Cow<'_, str>> {
+    let raw = raw.trim_ascii_end();
+    if max == 0 || raw.is_empty() {
+        return None;
+    }
+    let cut = &raw[..raw.len().min(max)];
+    Some(match std::str::from_utf8(cut) {
+        Ok(text) => Cow::Borrowed(text),
+        // Cut inside a character: keep the characters before it.
+        Err(e) if e.error_len().is_none() => {
+            Cow::Borrowed(std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or_default())
+        }
+        Err(_) => String::from_utf8_lossy(cut),
+    })
+}
+
+/// Writes `event` in `schema` to `out` (cleared first).
+pub fn write_event(
+    schema: Schema,
+    ctx: &Context,
+    event: &SecurityEvent<'_>,
+    raw: &[u8],
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    out.clear();
+    match schema {
+        Schema::Ocsf => ocsf::write_event(ctx, event, raw, out),
+        Schema::Ecs => ecs::write_event(ctx, event, raw, out),
+    }
+}
+
+/// Writes detection `d` in `schema` to `out` (cleared first).
+pub fn write_detection(
+    schema: Schema,
+    ctx: &Context,
+    d: &Detection,
+    now: SystemTime,
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    out.clear();
+    let uid = detection_uid(d);
+    match schema {
+        Schema::Ocsf => ocsf::write_detection(ctx, d, &uid, now, out),
+        Schema::Ecs => ecs::write_detection(ctx, d, &uid, now, out),
+    }
+}
+
+/// A detection's identifier: its detector, subject and the event time of the event that made it
+/// fire (milliseconds). The same detection raised again after a restart has the same one.
+pub fn detection_uid(d: &Detection) -> String {
+    let at = d
+        .last_event
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |t| t.as_millis());
+    format!("{}:{}:{at}", d.detector.as_str(), d.subject)
+}
+
+/// Counts what librdkafka reports delivered or lost.
+struct Delivery {
+    metrics: Arc<Metrics>,
+    topic: String,
+}
+
+impl ClientContext for Delivery {}
+
+impl ProducerContext for Delivery {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => OutputDelivered { count: 1 }.emit(&self.metrics),
+            Err((error, _)) => OutputDropped {
+                reason: drop_reason(error),
+                count: 1,
+                topic: &self.topic,
+                error: Some(error),
+            }
+            .emit(&self.metrics),
+        }
+    }
+}
+
+fn drop_reason(error: &KafkaError) -> OutputDrop {
+    match error.rdkafka_error_code() {
+        Some(RDKafkaErrorCode::QueueFull) => OutputDrop::QueueFull,
+        Some(RDKafkaErrorCode::MessageSizeTooLarge) => OutputDrop::TooLarge,
+        Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight) => {
+            OutputDrop::Shutdown
+        }
+        _ => OutputDrop::DeliveryFailed,
+    }
+}
+
+thread_local! {
+    /// The JSON of the event being produced, reused by every event of the thread.
+    static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+}
+
+/// The output topic's producer.
+pub struct EventTopic {
+    producer: ThreadedProducer<Delivery>,
+    topic: String,
+    schema: Schema,
+    detections: bool,
+    ctx: Context,
+    metrics: Arc<Metrics>,
+}
+
+impl EventTopic {
+    /// Creates the producer (it connects in the background) and the output's series at 0.
+    pub fn start(config: &KafkaOutputConfig, metrics: Arc<Metrics>) -> Result<EventTopic, String> {
+        let cc = config.client_config()?;
+        let producer = cc
+            .create_with_context(Delivery {
+                metrics: metrics.clone(),
+                topic: config.topic.clone(),
+            })
+            .map_err(|e| format!("cannot create the output producer: {e}"))?;
+        metrics.init_output();
+        tracing::info!(
+            topic = %config.topic,
+            schema = config.schema.as_str(),
+            detections = config.detections,
+            queue_max_events = config.queue_max_events,
+            "Producing normalized events to the output topic."
+        );
+        Ok(EventTopic {
+            producer,
+            topic: config.topic.clone(),
+            schema: config.schema,
+            detections: config.detections,
+            ctx: Context {
+                raw_data_max_bytes: config.raw_data_max_bytes,
+            },
+            metrics,
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Queues `event` (read from `raw`) for the topic, keyed by its principal. Never waits.
+    pub fn publish(&self, event: &SecurityEvent<'_>, raw: &[u8]) {
+        let at = event.event_time.unwrap_or(event.observed_time);
+        BUFFER.with_borrow_mut(
+            |buf| match write_event(self.schema, &self.ctx, event, raw, buf) {
+                Ok(()) => self.send(event.principal.as_deref(), at, buf),
+                Err(e) => self.dropped(OutputDrop::DeliveryFailed, &e),
+            },
+        );
+    }
+
+    /// Queues detection `d` for the topic (when detections are on), keyed by its subject.
+    pub fn publish_detection(&self, d: &Detection) {
+        if !self.detections {
+            return;
+        }
+        BUFFER.with_borrow_mut(|buf| {
+            match write_detection(self.schema, &self.ctx, d, SystemTime::now(), buf) {
+                Ok(()) => self.send(Some(&d.subject), d.last_event, buf),
+                Err(e) => self.dropped(OutputDrop::DeliveryFailed, &e),
+            }
+        });
+    }
+
+    fn send(&self, key: Option<&str>, at: SystemTime, payload: &[u8]) {
+        let mut record = BaseRecord::to(&self.topic).payload(payload);
+        if let Some(key) = key {
+            record = record.key(key.as_bytes());
+        }
+        if let Ok(t) = at.duration_since(UNIX_EPOCH) {
+            record = record.timestamp(i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
+        }
+        if let Err((error, _)) = self.producer.send(record) {
+            self.dropped(drop_reason(&error), &error);
+        }
+    }
+
+    fn dropped(&self, reason: OutputDrop, error: &dyn std::fmt::Display) {
+        OutputDropped {
+            reason,
+            count: 1,
+            topic: &self.topic,
+            error: Some(error),
+        }
+        .emit(&self.metrics);
+    }
+
+    /// Events queued or in flight.
+    pub fn queued(&self) -> usize {
+        usize::try_from(self.producer.in_flight_count()).unwrap_or(0)
+    }
+
+    /// Waits up to `timeout` for every queued event to be acknowledged (blocking: call it off
+    /// the async workers). Returns true when none is left.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.producer.flush(timeout).is_ok() && self.queued() == 0
+    }
+
+    /// The shutdown step, after the sources stopped: flushes within `timeout`, then gives up on
+    /// what is still queued, which is counted as `shutdown` and logged as an error. Blocking.
+    pub fn close(&self, timeout: Duration) {
+        if self.flush(timeout) {
+            tracing::info!(topic = %self.topic, "Flushed the output topic.");
+            return;
+        }
+        self.producer
+            .purge(PurgeConfig::default().queue().inflight());
+        // The purged events' delivery reports count them (reason `shutdown`).
+        let _ = self.producer.flush(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests;
