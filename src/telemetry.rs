@@ -315,6 +315,49 @@ pub fn init(level: LogLevel, format: LogFormat) {
     };
 }
 
+/// [`RateLimit`] per key (e.g. a librdkafka log facility and broker): one message per key per
+/// `period`. At most `max_keys` keys are remembered; when more come, the oldest are forgotten
+/// (their next message gets through).
+pub struct KeyedRateLimit {
+    period: Duration,
+    max_keys: usize,
+    keys: Mutex<std::collections::HashMap<String, (Instant, u64)>>,
+}
+
+impl KeyedRateLimit {
+    pub fn new(period: Duration, max_keys: usize) -> KeyedRateLimit {
+        KeyedRateLimit {
+            period,
+            max_keys,
+            keys: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// `Some(n)` when a message under `key` may be logged now, `n` being how many under it were
+    /// suppressed since its last one; `None` when this one should be suppressed.
+    pub fn check(&self, key: &str) -> Option<u64> {
+        let now = Instant::now();
+        let mut keys = self.keys.lock();
+        if let Some((last, suppressed)) = keys.get_mut(key) {
+            if now.duration_since(*last) < self.period {
+                *suppressed += 1;
+                return None;
+            }
+            *last = now;
+            return Some(std::mem::take(suppressed));
+        }
+        if keys.len() >= self.max_keys {
+            let period = self.period;
+            keys.retain(|_, (last, _)| now.duration_since(*last) < period);
+            if keys.len() >= self.max_keys {
+                keys.clear();
+            }
+        }
+        keys.insert(key.to_string(), (now, 0));
+        Some(0)
+    }
+}
+
 /// Lets one message through per `period` and counts the rest, so a flood of bad records costs a
 /// log line every few seconds rather than one per record.
 pub struct RateLimit {

@@ -22,6 +22,7 @@ mod e2e_output_topic;
 mod e2e_prometheus;
 mod faults_clock;
 mod faults_files;
+mod faults_kafka;
 mod faults_otlp;
 mod faults_process;
 mod file_source;

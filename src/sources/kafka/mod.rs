@@ -37,7 +37,7 @@ use crate::metrics::Metrics;
 use crate::parse::log4j::FramerConfig;
 use crate::parse::{Input, Record, TraceHeaders};
 use crate::pipeline::{Item, Pipeline};
-use crate::telemetry::RateLimit;
+use crate::telemetry::{KeyedRateLimit, RateLimit};
 
 mod config;
 pub use config::{property_problems, KafkaSourceConfig, TopicConfig};
@@ -131,6 +131,9 @@ pub struct SourceContext {
     /// that is older than what was applied, and those records must not be counted again.
     applied: Mutex<HashMap<String, HashMap<i32, i64>>>,
     error_limit: RateLimit,
+    /// librdkafka's own warnings and errors, per facility and broker thread: a broker that
+    /// cannot be reached logs one on every reconnect attempt.
+    log_limit: KeyedRateLimit,
 }
 
 impl SourceContext {
@@ -154,12 +157,25 @@ impl SourceContext {
 impl ClientContext for SourceContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         let source = self.source.as_str();
+        let limited = || {
+            // `[thrd:broker-1:9092/1]: …`: the same trouble with the same broker.
+            let thread = message.split_once("]:").map_or("", |(t, _)| t);
+            self.log_limit.check(&format!("{fac} {thread}"))
+        };
         match level {
             RDKafkaLogLevel::Emerg
             | RDKafkaLogLevel::Alert
             | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => tracing::error!(source, fac, "librdkafka: {message}"),
-            RDKafkaLogLevel::Warning => tracing::warn!(source, fac, "librdkafka: {message}"),
+            | RDKafkaLogLevel::Error => {
+                if let Some(suppressed) = limited() {
+                    tracing::error!(source, fac, suppressed, "librdkafka: {message}");
+                }
+            }
+            RDKafkaLogLevel::Warning => {
+                if let Some(suppressed) = limited() {
+                    tracing::warn!(source, fac, suppressed, "librdkafka: {message}");
+                }
+            }
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
                 tracing::info!(source, fac, "librdkafka: {message}")
             }
@@ -211,6 +227,20 @@ impl ClientContext for SourceContext {
                         %reason,
                         suppressed,
                         "Kafka rejected the exporter's credentials; check the source's sasl.* properties."
+                    );
+                }
+            }
+            Some(RDKafkaErrorCode::Resolve) => {
+                // Until a broker is up again (the next statistics clear it), /readyz says why.
+                self.health.update(source, |s| {
+                    s.error = Some(format!("cannot resolve a broker's name: {reason}"));
+                });
+                if let Some(suppressed) = self.error_limit.check() {
+                    tracing::warn!(
+                        source,
+                        %reason,
+                        suppressed,
+                        "A Kafka broker's name does not resolve; check bootstrap.servers and DNS. Retrying."
                     );
                 }
             }
@@ -341,6 +371,7 @@ impl KafkaSource {
             assigned: Mutex::new(Vec::new()),
             applied: Mutex::new(HashMap::new()),
             error_limit: RateLimit::new(Duration::from_secs(10)),
+            log_limit: KeyedRateLimit::new(Duration::from_secs(60), 256),
         };
         let consumer: StreamConsumer<SourceContext> = client_config
             .create_with_context(context)
