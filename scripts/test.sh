@@ -279,6 +279,8 @@ elif ! java_ok; then
   pkg_installed openjdk-17-jre-headless || missing+=(openjdk-17-jre-headless)
 fi
 have mvn || missing+=(maven)
+# the reference tool of scripts/bench.sh, whose quick mode runs as the e2e_bench test
+have mtail || missing+=(mtail)
 lint_tools=""
 if (( LINT )); then
   lint_tools=", shellcheck"
@@ -294,7 +296,7 @@ fi
 if (( ${#missing[@]} > 0 )); then
   apt_install "${missing[@]}"
 else
-  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn$lint_tools)"
+  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn, mtail$lint_tools)"
 fi
 if have java && ! java_ok; then
   # an older default java stays first on PATH; put Debian's 17 before it

@@ -13,6 +13,7 @@ mod demo;
 mod detect_memory;
 mod detect_scenarios;
 mod e2e_broker_logs;
+mod e2e_bench;
 mod e2e_broker_restart;
 mod e2e_detections;
 mod e2e_kafka;
