@@ -75,8 +75,11 @@ def main():
                 if first is not None and time.monotonic() - first >= float(sys.argv[7]):
                     window = float(sys.argv[6])
                     c0, e0, t0 = cpu_secs(proc.pid), seen, time.monotonic()
+                    conn.close()  # the server closes idle connections
                     time.sleep(window)
-                    c1, e1, t1 = cpu_secs(proc.pid), counted(conn), time.monotonic()
+                    c1, t1 = cpu_secs(proc.pid), time.monotonic()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    e1 = counted(conn)
                     result = f"cores={(c1 - c0) / (t1 - t0):.4f} events={e1 - e0} window_s={t1 - t0:.2f}"
                     break
             elif seen >= n:

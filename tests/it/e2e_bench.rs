@@ -53,10 +53,17 @@ fn e2e_bench_quick_prints_a_table_of_numbers() {
         .stdout(Stdio::null())
         .status()
         .expect("run scripts/bench.sh");
-    assert!(status.success(), "scripts/bench.sh --quick failed: {status}");
+    assert!(
+        status.success(),
+        "scripts/bench.sh --quick failed: {status}"
+    );
 
     let table = std::fs::read_to_string(&out).unwrap();
-    for heading in ["Command: `scripts/bench.sh --quick", "Machine: ", "Versions: "] {
+    for heading in [
+        "Command: `scripts/bench.sh --quick",
+        "Machine: ",
+        "Versions: ",
+    ] {
         assert!(
             table.lines().any(|l| l.starts_with(heading)),
             "no `{heading}` line in:\n{table}"
