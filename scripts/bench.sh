@@ -158,13 +158,14 @@ TOPIC="bench-audit-$EVENTS-$STAMP"
 log "kafka: producing $EVENTS audit events to $TOPIC ($PARTITIONS partitions) …"
 new_topic "$TOPIC"
 produce "$TOPIC" "$EVENTS" -1
-declare -a EXP_RATE EXP_CPU CP_RATE CP_FETCH CP_PROC
+declare -a EXP_RATE EXP_CPU EXP_RSS CP_RATE CP_FETCH CP_PROC
 for i in $(seq "$RUNS"); do
   exporter_config "bench-exp-$STAMP-$i" "$TOPIC" >"$WORK/exporter-$i.yaml"
   line="$(python3 "$SCRIPT_DIR/bench/until_counted.py" "$BIN" "$WORK/exporter-$i.yaml" "$EVENTS" 120)"
   wall="$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' <<<"$line")"
   EXP_RATE+=("$(div "$EVENTS" "$wall")")
   EXP_CPU+=("$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' <<<"$line")")
+  EXP_RSS+=("$(sed -n 's/.*peak_rss_mib=\([0-9]*\).*/\1/p' <<<"$line")")
   read -r cp_wall _ < <(timed "$WORK/cp.txt" "$SCRIPT_DIR/kafka-broker.sh" admin org.apache.kafka.tools.ConsumerPerformance \
     --topic "$TOPIC" --num-records "$EVENTS" --group "bench-cp-$STAMP-$i" --timeout 60000)
   # start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
@@ -229,7 +230,7 @@ row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
   echo
   row measurement exporter reference "reference value" "ratio (exporter / reference)"
   row --- --- --- --- ---
-  row "kafka: start → all counted (events/s)" "$(m "${EXP_RATE[@]}") (CPU $(m "${EXP_CPU[@]}") s)" "ConsumerPerformance nMsg.sec (join → last record)" "$(div "$(m "${CP_RATE[@]}")" 1)" "$(div "$(m "${EXP_RATE[@]}")" "$(m "${CP_RATE[@]}")")"
+  row "kafka: start → all counted (events/s)" "$(m "${EXP_RATE[@]}") (CPU $(m "${EXP_CPU[@]}") s, peak RSS $(m "${EXP_RSS[@]}") MiB)" "ConsumerPerformance nMsg.sec (join → last record)" "$(div "$(m "${CP_RATE[@]}")" 1)" "$(div "$(m "${EXP_RATE[@]}")" "$(m "${CP_RATE[@]}")")"
   row "kafka: start → all counted (events/s)" "$(m "${EXP_RATE[@]}")" "ConsumerPerformance whole process (JVM start → exit)" "$(div "$(m "${CP_PROC[@]}")" 1)" "$(div "$(m "${EXP_RATE[@]}")" "$(m "${CP_PROC[@]}")")"
   row "kafka: start → all counted (events/s)" "$(m "${EXP_RATE[@]}")" "ConsumerPerformance fetch.nMsg.sec (fetching only)" "$(div "$(m "${CP_FETCH[@]}")" 1)" "$(div "$(m "${EXP_RATE[@]}")" "$(m "${CP_FETCH[@]}")")"
   row "kafka: steady $STEADY_RATE events/s (cores; $STEADY_EVENTS events in ${STEADY_WINDOW} s)" "$STEADY_CORES" "goal of issue 14 (cores)" "0.3" "$(div "$STEADY_CORES" 0.3)"

@@ -3,7 +3,7 @@
 
 Usage: until_counted.py BIN CONFIG N TIMEOUT_SECS [steady RATE_WINDOW_SECS WARMUP_SECS]
 
-Prints one line `wall_s=<s> cpu_s=<s> counted=<n>`: wall time from process start until the sum of
+Prints one line `wall_s=<s> cpu_s=<s> counted=<n> peak_rss_mib=<MiB>`: wall time from process start until the sum of
 `kafka_security_events_total` and `kafka_security_parse_errors_total` reaches N (polled every
 10 ms over one kept-alive connection), and the CPU seconds (user + system, from /proc) the
 exporter had used at that moment. The exporter is then stopped with SIGTERM.
@@ -34,6 +34,14 @@ def cpu_secs(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def counted(conn):
@@ -83,7 +91,8 @@ def main():
                     result = f"cores={(c1 - c0) / (t1 - t0):.4f} events={e1 - e0} window_s={t1 - t0:.2f}"
                     break
             elif seen >= n:
-                result = f"wall_s={time.monotonic() - start:.3f} cpu_s={cpu_secs(proc.pid):.3f} counted={seen}"
+                result = (f"wall_s={time.monotonic() - start:.3f} cpu_s={cpu_secs(proc.pid):.3f} "
+                          f"counted={seen} peak_rss_mib={peak_rss_mib(proc.pid):.0f}")
                 break
             time.sleep(0.01)
     finally:
