@@ -282,6 +282,8 @@ have mvn || missing+=(maven)
 # libfaketime: the clock-jump fault test (tests/it/faults_clock.rs) moves the system clock of
 # the exporter alone
 pkg_installed libfaketime || missing+=(libfaketime)
+# the reference tool of scripts/bench.sh, whose quick mode runs as the e2e_bench test
+have mtail || missing+=(mtail)
 lint_tools=""
 if (( LINT )); then
   lint_tools=", shellcheck"
@@ -297,7 +299,7 @@ fi
 if (( ${#missing[@]} > 0 )); then
   apt_install "${missing[@]}"
 else
-  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn, libfaketime$lint_tools)"
+  log "system packages present (gcc, make, pkg-config, python3, curl, libssl-dev, zlib1g-dev, java, mvn, libfaketime, mtail$lint_tools)"
 fi
 if have java && ! java_ok; then
   # an older default java stays first on PATH; put Debian's 17 before it

@@ -525,10 +525,25 @@ async fn cluster_label(config: &Config) -> String {
             kafka.client_config().ok()?.create().ok()?;
         let client = rdkafka::consumer::Consumer::client(&consumer);
         let deadline = std::time::Instant::now() + CLUSTER_ID_TIMEOUT;
+        let topic = kafka
+            .topics
+            .iter()
+            .find_map(|t| t.name.clone())
+            .unwrap_or_else(|| "__consumer_offsets".to_string());
+        let mut answered = false;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() || abandoned.load(std::sync::atomic::Ordering::Relaxed) {
                 return None;
+            }
+            // `fetch_cluster_id` only waits for metadata, and an idle librdkafka client first
+            // connects on its one-second timer; a metadata request (for one topic, not the whole
+            // cluster's) connects at once, and its answer carries the cluster id. Asked until
+            // one is answered; a failed one is retried here.
+            if !answered {
+                answered = client
+                    .fetch_metadata(Some(&topic), left.min(CLUSTER_ID_SLICE))
+                    .is_ok();
             }
             if let Some(id) = client.fetch_cluster_id(left.min(CLUSTER_ID_SLICE)) {
                 return Some(id);

@@ -76,6 +76,17 @@ impl Generator {
         }
     }
 
+    /// The next Confluent audit CloudEvent of the normal mix (five authorizations to one
+    /// authentication), for benchmarks that need the audit topic alone.
+    pub fn next_audit_event(&mut self) -> DemoEvent {
+        self.seq += 1;
+        if self.next_u64() % 6 == 5 {
+            self.audit_authentication()
+        } else {
+            self.audit_authorization()
+        }
+    }
+
     fn audit_authorization(&mut self) -> DemoEvent {
         let user = self.pick(&USERS);
         let host = self.pick(&HOSTS);

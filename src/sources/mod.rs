@@ -1,5 +1,6 @@
 //! Inputs: [`kafka`] (consumer group) and [`file`](mod@file) (tailed broker logs). Each source is one task holding a cancellation token; it applies records through the
-//! [`crate::pipeline::Pipeline`] and commits only what was applied.
+//! [`crate::pipeline::Pipeline`] and commits only what was applied. (The Kafka source's task
+//! hands polling and applying to a thread of its own and waits for it at shutdown.)
 //!
 //! Every source implements [`Source`]; the app and the demo start and stop them without knowing
 //! which kind they are. A source's config lives next to it (`kafka::KafkaSourceConfig`,

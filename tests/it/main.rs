@@ -12,6 +12,7 @@ mod dashboards;
 mod demo;
 mod detect_memory;
 mod detect_scenarios;
+mod e2e_bench;
 mod e2e_broker_logs;
 mod e2e_broker_restart;
 mod e2e_detections;

@@ -25,6 +25,7 @@ pub struct KafkaSourceConfig {
     /// trailing newline removed) or `{ env: NAME }`. `bootstrap.servers` is required.
     /// The exporter sets `enable.auto.offset.store=false` itself (offsets are stored only after an
     /// event is applied) and defaults `queued.max.messages.kbytes=16384`,
+    /// `fetch.queue.backoff.ms=10`, `fetch.min.bytes=262144`, `fetch.wait.max.ms=100`,
     /// `statistics.interval.ms=5000`, `auto.offset.reset=earliest`.
     pub properties: BTreeMap<String, PropertyValue>,
 }
@@ -219,6 +220,16 @@ impl KafkaSourceConfig {
             .set("auto.commit.interval.ms", "5000")
             .set("auto.offset.reset", "earliest")
             .set("queued.max.messages.kbytes", "16384")
+            // librdkafka's default (1000 ms) postpones a partition's next fetch by a second
+            // whenever the prefetch queue is over `queued.max.messages.kbytes`, which a backlog
+            // fills in tens of milliseconds: the consumer then spends most of its time waiting.
+            // The queue stays bounded either way; only the re-check comes sooner.
+            .set("fetch.queue.backoff.ms", "10")
+            // A steady stream is fetched in fewer, fuller responses: at 50k events/s this cut the
+            // exporter's CPU from 0.24 to 0.15 cores. A backlog fills 256 KiB at once; a quiet
+            // topic's records wait at most 100 ms (librdkafka's defaults: 1 byte, 500 ms).
+            .set("fetch.min.bytes", "262144")
+            .set("fetch.wait.max.ms", "100")
             .set("statistics.interval.ms", "5000")
             .set(
                 "client.id",

@@ -2,10 +2,14 @@
 //!
 //! Counting is at-least-once and, across graceful restarts and rebalances, exact:
 //! - `enable.auto.offset.store=false`: a record's offset is stored only after its event has been
-//!   applied to the metric state (records are applied synchronously, one at a time, between polls);
+//!   applied to the metric state. Records are applied synchronously, one at a time, between
+//!   polls, on the source's own thread ([`consume`]); offsets are stored in batches, one per
+//!   partition (the offset after the last applied record), every 1024 records, whenever the queue
+//!   runs dry, and before each of the commits below;
 //! - stored offsets are committed every 5 s (`auto.commit.interval.ms`), synchronously when
 //!   partitions are revoked (in `pre_rebalance`, which librdkafka runs inside the poll, so no
-//!   record is in flight), and synchronously on shutdown before the consumer leaves its group;
+//!   record is in flight; it stores the pending batch first), and synchronously on shutdown
+//!   before the consumer leaves its group;
 //! - after a crash, records since the last commit are counted again by the next process, whose
 //!   counters start from zero anyway (Prometheus sees a counter reset).
 //!
@@ -15,32 +19,33 @@
 //! and `kafka_security_source_up` and `/readyz` say the source is down.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::TopicPartitionList;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::Origin;
 use crate::health::Health;
-use crate::metrics::internal::{InternalEvent, RecordRedelivered};
 use crate::metrics::Metrics;
 use crate::parse::log4j::FramerConfig;
-use crate::parse::{Input, Record, TraceHeaders};
-use crate::pipeline::{Item, Pipeline};
+use crate::parse::Input;
+use crate::pipeline::Pipeline;
 use crate::telemetry::{KeyedRateLimit, RateLimit};
 
 mod config;
+mod consume;
+mod offsets;
 pub use config::{property_problems, KafkaSourceConfig, TopicConfig};
+use offsets::Delivered;
 
 /// Why a Kafka source could not start.
 #[derive(Debug, thiserror::Error)]
@@ -126,10 +131,9 @@ pub struct SourceContext {
     metrics: Arc<Metrics>,
     /// Partitions currently assigned, to drop their lag gauges on revoke.
     assigned: Mutex<Vec<(String, i32)>>,
-    /// Per partition, the offset after the last record this process applied. Kafka re-delivers
-    /// from the last *committed* offset after a rebalance; when a commit failed (broker down),
-    /// that is older than what was applied, and those records must not be counted again.
-    applied: Mutex<HashMap<String, HashMap<i32, i64>>>,
+    /// Per partition, what was applied and which offset is still to be stored. Only the consume
+    /// thread takes the lock (librdkafka runs the rebalance callbacks inside its poll).
+    delivered: Mutex<Delivered>,
     error_limit: RateLimit,
     /// librdkafka's own warnings and errors, per facility and broker thread: a broker that
     /// cannot be reached logs one on every reconnect attempt.
@@ -138,19 +142,23 @@ pub struct SourceContext {
 
 impl SourceContext {
     /// True when this process already applied `message` (a re-delivery after a failed commit);
-    /// otherwise records it as applied.
+    /// otherwise records it as applied. Either way its offset is stored with the next batch.
     fn already_applied(&self, message: &BorrowedMessage<'_>) -> bool {
-        let mut applied = self.applied.lock();
-        let partitions = match applied.get_mut(message.topic()) {
-            Some(p) => p,
-            None => applied.entry(message.topic().to_string()).or_default(),
+        self.delivered
+            .lock()
+            .deliver(message.topic(), message.partition(), message.offset())
+    }
+
+    /// Hands librdkafka the offsets of every record delivered since the last call, one per
+    /// partition: those records have all been applied (or skipped as already applied).
+    fn store_delivered(&self, consumer: &BaseConsumer<Self>) {
+        let Some(offsets) = self.delivered.lock().unstored() else {
+            return;
         };
-        let next = partitions.entry(message.partition()).or_insert(i64::MIN);
-        if message.offset() < *next {
-            return true;
+        if let Err(error) = consumer.store_offsets(&offsets) {
+            // Happens for a partition revoked meanwhile; its new owner re-reads it.
+            tracing::debug!(source = %self.source, %error, "Could not store some offsets.");
         }
-        *next = message.offset() + 1;
-        false
     }
 }
 
@@ -263,8 +271,10 @@ impl ClientContext for SourceContext {
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
-            // Every record returned by earlier polls has been applied and its offset stored, so
-            // committing now hands the revoked partitions over without loss or double counting.
+            // Every record returned by earlier polls has been applied (librdkafka runs this inside
+            // the consume thread's poll); storing their offsets and committing now hands the
+            // revoked partitions over without loss or double counting.
+            self.store_delivered(consumer);
             let committed = match consumer.commit_consumer_state(CommitMode::Sync) {
                 Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => true,
                 Err(error) => {
@@ -279,11 +289,9 @@ impl ConsumerContext for SourceContext {
                 .collect();
             if committed {
                 // The next owner starts exactly where this process stopped.
-                let mut applied = self.applied.lock();
+                let mut delivered = self.delivered.lock();
                 for (topic, partition) in &revoked {
-                    if let Some(partitions) = applied.get_mut(topic) {
-                        partitions.remove(partition);
-                    }
+                    delivered.forget(topic, *partition);
                 }
             }
             let mut assigned = self.assigned.lock();
@@ -340,7 +348,7 @@ impl ConsumerContext for SourceContext {
 pub struct KafkaSource {
     config: KafkaSourceConfig,
     pipeline: Arc<Pipeline>,
-    consumer: Arc<StreamConsumer<SourceContext>>,
+    consumer: Arc<BaseConsumer<SourceContext>>,
 }
 
 impl KafkaSource {
@@ -369,11 +377,11 @@ impl KafkaSource {
             health: health.clone(),
             metrics: pipeline.metrics().clone(),
             assigned: Mutex::new(Vec::new()),
-            applied: Mutex::new(HashMap::new()),
+            delivered: Mutex::new(Delivered::default()),
             error_limit: RateLimit::new(Duration::from_secs(10)),
             log_limit: KeyedRateLimit::new(Duration::from_secs(60), 256),
         };
-        let consumer: StreamConsumer<SourceContext> = client_config
+        let consumer: BaseConsumer<SourceContext> = client_config
             .create_with_context(context)
             .map_err(|error| KafkaSourceError::Create {
                 source_name: name.clone(),
@@ -401,98 +409,110 @@ impl KafkaSource {
     }
 
     /// Consumes until `shutdown` fires, then commits what was applied and leaves the group,
-    /// each step bounded by `grace`.
+    /// each step bounded by `grace`. Records are polled and applied on a thread of the source's
+    /// own ([`consume`]); this task watches for the stop and reports the final commit.
     pub async fn run(self, shutdown: CancellationToken, grace: Duration) {
         let name = self.config.name.clone();
         let consumer = self.consumer;
-        let mut formats = TopicFormats::new(&self.config);
-        let recv_errors = RateLimit::new(Duration::from_secs(10));
-        let mut applied: u64 = 0;
         if let Some(otel) = self.pipeline.otel().cloned() {
-            // The cluster id names the cluster in spans and the OTLP resource. Asked once, off the
-            // async workers; retried until the brokers answer or the source stops.
-            let client = consumer.clone();
-            let source = name.clone();
-            let stop = shutdown.clone();
-            tokio::spawn(async move {
-                while !stop.is_cancelled() {
-                    let c = client.clone();
-                    let id = tokio::task::spawn_blocking(move || {
-                        c.client().fetch_cluster_id(Duration::from_secs(5))
-                    })
-                    .await
-                    .ok()
-                    .flatten();
-                    if let Some(id) = id {
-                        otel.set_cluster_id(&source, &id);
-                        tracing::info!(source = %source, cluster_id = %id, "Kafka cluster id known.");
-                        return;
-                    }
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    }
-                }
-            });
+            cluster_id_for_spans(otel, consumer.clone(), name.clone(), shutdown.clone());
         }
-        loop {
-            let message = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break,
-                m = consumer.recv() => m,
-            };
-            match message {
-                Ok(message) => {
-                    if consumer.context().already_applied(&message) {
-                        RecordRedelivered { source: &name }.emit(self.pipeline.metrics());
-                    } else {
-                        let (format, framer) = formats.get(message.topic());
-                        apply(&self.pipeline, &name, format, &framer, &message);
-                        applied += 1;
-                    }
-                    if let Err(error) = consumer.store_offset_from_message(&message) {
-                        // Happens for a partition revoked meanwhile; its new owner re-reads it.
-                        tracing::debug!(source = %name, %error, "Could not store an offset.");
-                    }
-                }
-                Err(error) => {
-                    // librdkafka reconnects by itself; an error here is an event describing it.
-                    // Drain such events at once: sleeping here would leave the records queued
-                    // behind a backlog of stale outage errors.
-                    if let Some(suppressed) = recv_errors.check() {
-                        tracing::warn!(source = %name, %error, suppressed, "Kafka consume error; librdkafka is retrying.");
-                    }
-                    tokio::task::yield_now().await;
-                }
-            }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (committed_tx, mut committed_rx) = oneshot::channel();
+        let (closed_tx, closed_rx) = oneshot::channel::<()>();
+        let spawned = {
+            let (pipeline, stop, name) = (self.pipeline.clone(), stop.clone(), name.clone());
+            let formats = TopicFormats::new(&self.config);
+            let runtime = tokio::runtime::Handle::current();
+            std::thread::Builder::new()
+                .name(format!("kafka-{name}"))
+                .spawn(move || {
+                    // The pipeline's OTLP hook may spawn onto the runtime.
+                    let _runtime = runtime.enter();
+                    let applied = consume::consume(&consumer, &pipeline, &name, formats, &stop);
+                    consumer.context().store_delivered(&consumer);
+                    let committed = consumer.commit_consumer_state(CommitMode::Sync);
+                    let _ = committed_tx.send((committed, applied));
+                    consumer.unsubscribe();
+                    // Closing the consumer (leaving the group) blocks; done here, off the runtime.
+                    drop(consumer);
+                    drop(closed_tx);
+                })
+        };
+        if let Err(error) = spawned {
+            tracing::error!(source = %name, %error, "Cannot start the Kafka source's consume thread; the source stops.");
+            return;
         }
-
+        let ended = tokio::select! {
+            () = shutdown.cancelled() => None,
+            ended = &mut committed_rx => Some(ended),
+        };
+        stop.store(true, Ordering::Relaxed);
         tracing::info!(source = %name, "Stopping: committing applied offsets and leaving the group.");
-        let closing = consumer.clone();
-        let close = tokio::task::spawn_blocking(move || {
-            let committed = closing.commit_consumer_state(CommitMode::Sync);
-            closing.unsubscribe();
-            drop(closing);
-            committed
-        });
-        match tokio::time::timeout(grace, close).await {
-            Ok(Ok(Ok(()))) => tracing::info!(source = %name, "Offsets committed."),
-            Ok(Ok(Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => {
-                tracing::info!(source = %name, "No new offsets to commit.");
+        let result = match ended {
+            Some(ended) => Ok(ended),
+            None => tokio::time::timeout(grace, committed_rx).await,
+        };
+        let applied = match result {
+            Ok(Ok((committed, applied))) => {
+                log_final_commit(&name, committed);
+                applied
             }
-            Ok(Ok(Err(error))) => {
-                tracing::error!(source = %name, %error, "Final offset commit failed; events since the last commit will be counted again by the next consumer.");
+            Ok(Err(_)) => {
+                tracing::error!(source = %name, "The Kafka source's consume thread failed; events since the last commit will be counted again by the next consumer.");
+                0
             }
-            Ok(Err(error)) => tracing::error!(source = %name, %error, "Final commit task failed."),
             Err(_) => {
-                tracing::error!(source = %name, ?grace, "Final offset commit timed out; events since the last commit will be counted again by the next consumer.")
+                tracing::error!(source = %name, ?grace, "Final offset commit timed out; events since the last commit will be counted again by the next consumer.");
+                0
             }
-        }
-        // Dropping the last handle closes the consumer (leaves the group) on a blocking thread.
-        let _ =
-            tokio::time::timeout(grace, tokio::task::spawn_blocking(move || drop(consumer))).await;
+        };
+        let _ = tokio::time::timeout(grace, closed_rx).await;
         tracing::info!(source = %name, records = applied, "Source stopped.");
     }
+}
+
+/// Logs how the final commit went.
+fn log_final_commit(name: &str, committed: Result<(), KafkaError>) {
+    match committed {
+        Ok(()) => tracing::info!(source = %name, "Offsets committed."),
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {
+            tracing::info!(source = %name, "No new offsets to commit.");
+        }
+        Err(error) => {
+            tracing::error!(source = %name, %error, "Final offset commit failed; events since the last commit will be counted again by the next consumer.");
+        }
+    }
+}
+
+/// The cluster id names the cluster in spans and the OTLP resource. Asked once, off the async
+/// workers; retried until the brokers answer or the source stops.
+fn cluster_id_for_spans(
+    otel: Arc<crate::otel::Handle>,
+    client: Arc<BaseConsumer<SourceContext>>,
+    source: String,
+    stop: CancellationToken,
+) {
+    tokio::spawn(async move {
+        while !stop.is_cancelled() {
+            let c = client.clone();
+            let id = tokio::task::spawn_blocking(move || {
+                c.client().fetch_cluster_id(Duration::from_secs(5))
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(id) = id {
+                otel.set_cluster_id(&source, &id);
+                tracing::info!(source = %source, cluster_id = %id, "Kafka cluster id known.");
+                return;
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    });
 }
 
 impl crate::sources::Source for KafkaSource {
@@ -503,58 +523,4 @@ impl crate::sources::Source for KafkaSource {
     fn run(self: Box<Self>, stop: CancellationToken, grace: Duration) -> crate::sources::Running {
         Box::pin(KafkaSource::run(*self, stop, grace))
     }
-}
-
-/// Turns a Kafka message into a [`Record`] and applies it.
-fn apply(
-    pipeline: &Pipeline,
-    source: &str,
-    format: Input,
-    framer: &FramerConfig,
-    message: &BorrowedMessage<'_>,
-) {
-    let timestamp = message
-        .timestamp()
-        .to_millis()
-        .filter(|ms| *ms >= 0)
-        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms as u64));
-    let record = Record {
-        key: message.key(),
-        payload: message.payload().unwrap_or_default(),
-        timestamp,
-        origin: Origin::Kafka {
-            topic: message.topic().into(),
-            partition: message.partition(),
-            offset: message.offset(),
-        },
-        observed_time: crate::clock::now(),
-        trace_context: trace_headers(message),
-    };
-    pipeline.apply(
-        source,
-        format,
-        Item::Record {
-            record: &record,
-            framer,
-        },
-    );
-}
-
-/// The record's W3C `traceparent` and `tracestate` headers, if it has a `traceparent`. Header
-/// names are matched case-insensitively (W3C names are lowercase; some clients capitalise).
-fn trace_headers<'a>(message: &'a BorrowedMessage<'_>) -> Option<TraceHeaders<'a>> {
-    let headers = message.headers()?;
-    let mut traceparent = None;
-    let mut tracestate = None;
-    for h in headers.iter() {
-        if h.key.eq_ignore_ascii_case("traceparent") {
-            traceparent = traceparent.or(h.value);
-        } else if h.key.eq_ignore_ascii_case("tracestate") {
-            tracestate = tracestate.or(h.value);
-        }
-    }
-    Some(TraceHeaders {
-        traceparent: traceparent?,
-        tracestate,
-    })
 }
