@@ -545,10 +545,9 @@ org.apache.kafka.common.errors.InvalidRequestException: Unexpected Kafka request
             return Ok(());
         };
         let text = format!("{line}\n{rest}");
-        for field in [&e.client_host, &e.listener, &e.broker_id, &e.mechanism] {
-            if let Some(value) = field {
-                proptest::prop_assert!(text.contains(value.as_ref()), "{value:?} not in {text:?}");
-            }
+        let named = [&e.client_host, &e.listener, &e.broker_id, &e.mechanism];
+        for value in named.into_iter().flatten() {
+            proptest::prop_assert!(text.contains(value.as_ref()), "{value:?} not in {text:?}");
         }
         if let Some(principal) = &e.principal {
             let user = principal.strip_prefix("User:").unwrap_or(principal);

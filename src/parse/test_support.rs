@@ -66,7 +66,10 @@ pub(crate) fn near_miss(
                 match kind {
                     0 => s.insert_str(at, &text),
                     1 => s.replace_range(at..end, ""),
-                    2 => s.insert_str(end, &s[at..end].to_string()),
+                    2 => {
+                        let span = s[at..end].to_string();
+                        s.insert_str(end, &span);
+                    }
                     _ => s.truncate(at),
                 }
             }
