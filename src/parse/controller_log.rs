@@ -575,4 +575,62 @@ mod tests {
             Err(ParseError::InvalidField { field: "acl", .. })
         ));
     }
+
+    /// Messages of every record this parser reads (from the tests above), and a ZooKeeper-era
+    /// notification it hands on.
+    const VALID: &[&str] = &[
+        "[QuorumController id=1] Replayed AccessControlEntryRecord for 9hEExFzMR_2SXaA8JGp5Cw, setting StandardAcl[resourceType=TOPIC, resourceName=orders, patternType=LITERAL, principal=User:alice, host=*, operation=DESCRIBE, permissionType=ALLOW]",
+        "[QuorumController id=1] Replayed RemoveAccessControlEntryRecord for 5Ew2wGzDRVqk8p3kYv3QpA, removing StandardAcl(resourceType=GROUP, resourceName=billing, x, patternType=PREFIXED, principal=User:CN=a, O=Acme, host=*, operation=READ, permissionType=DENY)",
+        "[QuorumController id=1] Replayed UserScramCredentialRecord creating new entry for carol with mechanism SCRAM_SHA_256.",
+        "[QuorumController id=1] Replayed RemoveUserScramCredentialRecord for a with mechanism b with mechanism SCRAM_SHA_256.",
+        "[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=TOPIC, name='orders') which set configuration retention.ms to 86400000",
+        "[QuorumController id=1] Replayed ConfigRecord for ConfigResource(type=TOPIC, name='orders') which removed configuration retention.ms",
+        "[QuorumController id=1] Replayed TopicRecord for topic orders with topic ID 61l4URg_RMSJCg0JfeJ0OA.",
+        "[QuorumController id=1] Replayed RemoveTopicRecord for topic orders with ID hYtIr3NlQf6c8Q2sX0v5Ag.",
+        "[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice, client-id=app}) removing producer_byte_rate.",
+        "[QuorumController id=1] Replayed ClientQuotaRecord for ClientQuotaEntity(entries={user=alice}) setting producer_byte_rate to 1024.0.",
+        "[QuorumController id=1] Replayed DelegationTokenRecord for Mn4lQ3gsR3yqVYLw2x1aLg.",
+        "Processing Acl change notification for Topic:LITERAL:orders, versionedAcls : Set(User:alice has Allow permission for operations: Read from hosts: *), zkVersion : 3",
+    ];
+
+    /// The separators and keywords of those messages.
+    #[rustfmt::skip]
+    const TOKENS: &[&str] = &[
+        "[QuorumController id=", "] ", "Replayed ", "StandardAcl[", "StandardAcl(", "resourceType=",
+        "resourceName=", "patternType=", "principal=", "host=", "operation=", "permissionType=",
+        ", ", "=", "[", "]", "(", ")", "{", "}", "'", " with mechanism ", " for ", " to ",
+        " which set configuration ", " which removed configuration ", " with topic ID ", ".",
+        "User:", "\n", " ", "",
+    ];
+
+    /// What an event read from `message` names is in the message.
+    fn check(message: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let _ = change_key(message);
+        let _ = lifecycle(message);
+        let Ok(Some(e)) = parse_message(message, None, SystemTime::UNIX_EPOCH) else {
+            return Ok(());
+        };
+        let named = [&e.principal, &e.resource_name, &e.config_key, &e.broker_id];
+        for value in named.into_iter().flatten() {
+            proptest::prop_assert!(
+                message.contains(value.as_ref()),
+                "{value:?} not in {message:?}"
+            );
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(message in ".*") {
+            check(&message)?;
+        }
+
+        #[test]
+        fn near_misses_never_panic_and_name_only_what_the_message_says(
+            message in test_support::near_miss(VALID, TOKENS),
+        ) {
+            check(&message)?;
+        }
+    }
 }

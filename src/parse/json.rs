@@ -786,4 +786,59 @@ default_category: nope
             ParseError::Unrecognized
         );
     }
+
+    /// Events with the built-in names, flat and nested (from tests/fixtures/json_events/).
+    const VALID: &[&str] = &[
+        r#"{"event_type":"user_login","user":"alice","ip":"/10.0.0.5","outcome":"failed","reason":"invalid password","timestamp":"2024-01-02T03:04:05Z","client_id":"web","mechanism":"SCRAM-SHA-512"}"#,
+        r#"{"eventType":"topic.access","username":"bob","client_ip":"192.0.2.10","result":"DENIED","resource":"payments","action":"write","ts":1714557602}"#,
+        r#"{"@timestamp":"2024-05-02T09:30:00.123Z","event":{"action":"user-login","category":["authentication"],"outcome":"failure","reason":"Invalid credentials"},"user":{"name":"carol"},"source":{"ip":"203.0.113.7"}}"#,
+    ];
+
+    /// JSON's own separators and values, and the built-in field names.
+    #[rustfmt::skip]
+    const TOKENS: &[&str] = &[
+        "{", "}", "[", "]", "\"", ":", ",", "null", "true", "1e999", "-0", "12345678901234567890",
+        "\\u0000", "\\ud800", "\\\"", "\"user\":", "\"event\":", "\"principal\":",
+        "\"outcome\":", "\"event_type\":", "{\"name\":\"x\"}", "[[[[[[[[", "\n", " ", "",
+    ];
+
+    /// An event read from `payload` names only what the payload says (when no JSON escape
+    /// could have changed it).
+    fn check(
+        mapping: &JsonMapping,
+        payload: &str,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let Ok(e) = parse_with(mapping, payload) else {
+            return Ok(());
+        };
+        if !payload.contains('\\') {
+            for value in [&e.principal, &e.client_host, &e.resource_name]
+                .into_iter()
+                .flatten()
+            {
+                proptest::prop_assert!(
+                    payload.contains(value.as_ref()),
+                    "{value:?} not in {payload:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_payloads_never_panic(payload in ".*", bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let mapping = default_mapping();
+            check(&mapping, &payload)?;
+            check(&mapping, &format!("{{{payload}"))?;
+            let _ = parse(&mapping, &Record::from_payload(&bytes));
+        }
+
+        #[test]
+        fn near_misses_never_panic_and_name_only_what_the_payload_says(
+            payload in crate::parse::test_support::near_miss(VALID, TOKENS),
+        ) {
+            check(&default_mapping(), &payload)?;
+        }
+    }
 }

@@ -429,4 +429,58 @@ mod tests {
         assert_eq!(r.client_id.as_deref(), Some(r#"x"errorCode":31"#));
         assert_eq!(r.error_code, None);
     }
+
+    /// Lines of both forms (from the tests above).
+    const VALID: &[&str] = &[
+        METADATA,
+        "Completed request:RequestHeader(apiKey=PRODUCE, apiVersion=8, clientId=producer-1, correlationId=4) -- {acks=-1,timeout=30000,partitionSizes=[orders-0=77]},response:{responses=[{topic=orders,partition_responses=[{partition=0,error_code=29,base_offset=-1}]}],throttle_time_ms=0} from connection 127.0.0.1:9092-127.0.0.1:53422-3;totalTime:2.371,requestQueueTime:0.123,localTime:1.9,remoteTime:0.0,throttleTime:0,responseQueueTime:0.1,sendTime:0.2,securityProtocol:SASL_PLAINTEXT,principal:User:alice,listener:SASL_PLAINTEXT,clientInformation:ClientInformation(softwareName=apache-kafka-java, softwareVersion=2.7.0)",
+        "Completed request:RequestHeader(apiKey=CREATE_ACLS, apiVersion=2, clientId=adminclient-1, correlationId=9, headerVersion=2) -- CreateAclsRequestData(creations=[]),response:CreateAclsResponseData(throttleTimeMs=0, results=[]) from connection 0:0:0:0:0:0:0:1:9093-0:0:0:0:0:0:0:1:5555-12;totalTime:0.5,requestQueueTime:0.1,localTime:0.3,remoteTime:0.0,throttleTime:0,responseQueueTime:0.05,sendTime:0.05,securityProtocol:SSL,principal:User:CN=admin,OU=ops,O=Example,listener:SSL,clientInformation:ClientInformation(softwareName=apache-kafka-java, softwareVersion=2.7.0),forwarded:false,temporaryMemoryBytes:1024,messageConversionsTime:0.3",
+    ];
+
+    /// The separators and keywords of both forms.
+    #[rustfmt::skip]
+    const TOKENS: &[&str] = &[
+        "Completed request:", "RequestHeader(", "apiKey=", ", apiVersion=", ", clientId=",
+        ", correlationId=", ", headerVersion=", ") -- ", " from connection ", ";totalTime:",
+        ",principal:", ",listener:", ",securityProtocol:", "\"principal\":", "\"totalTimeMs\":",
+        "\"requestHeader\":", "\"clientId\":", "\"errorCode\":", "\"requestApiKeyName\":",
+        "{", "}", "[", "]", "\"", ":", ",", "-1", "1e999", "NaN", "\\u0000", "\n", " ", "",
+    ];
+
+    /// A request read from `message` has a finite, non-negative time, and names only what
+    /// the message says (when no JSON escape could have changed it).
+    fn check(message: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let Ok(Some(r)) = parse_message(message) else {
+            return Ok(());
+        };
+        proptest::prop_assert!(r.total_time_secs.is_finite() && r.total_time_secs >= 0.0);
+        if !message.contains('\\') {
+            for value in [&r.principal, &r.client_id, &r.listener]
+                .into_iter()
+                .flatten()
+            {
+                proptest::prop_assert!(
+                    message.contains(value.as_ref()),
+                    "{value:?} not in {message:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(message in ".*", body in ".*") {
+            check(&message)?;
+            check(&format!("{PREFIX}{body}"))?;
+            check(&format!("{PREFIX}RequestHeader({body}"))?;
+        }
+
+        #[test]
+        fn near_misses_never_panic_and_name_only_what_the_line_says(
+            message in crate::parse::test_support::near_miss(VALID, TOKENS),
+        ) {
+            check(&message)?;
+        }
+    }
 }

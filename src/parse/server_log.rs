@@ -356,7 +356,7 @@ pub fn reason_for(message: &str) -> Reason {
 mod tests {
     use super::*;
     use crate::parse::log4j::{frame_all, FramerConfig};
-    use crate::parse::test_support::assert_fields;
+    use crate::parse::test_support::{assert_fields, near_miss};
 
     fn one(first: &str) -> SecurityEvent<'_> {
         parse_parts(first, "", None, SystemTime::UNIX_EPOCH)
@@ -513,6 +513,68 @@ org.apache.kafka.common.errors.InvalidRequestException: Unexpected Kafka request
             "[SocketServer listenerType=BROKER, nodeId=1] Unexpected error from /127.0.0.1; closing connection",
         ] {
             assert_eq!(parse_parts(line, "", None, SystemTime::UNIX_EPOCH), Ok(None), "{line}");
+        }
+    }
+
+    /// Lines of every shape this parser reads (from the tests above).
+    const VALID: &[&str] = &[
+        "[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:19092-127.0.0.1:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256)",
+        "[SocketServer listenerType=ZK_BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:9098-127.0.0.1:33004-8) (userId=badmin, errorMessage=Authentication failed: Invalid username or password)",
+        "CEF:1|Qubership|Kafka|2.7.1|AUTHENTICATION|[SocketServer brokerId=1] Failed authentication with /172.25.0.1 (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512)|1|result=FAILED type=audit_log_type",
+        "[SocketServer brokerId=0] Failed authentication with /10.0.0.5 (Unsupported SASL mechanism PLAIN)",
+        "[SocketServer listenerType=ZK_BROKER, nodeId=1] Failed authentication with /0:0:0:0:0:0:0:1 (channelId=0:0:0:0:0:0:0:1:9093-0:0:0:0:0:0:0:1:59568-1060) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512)",
+        "[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:9094-127.0.0.1:53140-2-14) (SSL handshake failed)",
+        "[SocketServer listenerType=BROKER, nodeId=1] Failed re-authentication with /127.0.0.1 (channelId=127.0.0.1:9092-127.0.0.1:53124-0-12) (Cannot change principals during re-authentication from User.alice: User.bob)",
+        "[SocketServer listenerType=BROKER, nodeId=1] Unexpected error from /127.0.0.1 (channelId=127.0.0.1:9092-127.0.0.1:53150-0-15); closing connection",
+        "Rejected connection from /127.0.0.2, address already has the configured maximum of 2 connections.",
+    ];
+
+    /// The separators and keywords of those lines.
+    #[rustfmt::skip]
+    const TOKENS: &[&str] = &[
+        "Failed authentication with ", "Failed re-authentication with ", "Rejected connection from ",
+        "Unexpected error from ", "; closing connection", "[SocketServer ", "listenerType=", "nodeId=",
+        "brokerId=", "channelId=", "userId=", "errorMessage=", " with SASL mechanism ", "CEF:1|",
+        "|", " (", ")", "(", "/", ", ", "=", ":", "\n", "\r", " ", "[", "]", "User:", "",
+    ];
+
+    /// What an event read from `line` names is in the line: its client address, listener and
+    /// the user of its principal.
+    fn check(line: &str, rest: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let Ok(Some(e)) = parse_parts(line, rest, None, SystemTime::UNIX_EPOCH) else {
+            return Ok(());
+        };
+        let text = format!("{line}\n{rest}");
+        let named = [&e.client_host, &e.listener, &e.broker_id, &e.mechanism];
+        for value in named.into_iter().flatten() {
+            proptest::prop_assert!(text.contains(value.as_ref()), "{value:?} not in {text:?}");
+        }
+        if let Some(principal) = &e.principal {
+            let user = principal.strip_prefix("User:").unwrap_or(principal);
+            proptest::prop_assert!(text.contains(user), "{principal:?} not in {text:?}");
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(line in ".*", rest in ".*") {
+            check(&line, &rest)?;
+            check(&line, "")?;
+        }
+
+        #[test]
+        fn near_misses_never_panic_and_name_only_what_the_line_says(
+            line in near_miss(VALID, TOKENS),
+            rest in near_miss(VALID, TOKENS),
+        ) {
+            check(&line, "")?;
+            check(&line, &rest)?;
+            // And framed as a server.log entry, whatever the framer makes of it.
+            let log = format!("[2025-03-18 10:21:00,000] WARN {line} (kafka.network.Selector)\n{rest}\n");
+            for entry in frame_all(FramerConfig::default(), log.as_bytes()) {
+                let _ = parse(&entry);
+            }
         }
     }
 }

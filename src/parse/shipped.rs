@@ -152,4 +152,70 @@ mod tests {
         ));
         assert!(matches!(entries("{nope"), Err(ParseError::InvalidJson(_))));
     }
+
+    /// Records as shippers deliver them: plain lines and lines wrapped by Docker, ECS and
+    /// journald (from the tests above).
+    const VALID: &[&str] = &[
+        "[2026-11-26 14:06:17,000] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n",
+        r#"{"log":"[2026-11-26 14:06:17,000] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n","stream":"stdout"}"#,
+        r#"{"@timestamp":"2026-11-26T14:06:17.000Z","log.level":"WARN","message":"Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1","log.logger":"kafka.authorizer.logger"}"#,
+        r#"{"MESSAGE":"[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (SSL handshake failed) (org.apache.kafka.common.network.Selector)"}"#,
+    ];
+
+    /// Separators of JSON and of log4j lines.
+    #[rustfmt::skip]
+    const TOKENS: &[&str] = &[
+        "{", "}", "\"", ":", ",", "\"log\":", "\"message\":", "\"level\":", "\"time\":",
+        "\"logger\":", "\"LOUD\"", "\\n", "\\r\\n", "\n", "\r", "[2026-11-26 14:06:18,000] ",
+        "INFO ", "ERROR ", " (kafka.authorizer.logger)", " (", ")", "[", "]", " ", "",
+    ];
+
+    const MAX_ENTRY_BYTES: usize = 256;
+
+    /// Frames `payload`; for a plain payload, every entry is within the entry limit and names a
+    /// logger the payload names.
+    fn check(payload: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let framer = FramerConfig {
+            max_entry_bytes: MAX_ENTRY_BYTES,
+            ..FramerConfig::default()
+        };
+        let Ok((entries, _)) =
+            log_entries_choosing(&Record::from_payload(payload.as_bytes()), &framer)
+        else {
+            return Ok(());
+        };
+        if first_byte(payload.as_bytes()) == Some(b'{') {
+            return Ok(());
+        }
+        for e in &entries {
+            proptest::prop_assert!(
+                e.message.len() <= MAX_ENTRY_BYTES,
+                "{} bytes: {e:?}",
+                e.message.len()
+            );
+            if let Some(logger) = &e.logger {
+                proptest::prop_assert!(
+                    payload.contains(logger.as_str()),
+                    "{logger:?} not in {payload:?}"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_records_never_panic(payload in ".*", bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            check(&payload)?;
+            check(&format!("{{\"log\":{payload}"))?;
+            let _ = log_entries(&Record::from_payload(&bytes), &FramerConfig::default());
+        }
+
+        #[test]
+        fn near_misses_never_panic(
+            payload in crate::parse::test_support::near_miss(VALID, TOKENS),
+        ) {
+            check(&payload)?;
+        }
+    }
 }

@@ -39,3 +39,48 @@ pub(crate) fn assert_fields(event: &SecurityEvent<'_>, expected: &[(&str, Option
         assert_eq!(got, *want, "field `{key}` of {fields:?}");
     }
 }
+
+/// Valid inputs made near misses: one of `valid`, then up to four edits at character
+/// boundaries, each inserting one of `tokens` (a parser's own separators and keywords) or
+/// arbitrary text, deleting or doubling a short span, or cutting the rest off. Inputs that
+/// reach deep into a parser, where arbitrary strings rarely get.
+pub(crate) fn near_miss(
+    valid: &'static [&'static str],
+    tokens: &'static [&'static str],
+) -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let text = prop_oneof![
+        3 => proptest::sample::select(tokens).prop_map(str::to_string),
+        1 => any::<String>(),
+    ];
+    let edit = (0u8..4, any::<usize>(), 0usize..24, text);
+    (
+        proptest::sample::select(valid),
+        proptest::collection::vec(edit, 1..5),
+    )
+        .prop_map(|(line, edits)| {
+            let mut s = line.to_string();
+            for (kind, at, len, text) in edits {
+                let at = boundary(&s, at % (s.len() + 1));
+                let end = boundary(&s, (at + len).min(s.len()));
+                match kind {
+                    0 => s.insert_str(at, &text),
+                    1 => s.replace_range(at..end, ""),
+                    2 => {
+                        let span = s[at..end].to_string();
+                        s.insert_str(end, &span);
+                    }
+                    _ => s.truncate(at),
+                }
+            }
+            s
+        })
+}
+
+/// The character boundary at or before byte `at` of `s`.
+fn boundary(s: &str, mut at: usize) -> usize {
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}

@@ -299,6 +299,13 @@ fn every_switch_on_renders_every_object() {
     assert_eq!(logs_vol["hostPath"]["path"], s("/var/log/kafka"));
     let state_vol = named(&pod["volumes"], "state");
     assert_eq!(state_vol["hostPath"]["type"], s("DirectoryOrCreate"));
+    // The checkpoint directory is given to the logs' user the values name.
+    let init = named(&pod["initContainers"], "state-dir-owner");
+    assert_eq!(
+        init["command"],
+        serde_yaml_ng::from_str::<Value>("[chown, '1000:1000', /var/lib/kafka-security-exporter]")
+            .unwrap()
+    );
     assert_eq!(pod["nodeSelector"]["node-role/kafka"], s("true"));
     assert_eq!(pod["securityContext"]["runAsUser"], Value::from(1000));
     assert_eq!(
@@ -777,6 +784,93 @@ fn the_web_config_secret_is_mounted_passed_and_scraped_with_tls_and_basic_auth()
         "webConfig.config.basic_auth_users.prometheus=hunter2",
     ])
     .contains("basic_auth_users"));
+}
+
+/// The log-tail pods' `initContainers` with these values.
+fn log_tail_init_containers(extra: &[&str]) -> Value {
+    let mut args = vec!["--set", "logTail.enabled=true"];
+    args.extend_from_slice(extra);
+    let objs = render(&args);
+    one(&objs, "DaemonSet")["spec"]["template"]["spec"]["initContainers"].clone()
+}
+
+#[test]
+fn the_log_tail_state_dir_is_given_to_the_pods_user_by_a_chown_only_init_container() {
+    // The kubelet creates a missing hostPath directory as root with mode 0755; the exporter runs
+    // as 65532, so before it starts the directory must become its own, with least privilege.
+    let objs = render(&["--set", "logTail.enabled=true"]);
+    let pod = &one(&objs, "DaemonSet")["spec"]["template"]["spec"];
+    let state = named(&pod["volumes"], "state");
+    assert_eq!(
+        state["hostPath"],
+        serde_yaml_ng::from_str::<Value>(
+            "{path: /var/lib/kafka-security-exporter, type: DirectoryOrCreate}"
+        )
+        .unwrap()
+    );
+    let inits = pod["initContainers"].as_sequence().unwrap();
+    assert_eq!(inits.len(), 1, "{inits:?}");
+    let init = &inits[0];
+    assert_eq!(init["name"], s("state-dir-owner"));
+    // The exporter's own image (its runtime has coreutils): no second image to trust.
+    assert_eq!(init["image"], pod["containers"][0]["image"]);
+    let expected: Value = serde_yaml_ng::from_str(
+        "
+command: [chown, '65532:65532', /var/lib/kafka-security-exporter]
+securityContext:
+  runAsUser: 0
+  runAsGroup: 0
+  runAsNonRoot: false
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  privileged: false
+  capabilities: {drop: [ALL], add: [CHOWN]}
+volumeMounts:
+  - {name: state, mountPath: /var/lib/kafka-security-exporter}
+",
+    )
+    .unwrap();
+    for key in ["command", "securityContext", "volumeMounts"] {
+        assert_eq!(init[key], expected[key], "initContainers[0].{key}");
+    }
+    assert_eq!(init["resources"]["limits"]["memory"], s("32Mi"));
+    // The exporter itself stays non-root with nothing added; the pod's seccomp profile applies
+    // to the init container too.
+    let c = &pod["containers"][0];
+    assert_eq!(c["securityContext"]["capabilities"]["add"], Value::Null);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], Value::Bool(true));
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        s("RuntimeDefault")
+    );
+    assert_eq!(pod["securityContext"]["runAsUser"], Value::from(65532));
+
+    // The owner follows the pod's user and group.
+    let inits = log_tail_init_containers(&[
+        "--set",
+        "logTail.runAsUser=1000",
+        "--set",
+        "logTail.runAsGroup=2000",
+        "--set",
+        "logTail.stateHostPath=/data/kse",
+    ]);
+    assert_eq!(
+        inits[0]["command"],
+        serde_yaml_ng::from_str::<Value>("[chown, '1000:2000', /var/lib/kafka-security-exporter]")
+            .unwrap()
+    );
+    // Not rendered when not needed: checkpoints in an emptyDir (fsGroup applies there), or a
+    // node directory prepared already.
+    assert_eq!(
+        log_tail_init_containers(&["--set", "logTail.stateHostPath="]),
+        Value::Null
+    );
+    assert_eq!(
+        log_tail_init_containers(&["--set", "logTail.stateHostPathInit.enabled=false"]),
+        Value::Null
+    );
+    let err = render_err(&["--set", "logTail.stateHostPathInit.enable=true"]);
+    assert!(err.contains("enable"), "{err}");
 }
 
 #[test]

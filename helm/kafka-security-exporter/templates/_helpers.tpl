@@ -115,6 +115,10 @@ priorityClassName: {{ . }}
 securityContext:
   {{- toYaml .podSecurityContext | nindent 2 }}
 terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
+{{- with .initContainers }}
+initContainers:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 containers:
   - name: exporter
     image: {{ include "kse.image" $root | quote }}
