@@ -19,11 +19,18 @@ pub struct SourceState {
     pub error: Option<String>,
     /// Its position cannot be saved (a file source's checkpoints): not ready until a save works.
     pub save_error: Option<String>,
+    /// Subscribed topics that do not exist (never created, or deleted while consumed): not ready
+    /// until they exist again. Kept apart from `error`, which each statistics tick may clear.
+    pub missing_topics: Option<String>,
 }
 
 impl SourceState {
     pub fn is_ready(&self) -> bool {
-        self.connected && self.assigned && self.error.is_none() && self.save_error.is_none()
+        self.connected
+            && self.assigned
+            && self.error.is_none()
+            && self.save_error.is_none()
+            && self.missing_topics.is_none()
     }
 }
 
@@ -88,6 +95,9 @@ impl Health {
                 if let Some(e) = &s.save_error {
                     why.push(e.clone());
                 }
+                if let Some(e) = &s.missing_topics {
+                    why.push(e.clone());
+                }
                 format!("source {name}: {}", why.join("; "))
             })
             .collect();
@@ -122,5 +132,13 @@ mod tests {
         assert_eq!(why, vec!["source a: authentication failed".to_string()]);
         let text = String::from_utf8(metrics.render()).unwrap();
         assert!(text.contains("kafka_security_source_up{source=\"a\"} 0\n"));
+        health.update("a", |s| s.error = None);
+        health.update("a", |s| {
+            s.missing_topics = Some("topic t does not exist".into())
+        });
+        let why = health.readiness().unwrap_err();
+        assert_eq!(why, vec!["source a: topic t does not exist".to_string()]);
+        health.update("a", |s| s.missing_topics = None);
+        assert!(health.readiness().is_ok());
     }
 }

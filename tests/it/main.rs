@@ -16,6 +16,7 @@ mod e2e_bench;
 mod e2e_broker_logs;
 mod e2e_broker_restart;
 mod e2e_detections;
+mod e2e_faults_kafka;
 mod e2e_kafka;
 mod e2e_otlp;
 mod e2e_otlp_logs;

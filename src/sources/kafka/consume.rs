@@ -55,21 +55,25 @@ pub(super) fn consume(
                 if unstored >= STORE_EVERY {
                     context.store_delivered(consumer);
                     unstored = 0;
+                    context.check_topics(consumer);
                 }
             }
             Some(Err(error)) => {
                 // librdkafka reconnects by itself; an error here is an event describing it.
                 // Drained at once: waiting here would leave the records queued behind a backlog
                 // of stale outage errors.
+                context.note_error(&error);
                 if let Some(suppressed) = errors.check() {
                     tracing::warn!(source = %name, %error, suppressed, "Kafka consume error; librdkafka is retrying.");
                 }
+                context.check_topics(consumer);
             }
             None => {
                 if unstored > 0 {
                     context.store_delivered(consumer);
                     unstored = 0;
                 }
+                context.check_topics(consumer);
             }
         }
     }

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
@@ -138,6 +138,28 @@ pub struct SourceContext {
     /// librdkafka's own warnings and errors, per facility and broker thread: a broker that
     /// cannot be reached logs one on every reconnect attempt.
     log_limit: KeyedRateLimit,
+    /// The topics subscribed by name (patterns are not checked for existence).
+    topics: Vec<String>,
+    /// Set when librdkafka says a topic or partition is unknown: the consume thread then asks
+    /// the brokers which subscribed topics exist ([`SourceContext::check_topics`]).
+    topic_check_wanted: AtomicBool,
+    /// Topics found missing by the last check, and when it ran. Consume thread only.
+    topic_check: Mutex<(Vec<String>, Option<Instant>)>,
+}
+
+/// How often the brokers are asked which subscribed topics exist, while one is missing.
+const TOPIC_CHECK_EVERY: Duration = Duration::from_secs(10);
+
+/// True for the errors that say a consumed topic or partition does not exist.
+fn unknown_topic(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::UnknownTopicOrPartition
+                | RDKafkaErrorCode::UnknownTopic
+                | RDKafkaErrorCode::UnknownPartition
+        )
+    )
 }
 
 impl SourceContext {
@@ -159,6 +181,70 @@ impl SourceContext {
             // Happens for a partition revoked meanwhile; its new owner re-reads it.
             tracing::debug!(source = %self.source, %error, "Could not store some offsets.");
         }
+    }
+
+    /// Notes an error from librdkafka; one saying a topic or partition is unknown makes the
+    /// consume thread check which subscribed topics exist.
+    fn note_error(&self, error: &KafkaError) {
+        if unknown_topic(error) {
+            self.topic_check_wanted.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// After an unknown-topic error, and every 10 s while a topic is missing: asks the brokers
+    /// which of the topics subscribed by name exist. A missing one (never created, or deleted
+    /// while consumed) makes the source not ready, with a warning, until it exists again; what
+    /// was applied from it is forgotten, so that a topic created again under the same name has
+    /// its records (numbered from 0 again) counted, not skipped as re-deliveries. A topic
+    /// deleted and created again between two checks (within seconds) is not noticed: records at
+    /// offsets below those applied from the old one are then skipped as re-deliveries.
+    /// Runs on the consume thread, between polls; each question waits at most 2 s.
+    fn check_topics(&self, consumer: &BaseConsumer<Self>) {
+        let mut check = self.topic_check.lock();
+        let wanted = self.topic_check_wanted.load(Ordering::Relaxed) || !check.0.is_empty();
+        if !wanted || check.1.is_some_and(|t| t.elapsed() < TOPIC_CHECK_EVERY) {
+            return;
+        }
+        check.1 = Some(Instant::now());
+        self.topic_check_wanted.store(false, Ordering::Relaxed);
+        let mut missing = Vec::new();
+        for topic in &self.topics {
+            match consumer.fetch_metadata(Some(topic), Duration::from_secs(2)) {
+                Ok(metadata) => {
+                    let exists = metadata.topics().iter().any(|t| {
+                        t.name() == topic && t.error().is_none() && !t.partitions().is_empty()
+                    });
+                    if !exists {
+                        missing.push(topic.clone());
+                    }
+                }
+                Err(error) => {
+                    // No answer: keep what the last check found, and ask again later.
+                    tracing::debug!(source = %self.source, %error, "Cannot fetch topic metadata.");
+                    self.topic_check_wanted.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+        if missing == check.0 {
+            return;
+        }
+        if missing.is_empty() {
+            tracing::info!(source = %self.source, topics = ?check.0, "Subscribed topics exist again; consuming them.");
+            self.health
+                .update(&self.source, |s| s.missing_topics = None);
+        } else {
+            tracing::warn!(source = %self.source, topics = ?missing, "Subscribed topics do not exist (never created, or deleted); nothing is consumed from them until they are created. What was counted from them stays counted.");
+            let mut delivered = self.delivered.lock();
+            for topic in &missing {
+                delivered.forget_topic(topic);
+            }
+            drop(delivered);
+            let why = format!("subscribed topics do not exist: {}", missing.join(", "));
+            self.health
+                .update(&self.source, |s| s.missing_topics = Some(why));
+        }
+        check.0 = missing;
     }
 }
 
@@ -277,6 +363,10 @@ impl ConsumerContext for SourceContext {
             self.store_delivered(consumer);
             let committed = match consumer.commit_consumer_state(CommitMode::Sync) {
                 Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => true,
+                Err(error) if unknown_topic(&error) => {
+                    tracing::warn!(source = %self.source, %error, "Offsets of revoked partitions cannot be committed: a topic or partition no longer exists.");
+                    false
+                }
                 Err(error) => {
                     tracing::warn!(source = %self.source, %error, "Failed to commit offsets of revoked partitions; re-delivered records this process already applied will be skipped.");
                     false
@@ -335,6 +425,12 @@ impl ConsumerContext for SourceContext {
     ) {
         match result {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) if unknown_topic(&error) => {
+                self.note_error(&error);
+                if let Some(suppressed) = self.error_limit.check() {
+                    tracing::warn!(source = %self.source, %error, suppressed, "Offsets cannot be committed for a topic or partition that no longer exists; those of other topics are committed.");
+                }
+            }
             Err(error) => {
                 if let Some(suppressed) = self.error_limit.check() {
                     tracing::warn!(source = %self.source, %error, suppressed, "Offset commit failed; it will be retried with the next commit.");
@@ -380,6 +476,13 @@ impl KafkaSource {
             delivered: Mutex::new(Delivered::default()),
             error_limit: RateLimit::new(Duration::from_secs(10)),
             log_limit: KeyedRateLimit::new(Duration::from_secs(60), 256),
+            topics: config
+                .topics
+                .iter()
+                .filter_map(|t| t.name.clone())
+                .collect(),
+            topic_check_wanted: AtomicBool::new(false),
+            topic_check: Mutex::new((Vec::new(), None)),
         };
         let consumer: BaseConsumer<SourceContext> = client_config
             .create_with_context(context)
@@ -478,6 +581,9 @@ fn log_final_commit(name: &str, committed: Result<(), KafkaError>) {
         Ok(()) => tracing::info!(source = %name, "Offsets committed."),
         Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {
             tracing::info!(source = %name, "No new offsets to commit.");
+        }
+        Err(error) if unknown_topic(&error) => {
+            tracing::warn!(source = %name, %error, "Final offset commit failed for a topic or partition that no longer exists; nothing can be re-read from it.");
         }
         Err(error) => {
             tracing::error!(source = %name, %error, "Final offset commit failed; events since the last commit will be counted again by the next consumer.");

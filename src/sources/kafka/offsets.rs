@@ -82,11 +82,31 @@ impl Delivered {
             partitions.remove(&partition);
         }
     }
+
+    /// Forgets a topic that no longer exists: nothing of it can be re-delivered, and a topic
+    /// created again under its name numbers its records from 0 again, which must not be taken
+    /// for re-deliveries.
+    pub(super) fn forget_topic(&mut self, topic: &str) {
+        self.topics.remove(topic);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forgotten_topic_counts_its_offsets_again() {
+        let mut d = Delivered::default();
+        assert!(!d.deliver("t", 0, 0));
+        assert!(!d.deliver("t", 0, 1));
+        assert!(d.deliver("t", 0, 0), "a re-delivery");
+        d.forget_topic("t");
+        assert!(
+            !d.deliver("t", 0, 0),
+            "the first record of a topic created again"
+        );
+    }
 
     fn offsets(tpl: Option<TopicPartitionList>) -> Vec<(String, i32, Offset)> {
         let mut v: Vec<_> = tpl

@@ -1,0 +1,108 @@
+//! Issue 17's fault matrix, Kafka rows that need the real broker: a topic deleted while it is
+//! consumed. (Down at start and mid-stream, wrong credentials and rebalances are in
+//! `e2e_kafka.rs` and `e2e_broker_restart.rs`; DNS in `faults_kafka.rs`.)
+
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+
+use crate::support::{
+    admin_config, create_topic, poll_until, shared_topic_source, Exporter, HeaderProducer,
+};
+
+const EVENTS: &str = "kafka_security_events_total";
+const UP: &str = "kafka_security_source_up";
+
+fn delete_topic(name: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let admin: AdminClient<DefaultClientContext> = admin_config().create().unwrap();
+        let results = admin
+            .delete_topics(
+                &[name],
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(20))),
+            )
+            .await
+            .expect("delete_topics request");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("delete topic {t}: {e}"));
+        }
+    });
+}
+
+/// The topic goes away under the consumer: what was counted stays, `/metrics` serves, `/readyz`
+/// and `kafka_security_source_up` say which topic is missing, one WARN says so (the failed commits
+/// of its offsets are rate-limited and say the truth), and SIGTERM stops the process within the
+/// grace period. When the topic is created again, its new records are counted and the source is
+/// ready again.
+#[test]
+fn e2e_a_topic_deleted_while_consumed_is_reported_and_nothing_counted_is_lost() {
+    let (_broker, topic, config) = shared_topic_source("deleted", 2, "text");
+    let exporter = Exporter::start(&config);
+    let producer = HeaderProducer::new();
+    let send = |from: usize, to: usize| {
+        for i in from..to {
+            producer.send(
+                &topic,
+                "user-login",
+                &format!("User u{i} logged in successfully"),
+                &[],
+            );
+        }
+        producer.flush();
+    };
+    send(0, 20);
+    exporter.wait_for(Duration::from_secs(60), "20 events", |s| {
+        s.sum(EVENTS, &[("source", "deleted")]) == 20.0
+    });
+    exporter.assert_ready();
+
+    delete_topic(&topic);
+    // librdkafka notices within topic.metadata.propagation.max.ms (30 s) at the latest.
+    let why = format!("source deleted: subscribed topics do not exist: {topic}");
+    let readyz = poll_until(Duration::from_secs(90), Duration::from_millis(500), || {
+        let (status, body) = exporter.readyz();
+        (status == 503).then_some(body)
+    })
+    .unwrap_or_else(|| panic!("/readyz stayed ready: {:#?}", exporter.logs()));
+    assert!(readyz.contains(&why), "{readyz}");
+    let s = exporter.scrape();
+    assert_eq!(
+        s.sum(EVENTS, &[("source", "deleted")]),
+        20.0,
+        "nothing lost"
+    );
+    assert_eq!(s.sum(UP, &[("source", "deleted")]), 0.0);
+
+    // Created again: its records are counted from its start, and the source is ready again.
+    create_topic(&topic, 2);
+    send(20, 25);
+    exporter.wait_for(Duration::from_secs(90), "25 events", |s| {
+        s.sum(EVENTS, &[("source", "deleted")]) == 25.0
+            && s.sum(UP, &[("source", "deleted")]) == 1.0
+    });
+    exporter.assert_ready();
+
+    let started = Instant::now();
+    let logs = exporter.stop(Duration::from_secs(30));
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    let said = |text: &str| {
+        logs.iter()
+            .filter(|l| l["message"].as_str().is_some_and(|m| m.contains(text)))
+            .count()
+    };
+    assert_eq!(said("Subscribed topics do not exist"), 1, "{logs:#?}");
+    assert_eq!(said("Subscribed topics exist again"), 1, "{logs:#?}");
+    // No failed commit claims that records will be counted again: the topic is gone.
+    assert_eq!(said("counted again"), 0, "{logs:#?}");
+    let errors: Vec<_> = logs.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
