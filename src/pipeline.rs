@@ -32,7 +32,7 @@ use crate::metrics::internal::{
 use crate::metrics::Metrics;
 use crate::otel;
 use crate::parse::authorizer;
-use crate::parse::broker_log::{self, LogOutput};
+use crate::parse::broker_log::{self, LogOutput, PreparedEntry};
 use crate::parse::controller_log::Lifecycle;
 use crate::parse::layout::Layout;
 use crate::parse::log4j::{Choice, FramerConfig, LogEntry};
@@ -154,6 +154,8 @@ pub struct Pipeline {
     otel: Option<Arc<otel::Handle>>,
     /// The stateful detectors, when any is on.
     detect: Option<Detectors>,
+    /// The time every record counts as applied at (`replay`); the wall clock when unset.
+    clock: Option<SystemTime>,
 }
 
 impl Pipeline {
@@ -164,7 +166,21 @@ impl Pipeline {
             record_streams: Mutex::new(HashMap::new()),
             otel: None,
             detect: None,
+            clock: None,
         }
+    }
+
+    /// Counts every record as applied at `at` (the start of a replay), not at the moment it is:
+    /// `kafka_security_event_delay_seconds` then depends on the input alone, so a replay gives
+    /// the same exposition however it is run (one thread or several).
+    pub fn with_clock(mut self, at: SystemTime) -> Pipeline {
+        self.clock = Some(at);
+        self
+    }
+
+    /// When the record being applied counts as applied.
+    fn now(&self) -> SystemTime {
+        self.clock.unwrap_or_else(SystemTime::now)
     }
 
     /// Feeds every event to `engine`'s detectors (when any is on), and creates their
@@ -263,7 +279,7 @@ impl Pipeline {
         };
         match self.parsers.parse(input, framer, record) {
             Ok(Parsed::Event(event)) => {
-                self.metrics.record(source, &event, SystemTime::now());
+                self.metrics.record(source, &event, self.now());
                 if let Some(d) = &self.detect {
                     d.observe(source, &event);
                 }
@@ -344,8 +360,42 @@ impl Pipeline {
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
-        let started = SystemTime::now();
         let format = broker_log::route(input, entry);
+        let parse = || broker_log::parse_entry(format, entry);
+        self.apply_routed(source, entry, format, parse, origin, stream)
+    }
+
+    /// Applies a broker-log entry routed and parsed ahead ([`PreparedEntry`]), as
+    /// [`Pipeline::apply`] applies an [`Item::Entry`]: the same stream state, metrics and
+    /// detectors, so entries prepared on other threads and applied here in their order count
+    /// exactly what the entries themselves would.
+    pub fn apply_prepared(
+        &self,
+        source: &str,
+        prepared: PreparedEntry,
+        origin: Origin<'_>,
+        stream: &mut LogStream,
+    ) -> Applied {
+        let PreparedEntry {
+            entry,
+            format,
+            output,
+        } = prepared;
+        self.apply_routed(source, &entry, format, || output, origin, stream)
+    }
+
+    /// [`Pipeline::apply_entry`] once the entry is routed to `format`; `parse` reads it (not
+    /// called when the entry completes a decision held back).
+    fn apply_routed<'e>(
+        &self,
+        source: &str,
+        entry: &'e LogEntry,
+        format: Option<Format>,
+        parse: impl FnOnce() -> Result<LogOutput<'e>, ParseError>,
+        origin: Origin<'_>,
+        stream: &mut LogStream,
+    ) -> Applied {
+        let started = self.now();
         self.metrics.record_log_line(format, entry.level);
         let stream_name = stream.name.clone();
         let stream_name = stream_name.as_deref().unwrap_or(source);
@@ -375,7 +425,7 @@ impl Pipeline {
             }
             self.record_entry_event(source, stream_name, &held.event, held.started, true);
         }
-        let output = match broker_log::parse_entry(format, entry) {
+        let output = match parse() {
             Ok(output) => output,
             Err(error) => {
                 if entry.suspect || error.is_injection() {

@@ -113,6 +113,43 @@ pub struct Injection {
     pub has_tail: bool,
 }
 
+/// An entry routed and parsed ahead of being applied, owning what it read: a parallel replay
+/// parses entries on worker threads and applies them on one, in order
+/// (`Pipeline::apply_prepared`).
+#[derive(Debug)]
+pub struct PreparedEntry {
+    pub entry: LogEntry,
+    /// Where [`route`] sent it.
+    pub format: Option<Format>,
+    /// What [`parse_entry`] read, owned.
+    pub output: Result<LogOutput<'static>, ParseError>,
+}
+
+impl PreparedEntry {
+    /// Routes and parses `entry` of a log read as `input`.
+    pub fn new(input: Input, entry: LogEntry) -> PreparedEntry {
+        let format = route(input, &entry);
+        let output = parse_entry(format, &entry).map(LogOutput::into_owned);
+        PreparedEntry {
+            entry,
+            format,
+            output,
+        }
+    }
+}
+
+impl LogOutput<'_> {
+    /// Copies every borrowed field so the output can outlive its entry.
+    pub fn into_owned(self) -> LogOutput<'static> {
+        match self {
+            LogOutput::Event(event, injection) => LogOutput::Event(event.into_owned(), injection),
+            LogOutput::Request(r) => LogOutput::Request(r.into_owned()),
+            LogOutput::Lifecycle(l) => LogOutput::Lifecycle(l),
+            LogOutput::Nothing => LogOutput::Nothing,
+        }
+    }
+}
+
 /// Parses one entry of the log it was [`route`]d to.
 pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput<'_>, ParseError> {
     fn event(

@@ -515,6 +515,47 @@ impl Framer {
         f
     }
 
+    /// A framer for the part of a stream that starts at `offset` with an entry header, the
+    /// stream having chosen `choice` ([`Framer::choice`]) before: a parallel replay frames the
+    /// chunks of one file apart. Its entries equal those a framer fed the whole stream gives
+    /// when the framer of the part before ends in a [`Framer::clean_break`].
+    pub fn resuming(config: FramerConfig, choice: Choice, offset: u64) -> Framer {
+        let mut f = Framer::starting_at(config, offset);
+        f.choice = Some(choice);
+        f
+    }
+
+    /// Whether `line` (without its newline) starts an entry in the stream's chosen layout; `false`
+    /// before a layout is chosen.
+    pub fn starts_entry(&self, line: &[u8]) -> bool {
+        let Some(choice) = self.choice else {
+            return false;
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > self.config.max_entry_bytes {
+            return false;
+        }
+        let line = choice.prefix.strip(line).unwrap_or(line);
+        self.read_header_as(choice.layout, line).is_some()
+    }
+
+    /// At the end of a whole line, whether a next line that [`Framer::starts_entry`] would start a
+    /// new entry, not suspect: the entry being assembled has shown its logger (or was cut) and
+    /// absorbed no header-like line. Then the rest of the stream frames the same in a framer
+    /// [`Framer::resuming`] there, and [`Framer::flush`] emits what the next line would.
+    pub fn clean_break(&self) -> bool {
+        let anchored = self
+            .choice
+            .is_none_or(|c| c.anchored(self.config.layout.as_deref()));
+        self.partial.is_empty()
+            && !self.partial_overflow
+            && !self.next_suspect
+            && self
+                .pending
+                .as_ref()
+                .is_some_and(|p| !p.absorbed && (!anchored || p.tail_done || p.truncated))
+    }
+
     /// The offset up to which every byte has been emitted in an entry (or skipped): the start of
     /// the entry still being assembled, else of the unfinished last line. A tailer checkpoints
     /// this after applying the emitted entries, so a restart re-reads only what was not applied.

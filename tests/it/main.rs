@@ -26,6 +26,7 @@ mod parse_fixtures;
 mod pasted_lines;
 mod readme;
 mod replay_archive;
+mod replay_parallel;
 mod replay_vendors;
 mod tail_props;
 mod web_config;
