@@ -395,7 +395,7 @@ struct FileReader {
 enum Reader {
     Log(LogReader),
     /// A broker log whose chunks are parsed by the [`Pool`]'s job of this index.
-    Chunked(ChunkedLog),
+    Chunked(Box<ChunkedLog>),
     Events(EventReader),
 }
 
@@ -563,7 +563,7 @@ fn open_all(
         let reader = match format {
             FileFormat::Log(_) if job.is_some() => {
                 opened.jobs.extend(job);
-                Reader::Chunked(ChunkedLog::new(opened.jobs.len() - 1))
+                Reader::Chunked(Box::new(ChunkedLog::new(opened.jobs.len() - 1)))
             }
             FileFormat::Log(_) => Reader::Log(LogReader::new(file.reader, framer)),
             FileFormat::CloudWatch => {

@@ -133,14 +133,14 @@ impl Job {
 
     /// Frames and parses chunk `index`, with `carried` (the framer of the chunk before, which
     /// did not end in a clean break) or else a framer of its own.
-    fn run(&self, index: usize, carried: Option<Framer>) -> io::Result<Chunk> {
+    fn run(&self, index: usize, carried: Option<Box<Framer>>) -> io::Result<Chunk> {
         let range = self.range(index);
         let mut file = File::open(&self.path)?;
         file.seek(SeekFrom::Start(range.start))?;
         let mut bytes = Vec::new();
         file.take(range.end - range.start).read_to_end(&mut bytes)?;
         let mut framer = match carried {
-            Some(framer) => framer,
+            Some(framer) => *framer,
             None if index == 0 => Framer::new(self.framer.clone()),
             None => Framer::resuming(self.framer.clone(), self.choice, range.start),
         };
@@ -151,7 +151,7 @@ impl Job {
             framer.flush(&mut entries);
             End::Finished(Framing::from(&framer))
         } else {
-            End::Carry(framer)
+            End::Carry(Box::new(framer))
         };
         let entries = entries
             .into_iter()
@@ -210,7 +210,7 @@ enum End {
     /// At a clean break or the end of the file: its counts.
     Finished(Framing),
     /// Not at a clean break: the next chunk is framed again by this framer.
-    Carry(Framer),
+    Carry(Box<Framer>),
 }
 
 enum Slot {
@@ -322,7 +322,7 @@ impl Pool {
         }
     }
 
-    fn run(&self, task: usize, carried: Option<Framer>) -> io::Result<Chunk> {
+    fn run(&self, task: usize, carried: Option<Box<Framer>>) -> io::Result<Chunk> {
         let (job, index) = self.tasks[task];
         let run = || self.jobs[job].run(index, carried);
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
@@ -332,7 +332,7 @@ impl Pool {
     /// Chunk `index` of `job`, parsed by a worker, or here when no worker has started it; with
     /// `carried` (the chunk before did not end at a clean break) it is framed again, here, by
     /// that framer.
-    fn take(&self, job: usize, index: usize, carried: Option<Framer>) -> io::Result<Chunk> {
+    fn take(&self, job: usize, index: usize, carried: Option<Box<Framer>>) -> io::Result<Chunk> {
         let task = self.first[job] + index;
         let mut q = self.lock();
         loop {
@@ -371,7 +371,7 @@ pub struct ChunkedLog {
     next_chunk: usize,
     entries: std::vec::IntoIter<PreparedEntry>,
     current: Option<PreparedEntry>,
-    carried: Option<Framer>,
+    carried: Option<Box<Framer>>,
     pub bytes: u64,
     framing: Option<Framing>,
     skipped_lines: u64,
