@@ -114,6 +114,23 @@ pub const KAFKA_RESOURCE_TYPES: [&str; 6] = [
 /// series is created at 0 with.
 pub const CREDENTIAL_MECHANISMS: [&str; 3] = ["SCRAM-SHA-256", "SCRAM-SHA-512", "delegation-token"];
 
+/// The `file_kind` values of `kafka_security_log_lines_total` × [`LEVELS`].
+const LOG_LINE_SLOTS: usize = 5 * LEVELS.len();
+
+/// Where [`Metrics::record_log_line`] keeps the child of an entry routed to `routed` at `level`.
+fn log_line_slot(routed: Option<Format>, level: Level) -> usize {
+    let kind = match routed {
+        Some(Format::AuthorizerLog) => 0,
+        Some(Format::ServerLog) => 1,
+        Some(Format::ControllerLog) => 2,
+        Some(Format::RequestLog) => 3,
+        _ => 4,
+    };
+    // `LEVELS` holds every level.
+    let level = LEVELS.iter().position(|l| *l == level).unwrap_or(0);
+    kind * LEVELS.len() + level
+}
+
 /// Default limit on distinct label sets per capped metric.
 pub const DEFAULT_MAX_SERIES: usize = 10_000;
 
@@ -263,6 +280,9 @@ pub struct Metrics {
     request_duration: CappedHistogramVec,
     request_by_principal: bool,
     log_lines: IntCounterVec,
+    /// `log_lines` children by routed log and level ([`log_line_slot`]), looked up once each:
+    /// the counter every broker-log entry moves costs no label hashing.
+    log_line_children: [std::sync::OnceLock<prometheus::IntCounter>; LOG_LINE_SLOTS],
     unrecognized_lines: IntCounterVec,
     checkpoint_failures: IntCounterVec,
     partial_lines: IntCounterVec,
@@ -317,6 +337,7 @@ impl Metrics {
             request_duration: r.capped_histogram(&c::REQUEST_DURATION)?,
             request_by_principal: config.request_duration_by_principal,
             log_lines: r.counter(&c::LOG_LINES)?,
+            log_line_children: std::array::from_fn(|_| std::sync::OnceLock::new()),
             unrecognized_lines: r.counter(&c::UNRECOGNIZED_LINES)?,
             checkpoint_failures: r.counter(&c::CHECKPOINT_FAILURES)?,
             partial_lines: r.counter(&c::PARTIAL_LINES)?,
@@ -441,8 +462,11 @@ impl Metrics {
     /// Counts one broker log entry, by the log it was routed to (`None`: a log that is not
     /// parsed, `file_kind="other"`) and its level.
     pub fn record_log_line(&self, routed: Option<Format>, level: Level) {
-        self.log_lines
-            .with_label_values(&[broker_log::file_kind(routed), level.as_str()])
+        self.log_line_children[log_line_slot(routed, level)]
+            .get_or_init(|| {
+                self.log_lines
+                    .with_label_values(&[broker_log::file_kind(routed), level.as_str()])
+            })
             .inc();
     }
 
