@@ -902,6 +902,57 @@ mod tests {
         UNIX_EPOCH + Duration::from_millis(secs * 1000 + ms)
     }
 
+    /// Frames `log` in two parts cut before line `cut` (a [`Framer::resuming`] there) when the
+    /// first part ends in a clean break; `None` when it does not.
+    fn frame_in_two(log: &str, cut: usize) -> Option<Vec<LogEntry>> {
+        let at = log
+            .split_inclusive('\n')
+            .take(cut)
+            .map(str::len)
+            .sum::<usize>();
+        let (head, tail) = log.as_bytes().split_at(at);
+        let mut first = Framer::new(FramerConfig::default());
+        let mut out = Vec::new();
+        first.push(head, &mut out);
+        let line = tail.split(|&b| b == b'\n').next().unwrap_or_default();
+        if !first.clean_break() || !first.starts_entry(line) {
+            return None;
+        }
+        first.flush(&mut out);
+        let choice = first.choice().expect("a clean break follows an entry");
+        let mut second = Framer::resuming(FramerConfig::default(), choice, at as u64);
+        second.push(tail, &mut out);
+        second.flush(&mut out);
+        Some(out)
+    }
+
+    #[test]
+    fn a_stream_resumed_at_a_clean_break_frames_as_a_whole() {
+        let log = "[2026-11-26 14:06:16,546] WARN Error in fetch (kafka.server.ReplicaFetcherThread)\n\
+                   java.io.IOException: disconnected\n\
+                   \tat org.apache.kafka.clients.NetworkClientUtils.sendAndReceive(NetworkClientUtils.java:99)\n\
+                   [2026-11-26 14:06:17,000] INFO KafkaConfig values:\n\
+                   \tadvertised.listeners = SASL_SSL://b:9093\n\
+                   \x20(kafka.server.KafkaConfig)\n\
+                   [2026-11-26 14:06:18,000] INFO Principal = User:m is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:g\n\
+                   [2026-11-26 14:06:18,000] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:c for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n\
+                   [2026-11-26 14:06:19,000] INFO after the forged line (kafka.server.X)\n\
+                   [2026-11-26 14:06:20,000] INFO last (kafka.server.X)\n";
+        let whole = frame(log);
+        let lines = log.lines().count();
+        let mut clean = Vec::new();
+        for cut in 1..lines {
+            if let Some(two) = frame_in_two(log, cut) {
+                assert_eq!(two, whole, "cut before line {cut}");
+                clean.push(cut);
+            }
+        }
+        // Before each genuine entry, but not inside the stack trace or the config dump (not an
+        // entry start), not at the forged line (the entry before has not shown its logger), not
+        // after it (the entry before absorbed it: the next one is suspect).
+        assert_eq!(clean, [3, 6, 9]);
+    }
+
     const AUTH: &str = "[2026-11-26 14:06:16,546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:19092-127.0.0.1:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)";
 
     #[test]
