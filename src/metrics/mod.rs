@@ -114,23 +114,6 @@ pub const KAFKA_RESOURCE_TYPES: [&str; 6] = [
 /// series is created at 0 with.
 pub const CREDENTIAL_MECHANISMS: [&str; 3] = ["SCRAM-SHA-256", "SCRAM-SHA-512", "delegation-token"];
 
-/// The `file_kind` values of `kafka_security_log_lines_total` × [`LEVELS`].
-const LOG_LINE_SLOTS: usize = 5 * LEVELS.len();
-
-/// Where [`Metrics::record_log_line`] keeps the child of an entry routed to `routed` at `level`.
-fn log_line_slot(routed: Option<Format>, level: Level) -> usize {
-    let kind = match routed {
-        Some(Format::AuthorizerLog) => 0,
-        Some(Format::ServerLog) => 1,
-        Some(Format::ControllerLog) => 2,
-        Some(Format::RequestLog) => 3,
-        _ => 4,
-    };
-    // `LEVELS` holds every level.
-    let level = LEVELS.iter().position(|l| *l == level).unwrap_or(0);
-    kind * LEVELS.len() + level
-}
-
 /// Default limit on distinct label sets per capped metric.
 pub const DEFAULT_MAX_SERIES: usize = 10_000;
 
@@ -280,9 +263,9 @@ pub struct Metrics {
     request_duration: CappedHistogramVec,
     request_by_principal: bool,
     log_lines: IntCounterVec,
-    /// `log_lines` children by routed log and level ([`log_line_slot`]), looked up once each:
-    /// the counter every broker-log entry moves costs no label hashing.
-    log_line_children: [std::sync::OnceLock<prometheus::IntCounter>; LOG_LINE_SLOTS],
+    /// `log_lines` children by `file_kind` and level, looked up once each: the counter every
+    /// broker-log entry moves costs no label hashing.
+    log_line_children: [std::sync::OnceLock<prometheus::IntCounter>; broker_log::FILE_KINDS * 6],
     unrecognized_lines: IntCounterVec,
     checkpoint_failures: IntCounterVec,
     partial_lines: IntCounterVec,
@@ -462,7 +445,9 @@ impl Metrics {
     /// Counts one broker log entry, by the log it was routed to (`None`: a log that is not
     /// parsed, `file_kind="other"`) and its level.
     pub fn record_log_line(&self, routed: Option<Format>, level: Level) {
-        self.log_line_children[log_line_slot(routed, level)]
+        // Six levels (`LEVELS`), their discriminants 0 to 5.
+        let slot = broker_log::file_kind_index(routed) * LEVELS.len() + level as usize;
+        self.log_line_children[slot]
             .get_or_init(|| {
                 self.log_lines
                     .with_label_values(&[broker_log::file_kind(routed), level.as_str()])

@@ -50,6 +50,20 @@ pub fn file_kind(format: Option<Format>) -> &'static str {
     }
 }
 
+/// How many [`file_kind`]s there are.
+pub const FILE_KINDS: usize = 5;
+
+/// The index of an entry's [`file_kind`], below [`FILE_KINDS`].
+pub fn file_kind_index(format: Option<Format>) -> usize {
+    match format {
+        Some(Format::AuthorizerLog) => 0,
+        Some(Format::ServerLog) => 1,
+        Some(Format::ControllerLog) => 2,
+        Some(Format::RequestLog) => 3,
+        _ => 4,
+    }
+}
+
 /// The log a logger name belongs to, when it is one Kafka routes to a dedicated file
 /// (`Some(None)`: a log that is not parsed).
 fn logger_format(logger: &str) -> Option<Option<Format>> {

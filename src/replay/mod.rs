@@ -545,21 +545,7 @@ fn open_all(
             date_reference: Some(file.modified),
             ..options.framer.clone()
         };
-        let job = match format {
-            FileFormat::Log(_) if options.threads > 1 => {
-                let len = std::fs::metadata(path).map_err(io)?.len();
-                let chunk = options.chunk_bytes;
-                Job::plan(
-                    path,
-                    (len, chunk),
-                    &file.head,
-                    format.input(),
-                    framer.clone(),
-                )
-                .map_err(io)?
-            }
-            _ => None,
-        };
+        let job = plan_job(options, path, format, &file.head, &framer).map_err(io)?;
         let reader = match format {
             FileFormat::Log(_) if job.is_some() => {
                 opened.jobs.extend(job);
@@ -571,13 +557,7 @@ fn open_all(
                 unwrap_failures = Some(failures.clone());
                 let lines =
                     cloudwatch::Unwrapped::new(file.reader, path.display().to_string(), failures);
-                Reader::Log(LogReader::new(
-                    Box::new(lines),
-                    FramerConfig {
-                        date_reference: Some(file.modified),
-                        ..options.framer.clone()
-                    },
-                ))
+                Reader::Log(LogReader::new(Box::new(lines), framer))
             }
             _ => Reader::Events(EventReader::new(
                 format,
@@ -606,6 +586,22 @@ fn open_all(
         }
     }
     Ok(opened)
+}
+
+/// The chunks a broker log of `format` is parsed in by several threads (`None`: read whole).
+fn plan_job(
+    options: &ReplayOptions,
+    path: &Path,
+    format: FileFormat,
+    head: &[u8],
+    framer: &FramerConfig,
+) -> std::io::Result<Option<Job>> {
+    if options.threads < 2 || !matches!(format, FileFormat::Log(_)) {
+        return Ok(None);
+    }
+    let len = std::fs::metadata(path)?.len();
+    let sizes = (len, options.chunk_bytes);
+    Job::plan(path, sizes, head, format.input(), framer.clone())
 }
 
 /// Replays the files into a fresh metric set (and detectors) and returns what came of it.
