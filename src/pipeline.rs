@@ -372,16 +372,16 @@ impl Pipeline {
     pub fn apply_prepared(
         &self,
         source: &str,
-        prepared: PreparedEntry,
+        prepared: &PreparedEntry,
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
-        let PreparedEntry {
-            entry,
-            format,
-            output,
-        } = prepared;
-        self.apply_routed(source, &entry, format, || output, origin, stream)
+        let output = || match &prepared.output {
+            Ok(output) => Ok(output.borrowed()),
+            Err(error) => Err(error.clone()),
+        };
+        let entry = &prepared.entry;
+        self.apply_routed(source, entry, prepared.format, output, origin, stream)
     }
 
     /// [`Pipeline::apply_entry`] once the entry is routed to `format`; `parse` reads it (not

@@ -129,7 +129,8 @@ pub struct Injection {
 
 /// An entry routed and parsed ahead of being applied, owning what it read: a parallel replay
 /// parses entries on worker threads and applies them on one, in order
-/// (`Pipeline::apply_prepared`).
+/// (`Pipeline::apply_prepared`, which borrows it, so the memory is freed by the thread that
+/// allocated it).
 #[derive(Debug)]
 pub struct PreparedEntry {
     pub entry: LogEntry,
@@ -153,6 +154,16 @@ impl PreparedEntry {
 }
 
 impl LogOutput<'_> {
+    /// The output borrowing every field from `self`.
+    pub fn borrowed(&self) -> LogOutput<'_> {
+        match self {
+            LogOutput::Event(event, injection) => LogOutput::Event(event.borrowed(), *injection),
+            LogOutput::Request(r) => LogOutput::Request(r.borrowed()),
+            LogOutput::Lifecycle(l) => LogOutput::Lifecycle(*l),
+            LogOutput::Nothing => LogOutput::Nothing,
+        }
+    }
+
     /// Copies every borrowed field so the output can outlive its entry.
     pub fn into_owned(self) -> LogOutput<'static> {
         match self {

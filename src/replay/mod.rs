@@ -442,7 +442,7 @@ impl FileReader {
             }
             Reader::Chunked(r) => {
                 // `advance` returned a time: there is a current entry.
-                let Some(prepared) = r.take_current() else {
+                let Some(prepared) = r.current() else {
                     return Applied::Skipped;
                 };
                 let origin = Origin::File {

@@ -227,6 +227,8 @@ struct Queue {
     next: usize,
     /// Chunks parsed and not yet taken.
     ready: usize,
+    /// Entries applied, for a worker to free.
+    spent: Vec<Vec<PreparedEntry>>,
     closed: bool,
 }
 
@@ -265,6 +267,7 @@ impl Pool {
                 order: keyed.into_iter().map(|(_, _, t)| t).collect(),
                 next: 0,
                 ready: 0,
+                spent: Vec::new(),
                 closed: false,
             }),
             changed: Condvar::new(),
@@ -287,39 +290,47 @@ impl Pool {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A worker's loop: parses chunks in order until none is left or the pool is closed.
+    /// A worker's loop: parses chunks in order, and frees the entries applied, until the pool is
+    /// closed.
     pub fn work(&self) {
+        let mut q = self.lock();
         loop {
-            let task = {
-                let mut q = self.lock();
-                loop {
-                    if q.closed {
-                        return;
-                    }
-                    while q.next < q.order.len()
-                        && !matches!(q.slots[q.order[q.next]], Slot::Pending)
-                    {
-                        q.next += 1;
-                    }
-                    if q.next == q.order.len() {
-                        return;
-                    }
-                    if q.ready < self.max_ready {
-                        break;
-                    }
-                    q = self.changed.wait(q).unwrap_or_else(|e| e.into_inner());
-                }
-                let task = q.order[q.next];
+            if q.closed {
+                return;
+            }
+            if !q.spent.is_empty() {
+                let spent = std::mem::take(&mut q.spent);
+                drop(q);
+                drop(spent);
+                q = self.lock();
+                continue;
+            }
+            while q.next < q.order.len() && !matches!(q.slots[q.order[q.next]], Slot::Pending) {
                 q.next += 1;
-                q.slots[task] = Slot::Running;
-                task
-            };
+            }
+            if q.next == q.order.len() || q.ready >= self.max_ready {
+                q = self.changed.wait(q).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            let task = q.order[q.next];
+            q.next += 1;
+            q.slots[task] = Slot::Running;
+            drop(q);
             let chunk = self.run(task, None);
-            let mut q = self.lock();
+            q = self.lock();
             q.slots[task] = Slot::Done(chunk);
             q.ready += 1;
             self.changed.notify_all();
         }
+    }
+
+    /// Hands applied entries to a worker to free.
+    fn discard(&self, entries: Vec<PreparedEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        self.lock().spent.push(entries);
+        self.changed.notify_all();
     }
 
     fn run(&self, task: usize, carried: Option<Box<Framer>>) -> io::Result<Chunk> {
@@ -369,8 +380,9 @@ impl Pool {
 pub struct ChunkedLog {
     job: usize,
     next_chunk: usize,
-    entries: std::vec::IntoIter<PreparedEntry>,
-    current: Option<PreparedEntry>,
+    /// The current chunk's entries; `entries[next - 1]` is the current one.
+    entries: Vec<PreparedEntry>,
+    next: usize,
     carried: Option<Box<Framer>>,
     pub bytes: u64,
     framing: Option<Framing>,
@@ -385,8 +397,8 @@ impl ChunkedLog {
         ChunkedLog {
             job,
             next_chunk: 0,
-            entries: Vec::new().into_iter(),
-            current: None,
+            entries: Vec::new(),
+            next: 0,
             carried: None,
             bytes: 0,
             framing: None,
@@ -399,12 +411,13 @@ impl ChunkedLog {
     /// Moves to the next entry; `None` at the end of the file.
     pub fn advance(&mut self, pool: &Pool) -> io::Result<Option<SystemTime>> {
         loop {
-            if let Some(next) = self.entries.next() {
-                let time = next.entry.timestamp;
-                self.current = Some(next);
-                return Ok(Some(time));
+            if let Some(next) = self.entries.get(self.next) {
+                self.next += 1;
+                return Ok(Some(next.entry.timestamp));
             }
-            self.current = None;
+            // Freed by a worker: the memory is theirs.
+            pool.discard(std::mem::take(&mut self.entries));
+            self.next = 0;
             if self.next_chunk == pool.job(self.job).chunks() {
                 return Ok(None);
             }
@@ -413,7 +426,7 @@ impl ChunkedLog {
             let chunk = pool.take(self.job, self.next_chunk, carried)?;
             self.next_chunk += 1;
             self.bytes += chunk.bytes;
-            self.entries = chunk.entries.into_iter();
+            self.entries = chunk.entries;
             match chunk.end {
                 End::Finished(f) => {
                     self.framing.get_or_insert(f);
@@ -425,9 +438,9 @@ impl ChunkedLog {
         }
     }
 
-    /// The current entry, to be applied (once).
-    pub fn take_current(&mut self) -> Option<PreparedEntry> {
-        self.current.take()
+    /// The current entry (`None` before the first or after the last).
+    pub fn current(&self) -> Option<&PreparedEntry> {
+        self.next.checked_sub(1).and_then(|i| self.entries.get(i))
     }
 
     /// Its chunks.
