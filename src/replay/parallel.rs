@@ -134,18 +134,31 @@ impl Job {
     /// Frames and parses chunk `index`, with `carried` (the framer of the chunk before, which
     /// did not end in a clean break) or else a framer of its own.
     fn run(&self, index: usize, carried: Option<Box<Framer>>) -> io::Result<Chunk> {
+        thread_local! {
+            // Each thread's chunk buffer, kept: a fresh MiB per chunk costs page faults.
+            static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BYTES.with_borrow_mut(|bytes| self.frame(index, carried, bytes))
+    }
+
+    fn frame(
+        &self,
+        index: usize,
+        carried: Option<Box<Framer>>,
+        bytes: &mut Vec<u8>,
+    ) -> io::Result<Chunk> {
         let range = self.range(index);
         let mut file = File::open(&self.path)?;
         file.seek(SeekFrom::Start(range.start))?;
-        let mut bytes = Vec::new();
-        file.take(range.end - range.start).read_to_end(&mut bytes)?;
+        bytes.clear();
+        file.take(range.end - range.start).read_to_end(bytes)?;
         let mut framer = match carried {
             Some(framer) => *framer,
             None if index == 0 => Framer::new(self.framer.clone()),
             None => Framer::resuming(self.framer.clone(), self.choice, range.start),
         };
         let mut entries: Vec<LogEntry> = Vec::new();
-        framer.push(&bytes, &mut entries);
+        framer.push(bytes, &mut entries);
         let last = index + 1 == self.starts.len();
         let end = if last || framer.clean_break() {
             framer.flush(&mut entries);
