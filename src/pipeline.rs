@@ -255,6 +255,12 @@ impl Pipeline {
         self.otel.as_ref()
     }
 
+    /// The parsers it applies records with (a replay also reads archived records' times with
+    /// them: compiling them again would cost as much as parsing thousands of lines).
+    pub fn parsers(&self) -> &Parsers {
+        &self.parsers
+    }
+
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }

@@ -615,11 +615,11 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     }
     let metrics =
         Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
-    let parsers = || Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")));
+    let parsers = Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")))?;
     metrics.init_log_files(REPLAY_SOURCE);
     // Event delays are counted from the start of the replay: the same for every thread count.
     let clock = options.clock.unwrap_or_else(SystemTime::now);
-    let mut pipeline = Pipeline::new(parsers()?, metrics.clone()).with_clock(clock);
+    let mut pipeline = Pipeline::new(parsers, metrics.clone()).with_clock(clock);
     if options.detectors_on() {
         // The detectors work on a second core while this thread reads, parses and counts.
         pipeline = pipeline
@@ -629,7 +629,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     }
     // The readers parse archived records once to learn their event time before the merge
     // orders them; the pipeline parses them again when they are applied.
-    let time_parsers = parsers()?;
+    let time_parsers = pipeline.parsers();
     let files = expand(&options.inputs)?;
     let total: u64 = files
         .iter()
@@ -644,7 +644,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         mut first,
         mut streams,
         jobs,
-    } = open_all(options, &files, &time_parsers, &mut stats)?;
+    } = open_all(options, &files, time_parsers, &mut stats)?;
     let mut progress = Progress::new(options.progress, total);
     let pool = Pool::new(jobs, options.threads);
     let mut applied_items = 0u64;
@@ -655,7 +655,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         let merged = (|| {
             for (i, r) in readers.iter_mut().enumerate() {
                 if matches!(r.reader, Reader::Chunked(_)) {
-                    if let Some(t) = r.advance(&time_parsers, Some(&pool))? {
+                    if let Some(t) = r.advance(time_parsers, Some(&pool))? {
                         first.push((i, t));
                     }
                 }
@@ -669,7 +669,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
                 }
                 r.items += 1;
                 applied_items += 1;
-                let next = r.advance(&time_parsers, Some(&pool));
+                let next = r.advance(time_parsers, Some(&pool));
                 if applied_items % 4096 == 0 {
                     progress.update(readers.iter().map(FileReader::bytes).sum(), applied_items);
                 }
