@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # bench-replay.sh — end-to-end broker-log throughput: generate a realistic broker log directory
 # (authorizer decisions, failed logins, controller changes, request-log lines) and time
-# `kafka-security-exporter replay` over it (read + frame + parse + record, one thread).
+# `kafka-security-exporter replay` over it (read + frame + parse + record).
 #
 # Usage: scripts/bench-replay.sh [LINES] [RUNS]
 #   LINES  corpus size (default 2000000; the corpus is cached in .cache/bench)
-#   RUNS   runs of each variant (default 1). The two variants, every detector off and every
-#          detector on (defaults), run alternately so both see the same machine drift.
-# Prints entries/s and MiB/s per run and the median of each variant; record the figures in
-# BENCHMARKS.md with the command.
+#   RUNS   runs of each variant (default 1). The variants — every detector off and every
+#          detector on (defaults), for each thread count of KSE_BENCH_THREADS (default
+#          "1 <cores>", i.e. `--threads 1` and the default) — run alternately so all see the
+#          same machine drift.
+# Prints, per run, wall seconds, CPU seconds (user + system), entries/s and MiB/s, and the median
+# of each variant; record the figures in BENCHMARKS.md with the command. On a shared machine the
+# CPU seconds are the steadier figure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LINES="${1:-2000000}"
@@ -49,33 +52,58 @@ fi
 BIN="${KSE_BENCH_BIN:-target/release/kafka-security-exporter}"
 [[ -n "${KSE_BENCH_BIN:-}" ]] || cargo build --release --quiet
 bytes=$(cat "$LOGS"/*.log | wc -c)
-# one replay with --detectors $1; prints its seconds
+THREADS="${KSE_BENCH_THREADS:-1 $(nproc)}"
+# one replay with --detectors $1 --threads $2; prints "wall cpu" seconds
 run() {
-  local start end
-  start=$(date +%s.%N)
-  "$BIN" replay --progress never --detectors "$1" "$LOGS" >/dev/null 2>"$DIR/summary-$1.txt"
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc -l
+  /usr/bin/time -f '%e %U %S' -o "$DIR/time.txt" "$BIN" replay --progress never --detectors "$1" \
+    --threads "$2" "$LOGS" >"$DIR/exposition-$1-$2.txt" 2>"$DIR/summary-$1-$2.txt"
+  read -r wall user sys <"$DIR/time.txt"
+  echo "$wall $(echo "$user + $sys" | bc -l)"
 }
 report() {
   local name=$1; shift
-  local secs
-  for secs in "$@"; do
-    printf '  %s: %d lines, %.1f MiB in %.2f s = %.0f lines/s, %.1f MiB/s\n' "$name" \
-      "$LINES" "$(echo "$bytes/1048576" | bc -l)" "$secs" "$(echo "$LINES/$secs" | bc -l)" \
-      "$(echo "$bytes/1048576/$secs" | bc -l)"
+  local run wall cpu
+  local -a walls=() cpus=()
+  for run in "$@"; do
+    read -r wall cpu <<<"$run"
+    walls+=("$wall"); cpus+=("$cpu")
+    printf '  %s: %d lines, %.1f MiB in %.2f s wall, %.2f s CPU = %.0f lines/s, %.1f MiB/s\n' \
+      "$name" "$LINES" "$(echo "$bytes/1048576" | bc -l)" "$wall" "$cpu" \
+      "$(echo "$LINES/$wall" | bc -l)" "$(echo "$bytes/1048576/$wall" | bc -l)"
   done
-  local sorted
-  mapfile -t sorted < <(printf '%s\n' "$@" | sort -n)
-  local median=${sorted[$(((${#sorted[@]} - 1) / 2))]}
-  printf 'replay, detectors %s: median %.2f s = %.0f lines/s\n' "$name" "$median" "$(echo "$LINES/$median" | bc -l)"
+  local median_wall median_cpu
+  median_wall=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(((${#walls[@]} + 1) / 2))p")
+  median_cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | sed -n "$(((${#cpus[@]} + 1) / 2))p")
+  printf 'replay, %s: median %.2f s wall = %.0f lines/s; median %.2f s CPU = %.0f lines/CPU-s\n' \
+    "$name" "$median_wall" "$(echo "$LINES/$median_wall" | bc -l)" "$median_cpu" \
+    "$(echo "$LINES/$median_cpu" | bc -l)"
 }
-declare -a OFF ON
+declare -A RESULTS
 for _ in $(seq "$RUNS"); do
-  OFF+=("$(run off)")
-  ON+=("$(run on)")
+  for t in $THREADS; do
+    for d in off on; do
+      RESULTS["$d $t"]+="$(run "$d" "$t");"
+    done
+  done
 done
-head -1 "$DIR/summary-on.txt"
-sed -n '/^Detections/,$p' "$DIR/summary-on.txt" | head -20
-report off "${OFF[@]}"
-report on "${ON[@]}"
+first=${THREADS%% *}
+head -1 "$DIR/summary-on-$first.txt"
+sed -n '/^Detections/,$p' "$DIR/summary-on-$first.txt" | head -20
+for t in $THREADS; do
+  for d in off on; do
+    IFS=';' read -r -a runs <<<"${RESULTS["$d $t"]%;}"
+    report "detectors $d, --threads $t" "${runs[@]}"
+  done
+done
+# Every thread count gives the same exposition, but for the process's own metrics and the sum
+# of event delays, which are measured from each run's start.
+same() { grep -v 'process_\|^kafka_security_event_delay_seconds_sum' "$1"; }
+for d in off on; do
+  for t in $THREADS; do
+    if ! diff -q <(same "$DIR/exposition-$d-$first.txt") <(same "$DIR/exposition-$d-$t.txt") \
+      >/dev/null; then
+      echo "DIFFERENT: detectors $d, --threads $t differs from --threads $first" >&2
+      exit 1
+    fi
+  done
+done

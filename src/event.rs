@@ -430,6 +430,54 @@ impl<'a> SecurityEvent<'a> {
         self
     }
 
+    /// The event borrowing every field from `self`: a copy without allocations.
+    pub fn borrowed(&self) -> SecurityEvent<'_> {
+        fn lend<'b>(t: &'b Option<Text<'_>>) -> Option<Text<'b>> {
+            t.as_deref().map(Cow::Borrowed)
+        }
+        SecurityEvent {
+            event_time: self.event_time,
+            observed_time: self.observed_time,
+            origin: match &self.origin {
+                Origin::Kafka {
+                    topic,
+                    partition,
+                    offset,
+                } => Origin::Kafka {
+                    topic: Cow::Borrowed(topic),
+                    partition: *partition,
+                    offset: *offset,
+                },
+                Origin::File { path, offset } => Origin::File {
+                    path: Cow::Borrowed(path),
+                    offset: *offset,
+                },
+                Origin::Memory => Origin::Memory,
+            },
+            format: self.format,
+            category: self.category,
+            outcome: self.outcome,
+            event_type: Cow::Borrowed(&self.event_type),
+            principal: lend(&self.principal),
+            client_host: lend(&self.client_host),
+            listener: lend(&self.listener),
+            mechanism: lend(&self.mechanism),
+            operation: lend(&self.operation),
+            resource_type: lend(&self.resource_type),
+            resource_name: lend(&self.resource_name),
+            pattern_type: lend(&self.pattern_type),
+            permission: self.permission,
+            config_key: lend(&self.config_key),
+            api: lend(&self.api),
+            client_id: lend(&self.client_id),
+            reason: self.reason,
+            action: self.action,
+            rejection: self.rejection,
+            cluster_id: lend(&self.cluster_id),
+            broker_id: lend(&self.broker_id),
+        }
+    }
+
     /// Copies every borrowed field so the event can outlive its input.
     pub fn into_owned(self) -> SecurityEvent<'static> {
         fn own(t: Option<Text<'_>>) -> Option<Text<'static>> {

@@ -34,7 +34,7 @@ use crate::metrics::Metrics;
 use crate::otel;
 use crate::output::EventTopic;
 use crate::parse::authorizer;
-use crate::parse::broker_log::{self, LogOutput};
+use crate::parse::broker_log::{self, LogOutput, PreparedEntry};
 use crate::parse::controller_log::Lifecycle;
 use crate::parse::layout::Layout;
 use crate::parse::log4j::{Choice, FramerConfig, LogEntry};
@@ -163,6 +163,8 @@ pub struct Pipeline {
     privacy: Option<Pseudonymizer>,
     /// The normalized event topic, when `output.kafka` is set.
     output: Option<Arc<EventTopic>>,
+    /// The time every record counts as applied at (`replay`); the exporter's clock when unset.
+    clock: Option<SystemTime>,
 }
 
 impl Pipeline {
@@ -175,6 +177,7 @@ impl Pipeline {
             detect: None,
             privacy: None,
             output: None,
+            clock: None,
         }
     }
 
@@ -198,6 +201,19 @@ impl Pipeline {
             Some(p) => p.error(error),
             None => error,
         }
+    }
+
+    /// Counts every record as applied at `at` (the start of a replay), not at the moment it is:
+    /// `kafka_security_event_delay_seconds` then depends on the input alone, so a replay gives
+    /// the same exposition however it is run (one thread or several).
+    pub fn with_clock(mut self, at: SystemTime) -> Pipeline {
+        self.clock = Some(at);
+        self
+    }
+
+    /// When the record being applied counts as applied.
+    fn now(&self) -> SystemTime {
+        self.clock.unwrap_or_else(crate::clock::now)
     }
 
     /// Feeds every event to `engine`'s detectors (when any is on), and creates their
@@ -284,6 +300,12 @@ impl Pipeline {
         self.otel.as_ref()
     }
 
+    /// The parsers it applies records with (a replay also reads archived records' times with
+    /// them: compiling them again would cost as much as parsing thousands of lines).
+    pub fn parsers(&self) -> &Parsers {
+        &self.parsers
+    }
+
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
@@ -309,7 +331,7 @@ impl Pipeline {
         match self.parsers.parse(input, framer, record) {
             Ok(Parsed::Event(mut event)) => {
                 self.pseudonymize(&mut event);
-                self.metrics.record(source, &event, crate::clock::now());
+                self.metrics.record(source, &event, self.now());
                 // Published before the detectors see it: a detection it raises comes after it.
                 self.published(&event, record.payload);
                 if let Some(d) = &self.detect {
@@ -401,8 +423,42 @@ impl Pipeline {
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
-        let started = crate::clock::now();
         let format = broker_log::route(input, entry);
+        let parse = || broker_log::parse_entry(format, entry);
+        self.apply_routed(source, entry, format, parse, origin, stream)
+    }
+
+    /// Applies a broker-log entry routed and parsed ahead ([`PreparedEntry`]), as
+    /// [`Pipeline::apply`] applies an [`Item::Entry`]: the same stream state, metrics and
+    /// detectors, so entries prepared on other threads and applied here in their order count
+    /// exactly what the entries themselves would.
+    pub fn apply_prepared(
+        &self,
+        source: &str,
+        prepared: &PreparedEntry,
+        origin: Origin<'_>,
+        stream: &mut LogStream,
+    ) -> Applied {
+        let output = || match &prepared.output {
+            Ok(output) => Ok(output.borrowed()),
+            Err(error) => Err(error.clone()),
+        };
+        let entry = &prepared.entry;
+        self.apply_routed(source, entry, prepared.format, output, origin, stream)
+    }
+
+    /// [`Pipeline::apply_entry`] once the entry is routed to `format`; `parse` reads it (not
+    /// called when the entry completes a decision held back).
+    fn apply_routed<'e>(
+        &self,
+        source: &str,
+        entry: &'e LogEntry,
+        format: Option<Format>,
+        parse: impl FnOnce() -> Result<LogOutput<'e>, ParseError>,
+        origin: Origin<'_>,
+        stream: &mut LogStream,
+    ) -> Applied {
+        let started = self.now();
         self.metrics.record_log_line(format, entry.level);
         let stream_name = stream.name.clone();
         let stream_name = stream_name.as_deref().unwrap_or(source);
@@ -438,7 +494,7 @@ impl Pipeline {
                 true,
             );
         }
-        let output = match broker_log::parse_entry(format, entry) {
+        let output = match parse() {
             Ok(output) => output,
             Err(error) => {
                 let error = self.pseudonymize_error(error);

@@ -12,8 +12,13 @@ impl Metrics {
     /// Counts one broker log entry, by the log it was routed to (`None`: a log that is not
     /// parsed, `file_kind="other"`) and its level.
     pub fn record_log_line(&self, routed: Option<Format>, level: Level) {
-        self.log_lines
-            .with_label_values(&[broker_log::file_kind(routed), level.as_str()])
+        // Six levels (`LEVELS`), their discriminants 0 to 5.
+        let slot = broker_log::file_kind_index(routed) * super::LEVELS.len() + level as usize;
+        self.log_line_children[slot]
+            .get_or_init(|| {
+                self.log_lines
+                    .with_label_values(&[broker_log::file_kind(routed), level.as_str()])
+            })
             .inc();
     }
 

@@ -271,6 +271,9 @@ pub struct Metrics {
     request_duration: CappedHistogramVec,
     request_by_principal: bool,
     log_lines: IntCounterVec,
+    /// `log_lines` children by `file_kind` and level, looked up once each: the counter every
+    /// broker-log entry moves costs no label hashing.
+    log_line_children: [std::sync::OnceLock<prometheus::IntCounter>; broker_log::FILE_KINDS * 6],
     unrecognized_lines: IntCounterVec,
     checkpoint_failures: IntCounterVec,
     partial_lines: IntCounterVec,
@@ -328,6 +331,7 @@ impl Metrics {
             request_duration: r.capped_histogram(&c::REQUEST_DURATION)?,
             request_by_principal: config.request_duration_by_principal,
             log_lines: r.counter(&c::LOG_LINES)?,
+            log_line_children: std::array::from_fn(|_| std::sync::OnceLock::new()),
             unrecognized_lines: r.counter(&c::UNRECOGNIZED_LINES)?,
             checkpoint_failures: r.counter(&c::CHECKPOINT_FAILURES)?,
             partial_lines: r.counter(&c::PARTIAL_LINES)?,

@@ -50,6 +50,20 @@ pub fn file_kind(format: Option<Format>) -> &'static str {
     }
 }
 
+/// How many [`file_kind`]s there are.
+pub const FILE_KINDS: usize = 5;
+
+/// The index of an entry's [`file_kind`], below [`FILE_KINDS`].
+pub fn file_kind_index(format: Option<Format>) -> usize {
+    match format {
+        Some(Format::AuthorizerLog) => 0,
+        Some(Format::ServerLog) => 1,
+        Some(Format::ControllerLog) => 2,
+        Some(Format::RequestLog) => 3,
+        _ => 4,
+    }
+}
+
 /// The log a logger name belongs to, when it is one Kafka routes to a dedicated file
 /// (`Some(None)`: a log that is not parsed).
 fn logger_format(logger: &str) -> Option<Option<Format>> {
@@ -111,6 +125,54 @@ pub struct Injection {
     pub tail_missing: bool,
     /// An authorization decision read with its tail.
     pub has_tail: bool,
+}
+
+/// An entry routed and parsed ahead of being applied, owning what it read: a parallel replay
+/// parses entries on worker threads and applies them on one, in order
+/// (`Pipeline::apply_prepared`, which borrows it, so the memory is freed by the thread that
+/// allocated it).
+#[derive(Debug)]
+pub struct PreparedEntry {
+    pub entry: LogEntry,
+    /// Where [`route`] sent it.
+    pub format: Option<Format>,
+    /// What [`parse_entry`] read, owned.
+    pub output: Result<LogOutput<'static>, ParseError>,
+}
+
+impl PreparedEntry {
+    /// Routes and parses `entry` of a log read as `input`.
+    pub fn new(input: Input, entry: LogEntry) -> PreparedEntry {
+        let format = route(input, &entry);
+        let output = parse_entry(format, &entry).map(LogOutput::into_owned);
+        PreparedEntry {
+            entry,
+            format,
+            output,
+        }
+    }
+}
+
+impl LogOutput<'_> {
+    /// The output borrowing every field from `self`.
+    pub fn borrowed(&self) -> LogOutput<'_> {
+        match self {
+            LogOutput::Event(event, injection) => LogOutput::Event(event.borrowed(), *injection),
+            LogOutput::Request(r) => LogOutput::Request(r.borrowed()),
+            LogOutput::Lifecycle(l) => LogOutput::Lifecycle(*l),
+            LogOutput::Nothing => LogOutput::Nothing,
+        }
+    }
+
+    /// Copies every borrowed field so the output can outlive its entry.
+    pub fn into_owned(self) -> LogOutput<'static> {
+        match self {
+            LogOutput::Event(event, injection) => LogOutput::Event(event.into_owned(), injection),
+            LogOutput::Request(r) => LogOutput::Request(r.into_owned()),
+            LogOutput::Lifecycle(l) => LogOutput::Lifecycle(l),
+            LogOutput::Nothing => LogOutput::Nothing,
+        }
+    }
 }
 
 /// Parses one entry of the log it was [`route`]d to.

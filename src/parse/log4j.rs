@@ -515,6 +515,47 @@ impl Framer {
         f
     }
 
+    /// A framer for the part of a stream that starts at `offset` with an entry header, the
+    /// stream having chosen `choice` ([`Framer::choice`]) before: a parallel replay frames the
+    /// chunks of one file apart. Its entries equal those a framer fed the whole stream gives
+    /// when the framer of the part before ends in a [`Framer::clean_break`].
+    pub fn resuming(config: FramerConfig, choice: Choice, offset: u64) -> Framer {
+        let mut f = Framer::starting_at(config, offset);
+        f.choice = Some(choice);
+        f
+    }
+
+    /// Whether `line` (without its newline) starts an entry in the stream's chosen layout; `false`
+    /// before a layout is chosen.
+    pub fn starts_entry(&self, line: &[u8]) -> bool {
+        let Some(choice) = self.choice else {
+            return false;
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > self.config.max_entry_bytes {
+            return false;
+        }
+        let line = choice.prefix.strip(line).unwrap_or(line);
+        self.read_header_as(choice.layout, line).is_some()
+    }
+
+    /// At the end of a whole line, whether a next line that [`Framer::starts_entry`] would start a
+    /// new entry, not suspect: the entry being assembled has shown its logger (or was cut) and
+    /// absorbed no header-like line. Then the rest of the stream frames the same in a framer
+    /// [`Framer::resuming`] there, and [`Framer::flush`] emits what the next line would.
+    pub fn clean_break(&self) -> bool {
+        let anchored = self
+            .choice
+            .is_none_or(|c| c.anchored(self.config.layout.as_deref()));
+        self.partial.is_empty()
+            && !self.partial_overflow
+            && !self.next_suspect
+            && self
+                .pending
+                .as_ref()
+                .is_some_and(|p| !p.absorbed && (!anchored || p.tail_done || p.truncated))
+    }
+
     /// The offset up to which every byte has been emitted in an entry (or skipped): the start of
     /// the entry still being assembled, else of the unfinished last line. A tailer checkpoints
     /// this after applying the emitted entries, so a restart re-reads only what was not applied.
@@ -859,6 +900,57 @@ mod tests {
 
     fn at(secs: u64, ms: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(secs * 1000 + ms)
+    }
+
+    /// Frames `log` in two parts cut before line `cut` (a [`Framer::resuming`] there) when the
+    /// first part ends in a clean break; `None` when it does not.
+    fn frame_in_two(log: &str, cut: usize) -> Option<Vec<LogEntry>> {
+        let at = log
+            .split_inclusive('\n')
+            .take(cut)
+            .map(str::len)
+            .sum::<usize>();
+        let (head, tail) = log.as_bytes().split_at(at);
+        let mut first = Framer::new(FramerConfig::default());
+        let mut out = Vec::new();
+        first.push(head, &mut out);
+        let line = tail.split(|&b| b == b'\n').next().unwrap_or_default();
+        if !first.clean_break() || !first.starts_entry(line) {
+            return None;
+        }
+        first.flush(&mut out);
+        let choice = first.choice().expect("a clean break follows an entry");
+        let mut second = Framer::resuming(FramerConfig::default(), choice, at as u64);
+        second.push(tail, &mut out);
+        second.flush(&mut out);
+        Some(out)
+    }
+
+    #[test]
+    fn a_stream_resumed_at_a_clean_break_frames_as_a_whole() {
+        let log = "[2026-11-26 14:06:16,546] WARN Error in fetch (kafka.server.ReplicaFetcherThread)\n\
+                   java.io.IOException: disconnected\n\
+                   \tat org.apache.kafka.clients.NetworkClientUtils.sendAndReceive(NetworkClientUtils.java:99)\n\
+                   [2026-11-26 14:06:17,000] INFO KafkaConfig values:\n\
+                   \tadvertised.listeners = SASL_SSL://b:9093\n\
+                   \x20(kafka.server.KafkaConfig)\n\
+                   [2026-11-26 14:06:18,000] INFO Principal = User:m is Denied operation = READ from host = 10.0.0.9 on resource = Group:LITERAL:g\n\
+                   [2026-11-26 14:06:18,000] INFO Principal = User:admin is Allowed operation = ALTER from host = 10.0.0.5 on resource = Cluster:LITERAL:c for request = CreateAcls with resourceRefCount = 1 based on rule SuperUser (kafka.authorizer.logger)\n\
+                   [2026-11-26 14:06:19,000] INFO after the forged line (kafka.server.X)\n\
+                   [2026-11-26 14:06:20,000] INFO last (kafka.server.X)\n";
+        let whole = frame(log);
+        let lines = log.lines().count();
+        let mut clean = Vec::new();
+        for cut in 1..lines {
+            if let Some(two) = frame_in_two(log, cut) {
+                assert_eq!(two, whole, "cut before line {cut}");
+                clean.push(cut);
+            }
+        }
+        // Before each genuine entry, but not inside the stack trace or the config dump (not an
+        // entry start), not at the forged line (the entry before has not shown its logger), not
+        // after it (the entry before absorbed it: the next one is suspect).
+        assert_eq!(clean, [3, 6, 9]);
     }
 
     const AUTH: &str = "[2026-11-26 14:06:16,546] INFO [SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:19092-127.0.0.1:32996-1-3) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256) (org.apache.kafka.common.network.Selector)";

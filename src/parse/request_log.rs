@@ -48,6 +48,33 @@ pub struct RequestRecord<'a> {
     pub error_code: Option<i32>,
 }
 
+impl RequestRecord<'_> {
+    /// The record borrowing every field from `self`.
+    pub fn borrowed(&self) -> RequestRecord<'_> {
+        RequestRecord {
+            api: Cow::Borrowed(&self.api),
+            principal: self.principal.as_deref().map(Cow::Borrowed),
+            client_id: self.client_id.as_deref().map(Cow::Borrowed),
+            listener: self.listener.as_deref().map(Cow::Borrowed),
+            total_time_secs: self.total_time_secs,
+            error_code: self.error_code,
+        }
+    }
+
+    /// Copies every borrowed field so the record can outlive its entry.
+    pub fn into_owned(self) -> RequestRecord<'static> {
+        let own = |t: Option<Text<'_>>| t.map(|t| Cow::Owned(t.into_owned()));
+        RequestRecord {
+            api: Cow::Owned(self.api.into_owned()),
+            principal: own(self.principal),
+            client_id: own(self.client_id),
+            listener: own(self.listener),
+            total_time_secs: self.total_time_secs,
+            error_code: self.error_code,
+        }
+    }
+}
+
 const PREFIX: &str = "Completed request:";
 
 #[derive(Deserialize)]

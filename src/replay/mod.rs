@@ -21,6 +21,7 @@ mod archive;
 mod cloudwatch;
 mod format;
 mod merge;
+mod parallel;
 mod progress;
 mod summary;
 
@@ -43,7 +44,7 @@ use crate::metrics::internal::{
 };
 use crate::metrics::{Metrics, MetricsConfig};
 use crate::parse::layout::Layout;
-use crate::parse::log4j::{Framer, FramerConfig};
+use crate::parse::log4j::FramerConfig;
 use crate::parse::time::parse_utc_offset;
 use crate::parse::Input;
 use crate::parse::{Parsers, ParsersConfig};
@@ -51,6 +52,8 @@ use crate::pipeline::{Applied, Item, LogStream, Pipeline};
 use crate::privacy::PrivacyConfig;
 use crate::sources::file::stream_key;
 use archive::{EventReader, LogReader};
+pub use parallel::CHUNK_BYTES;
+use parallel::{ChunkedLog, Framing, Job, Pool};
 use progress::Progress;
 
 /// `replay` flags, as the command line gives them; [`ReplayOptions::from_args`] checks them.
@@ -91,6 +94,12 @@ pub struct ReplayArgs {
     /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: When,
+    /// Threads that frame and parse broker logs (default: the available cores). Large plain
+    /// broker log files are cut into chunks parsed in parallel; the entries are still applied
+    /// one at a time in the order of one thread, so the output is the same for every N.
+    /// `--threads 1` reads every file on one thread.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     /// Files or directories.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
@@ -132,6 +141,15 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// How many rows each summary table shows.
     pub top: usize,
+    /// Threads that frame and parse broker logs (`--threads`); 1 reads everything on the
+    /// replay's thread.
+    pub threads: usize,
+    /// Bytes per chunk of a broker log parsed in parallel (default [`CHUNK_BYTES`]; files under
+    /// two chunks are read whole).
+    pub chunk_bytes: u64,
+    /// The time every event counts as applied at (for `kafka_security_event_delay_seconds`);
+    /// `None`: the start of the replay.
+    pub clock: Option<SystemTime>,
 }
 
 /// Totals of one replay.
@@ -165,6 +183,12 @@ pub struct ReplayStats {
     pub partial_lines: u64,
     /// Broker-log files by the layout and line prefix their first entry was read in.
     pub layouts: BTreeMap<(&'static str, &'static str), usize>,
+    /// Chunks of broker logs parsed in parallel (`--threads`; not in the summary, which is the
+    /// same for every thread count).
+    pub chunks: usize,
+    /// Of those, chunks framed again after the chunk before them ended inside an entry that
+    /// may go on (a forged line at the cut).
+    pub chunks_reframed: u64,
 }
 
 /// Files of one format and the entries or records read from them.
@@ -265,6 +289,9 @@ impl ReplayOptions {
                 When::Auto => stderr_is_terminal(),
             },
             top: args.top,
+            threads: args.threads.map_or_else(available_cores, usize::from),
+            chunk_bytes: CHUNK_BYTES,
+            clock: None,
         })
     }
 
@@ -371,14 +398,22 @@ struct FileReader {
 
 enum Reader {
     Log(LogReader),
+    /// A broker log whose chunks are parsed by the [`Pool`]'s job of this index.
+    Chunked(Box<ChunkedLog>),
     Events(EventReader),
 }
 
 impl FileReader {
-    fn advance(&mut self, parsers: &Parsers) -> Result<Option<SystemTime>, ReplayError> {
-        match &mut self.reader {
-            Reader::Log(r) => r.advance(),
-            Reader::Events(r) => r.advance(parsers),
+    fn advance(
+        &mut self,
+        parsers: &Parsers,
+        pool: Option<&Pool>,
+    ) -> Result<Option<SystemTime>, ReplayError> {
+        match (&mut self.reader, pool) {
+            (Reader::Log(r), _) => r.advance(),
+            (Reader::Chunked(r), Some(pool)) => r.advance(pool),
+            (Reader::Chunked(_), None) => Ok(None),
+            (Reader::Events(r), _) => r.advance(parsers),
         }
         .map_err(|error| ReplayError::Io {
             path: PathBuf::from(&self.path),
@@ -389,13 +424,14 @@ impl FileReader {
     fn bytes(&self) -> u64 {
         match &self.reader {
             Reader::Log(r) => r.bytes,
+            Reader::Chunked(r) => r.bytes,
             Reader::Events(r) => r.bytes,
         }
     }
 
     /// Applies the current entry or record; `stream` is its log stream.
-    fn apply(&self, pipeline: &Pipeline, stream: &mut LogStream) -> Applied {
-        match &self.reader {
+    fn apply(&mut self, pipeline: &Pipeline, stream: &mut LogStream) -> Applied {
+        match &mut self.reader {
             Reader::Log(r) => {
                 let entry = r.current();
                 let item = Item::Entry {
@@ -408,6 +444,17 @@ impl FileReader {
                 };
                 pipeline.apply("replay", self.input, item)
             }
+            Reader::Chunked(r) => {
+                // `advance` returned a time: there is a current entry.
+                let Some(prepared) = r.current() else {
+                    return Applied::Skipped;
+                };
+                let origin = Origin::File {
+                    path: self.path.as_str().into(),
+                    offset: prepared.entry.offset,
+                };
+                pipeline.apply_prepared("replay", prepared, origin, stream)
+            }
             Reader::Events(r) => {
                 pipeline.apply("replay", self.input, &r.record_at(Some(&self.path)))
             }
@@ -418,9 +465,12 @@ impl FileReader {
 /// The files of a run and their log streams.
 struct Opened {
     readers: Vec<FileReader>,
-    /// Each reader's first item time (readers with none are left out).
+    /// Each reader's first item time (readers with none are left out; chunked readers are
+    /// advanced once the pool runs).
     first: Vec<(usize, SystemTime)>,
     streams: Vec<LogStream>,
+    /// The broker logs read in chunks, in the order of their [`Reader::Chunked`] job index.
+    jobs: Vec<Job>,
 }
 
 /// The format `path` is read as: `--format-for`, else a `--format` log kind, else `None` (sniff).
@@ -447,6 +497,7 @@ fn open_all(
         readers: Vec::new(),
         first: Vec::new(),
         streams: Vec::new(),
+        jobs: Vec::new(),
     };
     // Rotated files of one log in one directory share a stream.
     let mut stream_ids: HashMap<(Option<PathBuf>, String), usize> = HashMap::new();
@@ -494,26 +545,23 @@ fn open_all(
             opened.streams.push(LogStream::named(key));
         }
         let mut unwrap_failures = None;
+        let framer = FramerConfig {
+            date_reference: Some(file.modified),
+            ..options.framer.clone()
+        };
+        let job = plan_job(options, path, format, &file.head, &framer).map_err(io)?;
         let reader = match format {
-            FileFormat::Log(_) => Reader::Log(LogReader::new(
-                file.reader,
-                FramerConfig {
-                    date_reference: Some(file.modified),
-                    ..options.framer.clone()
-                },
-            )),
+            FileFormat::Log(_) if job.is_some() => {
+                opened.jobs.extend(job);
+                Reader::Chunked(Box::new(ChunkedLog::new(opened.jobs.len() - 1)))
+            }
+            FileFormat::Log(_) => Reader::Log(LogReader::new(file.reader, framer)),
             FileFormat::CloudWatch => {
                 let failures = Rc::new(Cell::new(0));
                 unwrap_failures = Some(failures.clone());
                 let lines =
                     cloudwatch::Unwrapped::new(file.reader, path.display().to_string(), failures);
-                Reader::Log(LogReader::new(
-                    Box::new(lines),
-                    FramerConfig {
-                        date_reference: Some(file.modified),
-                        ..options.framer.clone()
-                    },
-                ))
+                Reader::Log(LogReader::new(Box::new(lines), framer))
             }
             _ => Reader::Events(EventReader::new(
                 format,
@@ -531,7 +579,7 @@ fn open_all(
             reader,
             unwrap_failures,
         };
-        if let Some(t) = reader.advance(parsers)? {
+        if let Some(t) = reader.advance(parsers, None)? {
             opened.first.push((opened.readers.len(), t));
         }
         opened.readers.push(reader);
@@ -542,6 +590,49 @@ fn open_all(
         }
     }
     Ok(opened)
+}
+
+/// The chunks a broker log of `format` is parsed in by several threads (`None`: read whole).
+fn plan_job(
+    options: &ReplayOptions,
+    path: &Path,
+    format: FileFormat,
+    head: &[u8],
+    framer: &FramerConfig,
+) -> std::io::Result<Option<Job>> {
+    if options.threads < 2 || !matches!(format, FileFormat::Log(_)) {
+        return Ok(None);
+    }
+    let len = std::fs::metadata(path)?.len();
+    let sizes = (len, options.chunk_bytes);
+    Job::plan(path, sizes, head, format.input(), framer.clone())
+}
+
+/// The pipeline a replay applies its input to: its parsers, privacy, a fixed clock and, when on,
+/// the detectors on a thread of their own.
+fn replay_pipeline(
+    options: &ReplayOptions,
+    metrics: Arc<Metrics>,
+) -> Result<Pipeline, ReplayError> {
+    let parsers = Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")))?;
+    metrics.init_log_files(REPLAY_SOURCE);
+    let privacy = options
+        .privacy
+        .load()
+        .map_err(|p| ReplayError::Config(p.join("; ")))?;
+    // Event delays are counted from the start of the replay: the same for every thread count.
+    let clock = options.clock.unwrap_or_else(crate::clock::now);
+    let mut pipeline = Pipeline::new(parsers, metrics)
+        .with_privacy(privacy)
+        .with_clock(clock);
+    if options.detectors_on() {
+        // The detectors work on a second core while this thread reads, parses and counts.
+        pipeline = pipeline
+            .with_detectors(Engine::new(&options.detectors))
+            .with_detector_thread()
+            .map_err(ReplayError::Thread)?;
+    }
+    Ok(pipeline)
 }
 
 /// Replays the files into a fresh metric set (and detectors) and returns what came of it.
@@ -555,23 +646,10 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     }
     let metrics =
         Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
-    let parsers = || Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")));
-    metrics.init_log_files(REPLAY_SOURCE);
-    let privacy = options
-        .privacy
-        .load()
-        .map_err(|p| ReplayError::Config(p.join("; ")))?;
-    let mut pipeline = Pipeline::new(parsers()?, metrics.clone()).with_privacy(privacy);
-    if options.detectors_on() {
-        // The detectors work on a second core while this thread reads, parses and counts.
-        pipeline = pipeline
-            .with_detectors(Engine::new(&options.detectors))
-            .with_detector_thread()
-            .map_err(ReplayError::Thread)?;
-    }
+    let pipeline = replay_pipeline(options, metrics.clone())?;
     // The readers parse archived records once to learn their event time before the merge
     // orders them; the pipeline parses them again when they are applied.
-    let time_parsers = parsers()?;
+    let time_parsers = pipeline.parsers();
     let files = expand(&options.inputs)?;
     let total: u64 = files
         .iter()
@@ -583,25 +661,43 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     };
     let Opened {
         mut readers,
-        first,
+        mut first,
         mut streams,
-    } = open_all(options, &files, &time_parsers, &mut stats)?;
+        jobs,
+    } = open_all(options, &files, time_parsers, &mut stats)?;
     let mut progress = Progress::new(options.progress, total);
+    let pool = Pool::new(jobs, options.threads);
     let mut applied_items = 0u64;
-    let last = merge::merge(first, |i| {
-        let r = &mut readers[i];
-        match r.apply(&pipeline, &mut streams[r.stream]) {
-            Applied::Event(_) => stats.events += 1,
-            Applied::Rejected(..) => stats.rejected += 1,
-            Applied::Skipped => {}
+    let last = std::thread::scope(|scope| {
+        for _ in 1..options.threads.min(pool.tasks()) {
+            scope.spawn(|| pool.work());
         }
-        r.items += 1;
-        applied_items += 1;
-        let next = r.advance(&time_parsers);
-        if applied_items % 4096 == 0 {
-            progress.update(readers.iter().map(FileReader::bytes).sum(), applied_items);
-        }
-        next
+        let merged = (|| {
+            for (i, r) in readers.iter_mut().enumerate() {
+                if matches!(r.reader, Reader::Chunked(_)) {
+                    if let Some(t) = r.advance(time_parsers, Some(&pool))? {
+                        first.push((i, t));
+                    }
+                }
+            }
+            merge::merge(first, |i| {
+                let r = &mut readers[i];
+                match r.apply(&pipeline, &mut streams[r.stream]) {
+                    Applied::Event(_) => stats.events += 1,
+                    Applied::Rejected(..) => stats.rejected += 1,
+                    Applied::Skipped => {}
+                }
+                r.items += 1;
+                applied_items += 1;
+                let next = r.advance(time_parsers, Some(&pool));
+                if applied_items % 4096 == 0 {
+                    progress.update(readers.iter().map(FileReader::bytes).sum(), applied_items);
+                }
+                next
+            })
+        })();
+        pool.close();
+        merged
     })?;
     // A decision held back for the entry after it, in a file that ended first.
     for stream in &mut streams {
@@ -620,7 +716,14 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         match &r.reader {
             Reader::Log(log) => {
                 stats.entries += r.items;
-                report_layout(&r.path, log.framer(), options, &metrics, &mut stats);
+                let framing = Framing::from(log.framer());
+                report_layout(&r.path, framing, options, &metrics, &mut stats);
+            }
+            Reader::Chunked(log) => {
+                stats.entries += r.items;
+                stats.chunks += log.chunks();
+                stats.chunks_reframed += log.reframed;
+                report_layout(&r.path, log.framing(), options, &metrics, &mut stats);
             }
             Reader::Events(e) => {
                 stats.records += r.items;
@@ -650,15 +753,15 @@ const REPLAY_SOURCE: &str = "replay";
 /// lines outside any entry to `stats`.
 fn report_layout(
     path: &str,
-    framer: &Framer,
+    framer: Framing,
     options: &ReplayOptions,
     metrics: &Metrics,
     stats: &mut ReplayStats,
 ) {
     let layout = options.framer.layout.as_deref();
-    stats.unrecognized_lines += framer.skipped_lines();
-    stats.partial_lines += framer.partial_lines();
-    if framer.partial_lines() > 0 {
+    stats.unrecognized_lines += framer.skipped_lines;
+    stats.partial_lines += framer.partial_lines;
+    if framer.partial_lines > 0 {
         StreamPartial {
             source: REPLAY_SOURCE,
             path,
@@ -666,11 +769,11 @@ fn report_layout(
         .emit(metrics);
         LinesPartial {
             source: REPLAY_SOURCE,
-            lines: framer.partial_lines(),
+            lines: framer.partial_lines,
         }
         .emit(metrics);
     }
-    match framer.choice() {
+    match framer.choice {
         Some(choice) => {
             *stats
                 .layouts
@@ -684,18 +787,23 @@ fn report_layout(
             }
             .emit(metrics);
         }
-        None if framer.skipped_lines() > 0 => {
+        None if framer.skipped_lines > 0 => {
             stats.unrecognized_streams += 1;
             StreamUnrecognized {
                 source: REPLAY_SOURCE,
                 path,
-                lines: framer.skipped_lines(),
+                lines: framer.skipped_lines,
                 layout: layout.map(Layout::pattern),
             }
             .emit(metrics);
         }
         None => {}
     }
+}
+
+/// The cores this process may run on (the `--threads` default).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Whether stderr is a terminal (the progress-bar default).

@@ -36,6 +36,7 @@ mod pasted_lines;
 mod privacy;
 mod readme;
 mod replay_archive;
+mod replay_parallel;
 mod replay_vendors;
 mod tail_props;
 mod web_config;
