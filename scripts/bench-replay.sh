@@ -7,7 +7,7 @@
 #   LINES  corpus size (default 2000000; the corpus is cached in .cache/bench)
 #   RUNS   runs of each variant (default 1). The variants — every detector off and every
 #          detector on (defaults), for each thread count of KSE_BENCH_THREADS (default
-#          "1 <cores>", i.e. `--threads 1` and the default) — run alternately so all see the
+#          "1 <cores>": one thread, and one per core) — run alternately so all see the
 #          same machine drift.
 # Prints, per run, wall seconds, CPU seconds (user + system), entries/s and MiB/s, and the median
 # of each variant; record the figures in BENCHMARKS.md with the command. On a shared machine the

@@ -15,6 +15,9 @@
 #           4-partition topic of the test broker (scripts/kafka-broker.sh): the exporter from
 #           process start until /metrics counts them all, vs Kafka's ConsumerPerformance on the
 #           same topic (its own nMsg.sec: group join to last record; and its whole process).
+#   output  the same, with the OCSF output topic on (output.kafka): from process start until the
+#           output topic has acknowledged every event, against the exporter without it (issue 16:
+#           at most 25% slower).
 #   steady  the exporter's CPU (cores) while Kafka's ProducerPerformance produces 50k events/s,
 #           against the 0.3-core goal of issue 14.
 #   replay  `kafka-security-exporter replay` over a 1M-line mixed broker log
@@ -138,6 +141,21 @@ sources:
         sasl.password: "admin-secret"
 YAML
 }
+exporter_output_config() { # group topic output-topic
+  exporter_config "$1" "$2"
+  cat <<YAML
+output:
+  kafka:
+    topic: $3
+    schema: ocsf
+    properties:
+      bootstrap.servers: "$KSE_KAFKA_BOOTSTRAP"
+      security.protocol: SASL_PLAINTEXT
+      sasl.mechanism: SCRAM-SHA-256
+      sasl.username: admin
+      sasl.password: "admin-secret"
+YAML
+}
 new_topic() { # name
   broker admin org.apache.kafka.tools.TopicCommand --create --topic "$1" --partitions "$PARTITIONS" >/dev/null 2>>"$WORK/stderr.txt"
 }
@@ -158,7 +176,9 @@ TOPIC="bench-audit-$EVENTS-$STAMP"
 log "kafka: producing $EVENTS audit events to $TOPIC ($PARTITIONS partitions) …"
 new_topic "$TOPIC"
 produce "$TOPIC" "$EVENTS" -1
-declare -a EXP_RATE EXP_CPU EXP_RSS CP_RATE CP_FETCH CP_PROC
+OUT_TOPIC="bench-ocsf-$STAMP"
+new_topic "$OUT_TOPIC"
+declare -a EXP_RATE EXP_CPU EXP_RSS CP_RATE CP_FETCH CP_PROC OUT_RATE OUT_CPU
 for i in $(seq "$RUNS"); do
   exporter_config "bench-exp-$STAMP-$i" "$TOPIC" >"$WORK/exporter-$i.yaml"
   line="$(python3 "$SCRIPT_DIR/bench/until_counted.py" "$BIN" "$WORK/exporter-$i.yaml" "$EVENTS" 120)"
@@ -175,6 +195,11 @@ for i in $(seq "$RUNS"); do
   CP_FETCH+=("${cp[9]// /}")
   CP_PROC+=("$(div "$EVENTS" "$cp_wall")")
   log "kafka run $i: exporter $line; ConsumerPerformance nMsg.sec ${cp[5]// /} (rebalance ${cp[6]// /} ms), process ${cp_wall} s"
+  exporter_output_config "bench-out-$STAMP-$i" "$TOPIC" "$OUT_TOPIC" >"$WORK/exporter-out-$i.yaml"
+  out_line="$(UNTIL_COUNTED=kafka_security_output_events_total python3 "$SCRIPT_DIR/bench/until_counted.py" "$BIN" "$WORK/exporter-out-$i.yaml" "$EVENTS" 120)"
+  OUT_RATE+=("$(div "$EVENTS" "$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' <<<"$out_line")")")
+  OUT_CPU+=("$(sed -n 's/.*cpu_s=\([0-9.]*\).*/\1/p' <<<"$out_line")")
+  log "kafka run $i, output topic on: exporter $out_line"
 done
 
 STEADY_TOPIC="bench-steady-$STAMP"
@@ -233,6 +258,7 @@ row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
   row "kafka: start → all counted (events/s)" "$(m "${EXP_RATE[@]}") (CPU $(m "${EXP_CPU[@]}") s, peak RSS $(m "${EXP_RSS[@]}") MiB)" "ConsumerPerformance nMsg.sec (join → last record)" "$(div "$(m "${CP_RATE[@]}")" 1)" "$(div "$(m "${EXP_RATE[@]}")" "$(m "${CP_RATE[@]}")")"
   row "kafka: start → all counted (events/s)" "$(m "${EXP_RATE[@]}")" "ConsumerPerformance whole process (JVM start → exit)" "$(div "$(m "${CP_PROC[@]}")" 1)" "$(div "$(m "${EXP_RATE[@]}")" "$(m "${CP_PROC[@]}")")"
   row "kafka: start → all counted (events/s)" "$(m "${EXP_RATE[@]}")" "ConsumerPerformance fetch.nMsg.sec (fetching only)" "$(div "$(m "${CP_FETCH[@]}")" 1)" "$(div "$(m "${EXP_RATE[@]}")" "$(m "${CP_FETCH[@]}")")"
+  row "kafka, OCSF output topic on: start → all acknowledged by it (events/s)" "$(m "${OUT_RATE[@]}") (CPU $(m "${OUT_CPU[@]}") s)" "the exporter without it (issue 16: ratio ≥ 0.75)" "$(m "${EXP_RATE[@]}")" "$(div "$(m "${OUT_RATE[@]}")" "$(m "${EXP_RATE[@]}")")"
   row "kafka: steady $STEADY_RATE events/s (cores; $STEADY_EVENTS events in ${STEADY_WINDOW} s)" "$STEADY_CORES" "goal of issue 14 (cores)" "0.3" "$(div "$STEADY_CORES" 0.3)"
   if (( ${#MT[@]} > 0 )); then
     row "replay: mixed broker log (lines/s)" "$(m "${RP[@]}")" "mtail --one_shot" "$(m "${MT[@]}")" "$(div "$(m "${RP[@]}")" "$(m "${MT[@]}")")"

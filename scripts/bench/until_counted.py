@@ -4,7 +4,8 @@
 Usage: until_counted.py BIN CONFIG N TIMEOUT_SECS [steady RATE_WINDOW_SECS WARMUP_SECS]
 
 Prints one line `wall_s=<s> cpu_s=<s> counted=<n> peak_rss_mib=<MiB>`: wall time from process start until the sum of
-`kafka_security_events_total` and `kafka_security_parse_errors_total` reaches N (polled every
+`kafka_security_events_total` and `kafka_security_parse_errors_total` (or of the metrics named in
+the environment variable UNTIL_COUNTED, comma-separated) reaches N (polled every
 10 ms over one kept-alive connection), and the CPU seconds (user + system, from /proc) the
 exporter had used at that moment. The exporter is then stopped with SIGTERM.
 
@@ -21,7 +22,11 @@ import sys
 import time
 
 TICK = os.sysconf("SC_CLK_TCK")
-COUNTED = ("kafka_security_events_total", "kafka_security_parse_errors_total")
+# UNTIL_COUNTED (comma-separated metric names) replaces what is counted, e.g.
+# kafka_security_output_events_total: events the output topic acknowledged.
+COUNTED = tuple(
+    os.environ.get("UNTIL_COUNTED", "kafka_security_events_total,kafka_security_parse_errors_total")
+    .split(","))
 
 
 def free_port():

@@ -94,10 +94,10 @@ pub struct ReplayArgs {
     /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: When,
-    /// Threads that frame and parse broker logs (default: the available cores). Large plain
-    /// broker log files are cut into chunks parsed in parallel; the entries are still applied
-    /// one at a time in the order of one thread, so the output is the same for every N.
-    /// `--threads 1` reads every file on one thread.
+    /// Threads that frame and parse broker logs (default 1). Large plain broker log files are
+    /// cut into chunks parsed in parallel; the entries are still applied one at a time in the
+    /// order of one thread, so the output is the same for every N. Not faster yet: on two cores
+    /// `--threads 2` takes about 30% longer than one thread (BENCHMARKS.md, "Parallel replay").
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
     /// Files or directories.
@@ -289,7 +289,7 @@ impl ReplayOptions {
                 When::Auto => stderr_is_terminal(),
             },
             top: args.top,
-            threads: args.threads.map_or_else(available_cores, usize::from),
+            threads: args.threads.map_or(1, usize::from),
             chunk_bytes: CHUNK_BYTES,
             clock: None,
         })
@@ -799,11 +799,6 @@ fn report_layout(
         }
         None => {}
     }
-}
-
-/// The cores this process may run on (the `--threads` default).
-pub fn available_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Whether stderr is a terminal (the progress-bar default).

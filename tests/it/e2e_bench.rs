@@ -71,7 +71,12 @@ fn e2e_bench_quick_prints_a_table_of_numbers() {
     }
     let rows = rows(&table);
     let measured: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    for (prefix, count) in [("kafka: start", 3), ("kafka: steady", 1), ("replay:", 2)] {
+    for (prefix, count) in [
+        ("kafka: start", 3),
+        ("kafka, OCSF output topic on", 1),
+        ("kafka: steady", 1),
+        ("replay:", 2),
+    ] {
         assert!(
             measured.iter().filter(|m| m.starts_with(prefix)).count() >= count,
             "fewer than {count} `{prefix}` rows in:\n{table}"
