@@ -85,12 +85,7 @@ if (( ${#MISSING[@]} > 0 )); then
   warn "$msg"
 fi
 
-STOP_BROKER=0
-if [[ -z "${KSE_KAFKA_BOOTSTRAP:-}" ]]; then
-  "$SCRIPT_DIR/kafka-broker.sh" status >/dev/null 2>&1 || STOP_BROKER=1
-  eval "$("$SCRIPT_DIR/kafka-broker.sh" start)"
-fi
-(( STOP_BROKER )) && trap '"$SCRIPT_DIR/kafka-broker.sh" stop >/dev/null 2>&1 || true' EXIT
+use_test_broker
 broker() { "$SCRIPT_DIR/kafka-broker.sh" "$@"; }
 
 BIN="${KSE_BENCH_BIN:-}"

@@ -39,6 +39,17 @@ usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$KSE_LIB_CALLER"
 }
 
+# Points KSE_KAFKA_* at the test broker (scripts/kafka-broker.sh) unless KSE_KAFKA_BOOTSTRAP is
+# set already; a broker this starts is stopped when the script exits.
+use_test_broker() {
+  [[ -z "${KSE_KAFKA_BOOTSTRAP:-}" ]] || return 0
+  local stop=0
+  "$SCRIPT_DIR/kafka-broker.sh" status >/dev/null 2>&1 || stop=1
+  eval "$("$SCRIPT_DIR/kafka-broker.sh" start)"
+  if (( stop )); then
+    trap '"$SCRIPT_DIR/kafka-broker.sh" stop >/dev/null 2>&1 || true' EXIT
+  fi
+}
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 
 require_secs() { # VAR…

@@ -48,12 +48,7 @@ OUT="${OUT:-$WORK/soak.md}"
 rm -rf "$WORK/logs" "$WORK/state"
 mkdir -p "$WORK/logs" "$WORK/state"
 
-STOP_BROKER=0
-if [[ -z "${KSE_KAFKA_BOOTSTRAP:-}" ]]; then
-  "$SCRIPT_DIR/kafka-broker.sh" status >/dev/null 2>&1 || STOP_BROKER=1
-  eval "$("$SCRIPT_DIR/kafka-broker.sh" start)"
-fi
-(( STOP_BROKER )) && trap '"$SCRIPT_DIR/kafka-broker.sh" stop >/dev/null 2>&1 || true' EXIT
+use_test_broker
 
 BIN="${KSE_SOAK_BIN:-}"
 if [[ -z "$BIN" ]]; then

@@ -1,38 +1,15 @@
 //! Issue 17's fault matrix, Kafka rows that need the real broker: a topic deleted while it is
-//! consumed. (Down at start and mid-stream, wrong credentials and rebalances are in
-//! `e2e_kafka.rs` and `e2e_broker_restart.rs`; DNS in `faults_kafka.rs`.)
+//! consumed. (A broker down at start and DNS failing are in `faults_kafka.rs`; a broker down
+//! mid-stream, wrong credentials and rebalances in `e2e_broker_restart.rs` and `e2e_kafka.rs`.)
 
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
-
 use crate::support::{
-    admin_config, create_topic, poll_until, shared_topic_source, Exporter, HeaderProducer,
+    create_topic, delete_topic, poll_until, shared_topic_source, Exporter, HeaderProducer,
 };
 
 const EVENTS: &str = "kafka_security_events_total";
 const UP: &str = "kafka_security_source_up";
-
-fn delete_topic(name: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let admin: AdminClient<DefaultClientContext> = admin_config().create().unwrap();
-        let results = admin
-            .delete_topics(
-                &[name],
-                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(20))),
-            )
-            .await
-            .expect("delete_topics request");
-        for r in results {
-            r.unwrap_or_else(|(t, e)| panic!("delete topic {t}: {e}"));
-        }
-    });
-}
 
 /// The topic goes away under the consumer: what was counted stays, `/metrics` serves, `/readyz`
 /// and `kafka_security_source_up` say which topic is missing, one WARN says so (the failed commits

@@ -103,6 +103,27 @@ pub fn create_topic(name: &str, partitions: i32) {
     });
 }
 
+/// Deletes a topic as the super user.
+pub fn delete_topic(name: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let admin: AdminClient<DefaultClientContext> = admin_config().create().unwrap();
+        let results = admin
+            .delete_topics(
+                &[name],
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(20))),
+            )
+            .await
+            .expect("delete_topics request");
+        for r in results {
+            r.unwrap_or_else(|(t, e)| panic!("delete topic {t}: {e}"));
+        }
+    });
+}
+
 /// A new topic named after `prefix` (made unique) with `partitions`, created as the super user.
 pub fn new_topic(prefix: &str, partitions: i32) -> String {
     let topic = super::unique(prefix);
