@@ -378,7 +378,10 @@ fn a_wrong_password_is_a_clear_error_and_not_ready() {
 }
 
 /// A second replica joins the group mid-stream: the first commits its revoked partitions before
-/// handing them over, so the two replicas' counts add up to exactly what was produced.
+/// handing them over, so the two replicas' counts add up to exactly what was produced. The fault
+/// matrix's row, asserted: both stay ready, the first logs `Partitions revoked.` with
+/// `committed=true`, and the lag series of a revoked partition leave its exposition (each
+/// partition's lag is reported by exactly one replica).
 #[test]
 fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
     let (_broker, topic, config_a) = shared_topic_source("replica", 4, "text");
@@ -427,6 +430,35 @@ fn a_rebalance_to_a_second_replica_neither_loses_nor_doubles() {
             &[]
         ),
         TOTAL as f64
+    );
+    assert_eq!(a.readyz().0, 200);
+    assert_eq!(b.readyz().0, 200);
+    let revoked: Vec<_> = a
+        .logs()
+        .into_iter()
+        .filter(|l| l["message"] == "Partitions revoked.")
+        .collect();
+    assert!(!revoked.is_empty(), "A never handed partitions over");
+    assert!(
+        revoked.iter().all(|l| l["committed"] == true),
+        "{revoked:#?}"
+    );
+    // Lag is reported with the statistics (every 5 s): wait until all four partitions are.
+    let lagging = |s: &crate::support::Scrape| -> Vec<String> {
+        s.series("kafka_security_consumer_lag_messages")
+            .iter()
+            .map(|x| x.labels["partition"].clone())
+            .collect()
+    };
+    let mut last = (Vec::new(), Vec::new());
+    poll_until(Duration::from_secs(30), Duration::from_millis(500), || {
+        last = (lagging(&a.scrape()), lagging(&b.scrape()));
+        (last.0.len() + last.1.len() == 4).then_some(())
+    })
+    .unwrap_or_else(|| panic!("lag series of A and B: {last:?}"));
+    assert!(
+        last.0.iter().all(|p| !last.1.contains(p)),
+        "a partition's lag reported by both replicas: {last:?}"
     );
     a.stop(Duration::from_secs(30));
     b.stop(Duration::from_secs(30));
