@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    create_topic, delete_topic, poll_until, shared_topic_source, Exporter, HeaderProducer,
+    admin_source, broker_shared, create_topic, delete_topic, poll_until, shared_topic_source,
+    unique, Exporter, HeaderProducer,
 };
 
 const EVENTS: &str = "kafka_security_events_total";
@@ -82,4 +83,36 @@ fn e2e_a_topic_deleted_while_consumed_is_reported_and_nothing_counted_is_lost() 
     assert_eq!(said("counted again"), 0, "{logs:#?}");
     let errors: Vec<_> = logs.iter().filter(|l| l["level"] == "ERROR").collect();
     assert!(errors.is_empty(), "{errors:#?}");
+}
+
+/// A subscribed topic that was never created is reported the same way: `/readyz` names it until
+/// it exists, then its records are counted and the source is ready.
+#[test]
+fn e2e_a_topic_never_created_is_reported_until_it_exists() {
+    let _broker = broker_shared();
+    let topic = unique("missing");
+    let exporter = Exporter::start(&admin_source("missing", &topic, "text"));
+    let why = format!("source missing: subscribed topics do not exist: {topic}");
+    let mut last = (0, String::new());
+    poll_until(Duration::from_secs(60), Duration::from_millis(500), || {
+        last = exporter.readyz();
+        (last.0 == 503 && last.1.contains(&why)).then_some(())
+    })
+    .unwrap_or_else(|| panic!("/readyz: {} {}", last.0, last.1));
+    create_topic(&topic, 1);
+    let producer = HeaderProducer::new();
+    for i in 0..3 {
+        producer.send(
+            &topic,
+            "user-login",
+            &format!("User m{i} logged in successfully"),
+            &[],
+        );
+    }
+    producer.flush();
+    exporter.wait_for(Duration::from_secs(90), "3 events, ready", |s| {
+        s.sum(EVENTS, &[("source", "missing")]) == 3.0 && s.sum(UP, &[("source", "missing")]) == 1.0
+    });
+    exporter.assert_ready();
+    exporter.stop(Duration::from_secs(30));
 }
