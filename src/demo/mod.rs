@@ -61,6 +61,10 @@ pub const TOPICS: [(&str, Input); 3] = [
     ("security-events", Input::Text),
 ];
 
+/// The demo's output topic: every normalized event and detection, in OCSF, as a centralized
+/// logging system would receive them (`output.kafka`).
+pub const OUTPUT_TOPIC: &str = "security-events-ocsf";
+
 /// `demo` flags.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -82,6 +86,12 @@ pub async fn run(
             .create_topic(topic, 3, 1)
             .map_err(|error| DemoError::Topic { topic, error })?;
     }
+    cluster
+        .create_topic(OUTPUT_TOPIC, 3, 1)
+        .map_err(|error| DemoError::Topic {
+            topic: OUTPUT_TOPIC,
+            error,
+        })?;
     let bootstrap = cluster.bootstrap_servers();
     let logs = tempfile_dir()?;
     let mut broker_logs =
@@ -107,6 +117,7 @@ pub async fn run(
     crate::telemetry::Stream::Stdout.print(&format!(
         "Demo running: a mock Kafka cluster at {bootstrap} is fed {} events/s.\n\
          Broker logs: {} (written and rotated by the demo, tailed by the exporter).\n\
+         Normalized events: topic {OUTPUT_TOPIC} on that cluster, in OCSF 1.3.0.\n\
          Metrics: http://{shown}{}   (also /readyz, /healthz). Press Ctrl-C to stop.",
         options.rate,
         logs.display(),
@@ -157,8 +168,8 @@ fn tempfile_dir() -> Result<PathBuf, DemoError> {
     Ok(dir)
 }
 
-/// The config the demo runs with: one source reading the demo topics from the mock cluster, and
-/// one tailing the demo's broker log directory.
+/// The config the demo runs with: one source reading the demo topics from the mock cluster, one
+/// tailing the demo's broker log directory, and the output topic on the same cluster.
 pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
     let mut properties = BTreeMap::new();
     properties.insert(
@@ -207,6 +218,19 @@ pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
             grace_period_secs: 3,
         },
         detectors: demo_detectors(),
+        output: crate::output::OutputConfig {
+            kafka: Some(crate::output::KafkaOutputConfig {
+                topic: OUTPUT_TOPIC.into(),
+                schema: crate::output::Schema::Ocsf,
+                detections: true,
+                queue_max_events: 50_000,
+                raw_data_max_bytes: 4096,
+                properties: BTreeMap::from([(
+                    "bootstrap.servers".to_string(),
+                    PropertyValue::Text(bootstrap.to_string()),
+                )]),
+            }),
+        },
         ..Config::default()
     }
 }
