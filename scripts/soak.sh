@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # soak.sh — the exporter under a steady load for minutes: RSS, scrape latency and exact counts.
 #
-# Usage: scripts/soak.sh [--minutes N] [--rate R] [--lines L] [--out FILE]
+# Usage: scripts/soak.sh [--minutes N] [--rate R] [--lines L] [--rotate-secs S] [--out FILE]
 #   --minutes N  how long the load runs (default 10)
 #   --rate R     Confluent audit events a second produced to a 4-partition topic of the test
 #                broker by Kafka's ProducerPerformance (default 20000)
 #   --lines L    authorizer decisions a second appended to a tailed log that is rotated every
 #                minute, as log4j's RollingFileAppender does (default 1000)
+#   --rotate-secs S  rotate the tailed log every S seconds instead (default 60)
 #   --out FILE   where the report is also written (default .cache/soak/soak.md)
 #
 # The exporter (a release build, or KSE_SOAK_BIN) reads both: a Kafka source `audit` and a file
@@ -28,20 +29,21 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_DIR"
 
-MINUTES=10 RATE=20000 LINES=1000 OUT=""
+MINUTES=10 RATE=20000 LINES=1000 ROTATE=60 OUT=""
 while (( $# > 0 )); do
   case "$1" in
     --minutes) MINUTES="${2:?--minutes needs a number}"; shift;;
     --rate) RATE="${2:?--rate needs a number}"; shift;;
     --lines) LINES="${2:?--lines needs a number}"; shift;;
+    --rotate-secs) ROTATE="${2:?--rotate-secs needs a number}"; shift;;
     --out) OUT="${2:?--out needs a file}"; shift;;
     -h|--help) usage; exit 0;;
     *) die "unknown argument $1 (see --help)";;
   esac
   shift
 done
-for v in MINUTES RATE LINES; do
-  if ! is_uint "${!v}" || (( ${!v} < 1 )); then die "--${v,,} must be a number of at least 1 (got ${!v})"; fi
+for v in MINUTES RATE LINES ROTATE; do
+  if ! is_uint "${!v}" || (( ${!v} < 1 )); then die "$v must be a number of at least 1 (got ${!v})"; fi
 done
 WORK="${KSE_SOAK_DIR:-$REPO_DIR/.cache/soak}"
 OUT="${OUT:-$WORK/soak.md}"
@@ -92,4 +94,4 @@ sources:
 YAML
 log "soak: $MINUTES min, $RATE events/s to $TOPIC, $LINES lines/s tailed …"
 python3 "$SCRIPT_DIR/soak/soak.py" "$BIN" "$WORK/exporter.yaml" "$MINUTES" "$RATE" "$LINES" \
-  "$TOPIC" "$WORK/logs" "$PAYLOADS" "$SCRIPT_DIR/kafka-broker.sh" "$OUT"
+  "$TOPIC" "$WORK/logs" "$PAYLOADS" "$SCRIPT_DIR/kafka-broker.sh" "$OUT" "$ROTATE"

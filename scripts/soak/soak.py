@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The soak run of scripts/soak.sh: the exporter under a steady load for minutes, watched.
 
-Usage: soak.py BIN CONFIG MINUTES RATE LINE_RATE TOPIC LOG_DIR PAYLOADS BROKER_SH OUT
+Usage: soak.py BIN CONFIG MINUTES RATE LINE_RATE TOPIC LOG_DIR PAYLOADS BROKER_SH OUT [ROTATE_SECS]
 
 Starts the exporter (`BIN run --config CONFIG`), then for MINUTES: Kafka's ProducerPerformance
 produces RATE audit events a second (from PAYLOADS) to TOPIC, and a writer appends LINE_RATE
-authorizer decisions a second to LOG_DIR/kafka-authorizer.log, rotated every minute as log4j's
+authorizer decisions a second to LOG_DIR/kafka-authorizer.log, rotated every ROTATE_SECS
+(default 60) as log4j's
 RollingFileAppender does (.log -> .log.1 -> .log.2 -> .log.3, the oldest deleted). Every second
 it scrapes /metrics (timing the scrape) and reads the exporter's RSS. Then it waits until the
 exporter has counted exactly what was produced (the topic's end offsets) and written, checks for
@@ -56,8 +57,9 @@ def counts(body):
 class Writer(threading.Thread):
     """Appends authorizer decisions at a steady rate, rotating the file every minute."""
 
-    def __init__(self, log_dir, rate):
+    def __init__(self, log_dir, rate, rotate_secs):
         super().__init__(daemon=True)
+        self.rotate_secs = rotate_secs
         self.path = os.path.join(log_dir, "kafka-authorizer.log")
         self.rate = rate
         self.stop = threading.Event()
@@ -79,7 +81,7 @@ class Writer(threading.Thread):
         rotated_at = start
         while not self.stop.is_set():
             now = time.monotonic()
-            if now - rotated_at >= 60:
+            if now - rotated_at >= self.rotate_secs:
                 f = self.rotate(f)
                 rotated_at = now
             due = int((now - start) * self.rate) - self.lines
@@ -110,6 +112,7 @@ def end_offsets(broker_sh, topic):
 def main():
     (bin_, config, minutes, rate, line_rate, topic, log_dir, payloads, broker_sh,
      out_file) = sys.argv[1:11]
+    rotate_secs = int(sys.argv[11]) if len(sys.argv) > 11 else 60
     minutes, rate, line_rate = int(minutes), int(rate), int(line_rate)
     port = free_port()
     log = open(config + ".log", "w")
@@ -144,7 +147,7 @@ def main():
          "--payload-file", payloads, "--command-property", "acks=all",
          "--command-property", "linger.ms=10"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    writer = Writer(log_dir, line_rate)
+    writer = Writer(log_dir, line_rate, rotate_secs)
     writer.start()
 
     samples = []  # (seconds, rss MiB, scrape ms, audit count, files count)
@@ -183,7 +186,7 @@ def main():
         code = "killed after 60 s"
 
     lines = [f"Soak: {minutes} min, {rate} audit events/s from Kafka (topic {topic}) and "
-             f"{line_rate} authorizer lines/s tailed, rotated every minute ({writer.rotations} "
+             f"{line_rate} authorizer lines/s tailed, rotated every {rotate_secs} s ({writer.rotations} "
              f"rotations).", "",
              "| minute | audit events/s | tailed lines/s | RSS MiB (min–max) | scrape ms p50 / p99 / max |",
              "|---|---|---|---|---|"]
