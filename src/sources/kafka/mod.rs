@@ -30,6 +30,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::TopicPartitionList;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -211,10 +212,18 @@ impl SourceContext {
         for topic in &self.topics {
             match consumer.fetch_metadata(Some(topic), Duration::from_secs(2)) {
                 Ok(metadata) => {
-                    let exists = metadata.topics().iter().any(|t| {
-                        t.name() == topic && t.error().is_none() && !t.partitions().is_empty()
+                    // Only "unknown topic" (or no partitions) means missing: an error such as
+                    // a leader election in progress says nothing about the topic's existence.
+                    let missing_here = metadata.topics().iter().any(|t| {
+                        t.name() == topic
+                            && match t.error() {
+                                Some(e) => {
+                                    e == RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                                }
+                                None => t.partitions().is_empty(),
+                            }
                     });
-                    if !exists {
+                    if missing_here {
                         missing.push(topic.clone());
                     }
                 }

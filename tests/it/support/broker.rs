@@ -82,19 +82,27 @@ pub fn admin_config() -> ClientConfig {
     client_config("admin", "admin-secret")
 }
 
-/// Creates a topic as the super user.
-pub fn create_topic(name: &str, partitions: i32) {
+/// Runs one admin request as the super user, on a runtime of its own.
+fn with_admin<F: std::future::Future<Output = ()>>(
+    request: impl FnOnce(AdminClient<DefaultClientContext>) -> F,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let admin: AdminClient<DefaultClientContext> = admin_config().create().unwrap();
+    rt.block_on(request(admin_config().create().unwrap()));
+}
+
+fn admin_options() -> AdminOptions {
+    AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)))
+}
+
+/// Creates a topic as the super user.
+pub fn create_topic(name: &str, partitions: i32) {
+    with_admin(|admin| async move {
+        let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
         let results = admin
-            .create_topics(
-                &[NewTopic::new(name, partitions, TopicReplication::Fixed(1))],
-                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(20))),
-            )
+            .create_topics(&[topic], &admin_options())
             .await
             .expect("create_topics request");
         for r in results {
@@ -105,17 +113,9 @@ pub fn create_topic(name: &str, partitions: i32) {
 
 /// Deletes a topic as the super user.
 pub fn delete_topic(name: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let admin: AdminClient<DefaultClientContext> = admin_config().create().unwrap();
+    with_admin(|admin| async move {
         let results = admin
-            .delete_topics(
-                &[name],
-                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(20))),
-            )
+            .delete_topics(&[name], &admin_options())
             .await
             .expect("delete_topics request");
         for r in results {
