@@ -41,13 +41,15 @@ fn e2e_a_topic_deleted_while_consumed_is_reported_and_nothing_counted_is_lost() 
 
     delete_topic(&topic);
     // librdkafka notices within topic.metadata.propagation.max.ms (30 s) at the latest.
-    let why = format!("source deleted: subscribed topics do not exist: {topic}");
-    let readyz = poll_until(Duration::from_secs(90), Duration::from_millis(500), || {
-        let (status, body) = exporter.readyz();
-        (status == 503).then_some(body)
+    // (With it, perhaps, "not yet assigned partitions" while the group settles.)
+    let why = format!("subscribed topics do not exist: {topic}");
+    let mut last = (0, String::new());
+    poll_until(Duration::from_secs(90), Duration::from_millis(500), || {
+        last = exporter.readyz();
+        (last.0 == 503 && last.1.contains("source deleted: ") && last.1.contains(&why))
+            .then_some(())
     })
-    .unwrap_or_else(|| panic!("/readyz stayed ready: {:#?}", exporter.logs()));
-    assert!(readyz.contains(&why), "{readyz}");
+    .unwrap_or_else(|| panic!("/readyz: {} {}\n{:#?}", last.0, last.1, exporter.logs()));
     let s = exporter.scrape();
     assert_eq!(
         s.sum(EVENTS, &[("source", "deleted")]),
@@ -81,7 +83,17 @@ fn e2e_a_topic_deleted_while_consumed_is_reported_and_nothing_counted_is_lost() 
     assert_eq!(said("Subscribed topics exist again"), 1, "{logs:#?}");
     // No failed commit claims that records will be counted again: the topic is gone.
     assert_eq!(said("counted again"), 0, "{logs:#?}");
-    let errors: Vec<_> = logs.iter().filter(|l| l["level"] == "ERROR").collect();
+    // No ERROR of the exporter's own (librdkafka's lines about its connections while the group
+    // is left at shutdown are its own business).
+    let errors: Vec<_> = logs
+        .iter()
+        .filter(|l| l["level"] == "ERROR")
+        .filter(|l| {
+            !l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("librdkafka: "))
+        })
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
