@@ -128,12 +128,7 @@ sources:
       topics:
         - name: $2
           format: confluent_audit
-      properties:
-        bootstrap.servers: "$KSE_KAFKA_BOOTSTRAP"
-        security.protocol: SASL_PLAINTEXT
-        sasl.mechanism: SCRAM-SHA-256
-        sasl.username: admin
-        sasl.password: "admin-secret"
+$(test_broker_properties 6)
 YAML
 }
 exporter_output_config() { # group topic output-topic
@@ -143,12 +138,7 @@ output:
   kafka:
     topic: $3
     schema: ocsf
-    properties:
-      bootstrap.servers: "$KSE_KAFKA_BOOTSTRAP"
-      security.protocol: SASL_PLAINTEXT
-      sasl.mechanism: SCRAM-SHA-256
-      sasl.username: admin
-      sasl.password: "admin-secret"
+$(test_broker_properties 4)
 YAML
 }
 new_topic() { # name

@@ -50,6 +50,17 @@ use_test_broker() {
     trap '"$SCRIPT_DIR/kafka-broker.sh" stop >/dev/null 2>&1 || true' EXIT
   fi
 }
+# The `properties:` of a client of the test broker (its super user over SASL/SCRAM), as YAML
+# indented by $1 spaces, for the configs bench.sh and soak.sh write.
+test_broker_properties() {
+  local pad line
+  pad="$(printf '%*s' "$1" '')"
+  printf '%sproperties:\n' "$pad"
+  for line in "bootstrap.servers: \"$KSE_KAFKA_BOOTSTRAP\"" 'security.protocol: SASL_PLAINTEXT' \
+    'sasl.mechanism: SCRAM-SHA-256' 'sasl.username: admin' 'sasl.password: "admin-secret"'; do
+    printf '%s  %s\n' "$pad" "$line"
+  done
+}
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 
 require_secs() { # VAR…

@@ -79,12 +79,7 @@ sources:
       topics:
         - name: $TOPIC
           format: confluent_audit
-      properties:
-        bootstrap.servers: "$KSE_KAFKA_BOOTSTRAP"
-        security.protocol: SASL_PLAINTEXT
-        sasl.mechanism: SCRAM-SHA-256
-        sasl.username: admin
-        sasl.password: "admin-secret"
+$(test_broker_properties 6)
   - file:
       name: files
       paths:
