@@ -24,10 +24,10 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::ocsf::OriginOut;
+use super::fields::{s, KafkaFields};
 use super::{raw_text, Context};
 use crate::detect::{Detection, Severity};
-use crate::event::{Category, ChangeAction, Outcome, SecurityEvent, Text};
+use crate::event::{Category, ChangeAction, Outcome, SecurityEvent};
 
 /// The ECS version the output follows.
 pub const ECS_VERSION: &str = "8.11.0";
@@ -103,36 +103,8 @@ struct Observer {
 #[derive(Serialize)]
 struct Kafka<'a> {
     format: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    listener: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mechanism: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    operation: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pattern_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permission: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    config_key: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rejection: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cluster_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    broker_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    origin: Option<OriginOut<'a>>,
+    #[serde(flatten)]
+    fields: KafkaFields<'a>,
 }
 
 #[derive(Serialize)]
@@ -193,10 +165,6 @@ fn outcome(o: Outcome) -> &'static str {
     }
 }
 
-fn s<'b>(f: &'b Option<Text<'_>>) -> Option<&'b str> {
-    f.as_deref()
-}
-
 fn observer() -> Observer {
     Observer {
         product: super::PRODUCT,
@@ -247,21 +215,7 @@ pub fn write_event(
         observer: observer(),
         kafka: Kafka {
             format: event.format.as_str(),
-            listener: s(&event.listener),
-            mechanism: s(&event.mechanism),
-            operation: s(&event.operation),
-            resource_type: s(&event.resource_type),
-            resource_name: s(&event.resource_name),
-            pattern_type: s(&event.pattern_type),
-            permission: event.permission.map(|p| p.as_str()),
-            config_key: s(&event.config_key),
-            api: s(&event.api),
-            client_id: s(&event.client_id),
-            action: event.action.map(|a| a.as_str()),
-            rejection: event.rejection.map(|r| r.as_str()),
-            cluster_id: s(&event.cluster_id),
-            broker_id: s(&event.broker_id),
-            origin: OriginOut::of(&event.origin),
+            fields: KafkaFields::of(event),
         },
     };
     serde_json::to_writer(out, &doc)

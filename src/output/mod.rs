@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod ecs;
+mod fields;
 pub mod ocsf;
 
 use std::borrow::Cow;

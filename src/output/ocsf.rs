@@ -35,9 +35,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Serialize, Serializer};
 
+use super::fields::{s, KafkaFields};
 use super::{raw_text, Context};
 use crate::detect::{Detection, Severity};
-use crate::event::{Category, ChangeAction, Origin, Outcome, SecurityEvent, Text};
+use crate::event::{Category, ChangeAction, Outcome, SecurityEvent};
 
 /// The OCSF version the output follows.
 pub const OCSF_VERSION: &str = "1.3.0";
@@ -140,10 +141,6 @@ fn activity(event: &SecurityEvent<'_>) -> (u32, &'static str) {
         Category::Connection if event.rejection.is_some() => (5, "Refuse"),
         Category::Connection | Category::Other => OTHER,
     }
-}
-
-fn s<'b>(f: &'b Option<Text<'_>>) -> Option<&'b str> {
-    f.as_deref()
 }
 
 /// Milliseconds since the epoch (`timestamp_t`).
@@ -303,83 +300,20 @@ impl Serialize for Privilege<'_> {
     }
 }
 
-/// The event's Kafka fields OCSF has no attribute for, by `SecurityEvent` field name.
+/// The event's Kafka fields OCSF has no attribute for (those it maps are taken out per class),
+/// and what else has no place in the class.
 #[derive(Serialize, Default)]
 struct Unmapped<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    operation: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pattern_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permission: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    config_key: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    listener: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mechanism: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<&'a str>,
+    #[serde(flatten)]
+    kafka: KafkaFields<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rejection: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cluster_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    broker_id: Option<&'a str>,
     /// The principal, in a class without a principal attribute.
     #[serde(skip_serializing_if = "Option::is_none")]
     principal: Option<&'a str>,
     /// A detection's subject (client host, principal, log stream or `all`).
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    origin: Option<OriginOut<'a>>,
-}
-
-/// Where the event was read: a topic partition and offset, or a file and byte offset.
-#[derive(Serialize)]
-#[serde(untagged)]
-pub(super) enum OriginOut<'a> {
-    Kafka {
-        topic: &'a str,
-        partition: i32,
-        offset: i64,
-    },
-    File {
-        path: &'a str,
-        offset: u64,
-    },
-}
-
-impl<'a> OriginOut<'a> {
-    pub(super) fn of(origin: &'a Origin<'_>) -> Option<Self> {
-        match origin {
-            Origin::Kafka {
-                topic,
-                partition,
-                offset,
-            } => Some(OriginOut::Kafka {
-                topic,
-                partition: *partition,
-                offset: *offset,
-            }),
-            Origin::File { path, offset } => Some(OriginOut::File {
-                path,
-                offset: *offset,
-            }),
-            Origin::Memory => None,
-        }
-    }
 }
 
 /// One OCSF event of any class: the attributes a class does not have stay `None`.
@@ -490,24 +424,8 @@ pub fn write_event(
         privileges: None,
         raw_data: raw.as_deref(),
         unmapped: Unmapped {
-            operation: s(&event.operation),
-            resource_type: s(&event.resource_type),
-            resource_name: s(&event.resource_name),
-            pattern_type: s(&event.pattern_type),
-            permission: event.permission.map(|p| p.as_str()),
-            config_key: s(&event.config_key),
-            api: s(&event.api),
-            listener: s(&event.listener),
-            mechanism: s(&event.mechanism),
-            client_id: s(&event.client_id),
-            reason: None,
-            action: event.action.map(|a| a.as_str()),
-            rejection: event.rejection.map(|r| r.as_str()),
-            cluster_id: s(&event.cluster_id),
-            broker_id: s(&event.broker_id),
-            principal: None,
-            subject: None,
-            origin: OriginOut::of(&event.origin),
+            kafka: KafkaFields::of(event),
+            ..Unmapped::default()
         },
     };
     class_attributes(&mut ev, event, class.uid, broker);
@@ -539,9 +457,9 @@ fn class_attributes<'a>(
                 let (id, name) = auth_protocol(m);
                 ev.auth_protocol_id = Some(id);
                 ev.auth_protocol = Some(name);
-                ev.unmapped.mechanism = None;
+                ev.unmapped.kafka.mechanism = None;
             }
-            ev.unmapped.cluster_id = None;
+            ev.unmapped.kafka.cluster_id = None;
         }
         6003 => {
             ev.actor = Some(Actor {
@@ -564,10 +482,10 @@ fn class_attributes<'a>(
             // A resource is named (OCSF requires a name or uid); a type alone stays unmapped.
             if event.resource_name.is_some() {
                 ev.resources = Some([resource()]);
-                ev.unmapped.resource_type = None;
-                ev.unmapped.resource_name = None;
+                ev.unmapped.kafka.resource_type = None;
+                ev.unmapped.kafka.resource_name = None;
             }
-            ev.unmapped.cluster_id = None;
+            ev.unmapped.kafka.cluster_id = None;
         }
         3001 => {
             ev.user = Some(User::of(principal));
@@ -578,8 +496,8 @@ fn class_attributes<'a>(
             ev.privileges = Some([Privilege(event.permission.map(|p| p.as_str()), op)]);
             if event.resource_name.is_some() {
                 ev.resource = Some(resource());
-                ev.unmapped.resource_type = None;
-                ev.unmapped.resource_name = None;
+                ev.unmapped.kafka.resource_type = None;
+                ev.unmapped.kafka.resource_name = None;
             }
         }
         4001 => {
@@ -588,8 +506,8 @@ fn class_attributes<'a>(
                 ..Endpoint::default()
             }));
             ev.user = None;
-            ev.unmapped.listener = None;
-            ev.unmapped.broker_id = None;
+            ev.unmapped.kafka.listener = None;
+            ev.unmapped.kafka.broker_id = None;
         }
         _ => {}
     }
@@ -598,8 +516,8 @@ fn class_attributes<'a>(
         ev.unmapped.principal = principal;
     }
     if ev.dst_endpoint.is_some() {
-        ev.unmapped.listener = None;
-        ev.unmapped.broker_id = None;
+        ev.unmapped.kafka.listener = None;
+        ev.unmapped.kafka.broker_id = None;
     }
 }
 
