@@ -22,9 +22,8 @@
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use serde::Serialize;
-
 use super::fields::{s, KafkaFields};
+use super::json::Obj;
 use super::{raw_text, Context};
 use crate::detect::{Detection, Severity};
 use crate::event::{Category, ChangeAction, Outcome, SecurityEvent};
@@ -32,93 +31,50 @@ use crate::event::{Category, ChangeAction, Outcome, SecurityEvent};
 /// The ECS version the output follows.
 pub const ECS_VERSION: &str = "8.11.0";
 
-/// RFC 3339 with milliseconds, UTC.
-struct Timestamp(SystemTime);
-
-impl Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_rfc3339_millis(self.0))
-    }
-}
-
-/// `kafka.<format>`.
-struct Dataset(&'static str);
-
-impl Serialize for Dataset {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("kafka.{}", self.0))
-    }
-}
-
-#[derive(Serialize)]
-struct Ecs {
-    version: &'static str,
-}
-
-#[derive(Serialize)]
+/// The `event` object of a document or an alert.
 struct EventField<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a str>,
     kind: &'static str,
     category: &'static [&'static str],
-    #[serde(rename = "type")]
     kind_of: &'static [&'static str],
-    #[serde(skip_serializing_if = "Option::is_none")]
     action: Option<&'a str>,
     outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    severity: Option<u32>,
-    module: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dataset: Option<Dataset>,
-    created: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    severity: Option<u64>,
+    /// `event.dataset` is `kafka.<this>`.
+    dataset: Option<&'static str>,
+    created: SystemTime,
     original: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct Name<'a> {
-    name: &'a str,
+impl EventField<'_> {
+    fn write(&self, o: &mut Obj<'_>) {
+        o.opt_str("id", self.id);
+        o.str("kind", self.kind);
+        o.strs("category", self.category);
+        o.strs("type", self.kind_of);
+        o.opt_str("action", self.action);
+        o.str("outcome", self.outcome);
+        o.opt_str("reason", self.reason);
+        o.opt_u64("severity", self.severity);
+        o.str("module", "kafka");
+        if let Some(format) = self.dataset {
+            o.concat("dataset", &["kafka.", format]);
+        }
+        timestamp(o, "created", self.created);
+        o.opt_str("original", self.original);
+    }
 }
 
-#[derive(Serialize)]
-struct Source<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    domain: Option<&'a str>,
-    address: &'a str,
+/// RFC 3339 with milliseconds, UTC.
+fn timestamp(o: &mut Obj<'_>, key: &'static str, t: SystemTime) {
+    o.display(key, humantime::format_rfc3339_millis(t));
 }
 
-#[derive(Serialize)]
-struct Observer {
-    product: &'static str,
-    vendor: &'static str,
-    version: &'static str,
-}
-
-/// Kafka's own fields, by `SecurityEvent` field name.
-#[derive(Serialize)]
-struct Kafka<'a> {
-    format: &'static str,
-    #[serde(flatten)]
-    fields: KafkaFields<'a>,
-}
-
-#[derive(Serialize)]
-struct Document<'a> {
-    #[serde(rename = "@timestamp")]
-    timestamp: Timestamp,
-    ecs: Ecs,
-    event: EventField<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<Name<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<Source<'a>>,
-    observer: Observer,
-    kafka: Kafka<'a>,
+/// `ecs` and the start of every document.
+fn head(o: &mut Obj<'_>, at: SystemTime) {
+    timestamp(o, "@timestamp", at);
+    o.obj("ecs", |o| o.str("version", ECS_VERSION));
 }
 
 /// `(event.category, event.type)` of an event.
@@ -165,38 +121,23 @@ fn outcome(o: Outcome) -> &'static str {
     }
 }
 
-fn observer() -> Observer {
-    Observer {
-        product: super::PRODUCT,
-        vendor: super::PRODUCT,
-        version: crate::build_info::VERSION,
-    }
+fn observer(o: &mut Obj<'_>) {
+    o.obj("observer", |o| {
+        o.str("product", super::PRODUCT);
+        o.str("vendor", super::PRODUCT);
+        o.str("version", crate::build_info::VERSION);
+    });
 }
 
 /// Writes `event` as an ECS document to `out`; `raw` is the record or log message it was read
 /// from.
-pub fn write_event(
-    ctx: &Context,
-    event: &SecurityEvent<'_>,
-    raw: &[u8],
-    out: &mut Vec<u8>,
-) -> serde_json::Result<()> {
+pub fn write_event(ctx: &Context, event: &SecurityEvent<'_>, raw: &[u8], out: &mut Vec<u8>) {
     let (category, kind_of) = classify(event);
     let raw = raw_text(raw, ctx.raw_data_max_bytes);
-    let source = s(&event.client_host).map(|host| {
-        let ip = host.parse::<IpAddr>().is_ok();
-        Source {
-            ip: ip.then_some(host),
-            domain: (!ip).then_some(host),
-            address: host,
-        }
-    });
-    let doc = Document {
-        timestamp: Timestamp(event.event_time.unwrap_or(event.observed_time)),
-        ecs: Ecs {
-            version: ECS_VERSION,
-        },
-        event: EventField {
+    let mut o = Obj::new(out);
+    head(&mut o, event.event_time.unwrap_or(event.observed_time));
+    o.obj("event", |o| {
+        EventField {
             id: None,
             kind: "event",
             category,
@@ -205,59 +146,28 @@ pub fn write_event(
             outcome: outcome(event.outcome),
             reason: event.reason.map(|r| r.as_str()),
             severity: None,
-            module: "kafka",
-            dataset: Some(Dataset(event.format.as_str())),
-            created: Timestamp(event.observed_time),
+            dataset: Some(event.format.as_str()),
+            created: event.observed_time,
             original: raw.as_deref(),
-        },
-        user: s(&event.principal).map(|name| Name { name }),
-        source,
-        observer: observer(),
-        kafka: Kafka {
-            format: event.format.as_str(),
-            fields: KafkaFields::of(event),
-        },
-    };
-    serde_json::to_writer(out, &doc)
-}
-
-#[derive(Serialize)]
-struct Rule<'a> {
-    name: &'a str,
-    description: &'a str,
-}
-
-#[derive(Serialize)]
-struct Id<'a> {
-    id: &'a str,
-}
-
-#[derive(Serialize)]
-struct Threat<'a> {
-    framework: &'static str,
-    technique: Id<'a>,
-    tactic: Name<'a>,
-}
-
-#[derive(Serialize)]
-struct Subject<'a> {
-    subject: &'a str,
-    count: u64,
-    first_event: Timestamp,
-}
-
-#[derive(Serialize)]
-struct Alert<'a> {
-    #[serde(rename = "@timestamp")]
-    timestamp: Timestamp,
-    ecs: Ecs,
-    event: EventField<'a>,
-    message: &'a str,
-    rule: Rule<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    threat: Option<Threat<'a>>,
-    observer: Observer,
-    kafka: Subject<'a>,
+        }
+        .write(o)
+    });
+    if let Some(name) = s(&event.principal) {
+        o.obj("user", |o| o.str("name", name));
+    }
+    if let Some(host) = s(&event.client_host) {
+        let ip = host.parse::<IpAddr>().is_ok();
+        o.obj("source", |o| {
+            o.str(if ip { "ip" } else { "domain" }, host);
+            o.str("address", host);
+        });
+    }
+    observer(&mut o);
+    o.obj("kafka", |o| {
+        o.str("format", event.format.as_str());
+        KafkaFields::of(event).write(o);
+    });
+    o.end();
 }
 
 /// Writes `d` as an ECS alert document to `out`. `uid` identifies it.
@@ -267,14 +177,12 @@ pub fn write_detection(
     uid: &str,
     now: SystemTime,
     out: &mut Vec<u8>,
-) -> serde_json::Result<()> {
+) {
     let technique = d.detector.technique();
-    let alert = Alert {
-        timestamp: Timestamp(d.last_event),
-        ecs: Ecs {
-            version: ECS_VERSION,
-        },
-        event: EventField {
+    let mut o = Obj::new(out);
+    head(&mut o, d.last_event);
+    o.obj("event", |o| {
+        EventField {
             id: Some(uid),
             kind: "alert",
             category: &["intrusion_detection"],
@@ -286,29 +194,29 @@ pub fn write_detection(
                 Severity::Warning => 47,
                 Severity::Critical => 73,
             }),
-            module: "kafka",
             dataset: None,
-            created: Timestamp(now),
+            created: now,
             original: None,
-        },
-        message: &d.detail,
-        rule: Rule {
-            name: d.detector.as_str(),
-            description: &d.detail,
-        },
-        threat: (technique != "none").then(|| Threat {
-            framework: "MITRE ATT&CK",
-            technique: Id { id: technique },
-            tactic: Name {
-                name: d.detector.tactic(),
-            },
-        }),
-        observer: observer(),
-        kafka: Subject {
-            subject: &d.subject,
-            count: d.count,
-            first_event: Timestamp(d.first_event),
-        },
-    };
-    serde_json::to_writer(out, &alert)
+        }
+        .write(o)
+    });
+    o.str("message", &d.detail);
+    o.obj("rule", |o| {
+        o.str("name", d.detector.as_str());
+        o.str("description", &d.detail);
+    });
+    if technique != "none" {
+        o.obj("threat", |o| {
+            o.str("framework", "MITRE ATT&CK");
+            o.obj("technique", |o| o.str("id", technique));
+            o.obj("tactic", |o| o.str("name", d.detector.tactic()));
+        });
+    }
+    observer(&mut o);
+    o.obj("kafka", |o| {
+        o.str("subject", &d.subject);
+        o.u64("count", d.count);
+        timestamp(o, "first_event", d.first_event);
+    });
+    o.end();
 }

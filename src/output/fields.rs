@@ -1,8 +1,7 @@
 //! The event's Kafka fields as both schemas write them: ECS's `kafka` object and OCSF's
 //! `unmapped` (less what each OCSF class maps to attributes of its own).
 
-use serde::Serialize;
-
+use super::json::Obj;
 use crate::event::{Origin, SecurityEvent, Text};
 
 /// A text field of the event, borrowed.
@@ -11,37 +10,22 @@ pub(super) fn s<'b>(f: &'b Option<Text<'_>>) -> Option<&'b str> {
 }
 
 /// Kafka's own fields of an event, by `SecurityEvent` field name.
-#[derive(Serialize, Default)]
+#[derive(Default)]
 pub(super) struct KafkaFields<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub listener: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mechanism: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub config_key: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub api: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejection: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub broker_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<OriginOut<'a>>,
 }
 
@@ -65,11 +49,43 @@ impl<'a> KafkaFields<'a> {
             origin: OriginOut::of(&event.origin),
         }
     }
+
+    /// Writes the fields that are set into `o`, in the order above.
+    pub(super) fn write(&self, o: &mut Obj<'_>) {
+        o.opt_str("listener", self.listener);
+        o.opt_str("mechanism", self.mechanism);
+        o.opt_str("operation", self.operation);
+        o.opt_str("resource_type", self.resource_type);
+        o.opt_str("resource_name", self.resource_name);
+        o.opt_str("pattern_type", self.pattern_type);
+        o.opt_str("permission", self.permission);
+        o.opt_str("config_key", self.config_key);
+        o.opt_str("api", self.api);
+        o.opt_str("client_id", self.client_id);
+        o.opt_str("action", self.action);
+        o.opt_str("rejection", self.rejection);
+        o.opt_str("cluster_id", self.cluster_id);
+        o.opt_str("broker_id", self.broker_id);
+        match self.origin {
+            Some(OriginOut::Kafka {
+                topic,
+                partition,
+                offset,
+            }) => o.obj("origin", |o| {
+                o.str("topic", topic);
+                o.i64("partition", partition.into());
+                o.i64("offset", offset);
+            }),
+            Some(OriginOut::File { path, offset }) => o.obj("origin", |o| {
+                o.str("path", path);
+                o.u64("offset", offset);
+            }),
+            None => {}
+        }
+    }
 }
 
 /// Where the event was read: a topic partition and offset, or a file and byte offset.
-#[derive(Serialize)]
-#[serde(untagged)]
 pub(super) enum OriginOut<'a> {
     Kafka {
         topic: &'a str,

@@ -16,6 +16,7 @@
 pub mod config;
 pub mod ecs;
 mod fields;
+mod json;
 pub mod ocsf;
 
 use std::borrow::Cow;
@@ -73,7 +74,7 @@ pub fn write_event(
     event: &SecurityEvent<'_>,
     raw: &[u8],
     out: &mut Vec<u8>,
-) -> serde_json::Result<()> {
+) {
     out.clear();
     match schema {
         Schema::Ocsf => ocsf::write_event(ctx, event, raw, out),
@@ -88,7 +89,7 @@ pub fn write_detection(
     d: &Detection,
     now: SystemTime,
     out: &mut Vec<u8>,
-) -> serde_json::Result<()> {
+) {
     out.clear();
     let uid = detection_uid(d);
     match schema {
@@ -195,12 +196,10 @@ impl EventTopic {
     /// Queues `event` (read from `raw`) for the topic, keyed by its principal. Never waits.
     pub fn publish(&self, event: &SecurityEvent<'_>, raw: &[u8]) {
         let at = event.event_time.unwrap_or(event.observed_time);
-        BUFFER.with_borrow_mut(
-            |buf| match write_event(self.schema, &self.ctx, event, raw, buf) {
-                Ok(()) => self.send(event.principal.as_deref(), at, buf),
-                Err(e) => self.dropped(OutputDrop::DeliveryFailed, &e),
-            },
-        );
+        BUFFER.with_borrow_mut(|buf| {
+            write_event(self.schema, &self.ctx, event, raw, buf);
+            self.send(event.principal.as_deref(), at, buf);
+        });
     }
 
     /// Queues detection `d` for the topic (when detections are on), keyed by its subject.
@@ -209,10 +208,8 @@ impl EventTopic {
             return;
         }
         BUFFER.with_borrow_mut(|buf| {
-            match write_detection(self.schema, &self.ctx, d, SystemTime::now(), buf) {
-                Ok(()) => self.send(Some(&d.subject), d.last_event, buf),
-                Err(e) => self.dropped(OutputDrop::DeliveryFailed, &e),
-            }
+            write_detection(self.schema, &self.ctx, d, SystemTime::now(), buf);
+            self.send(Some(&d.subject), d.last_event, buf);
         });
     }
 

@@ -33,9 +33,8 @@
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Serialize, Serializer};
-
 use super::fields::{s, KafkaFields};
+use super::json::Obj;
 use super::{raw_text, Context};
 use crate::detect::{Detection, Severity};
 use crate::event::{Category, ChangeAction, Outcome, SecurityEvent};
@@ -159,29 +158,17 @@ fn status(outcome: Outcome) -> (u32, &'static str) {
     }
 }
 
-/// `"<class name>: <activity name>"` without building a string.
+/// `"<class name>: <activity name>"`.
 struct TypeName(&'static str, &'static str);
 
-impl Serialize for TypeName {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{}: {}", self.0, self.1))
+impl TypeName {
+    fn write(&self, o: &mut Obj<'_>) {
+        o.concat("type_name", &[self.0, ": ", self.1]);
     }
 }
 
-#[derive(Serialize)]
-struct Product<'a> {
-    name: &'a str,
-    vendor_name: &'a str,
-    version: &'a str,
-}
-
-#[derive(Serialize)]
 struct Metadata<'a> {
-    version: &'static str,
-    product: Product<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     log_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     event_code: Option<&'a str>,
     processed_time: i64,
 }
@@ -189,26 +176,28 @@ struct Metadata<'a> {
 impl<'a> Metadata<'a> {
     fn new(processed: SystemTime) -> Self {
         Metadata {
-            version: OCSF_VERSION,
-            product: Product {
-                name: super::PRODUCT,
-                vendor_name: super::PRODUCT,
-                version: crate::build_info::VERSION,
-            },
             log_name: None,
             event_code: None,
             processed_time: millis(processed),
         }
     }
+
+    fn write(&self, o: &mut Obj<'_>) {
+        o.str("version", OCSF_VERSION);
+        o.obj("product", |o| {
+            o.str("name", super::PRODUCT);
+            o.str("vendor_name", super::PRODUCT);
+            o.str("version", crate::build_info::VERSION);
+        });
+        o.opt_str("log_name", self.log_name);
+        o.opt_str("event_code", self.event_code);
+        o.i64("processed_time", self.processed_time);
+    }
 }
 
-#[derive(Serialize)]
 struct User<'a> {
     name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     type_id: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(rename = "type")]
     kind: Option<&'static str>,
 }
 
@@ -228,24 +217,20 @@ impl<'a> User<'a> {
             },
         }
     }
+
+    fn write(&self, o: &mut Obj<'_>) {
+        o.str("name", self.name);
+        o.opt_u64("type_id", self.type_id.map(u64::from));
+        o.opt_str("type", self.kind);
+    }
 }
 
-#[derive(Serialize)]
-struct Actor<'a> {
-    user: User<'a>,
-}
-
-#[derive(Serialize, Default)]
+#[derive(Default)]
 struct Endpoint<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     ip: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     hostname: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     svc_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     uid: Option<&'a str>,
 }
 
@@ -264,60 +249,71 @@ impl<'a> Endpoint<'a> {
             }
         }
     }
+
+    fn write(&self, o: &mut Obj<'_>) {
+        o.opt_str("name", self.name);
+        o.opt_str("ip", self.ip);
+        o.opt_str("hostname", self.hostname);
+        o.opt_str("svc_name", self.svc_name);
+        o.opt_str("uid", self.uid);
+    }
 }
 
-#[derive(Serialize)]
 struct Service<'a> {
     name: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     uid: Option<&'a str>,
 }
 
-#[derive(Serialize)]
+impl Service<'_> {
+    fn write(&self, o: &mut Obj<'_>) {
+        o.str("name", self.name);
+        o.opt_str("uid", self.uid);
+    }
+}
+
 struct Api<'a> {
     operation: &'a str,
     service: Service<'a>,
 }
 
-#[derive(Serialize)]
 struct Resource<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(rename = "type")]
     kind: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
 }
 
-/// `"<permission> <operation>"` (`ALLOW WRITE`), or the operation alone.
-struct Privilege<'a>(Option<&'static str>, &'a str);
-
-impl Serialize for Privilege<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Some(p) => s.collect_str(&format_args!("{} {}", p.to_ascii_uppercase(), self.1)),
-            None => s.serialize_str(self.1),
-        }
+impl Resource<'_> {
+    fn write(&self, o: &mut Obj<'_>) {
+        o.opt_str("type", self.kind);
+        o.opt_str("name", self.name);
     }
 }
 
+/// `"<permission> <operation>"` (`ALLOW WRITE`), or the operation alone; `permission` is
+/// written in capitals.
+struct Privilege<'a>(Option<&'static str>, &'a str);
+
 /// The event's Kafka fields OCSF has no attribute for (those it maps are taken out per class),
 /// and what else has no place in the class.
-#[derive(Serialize, Default)]
+#[derive(Default)]
 struct Unmapped<'a> {
-    #[serde(flatten)]
     kafka: KafkaFields<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     /// The principal, in a class without a principal attribute.
-    #[serde(skip_serializing_if = "Option::is_none")]
     principal: Option<&'a str>,
     /// A detection's subject (client host, principal, log stream or `all`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<&'a str>,
 }
 
+impl Unmapped<'_> {
+    fn write(&self, o: &mut Obj<'_>) {
+        self.kafka.write(o);
+        o.opt_str("reason", self.reason);
+        o.opt_str("principal", self.principal);
+        o.opt_str("subject", self.subject);
+    }
+}
+
 /// One OCSF event of any class: the attributes a class does not have stay `None`.
-#[derive(Serialize)]
 struct Event<'a> {
     activity_id: u32,
     activity_name: &'static str,
@@ -331,37 +327,88 @@ struct Event<'a> {
     severity: &'static str,
     status_id: u32,
     status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     status_detail: Option<&'a str>,
     time: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
     metadata: Metadata<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    actor: Option<Actor<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `actor.user`.
+    actor: Option<User<'a>>,
     user: Option<User<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     src_endpoint: Option<Endpoint<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     dst_endpoint: Option<Endpoint<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     service: Option<Service<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     auth_protocol_id: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     auth_protocol: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     api: Option<Api<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resources: Option<[Resource<'a>; 1]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `resources`, an array of this one.
+    resources: Option<Resource<'a>>,
     resource: Option<Resource<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    privileges: Option<[Privilege<'a>; 1]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `privileges`, an array of this one.
+    privileges: Option<Privilege<'a>>,
     raw_data: Option<&'a str>,
     unmapped: Unmapped<'a>,
+}
+
+impl Event<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        let mut o = Obj::new(out);
+        o.u64("activity_id", self.activity_id.into());
+        o.str("activity_name", self.activity_name);
+        o.u64("category_uid", self.category_uid.into());
+        o.str("category_name", self.category_name);
+        o.u64("class_uid", self.class_uid.into());
+        o.str("class_name", self.class_name);
+        o.u64("type_uid", self.type_uid.into());
+        self.type_name.write(&mut o);
+        o.u64("severity_id", self.severity_id.into());
+        o.str("severity", self.severity);
+        o.u64("status_id", self.status_id.into());
+        o.str("status", self.status);
+        o.opt_str("status_detail", self.status_detail);
+        o.i64("time", self.time);
+        o.opt_str("message", self.message);
+        o.obj("metadata", |o| self.metadata.write(o));
+        if let Some(user) = &self.actor {
+            o.obj("actor", |o| o.obj("user", |o| user.write(o)));
+        }
+        if let Some(user) = &self.user {
+            o.obj("user", |o| user.write(o));
+        }
+        if let Some(e) = &self.src_endpoint {
+            o.obj("src_endpoint", |o| e.write(o));
+        }
+        if let Some(e) = &self.dst_endpoint {
+            o.obj("dst_endpoint", |o| e.write(o));
+        }
+        if let Some(service) = &self.service {
+            o.obj("service", |o| service.write(o));
+        }
+        o.opt_u64("auth_protocol_id", self.auth_protocol_id.map(u64::from));
+        o.opt_str("auth_protocol", self.auth_protocol);
+        if let Some(api) = &self.api {
+            o.obj("api", |o| {
+                o.str("operation", api.operation);
+                o.obj("service", |o| api.service.write(o));
+            });
+        }
+        if let Some(r) = &self.resources {
+            o.one_obj("resources", |o| r.write(o));
+        }
+        if let Some(r) = &self.resource {
+            o.obj("resource", |o| r.write(o));
+        }
+        match &self.privileges {
+            Some(Privilege(Some(permission), operation)) => o.strs(
+                "privileges",
+                &[&format!("{} {operation}", permission.to_ascii_uppercase())],
+            ),
+            Some(Privilege(None, operation)) => o.strs("privileges", &[operation]),
+            None => {}
+        }
+        o.opt_str("raw_data", self.raw_data);
+        o.obj("unmapped", |o| self.unmapped.write(o));
+        o.end();
+    }
 }
 
 /// `(auth_protocol_id, auth_protocol)` of a SASL mechanism.
@@ -374,12 +421,7 @@ fn auth_protocol(mechanism: &str) -> (u32, &str) {
 }
 
 /// Writes `event` as OCSF JSON to `out`; `raw` is the record or log message it was read from.
-pub fn write_event(
-    ctx: &Context,
-    event: &SecurityEvent<'_>,
-    raw: &[u8],
-    out: &mut Vec<u8>,
-) -> serde_json::Result<()> {
+pub fn write_event(ctx: &Context, event: &SecurityEvent<'_>, raw: &[u8], out: &mut Vec<u8>) {
     let class = class_of(event.category);
     let (activity_id, activity_name) = activity(event);
     let (status_id, status) = status(event.outcome);
@@ -429,7 +471,7 @@ pub fn write_event(
         },
     };
     class_attributes(&mut ev, event, class.uid, broker);
-    serde_json::to_writer(out, &ev)
+    ev.write(out);
 }
 
 /// Sets the attributes of `class_uid` that the other classes do not have.
@@ -462,9 +504,7 @@ fn class_attributes<'a>(
             ev.unmapped.kafka.cluster_id = None;
         }
         6003 => {
-            ev.actor = Some(Actor {
-                user: User::of(principal),
-            });
+            ev.actor = Some(User::of(principal));
             if ev.src_endpoint.is_none() {
                 ev.src_endpoint = Some(Endpoint {
                     name: Some(""),
@@ -481,7 +521,7 @@ fn class_attributes<'a>(
             });
             // A resource is named (OCSF requires a name or uid); a type alone stays unmapped.
             if event.resource_name.is_some() {
-                ev.resources = Some([resource()]);
+                ev.resources = Some(resource());
                 ev.unmapped.kafka.resource_type = None;
                 ev.unmapped.kafka.resource_name = None;
             }
@@ -493,7 +533,7 @@ fn class_attributes<'a>(
         3005 => {
             ev.user = Some(User::of(principal));
             let op = s(&event.operation).unwrap_or("UNKNOWN");
-            ev.privileges = Some([Privilege(event.permission.map(|p| p.as_str()), op)]);
+            ev.privileges = Some(Privilege(event.permission.map(|p| p.as_str()), op));
             if event.resource_name.is_some() {
                 ev.resource = Some(resource());
                 ev.unmapped.kafka.resource_type = None;
@@ -521,64 +561,6 @@ fn class_attributes<'a>(
     }
 }
 
-#[derive(Serialize)]
-struct Technique<'a> {
-    uid: &'a str,
-}
-
-#[derive(Serialize)]
-struct Tactic<'a> {
-    name: &'a str,
-}
-
-#[derive(Serialize)]
-struct Attack<'a> {
-    technique: Technique<'a>,
-    tactic: Tactic<'a>,
-}
-
-#[derive(Serialize)]
-struct Analytic<'a> {
-    name: &'a str,
-    type_id: u32,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct FindingInfo<'a> {
-    uid: &'a str,
-    title: &'a str,
-    types: [&'a str; 1],
-    analytic: Analytic<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attacks: Option<[Attack<'a>; 1]>,
-    first_seen_time: i64,
-    last_seen_time: i64,
-}
-
-#[derive(Serialize)]
-struct Finding<'a> {
-    activity_id: u32,
-    activity_name: &'static str,
-    category_uid: u32,
-    category_name: &'static str,
-    class_uid: u32,
-    class_name: &'static str,
-    type_uid: u32,
-    type_name: TypeName,
-    severity_id: u32,
-    severity: &'static str,
-    status_id: u32,
-    status: &'static str,
-    time: i64,
-    message: &'a str,
-    count: u64,
-    metadata: Metadata<'a>,
-    finding_info: FindingInfo<'a>,
-    unmapped: Unmapped<'a>,
-}
-
 /// Writes `d` as an OCSF Detection Finding (2004) to `out`. `uid` identifies it.
 pub fn write_detection(
     _ctx: &Context,
@@ -586,54 +568,54 @@ pub fn write_detection(
     uid: &str,
     now: SystemTime,
     out: &mut Vec<u8>,
-) -> serde_json::Result<()> {
+) {
     let class = DETECTION_FINDING;
     let (severity_id, severity) = match d.severity {
         Severity::Warning => (3, "Medium"),
         Severity::Critical => (5, "Critical"),
     };
     let technique = d.detector.technique();
-    let finding = Finding {
-        activity_id: 1,
-        activity_name: "Create",
-        category_uid: class.category_uid,
-        category_name: class.category_name,
-        class_uid: class.uid,
-        class_name: class.name,
-        type_uid: class.uid * 100 + 1,
-        type_name: TypeName(class.name, "Create"),
-        severity_id,
-        severity,
-        status_id: 1,
-        status: "New",
-        time: millis(d.last_event),
-        message: &d.detail,
-        count: d.count,
-        metadata: Metadata::new(now),
-        finding_info: FindingInfo {
-            uid,
-            title: &d.detail,
-            types: [d.detector.as_str()],
-            analytic: Analytic {
-                name: d.detector.as_str(),
-                type_id: 1,
-                kind: "Rule",
-            },
-            attacks: (technique != "none").then(|| {
-                [Attack {
-                    technique: Technique { uid: technique },
-                    tactic: Tactic {
-                        name: d.detector.tactic(),
-                    },
-                }]
-            }),
-            first_seen_time: millis(d.first_event),
-            last_seen_time: millis(d.last_event),
-        },
-        unmapped: Unmapped {
+    let mut o = Obj::new(out);
+    o.u64("activity_id", 1);
+    o.str("activity_name", "Create");
+    o.u64("category_uid", class.category_uid.into());
+    o.str("category_name", class.category_name);
+    o.u64("class_uid", class.uid.into());
+    o.str("class_name", class.name);
+    o.u64("type_uid", u64::from(class.uid) * 100 + 1);
+    TypeName(class.name, "Create").write(&mut o);
+    o.u64("severity_id", severity_id);
+    o.str("severity", severity);
+    o.u64("status_id", 1);
+    o.str("status", "New");
+    o.i64("time", millis(d.last_event));
+    o.str("message", &d.detail);
+    o.u64("count", d.count);
+    o.obj("metadata", |o| Metadata::new(now).write(o));
+    o.obj("finding_info", |o| {
+        o.str("uid", uid);
+        o.str("title", &d.detail);
+        o.strs("types", &[d.detector.as_str()]);
+        o.obj("analytic", |o| {
+            o.str("name", d.detector.as_str());
+            o.u64("type_id", 1);
+            o.str("type", "Rule");
+        });
+        if technique != "none" {
+            o.one_obj("attacks", |o| {
+                o.obj("technique", |o| o.str("uid", technique));
+                o.obj("tactic", |o| o.str("name", d.detector.tactic()));
+            });
+        }
+        o.i64("first_seen_time", millis(d.first_event));
+        o.i64("last_seen_time", millis(d.last_event));
+    });
+    o.obj("unmapped", |o| {
+        Unmapped {
             subject: Some(&d.subject),
             ..Unmapped::default()
-        },
-    };
-    serde_json::to_writer(out, &finding)
+        }
+        .write(o)
+    });
+    o.end();
 }

@@ -42,7 +42,7 @@ const CTX: Context = Context {
 
 fn json(schema: Schema, ev: &SecurityEvent<'_>, raw: &str) -> serde_json::Value {
     let mut out = Vec::new();
-    write_event(schema, &CTX, ev, raw.as_bytes(), &mut out).unwrap();
+    write_event(schema, &CTX, ev, raw.as_bytes(), &mut out);
     serde_json::from_slice(&out).unwrap()
 }
 
@@ -695,7 +695,7 @@ fn ocsf_other() {
 #[test]
 fn ocsf_detection_finding() {
     let mut out = Vec::new();
-    write_detection(Schema::Ocsf, &CTX, &detection(), at(), &mut out).unwrap();
+    write_detection(Schema::Ocsf, &CTX, &detection(), at(), &mut out);
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         v,
@@ -758,7 +758,7 @@ fn ocsf_detection_finding() {
 #[test]
 fn ecs_detection_alert() {
     let mut out = Vec::new();
-    write_detection(Schema::Ecs, &CTX, &detection(), at(), &mut out).unwrap();
+    write_detection(Schema::Ecs, &CTX, &detection(), at(), &mut out);
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
         v,
@@ -982,7 +982,7 @@ mod mock_cluster {
             })
             .collect();
         let mut out = Vec::new();
-        write_detection(Schema::Ocsf, &CTX, &detection(), at(), &mut out).unwrap();
+        write_detection(Schema::Ocsf, &CTX, &detection(), at(), &mut out);
         let mut d: serde_json::Value = serde_json::from_slice(&out).unwrap();
         want.push((Some("10.0.0.5".into()), d.take()));
         // When the detection was published is now: compare without it.

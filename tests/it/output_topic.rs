@@ -35,7 +35,7 @@ const CTX: Context = Context {
 
 fn ocsf(event: &SecurityEvent<'_>, raw: &str) -> Value {
     let mut out = Vec::new();
-    output::write_event(Schema::Ocsf, &CTX, event, raw.as_bytes(), &mut out).unwrap();
+    output::write_event(Schema::Ocsf, &CTX, event, raw.as_bytes(), &mut out);
     serde_json::from_slice(&out).unwrap()
 }
 
@@ -128,7 +128,7 @@ fn a_detection_validates_as_a_detection_finding() {
             detail: "23 failed logins in 5m".into(),
         };
         let mut out = Vec::new();
-        output::write_detection(Schema::Ocsf, &CTX, &d, UNIX_EPOCH, &mut out).unwrap();
+        output::write_detection(Schema::Ocsf, &CTX, &d, UNIX_EPOCH, &mut out);
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(schema.validate(&v), Vec::<String>::new(), "{v:#}");
         assert_eq!(v["class_uid"], 2004);
