@@ -15,7 +15,7 @@
 //! (allowed and denied too) or `unknown`, `event.action` the input's event type, `event.reason`
 //! the failure reason, `event.dataset` `kafka.<format>`, `event.original` the record or log
 //! message (cut at `raw_data_max_bytes`). The principal is `user.name`, the client `source.ip`
-//! (an address) or `source.domain` (a name); Kafka's own fields are under `kafka.*` by their
+//! (an address) or `source.domain` (a name), with `source.port` when the input names it; Kafka's own fields are under `kafka.*` by their
 //! `SecurityEvent` names. A detection carries `rule.name` (the detector), `threat.technique.id`
 //! and `threat.tactic.name`, `event.severity` 47 (warning) or 73 (critical) as Elastic's rules do.
 
@@ -90,6 +90,8 @@ struct Source<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     domain: Option<&'a str>,
     address: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
 }
 
 #[derive(Serialize)]
@@ -189,6 +191,7 @@ pub fn write_event(
             ip: ip.then_some(host),
             domain: (!ip).then_some(host),
             address: host,
+            port: event.client_port,
         }
     });
     let doc = Document {

@@ -19,7 +19,8 @@
 //! broker-log line's message (`%m`: without its time, level and logger), cut at
 //! `raw_data_max_bytes`. The principal is `user` (Authentication, Account Change,
 //! User Access Management: the subject of the event) or `actor.user` (API Activity); the client
-//! is `src_endpoint` (`ip` when it is an address, else `hostname`). Every Kafka field OCSF has no
+//! is `src_endpoint` (`ip` when it is an address, else `hostname`, and `port` when the input
+//! names it). Every Kafka field OCSF has no
 //! attribute for (ACL operation, pattern type, listener, client id, rule, origin...) is kept in
 //! `unmapped`, under its `SecurityEvent` field name.
 //!
@@ -244,22 +245,26 @@ struct Endpoint<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     hostname: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     svc_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uid: Option<&'a str>,
 }
 
 impl<'a> Endpoint<'a> {
-    /// The client: `ip` when `host` is an address, else `hostname`.
-    fn client(host: &'a str) -> Self {
+    /// The client: `ip` when `host` is an address, else `hostname`; and its `port`.
+    fn client(host: &'a str, port: Option<u16>) -> Self {
         if host.parse::<IpAddr>().is_ok() {
             Endpoint {
                 ip: Some(host),
+                port,
                 ..Endpoint::default()
             }
         } else {
             Endpoint {
                 hostname: Some(host),
+                port,
                 ..Endpoint::default()
             }
         }
@@ -384,7 +389,7 @@ pub fn write_event(
     let (activity_id, activity_name) = activity(event);
     let (status_id, status) = status(event.outcome);
     let negative = event.outcome.is_negative();
-    let client = s(&event.client_host).map(Endpoint::client);
+    let client = s(&event.client_host).map(|host| Endpoint::client(host, event.client_port));
     let broker = (event.broker_id.is_some() || event.listener.is_some()).then(|| Endpoint {
         svc_name: s(&event.listener),
         uid: s(&event.broker_id),
