@@ -90,7 +90,8 @@ pub struct ReplayArgs {
     /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
     #[arg(long, value_name = "PATTERN")]
     pub layout: Option<String>,
-    /// Take `metrics:`, `parsers:` and `detectors:` settings from this config file.
+    /// Take `metrics:`, `parsers:`, `privacy:`, `detectors:` and `output:` settings from this
+    /// config file (with `output.kafka`, every event and detection is produced to the topic).
     #[arg(long, short, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Run the detectors over the replayed events (`detectors:` of --config, else defaults).
@@ -282,8 +283,8 @@ pub enum ReplayArgsError {
 }
 
 impl ReplayOptions {
-    /// The options the `replay` flags ask for, with `metrics:`, `parsers:` and `detectors:` from
-    /// `--config`.
+    /// The options the `replay` flags ask for, with `metrics:`, `parsers:`, `privacy:`,
+    /// `detectors:` and `output:` from `--config`.
     pub fn from_args(args: &ReplayArgs) -> Result<ReplayOptions, ReplayArgsError> {
         let utc_offset_secs =
             parse_utc_offset(&args.utc_offset).map_err(|reason| ReplayArgsError::Flag {
@@ -908,6 +909,11 @@ mod tests {
         assert_eq!(o.framer.utc_offset_secs, 3600);
         assert_eq!((o.top, o.kind), (3, Input::BrokerLog));
         assert_eq!(o.inputs, [PathBuf::from("server.log")]);
+        // No config, no output topic; its flush bound from the flag (default 30 s).
+        assert!(o.output.is_none());
+        assert_eq!(o.output_flush, Duration::from_secs(30));
+        let o = ReplayOptions::from_args(&args(&["--output-flush-secs", "5"])).unwrap();
+        assert_eq!(o.output_flush, Duration::from_secs(5));
         let e = ReplayOptions::from_args(&args(&["--utc-offset", "01:00"])).unwrap_err();
         assert!(e.to_string().starts_with("--utc-offset: `01:00`"), "{e}");
         let e = ReplayOptions::from_args(&args(&["-c", "/nonexistent/x.yaml"])).unwrap_err();
