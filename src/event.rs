@@ -344,6 +344,10 @@ pub struct SecurityEvent<'a> {
     pub principal: Option<Text<'a>>,
     /// Client IP or host name, without Kafka's leading `/`.
     pub client_host: Option<Text<'a>>,
+    /// The client's TCP port, when the input names it beside the host (the remote address of
+    /// Kafka's connection id, Redpanda's `src_endpoint.port`). Never a metric label: every
+    /// connection has its own. Not personal data by itself, so privacy leaves it as it is.
+    pub client_port: Option<u16>,
     pub listener: Option<Text<'a>>,
     /// SASL mechanism (`SCRAM-SHA-256`, `PLAIN`...) or `SSL`.
     pub mechanism: Option<Text<'a>>,
@@ -392,6 +396,7 @@ impl<'a> SecurityEvent<'a> {
             event_type: event_type.into(),
             principal: None,
             client_host: None,
+            client_port: None,
             listener: None,
             mechanism: None,
             operation: None,
@@ -460,6 +465,7 @@ impl<'a> SecurityEvent<'a> {
             event_type: Cow::Borrowed(&self.event_type),
             principal: lend(&self.principal),
             client_host: lend(&self.client_host),
+            client_port: self.client_port,
             listener: lend(&self.listener),
             mechanism: lend(&self.mechanism),
             operation: lend(&self.operation),
@@ -508,6 +514,7 @@ impl<'a> SecurityEvent<'a> {
             event_type: Cow::Owned(self.event_type.into_owned()),
             principal: own(self.principal),
             client_host: own(self.client_host),
+            client_port: self.client_port,
             listener: own(self.listener),
             mechanism: own(self.mechanism),
             operation: own(self.operation),
@@ -530,7 +537,8 @@ impl<'a> SecurityEvent<'a> {
 impl SecurityEvent<'_> {
     /// Every field the event states, by stable key name (the struct's field names), in
     /// declaration order: `format`, `category`, `outcome`, `event_type`, `event_time` (RFC 3339
-    /// with nanoseconds, UTC), then the optional text fields that are set, unnormalized, then the
+    /// with nanoseconds, UTC), then the optional text fields that are set, unnormalized (with
+    /// `client_port` in decimal after `client_host`), then the
     /// closed-set ones (`permission`, `reason`, `action`, `rejection`) by their label values. Where and
     /// when the event was read (`origin`, `observed_time`) are not part of it. The one
     /// event→fields map, for tests and tools that compare events.
@@ -544,9 +552,18 @@ impl SecurityEvent<'_> {
         if let Some(t) = self.event_time {
             out.push(("event_time", humantime::format_rfc3339_nanos(t).to_string()));
         }
-        let optional = [
+        for (key, value) in [
             ("principal", &self.principal),
             ("client_host", &self.client_host),
+        ] {
+            if let Some(v) = value {
+                out.push((key, v.to_string()));
+            }
+        }
+        if let Some(port) = self.client_port {
+            out.push(("client_port", port.to_string()));
+        }
+        let optional = [
             ("listener", &self.listener),
             ("mechanism", &self.mechanism),
             ("operation", &self.operation),
@@ -738,6 +755,40 @@ pub fn normalize_api(api: &str) -> Text<'_> {
     Cow::Borrowed(api)
 }
 
+/// A TCP port written in decimal digits only (no sign, no space), 1 to 65535.
+pub fn parse_port(p: &str) -> Option<u16> {
+    if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse().ok().filter(|&n| n != 0)
+}
+
+/// Splits a client address written `host:port` into the host and the port: `10.0.0.5:54321`,
+/// `[2001:db8::1]:54321` and `name.example:54321`. An address with more than one `:` and no
+/// brackets is an IPv6 address as Java prints it (`0:0:0:0:0:0:0:1`) and has no port; so has
+/// an address whose text after its last `:` is not a port number (0 is not one either).
+pub fn split_host_port(addr: &str) -> (&str, Option<u16>) {
+    let port = parse_port;
+    if let Some(rest) = addr.strip_prefix('[') {
+        if let Some((host, after)) = rest.split_once(']') {
+            if let Some(p) = after.strip_prefix(':').and_then(port) {
+                return (host, Some(p));
+            }
+            if after.is_empty() {
+                return (host, None);
+            }
+        }
+        return (addr, None);
+    }
+    match addr.split_once(':') {
+        Some((host, p)) if !host.is_empty() && !p.contains(':') => match port(p) {
+            Some(p) => (host, Some(p)),
+            None => (addr, None),
+        },
+        _ => (addr, None),
+    }
+}
+
 /// Strips Kafka's leading `/` from a socket address (`/127.0.0.1` → `127.0.0.1`) and a host name
 /// before it (`host/10.0.0.1` → `10.0.0.1`).
 pub fn normalize_client_host(host: &str) -> &str {
@@ -831,6 +882,61 @@ mod tests {
         assert_eq!(normalize_client_host("/127.0.0.1"), "127.0.0.1");
         assert_eq!(normalize_client_host("host.example/10.0.0.1"), "10.0.0.1");
         assert_eq!(normalize_client_host("0:0:0:0:0:0:0:1"), "0:0:0:0:0:0:0:1");
+    }
+
+    #[test]
+    fn host_and_port_are_split_only_when_unambiguous() {
+        assert_eq!(split_host_port("10.0.0.5:54321"), ("10.0.0.5", Some(54321)));
+        assert_eq!(split_host_port("10.0.0.5"), ("10.0.0.5", None));
+        assert_eq!(
+            split_host_port("[2001:db8::1]:54321"),
+            ("2001:db8::1", Some(54321))
+        );
+        assert_eq!(split_host_port("[2001:db8::1]"), ("2001:db8::1", None));
+        assert_eq!(
+            split_host_port("host.example:9092"),
+            ("host.example", Some(9092))
+        );
+        // Java's IPv6 text has no brackets, so its last group is no port.
+        assert_eq!(
+            split_host_port("0:0:0:0:0:0:0:1"),
+            ("0:0:0:0:0:0:0:1", None)
+        );
+        for no_port in [
+            "10.0.0.5:",
+            "10.0.0.5:x",
+            "10.0.0.5:70000",
+            "10.0.0.5:0",
+            ":80",
+        ] {
+            assert_eq!(split_host_port(no_port), (no_port, None), "{no_port}");
+        }
+    }
+
+    #[test]
+    fn the_client_port_follows_the_client_host_in_the_fields() {
+        let mut ev = SecurityEvent::new(
+            Format::ServerLog,
+            Category::Authentication,
+            Outcome::Failure,
+            "failed_authentication",
+            Origin::Memory,
+            std::time::UNIX_EPOCH,
+        );
+        ev.client_host = Some("127.0.0.1".into());
+        ev.client_port = Some(54321);
+        ev.listener = Some("BROKER".into());
+        let keys: Vec<_> = ev.fields().into_iter().skip(4).collect();
+        assert_eq!(
+            keys,
+            [
+                ("client_host", "127.0.0.1".to_string()),
+                ("client_port", "54321".to_string()),
+                ("listener", "BROKER".to_string()),
+            ]
+        );
+        assert_eq!(ev.borrowed().client_port, Some(54321));
+        assert_eq!(ev.into_owned().client_port, Some(54321));
     }
 
     #[test]

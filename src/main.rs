@@ -185,10 +185,12 @@ fn replay_files(args: &ReplayArgs) -> ExitCode {
         Err(e) => {
             Stream::Stderr.print(&format!("error: {e}"));
             match e {
-                replay::ReplayError::Config(_) => ExitCode::from(EXIT_CONFIG),
-                replay::ReplayError::Output(_) | replay::ReplayError::Thread(_) => {
-                    ExitCode::FAILURE
+                replay::ReplayError::Config(_) | replay::ReplayError::Topic(_) => {
+                    ExitCode::from(EXIT_CONFIG)
                 }
+                replay::ReplayError::Output(_)
+                | replay::ReplayError::Thread(_)
+                | replay::ReplayError::TopicIncomplete { .. } => ExitCode::FAILURE,
                 _ => ExitCode::from(EXIT_NOINPUT),
             }
         }

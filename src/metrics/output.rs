@@ -77,6 +77,22 @@ impl Metrics {
             self.output.dropped.with_label_values(&[reason.as_str()]);
         }
     }
+
+    /// What the output topic acknowledged so far, and what it dropped by reason (in
+    /// [`OutputDrop::ALL`]'s order): `kafka_security_output_events_total` and
+    /// `kafka_security_output_dropped_total`. For `replay`'s summary.
+    pub fn output_totals(&self) -> (u64, [(OutputDrop, u64); 4]) {
+        let delivered = self.output.events.with_label_values::<&str>(&[]).get();
+        let dropped = OutputDrop::ALL.map(|reason| {
+            let n = self
+                .output
+                .dropped
+                .with_label_values(&[reason.as_str()])
+                .get();
+            (reason, n)
+        });
+        (delivered, dropped)
+    }
 }
 
 /// Events the output topic acknowledged.

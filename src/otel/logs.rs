@@ -20,7 +20,8 @@
 //!   10.0.0.9.`); input text in it has its control characters replaced, so a name cannot forge
 //!   a line. The attributes carry every value exactly.
 //! - Attributes, general conventions first: `user.name` (the principal as the input wrote it,
-//!   `User:alice`, the same as the `principal` label), `client.address`, `network.type`
+//!   `User:alice`, the same as the `principal` label), `client.address`, `client.port` (an
+//!   integer, when the input names the client's port beside its address), `network.type`
 //!   (`ipv4`/`ipv6` when the client address is an IP), `network.transport=tcp` and
 //!   `network.protocol.name=kafka` for clients seen by a broker, `error.type` (the reason of a
 //!   denial or failure); then `kafka.*` (`kafka.operation`, `kafka.resource.type`,
@@ -33,8 +34,6 @@
 //!   `kafka_security.detection.*` attributes of its span.
 //! - Trace context: the trace and span id of the event's (or detection's) span when it has one,
 //!   so a log backend links to the trace.
-//!
-//! The client port is not carried: the normalized event keeps the client's host only.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -219,13 +218,16 @@ pub fn event_record(
     )
 }
 
-/// `user.name`, `client.address`, `network.*`, `error.type`.
+/// `user.name`, `client.address`, `client.port`, `network.*`, `error.type`.
 fn general_attributes(e: &SecurityEvent<'_>, out: &mut Vec<KeyValue>) {
     if let Some(p) = &e.principal {
         out.push(text("user.name", p));
     }
     if let Some(host) = &e.client_host {
         out.push(text("client.address", host));
+        if let Some(port) = e.client_port {
+            out.push(traces::int("client.port", i64::from(port)));
+        }
         match host.parse::<IpAddr>() {
             Ok(IpAddr::V4(_)) => out.push(text("network.type", "ipv4")),
             Ok(IpAddr::V6(_)) => out.push(text("network.type", "ipv6")),
@@ -473,6 +475,7 @@ mod tests {
         e.event_time = Some(at);
         e.principal = Some("User:mallory".into());
         e.client_host = Some("10.0.0.9".into());
+        e.client_port = Some(54321);
         e.operation = Some("WRITE".into());
         e.resource_type = Some("Topic".into());
         e.resource_name = Some("payments".into());
@@ -490,6 +493,7 @@ mod tests {
             ("event.name", "kafka.security.authorization"),
             ("user.name", "User:mallory"),
             ("client.address", "10.0.0.9"),
+            ("client.port", "54321"),
             ("network.type", "ipv4"),
             ("network.transport", "tcp"),
             ("network.protocol.name", "kafka"),
@@ -519,6 +523,12 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(attrs(&r), expected);
+        // The port is an integer attribute, as the semantic conventions type it.
+        let port = r.attributes.iter().find(|kv| kv.key == "client.port");
+        assert_eq!(
+            port.and_then(|kv| kv.value.as_ref()?.value.clone()),
+            Some(any_value::Value::IntValue(54321))
+        );
         assert_eq!(r.event_name, "kafka.security.authorization");
         assert_eq!(r.severity_number, SeverityNumber::Warn as i32);
         assert_eq!(r.severity_text, "WARN");
@@ -560,8 +570,14 @@ mod tests {
         );
         assert_eq!(a["network.type"], "ipv6");
         assert_eq!(a["kafka.authentication.mechanism"], "SCRAM-SHA-256");
-        // An application's event says nothing of the transport; no failure, no error.type.
-        for absent in ["network.transport", "error.type", "kafka.cluster.id"] {
+        // An application's event says nothing of the transport; no failure, no error.type; no
+        // port named, none written.
+        for absent in [
+            "network.transport",
+            "error.type",
+            "kafka.cluster.id",
+            "client.port",
+        ] {
             assert!(!a.contains_key(absent), "{absent}");
         }
         // No span, no trace context; no event time, no timestamp.

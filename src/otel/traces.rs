@@ -9,8 +9,9 @@
 //! - Names and attributes: `process <topic>` (kind CONSUMER) for Kafka records, following the
 //!   messaging semantic conventions (`messaging.system=kafka`, `messaging.destination.name`,
 //!   `messaging.kafka.offset`, `messaging.consumer.group.name`…); `process <file name>` (kind
-//!   INTERNAL, `log.file.path`) for log-file entries; `client.address` and `error.type` from the
-//!   general conventions; the rest under `kafka_security.*`. Denials, failures and parse errors
+//!   INTERNAL, `log.file.path`) for log-file entries; `client.address`, `client.port` (when
+//!   the input names the client's port) and `error.type` from the general conventions; the rest
+//!   under `kafka_security.*`. Denials, failures and parse errors
 //!   set status ERROR.
 //! - Queue: bounded (`max_queue_size`); a full queue drops the span and counts it in
 //!   `kafka_security_otlp_dropped_total{signal="traces"}`. Event processing never waits.
@@ -480,6 +481,9 @@ fn event_attributes(e: &SecurityEvent<'_>, out: &mut Vec<KeyValue>) {
             out.push(text(key, v));
         }
     }
+    if let (Some(_), Some(port)) = (&e.client_host, e.client_port) {
+        out.push(int("client.port", i64::from(port)));
+    }
     if let Some(r) = e.reason {
         out.push(text("kafka_security.reason", r.as_str()));
     }
@@ -670,6 +674,8 @@ mod tests {
             SystemTime::now(),
         );
         denied.principal = Some("User:mallory".into());
+        denied.client_host = Some("10.0.0.9".into());
+        denied.client_port = Some(54321);
         let allowed = SecurityEvent::new(
             Format::AuthorizerLog,
             Category::Authorization,
@@ -708,6 +714,11 @@ mod tests {
             Some(any_value::Value::IntValue(1234))
         );
         assert_eq!(attr("messaging.system"), None);
+        assert_eq!(
+            attr("client.address"),
+            Some(any_value::Value::StringValue("10.0.0.9".into()))
+        );
+        assert_eq!(attr("client.port"), Some(any_value::Value::IntValue(54321)));
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //! (allowed and denied too) or `unknown`, `event.action` the input's event type, `event.reason`
 //! the failure reason, `event.dataset` `kafka.<format>`, `event.original` the record or log
 //! message (cut at `raw_data_max_bytes`). The principal is `user.name`, the client `source.ip`
-//! (an address) or `source.domain` (a name); Kafka's own fields are under `kafka.*` by their
-//! `SecurityEvent` names. A detection carries `rule.name` (the detector), `threat.technique.id`
+//! (an address) or `source.domain` (a name), with `source.port` when the input names it; Kafka's
+//! own fields are under `kafka.*` by their `SecurityEvent` names. A detection carries `rule.name` (the detector), `threat.technique.id`
 //! and `threat.tactic.name`, `event.severity` 47 (warning) or 73 (critical) as Elastic's rules do.
 
 use std::net::IpAddr;
@@ -160,6 +160,7 @@ pub fn write_event(ctx: &Context, event: &SecurityEvent<'_>, raw: &[u8], out: &m
         o.obj("source", |o| {
             o.str(if ip { "ip" } else { "domain" }, host);
             o.str("address", host);
+            o.opt_u64("port", event.client_port.map(u64::from));
         });
     }
     observer(&mut o);

@@ -157,6 +157,8 @@ pub struct EventTopic {
     detections: bool,
     ctx: Context,
     metrics: Arc<Metrics>,
+    /// Wait for room instead of dropping when the queue is full ([`EventTopic::waiting_when_full`]).
+    wait_when_full: bool,
 }
 
 impl EventTopic {
@@ -186,7 +188,17 @@ impl EventTopic {
                 raw_data_max_bytes: config.raw_data_max_bytes,
             },
             metrics,
+            wait_when_full: false,
         })
+    }
+
+    /// Makes a full queue hold the caller until librdkafka has room, instead of dropping the
+    /// event: for `replay`, which reads as fast as it can and has no live input to keep up with.
+    /// The wait ends as events are acknowledged, or expire after `message.timeout.ms` (counted
+    /// as `delivery_failed`) when the topic stays unreachable.
+    pub fn waiting_when_full(mut self) -> EventTopic {
+        self.wait_when_full = true;
+        self
     }
 
     pub fn topic(&self) -> &str {
@@ -221,8 +233,19 @@ impl EventTopic {
         if let Ok(t) = at.duration_since(UNIX_EPOCH) {
             record = record.timestamp(i64::try_from(t.as_millis()).unwrap_or(i64::MAX));
         }
-        if let Err((error, _)) = self.producer.send(record) {
-            self.dropped(drop_reason(&error), &error);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return,
+                Err((error, again))
+                    if self.wait_when_full
+                        && error.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) =>
+                {
+                    // The producer's own thread polls: acknowledgements make room.
+                    std::thread::sleep(Duration::from_millis(5));
+                    record = again;
+                }
+                Err((error, _)) => return self.dropped(drop_reason(&error), &error),
+            }
         }
     }
 

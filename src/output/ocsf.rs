@@ -19,8 +19,8 @@
 //! broker-log line's message (`%m`: without its time, level and logger), cut at
 //! `raw_data_max_bytes`. The principal is `user` (Authentication, Account Change,
 //! User Access Management: the subject of the event) or `actor.user` (API Activity); the client
-//! is `src_endpoint` (`ip` when it is an address, else `hostname`). Every Kafka field OCSF has no
-//! attribute for (ACL operation, pattern type, listener, client id, rule, origin...) is kept in
+//! is `src_endpoint` (`ip` when it is an address, else `hostname`, and `port` when the input
+//! names it). Every Kafka field OCSF has no attribute for (ACL operation, pattern type, listener, client id, rule, origin...) is kept in
 //! `unmapped`, under its `SecurityEvent` field name.
 //!
 //! Where a class requires a principal or client the input does not name (a failed SASL login in
@@ -230,21 +230,24 @@ struct Endpoint<'a> {
     name: Option<&'a str>,
     ip: Option<&'a str>,
     hostname: Option<&'a str>,
+    port: Option<u16>,
     svc_name: Option<&'a str>,
     uid: Option<&'a str>,
 }
 
 impl<'a> Endpoint<'a> {
-    /// The client: `ip` when `host` is an address, else `hostname`.
-    fn client(host: &'a str) -> Self {
+    /// The client: `ip` when `host` is an address, else `hostname`; and its `port`.
+    fn client(host: &'a str, port: Option<u16>) -> Self {
         if host.parse::<IpAddr>().is_ok() {
             Endpoint {
                 ip: Some(host),
+                port,
                 ..Endpoint::default()
             }
         } else {
             Endpoint {
                 hostname: Some(host),
+                port,
                 ..Endpoint::default()
             }
         }
@@ -254,6 +257,7 @@ impl<'a> Endpoint<'a> {
         o.opt_str("name", self.name);
         o.opt_str("ip", self.ip);
         o.opt_str("hostname", self.hostname);
+        o.opt_u64("port", self.port.map(u64::from));
         o.opt_str("svc_name", self.svc_name);
         o.opt_str("uid", self.uid);
     }
@@ -426,7 +430,7 @@ pub fn write_event(ctx: &Context, event: &SecurityEvent<'_>, raw: &[u8], out: &m
     let (activity_id, activity_name) = activity(event);
     let (status_id, status) = status(event.outcome);
     let negative = event.outcome.is_negative();
-    let client = s(&event.client_host).map(Endpoint::client);
+    let client = s(&event.client_host).map(|host| Endpoint::client(host, event.client_port));
     let broker = (event.broker_id.is_some() || event.listener.is_some()).then(|| Endpoint {
         svc_name: s(&event.listener),
         uid: s(&event.broker_id),

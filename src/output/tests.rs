@@ -884,6 +884,32 @@ fn a_client_named_by_host_is_a_hostname_not_an_ip() {
     );
 }
 
+#[test]
+fn the_client_port_is_written_beside_the_client_address() {
+    let mut ev = failed_login();
+    ev.client_port = Some(54321);
+    let v = json(Schema::Ocsf, &ev, "");
+    assert_eq!(
+        v["src_endpoint"],
+        serde_json::json!({"ip": "10.0.0.5", "port": 54321})
+    );
+    let v = json(Schema::Ecs, &ev, "");
+    assert_eq!(
+        v["source"],
+        serde_json::json!({"address": "10.0.0.5", "ip": "10.0.0.5", "port": 54321})
+    );
+    ev.client_host = Some("client-7.example".into());
+    let v = json(Schema::Ocsf, &ev, "");
+    assert_eq!(
+        v["src_endpoint"],
+        serde_json::json!({"hostname": "client-7.example", "port": 54321})
+    );
+    // A port is never a Kafka field of its own.
+    assert!(v["unmapped"].get("client_port").is_none(), "{v}");
+    let v = json(Schema::Ecs, &ev, "");
+    assert!(v["kafka"].get("client_port").is_none(), "{v}");
+}
+
 mod mock_cluster {
     use std::sync::Arc;
 

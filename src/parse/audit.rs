@@ -16,6 +16,7 @@
 //! | `api`           | `data.methodName` through [`normalize_api`] (`kafka.Produce` → `Produce`, `mds.Authorize` kept) |
 //! | `client_id`     | `data.request.client_id` (CP) or `clientId` (Cloud docs)             |
 //! | `client_host`   | `data.requestMetadata.client_address` (`/172.21.0.1`) or `clientAddress` (a string or Cloud's `[{"ip": …}]`) |
+//! | `client_port`   | the port of such an address written `/ip:port` or `/[v6]:port`; the real events we have (CP 5.4-7.x, Cloud docs) name none |
 //! | `operation`, `resource_type`, `resource_name`, `pattern_type` | `data.authorizationInfo.*`; without it, the last `type=name` segment of the `data.resourceName` CRN |
 //! | `mechanism`, `listener` | `data.authenticationInfo.metadata.mechanism`: `SASL_SSL/PLAIN` → listener `SASL_SSL`, mechanism `PLAIN`; `SSL` → mechanism `SSL` |
 //!
@@ -67,8 +68,8 @@ use super::time::parse_rfc3339;
 use super::vocab::{normalize, reason_from_message};
 use super::{check_json_depth, ParseError, Record};
 use crate::event::{
-    normalize_api, normalize_client_host, normalize_operation, normalize_resource_type, Category,
-    Format, Outcome, Reason, SecurityEvent, Text,
+    normalize_api, normalize_client_host, normalize_operation, normalize_resource_type,
+    split_host_port, Category, Format, Outcome, Reason, SecurityEvent, Text,
 };
 
 /// Parses one Confluent audit-log CloudEvent.
@@ -166,10 +167,15 @@ fn parse_event<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError>
         }
     }
     ev.client_id = f.client_id.or(f.client_id_camel);
-    ev.client_host = f
-        .client_address
-        .or(f.client_address_camel)
-        .map(|h| normalize(h, |s| Cow::Borrowed(normalize_client_host(s))));
+    if let Some(address) = f.client_address.or(f.client_address_camel) {
+        // `/172.21.0.1` as Confluent writes `InetAddress.toString()`; `/172.21.0.1:54321` when
+        // an address carries its port.
+        fn host_port(s: &str) -> (&str, Option<u16>) {
+            split_host_port(normalize_client_host(s))
+        }
+        ev.client_port = host_port(&address).1;
+        ev.client_host = Some(normalize(address, |s| Cow::Borrowed(host_port(s).0)));
+    }
     if f.has_authorization {
         ev.operation = f.operation.map(|o| normalize(o, normalize_operation));
         ev.resource_type = f
@@ -554,6 +560,30 @@ mod tests {
         .unwrap();
         assert_eq!(both.client_id.as_deref(), Some("snake"));
         assert_eq!(both.client_host.as_deref(), Some("10.0.0.1"));
+        assert_eq!(both.client_port, None);
+    }
+
+    #[test]
+    fn a_client_address_with_a_port_keeps_both() {
+        // Real CP events write the host alone (`/172.21.0.1`, CP7_DENIED): no port.
+        assert_eq!(parse_str(CP7_DENIED).unwrap().client_port, None);
+        for (address, host, port) in [
+            ("/172.21.0.1:54321", "172.21.0.1", Some(54321)),
+            ("/[2001:db8::7]:40000", "2001:db8::7", Some(40000)),
+            ("/0:0:0:0:0:0:0:1", "0:0:0:0:0:0:0:1", None),
+            ("broker-host/10.0.0.1:9092", "10.0.0.1", Some(9092)),
+            ("/10.0.0.1:notaport", "10.0.0.1:notaport", None),
+        ] {
+            let json = format!(
+                r#"{{"type":"io.confluent.kafka.server/authorization","data":{{"requestMetadata":{{"client_address":"{address}"}}}}}}"#
+            );
+            let ev = parse_str(&json).unwrap();
+            assert_eq!(
+                (ev.client_host.as_deref(), ev.client_port),
+                (Some(host), port),
+                "{address}"
+            );
+        }
     }
 
     #[test]

@@ -95,6 +95,15 @@ pub fn parse<'a>(record: &Record<'a>) -> Result<SecurityEvent<'a>, ParseError> {
         .or(record.timestamp);
     ev.broker_id = str_at(&["metadata", "product", "uid"]).map(Into::into);
     ev.client_host = str_at(&["src_endpoint", "ip"]).map(Into::into);
+    // OCSF's `port` is an integer; a port without the address it belongs to is not kept.
+    ev.client_port = ev
+        .client_host
+        .as_ref()
+        .and(v.get("src_endpoint"))
+        .and_then(|e| e.get("port"))
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|&p| p != 0);
     ev.client_id = str_at(&["src_endpoint", "name"]).map(Into::into);
     let user = match class {
         AUTHENTICATION => v.get("user"),
@@ -303,6 +312,7 @@ mod tests {
                 ("event_time", at(1_700_533_469_078).unwrap()),
                 ("principal", "User:user".into()),
                 ("client_host", "127.0.0.1".into()),
+                ("client_port", "42906".into()),
                 ("mechanism", "SASL-SCRAM".into()),
                 ("client_id", "rpk".into()),
                 ("broker_id", "2".into()),
@@ -331,6 +341,7 @@ mod tests {
                 ("event_time", at(1_700_533_393_776).unwrap()),
                 ("principal", "User:admin".into()),
                 ("client_host", "127.0.0.1".into()),
+                ("client_port", "50276".into()),
                 ("resource_type", "Cluster".into()),
                 ("resource_name", "kafka-cluster".into()),
                 ("api", "CreateAcls".into()),
@@ -385,11 +396,13 @@ mod tests {
                 ("resource_name", Some("payments")),
                 ("principal", Some("User:mallory")),
                 ("client_host", Some("10.0.0.9")),
+                ("client_port", Some("51000")),
             ],
         );
         // Application Lifecycle: the audit subsystem stopped.
         let e = ok(7);
         assert_eq!((e.category, e.outcome), (Category::Other, Outcome::Unknown));
+        assert_eq!((&e.client_host, e.client_port), (&None, None));
         assert_eq!(e.event_type, "application_lifecycle.stop");
     }
 

@@ -11,7 +11,8 @@
 //!   - `(channelId=…)` since 3.2; the connection id gained a processor-id part in 4.0
 //!     (`local-remote:port-proc-idx` vs `local-remote:port-idx`): the client address is its
 //!     second `-` field with the port split off from the right, which keeps IPv6
-//!     (`0:0:0:0:0:0:0:1`) whole;
+//!     (`0:0:0:0:0:0:0:1`) whole, and that port is the client's (`client_port`); without a
+//!     channel id the line names no port;
 //!   - Confluent Server writes `(errorMessage=…)`.
 //!
 //!   These become [`Category::Authentication`] / [`Outcome::Failure`] events, `event_type`
@@ -48,7 +49,8 @@ use std::time::SystemTime;
 use super::log4j::LogEntry;
 use super::ParseError;
 use crate::event::{
-    normalize_client_host, Category, Format, Origin, Outcome, Reason, Rejection, SecurityEvent,
+    normalize_client_host, parse_port, Category, Format, Origin, Outcome, Reason, Rejection,
+    SecurityEvent,
 };
 
 /// Parses a framed `server.log` entry; `Ok(None)` when it is not a security line.
@@ -112,7 +114,9 @@ pub fn parse_parts<'a>(
             "failed_authentication"
         };
         let mut ev = new(Category::Authentication, event_type);
-        ev.client_host = Some(client_host(sock, channel).into());
+        let (host, port) = client_address(sock, channel);
+        ev.client_host = Some(host.into());
+        ev.client_port = port;
         ev.principal = user.map(|u| format!("User:{u}").into());
         ev.mechanism = mechanism_in(message).map(Into::into);
         ev.reason = Some(reason_for(message));
@@ -148,7 +152,9 @@ pub fn parse_parts<'a>(
             return Ok(None);
         };
         let mut ev = new(category, event_type);
-        ev.client_host = Some(client_host(sock, channel).into());
+        let (host, port) = client_address(sock, channel);
+        ev.client_host = Some(host.into());
+        ev.client_port = port;
         ev.reason = Some(reason);
         return Ok(Some(ev));
     }
@@ -290,15 +296,19 @@ fn split_context(line: &str) -> (Context<'_>, &str) {
     (ctx, body)
 }
 
-/// The client address: from the channel id when there is one (second `-` field, port split off
-/// from the right), else the socket description without its `/`.
-fn client_host<'a>(sock: &'a str, channel: Option<&'a str>) -> &'a str {
+/// The client's address and port. The connection id (`ServerConnectionId.generateConnectionId`:
+/// `localHost:localPort-remoteHost:remotePort-processorId-index` since 4.0, without the
+/// processor id before) holds both: its second `-` field, split at its last `:` (hosts are
+/// `InetAddress.getHostAddress()` literals, so they hold no `-`, and an IPv6 one stays whole).
+/// Without a channel id (before 3.2), the socket description (`Selector`'s
+/// `socketDescription()`: `/127.0.0.1`) names the host only.
+fn client_address<'a>(sock: &'a str, channel: Option<&'a str>) -> (&'a str, Option<u16>) {
     channel
         .and_then(|c| c.split('-').nth(1))
         .and_then(|remote| remote.rsplit_once(':'))
-        .map(|(host, _port)| host)
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| normalize_client_host(sock))
+        .filter(|(host, _)| !host.is_empty())
+        .map(|(host, port)| (host, parse_port(port)))
+        .unwrap_or_else(|| (normalize_client_host(sock), None))
 }
 
 /// The SASL mechanism a failure message names, or `SSL` for a TLS handshake failure.
@@ -374,11 +384,48 @@ mod tests {
                 ("outcome", Some("failure")),
                 ("event_type", Some("failed_authentication")),
                 ("client_host", Some("127.0.0.1")),
+                ("client_port", Some("32996")),
                 ("listener", Some("BROKER")),
                 ("broker_id", Some("1")),
                 ("mechanism", Some("SCRAM-SHA-256")),
                 ("reason", Some("invalid_credentials")),
             ],
+        );
+    }
+
+    #[test]
+    fn the_client_port_comes_from_the_connection_id() {
+        // Kafka 3.2-3.9: `local-remote:port-index`, a real line quoted in bitnami/charts#25129.
+        let e = one("[SocketServer listenerType=BROKER, nodeId=0] Failed authentication with /172.22.111.93 (channelId=10.244.140.74:9092-172.22.111.93:2117-5) (Unexpected Kafka request of type METADATA during SASL handshake.)");
+        assert_eq!(e.client_host.as_deref(), Some("172.22.111.93"));
+        assert_eq!(e.client_port, Some(2117));
+        // IPv6 as Java prints it, unbracketed.
+        let e = one("[SocketServer listenerType=ZK_BROKER, nodeId=1] Failed authentication with /0:0:0:0:0:0:0:1 (channelId=0:0:0:0:0:0:0:1:9093-0:0:0:0:0:0:0:1:59568-1060) (Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512)");
+        assert_eq!(e.client_host.as_deref(), Some("0:0:0:0:0:0:0:1"));
+        assert_eq!(e.client_port, Some(59568));
+        // 4.x `Unexpected error from` carries the channel id too.
+        let e = parse_parts(
+            "[SocketServer listenerType=BROKER, nodeId=1] Unexpected error from /10.1.2.3 (channelId=10.0.0.1:9092-10.1.2.3:40001-0-7); closing connection",
+            "org.apache.kafka.common.network.InvalidReceiveException: Invalid receive (size = 1195725856 larger than 104857600)",
+            None,
+            SystemTime::UNIX_EPOCH,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (e.client_host.as_deref(), e.client_port),
+            (Some("10.1.2.3"), Some(40001))
+        );
+        // No channel id (before 3.2), a rejected connection: the line names no port.
+        let e = one("[SocketServer brokerId=0] Failed authentication with /10.0.0.5 (Unsupported SASL mechanism PLAIN)");
+        assert_eq!(e.client_port, None);
+        let e = one("Rejected connection from /127.0.0.2, address already has the configured maximum of 2 connections.");
+        assert_eq!(e.client_port, None);
+        // A channel id whose remote port is no port: the host still, no port.
+        let e = one("[SocketServer listenerType=BROKER, nodeId=1] Failed authentication with /127.0.0.1 (channelId=127.0.0.1:9092-127.0.0.1:x-0-1) (SSL handshake failed)");
+        assert_eq!(
+            (e.client_host.as_deref(), e.client_port),
+            (Some("127.0.0.1"), None)
         );
     }
 
@@ -545,6 +592,9 @@ org.apache.kafka.common.errors.InvalidRequestException: Unexpected Kafka request
             return Ok(());
         };
         let text = format!("{line}\n{rest}");
+        if let Some(port) = e.client_port {
+            proptest::prop_assert!(text.contains(&port.to_string()), "{port} not in {text:?}");
+        }
         let named = [&e.client_host, &e.listener, &e.broker_id, &e.mechanism];
         for value in named.into_iter().flatten() {
             proptest::prop_assert!(text.contains(value.as_ref()), "{value:?} not in {text:?}");

@@ -92,6 +92,7 @@ fn event() -> SecurityEvent<'static> {
     );
     ev.principal = Some("User:alice".into());
     ev.client_host = Some("192.0.2.7".into());
+    ev.client_port = Some(54321);
     ev.client_id = Some("billing-app".into());
     ev.resource_type = Some("Topic".into());
     ev.resource_name = Some("orders".into());
@@ -105,7 +106,10 @@ fn events_lose_their_people_and_keep_the_rest() {
     p.event(&mut ev);
     assert_eq!(ev.principal.as_deref(), Some(&*p.principal("User:alice")));
     assert_eq!(ev.client_host.as_deref(), Some(&*p.host("192.0.2.7")));
+    assert_ne!(ev.client_host.as_deref(), Some("192.0.2.7"));
     let untouched = event();
+    // The port names no one by itself: it stays.
+    assert_eq!(ev.client_port, Some(54321));
     assert_eq!(ev.client_id, untouched.client_id);
     assert_eq!(ev.resource_name, untouched.resource_name);
     assert_eq!(ev.event_type, untouched.event_type);

@@ -16,6 +16,12 @@
 //! which the detectors know by the log's name (`server.log`, see
 //! [`crate::sources::file::stream_key`]). After the last item the detectors see time pass up to
 //! the latest event time once (the last item's, unless a file went back in time).
+//!
+//! With `output.kafka` in `--config`, every event and detection is produced to the normalized
+//! event topic as a run produces it (same schema, keys and timestamps, the event's own time).
+//! A full producer queue makes the replay wait instead of dropping; at the end the topic is
+//! flushed for at most `--output-flush-secs`, the summary says how many were produced and
+//! dropped (by reason), and any drop makes the replay exit with an error.
 
 mod archive;
 mod cloudwatch;
@@ -31,7 +37,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 pub use format::{FileFormat, FormatFor, LogKind, Sniffed};
 pub use summary::{by_format, detections_section, summary};
@@ -42,7 +48,9 @@ use crate::event::Origin;
 use crate::metrics::internal::{
     InternalEvent, LayoutChosen, LinesPartial, LinesUnrecognized, StreamPartial, StreamUnrecognized,
 };
+use crate::metrics::output::OutputDrop;
 use crate::metrics::{Metrics, MetricsConfig};
+use crate::output::{EventTopic, KafkaOutputConfig};
 use crate::parse::layout::Layout;
 use crate::parse::log4j::FramerConfig;
 use crate::parse::time::parse_utc_offset;
@@ -82,7 +90,8 @@ pub struct ReplayArgs {
     /// `%d{ISO8601} %-5p [%t] %c - %m%n`.
     #[arg(long, value_name = "PATTERN")]
     pub layout: Option<String>,
-    /// Take `metrics:`, `parsers:` and `detectors:` settings from this config file.
+    /// Take `metrics:`, `parsers:`, `privacy:`, `detectors:` and `output:` settings from this
+    /// config file (with `output.kafka`, every event and detection is produced to the topic).
     #[arg(long, short, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Run the detectors over the replayed events (`detectors:` of --config, else defaults).
@@ -94,6 +103,11 @@ pub struct ReplayArgs {
     /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: When,
+    /// When --config has `output.kafka`: how long replay waits at the end for the output topic
+    /// to acknowledge every event it produced. What is still unacknowledged then is dropped
+    /// (counted as `shutdown`), and replay exits with an error naming the count.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub output_flush_secs: u64,
     /// Threads that frame and parse broker logs (default 1). Large plain broker log files are
     /// cut into chunks parsed in parallel; the entries are still applied one at a time in the
     /// order of one thread, so the output is the same for every N. Not faster yet: on two cores
@@ -134,6 +148,12 @@ pub struct ReplayOptions {
     pub parsers: ParsersConfig,
     /// `privacy:` of `--config`: pseudonyms in the exposition and the summary, as in a run.
     pub privacy: PrivacyConfig,
+    /// `output.kafka` of `--config`: every event (and detection) produced to the normalized
+    /// event topic, as a run does.
+    pub output: Option<KafkaOutputConfig>,
+    /// How long the end of the replay waits for the output topic's acknowledgements
+    /// (`--output-flush-secs`).
+    pub output_flush: Duration,
     /// Whether the detectors run (`--detectors`); `detectors.enabled` can switch them off too.
     pub detect: bool,
     pub detectors: DetectorsConfig,
@@ -206,6 +226,25 @@ pub struct Replayed {
     pub detections: Vec<SummaryRow>,
     /// Detections beyond the summary's row cap (counted in the metrics, not in `detections`).
     pub detections_dropped: u64,
+    /// What reached the output topic, when `output.kafka` is set.
+    pub output: Option<OutputTotals>,
+}
+
+/// What a replay produced to the output topic, after its final flush.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputTotals {
+    pub topic: String,
+    /// Events and detections the topic acknowledged.
+    pub produced: u64,
+    /// Those that never reached it, by reason (`kafka_security_output_dropped_total`).
+    pub dropped: Vec<(OutputDrop, u64)>,
+}
+
+impl OutputTotals {
+    /// Everything dropped, whatever the reason.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().map(|(_, n)| n).sum()
+    }
 }
 
 /// Why a replay could not run.
@@ -226,6 +265,12 @@ pub enum ReplayError {
     Output(std::io::Error),
     #[error("cannot start the detector thread: {0}")]
     Thread(std::io::Error),
+    /// The output topic's producer cannot be created from `output.kafka`.
+    #[error("output.kafka: {0}")]
+    Topic(String),
+    /// Events that never reached the output topic (the summary says why).
+    #[error("{dropped} event(s) and detection(s) never reached the output topic {topic} (see the summary)")]
+    TopicIncomplete { topic: String, dropped: u64 },
 }
 
 /// A `replay` flag or the config file it names is wrong (a usage error).
@@ -238,8 +283,8 @@ pub enum ReplayArgsError {
 }
 
 impl ReplayOptions {
-    /// The options the `replay` flags ask for, with `metrics:`, `parsers:` and `detectors:` from
-    /// `--config`.
+    /// The options the `replay` flags ask for, with `metrics:`, `parsers:`, `privacy:`,
+    /// `detectors:` and `output:` from `--config`.
     pub fn from_args(args: &ReplayArgs) -> Result<ReplayOptions, ReplayArgsError> {
         let utc_offset_secs =
             parse_utc_offset(&args.utc_offset).map_err(|reason| ReplayArgsError::Flag {
@@ -281,6 +326,8 @@ impl ReplayOptions {
             metrics: config.metrics,
             parsers: config.parsers,
             privacy: config.privacy,
+            output: config.output.kafka,
+            output_flush: Duration::from_secs(args.output_flush_secs),
             detect: args.detectors == Switch::On,
             detectors,
             progress: match args.progress {
@@ -331,7 +378,13 @@ pub fn run(options: &ReplayOptions) -> Result<(), ReplayError> {
             options.detectors_on()
         )
     );
-    Ok(())
+    match replayed.output {
+        Some(o) if o.dropped_total() > 0 => Err(ReplayError::TopicIncomplete {
+            dropped: o.dropped_total(),
+            topic: o.topic,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The files `inputs` name, oldest first.
@@ -613,6 +666,7 @@ fn plan_job(
 fn replay_pipeline(
     options: &ReplayOptions,
     metrics: Arc<Metrics>,
+    output: Option<Arc<EventTopic>>,
 ) -> Result<Pipeline, ReplayError> {
     let parsers = Parsers::new(&options.parsers).map_err(|p| ReplayError::Config(p.join("; ")))?;
     metrics.init_log_files(REPLAY_SOURCE);
@@ -625,6 +679,9 @@ fn replay_pipeline(
     let mut pipeline = Pipeline::new(parsers, metrics)
         .with_privacy(privacy)
         .with_clock(clock);
+    if let Some(output) = output {
+        pipeline = pipeline.with_output(output);
+    }
     if options.detectors_on() {
         // The detectors work on a second core while this thread reads, parses and counts.
         pipeline = pipeline
@@ -646,7 +703,15 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     }
     let metrics =
         Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
-    let pipeline = replay_pipeline(options, metrics.clone())?;
+    let output = match &options.output {
+        Some(k) => Some(Arc::new(
+            EventTopic::start(k, metrics.clone())
+                .map_err(ReplayError::Topic)?
+                .waiting_when_full(),
+        )),
+        None => None,
+    };
+    let pipeline = replay_pipeline(options, metrics.clone(), output.clone())?;
     // The readers parse archived records once to learn their event time before the merge
     // orders them; the pipeline parses them again when they are applied.
     let time_parsers = pipeline.parsers();
@@ -736,12 +801,23 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         lines: stats.unrecognized_lines,
     }
     .emit(&metrics);
+    // After the detectors' summary: every detection has been handed to the output by then.
     let (detections, detections_dropped) = pipeline.detections().unwrap_or_default();
+    let output = output.map(|topic| {
+        topic.close(options.output_flush);
+        let (produced, dropped) = metrics.output_totals();
+        OutputTotals {
+            topic: topic.topic().to_string(),
+            produced,
+            dropped: dropped.into_iter().filter(|(_, n)| *n > 0).collect(),
+        }
+    });
     Ok(Replayed {
         metrics,
         stats,
         detections,
         detections_dropped,
+        output,
     })
 }
 
@@ -833,6 +909,11 @@ mod tests {
         assert_eq!(o.framer.utc_offset_secs, 3600);
         assert_eq!((o.top, o.kind), (3, Input::BrokerLog));
         assert_eq!(o.inputs, [PathBuf::from("server.log")]);
+        // No config, no output topic; its flush bound from the flag (default 30 s).
+        assert!(o.output.is_none());
+        assert_eq!(o.output_flush, Duration::from_secs(30));
+        let o = ReplayOptions::from_args(&args(&["--output-flush-secs", "5"])).unwrap();
+        assert_eq!(o.output_flush, Duration::from_secs(5));
         let e = ReplayOptions::from_args(&args(&["--utc-offset", "01:00"])).unwrap_err();
         assert!(e.to_string().starts_with("--utc-offset: `01:00`"), "{e}");
         let e = ReplayOptions::from_args(&args(&["-c", "/nonexistent/x.yaml"])).unwrap_err();

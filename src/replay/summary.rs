@@ -39,7 +39,29 @@ pub fn summary(replayed: &Replayed, top: usize, elapsed: f64, detectors_on: bool
     } else {
         out.push_str("Detections: off\n");
     }
+    if let Some(o) = &replayed.output {
+        out.push_str(&output_line(o));
+    }
     out
+}
+
+/// `Output topic security-events: 1200 produced, 0 dropped.`, with the reasons of any drop.
+pub fn output_line(o: &super::OutputTotals) -> String {
+    let dropped = o.dropped_total();
+    let mut line = format!(
+        "Output topic {}: {} produced, {dropped} dropped",
+        o.topic, o.produced
+    );
+    if dropped > 0 {
+        let reasons: Vec<String> = o
+            .dropped
+            .iter()
+            .map(|(reason, n)| format!("{} {n}", reason.as_str()))
+            .collect();
+        let _ = write!(line, " ({})", reasons.join(", "));
+    }
+    line.push_str(".\n");
+    line
 }
 
 /// `By format: broker 3 file(s) 1200 entries; audit 1 file(s) 40 records`, then lines naming
@@ -260,4 +282,29 @@ fn tables(metrics: &Metrics, top: usize, out: &mut String) {
         "Rejected connections (reason)",
         sum_by(names::CONNECTIONS_REJECTED, &[labels::REASON]),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::output::OutputDrop;
+    use crate::replay::OutputTotals;
+
+    #[test]
+    fn the_output_line_names_every_reason_of_a_drop() {
+        let mut o = OutputTotals {
+            topic: "security-events".into(),
+            produced: 1200,
+            dropped: vec![],
+        };
+        assert_eq!(
+            output_line(&o),
+            "Output topic security-events: 1200 produced, 0 dropped.\n"
+        );
+        o.dropped = vec![(OutputDrop::DeliveryFailed, 3), (OutputDrop::Shutdown, 2)];
+        assert_eq!(
+            output_line(&o),
+            "Output topic security-events: 1200 produced, 5 dropped (delivery_failed 3, shutdown 2).\n"
+        );
+    }
 }

@@ -126,13 +126,15 @@ fn expectations(file: &str) -> Vec<Expected> {
             Error("invalid_field"),
         ],
         "server_kafka44_real.log" => {
-            let real = |time: &str| {
+            // The client's port is the remote port of the connection id.
+            let real = |time: &str, port: &str| {
                 ev(&[
                     ("category", "authentication"),
                     ("outcome", "failure"),
                     ("event_type", "failed_authentication"),
                     ("event_time", time),
                     ("client_host", "127.0.0.1"),
+                    ("client_port", port),
                     ("listener", "BROKER"),
                     ("broker_id", "1"),
                     ("mechanism", "SCRAM-SHA-256"),
@@ -140,8 +142,8 @@ fn expectations(file: &str) -> Vec<Expected> {
                 ])
             };
             vec![
-                real("2026-11-26T14:06:16.546Z"),
-                real("2026-11-26T15:08:01.518Z"),
+                real("2026-11-26T14:06:16.546Z", "32996"),
+                real("2026-11-26T15:08:01.518Z", "45428"),
                 NotSecurity,
             ]
         }
@@ -149,6 +151,7 @@ fn expectations(file: &str) -> Vec<Expected> {
             let auth = |time: &str,
                         et: &str,
                         host: &str,
+                        port: Option<&str>,
                         listener: Option<&str>,
                         broker: &str,
                         mech: Option<&str>,
@@ -163,24 +166,25 @@ fn expectations(file: &str) -> Vec<Expected> {
                         ("broker_id", broker),
                         ("reason", reason),
                     ],
-                    &[("listener", listener), ("mechanism", mech)],
+                    &[("client_port", port), ("listener", listener), ("mechanism", mech)],
                 )
             };
             vec![
-                auth("2019-06-01T10:00:00.001Z", "failed_authentication", "10.0.0.5", None, "0", Some("PLAIN"), "unsupported_mechanism"),
-                auth("2023-01-19T19:52:33.832Z", "failed_authentication", "172.22.0.2", Some("ZK_BROKER"), "1", None, "other"),
-                auth("2024-04-11T08:21:57.800Z", "failed_authentication", "0:0:0:0:0:0:0:1", Some("ZK_BROKER"), "1", Some("SCRAM-SHA-512"), "invalid_credentials"),
-                auth("2024-04-11T08:21:58.000Z", "failed_authentication", "192.168.208.9", Some("ZK_BROKER"), "1", None, "other"),
-                auth("2025-03-18T10:20:09.003Z", "failed_authentication", "127.0.0.1", Some("BROKER"), "1", Some("SSL"), "ssl_handshake"),
-                auth("2025-03-18T10:20:11.004Z", "failed_reauthentication", "127.0.0.1", Some("BROKER"), "1", None, "principal_change"),
-                auth("2025-03-18T10:20:12.005Z", "failed_authentication", "127.0.0.1", Some("CONTROLLER"), "1", None, "invalid_token"),
-                auth("2025-03-18T10:21:00.000Z", "unexpected_request_during_sasl_handshake", "127.0.0.1", Some("BROKER"), "1", None, "other"),
+                auth("2019-06-01T10:00:00.001Z", "failed_authentication", "10.0.0.5", None, None, "0", Some("PLAIN"), "unsupported_mechanism"),
+                auth("2023-01-19T19:52:33.832Z", "failed_authentication", "172.22.0.2", None, Some("ZK_BROKER"), "1", None, "other"),
+                auth("2024-04-11T08:21:57.800Z", "failed_authentication", "0:0:0:0:0:0:0:1", Some("59568"), Some("ZK_BROKER"), "1", Some("SCRAM-SHA-512"), "invalid_credentials"),
+                auth("2024-04-11T08:21:58.000Z", "failed_authentication", "192.168.208.9", None, Some("ZK_BROKER"), "1", None, "other"),
+                auth("2025-03-18T10:20:09.003Z", "failed_authentication", "127.0.0.1", Some("53140"), Some("BROKER"), "1", Some("SSL"), "ssl_handshake"),
+                auth("2025-03-18T10:20:11.004Z", "failed_reauthentication", "127.0.0.1", Some("53124"), Some("BROKER"), "1", None, "principal_change"),
+                auth("2025-03-18T10:20:12.005Z", "failed_authentication", "127.0.0.1", Some("53190"), Some("CONTROLLER"), "1", None, "invalid_token"),
+                auth("2025-03-18T10:21:00.000Z", "unexpected_request_during_sasl_handshake", "127.0.0.1", Some("53150"), Some("BROKER"), "1", None, "other"),
                 ev(&[
                     ("category", "connection"),
                     ("outcome", "failure"),
                     ("event_type", "invalid_receive"),
                     ("event_time", "2025-03-18T10:22:00.000Z"),
                     ("client_host", "10.1.2.3"),
+                    ("client_port", "53150"),
                     ("listener", "BROKER"),
                     ("broker_id", "1"),
                     ("reason", "invalid_receive_size"),

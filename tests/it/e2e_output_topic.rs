@@ -1,17 +1,22 @@
 //! End to end against the real Kafka broker (`scripts/kafka-broker.sh`): known records in, the
 //! real exporter binary with `output.kafka` on, and every normalized event read back from the
-//! output topic exactly once, valid against its OCSF 1.3.0 class, with the input's fields.
+//! output topic exactly once, valid against its OCSF 1.3.0 class, with the input's fields; and
+//! the same of `replay` with `output.kafka`, which flushes before it exits.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kafka_security_exporter::parse::log4j::{frame_all, FramerConfig};
+use kafka_security_exporter::parse::{authorizer, controller_log, server_log};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::Message;
 use serde_json::Value;
 
 use crate::support::ocsf::OcsfSchema;
 use crate::support::{
-    admin_config, broker, broker_shared, new_topic, source_config, unique, Exporter, TestProducer,
+    admin_config, broker, broker_shared, exporter_bin, new_topic, repo_dir, source_config, unique,
+    Exporter, Scrape, TestProducer,
 };
 
 /// A Confluent audit-log authorization CloudEvent (the shape of a real CP 7.x event).
@@ -157,4 +162,210 @@ fn e2e_every_event_reaches_the_output_topic_once_as_valid_ocsf() {
         .as_str()
         .unwrap()
         .contains(r#""user":"eve""#));
+}
+
+/// The broker-log fixtures replay reads with no configuration, each file without its leading
+/// `# source:` lines, under the names Kafka gives its logs (rotated files of one log share a
+/// stream): (name, text).
+fn replay_inputs() -> Vec<(&'static str, String)> {
+    let fixture = |name: &str| {
+        let path = repo_dir().join("tests/fixtures/broker_logs").join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    vec![
+        (
+            "kafka-authorizer.log",
+            fixture("authorizer_kafka44_real.log") + &fixture("authorizer_assembled.log"),
+        ),
+        (
+            "server.log",
+            fixture("server_kafka44_real.log") + &fixture("server_assembled.log"),
+        ),
+        ("controller.log", fixture("controller_kafka44_real.log")),
+    ]
+}
+
+/// The events the library's parsers read from [`replay_inputs`], by (file, byte offset of the
+/// entry): what replay must produce, once each.
+fn expected_events(inputs: &[(&str, String)]) -> BTreeMap<(String, i64), String> {
+    let mut out = BTreeMap::new();
+    for (name, text) in inputs {
+        for entry in frame_all(FramerConfig::default(), text.as_bytes()) {
+            let parsed = match *name {
+                "kafka-authorizer.log" => authorizer::parse(&entry),
+                "server.log" => server_log::parse(&entry),
+                _ => controller_log::parse(&entry),
+            };
+            if let Ok(Some(event)) = parsed {
+                let offset = i64::try_from(entry.offset).unwrap();
+                out.insert((name.to_string(), offset), event.event_type.into_owned());
+            }
+        }
+    }
+    out
+}
+
+fn run_replay(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(exporter_bin())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `replay` with `output.kafka` in its config produces every event of a known input and every
+/// detection to the real broker's topic, once each, valid OCSF, flushed before it exits, and says
+/// so in its summary.
+#[test]
+fn e2e_replay_produces_every_event_and_detection_to_the_output_topic_once() {
+    let _broker = broker_shared();
+    let output = new_topic("out-replay", 3);
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let inputs = replay_inputs();
+    for (name, text) in &inputs {
+        std::fs::write(logs.join(name), text).unwrap();
+    }
+    let expected = expected_events(&inputs);
+    assert!(expected.len() >= 25, "{expected:#?}");
+    let password = dir.path().join("kafka-password");
+    std::fs::write(&password, "admin-secret\n").unwrap();
+    let config = dir.path().join("replay.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "detectors:\n  privilege_probing: {{ distinct_resources: 2, window: 1h }}\n\
+             output:\n  kafka:\n    topic: {output}\n    schema: ocsf\n    properties:\n      bootstrap.servers: \"{}\"\n      security.protocol: SASL_PLAINTEXT\n      sasl.mechanism: SCRAM-SHA-256\n      sasl.username: admin\n      sasl.password: {{ file: {} }}\n",
+            broker().bootstrap,
+            password.display()
+        ),
+    )
+    .unwrap();
+    let (code, exposition, summary) = run_replay(&[
+        "replay",
+        "--progress",
+        "never",
+        "--config",
+        config.to_str().unwrap(),
+        logs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{summary}");
+    let scrape = Scrape::parse(&exposition);
+    let events = scrape.sum("kafka_security_events_total", &[]);
+    let detections = scrape.sum("kafka_security_detections_total", &[]);
+    assert_eq!(events, expected.len() as f64, "{summary}");
+    assert!(detections >= 1.0, "privilege probing fires: {summary}");
+    let produced = expected.len() + detections as usize;
+    assert!(
+        summary.contains(&format!(
+            "Output topic {output}: {produced} produced, 0 dropped.\n"
+        )),
+        "{summary}"
+    );
+    assert_eq!(
+        scrape.sum("kafka_security_output_events_total", &[]),
+        produced as f64
+    );
+    assert_eq!(scrape.sum("kafka_security_output_dropped_total", &[]), 0.0);
+
+    // Already on the topic when replay exits: read back, each event once, every one valid.
+    let records = read_back(&output, Duration::from_secs(5));
+    assert_eq!(records.len(), produced, "{records:#?}");
+    let schema = OcsfSchema::load();
+    let mut seen = BTreeMap::new();
+    let mut findings = 0;
+    for (key, v) in &records {
+        assert_eq!(schema.validate(v), Vec::<String>::new(), "{v:#}");
+        if v["class_uid"] == 2004 {
+            findings += 1;
+            // Keyed by its subject.
+            assert_eq!(key.as_deref(), v["unmapped"]["subject"].as_str(), "{v:#}");
+            continue;
+        }
+        let origin = &v["unmapped"]["origin"];
+        let path = origin["path"].as_str().expect("a file origin");
+        let name = Path::new(path).file_name().unwrap().to_str().unwrap();
+        let at = (name.to_string(), origin["offset"].as_i64().unwrap());
+        assert!(
+            seen.insert(at.clone(), v["metadata"]["event_code"].clone())
+                .is_none(),
+            "{at:?} arrived twice"
+        );
+    }
+    assert_eq!(findings, detections as usize);
+    let arrived: BTreeMap<(String, i64), String> = seen
+        .into_iter()
+        .map(|(at, code)| (at, code.as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(arrived, expected);
+    // The client's port of the real server.log lines (their channel ids) is on the topic.
+    let ports: Vec<_> = records
+        .iter()
+        .filter_map(|(_, v)| v["src_endpoint"]["port"].as_u64())
+        .collect();
+    assert!(
+        ports.contains(&32996) && ports.contains(&45428),
+        "{ports:?}"
+    );
+}
+
+/// With the output topic unreachable, `replay` waits at most `--output-flush-secs` at the end,
+/// counts what never arrived, names it in its summary and exits with an error.
+#[test]
+fn replay_gives_up_on_an_unreachable_output_topic_within_its_bound_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let (_, text) = replay_inputs().remove(1);
+    std::fs::write(&log, &text).unwrap();
+    let events = expected_events(&[("server.log", text)]).len();
+    let config = dir.path().join("replay.yaml");
+    // Nothing listens on port 9 (discard) of the loopback interface.
+    std::fs::write(
+        &config,
+        "detectors: {enabled: false}\noutput:\n  kafka:\n    topic: nowhere\n    properties: {bootstrap.servers: '127.0.0.1:9'}\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, exposition, stderr) = run_replay(&[
+        "replay",
+        "--progress",
+        "never",
+        "--output-flush-secs",
+        "2",
+        "--config",
+        config.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(
+        stderr.contains(&format!(
+            "Output topic nowhere: 0 produced, {events} dropped (shutdown {events}).\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error: {events} event(s) and detection(s) never reached the output topic nowhere (see the summary)"
+        )),
+        "{stderr}"
+    );
+    let scrape = Scrape::parse(&exposition);
+    assert_eq!(
+        scrape.value(
+            "kafka_security_output_dropped_total",
+            &[("reason", "shutdown")]
+        ),
+        events as f64
+    );
 }

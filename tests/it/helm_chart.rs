@@ -206,6 +206,26 @@ fn default_values_render_a_hardened_consumer_deployment_only() {
     );
 }
 
+/// Where the chart mounts the pseudonym key's Secret (`privacy.enabled`).
+const PRIVACY_DIR: &str = "/etc/kafka-security-exporter/privacy/";
+
+/// `check-config` of a rendered config, with the Secrets the pod would have: the passwords as
+/// environment variables and the pseudonym key (`key`, as in the values) as a file in place of
+/// the Secret's mount.
+fn check_rendered(config: &str, key: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pseudonym-key"), key).unwrap();
+    let mounted = format!("{}/", dir.path().display());
+    let config = config.replace(PRIVACY_DIR, &mounted);
+    check_config(
+        &config,
+        &[
+            ("KAFKA_PASSWORD", "from-the-secret"),
+            ("KAFKA_OUTPUT_PASSWORD", "from-the-output-secret"),
+        ],
+    )
+}
+
 #[test]
 fn the_rendered_exporter_configs_pass_check_config() {
     for extra in [vec![], vec!["-f", ALL_ON]] {
@@ -214,7 +234,8 @@ fn the_rendered_exporter_configs_pass_check_config() {
             let Some(config) = cm["data"]["config.yaml"].as_str() else {
                 continue;
             };
-            let out = check_config(config, &[("KAFKA_PASSWORD", "from-the-secret")]);
+            // The key of the all-on values (at least 32 bytes, as check-config requires).
+            let out = check_rendered(config, "dGVzdC1vbmx5LXRlc3Qtb25seS10ZXN0LW9ubHktdGVzdA==");
             let (ok, out) = (
                 out.status.success(),
                 format!(
@@ -243,6 +264,8 @@ fn every_switch_on_renders_every_object() {
         "ConfigMap/ship-kafka-security-exporter-log-tail",
         "Secret/ship-kafka-security-exporter",
         "Secret/ship-kafka-security-exporter-web-config",
+        "Secret/ship-kafka-security-exporter-privacy",
+        "Secret/ship-kafka-security-exporter-output",
         "Service/ship-kafka-security-exporter",
         "ServiceMonitor/ship-kafka-security-exporter",
         "PrometheusRule/ship-kafka-security-exporter",
@@ -267,7 +290,13 @@ fn every_switch_on_renders_every_object() {
         c["env"][0]["valueFrom"]["secretKeyRef"]["name"],
         s("ship-kafka-security-exporter")
     );
-    assert_eq!(c["env"][1]["name"], s("OTEL_EXPORTER_OTLP_ENDPOINT"));
+    // Then the output cluster's password, from the chart's Secret of it.
+    assert_eq!(c["env"][1]["name"], s("KAFKA_OUTPUT_PASSWORD"));
+    assert_eq!(
+        c["env"][1]["valueFrom"]["secretKeyRef"]["name"],
+        s("ship-kafka-security-exporter-output")
+    );
+    assert_eq!(c["env"][2]["name"], s("OTEL_EXPORTER_OTLP_ENDPOINT"));
     let mounts: Vec<&str> = c["volumeMounts"]
         .as_sequence()
         .unwrap()
@@ -396,6 +425,193 @@ fn an_existing_secret_is_used_and_none_rendered() {
     assert_eq!(env["key"], s("sasl"));
     let tls = named(&pod["volumes"], "kafka-tls");
     assert_eq!(tls["secret"]["secretName"], s("kafka-creds"));
+}
+
+/// A values file in a temporary directory, for `helm template -f`.
+fn values_file(yaml: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    std::io::Write::write_all(&mut f, yaml.as_bytes()).unwrap();
+    f
+}
+
+/// `privacy:` and `output:` values become those sections of every exporter config, with the key
+/// mounted from a Secret as a file and the output password from a Secret as an environment
+/// variable (never in a ConfigMap); existing Secrets are referenced instead of rendered; the
+/// configs pass check-config.
+#[test]
+fn privacy_and_output_values_render_into_every_config_with_secrets_by_reference() {
+    const KEY: &str = "a-pseudonym-key-of-at-least-32-bytes!";
+    const PASSWORD: &str = "output-password-never-in-a-configmap";
+    let values = values_file(&format!(
+        "logTail: {{enabled: true}}\n\
+         privacy: {{enabled: true, keyId: k2, principals: true, addresses: false, key: '{KEY}'}}\n\
+         output:\n  enabled: true\n  topic: security-events-ecs\n  schema: ecs\n  detections: false\n  \
+         queueMaxEvents: 1000000\n  rawDataMaxBytes: 0\n  \
+         properties: {{bootstrap.servers: 'logs-1:9092', security.protocol: SASL_PLAINTEXT, sasl.mechanism: SCRAM-SHA-256, sasl.username: kse}}\n  \
+         auth: {{password: '{PASSWORD}', passwordKey: pw}}\n"
+    ));
+    let path = values.path().to_str().unwrap();
+    let objs = render(&["-f", path]);
+    // The two Secrets hold the key and the password.
+    let secret = |name: &str| {
+        find(&objs, "Secret")
+            .into_iter()
+            .find(|o| o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no Secret {name}"))
+            .clone()
+    };
+    let b64 = |v: &Value| {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    };
+    let privacy = secret("ship-kafka-security-exporter-privacy");
+    assert_eq!(b64(&privacy["data"]["pseudonym-key"]), KEY);
+    let output = secret("ship-kafka-security-exporter-output");
+    assert_eq!(b64(&output["data"]["pw"]), PASSWORD);
+
+    let expected_config = |component: &str| -> Value {
+        let sources = if component == "consumer" {
+            "sources: [{kafka: {name: audit, group_id: kafka-security-exporter, topics: [{name: confluent-audit-log-events, format: confluent_audit}], properties: {bootstrap.servers: 'kafka:9092'}}}]"
+        } else {
+            "sources: [{file: {name: broker-logs, paths: [/var/log/kafka/*.log, /var/log/kafka/*.log.*], exclude: ['*.gz'], state_dir: /var/lib/kafka-security-exporter}}]"
+        };
+        serde_yaml_ng::from_str(&format!(
+            "{sources}\n\
+             privacy: {{pseudonymize: {{principals: true, addresses: false}}, key_file: /etc/kafka-security-exporter/privacy/pseudonym-key, key_id: k2}}\n\
+             output: {{kafka: {{topic: security-events-ecs, schema: ecs, detections: false, queue_max_events: 1000000, raw_data_max_bytes: 0, properties: {{bootstrap.servers: 'logs-1:9092', security.protocol: SASL_PLAINTEXT, sasl.mechanism: SCRAM-SHA-256, sasl.username: kse, sasl.password: {{env: KAFKA_OUTPUT_PASSWORD}}}}}}}}\n"
+        ))
+        .unwrap()
+    };
+    for (component, kind) in [("consumer", "Deployment"), ("log-tail", "DaemonSet")] {
+        let cm = find(&objs, "ConfigMap")
+            .into_iter()
+            .find(|o| o["metadata"]["name"] == format!("ship-kafka-security-exporter-{component}"))
+            .unwrap();
+        let text = cm["data"]["config.yaml"].as_str().unwrap();
+        assert!(!text.contains(KEY) && !text.contains(PASSWORD), "{text}");
+        let config: Value = serde_yaml_ng::from_str(text).unwrap();
+        assert_eq!(config, expected_config(component), "{component}");
+        let out = check_rendered(text, KEY);
+        assert!(
+            out.status.success(),
+            "{component}: check-config rejects\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The pod mounts the key where the config reads it and gets the password by reference.
+        let pod = &one(&objs, kind)["spec"]["template"]["spec"];
+        let volume = named(&pod["volumes"], "privacy-key");
+        assert_eq!(
+            volume["secret"]["secretName"],
+            s("ship-kafka-security-exporter-privacy")
+        );
+        assert_eq!(volume["secret"]["items"][0]["key"], s("pseudonym-key"));
+        let container = &pod["containers"][0];
+        let mount = named(&container["volumeMounts"], "privacy-key");
+        assert_eq!(mount["mountPath"], s(PRIVACY_DIR.trim_end_matches('/')));
+        assert_eq!(mount["readOnly"], Value::Bool(true));
+        let env = named(&container["env"], "KAFKA_OUTPUT_PASSWORD");
+        assert_eq!(
+            env["valueFrom"]["secretKeyRef"]["name"],
+            s("ship-kafka-security-exporter-output")
+        );
+        assert_eq!(env["valueFrom"]["secretKeyRef"]["key"], s("pw"));
+    }
+
+    // Existing Secrets: referenced, none rendered.
+    let objs = render(&[
+        "--set",
+        "privacy.enabled=true",
+        "--set",
+        "privacy.keyId=k3",
+        "--set",
+        "privacy.existingSecret=pseudonym-keys",
+        "--set",
+        "privacy.secretKey=key-2026",
+        "--set",
+        "output.enabled=true",
+        "--set",
+        "output.auth.existingSecret=logs-cluster",
+    ]);
+    assert!(find(&objs, "Secret").is_empty());
+    let pod = &one(&objs, "Deployment")["spec"]["template"]["spec"];
+    let volume = named(&pod["volumes"], "privacy-key");
+    assert_eq!(volume["secret"]["secretName"], s("pseudonym-keys"));
+    assert_eq!(volume["secret"]["items"][0]["path"], s("key-2026"));
+    let env = named(&pod["containers"][0]["env"], "KAFKA_OUTPUT_PASSWORD");
+    assert_eq!(env["valueFrom"]["secretKeyRef"]["name"], s("logs-cluster"));
+    let config: Value = serde_yaml_ng::from_str(
+        one(&objs, "ConfigMap")["data"]["config.yaml"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        config["privacy"]["key_file"],
+        s("/etc/kafka-security-exporter/privacy/key-2026")
+    );
+
+    // Off (the default): neither section, no mount, no variable.
+    let objs = render(&[]);
+    let config: Value = serde_yaml_ng::from_str(
+        one(&objs, "ConfigMap")["data"]["config.yaml"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(config.get("privacy").is_none() && config.get("output").is_none());
+    let pod = &one(&objs, "Deployment")["spec"]["template"]["spec"];
+    let volumes = pod["volumes"].as_sequence().unwrap();
+    assert!(volumes.iter().all(|v| v["name"] != "privacy-key"));
+}
+
+#[test]
+fn bad_privacy_and_output_values_are_refused_with_a_reason() {
+    let privacy = ["--set", "privacy.enabled=true"];
+    let err = render_err(&[privacy[0], privacy[1], "--set", "privacy.key=k"]);
+    assert!(err.contains("privacy.enabled needs privacy.keyId"), "{err}");
+    let err = render_err(&[privacy[0], privacy[1], "--set", "privacy.keyId=p1"]);
+    assert!(err.contains("privacy.enabled needs the key"), "{err}");
+    let err = render_err(&["--set", "privacy.keyId=Key_1"]);
+    assert!(err.contains("keyId"), "{err}");
+    let err = render_err(&[
+        privacy[0],
+        privacy[1],
+        "--set",
+        "privacy.keyId=p1",
+        "--set",
+        "privacy.key=x",
+        "--set",
+        "consumer.config.privacy.key_id=p2",
+    ]);
+    assert!(
+        err.contains("consumer.config sets privacy: while privacy.enabled renders it"),
+        "{err}"
+    );
+    let err = render_err(&[
+        "--set",
+        "output.enabled=true",
+        "--set",
+        "output.properties=null",
+    ]);
+    assert!(err.contains("output.properties.bootstrap.servers"), "{err}");
+    let err = render_err(&[
+        "--set",
+        "output.enabled=true",
+        "--set",
+        "output.auth.password=pw",
+        "--set",
+        "output.properties.sasl\\.password=inline",
+    ]);
+    assert!(
+        err.contains("output.properties sets sasl.password while output.auth gives the password"),
+        "{err}"
+    );
+    assert!(render_err(&["--set", "output.schema=cef"]).contains("schema"));
+    assert!(render_err(&["--set", "output.queueMaxEvents=0"]).contains("queueMaxEvents"));
+    assert!(render_err(&["--set", "output.topic=two words"]).contains("topic"));
 }
 
 #[test]

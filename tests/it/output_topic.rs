@@ -75,6 +75,7 @@ fn every_fixture_event_validates_against_its_ocsf_class() {
     let events = fixture_events();
     assert!(events.len() >= 30, "only {} events", events.len());
     let mut classes = BTreeSet::new();
+    let mut with_port = 0;
     for (event, raw) in &events {
         let v = ocsf(event, raw);
         let problems = schema.validate(&v);
@@ -101,8 +102,18 @@ fn every_fixture_event_validates_against_its_ocsf_class() {
                 "{v:#}"
             );
         }
+        // The client's port (from Kafka's connection id) is the source endpoint's, or absent.
+        match event.client_port {
+            Some(port) => {
+                assert_eq!(v["src_endpoint"]["port"], port, "{v:#}");
+                with_port += 1;
+            }
+            None => assert!(v["src_endpoint"].get("port").is_none(), "{v:#}"),
+        }
         classes.insert(v["class_uid"].as_u64().unwrap());
     }
+    // The real and assembled server.log lines with a channel id: 2 real, 6 assembled.
+    assert_eq!(with_port, 8, "events with a client port");
     // Authentication, Account Change, User Access Management, Network Activity, API Activity.
     assert_eq!(
         classes,
@@ -163,6 +174,10 @@ fn the_validator_rejects_broken_events() {
     assert_eq!(
         broken(&|v| v["src_endpoint"]["ip"] = "not-an-ip".into()),
         ["src_endpoint.ip: \"not-an-ip\" is not a ip_t"]
+    );
+    assert_eq!(
+        broken(&|v| v["src_endpoint"]["port"] = 70000.into()),
+        ["src_endpoint.port: 70000 is not a port_t"]
     );
     assert_eq!(
         broken(&|v| v["activity_id"] = 7.into())[0],

@@ -40,11 +40,12 @@ const FLOOR_PERCENT: f64 = 98.0;
 const MAX_CASES_PER_SOURCE: usize = 5;
 
 /// The event fields a case's expectation speaks for; one it does not list must be absent.
-const EVENT_KEYS: [&str; 13] = [
+const EVENT_KEYS: [&str; 14] = [
     "category",
     "outcome",
     "principal",
     "client_host",
+    "client_port",
     "operation",
     "resource_type",
     "resource_name",

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use kafka_security_exporter::privacy::cryptopan::CryptoPan;
 
@@ -236,4 +237,150 @@ fn pseudonym_refuses_what_it_cannot_answer() {
         err.contains("privacy.key_id: required") && err.contains("privacy.key_file: required"),
         "{err}"
     );
+}
+
+/// The entries of a broker-log fixture, without its `# source:` lines.
+fn fixture_entries(name: &str) -> String {
+    let path = repo_dir().join("tests/fixtures/broker_logs").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// A principal, a client address and a client port, as an event, span or record states them.
+type Who = (Option<String>, Option<String>, Option<String>);
+
+/// With privacy on, the exporter tails real and assembled broker logs and pushes spans and log
+/// records to a real OpenTelemetry Collector: every event's span and record carries the
+/// pseudonyms the library computes for its principal and client address (and the client's
+/// port unchanged), and no span attribute, record attribute or record body holds a real
+/// principal or address.
+#[test]
+fn spans_and_log_records_carry_pseudonyms_never_the_people_at_a_real_collector() {
+    use kafka_security_exporter::config::Config;
+    use kafka_security_exporter::event::SecurityEvent;
+    use kafka_security_exporter::parse::log4j::{frame_all, FramerConfig, LogEntry};
+    use kafka_security_exporter::parse::{authorizer, server_log, ParseError};
+
+    type Parse = fn(&LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError>;
+
+    use crate::support::collector::Collector;
+    use crate::support::{wait_until, Exporter};
+
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let authorizer_log = fixture_entries("authorizer_kafka44_real.log")
+        + &fixture_entries("authorizer_assembled.log");
+    let server_log_text = fixture_entries("server_kafka44_real.log");
+    std::fs::write(logs.join("kafka-authorizer.log"), &authorizer_log).unwrap();
+    std::fs::write(logs.join("server.log"), &server_log_text).unwrap();
+
+    // The events as the parsers read them, and as the pseudonymizer of the same key writes them.
+    let key = dir.path().join("key");
+    std::fs::write(&key, "jX0ZC4GQ1rB4X9cYy2vP7cK8m3Qe5TtNwA6sLbUuRzHf\n").unwrap();
+    let privacy = format!(
+        "privacy:\n  pseudonymize: {{principals: true, addresses: true}}\n  key_file: {}\n  key_id: k7\n",
+        key.display()
+    );
+    let p = Config::parse(&privacy)
+        .unwrap()
+        .privacy
+        .load()
+        .unwrap()
+        .expect("privacy on");
+    let mut people = BTreeSet::new();
+    let mut expected: Vec<Who> = Vec::new();
+    for (text, parse) in [
+        (&authorizer_log, authorizer::parse as Parse),
+        (&server_log_text, server_log::parse as Parse),
+    ] {
+        for entry in frame_all(FramerConfig::default(), text.as_bytes()) {
+            let Ok(Some(mut event)) = parse(&entry) else {
+                continue;
+            };
+            people.extend(event.principal.as_deref().map(str::to_string));
+            people.extend(event.client_host.as_deref().map(str::to_string));
+            p.event(&mut event);
+            expected.push((
+                event.principal.as_deref().map(str::to_string),
+                event.client_host.as_deref().map(str::to_string),
+                event.client_port.map(|port| port.to_string()),
+            ));
+        }
+    }
+    expected.sort();
+    assert_eq!(expected.len(), 11, "{expected:?}");
+    let ports = expected.iter().filter(|w| w.2.is_some()).count();
+    assert_eq!(
+        ports, 2,
+        "the real server.log lines name their client's port"
+    );
+    assert!(people.contains("User:alice") && people.contains("0:0:0:0:0:0:0:1"));
+
+    let collector = Collector::start();
+    let yaml = format!(
+        "sources:\n  - file:\n      name: logs\n      paths: ['{logs}/*.log']\n      start_at: beginning\n      state_dir: '{state}'\n      poll_interval_ms: 50\n\
+         detectors: {{enabled: false}}\n\
+         otlp:\n  endpoint: {endpoint}\n  service_name: kse-e2e-privacy\n  traces: {{ schedule_delay_ms: 100 }}\n  logs: {{ schedule_delay_ms: 100 }}\n\
+         {privacy}",
+        logs = logs.display(),
+        state = dir.path().display(),
+        endpoint = collector.endpoint(false),
+    );
+    let exporter = Exporter::start(&yaml);
+    let event_spans = || {
+        collector
+            .spans()
+            .into_iter()
+            .filter(|s| s.attributes.contains_key("kafka_security.category"))
+            .collect::<Vec<_>>()
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "11 event spans and records",
+        || (event_spans().len() >= 11 && collector.log_records().len() >= 11).then_some(()),
+    );
+    std::thread::sleep(Duration::from_millis(500)); // nothing more may come
+    let spans = event_spans();
+    let records = collector.log_records();
+    exporter.stop(Duration::from_secs(30));
+
+    let get = |a: &BTreeMap<String, String>, k: &str| a.get(k).cloned();
+    let mut from_spans: Vec<Who> = spans
+        .iter()
+        .map(|s| {
+            let a = &s.attributes;
+            let principal = get(a, "kafka_security.principal");
+            (principal, get(a, "client.address"), get(a, "client.port"))
+        })
+        .collect();
+    from_spans.sort();
+    assert_eq!(from_spans, expected, "spans");
+    let mut from_records: Vec<Who> = records
+        .iter()
+        .map(|r| {
+            let a = &r.attributes;
+            let principal = get(a, "user.name");
+            (principal, get(a, "client.address"), get(a, "client.port"))
+        })
+        .collect();
+    from_records.sort();
+    assert_eq!(from_records, expected, "log records");
+
+    // Nothing anywhere names a real principal or address, not even inside a longer value.
+    let all_spans = collector.spans();
+    let texts = all_spans
+        .iter()
+        .flat_map(|s| s.attributes.iter().chain(&s.resource))
+        .chain(records.iter().flat_map(|r| r.attributes.iter()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(records.iter().map(|r| ("body", r.body.as_str())));
+    for (key, value) in texts {
+        for who in &people {
+            assert!(!value.contains(who.as_str()), "{key}={value:?} names {who}");
+        }
+    }
 }

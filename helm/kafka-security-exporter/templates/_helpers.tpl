@@ -64,6 +64,70 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* Name of the Secret with the pseudonym key (privacy.enabled), empty when privacy is off. */}}
+{{- define "kse.privacySecretName" -}}
+{{- if .Values.privacy.enabled }}
+{{- .Values.privacy.existingSecret | default (printf "%s-privacy" (include "kse.fullname" .)) }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Secret with the output cluster's password, empty when there is none. */}}
+{{- define "kse.outputSecretName" -}}
+{{- $o := .Values.output }}
+{{- if and $o.enabled $o.auth.existingSecret }}
+{{- $o.auth.existingSecret }}
+{{- else if and $o.enabled $o.auth.password }}
+{{- printf "%s-output" (include "kse.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* Where the pseudonym key's Secret is mounted. */}}
+{{- define "kse.privacyDir" -}}
+/etc/kafka-security-exporter/privacy
+{{- end }}
+
+{{/*
+An exporter config (config.yaml): the workload's `config` with the `privacy:` and `output:`
+sections of the chart's values added. Arguments: dict "root" $ "config" dict "at" "consumer.config"
+*/}}
+{{- define "kse.config" -}}
+{{- $v := .root.Values -}}
+{{- $c := deepCopy (.config | default dict) -}}
+{{- if $v.privacy.enabled -}}
+{{- if hasKey $c "privacy" -}}
+{{- fail (printf "%s sets privacy: while privacy.enabled renders it; set it in one place" .at) -}}
+{{- end -}}
+{{- if not $v.privacy.keyId -}}
+{{- fail "privacy.enabled needs privacy.keyId (1 to 8 of a-z and 0-9)" -}}
+{{- end -}}
+{{- if not (or $v.privacy.existingSecret $v.privacy.key) -}}
+{{- fail "privacy.enabled needs the key: privacy.existingSecret (a Secret you manage) or privacy.key" -}}
+{{- end -}}
+{{- $switches := dict "principals" $v.privacy.principals "addresses" $v.privacy.addresses -}}
+{{- $keyFile := printf "%s/%s" (include "kse.privacyDir" .root) $v.privacy.secretKey -}}
+{{- $_ := set $c "privacy" (dict "pseudonymize" $switches "key_file" $keyFile "key_id" $v.privacy.keyId) -}}
+{{- end -}}
+{{- if $v.output.enabled -}}
+{{- $o := $v.output -}}
+{{- if hasKey $c "output" -}}
+{{- fail (printf "%s sets output: while output.enabled renders it; set it in one place" .at) -}}
+{{- end -}}
+{{- $props := deepCopy ($o.properties | default dict) -}}
+{{- if not (index $props "bootstrap.servers") -}}
+{{- fail "output.enabled needs output.properties.bootstrap.servers" -}}
+{{- end -}}
+{{- if include "kse.outputSecretName" .root -}}
+{{- if hasKey $props "sasl.password" -}}
+{{- fail "output.properties sets sasl.password while output.auth gives the password; set it in one place" -}}
+{{- end -}}
+{{- $_ := set $props "sasl.password" (dict "env" "KAFKA_OUTPUT_PASSWORD") -}}
+{{- end -}}
+{{- $kafka := dict "topic" $o.topic "schema" $o.schema "detections" $o.detections "queue_max_events" ($o.queueMaxEvents | int64) "raw_data_max_bytes" ($o.rawDataMaxBytes | int64) "properties" $props -}}
+{{- $_ := set $c "output" (dict "kafka" $kafka) -}}
+{{- end -}}
+{{- toYaml $c -}}
+{{- end }}
+
 {{/* The job label of the exporter's targets in Prometheus. */}}
 {{- define "kse.exporterJob" -}}
 {{- default (include "kse.name" .) .Values.prometheusRule.exporterJob }}
@@ -136,7 +200,9 @@ containers:
       - name: http-metrics
         containerPort: {{ $v.service.port }}
         protocol: TCP
-    {{- if or $secret $v.extraEnv }}
+    {{- $outputSecret := include "kse.outputSecretName" $root }}
+    {{- $privacySecret := include "kse.privacySecretName" $root }}
+    {{- if or $secret $outputSecret $v.extraEnv }}
     env:
       {{- if $secret }}
       - name: KAFKA_PASSWORD
@@ -145,6 +211,13 @@ containers:
             name: {{ $secret }}
             key: {{ $v.kafkaAuth.passwordKey }}
             optional: true
+      {{- end }}
+      {{- if $outputSecret }}
+      - name: KAFKA_OUTPUT_PASSWORD
+        valueFrom:
+          secretKeyRef:
+            name: {{ $outputSecret }}
+            key: {{ $v.output.auth.passwordKey }}
       {{- end }}
       {{- with $v.extraEnv }}
       {{- toYaml . | nindent 6 }}
@@ -174,6 +247,11 @@ containers:
         mountPath: /etc/kafka-security-exporter/tls
         readOnly: true
       {{- end }}
+      {{- if $privacySecret }}
+      - name: privacy-key
+        mountPath: {{ include "kse.privacyDir" $root }}
+        readOnly: true
+      {{- end }}
       {{- if $v.webConfig.enabled }}
       # The whole directory, not a subPath: Secret updates reach the pod and the exporter reloads.
       - name: web-config
@@ -199,6 +277,17 @@ volumes:
       secretName: {{ $secret }}
       defaultMode: 0440
       optional: false
+  {{- end }}
+  {{- if $privacySecret }}
+  # Only the key, readable by the pod's user and group alone; read once at start.
+  - name: privacy-key
+    secret:
+      secretName: {{ $privacySecret }}
+      defaultMode: 0440
+      optional: false
+      items:
+        - key: {{ $v.privacy.secretKey }}
+          path: {{ $v.privacy.secretKey }}
   {{- end }}
   {{- if $v.webConfig.enabled }}
   - name: web-config
