@@ -59,6 +59,9 @@
 //!   exporter-toolkit web config ([`export::web_config`]: TLS, basic auth), enforced and reloaded
 //!   by [`export::guard`].
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
+//! - [`state`]: counting that survives a crash: every counter, histogram and source position
+//!   snapshotted together into `state_dir`, restored at start; `/metrics` serves only what is
+//!   on disk.
 //!
 //! Foundations: [`clock`] (the wall clock without the system clock's jumps), [`secret`] (config
 //! values from files or the environment, redacted when printed),
@@ -85,5 +88,6 @@ pub mod replay;
 pub mod secret;
 pub mod shutdown;
 pub mod sources;
+pub mod state;
 pub mod tail;
 pub mod telemetry;

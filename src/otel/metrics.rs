@@ -395,7 +395,7 @@ impl MetricExporter {
         let start = self.start_unix_nano;
         // gather() walks every series: keep it off the async workers.
         let converted = tokio::task::spawn_blocking(move || {
-            let families = metrics.registry().gather();
+            let families = metrics.gather_served();
             let now = super::nanos(SystemTime::now());
             let (converted, points) = convert(&families, start, now, exemplars.as_deref());
             (converted, points, now)
