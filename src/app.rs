@@ -177,24 +177,10 @@ impl App {
     /// Binds the HTTP endpoint and starts every source.
     pub async fn start(config: &Config, web: &WebOptions) -> Result<App, StartError> {
         let state_dir = config.state_dir.as_ref().filter(|_| config.state.counters);
-        let loaded = match state_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|error| StartError::StateDir {
-                    path: dir.clone(),
-                    error,
-                })?;
-                state::file::load(dir)?
-            }
-            None => None,
-        };
+        let loaded = load_state(state_dir)?;
         let mut metrics_config = config.metrics.clone();
         if metrics_config.cluster.is_none() {
-            // The snapshot's label first: its series must go on under the same one.
-            let saved = loaded.as_ref().and_then(|l| l.cluster.clone());
-            metrics_config.cluster = Some(match saved {
-                Some(cluster) => cluster,
-                None => cluster_label(config).await,
-            });
+            metrics_config.cluster = Some(cluster_label(config, loaded.as_ref()).await);
         }
         let metrics = Arc::new(Metrics::new(&metrics_config)?);
         let engine = detector_engine(config)?;
@@ -255,8 +241,7 @@ impl App {
 
         let http = TaskTracker::new();
         let http_stop = CancellationToken::new();
-        let state_task = TaskTracker::new();
-        let state_stop = CancellationToken::new();
+        let (state_task, state_stop) = (TaskTracker::new(), CancellationToken::new());
         if let Some(s) = &state {
             state_task.spawn(s.clone().run(state_stop.clone()));
         }
@@ -434,6 +419,21 @@ fn log_serving(web: &WebOptions, local_addr: SocketAddr, guard: &WebGuard) {
     );
 }
 
+/// The state snapshot in `state_dir` (created if missing), if there is one. A snapshot that
+/// exists but cannot be read refuses the start, naming the file.
+fn load_state(
+    state_dir: Option<&std::path::PathBuf>,
+) -> Result<Option<state::Snapshot>, StartError> {
+    let Some(dir) = state_dir else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(dir).map_err(|error| StartError::StateDir {
+        path: dir.clone(),
+        error,
+    })?;
+    Ok(state::file::load(dir)?)
+}
+
 /// The detectors `config` switches on, with their memory restored from `state_dir` (created if
 /// missing). A state file that exists but cannot be read refuses the start, naming the file.
 fn detector_engine(config: &Config) -> Result<Engine, StartError> {
@@ -565,10 +565,14 @@ async fn save_detectors(pipeline: &Arc<Pipeline>) -> bool {
     false
 }
 
-/// The `cluster` label when `metrics.cluster` is unset: the cluster id of the first Kafka
-/// source's cluster, asked once (at most [`CLUSTER_ID_TIMEOUT`]), else [`DEFAULT_CLUSTER`].
+/// The `cluster` label when `metrics.cluster` is unset: the one the restored state snapshot's
+/// series carry (they must go on under it), else the cluster id of the first Kafka source's
+/// cluster, asked once (at most [`CLUSTER_ID_TIMEOUT`]), else [`DEFAULT_CLUSTER`].
 /// Asked before anything is registered because every series carries it from the start.
-async fn cluster_label(config: &Config) -> String {
+async fn cluster_label(config: &Config, loaded: Option<&state::Snapshot>) -> String {
+    if let Some(cluster) = loaded.and_then(|l| l.cluster.clone()) {
+        return cluster;
+    }
     let Some(kafka) = config.sources.iter().find_map(|s| match s {
         SourceConfig::Kafka(k) => Some(k.clone()),
         SourceConfig::File(_) => None,

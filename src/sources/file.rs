@@ -450,13 +450,17 @@ impl FileSource {
                 }
             }
             if !more {
-                // Sleep in short steps so shutdown is prompt.
-                let until = Instant::now() + interval;
-                while Instant::now() < until && !shutdown.is_cancelled() {
-                    std::thread::sleep(Duration::from_millis(20).min(interval));
-                }
+                sleep_unless_stopped(interval, shutdown);
             }
         }
+    }
+}
+
+/// Sleeps `interval` in short steps, so a shutdown is prompt.
+fn sleep_unless_stopped(interval: Duration, shutdown: &CancellationToken) {
+    let until = Instant::now() + interval;
+    while Instant::now() < until && !shutdown.is_cancelled() {
+        std::thread::sleep(Duration::from_millis(20).min(interval));
     }
 }
 
