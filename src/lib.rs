@@ -3,7 +3,7 @@
 //! Turns what Kafka knows about security into Prometheus metrics, OTLP metrics and trace spans.
 //! Two kinds of input, one normalized [`event::SecurityEvent`]:
 //! - **Kafka topics**, consumed in a consumer group with at-least-once, exact-across-restarts
-//!   counting: Confluent audit-log CloudEvents, applications' JSON security events, plain-text
+//!   counting (exact across crashes too with a state snapshot, [`state`]): Confluent audit-log CloudEvents, applications' JSON security events, plain-text
 //!   events whose record key is the event type, and broker log lines a log shipper put on a topic.
 //! - **Kafka's own broker logs**, tailed from files through rotation with checkpoints, or replayed
 //!   once (`replay`): the authorizer log (denials), `server.log` (failed logins, rejected

@@ -7,7 +7,9 @@
 //! assembled), and saves checkpoints every second and on shutdown. A restart resumes at the
 //! checkpoint, so an entry is applied once: never lost, never counted twice (unless the process
 //! is killed between applying and saving, when up to one second of entries is read again — the
-//! same at-least-once contract as the Kafka source's offset commits).
+//! same at-least-once contract as the Kafka source's offset commits). With a state snapshot
+//! (top-level `state_dir`, [`crate::state`]), each poll applies and checkpoints under the
+//! snapshot's cut and a restart resumes at the snapshot's checkpoints: exact across a kill too.
 //!
 //! The loop runs on its own thread: file reads are blocking and the tailer is synchronous.
 

@@ -174,7 +174,16 @@ fn kafka_counts_exactly_once_across_kill_9() {
             // session to end), sometimes while it consumes.
             let after = Duration::from_millis(rng.u64(500..9000));
             std::thread::sleep(after);
-            eprintln!("round {round}: killed after {after:?}");
+            let assigned = exporter
+                .logs()
+                .iter()
+                .any(|l| l["message"] == "Partitions assigned.");
+            let during = if assigned {
+                "consuming"
+            } else {
+                "during the rebalance"
+            };
+            eprintln!("round {round}: killed after {after:?}, {during}");
         }
         watcher.watch(None);
         drop(exporter); // SIGKILL

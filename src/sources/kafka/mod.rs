@@ -10,8 +10,13 @@
 //!   partitions are revoked (in `pre_rebalance`, which librdkafka runs inside the poll, so no
 //!   record is in flight; it stores the pending batch first), and synchronously on shutdown
 //!   before the consumer leaves its group;
-//! - after a crash, records since the last commit are counted again by the next process, whose
-//!   counters start from zero anyway (Prometheus sees a counter reset).
+//! - without a state snapshot, after a crash, records since the last commit are counted again by
+//!   the next process, whose counters start from zero anyway (Prometheus sees a counter reset);
+//! - with one (top-level `state_dir`, see [`crate::state`]), counting is exact across crashes
+//!   too: each record is applied under the snapshot's cut, the offsets stored for commits are
+//!   those of the last snapshot written (never further), a revoke takes a snapshot before it
+//!   commits, and at start each assigned partition resumes at the restored snapshot's offset
+//!   unless another member committed further since ([`SourceContext::rebalance`]).
 //!
 //! Memory is bounded by librdkafka's prefetch queue (`queued.max.messages.kbytes`, 16 MiB by
 //! default here); the loop applies records as fast as it reads them and never queues them itself.
