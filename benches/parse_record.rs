@@ -141,6 +141,17 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // The same with the state snapshot's cut held per record, as a Kafka source holds it when
+    // `state_dir` is set: the lock's cost against the cheapest path there is.
+    let cut = kafka_security_exporter::state::Cut::default();
+    group.bench_function("record_only_with_cut", |b| {
+        b.iter(|| {
+            for event in &events {
+                let _cut = cut.apply();
+                p.metrics().record("bench", event, now);
+            }
+        })
+    });
     group.bench_function("confluent_audit_autodetect", |b| {
         b.iter(|| {
             for payload in &audit {
@@ -227,6 +238,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| b.iter(|| apply_text(&traced, &text)));
     }
     group.finish();
+    snapshot(c);
 
     let bytes: usize = audit.iter().map(Vec::len).sum();
     eprintln!("audit corpus: {N} events, mean {} bytes", bytes / N);
@@ -234,3 +246,35 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
+
+/// One state snapshot (cut, serialize, write, fsync) of a registry holding `series` series of
+/// `kafka_security_events_total` besides the rest: what a scrape costs when `state_dir` is set.
+fn snapshot(c: &mut Criterion) {
+    use kafka_security_exporter::health::Health;
+    use kafka_security_exporter::state::{StateConfig, StateStore};
+    let mut group = c.benchmark_group("state_snapshot");
+    group.sample_size(20);
+    for series in [100usize, 10_000] {
+        let p = pipeline();
+        for i in 0..series {
+            let json = format!(
+                r#"{{"timestamp":"2025-03-18T10:15:30Z","event_type":"login-{i}","user":"u","ip":"10.0.0.1","outcome":"failure"}}"#
+            );
+            p.apply("bench", Input::Json, &Record::from_payload(json.as_bytes()));
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let health = std::sync::Arc::new(Health::new(p.metrics().clone()));
+        let store = StateStore::open(
+            dir.path(),
+            &StateConfig::default(),
+            None,
+            p.metrics().clone(),
+            health,
+            None,
+        );
+        group.bench_function(format!("{series}_series"), |b| {
+            b.iter(|| store.snapshot().expect("written"))
+        });
+    }
+    group.finish();
+}

@@ -24,6 +24,7 @@ use crate::output::EventTopic;
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
 use crate::sources::{SourceDeps, SourceError};
+use crate::state::{self, StateStore};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,10 @@ pub enum StartError {
         path: std::path::PathBuf,
         problems: String,
     },
+    /// The state snapshot exists but cannot be read or is damaged: starting without it would
+    /// count again, or from 0. Move or fix the file named.
+    #[error(transparent)]
+    State(#[from] state::StateError),
     #[error("cannot create state_dir {path}: {error}")]
     StateDir {
         path: std::path::PathBuf,
@@ -161,15 +166,21 @@ pub struct App {
     output: Option<Arc<EventTopic>>,
     detectors: TaskTracker,
     detectors_stop: CancellationToken,
+    /// The state snapshot (`state_dir` with `state.counters`) and its periodic task.
+    state: Option<Arc<StateStore>>,
+    state_task: TaskTracker,
+    state_stop: CancellationToken,
     grace: Duration,
 }
 
 impl App {
     /// Binds the HTTP endpoint and starts every source.
     pub async fn start(config: &Config, web: &WebOptions) -> Result<App, StartError> {
+        let state_dir = config.state_dir.as_ref().filter(|_| config.state.counters);
+        let loaded = load_state(state_dir)?;
         let mut metrics_config = config.metrics.clone();
         if metrics_config.cluster.is_none() {
-            metrics_config.cluster = Some(cluster_label(config).await);
+            metrics_config.cluster = Some(cluster_label(config, loaded.as_ref()).await);
         }
         let metrics = Arc::new(Metrics::new(&metrics_config)?);
         let engine = detector_engine(config)?;
@@ -191,6 +202,17 @@ impl App {
         };
         let (pipeline, output) = build_pipeline(config, parsers, &metrics, engine, otel.as_ref())?;
         let health = Arc::new(Health::new(metrics.clone()));
+        let state = state_dir.map(|dir| {
+            let cluster = metrics_config.cluster.clone();
+            StateStore::open(
+                dir,
+                &config.state,
+                cluster,
+                metrics.clone(),
+                health.clone(),
+                loaded,
+            )
+        });
         let guard = web_guard(web)?;
 
         let listener = TcpListener::bind(web.listen_address)
@@ -209,6 +231,7 @@ impl App {
         let deps = SourceDeps {
             pipeline: pipeline.clone(),
             health: health.clone(),
+            state: state.clone(),
         };
         for config in &config.sources {
             let source = config.start(&deps)?;
@@ -218,11 +241,17 @@ impl App {
 
         let http = TaskTracker::new();
         let http_stop = CancellationToken::new();
-        let state = Arc::new(HttpState {
+        let (state_task, state_stop) = (TaskTracker::new(), CancellationToken::new());
+        if let Some(s) = &state {
+            state_task.spawn(s.clone().run(state_stop.clone()));
+        }
+        state_task.close();
+        let http_state = Arc::new(HttpState {
             metrics: metrics.clone(),
             health: health.clone(),
             telemetry_path: web.telemetry_path.clone(),
             guard: guard.clone(),
+            state: state.clone(),
         });
         let detectors = TaskTracker::new();
         let detectors_stop = CancellationToken::new();
@@ -236,7 +265,7 @@ impl App {
         }
         detectors.close();
 
-        http.spawn(http::serve(listener, state, http_stop.clone(), grace));
+        http.spawn(http::serve(listener, http_state, http_stop.clone(), grace));
         http.spawn(watch_clock(metrics.clone(), http_stop.clone()));
         http.spawn(guard::watch(
             guard.clone(),
@@ -260,6 +289,9 @@ impl App {
             output,
             detectors,
             detectors_stop,
+            state,
+            state_task,
+            state_stop,
             grace,
         })
     }
@@ -284,7 +316,20 @@ impl App {
                 "records applied since the last offset commit or checkpoint are read again at the next start",
             ));
         }
-        // After the sources drained: the last save holds everything they applied.
+        // After the sources drained: the last snapshot holds everything they applied.
+        let mut failed = 0;
+        self.state_stop.cancel();
+        if let Some(state) = &self.state {
+            let _ = tokio::time::timeout_at(deadline, self.state_task.wait()).await;
+            match tokio::time::timeout_at(deadline, state.save_final()).await {
+                Err(_) => cut.push((
+                    "state snapshot",
+                    "records applied since the last snapshot are read again at the next start",
+                )),
+                Ok(false) => failed += 1,
+                Ok(true) => {}
+            }
+        }
         self.detectors_stop.cancel();
         let stopped = tokio::time::timeout_at(deadline, self.detectors.wait()).await;
         if stopped.is_err() {
@@ -294,7 +339,6 @@ impl App {
             ));
         }
         let saved = tokio::time::timeout_at(deadline, save_detectors(&self.pipeline)).await;
-        let mut failed = 0;
         match saved {
             Err(_) => cut.push((
                 "detector state save",
@@ -373,6 +417,21 @@ fn log_serving(web: &WebOptions, local_addr: SocketAddr, guard: &WebGuard) {
         basic_auth_users = settings.users.len(),
         "Serving metrics."
     );
+}
+
+/// The state snapshot in `state_dir` (created if missing), if there is one. A snapshot that
+/// exists but cannot be read refuses the start, naming the file.
+fn load_state(
+    state_dir: Option<&std::path::PathBuf>,
+) -> Result<Option<state::Snapshot>, StartError> {
+    let Some(dir) = state_dir else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(dir).map_err(|error| StartError::StateDir {
+        path: dir.clone(),
+        error,
+    })?;
+    Ok(state::file::load(dir)?)
 }
 
 /// The detectors `config` switches on, with their memory restored from `state_dir` (created if
@@ -506,10 +565,14 @@ async fn save_detectors(pipeline: &Arc<Pipeline>) -> bool {
     false
 }
 
-/// The `cluster` label when `metrics.cluster` is unset: the cluster id of the first Kafka
-/// source's cluster, asked once (at most [`CLUSTER_ID_TIMEOUT`]), else [`DEFAULT_CLUSTER`].
+/// The `cluster` label when `metrics.cluster` is unset: the one the restored state snapshot's
+/// series carry (they must go on under it), else the cluster id of the first Kafka source's
+/// cluster, asked once (at most [`CLUSTER_ID_TIMEOUT`]), else [`DEFAULT_CLUSTER`].
 /// Asked before anything is registered because every series carries it from the start.
-async fn cluster_label(config: &Config) -> String {
+async fn cluster_label(config: &Config, loaded: Option<&state::Snapshot>) -> String {
+    if let Some(cluster) = loaded.and_then(|l| l.cluster.clone()) {
+        return cluster;
+    }
     let Some(kafka) = config.sources.iter().find_map(|s| match s {
         SourceConfig::Kafka(k) => Some(k.clone()),
         SourceConfig::File(_) => None,

@@ -22,7 +22,8 @@
 //!         sasl.password: { file: /run/secrets/kafka-password }   # or { env: KAFKA_PASSWORD }
 //! detectors:                             # see crate::detect::config; every detector on by default
 //!   brute_force: { threshold: 20, window: 5m }
-//! state_dir: /var/lib/kafka-security-exporter   # detectors.json: first-seen memory, baselines
+//! state_dir: /var/lib/kafka-security-exporter   # detectors.json; state.snapshot (see crate::state)
+//! state: { snapshot_interval_secs: 5 }   # counters and positions snapshotted into state_dir
 //! privacy:                               # see crate::privacy; off by default
 //!   pseudonymize: { principals: true, addresses: true }
 //!   key_file: /run/secrets/pseudonym-key
@@ -48,6 +49,7 @@ pub use crate::sources::file::FileSourceConfig;
 use crate::sources::kafka::KafkaSource;
 pub use crate::sources::kafka::{KafkaSourceConfig, TopicConfig};
 use crate::sources::{Source, SourceDeps, SourceError};
+pub use crate::state::StateConfig;
 
 /// Every problem found in a config file. Displayed one per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +88,9 @@ pub struct Config {
     /// principals and client hosts, anomaly baselines). Created if missing. Without it a restart
     /// forgets them: after the learning period every principal would be announced again as new.
     pub state_dir: Option<PathBuf>,
+    /// The snapshot of every counter and source position kept in `state_dir` (`state:`); on
+    /// whenever `state_dir` is set. See [`crate::state`].
+    pub state: StateConfig,
     /// Pseudonymization of principals and client addresses (`privacy:`); off by default.
     pub privacy: PrivacyConfig,
 }
@@ -208,11 +213,13 @@ impl SourceConfig {
                 k.clone(),
                 deps.pipeline.clone(),
                 deps.health.clone(),
+                deps.state.clone(),
             )?),
             SourceConfig::File(f) => Box::new(FileSource::start(
                 f.clone(),
                 deps.pipeline.clone(),
                 deps.health.clone(),
+                deps.state.clone(),
             )?),
         })
     }
@@ -263,6 +270,7 @@ impl Config {
                 "output" => section(&key, value, &mut problems, &mut config.output),
                 "detectors" => detectors_section(value, &mut problems, &mut config.detectors),
                 "state_dir" => section(&key, value, &mut problems, &mut config.state_dir),
+                "state" => section(&key, value, &mut problems, &mut config.state),
                 "privacy" => section(&key, value, &mut problems, &mut config.privacy),
                 "sources" => match value {
                     Value::Sequence(items) => {
@@ -277,7 +285,7 @@ impl Config {
                     _ => problems.push("sources: must be a list".into()),
                 },
                 other => problems.push(format!(
-                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp, output, detectors, state_dir, privacy"
+                    "unknown top-level key `{other}`; expected one of web, sources, parsers, metrics, shutdown, otlp, output, detectors, state_dir, state, privacy"
                 )),
             }
         }
@@ -324,6 +332,7 @@ impl Config {
                 problems.push(format!("state_dir: `{}` is not a directory", dir.display()));
             }
         }
+        problems.extend(self.state.problems());
         // The key file is read: a missing or short one is reported here, not at start.
         problems.extend(self.privacy.problems());
         // The OTEL_* environment is checked with the file, so `check-config` reports both.

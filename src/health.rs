@@ -38,6 +38,8 @@ impl SourceState {
 pub struct Health {
     metrics: Arc<Metrics>,
     sources: Mutex<BTreeMap<String, SourceState>>,
+    /// Why the state snapshot cannot be written, while it cannot (see [`crate::state`]).
+    state_error: Mutex<Option<String>>,
 }
 
 impl Health {
@@ -45,6 +47,7 @@ impl Health {
         Health {
             metrics,
             sources: Mutex::new(BTreeMap::new()),
+            state_error: Mutex::new(None),
         }
     }
 
@@ -75,10 +78,25 @@ impl Health {
         }
     }
 
-    /// `Ok` when every source is ready, else one line per source that is not.
+    /// Sets (or clears) why the state snapshot cannot be written: not ready while it cannot.
+    pub fn set_state_error(&self, error: Option<String>) {
+        let mut state = self.state_error.lock();
+        if *state != error {
+            match &error {
+                Some(e) => {
+                    tracing::warn!(error = %e, "Not ready: the state snapshot cannot be written.")
+                }
+                None => tracing::info!("The state snapshot is written again."),
+            }
+            *state = error;
+        }
+    }
+
+    /// `Ok` when every source is ready and the state snapshot (if kept) is written, else one
+    /// line per source that is not ready, and one for the snapshot.
     pub fn readiness(&self) -> Result<(), Vec<String>> {
         let sources = self.sources.lock();
-        let not_ready: Vec<String> = sources
+        let mut not_ready: Vec<String> = sources
             .iter()
             .filter(|(_, s)| !s.is_ready())
             .map(|(name, s)| {
@@ -101,6 +119,7 @@ impl Health {
                 format!("source {name}: {}", why.join("; "))
             })
             .collect();
+        not_ready.extend(self.state_error.lock().clone());
         if not_ready.is_empty() {
             Ok(())
         } else {

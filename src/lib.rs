@@ -3,7 +3,7 @@
 //! Turns what Kafka knows about security into Prometheus metrics, OTLP metrics and trace spans.
 //! Two kinds of input, one normalized [`event::SecurityEvent`]:
 //! - **Kafka topics**, consumed in a consumer group with at-least-once, exact-across-restarts
-//!   counting: Confluent audit-log CloudEvents, applications' JSON security events, plain-text
+//!   counting (exact across crashes too with a state snapshot, [`state`]): Confluent audit-log CloudEvents, applications' JSON security events, plain-text
 //!   events whose record key is the event type, and broker log lines a log shipper put on a topic.
 //! - **Kafka's own broker logs**, tailed from files through rotation with checkpoints, or replayed
 //!   once (`replay`): the authorizer log (denials), `server.log` (failed logins, rejected
@@ -59,6 +59,9 @@
 //!   exporter-toolkit web config ([`export::web_config`]: TLS, basic auth), enforced and reloaded
 //!   by [`export::guard`].
 //! - [`health`]: per-source readiness behind `/readyz` and `kafka_security_source_up`.
+//! - [`state`]: counting that survives a crash: every counter, histogram and source position
+//!   snapshotted together into `state_dir`, restored at start; `/metrics` serves only what is
+//!   on disk.
 //!
 //! Foundations: [`clock`] (the wall clock without the system clock's jumps), [`secret`] (config
 //! values from files or the environment, redacted when printed),
@@ -85,5 +88,6 @@ pub mod replay;
 pub mod secret;
 pub mod shutdown;
 pub mod sources;
+pub mod state;
 pub mod tail;
 pub mod telemetry;

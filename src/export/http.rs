@@ -33,6 +33,7 @@ use tokio_util::task::TaskTracker;
 use super::guard::WebGuard;
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::state::StateStore;
 
 /// The default port, from the Prometheus default-port allocations range for exporters.
 pub const DEFAULT_PORT: u16 = 9976;
@@ -73,6 +74,9 @@ pub struct HttpState {
     pub telemetry_path: String,
     /// The web configuration in force (TLS, basic authentication, headers, rate limit).
     pub guard: Arc<WebGuard>,
+    /// The state snapshot, when kept: each scrape is answered with a cut written to disk
+    /// first, so no value served is ever lost (see [`crate::state`]).
+    pub state: Option<Arc<StateStore>>,
 }
 
 /// Serves until `shutdown` fires, then stops accepting and gives open connections `grace` to end.
@@ -260,8 +264,12 @@ fn accepts_gzip(req: &Request<Incoming>) -> bool {
 
 async fn metrics_response(state: &Arc<HttpState>, gzip: bool) -> Response<Full<Bytes>> {
     let metrics = state.metrics.clone();
+    let store = state.state.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        let body = metrics.render();
+        let body = match store {
+            Some(store) => store.scrape(),
+            None => metrics.render(),
+        };
         if !gzip {
             return Ok::<_, std::io::Error>((body, false));
         }

@@ -30,6 +30,7 @@ fn start_with(listener: TcpListener) -> (SocketAddr, CancellationToken, JoinHand
         metrics,
         telemetry_path: "/metrics".into(),
         guard: Arc::new(super::guard::WebGuard::open()),
+        state: None,
     });
     let addr = listener.local_addr().unwrap();
     let stop = CancellationToken::new();

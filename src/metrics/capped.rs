@@ -142,6 +142,12 @@ impl<V: Family + prometheus::core::Collector + Clone + 'static> Capped<V> {
             overflow_warning: SeriesOverflowed::rate_limit(),
         })
     }
+
+    /// The label keys, in the order [`Capped::restore_child`] and the recording methods take
+    /// values.
+    pub fn label_keys(&self) -> Vec<String> {
+        self.vec.desc()[0].variable_labels.clone()
+    }
 }
 
 impl<V: Family> Capped<V> {
@@ -162,6 +168,51 @@ impl<V: Family> Capped<V> {
             table.admitted += 1;
             self.insert(&mut table, hash, values);
         }
+    }
+
+    /// The series a saved label set is restored into ([`super::durable`]), with its label values:
+    /// the saved series itself when it is admitted already or the cap has room, else its
+    /// overflow series. A saved overflow series (every input-derived label [`OVERFLOW`]) stays
+    /// one and takes no room under the cap. Restoring never counts an overflow: the saved
+    /// `kafka_security_series_overflow_total` is restored with the rest.
+    pub fn restore_child(&self, values: &[&str]) -> (V::Child, Vec<String>) {
+        let max = self.limits.max_label_value_bytes;
+        let cut: Vec<Cow<'_, str>> = values
+            .iter()
+            .map(|v| {
+                if *v == OVERFLOW {
+                    Cow::Borrowed(*v)
+                } else {
+                    truncate(v, max)
+                }
+            })
+            .collect();
+        let values: Vec<&str> = cut.iter().map(|c| &**c).collect();
+        let inputs = values.iter().zip(self.from_input.iter());
+        let overflow: Vec<&str> = inputs
+            .clone()
+            .map(|(v, from_input)| if *from_input { OVERFLOW } else { *v })
+            .collect();
+        let is_overflow = self.from_input.iter().any(|i| *i) && values == overflow;
+        let mut table = self.table.lock();
+        let target = if is_overflow {
+            overflow
+        } else {
+            let hash = self.hash(&values);
+            if let Some(e) = table.entries.find(hash, |e| labels_eq(&e.labels, &values)) {
+                return (e.child.clone(), owned(&values));
+            }
+            if table.admitted < self.limits.max_series {
+                table.admitted += 1;
+                return (self.insert(&mut table, hash, &values), owned(&values));
+            }
+            overflow
+        };
+        let hash = self.hash(&target);
+        if let Some(e) = table.entries.find(hash, |e| labels_eq(&e.labels, &target)) {
+            return (e.child.clone(), owned(&target));
+        }
+        (self.insert(&mut table, hash, &target), owned(&target))
     }
 
     /// Distinct label sets admitted under the cap so far.
@@ -289,6 +340,10 @@ impl Capped<IntCounterVec> {
             .collect();
         self.with_exact(&overflow, 1, |c| c.inc());
     }
+}
+
+fn owned(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| v.to_string()).collect()
 }
 
 fn labels_eq(stored: &[Box<str>], values: &[&str]) -> bool {

@@ -568,6 +568,17 @@ pub const DETECTOR_STATE_FAILURES: Metric = Metric {
     doc: "Failed saves of the detectors' state file (`state_dir`/detectors.json: first-seen memory, anomaly baselines); retried at the next save (every 60 s and at shutdown). Present at 0 when a detector is on.",
 };
 
+pub const STATE_SNAPSHOT_FAILURES: Metric = Metric {
+    name: "kafka_security_state_snapshot_failures_total",
+    kind: Kind::Counter,
+    help: "Failed writes of the state snapshot (every counter, histogram and source position) to state_dir; /metrics then serves the last snapshot written.",
+    labels: &[],
+    opt_in: None,
+    buckets: None,
+    unit: "{failure}",
+    doc: "Failed writes of the state snapshot (`state_dir`/state.snapshot: every counter and histogram with the Kafka offsets and file checkpoints they count up to; see [Counting across crashes](#counting-across-crashes)), retried at the next snapshot, scrape and at shutdown. While they fail, `/metrics` and OTLP serve the last snapshot written (counters stand still, never go down), `/readyz` answers 503 naming the error, and an ERROR is logged at most once a minute. A process counter: it starts at 0 with each process and is not in the snapshot. Present at 0 when `state_dir` is set.",
+};
+
 pub const EXPORTER_LOG_LINES_DROPPED: Metric = Metric {
     name: "kafka_security_exporter_log_lines_dropped_total",
     kind: Kind::Counter,
@@ -602,7 +613,7 @@ pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 37] = [
+pub const ALL: [&Metric; 38] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -637,6 +648,7 @@ pub const ALL: [&Metric; 37] = [
     &DETECTOR_OVERFLOW,
     &DETECTIONS_SUPPRESSED,
     &DETECTOR_STATE_FAILURES,
+    &STATE_SNAPSHOT_FAILURES,
     &EXPORTER_LOG_LINES_DROPPED,
     &WEB_CONFIG_RELOAD_FAILURES,
     &WEB_CONFIG_LAST_RELOAD_SUCCESSFUL,

@@ -389,6 +389,27 @@ impl InternalEvent for DetectorStateFailed<'_> {
     }
 }
 
+/// The state snapshot could not be written: counted in
+/// `kafka_security_state_snapshot_failures_total`; logged as an error by the caller at most once a
+/// minute ([`StateSnapshotFailed::log`]). `/metrics` and OTLP keep serving the last snapshot
+/// written, so nothing served is lost; the next snapshot retries.
+pub struct StateSnapshotFailed<'a> {
+    pub error: &'a dyn Display,
+}
+
+impl InternalEvent for StateSnapshotFailed<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_state_snapshot_failure();
+    }
+}
+
+impl StateSnapshotFailed<'_> {
+    /// The ERROR, with the failures not logged since the last one.
+    pub fn log(&self, suppressed: u64) {
+        tracing::error!(error = %self.error, suppressed, "Cannot write the state snapshot: free space in (or fix) state_dir. Until a write succeeds, /metrics serves the last snapshot written (counters stand still) and a crash re-reads everything since it.");
+    }
+}
+
 /// The web config file (or a file it names) changed and the new version is in force.
 pub struct WebConfigReloaded<'a> {
     pub file: &'a std::path::Path,

@@ -7,6 +7,7 @@
 
 pub mod capped;
 pub mod catalogue;
+pub mod durable;
 mod files;
 pub mod internal;
 pub mod output;
@@ -14,9 +15,7 @@ pub mod output;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 use serde::Deserialize;
 
 use crate::build_info::{REVISION, VERSION};
@@ -69,6 +68,7 @@ pub mod names {
     pub const DETECTOR_OVERFLOW: &str = c::DETECTOR_OVERFLOW.name;
     pub const DETECTIONS_SUPPRESSED: &str = c::DETECTIONS_SUPPRESSED.name;
     pub const DETECTOR_STATE_FAILURES: &str = c::DETECTOR_STATE_FAILURES.name;
+    pub const STATE_SNAPSHOT_FAILURES: &str = c::STATE_SNAPSHOT_FAILURES.name;
     pub const EXPORTER_LOG_LINES_DROPPED: &str = c::EXPORTER_LOG_LINES_DROPPED.name;
     pub const WEB_CONFIG_RELOAD_FAILURES: &str = c::WEB_CONFIG_RELOAD_FAILURES.name;
     pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: &str = c::WEB_CONFIG_LAST_RELOAD_SUCCESSFUL.name;
@@ -290,6 +290,11 @@ pub struct Metrics {
     detector_overflow: IntCounterVec,
     detections_suppressed: IntCounterVec,
     detector_state_failures: IntCounterVec,
+    /// `kafka_security_series_overflow_total`, whose children the capped families hold.
+    series_overflow: IntCounterVec,
+    state_snapshot_failures: IntCounterVec,
+    /// What a crash must not lose: restored histogram baselines and the last durable cut.
+    durable: durable::Durable,
     web_config_reload_failures: IntCounterVec,
     web_config_last_reload_successful: IntGaugeVec,
     /// Rate limits of the per-record warnings of [`internal`] events.
@@ -356,6 +361,9 @@ impl Metrics {
             detector_overflow: r.counter(&c::DETECTOR_OVERFLOW)?,
             detections_suppressed: r.counter(&c::DETECTIONS_SUPPRESSED)?,
             detector_state_failures: r.counter(&c::DETECTOR_STATE_FAILURES)?,
+            series_overflow: r.overflow.clone(),
+            state_snapshot_failures: r.counter(&c::STATE_SNAPSHOT_FAILURES)?,
+            durable: durable::Durable::default(),
             // Web config self-metrics: series created when a web config file is set.
             web_config_reload_failures: r.counter(&c::WEB_CONFIG_RELOAD_FAILURES)?,
             web_config_last_reload_successful: r.gauge(&c::WEB_CONFIG_LAST_RELOAD_SUCCESSFUL)?,
@@ -696,16 +704,9 @@ impl Metrics {
             .inc_by(n);
     }
 
-    /// Renders the registry in the Prometheus text format.
+    /// Renders the registry (live, restored baselines added) in the Prometheus text format.
     pub fn render(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 * 1024);
-        // Encoding into a Vec cannot fail on I/O; a metric family with inconsistent labels would
-        // be a programming error caught by the tests.
-        if let Err(error) = prometheus::TextEncoder::new().encode(&self.registry.gather(), &mut out)
-        {
-            tracing::error!(%error, "Failed to render metrics.");
-        }
-        out
+        durable::encode(&self.gather())
     }
 }
 

@@ -53,6 +53,11 @@ pub(super) struct OutputMetrics {
 }
 
 impl OutputMetrics {
+    /// Its two counter families (events, dropped), for [`super::durable`].
+    pub(super) fn counters(&self) -> (&IntCounterVec, &IntCounterVec) {
+        (&self.events, &self.dropped)
+    }
+
     pub(super) fn new(events: IntCounterVec, dropped: IntCounterVec) -> OutputMetrics {
         debug_assert_eq!(c::OUTPUT_DROPPED.labels.len(), 1);
         const PERIOD: Duration = Duration::from_secs(30);

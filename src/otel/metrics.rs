@@ -2,7 +2,10 @@
 //! and pushes the same series as OTLP, cumulative since the process started (or as deltas, see
 //! [`super::delta`]).
 //!
-//! So both paths always agree, there is one set of instruments: the registry. Conversion:
+//! So both paths always agree, there is one set of instruments: the registry. With a state
+//! snapshot ([`crate::state`]), the counters and histograms pushed are those of the last snapshot
+//! written ([`Metrics::gather_served`]), so OTLP never shows a value a crash could take back.
+//! Conversion:
 //! counter → monotonic cumulative Sum, gauge → Gauge, histogram → cumulative explicit-bucket
 //! Histogram. Names follow OpenTelemetry style — a dotted namespace, the unit in the unit field —
 //! chosen so that the collector's Prometheus translation (`prometheus` and
@@ -395,7 +398,7 @@ impl MetricExporter {
         let start = self.start_unix_nano;
         // gather() walks every series: keep it off the async workers.
         let converted = tokio::task::spawn_blocking(move || {
-            let families = metrics.registry().gather();
+            let families = metrics.gather_served();
             let now = super::nanos(SystemTime::now());
             let (converted, points) = convert(&families, start, now, exemplars.as_deref());
             (converted, points, now)

@@ -7,7 +7,9 @@
 //! assembled), and saves checkpoints every second and on shutdown. A restart resumes at the
 //! checkpoint, so an entry is applied once: never lost, never counted twice (unless the process
 //! is killed between applying and saving, when up to one second of entries is read again — the
-//! same at-least-once contract as the Kafka source's offset commits).
+//! same at-least-once contract as the Kafka source's offset commits). With a state snapshot
+//! (top-level `state_dir`, [`crate::state`]), each poll applies and checkpoints under the
+//! snapshot's cut and a restart resumes at the snapshot's checkpoints: exact across a kill too.
 //!
 //! The loop runs on its own thread: file reads are blocking and the tailer is synchronous.
 
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 use tokio_util::sync::CancellationToken;
@@ -32,6 +35,7 @@ use crate::parse::log4j::{Choice, Framer, FramerConfig, LogEntry, DEFAULT_MAX_EN
 use crate::parse::Input;
 use crate::pipeline::{Item, LogStream, Pipeline};
 use crate::sources::fields::{Fields, Problems};
+use crate::state::{Positions, StateStore};
 use crate::tail::{
     NotAFile, PollStats, StartAt, StreamId, TailConfig, TailError, TailEvent, Tailer,
 };
@@ -252,9 +256,21 @@ impl Stream {
 /// A running file source.
 pub struct FileSource {
     config: FileSourceConfig,
-    tailer: Tailer,
+    /// Locked by the tail thread for each poll, and by the state snapshot (under its cut, when
+    /// no poll runs) to read the checkpoints.
+    tailer: Arc<Mutex<Tailer>>,
     pipeline: Arc<Pipeline>,
     health: Arc<Health>,
+    state: Option<Arc<StateStore>>,
+}
+
+/// The tailer's checkpoints, for the state snapshot.
+struct Checkpoints(Arc<Mutex<Tailer>>);
+
+impl Positions for Checkpoints {
+    fn positions(&self) -> serde_json::Value {
+        self.0.lock().checkpoint_state()
+    }
 }
 
 impl FileSource {
@@ -263,9 +279,22 @@ impl FileSource {
         config: FileSourceConfig,
         pipeline: Arc<Pipeline>,
         health: Arc<Health>,
+        state: Option<Arc<StateStore>>,
     ) -> Result<FileSource, TailError> {
-        let tailer = Tailer::new(config.tail())?;
-        if config.state_dir.is_none() {
+        let mut tailer = Tailer::new(config.tail())?;
+        if let Some(saved) = state
+            .as_ref()
+            .and_then(|s| s.restored_positions(&config.name))
+        {
+            let from = state.as_ref().map(|s| s.file()).unwrap_or_default();
+            let streams = tailer.resume_from(&saved, &from)?;
+            tracing::info!(source = %config.name, streams, "Resuming at the state snapshot's checkpoints.");
+        }
+        let tailer = Arc::new(Mutex::new(tailer));
+        if let Some(state) = &state {
+            state.register(&config.name, Arc::new(Checkpoints(tailer.clone())));
+        }
+        if config.state_dir.is_none() && state.is_none() {
             tracing::warn!(
                 source = %config.name,
                 "No state_dir: a restart cannot resume where it stopped and starts over per start_at."
@@ -285,6 +314,7 @@ impl FileSource {
             tailer,
             pipeline,
             health,
+            state,
         })
     }
 
@@ -306,7 +336,7 @@ impl FileSource {
         }
     }
 
-    fn run_blocking(mut self, shutdown: &CancellationToken) {
+    fn run_blocking(self, shutdown: &CancellationToken) {
         let source = self.config.name.clone();
         let kind = self.config.kind;
         let framer_config = self.config.framer();
@@ -322,6 +352,9 @@ impl FileSource {
             tracing::warn!(source = %source, layout = l.pattern(), "{}", crate::parse::layout::UNANCHORED_WARNING);
         }
         loop {
+            // A poll applies entries and then moves the checkpoints: one step for the snapshot.
+            let cut = self.state.as_ref().map(|s| s.cut().apply());
+            let mut tailer = self.tailer.lock();
             let pipeline = &self.pipeline;
             let layout = framer_config.layout.as_deref();
             // `end`: the stream ended. `done`: the framer holds nothing more (idle or ended), so
@@ -356,7 +389,7 @@ impl FileSource {
             }
             // Streams that ended this poll, with the offset everything was applied up to.
             let mut ended: Vec<(StreamId, u64)> = Vec::new();
-            let polled = self.tailer.poll(&mut |event| match event {
+            let polled = tailer.poll(&mut |event| match event {
                 TailEvent::Data {
                     stream,
                     path,
@@ -400,13 +433,15 @@ impl FileSource {
                 apply(&mut entries, s, false, idle);
             }
             for (id, s) in &streams {
-                self.tailer.checkpoint(*id, s.framer.pending_offset());
+                tailer.checkpoint(*id, s.framer.pending_offset());
             }
             // An ended stream's checkpoint is its end: were it left at its last pending entry, a
             // restart would read that entry again under a new stream.
             for (id, end) in ended {
-                self.tailer.checkpoint(id, end);
+                tailer.checkpoint(id, end);
             }
+            drop(tailer);
+            drop(cut);
             let stopping = shutdown.is_cancelled();
             if stopping || last_save.elapsed() >= Duration::from_secs(1) {
                 let saved = self.save_checkpoints(&source, &checkpoint_log);
@@ -417,13 +452,17 @@ impl FileSource {
                 }
             }
             if !more {
-                // Sleep in short steps so shutdown is prompt.
-                let until = Instant::now() + interval;
-                while Instant::now() < until && !shutdown.is_cancelled() {
-                    std::thread::sleep(Duration::from_millis(20).min(interval));
-                }
+                sleep_unless_stopped(interval, shutdown);
             }
         }
+    }
+}
+
+/// Sleeps `interval` in short steps, so a shutdown is prompt.
+fn sleep_unless_stopped(interval: Duration, shutdown: &CancellationToken) {
+    let until = Instant::now() + interval;
+    while Instant::now() < until && !shutdown.is_cancelled() {
+        std::thread::sleep(Duration::from_millis(20).min(interval));
     }
 }
 
@@ -477,8 +516,8 @@ fn stopped(source: &str, files: usize, saved: bool) {
 impl FileSource {
     /// Saves the checkpoints; a failure is a [`CheckpointFailed`], logged at most once a minute
     /// (`log`), and keeps the source not ready until a save works. Whether they were saved.
-    fn save_checkpoints(&mut self, source: &str, log: &RateLimit) -> bool {
-        let saved = self.tailer.save();
+    fn save_checkpoints(&self, source: &str, log: &RateLimit) -> bool {
+        let saved = self.tailer.lock().save();
         let problem = saved.as_ref().err().map(|error| {
             let failed = CheckpointFailed { source, error };
             if let Some(suppressed) = log.check() {

@@ -25,6 +25,9 @@ pub mod kafka;
 pub struct SourceDeps {
     pub pipeline: Arc<Pipeline>,
     pub health: Arc<Health>,
+    /// The state snapshot, when `state_dir` keeps one: sources resume at its positions, hold
+    /// its cut while applying and register their positions with it.
+    pub state: Option<Arc<crate::state::StateStore>>,
 }
 
 /// Why a source could not start.

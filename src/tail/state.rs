@@ -87,6 +87,22 @@ pub(super) fn load(path: &Path) -> Result<Option<StateFile>, TailError> {
         )));
     }
     let state: StateFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    check(&state, path)?;
+    Ok(Some(state))
+}
+
+/// The consistency a state read from `path` must have.
+fn check(state: &StateFile, path: &Path) -> Result<(), TailError> {
+    let corrupt = |problem: String| TailError::StateCorrupt {
+        path: path.to_path_buf(),
+        problem,
+    };
+    if state.version != VERSION {
+        return Err(corrupt(format!(
+            "state version {} is not supported (this build reads version {VERSION})",
+            state.version
+        )));
+    }
     let mut ids: Vec<u64> = state.streams.iter().map(|s| s.stream).collect();
     ids.sort_unstable();
     if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
@@ -100,7 +116,7 @@ pub(super) fn load(path: &Path) -> Result<Option<StateFile>, TailError> {
             )));
         }
     }
-    Ok(Some(state))
+    Ok(())
 }
 
 /// Serializes the state (deterministically, so unchanged state gives identical bytes).
@@ -142,6 +158,33 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TailError> {
 }
 
 impl Tailer {
+    /// The checkpoints, as [`Tailer::save`] writes them, for a state snapshot to save.
+    pub fn checkpoint_state(&self) -> serde_json::Value {
+        // Plain structs of integers and strings serialize without failing.
+        serde_json::to_value(self.snapshot()).expect("state serializes")
+    }
+
+    /// Replaces the checkpoints with `saved` (a [`Tailer::checkpoint_state`], from the state
+    /// snapshot restored at start; `from` names it in errors), before the first poll. Returns
+    /// how many streams it holds. The checkpoint file is rewritten at the next save.
+    pub fn resume_from(
+        &mut self,
+        saved: &serde_json::Value,
+        from: &Path,
+    ) -> Result<usize, TailError> {
+        let state: StateFile =
+            serde_json::from_value(saved.clone()).map_err(|e| TailError::StateCorrupt {
+                path: from.to_path_buf(),
+                problem: format!("not a file source's checkpoints ({e})"),
+            })?;
+        check(&state, from)?;
+        self.streams.clear();
+        self.copies.clear();
+        self.restore(&state);
+        self.last_saved = None;
+        Ok(state.streams.len())
+    }
+
     /// Takes over the streams and copies of a loaded state file: every stream is unverified
     /// until a poll finds its file, and resumes at its checkpoint.
     pub(super) fn restore(&mut self, loaded: &StateFile) {

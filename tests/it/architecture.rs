@@ -44,6 +44,8 @@ const LAYERS: &[&[&str]] = &[
     // OTLP output of metrics and traces; the normalized event topic (events and detections to
     // Kafka as OCSF or ECS); readiness and liveness state.
     &["otel", "output", "health"],
+    // The state snapshot: metric values and source positions saved together, restored at start.
+    &["state"],
     // Orchestration of one record (parse, record, trace); the HTTP server.
     &["pipeline", "export"],
     // Inputs: Kafka topics and tailed files, each feeding the pipeline.

@@ -23,6 +23,7 @@ mod e2e_otlp_logs;
 mod e2e_output_topic;
 mod e2e_prometheus;
 mod e2e_soak;
+mod e2e_state;
 mod faults_clock;
 mod faults_files;
 mod faults_kafka;

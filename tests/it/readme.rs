@@ -106,6 +106,7 @@ fn every_metric_is_documented_exactly() {
     metrics.set_log_files_skipped("s", "unreadable", 0);
     metrics.record_clock_jump("forward", 0);
     metrics.init_output();
+    metrics.init_state();
     DetectionRaised {
         source: "s",
         detection: &Detection {

@@ -44,6 +44,8 @@ pub(super) fn consume(
     while !stop.load(Ordering::Relaxed) {
         match consumer.poll(POLL_TIMEOUT) {
             Some(Ok(message)) => {
+                // Applying and noting the position are one step for the state snapshot.
+                let cut = context.state.as_ref().map(|s| s.cut().apply());
                 if context.already_applied(&message) {
                     RecordRedelivered { source: name }.emit(pipeline.metrics());
                 } else {
@@ -51,6 +53,7 @@ pub(super) fn consume(
                     apply(pipeline, name, format, &framer, &message);
                     applied += 1;
                 }
+                drop(cut);
                 unstored += 1;
                 if unstored >= STORE_EVERY {
                     context.store_delivered(consumer);

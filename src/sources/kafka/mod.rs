@@ -10,8 +10,13 @@
 //!   partitions are revoked (in `pre_rebalance`, which librdkafka runs inside the poll, so no
 //!   record is in flight; it stores the pending batch first), and synchronously on shutdown
 //!   before the consumer leaves its group;
-//! - after a crash, records since the last commit are counted again by the next process, whose
-//!   counters start from zero anyway (Prometheus sees a counter reset).
+//! - without a state snapshot, after a crash, records since the last commit are counted again by
+//!   the next process, whose counters start from zero anyway (Prometheus sees a counter reset);
+//! - with one (top-level `state_dir`, see [`crate::state`]), counting is exact across crashes
+//!   too: each record is applied under the snapshot's cut, the offsets stored for commits are
+//!   those of the last snapshot written (never further), a revoke takes a snapshot before it
+//!   commits, and at start each assigned partition resumes at the restored snapshot's offset
+//!   unless another member committed further since ([`SourceContext::rebalance`]).
 //!
 //! Memory is bounded by librdkafka's prefetch queue (`queued.max.messages.kbytes`, 16 MiB by
 //! default here); the loop applies records as fast as it reads them and never queues them itself.
@@ -26,12 +31,14 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::TopicPartitionList;
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -40,13 +47,14 @@ use crate::metrics::Metrics;
 use crate::parse::log4j::FramerConfig;
 use crate::parse::Input;
 use crate::pipeline::Pipeline;
+use crate::state::StateStore;
 use crate::telemetry::{KeyedRateLimit, RateLimit};
 
 mod config;
 mod consume;
 mod offsets;
 pub use config::{property_problems, KafkaSourceConfig, TopicConfig};
-use offsets::Delivered;
+use offsets::Applied;
 
 /// Why a Kafka source could not start.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +66,10 @@ pub enum KafkaSourceError {
         source_name: String,
         error: Box<KafkaError>,
     },
+    /// The state snapshot holds positions for this source that are not a Kafka source's (a
+    /// file source renamed to its name, say).
+    #[error("source {source_name}: the state snapshot's positions for it are not a Kafka source's ({reason}); move the snapshot away or rename the source")]
+    State { source_name: String, reason: String },
     #[error("source {source_name}: cannot subscribe to {topics:?}: {error}")]
     Subscribe {
         source_name: String,
@@ -132,9 +144,12 @@ pub struct SourceContext {
     metrics: Arc<Metrics>,
     /// Partitions currently assigned, to drop their lag gauges on revoke.
     assigned: Mutex<Vec<(String, i32)>>,
-    /// Per partition, what was applied and which offset is still to be stored. Only the consume
-    /// thread takes the lock (librdkafka runs the rebalance callbacks inside its poll).
-    delivered: Mutex<Delivered>,
+    /// Per partition, what was applied and which offset is still to be stored (only the consume
+    /// thread changes it: librdkafka runs the rebalance callbacks inside its poll), with the
+    /// positions of the state snapshot, which reads them.
+    applied: Arc<Applied>,
+    /// The state snapshot, when `state_dir` keeps one (see [`crate::state`]).
+    state: Option<Arc<StateStore>>,
     error_limit: RateLimit,
     /// librdkafka's own warnings and errors, per facility and broker thread: a broker that
     /// cannot be reached logs one on every reconnect attempt.
@@ -167,21 +182,95 @@ impl SourceContext {
     /// True when this process already applied `message` (a re-delivery after a failed commit);
     /// otherwise records it as applied. Either way its offset is stored with the next batch.
     fn already_applied(&self, message: &BorrowedMessage<'_>) -> bool {
-        self.delivered
-            .lock()
-            .deliver(message.topic(), message.partition(), message.offset())
+        self.applied.delivered.lock().deliver(
+            message.topic(),
+            message.partition(),
+            message.offset(),
+        )
     }
 
     /// Hands librdkafka the offsets of every record delivered since the last call, one per
-    /// partition: those records have all been applied (or skipped as already applied).
+    /// partition: those records have all been applied (or skipped as already applied). With a
+    /// state snapshot, the offsets of the last snapshot written instead: only what is on disk
+    /// is committed, so the committed offsets never pass the snapshot's.
     fn store_delivered(&self, consumer: &BaseConsumer<Self>) {
-        let Some(offsets) = self.delivered.lock().unstored() else {
+        let offsets = match self.state {
+            Some(_) => self.applied.take_durable(),
+            None => self.applied.delivered.lock().unstored(),
+        };
+        let Some(offsets) = offsets else {
             return;
         };
         if let Err(error) = consumer.store_offsets(&offsets) {
             // Happens for a partition revoked meanwhile; its new owner re-reads it.
             tracing::debug!(source = %self.source, %error, "Could not store some offsets.");
         }
+    }
+
+    /// Stores the offsets a commit that ends this process's hold on partitions (a revoke, the
+    /// shutdown) must carry. With a state snapshot, takes one first, so that everything applied
+    /// is on disk, then stores its offsets; if it cannot be written, stores what was applied, as
+    /// without a snapshot (the next owner starts after it; a crash before a later snapshot is
+    /// written loses those counts from this process's series).
+    fn store_for_hand_over(&self, consumer: &BaseConsumer<Self>) {
+        let Some(state) = &self.state else {
+            return self.store_delivered(consumer);
+        };
+        if state.snapshot().is_ok() {
+            return self.store_delivered(consumer);
+        }
+        let applied = self.applied.delivered.lock().unstored();
+        if let Some(offsets) = applied {
+            if let Err(error) = consumer.store_offsets(&offsets) {
+                tracing::debug!(source = %self.source, %error, "Could not store some offsets.");
+            }
+        }
+    }
+
+    /// At an assignment, moves every assigned partition that the restored state snapshot holds
+    /// to the snapshot's offset, unless its committed offset is further: only another member
+    /// (which had the partition since) commits past this process's snapshot, and what it
+    /// counted must not be counted again here.
+    fn resume_restored(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        let mut restored = self.applied.restored.lock();
+        if restored.is_empty() {
+            return;
+        }
+        let mut mine = TopicPartitionList::new();
+        for e in tpl.elements() {
+            if restored.contains_key(&(e.topic().to_string(), e.partition())) {
+                mine.add_partition(e.topic(), e.partition());
+            }
+        }
+        if mine.count() == 0 {
+            return;
+        }
+        let committed = consumer.committed_offsets(mine.clone(), Duration::from_secs(10));
+        if let Err(error) = &committed {
+            tracing::warn!(source = %self.source, %error, "Cannot read the committed offsets; resuming every partition at the state snapshot's offsets.");
+        }
+        let (mut resumed, mut moved_on) = (0, 0);
+        let mut delivered = self.applied.delivered.lock();
+        for e in mine.elements() {
+            let key = (e.topic().to_string(), e.partition());
+            let Some(saved) = restored.remove(&key) else {
+                continue;
+            };
+            let committed = committed
+                .as_ref()
+                .ok()
+                .and_then(|c| c.find_partition(e.topic(), e.partition()))
+                .and_then(|p| p.offset().to_raw());
+            if committed.is_some_and(|c| c > saved) {
+                moved_on += 1;
+                continue;
+            }
+            // Only fails for a partition not in the list, which it is.
+            let _ = tpl.set_partition_offset(e.topic(), e.partition(), Offset::Offset(saved));
+            delivered.resume(e.topic(), e.partition(), saved);
+            resumed += 1;
+        }
+        tracing::info!(source = %self.source, resumed, moved_on, "Assigned partitions resume at the state snapshot's offsets (moved_on: committed further by another member since; resumed there).");
     }
 
     /// Notes an error from librdkafka; one saying a topic or partition is unknown makes the
@@ -244,7 +333,7 @@ impl SourceContext {
                 .update(&self.source, |s| s.missing_topics = None);
         } else {
             tracing::warn!(source = %self.source, topics = ?missing, "Subscribed topics do not exist (never created, or deleted); nothing is consumed from them until they are created. What was counted from them stays counted.");
-            let mut delivered = self.delivered.lock();
+            let mut delivered = self.applied.delivered.lock();
             for topic in &missing {
                 delivered.forget_topic(topic);
             }
@@ -364,12 +453,59 @@ impl ClientContext for SourceContext {
 }
 
 impl ConsumerContext for SourceContext {
+    /// rdkafka's own rebalance handling, with one step added: an assignment first moves the
+    /// partitions the restored state snapshot holds to its offsets ([`Self::resume_restored`]).
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.resume_restored(consumer, tpl);
+                let rebalance = Rebalance::Assign(tpl);
+                self.pre_rebalance(consumer, &rebalance);
+                let assigned = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(error) = assigned {
+                    tracing::warn!(source = %self.source, %error, "Cannot take the assigned partitions.");
+                }
+                self.post_rebalance(consumer, &rebalance);
+            }
+            other => {
+                let rebalance = if other == RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS {
+                    Rebalance::Revoke(tpl)
+                } else {
+                    Rebalance::Error(KafkaError::Rebalance(other.into()))
+                };
+                self.pre_rebalance(consumer, &rebalance);
+                let unassigned = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                if let Err(error) = unassigned {
+                    tracing::warn!(source = %self.source, %error, "Cannot give up the revoked partitions.");
+                }
+                self.post_rebalance(consumer, &rebalance);
+            }
+        }
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             // Every record returned by earlier polls has been applied (librdkafka runs this inside
             // the consume thread's poll); storing their offsets and committing now hands the
             // revoked partitions over without loss or double counting.
-            self.store_delivered(consumer);
+            self.store_for_hand_over(consumer);
             let committed = match consumer.commit_consumer_state(CommitMode::Sync) {
                 Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => true,
                 Err(error) if unknown_topic(&error) => {
@@ -388,7 +524,7 @@ impl ConsumerContext for SourceContext {
                 .collect();
             if committed {
                 // The next owner starts exactly where this process stopped.
-                let mut delivered = self.delivered.lock();
+                let mut delivered = self.applied.delivered.lock();
                 for (topic, partition) in &revoked {
                     delivered.forget(topic, *partition);
                 }
@@ -463,9 +599,24 @@ impl KafkaSource {
         config: KafkaSourceConfig,
         pipeline: Arc<Pipeline>,
         health: Arc<Health>,
+        state: Option<Arc<StateStore>>,
     ) -> Result<KafkaSource, KafkaSourceError> {
         let name = config.name.clone();
         health.register(&name);
+        let applied = Arc::new(Applied::default());
+        if let Some(state) = &state {
+            if let Some(saved) = state.restored_positions(&name) {
+                let partitions =
+                    applied
+                        .restore(&saved)
+                        .map_err(|reason| KafkaSourceError::State {
+                            source_name: name.clone(),
+                            reason,
+                        })?;
+                tracing::info!(source = %name, partitions, "Partitions resume at the state snapshot's offsets once assigned.");
+            }
+            state.register(&name, applied.clone());
+        }
         let inputs: Vec<_> = config.topics.iter().map(|t| t.format).collect();
         pipeline.metrics().init_source(&name, true, &inputs);
         if inputs.iter().any(|i| i.is_log()) {
@@ -482,7 +633,8 @@ impl KafkaSource {
             health: health.clone(),
             metrics: pipeline.metrics().clone(),
             assigned: Mutex::new(Vec::new()),
-            delivered: Mutex::new(Delivered::default()),
+            applied: applied.clone(),
+            state: state.clone(),
             error_limit: RateLimit::new(Duration::from_secs(10)),
             log_limit: KeyedRateLimit::new(Duration::from_secs(60), 256),
             topics: config
@@ -542,7 +694,7 @@ impl KafkaSource {
                     // The pipeline's OTLP hook may spawn onto the runtime.
                     let _runtime = runtime.enter();
                     let applied = consume::consume(&consumer, &pipeline, &name, formats, &stop);
-                    consumer.context().store_delivered(&consumer);
+                    consumer.context().store_for_hand_over(&consumer);
                     let committed = consumer.commit_consumer_state(CommitMode::Sync);
                     let _ = committed_tx.send((committed, applied));
                     consumer.unsubscribe();

@@ -6,9 +6,12 @@
 //! applied). Whatever is not stored yet is stored before any commit the exporter makes itself
 //! (on revoke and on shutdown), so batching changes when offsets are stored, never which.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use parking_lot::Mutex;
 use rdkafka::{Offset, TopicPartitionList};
+
+use crate::state::Positions;
 
 /// One partition's positions.
 #[derive(Debug, Clone, Copy)]
@@ -83,11 +86,114 @@ impl Delivered {
         }
     }
 
+    /// Resumes a partition at `offset`, the next offset to apply in the state snapshot restored at
+    /// start: records below it were counted by the process that wrote the snapshot.
+    pub(super) fn resume(&mut self, topic: &str, partition: i32, offset: i64) {
+        self.topics.entry(topic.to_string()).or_default().insert(
+            partition,
+            Position {
+                applied: offset,
+                delivered: offset,
+                stored: offset,
+            },
+        );
+    }
+
+    /// Every partition's next offset to apply, for the state snapshot.
+    fn applied(&self) -> impl Iterator<Item = (&str, i32, i64)> {
+        self.topics.iter().flat_map(|(topic, partitions)| {
+            partitions
+                .iter()
+                .filter(|(_, p)| p.applied != i64::MIN)
+                .map(move |(partition, p)| (topic.as_str(), *partition, p.applied))
+        })
+    }
+
     /// Forgets a topic that no longer exists: nothing of it can be re-delivered, and a topic
     /// created again under its name numbers its records from 0 again, which must not be taken
     /// for re-deliveries.
     pub(super) fn forget_topic(&mut self, topic: &str) {
         self.topics.remove(topic);
+    }
+}
+
+/// A Kafka source's positions, shared between its consume thread and the state snapshot.
+#[derive(Default)]
+pub(super) struct Applied {
+    /// What this process applied, per partition. Only the consume thread changes it.
+    pub(super) delivered: Mutex<Delivered>,
+    /// Next offsets to apply from the snapshot restored at start, for partitions not assigned
+    /// to this process since (saved again in every snapshot until they are).
+    pub(super) restored: Mutex<HashMap<(String, i32), i64>>,
+    /// The offsets of the last snapshot written, not yet handed to librdkafka's offset store:
+    /// with a snapshot, only offsets whose counts are on disk are committed.
+    pub(super) durable: Mutex<Option<Vec<(String, i32, i64)>>>,
+}
+
+/// `{topic: {partition: next offset to apply}}`.
+type Shape = BTreeMap<String, BTreeMap<i32, i64>>;
+
+impl Applied {
+    /// Takes the positions of a restored snapshot (in [`Positions::positions`]' shape).
+    pub(super) fn restore(&self, saved: &serde_json::Value) -> Result<usize, String> {
+        let shape: Shape = serde_json::from_value(saved.clone()).map_err(|e| e.to_string())?;
+        let mut restored = self.restored.lock();
+        for (topic, partitions) in shape {
+            for (partition, offset) in partitions {
+                restored.insert((topic.clone(), partition), offset);
+            }
+        }
+        Ok(restored.len())
+    }
+
+    /// The offsets of the last snapshot written, once: to store before the next commit.
+    pub(super) fn take_durable(&self) -> Option<TopicPartitionList> {
+        let offsets = self.durable.lock().take()?;
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, offset) in offsets {
+            // Only fails for an offset librdkafka cannot represent, which an applied record's
+            // successor is not.
+            let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(offset));
+        }
+        (tpl.count() > 0).then_some(tpl)
+    }
+}
+
+impl Positions for Applied {
+    fn positions(&self) -> serde_json::Value {
+        let mut shape = Shape::new();
+        for ((topic, partition), offset) in self.restored.lock().iter() {
+            shape
+                .entry(topic.clone())
+                .or_default()
+                .insert(*partition, *offset);
+        }
+        for (topic, partition, offset) in self.delivered.lock().applied() {
+            shape
+                .entry(topic.to_string())
+                .or_default()
+                .insert(partition, offset);
+        }
+        // A map of strings to maps of integers serializes without failing.
+        serde_json::to_value(shape).expect("positions serialize")
+    }
+
+    fn durable(&self, positions: &serde_json::Value) {
+        let Ok(shape) = serde_json::from_value::<Shape>(positions.clone()) else {
+            return;
+        };
+        let restored = self.restored.lock();
+        // Partitions still waiting for their assignment are not this process's to commit.
+        let offsets = shape
+            .into_iter()
+            .flat_map(|(topic, partitions)| {
+                partitions
+                    .into_iter()
+                    .map(move |(partition, offset)| (topic.clone(), partition, offset))
+            })
+            .filter(|(topic, partition, _)| !restored.contains_key(&(topic.clone(), *partition)))
+            .collect();
+        *self.durable.lock() = Some(offsets);
     }
 }
 

@@ -1,0 +1,447 @@
+//! What a crash must not lose, on the metrics side: every counter and histogram value exported
+//! with its labels ([`saved`]) and restored into a fresh registry ([`Metrics::restore`]), and
+//! the last durable cut that `/metrics` and OTLP serve ([`Metrics::publish_durable`],
+//! [`Metrics::gather_served`]). The snapshot itself — when it is taken, how it is written, the
+//! source positions saved with it — is [`crate::state`]'s.
+//!
+//! **Which families.** Every counter and histogram, except those that describe the process rather
+//! than what it counted ([`is_durable`]): `process_*`,
+//! `kafka_security_exporter_log_lines_dropped_total` (read from the process's own output queues)
+//! and `kafka_security_state_snapshot_failures_total` (a failing snapshot cannot save its own
+//! count). These start at 0 with each process and are always served live. Gauges (consumer lag,
+//! `source_up`, …) describe the present: never saved, served live.
+//!
+//! **Counters** are restored by adding the saved value to the (fresh) series. **Histograms**: a
+//! `prometheus` histogram cannot be set, so a restored series keeps its saved count, sum and
+//! buckets as a baseline that [`Metrics::gather`] adds to the live series. Buckets changed in the
+//! config between the two runs: each new bucket gets the saved count of the largest saved bound
+//! not above it (exact for bounds that were there before; count and sum stay exact).
+//!
+//! **Caps.** A capped family restores at most its cap: saved series beyond it (the cap was
+//! lowered) are added to their overflow series, and saved overflow series stay overflow series.
+//! Memory after a restore is bounded as before it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use prometheus::core::Collector;
+use prometheus::proto::{MetricFamily, MetricType};
+use prometheus::{HistogramVec, IntCounterVec};
+use serde::{Deserialize, Serialize};
+
+use super::catalogue as c;
+use super::{labels, CappedCounterVec, CappedHistogramVec, Metrics};
+
+/// One saved family: its name and every series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedFamily {
+    pub name: String,
+    pub series: Vec<SavedSeries>,
+}
+
+/// One saved series: its labels (without the registry-wide `cluster`), sorted by name, and value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavedSeries {
+    pub labels: Vec<(String, String)>,
+    pub value: SavedValue,
+}
+
+/// A counter's value, or a histogram's count, sum and cumulative buckets (upper bound, count).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum SavedValue {
+    Counter(u64),
+    Histogram {
+        count: u64,
+        sum: f64,
+        buckets: Vec<(f64, u64)>,
+    },
+}
+
+/// What [`Metrics::restore`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// Series restored.
+    pub series: usize,
+    /// Saved families this build does not have (renamed or gone), skipped.
+    pub unknown_families: Vec<String>,
+    /// Saved series whose label keys differ from the family's now (an opt-in label switched),
+    /// skipped.
+    pub mismatched: usize,
+}
+
+/// The restored histogram baselines and the last durable cut, held by [`Metrics`].
+#[derive(Default)]
+pub(super) struct Durable {
+    /// By family, then by label values (sorted by label name, without `cluster`).
+    baselines: Mutex<HashMap<String, HashMap<Vec<String>, Baseline>>>,
+    /// The last cut made durable, as gathered (every family).
+    served: Mutex<Option<Arc<Vec<MetricFamily>>>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Baseline {
+    count: u64,
+    sum: f64,
+    /// Cumulative counts by upper bound, ascending.
+    buckets: Vec<(f64, u64)>,
+}
+
+impl Baseline {
+    /// The saved cumulative count at `bound`: that of the largest saved bound not above it.
+    fn cumulative(&self, bound: f64) -> u64 {
+        self.buckets
+            .iter()
+            .take_while(|(b, _)| *b <= bound)
+            .last()
+            .map_or(0, |(_, c)| *c)
+    }
+
+    fn add(&mut self, count: u64, sum: f64, buckets: &[(f64, u64)]) {
+        if self.buckets.is_empty() {
+            self.buckets = buckets.to_vec();
+        } else {
+            // Two saved series folded into one overflow series: same family, same bounds.
+            for (mine, theirs) in self.buckets.iter_mut().zip(buckets) {
+                mine.1 += theirs.1;
+            }
+        }
+        self.count += count;
+        self.sum += sum;
+    }
+}
+
+/// True for the families a snapshot saves and `/metrics` serves from it (see the module docs).
+pub fn is_durable(family: &MetricFamily) -> bool {
+    let name = family.name();
+    matches!(
+        family.get_field_type(),
+        MetricType::COUNTER | MetricType::HISTOGRAM
+    ) && !name.starts_with("process_")
+        && name != c::EXPORTER_LOG_LINES_DROPPED.name
+        && name != c::STATE_SNAPSHOT_FAILURES.name
+}
+
+/// The durable families of a gather, as saved: labels without `cluster`, sorted by name.
+pub fn saved(families: &[MetricFamily]) -> Vec<SavedFamily> {
+    families
+        .iter()
+        .filter(|f| is_durable(f))
+        .map(|f| SavedFamily {
+            name: f.name().to_string(),
+            series: f
+                .get_metric()
+                .iter()
+                .map(|m| SavedSeries {
+                    labels: m
+                        .get_label()
+                        .iter()
+                        .filter(|l| l.name() != labels::CLUSTER.key)
+                        .map(|l| (l.name().to_string(), l.value().to_string()))
+                        .collect(),
+                    value: match f.get_field_type() {
+                        MetricType::HISTOGRAM => {
+                            let h = m.get_histogram();
+                            let sum = h.get_sample_sum();
+                            SavedValue::Histogram {
+                                count: h.get_sample_count(),
+                                // JSON has no NaN or infinity; no bucketed quantity observes one.
+                                sum: if sum.is_finite() { sum } else { 0.0 },
+                                buckets: h
+                                    .get_bucket()
+                                    .iter()
+                                    .map(|b| (b.upper_bound(), b.cumulative_count()))
+                                    .collect(),
+                            }
+                        }
+                        // Every durable counter is an integer counter.
+                        _ => SavedValue::Counter(m.get_counter().value() as u64),
+                    },
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// A registered family a saved one is restored into.
+enum Handle<'a> {
+    Counter(&'a IntCounterVec),
+    Capped(&'a CappedCounterVec),
+    Histogram(&'a HistogramVec),
+    CappedHistogram(&'a CappedHistogramVec),
+}
+
+impl Handle<'_> {
+    fn keys(&self) -> Vec<String> {
+        match self {
+            Handle::Counter(v) => v.desc()[0].variable_labels.clone(),
+            Handle::Histogram(v) => v.desc()[0].variable_labels.clone(),
+            Handle::Capped(v) => v.label_keys(),
+            Handle::CappedHistogram(v) => v.label_keys(),
+        }
+    }
+}
+
+impl Metrics {
+    /// The registered family named `name`, among those a snapshot saves.
+    fn durable_handle(&self, name: &str) -> Option<Handle<'_>> {
+        let (events, dropped) = self.output.counters();
+        let all: [(&str, Handle<'_>); 30] = [
+            (c::EVENTS.name, Handle::Capped(&self.events)),
+            (c::AUTHENTICATION.name, Handle::Capped(&self.authentication)),
+            (
+                c::AUTHENTICATION_FAILURES_BY_CLIENT.name,
+                Handle::Capped(&self.authentication_failures_by_client),
+            ),
+            (c::AUTHORIZATION.name, Handle::Capped(&self.authorization)),
+            (
+                c::AUTHORIZATION_DENIALS_BY_PRINCIPAL.name,
+                Handle::Capped(&self.denials_by_principal),
+            ),
+            (c::LOG_INJECTION.name, Handle::Capped(&self.log_injection)),
+            (c::EVENT_DELAY.name, Handle::Histogram(&self.delay)),
+            (c::PARSE_ERRORS.name, Handle::Counter(&self.parse_errors)),
+            (c::REDELIVERED.name, Handle::Counter(&self.redelivered)),
+            (
+                c::SERIES_OVERFLOW.name,
+                Handle::Counter(&self.series_overflow),
+            ),
+            (c::ACL_CHANGES.name, Handle::Capped(&self.acl_changes)),
+            (
+                c::CREDENTIAL_CHANGES.name,
+                Handle::Capped(&self.credential_changes),
+            ),
+            (c::CONFIG_CHANGES.name, Handle::Capped(&self.config_changes)),
+            (
+                c::CONNECTIONS_REJECTED.name,
+                Handle::Counter(&self.connections_rejected),
+            ),
+            (
+                c::REQUEST_DURATION.name,
+                Handle::CappedHistogram(&self.request_duration),
+            ),
+            (c::LOG_LINES.name, Handle::Counter(&self.log_lines)),
+            (
+                c::UNRECOGNIZED_LINES.name,
+                Handle::Counter(&self.unrecognized_lines),
+            ),
+            (
+                c::CHECKPOINT_FAILURES.name,
+                Handle::Counter(&self.checkpoint_failures),
+            ),
+            (c::PARTIAL_LINES.name, Handle::Counter(&self.partial_lines)),
+            (c::CLOCK_JUMPS.name, Handle::Counter(&self.clock_jumps)),
+            (
+                c::CONTROLLER_REPLAYS_SKIPPED.name,
+                Handle::Counter(&self.controller_replays_skipped),
+            ),
+            (
+                c::OTLP_EXPORT_FAILURES.name,
+                Handle::Counter(&self.otlp_export_failures),
+            ),
+            (c::OTLP_DROPPED.name, Handle::Counter(&self.otlp_dropped)),
+            (c::OUTPUT_EVENTS.name, Handle::Counter(events)),
+            (c::OUTPUT_DROPPED.name, Handle::Counter(dropped)),
+            (c::DETECTIONS.name, Handle::Capped(&self.detections)),
+            (
+                c::DETECTOR_OVERFLOW.name,
+                Handle::Counter(&self.detector_overflow),
+            ),
+            (
+                c::DETECTIONS_SUPPRESSED.name,
+                Handle::Counter(&self.detections_suppressed),
+            ),
+            (
+                c::DETECTOR_STATE_FAILURES.name,
+                Handle::Counter(&self.detector_state_failures),
+            ),
+            (
+                c::WEB_CONFIG_RELOAD_FAILURES.name,
+                Handle::Counter(&self.web_config_reload_failures),
+            ),
+        ];
+        all.into_iter().find_map(|(n, h)| (n == name).then_some(h))
+    }
+
+    /// Adds saved values to this (fresh) registry; see the module docs. Call once, before any
+    /// source applies anything.
+    pub fn restore(&self, families: &[SavedFamily]) -> Restored {
+        let mut restored = Restored::default();
+        for family in families {
+            let Some(handle) = self.durable_handle(&family.name) else {
+                restored.unknown_families.push(family.name.clone());
+                continue;
+            };
+            let keys = handle.keys();
+            for series in &family.series {
+                // Values in the family's key order; a series whose keys differ is skipped.
+                let values: Option<Vec<&str>> = (series.labels.len() == keys.len())
+                    .then(|| {
+                        keys.iter()
+                            .map(|k| {
+                                series
+                                    .labels
+                                    .iter()
+                                    .find(|(name, _)| name == k)
+                                    .map(|(_, v)| v.as_str())
+                            })
+                            .collect()
+                    })
+                    .flatten();
+                let Some(values) = values else {
+                    restored.mismatched += 1;
+                    continue;
+                };
+                if self.restore_series(&handle, &keys, &values, &family.name, &series.value) {
+                    restored.series += 1;
+                } else {
+                    restored.mismatched += 1;
+                }
+            }
+        }
+        restored
+    }
+
+    /// Restores one series; false when its value is not of its family's kind.
+    fn restore_series(
+        &self,
+        handle: &Handle<'_>,
+        keys: &[String],
+        values: &[&str],
+        family: &str,
+        value: &SavedValue,
+    ) -> bool {
+        match (handle, value) {
+            (Handle::Counter(v), SavedValue::Counter(n)) => {
+                v.with_label_values(values).inc_by(*n);
+            }
+            (Handle::Capped(v), SavedValue::Counter(n)) => v.restore_child(values).0.inc_by(*n),
+            (
+                Handle::Histogram(_) | Handle::CappedHistogram(_),
+                SavedValue::Histogram {
+                    count,
+                    sum,
+                    buckets,
+                },
+            ) => {
+                let target: Vec<String> = match handle {
+                    Handle::Histogram(v) => {
+                        v.with_label_values(values);
+                        values.iter().map(|v| v.to_string()).collect()
+                    }
+                    Handle::CappedHistogram(v) => v.restore_child(values).1,
+                    _ => unreachable!("matched above"),
+                };
+                let mut by_key: Vec<(&String, String)> = keys.iter().zip(target).collect();
+                by_key.sort();
+                let key = by_key.into_iter().map(|(_, v)| v).collect();
+                self.durable
+                    .baselines
+                    .lock()
+                    .entry(family.to_string())
+                    .or_default()
+                    .entry(key)
+                    .or_default()
+                    .add(*count, *sum, buckets);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Every family of the registry, restored histogram baselines added.
+    pub fn gather(&self) -> Vec<MetricFamily> {
+        let mut families = self.registry.gather();
+        let baselines = self.durable.baselines.lock();
+        if baselines.is_empty() {
+            return families;
+        }
+        for family in &mut families {
+            let Some(saved) = baselines.get(family.name()) else {
+                continue;
+            };
+            for m in family.mut_metric() {
+                let key: Vec<String> = m
+                    .get_label()
+                    .iter()
+                    .filter(|l| l.name() != labels::CLUSTER.key)
+                    .map(|l| l.value().to_string())
+                    .collect();
+                let Some(b) = saved.get(&key) else { continue };
+                let h = m.histogram.mut_or_insert_default();
+                h.sample_count = Some(h.get_sample_count() + b.count);
+                h.sample_sum = Some(h.get_sample_sum() + b.sum);
+                for bucket in &mut h.bucket {
+                    let base = b.cumulative(bucket.upper_bound());
+                    bucket.cumulative_count = Some(bucket.cumulative_count() + base);
+                }
+            }
+        }
+        families
+    }
+
+    /// Makes `cut` (a [`Metrics::gather`] now durable) what [`Metrics::gather_served`] shows of
+    /// the durable families from now on.
+    pub fn publish_durable(&self, cut: Arc<Vec<MetricFamily>>) {
+        *self.durable.served.lock() = Some(cut);
+    }
+
+    /// What `/metrics` and OTLP show: the live registry, whose durable families are replaced by
+    /// those of the last published cut once one was published (a series born since is not shown
+    /// until a cut holds it). Before any publication, the live registry.
+    pub fn gather_served(&self) -> Vec<MetricFamily> {
+        let served = self.durable.served.lock().clone();
+        let live = self.gather();
+        match served {
+            Some(cut) => merge(&cut, live),
+            None => live,
+        }
+    }
+
+    /// [`Metrics::gather_served`] in the Prometheus text format.
+    pub fn render_served(&self) -> Vec<u8> {
+        encode(&self.gather_served())
+    }
+
+    /// Creates the snapshot's failure counter at 0 (when a snapshot is kept).
+    pub fn init_state(&self) {
+        self.state_snapshot_failures
+            .with_label_values(&[] as &[&str]);
+    }
+
+    /// Counts a failed snapshot; emit [`super::internal::StateSnapshotFailed`].
+    pub(super) fn record_state_snapshot_failure(&self) {
+        self.state_snapshot_failures
+            .with_label_values(&[] as &[&str])
+            .inc();
+    }
+}
+
+/// `live`'s families, the durable ones taken from `cut` instead (absent from `cut`: left out).
+pub fn merge(cut: &[MetricFamily], live: Vec<MetricFamily>) -> Vec<MetricFamily> {
+    let by_name: HashMap<&str, &MetricFamily> = cut.iter().map(|f| (f.name(), f)).collect();
+    live.into_iter()
+        .filter_map(|f| {
+            if is_durable(&f) {
+                by_name.get(f.name()).map(|d| (*d).clone())
+            } else {
+                Some(f)
+            }
+        })
+        .collect()
+}
+
+/// Families in the Prometheus text format.
+pub fn encode(families: &[MetricFamily]) -> Vec<u8> {
+    use prometheus::Encoder;
+    let mut out = Vec::with_capacity(16 * 1024);
+    // Encoding into a Vec cannot fail on I/O; a metric family with inconsistent labels would
+    // be a programming error caught by the tests.
+    if let Err(error) = prometheus::TextEncoder::new().encode(families, &mut out) {
+        tracing::error!(%error, "Failed to render metrics.");
+    }
+    out
+}

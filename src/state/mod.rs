@@ -1,0 +1,347 @@
+//! Counting that survives a crash: the metric state and the source positions, snapshotted
+//! together into `state_dir`, restored at start.
+//!
+//! # The cut
+//! A snapshot is a consistent cut: every durable counter and histogram value
+//! ([`crate::metrics::durable`]) together with each source's position — for a Kafka source the
+//! next offset to apply of every partition it counted, for a file source the tailer's
+//! checkpoints — such that the values count exactly the records before the positions. Sources
+//! hold [`Cut::apply`] (a shared lock) while they apply a record and note its position (the Kafka
+//! source per record, the file source per poll); a snapshot holds it exclusively while it
+//! gathers the registry and asks every source for its position ([`Positions`]), then releases it
+//! and serializes and writes outside it. The apply path pays one uncontended lock per record
+//! (BENCHMARKS.md, "State snapshots").
+//!
+//! # Written atomically, loaded strictly
+//! [`file`]: a header with a version, the body's length and SHA-256; temp file, fsync, rename,
+//! fsync of the directory. A snapshot that exists but cannot be read stops the start with an
+//! error naming the file (like a corrupt checkpoint file): starting without it would count again
+//! or skip.
+//!
+//! # At start
+//! [`StateStore::open`] adds the saved values to the fresh registry; each source then takes its
+//! saved position ([`StateStore::restored_positions`]): the Kafka source seeks each partition it
+//! is assigned to the snapshot's offset instead of the committed one, the file source resumes at
+//! the snapshot's checkpoints instead of its own checkpoint file's. So counters continue where
+//! the last snapshot left them and every record after it is counted once, whatever happened to
+//! the process after the snapshot (kill -9, OOM kill, node loss).
+//!
+//! # Only durable values are served
+//! Prometheus reads a counter that goes down as a reset, and `increase()` then counts the
+//! re-read records a second time. So `/metrics` (and OTLP) never show a value that is not in a
+//! snapshot on disk. We snapshot *before serving*: a scrape takes a cut, writes it, and answers
+//! with exactly that cut ([`StateStore::scrape`]), so what it shows is as fresh as without
+//! snapshots. Scrapes arriving while a snapshot is being written wait for it and, when it was
+//! taken after they arrived, are answered from it too (one write for any number of concurrent
+//! scrapes). Serving the last periodic snapshot instead would cost no write per scrape but would
+//! show values up to `snapshot_interval_secs` old; a scrape every 15–60 s makes the extra write
+//! cheap (milliseconds, see BENCHMARKS.md) and keeps `/metrics` exact, which the alerts' short
+//! windows want. OTLP pushes the last snapshot written (at most one interval old). When a write
+//! fails (a full or read-only disk), scrapes are answered from the last snapshot written: the
+//! counters stand still, never go down; `kafka_security_state_snapshot_failures_total`, an ERROR
+//! at most once a minute and `/readyz` say so until a write works again.
+//!
+//! Gauges (consumer lag, `source_up`, …) describe the present and are never restored; the
+//! process counters of [`crate::metrics::durable`] start at 0 with each process.
+
+pub mod file;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock, RwLockReadGuard};
+use prometheus::proto::MetricFamily;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+pub use file::{Snapshot, StateError, FILE_NAME};
+
+use crate::health::Health;
+use crate::metrics::durable;
+use crate::metrics::internal::{InternalEvent, StateSnapshotFailed};
+use crate::metrics::Metrics;
+use crate::telemetry::RateLimit;
+
+/// Default [`StateConfig::snapshot_interval_secs`].
+pub const DEFAULT_SNAPSHOT_INTERVAL_SECS: u64 = 5;
+
+/// Test only: when set (milliseconds), every snapshot write pauses half-way through its
+/// temporary file, so a test can kill the process in the middle of a write.
+pub const TEST_PAUSE_ENV: &str = "KSE_TEST_STATE_WRITE_PAUSE_MS";
+
+/// The `state:` section: the snapshot kept in the top-level `state_dir`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    /// Snapshot every counter, histogram and source position into `state_dir`, restore them at
+    /// start and serve only what a snapshot holds (see "Counting across crashes" in the README).
+    /// Default true when `state_dir` is set; false keeps the at-least-once behaviour (a crash
+    /// re-reads from the last commit and counters start from 0).
+    #[serde(default = "yes")]
+    pub counters: bool,
+    /// Seconds between periodic snapshots (besides one per scrape and one at shutdown): how old
+    /// OTLP's pushed values may be, and how much a crash makes the next process re-read (never
+    /// count twice). Default 5; at least 1.
+    #[serde(default = "default_interval")]
+    pub snapshot_interval_secs: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_interval() -> u64 {
+    DEFAULT_SNAPSHOT_INTERVAL_SECS
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            counters: true,
+            snapshot_interval_secs: DEFAULT_SNAPSHOT_INTERVAL_SECS,
+        }
+    }
+}
+
+impl StateConfig {
+    /// Every problem with this section.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.snapshot_interval_secs == 0 {
+            problems.push("state.snapshot_interval_secs: must be at least 1".into());
+        }
+        problems
+    }
+}
+
+/// The exclusion between applying records and taking a snapshot (see the module docs).
+#[derive(Default)]
+pub struct Cut(RwLock<()>);
+
+impl Cut {
+    /// Held while a source applies records and notes their positions. Never hold it while
+    /// waiting for input, nor take it twice on one thread.
+    pub fn apply(&self) -> RwLockReadGuard<'_, ()> {
+        self.0.read()
+    }
+}
+
+/// A source's position, as a snapshot saves it.
+pub trait Positions: Send + Sync {
+    /// The position now. Called while the cut is held exclusively, so it matches the metrics:
+    /// every record before it applied, none after.
+    fn positions(&self) -> serde_json::Value;
+
+    /// `positions`, as [`Positions::positions`] returned them for a snapshot, are on disk now.
+    fn durable(&self, _positions: &serde_json::Value) {}
+}
+
+/// The last snapshot written.
+struct Written {
+    /// Its sequence number (0: the state restored at start, durable by definition).
+    seq: u64,
+}
+
+/// The snapshot of one running exporter. See the module docs.
+pub struct StateStore {
+    dir: PathBuf,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    cluster: Option<String>,
+    cut: Cut,
+    sources: Mutex<Vec<(String, Arc<dyn Positions>)>>,
+    /// Saved positions not yet taken by their source.
+    restored: Mutex<BTreeMap<String, serde_json::Value>>,
+    /// Held for a whole snapshot, so they are written one at a time and in order.
+    writer: Mutex<Written>,
+    /// The sequence number the next cut gets.
+    next_seq: AtomicU64,
+    interval: Duration,
+    pause: Option<Duration>,
+    error_log: RateLimit,
+}
+
+impl StateStore {
+    /// Adds `loaded`'s values to `metrics` (fresh: nothing applied yet) and keeps its positions
+    /// for the sources. What the registry holds now is durable (it was just read from disk, or
+    /// is empty), so it is what `/metrics` serves until the first snapshot. `cluster` (the
+    /// label every series carries) is saved in each snapshot, so a restart keeps it.
+    pub fn open(
+        dir: &Path,
+        config: &StateConfig,
+        cluster: Option<String>,
+        metrics: Arc<Metrics>,
+        health: Arc<Health>,
+        loaded: Option<Snapshot>,
+    ) -> Arc<StateStore> {
+        metrics.init_state();
+        let mut positions = BTreeMap::new();
+        if let Some(loaded) = loaded {
+            let restored = metrics.restore(&loaded.metrics);
+            let age = SystemTime::now()
+                .duration_since(UNIX_EPOCH + Duration::from_millis(loaded.written_unix_ms))
+                .unwrap_or_default();
+            tracing::info!(
+                file = %dir.join(FILE_NAME).display(),
+                series = restored.series,
+                sources = loaded.positions.len(),
+                age = %humantime::format_duration(Duration::from_secs(age.as_secs())),
+                "Restored counters and positions from the state snapshot."
+            );
+            if !restored.unknown_families.is_empty() || restored.mismatched > 0 {
+                tracing::warn!(families = ?restored.unknown_families, series = restored.mismatched, "Some saved series do not fit this build or config (a metric gone, an opt-in label switched); they start from 0.");
+            }
+            positions = loaded.positions;
+        }
+        metrics.publish_durable(Arc::new(metrics.gather()));
+        let pause = std::env::var(TEST_PAUSE_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis);
+        Arc::new(StateStore {
+            dir: dir.to_path_buf(),
+            cluster,
+            metrics,
+            health,
+            cut: Cut::default(),
+            sources: Mutex::new(Vec::new()),
+            restored: Mutex::new(positions),
+            writer: Mutex::new(Written { seq: 0 }),
+            next_seq: AtomicU64::new(1),
+            interval: Duration::from_secs(config.snapshot_interval_secs.max(1)),
+            pause,
+            error_log: RateLimit::new(Duration::from_secs(60)),
+        })
+    }
+
+    /// The snapshot file, for messages.
+    pub fn file(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// The exclusion sources hold while applying.
+    pub fn cut(&self) -> &Cut {
+        &self.cut
+    }
+
+    /// The position `source` had in the snapshot restored at start, handed out once.
+    pub fn restored_positions(&self, source: &str) -> Option<serde_json::Value> {
+        self.restored.lock().remove(source)
+    }
+
+    /// Registers a source's positions: every snapshot from now on saves them.
+    pub fn register(&self, source: &str, positions: Arc<dyn Positions>) {
+        self.sources.lock().push((source.to_string(), positions));
+    }
+
+    /// Takes a cut and writes it. Blocking (disk I/O and the cut): call it off the async
+    /// workers. On success, the cut is what `/metrics` and OTLP serve from now on.
+    pub fn snapshot(&self) -> Result<Arc<Vec<MetricFamily>>, StateError> {
+        let mut written = self.writer.lock();
+        self.snapshot_locked(&mut written)
+    }
+
+    /// The exposition for one scrape: a cut taken after the scrape arrived and written before it
+    /// is answered, shared with the scrapes waiting with it; when writing fails, the last
+    /// snapshot written (its durable families, the rest live). Blocking.
+    pub fn scrape(&self) -> Vec<u8> {
+        let wanted = self.next_seq.load(Ordering::SeqCst);
+        let mut written = self.writer.lock();
+        if written.seq >= wanted {
+            // A snapshot taken after this scrape arrived was written while it waited.
+            return self.metrics.render_served();
+        }
+        match self.snapshot_locked(&mut written) {
+            Ok(cut) => durable::encode(&cut),
+            Err(_) => self.metrics.render_served(),
+        }
+    }
+
+    fn snapshot_locked(&self, written: &mut Written) -> Result<Arc<Vec<MetricFamily>>, StateError> {
+        let (seq, families, positions) = {
+            let _exclusive = self.cut.0.write();
+            let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
+            let families = self.metrics.gather();
+            let sources = self.sources.lock();
+            let positions: Vec<(String, serde_json::Value)> = sources
+                .iter()
+                .map(|(name, p)| (name.clone(), p.positions()))
+                .collect();
+            (seq, families, positions)
+        };
+        let mut saved: BTreeMap<String, serde_json::Value> = self.restored.lock().clone();
+        saved.extend(positions.iter().cloned());
+        let snapshot = Snapshot {
+            written_unix_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            cluster: self.cluster.clone(),
+            metrics: durable::saved(&families),
+            positions: saved,
+        };
+        let bytes = file::encode(&snapshot);
+        match file::write_atomic(&self.dir, &bytes, self.pause) {
+            Ok(()) => {
+                let cut = Arc::new(families);
+                self.metrics.publish_durable(cut.clone());
+                written.seq = seq;
+                let sources = self.sources.lock();
+                for (name, p) in sources.iter() {
+                    if let Some((_, value)) = positions.iter().find(|(n, _)| n == name) {
+                        p.durable(value);
+                    }
+                }
+                drop(sources);
+                self.health.set_state_error(None);
+                Ok(cut)
+            }
+            Err(error) => {
+                let failed = StateSnapshotFailed { error: &error };
+                if let Some(suppressed) = self.error_log.check() {
+                    failed.log(suppressed);
+                }
+                failed.emit(&self.metrics);
+                self.health
+                    .set_state_error(Some(format!("state snapshot: {error}")));
+                Err(error)
+            }
+        }
+    }
+
+    /// Snapshots every `snapshot_interval_secs` until `stop` (the shutdown takes the last one
+    /// itself, after the sources stopped).
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut every = tokio::time::interval(self.interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = every.tick() => {
+                    let store = self.clone();
+                    // A failure is counted, logged and shown in /readyz by the snapshot itself.
+                    let _ = tokio::task::spawn_blocking(move || store.snapshot()).await;
+                }
+            }
+        }
+    }
+
+    /// The last snapshot, at shutdown once the sources stopped. Whether it was written.
+    pub async fn save_final(self: &Arc<Self>) -> bool {
+        let store = self.clone();
+        let saved = tokio::task::spawn_blocking(move || store.snapshot().is_ok()).await;
+        let saved = saved.unwrap_or(false);
+        if saved {
+            tracing::info!(file = %self.dir.join(FILE_NAME).display(), "State snapshot saved.");
+        } else {
+            tracing::error!(file = %self.dir.join(FILE_NAME).display(), "The last state snapshot could not be written: the next start resumes from the last one written and re-reads what came after it.");
+        }
+        saved
+    }
+}
+
+#[cfg(test)]
+mod tests;
