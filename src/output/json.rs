@@ -158,32 +158,37 @@ fn specials(x: u64) -> u64 {
 /// into a string (`raw_data`) has a quote every few bytes, and appending the short runs between
 /// them to the `Vec` one by one is what made escaping slow.
 pub(super) fn escape(out: &mut Vec<u8>, s: &str) {
-    const STAGE: usize = 256;
+    const STAGE: usize = 512;
     let bytes = s.as_bytes();
-    if bytes.len() <= 8 && !bytes.iter().any(|&b| needs_escape(b)) {
+    // Most values (names, addresses, operations) have nothing to escape: one copy.
+    if bytes.len() <= 64 && !bytes.iter().any(|&b| needs_escape(b)) {
         out.extend_from_slice(bytes);
         return;
     }
     let mut stage = [0u8; STAGE];
     let mut n = 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        // Room for 8 bytes escaped as \u00XX.
-        if n > STAGE - 8 * 6 {
+    let mut i = 0;
+    // Eight bytes at a time: copied as they are, then, when one of them must be escaped, the
+    // copy is cut before it, its escape written, and the next eight read from the byte after.
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        // Room for 8 bytes, or for 7 and an escape of 6.
+        if n > STAGE - 16 {
             out.extend_from_slice(&stage[..n]);
             n = 0;
         }
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        if specials(word) == 0 {
-            stage[n..n + 8].copy_from_slice(chunk);
+        stage[n..n + 8].copy_from_slice(chunk);
+        let flags = specials(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+        if flags == 0 {
             n += 8;
-        } else {
-            for &b in chunk {
-                n += stage_byte(&mut stage[n..], b);
-            }
+            i += 8;
+            continue;
         }
+        let at = (flags.trailing_zeros() / 8) as usize;
+        n += at;
+        n += stage_byte(&mut stage[n..], chunk[at]);
+        i += at + 1;
     }
-    for &b in chunks.remainder() {
+    for &b in &bytes[i..] {
         if n > STAGE - 6 {
             out.extend_from_slice(&stage[..n]);
             n = 0;
@@ -195,22 +200,39 @@ pub(super) fn escape(out: &mut Vec<u8>, s: &str) {
 
 #[inline]
 fn needs_escape(b: u8) -> bool {
-    b < 0x20 || b == b'"' || b == b'\\'
+    ESCAPES[usize::from(b)] != 0
 }
+
+/// For each byte, what follows the backslash of its escape: the letter of a short escape, `u`
+/// for `\u00XX`, 0 when it is written as it is.
+static ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t
+};
 
 /// Writes `b`, escaped if it must be, at the start of `to` (at least 6 bytes); returns how many
 /// bytes it wrote.
-#[inline]
+#[inline(always)]
 fn stage_byte(to: &mut [u8], b: u8) -> usize {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let short = match b {
-        b'"' | b'\\' => b,
-        b'\n' => b'n',
-        b'\r' => b'r',
-        b'\t' => b't',
-        0x08 => b'b',
-        0x0c => b'f',
-        0x00..=0x1f => {
+    match ESCAPES[usize::from(b)] {
+        0 => {
+            to[0] = b;
+            1
+        }
+        b'u' => {
             to[..6].copy_from_slice(&[
                 b'\\',
                 b'u',
@@ -219,16 +241,13 @@ fn stage_byte(to: &mut [u8], b: u8) -> usize {
                 HEX[usize::from(b >> 4)],
                 HEX[usize::from(b & 0xf)],
             ]);
-            return 6;
+            6
         }
-        _ => {
-            to[0] = b;
-            return 1;
+        short => {
+            to[..2].copy_from_slice(&[b'\\', short]);
+            2
         }
-    };
-    to[0] = b'\\';
-    to[1] = short;
-    2
+    }
 }
 
 #[cfg(test)]

@@ -25,9 +25,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{
-    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
 };
 
 pub use config::{KafkaOutputConfig, OutputConfig, Schema};
@@ -37,6 +38,7 @@ use crate::event::SecurityEvent;
 use crate::metrics::internal::InternalEvent;
 use crate::metrics::output::{OutputDelivered, OutputDrop, OutputDropped};
 use crate::metrics::Metrics;
+use crate::telemetry::{KeyedRateLimit, RateLimit};
 
 /// The product name in every record (OCSF `metadata.product`, ECS `observer.product`).
 pub const PRODUCT: &str = "kafka-security-exporter";
@@ -108,13 +110,68 @@ pub fn detection_uid(d: &Detection) -> String {
     format!("{}:{}:{at}", d.detector.as_str(), d.subject)
 }
 
-/// Counts what librdkafka reports delivered or lost.
+/// Counts what librdkafka reports delivered or lost, and logs its trouble rate-limited.
 struct Delivery {
     metrics: Arc<Metrics>,
     topic: String,
+    /// Client errors (a broker down is reported by every one of its threads, again and again).
+    error_limit: RateLimit,
+    /// librdkafka's own warnings and errors, per facility and broker thread.
+    log_limit: KeyedRateLimit,
 }
 
-impl ClientContext for Delivery {}
+impl Delivery {
+    fn new(metrics: Arc<Metrics>, topic: String) -> Delivery {
+        Delivery {
+            metrics,
+            topic,
+            error_limit: RateLimit::new(Duration::from_secs(10)),
+            log_limit: KeyedRateLimit::new(Duration::from_secs(60), 256),
+        }
+    }
+}
+
+impl ClientContext for Delivery {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        let topic = self.topic.as_str();
+        let limited = || {
+            // `[thrd:broker-1:9092/1]: …`: the same trouble with the same broker.
+            let thread = message.split_once("]:").map_or("", |(t, _)| t);
+            self.log_limit.check(&format!("{fac} {thread}"))
+        };
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                if let Some(suppressed) = limited() {
+                    tracing::error!(output = topic, fac, suppressed, "librdkafka: {message}");
+                }
+            }
+            RDKafkaLogLevel::Warning => {
+                if let Some(suppressed) = limited() {
+                    tracing::warn!(output = topic, fac, suppressed, "librdkafka: {message}");
+                }
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(output = topic, fac, "librdkafka: {message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(output = topic, fac, "librdkafka: {message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let Some(suppressed) = self.error_limit.check() {
+            tracing::warn!(
+                output = %self.topic,
+                %error,
+                %reason,
+                suppressed,
+                "The output topic's producer: Kafka client error; events wait in its queue (dropped and counted when it is full)."
+            );
+        }
+    }
+}
 
 impl ProducerContext for Delivery {
     type DeliveryOpaque = ();
@@ -147,11 +204,71 @@ fn drop_reason(error: &KafkaError) -> OutputDrop {
 thread_local! {
     /// The JSON of the event being produced, reused by every event of the thread.
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(4096));
+    /// Events this thread published, for [`POLL_EVERY`].
+    static PUBLISHED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
+/// Serves the delivery reports that are ready: each poll takes one event of librdkafka's queue,
+/// a batch of reports (one per produce request and partition).
+fn serve(producer: &BaseProducer<Delivery>) {
+    for _ in 0..8 {
+        producer.poll(Duration::ZERO);
+    }
+}
+
+/// The thread that serves delivery reports while no event is published.
+struct Poller {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Poller {
+    fn start(producer: Arc<BaseProducer<Delivery>>) -> std::io::Result<Poller> {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::Builder::new()
+            .name("output-deliveries".into())
+            .spawn({
+                let stop = stop.clone();
+                move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::park_timeout(POLL_TICK);
+                        serve(&producer);
+                    }
+                }
+            })?;
+        Ok(Poller {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Publishes between two polls of the delivery reports on a publishing thread.
+const POLL_EVERY: u32 = 64;
+/// How often the [`Poller`] serves what the publishing threads left (when they are idle).
+const POLL_TICK: Duration = Duration::from_millis(50);
+
 /// The output topic's producer.
+///
+/// Delivery reports are served by the threads that publish (every [`POLL_EVERY`] events) and,
+/// for when they are idle, by a thread of its own every [`POLL_TICK`]. That thread sleeps
+/// instead of waiting on librdkafka's queue: waiting there (as rdkafka's `ThreadedProducer`
+/// does) woke it for every report, thousands of times a second, and its freeing the messages
+/// the consuming thread had allocated made the two contend for the allocator's lock.
 pub struct EventTopic {
-    producer: ThreadedProducer<Delivery>,
+    producer: Arc<BaseProducer<Delivery>>,
+    /// Stopped (and joined) when the topic is dropped.
+    _poller: Poller,
     topic: String,
     schema: Schema,
     detections: bool,
@@ -165,11 +282,8 @@ impl EventTopic {
     /// Creates the producer (it connects in the background) and the output's series at 0.
     pub fn start(config: &KafkaOutputConfig, metrics: Arc<Metrics>) -> Result<EventTopic, String> {
         let cc = config.client_config()?;
-        let producer = cc
-            .create_with_context(Delivery {
-                metrics: metrics.clone(),
-                topic: config.topic.clone(),
-            })
+        let producer: BaseProducer<Delivery> = cc
+            .create_with_context(Delivery::new(metrics.clone(), config.topic.clone()))
             .map_err(|e| format!("cannot create the output producer: {e}"))?;
         metrics.init_output();
         tracing::info!(
@@ -179,7 +293,10 @@ impl EventTopic {
             queue_max_events = config.queue_max_events,
             "Producing normalized events to the output topic."
         );
+        let producer = Arc::new(producer);
         Ok(EventTopic {
+            _poller: Poller::start(producer.clone())
+                .map_err(|e| format!("cannot start the output producer's poller: {e}"))?,
             producer,
             topic: config.topic.clone(),
             schema: config.schema,
@@ -226,6 +343,10 @@ impl EventTopic {
     }
 
     fn send(&self, key: Option<&str>, at: SystemTime, payload: &[u8]) {
+        PUBLISHED.set(PUBLISHED.get().wrapping_add(1));
+        if PUBLISHED.get() % POLL_EVERY == 0 {
+            self.serve_deliveries();
+        }
         let mut record = BaseRecord::to(&self.topic).payload(payload);
         if let Some(key) = key {
             record = record.key(key.as_bytes());
@@ -240,13 +361,18 @@ impl EventTopic {
                     if self.wait_when_full
                         && error.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) =>
                 {
-                    // The producer's own thread polls: acknowledgements make room.
-                    std::thread::sleep(Duration::from_millis(5));
+                    // Acknowledgements make room.
+                    self.producer.poll(Duration::from_millis(5));
                     record = again;
                 }
                 Err((error, _)) => return self.dropped(drop_reason(&error), &error),
             }
         }
+    }
+
+    /// Counts the delivery reports that are ready (a few batches of them), without waiting.
+    fn serve_deliveries(&self) {
+        serve(&self.producer);
     }
 
     fn dropped(&self, reason: OutputDrop, error: &dyn std::fmt::Display) {
