@@ -315,6 +315,37 @@ pub fn init(level: LogLevel, format: LogFormat) {
     };
 }
 
+/// Logs a line of librdkafka's own log as the client's context gets it, with `$field = $value`
+/// naming the client: warnings and errors at most once per `$limit` period per facility and
+/// broker thread (a broker that is down is reported by each of its threads, again and again),
+/// the rest as they come.
+macro_rules! librdkafka_log {
+    ($field:ident = $value:expr, $limit:expr, $level:expr, $fac:expr, $message:expr) => {{
+        use rdkafka::config::RDKafkaLogLevel as L;
+        let (field, fac, message): (&str, &str, &str) = ($value, $fac, $message);
+        let limited = || {
+            // `[thrd:broker-1:9092/1]: …`: the same trouble with the same broker.
+            let thread = message.split_once("]:").map_or("", |(t, _)| t);
+            $limit.check(&format!("{fac} {thread}"))
+        };
+        match $level {
+            L::Emerg | L::Alert | L::Critical | L::Error => {
+                if let Some(suppressed) = limited() {
+                    tracing::error!($field = field, fac, suppressed, "librdkafka: {message}");
+                }
+            }
+            L::Warning => {
+                if let Some(suppressed) = limited() {
+                    tracing::warn!($field = field, fac, suppressed, "librdkafka: {message}");
+                }
+            }
+            L::Notice | L::Info => tracing::info!($field = field, fac, "librdkafka: {message}"),
+            L::Debug => tracing::debug!($field = field, fac, "librdkafka: {message}"),
+        }
+    }};
+}
+pub(crate) use librdkafka_log;
+
 /// [`RateLimit`] per key (e.g. a librdkafka log facility and broker): one message per key per
 /// `period`. At most `max_keys` keys are remembered; when more come, the oldest are forgotten
 /// (their next message gets through).

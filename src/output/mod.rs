@@ -133,31 +133,13 @@ impl Delivery {
 
 impl ClientContext for Delivery {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        let topic = self.topic.as_str();
-        let limited = || {
-            // `[thrd:broker-1:9092/1]: …`: the same trouble with the same broker.
-            let thread = message.split_once("]:").map_or("", |(t, _)| t);
-            self.log_limit.check(&format!("{fac} {thread}"))
-        };
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => {
-                if let Some(suppressed) = limited() {
-                    tracing::error!(output = topic, fac, suppressed, "librdkafka: {message}");
-                }
-            }
-            RDKafkaLogLevel::Warning => {
-                if let Some(suppressed) = limited() {
-                    tracing::warn!(output = topic, fac, suppressed, "librdkafka: {message}");
-                }
-            }
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(output = topic, fac, "librdkafka: {message}")
-            }
-            RDKafkaLogLevel::Debug => tracing::debug!(output = topic, fac, "librdkafka: {message}"),
-        }
+        crate::telemetry::librdkafka_log!(
+            output = &self.topic,
+            self.log_limit,
+            level,
+            fac,
+            message
+        );
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

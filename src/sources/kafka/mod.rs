@@ -348,31 +348,13 @@ impl SourceContext {
 
 impl ClientContext for SourceContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        let source = self.source.as_str();
-        let limited = || {
-            // `[thrd:broker-1:9092/1]: …`: the same trouble with the same broker.
-            let thread = message.split_once("]:").map_or("", |(t, _)| t);
-            self.log_limit.check(&format!("{fac} {thread}"))
-        };
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => {
-                if let Some(suppressed) = limited() {
-                    tracing::error!(source, fac, suppressed, "librdkafka: {message}");
-                }
-            }
-            RDKafkaLogLevel::Warning => {
-                if let Some(suppressed) = limited() {
-                    tracing::warn!(source, fac, suppressed, "librdkafka: {message}");
-                }
-            }
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(source, fac, "librdkafka: {message}")
-            }
-            RDKafkaLogLevel::Debug => tracing::debug!(source, fac, "librdkafka: {message}"),
-        }
+        crate::telemetry::librdkafka_log!(
+            source = &self.source,
+            self.log_limit,
+            level,
+            fac,
+            message
+        );
     }
 
     fn stats(&self, stats: Statistics) {
