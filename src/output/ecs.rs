@@ -79,13 +79,16 @@ fn head(o: &mut Obj<'_>, at: SystemTime) {
 
 /// `(event.category, event.type)` of an event.
 fn classify(event: &SecurityEvent<'_>) -> (&'static [&'static str], &'static [&'static str]) {
-    let change: &'static [&'static str] = match event
-        .action
-        .or_else(|| ChangeAction::from_words(&event.event_type))
-    {
-        Some(ChangeAction::Create) => &["creation"],
-        Some(ChangeAction::Delete) => &["deletion"],
-        _ => &["change"],
+    // Only changes have an action; the words of the event type are read only for them.
+    let change = || -> &'static [&'static str] {
+        match event
+            .action
+            .or_else(|| ChangeAction::from_words(&event.event_type))
+        {
+            Some(ChangeAction::Create) => &["creation"],
+            Some(ChangeAction::Delete) => &["deletion"],
+            _ => &["change"],
+        }
     };
     match event.category {
         Category::Authentication => (&["authentication"], &["start"]),
@@ -94,17 +97,17 @@ fn classify(event: &SecurityEvent<'_>) -> (&'static [&'static str], &'static [&'
             Outcome::Denied | Outcome::Failure => (&["iam"], &["access", "denied"]),
             Outcome::Unknown => (&["iam"], &["access"]),
         },
-        Category::AclChange => (&["iam", "configuration"], change),
+        Category::AclChange => (&["iam", "configuration"], change()),
         Category::CredentialChange => (
             &["iam"],
-            match change {
+            match change() {
                 ["creation"] => &["user", "creation"],
                 ["deletion"] => &["user", "deletion"],
                 _ => &["user", "change"],
             },
         ),
         Category::ConfigChange => (&["configuration"], &["change"]),
-        Category::ResourceChange => (&["configuration"], change),
+        Category::ResourceChange => (&["configuration"], change()),
         Category::Connection if event.rejection.is_some() => {
             (&["network"], &["connection", "denied"])
         }

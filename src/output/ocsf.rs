@@ -107,9 +107,12 @@ pub fn class_of(category: Category) -> Class {
 /// `(activity_id, activity_name)` of an event in its class.
 fn activity(event: &SecurityEvent<'_>) -> (u32, &'static str) {
     const OTHER: (u32, &str) = (99, "Other");
-    let action = event
-        .action
-        .or_else(|| ChangeAction::from_words(&event.event_type));
+    // Only changes have an action; the words of the event type are read only for them.
+    let action = || {
+        event
+            .action
+            .or_else(|| ChangeAction::from_words(&event.event_type))
+    };
     match event.category {
         Category::Authentication => (1, "Logon"),
         Category::Authorization => match event.operation.as_deref() {
@@ -120,19 +123,19 @@ fn activity(event: &SecurityEvent<'_>) -> (u32, &'static str) {
             _ => OTHER,
         },
         Category::ConfigChange => (3, "Update"),
-        Category::ResourceChange => match action {
+        Category::ResourceChange => match action() {
             Some(ChangeAction::Create) => (1, "Create"),
             Some(ChangeAction::Update) => (3, "Update"),
             Some(ChangeAction::Delete) => (4, "Delete"),
             _ => OTHER,
         },
-        Category::CredentialChange => match action {
+        Category::CredentialChange => match action() {
             Some(ChangeAction::Create) => (1, "Create"),
             Some(ChangeAction::Update) => (3, "Password Change"),
             Some(ChangeAction::Delete) => (6, "Delete"),
             _ => OTHER,
         },
-        Category::AclChange => match action {
+        Category::AclChange => match action() {
             Some(ChangeAction::Create) => (1, "Assign Privileges"),
             Some(ChangeAction::Delete) => (2, "Revoke Privileges"),
             _ => OTHER,
