@@ -703,14 +703,15 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     }
     let metrics =
         Arc::new(Metrics::new(&options.metrics).map_err(|e| ReplayError::Config(e.to_string()))?);
-    let output = match &options.output {
-        Some(k) => Some(Arc::new(
+    let output = options
+        .output
+        .as_ref()
+        .map(|k| {
             EventTopic::start(k, metrics.clone())
-                .map_err(ReplayError::Topic)?
-                .waiting_when_full(),
-        )),
-        None => None,
-    };
+                .map(|topic| Arc::new(topic.waiting_when_full()))
+                .map_err(ReplayError::Topic)
+        })
+        .transpose()?;
     let pipeline = replay_pipeline(options, metrics.clone(), output.clone())?;
     // The readers parse archived records once to learn their event time before the merge
     // orders them; the pipeline parses them again when they are applied.
@@ -775,26 +776,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     }
     progress.finish();
     for r in &readers {
-        stats.bytes += r.bytes();
-        stats.by_format.entry(r.format).or_default().items += r.items;
-        stats.rejected += r.unwrap_failures.as_ref().map_or(0, |f| f.get());
-        match &r.reader {
-            Reader::Log(log) => {
-                stats.entries += r.items;
-                let framing = Framing::from(log.framer());
-                report_layout(&r.path, framing, options, &metrics, &mut stats);
-            }
-            Reader::Chunked(log) => {
-                stats.entries += r.items;
-                stats.chunks += log.chunks();
-                stats.chunks_reframed += log.reframed;
-                report_layout(&r.path, log.framing(), options, &metrics, &mut stats);
-            }
-            Reader::Events(e) => {
-                stats.records += r.items;
-                stats.rejected += e.unreadable;
-            }
-        }
+        add_reader_stats(r, options, &metrics, &mut stats);
     }
     LinesUnrecognized {
         source: REPLAY_SOURCE,
@@ -803,15 +785,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
     .emit(&metrics);
     // After the detectors' summary: every detection has been handed to the output by then.
     let (detections, detections_dropped) = pipeline.detections().unwrap_or_default();
-    let output = output.map(|topic| {
-        topic.close(options.output_flush);
-        let (produced, dropped) = metrics.output_totals();
-        OutputTotals {
-            topic: topic.topic().to_string(),
-            produced,
-            dropped: dropped.into_iter().filter(|(_, n)| *n > 0).collect(),
-        }
-    });
+    let output = output.map(|topic| close_output(&topic, options.output_flush, &metrics));
     Ok(Replayed {
         metrics,
         stats,
@@ -819,6 +793,46 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         detections_dropped,
         output,
     })
+}
+
+/// Adds what reader `r` read to `stats`, and reports the layout its log was read in.
+fn add_reader_stats(
+    r: &FileReader,
+    options: &ReplayOptions,
+    metrics: &Metrics,
+    stats: &mut ReplayStats,
+) {
+    stats.bytes += r.bytes();
+    stats.by_format.entry(r.format).or_default().items += r.items;
+    stats.rejected += r.unwrap_failures.as_ref().map_or(0, |f| f.get());
+    match &r.reader {
+        Reader::Log(log) => {
+            stats.entries += r.items;
+            let framing = Framing::from(log.framer());
+            report_layout(&r.path, framing, options, metrics, stats);
+        }
+        Reader::Chunked(log) => {
+            stats.entries += r.items;
+            stats.chunks += log.chunks();
+            stats.chunks_reframed += log.reframed;
+            report_layout(&r.path, log.framing(), options, metrics, stats);
+        }
+        Reader::Events(e) => {
+            stats.records += r.items;
+            stats.rejected += e.unreadable;
+        }
+    }
+}
+
+/// Flushes the output topic within `flush` and says what it produced and dropped.
+fn close_output(topic: &EventTopic, flush: Duration, metrics: &Metrics) -> OutputTotals {
+    topic.close(flush);
+    let (produced, dropped) = metrics.output_totals();
+    OutputTotals {
+        topic: topic.topic().to_string(),
+        produced,
+        dropped: dropped.into_iter().filter(|(_, n)| *n > 0).collect(),
+    }
 }
 
 /// The `source` label of what a replay counts.
