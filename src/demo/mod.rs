@@ -169,7 +169,8 @@ fn tempfile_dir() -> Result<PathBuf, DemoError> {
 }
 
 /// The config the demo runs with: one source reading the demo topics from the mock cluster, one
-/// tailing the demo's broker log directory, and the output topic on the same cluster.
+/// tailing the demo's broker log directory (whose `state` directory also holds the exporter's
+/// state snapshot), and the output topic on the same cluster.
 pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
     let mut properties = BTreeMap::new();
     properties.insert(
@@ -218,6 +219,9 @@ pub fn demo_config(bootstrap: &str, broker_logs: Option<&Path>) -> Config {
             grace_period_secs: 3,
         },
         detectors: demo_detectors(),
+        // The counters and positions snapshot (and the detectors' memory) beside the file
+        // source's checkpoints, so the demo shows counting across restarts and its alert.
+        state_dir: broker_logs.map(|dir| dir.join("state")),
         output: crate::output::OutputConfig {
             kafka: Some(crate::output::KafkaOutputConfig {
                 topic: OUTPUT_TOPIC.into(),
