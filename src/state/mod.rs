@@ -53,14 +53,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
-use prometheus::proto::MetricFamily;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 pub use file::{Snapshot, StateError, FILE_NAME};
 
 use crate::health::Health;
-use crate::metrics::durable;
+use crate::metrics::durable::MetricCut;
 use crate::metrics::internal::{InternalEvent, StateSnapshotFailed};
 use crate::metrics::Metrics;
 use crate::telemetry::RateLimit;
@@ -196,7 +195,7 @@ impl StateStore {
             }
             positions = loaded.positions;
         }
-        metrics.publish_durable(Arc::new(metrics.gather()));
+        metrics.publish_durable(Arc::new(metrics.cut()));
         let pause = std::env::var(TEST_PAUSE_ENV)
             .ok()
             .and_then(|v| v.parse().ok())
@@ -239,7 +238,7 @@ impl StateStore {
 
     /// Takes a cut and writes it. Blocking (disk I/O and the cut): call it off the async
     /// workers. On success, the cut is what `/metrics` and OTLP serve from now on.
-    pub fn snapshot(&self) -> Result<Arc<Vec<MetricFamily>>, StateError> {
+    pub fn snapshot(&self) -> Result<Arc<MetricCut>, StateError> {
         let mut written = self.writer.lock();
         self.snapshot_locked(&mut written)
     }
@@ -255,22 +254,22 @@ impl StateStore {
             return self.metrics.render_served();
         }
         match self.snapshot_locked(&mut written) {
-            Ok(cut) => durable::encode(&cut),
+            Ok(cut) => cut.render(),
             Err(_) => self.metrics.render_served(),
         }
     }
 
-    fn snapshot_locked(&self, written: &mut Written) -> Result<Arc<Vec<MetricFamily>>, StateError> {
-        let (seq, families, positions) = {
+    fn snapshot_locked(&self, written: &mut Written) -> Result<Arc<MetricCut>, StateError> {
+        let (seq, cut, positions) = {
             let _exclusive = self.cut.0.write();
             let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
-            let families = self.metrics.gather();
+            let cut = self.metrics.cut();
             let sources = self.sources.lock();
             let positions: Vec<(String, serde_json::Value)> = sources
                 .iter()
                 .map(|(name, p)| (name.clone(), p.positions()))
                 .collect();
-            (seq, families, positions)
+            (seq, cut, positions)
         };
         let mut saved: BTreeMap<String, serde_json::Value> = self.restored.lock().clone();
         saved.extend(positions.iter().cloned());
@@ -279,13 +278,13 @@ impl StateStore {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
             cluster: self.cluster.clone(),
-            metrics: durable::saved(&families),
+            metrics: cut.saved(),
             positions: saved,
         };
         let bytes = file::encode(&snapshot);
         match file::write_atomic(&self.dir, &bytes, self.pause) {
             Ok(()) => {
-                let cut = Arc::new(families);
+                let cut = Arc::new(cut);
                 self.metrics.publish_durable(cut.clone());
                 written.seq = seq;
                 let sources = self.sources.lock();
