@@ -397,6 +397,23 @@ impl Metrics {
         }
     }
 
+    /// The capped families, which keep and render their series themselves.
+    fn capped(&self) -> [&Capped; 11] {
+        [
+            &self.events,
+            &self.authentication,
+            &self.authentication_failures_by_client,
+            &self.authorization,
+            &self.denials_by_principal,
+            &self.log_injection,
+            &self.acl_changes,
+            &self.credential_changes,
+            &self.config_changes,
+            &self.request_duration,
+            &self.detections,
+        ]
+    }
+
     /// Every value now, cheaply: the small families gathered, the capped ones' values copied
     /// ([`super::capped::Capped::capture`]). What a state snapshot takes while the sources
     /// wait, and what a render formats.

@@ -721,22 +721,6 @@ impl Metrics {
         self.cut().render()
     }
 
-    /// The capped families, which keep and render their series themselves.
-    fn capped(&self) -> [&capped::Capped; 11] {
-        [
-            &self.events,
-            &self.authentication,
-            &self.authentication_failures_by_client,
-            &self.authorization,
-            &self.denials_by_principal,
-            &self.log_injection,
-            &self.acl_changes,
-            &self.credential_changes,
-            &self.config_changes,
-            &self.request_duration,
-            &self.detections,
-        ]
-    }
 }
 
 /// `kafka_security_exporter_log_lines_dropped_total`: the process's output drops
