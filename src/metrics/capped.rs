@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::durable::{SavedSeries, SavedValue};
+use super::durable::SavedValue;
 use super::internal::SeriesOverflowed;
 use crate::telemetry::RateLimit;
 
@@ -38,6 +38,8 @@ use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, MetricFamily, MetricType};
 use prometheus::{IntCounter, Registry};
+use serde::ser::{SerializeSeq, Serializer};
+use serde::Serialize;
 
 /// The label value that replaces input-derived labels once a metric is full.
 pub const OVERFLOW: &str = "__overflow__";
@@ -198,6 +200,13 @@ impl LabelCopy {
 pub struct Captured {
     series: usize,
     values: Vec<u64>,
+}
+
+impl Captured {
+    /// How many series were captured.
+    pub fn series(&self) -> usize {
+        self.series
+    }
 }
 
 /// A capped counter or histogram family. A cheap handle: clones share the series. See the
@@ -779,40 +788,40 @@ impl Capped {
         family
     }
 
-    /// The captured series as a state snapshot saves them: labels sorted by key.
-    pub fn saved(&self, captured: &Captured) -> Vec<SavedSeries> {
-        let mut series = Vec::with_capacity(captured.series);
-        self.each(captured, |values, slots| {
-            let labels = self
-                .0
-                .by_key
-                .iter()
-                .map(|i| (self.0.keys[*i].to_string(), values[*i].to_string()))
-                .collect();
-            let value = match &self.0.kind {
-                Kind::Counter => SavedValue::Counter(slots[0]),
-                Kind::Histogram { bounds, .. } => {
-                    let mut cumulative = 0;
-                    let buckets = bounds
-                        .iter()
-                        .zip(slots)
-                        .map(|(bound, n)| {
-                            cumulative += n;
-                            (*bound, cumulative)
-                        })
-                        .collect();
-                    let sum = f64::from_bits(slots[bounds.len() + 1]);
-                    SavedValue::Histogram {
-                        count: cumulative + slots[bounds.len()],
-                        // JSON has no NaN or infinity; no bucketed quantity observes one.
-                        sum: if sum.is_finite() { sum } else { 0.0 },
-                        buckets,
-                    }
+    /// The captured series as a state snapshot saves them (a [`super::durable::SavedFamily`]:
+    /// labels sorted by key), serialized straight from the copies.
+    pub fn saved<'a>(&'a self, captured: &'a Captured) -> impl Serialize + 'a {
+        SavedFamilyRef {
+            name: &self.0.name,
+            series: SeriesRef {
+                capped: self,
+                captured,
+            },
+        }
+    }
+
+    fn saved_value(&self, slots: &[u64]) -> SavedValue {
+        match &self.0.kind {
+            Kind::Counter => SavedValue::Counter(slots[0]),
+            Kind::Histogram { bounds, .. } => {
+                let mut cumulative = 0;
+                let buckets = bounds
+                    .iter()
+                    .zip(slots)
+                    .map(|(bound, n)| {
+                        cumulative += n;
+                        (*bound, cumulative)
+                    })
+                    .collect();
+                let sum = f64::from_bits(slots[bounds.len() + 1]);
+                SavedValue::Histogram {
+                    count: cumulative + slots[bounds.len()],
+                    // JSON has no NaN or infinity; no bucketed quantity observes one.
+                    sum: if sum.is_finite() { sum } else { 0.0 },
+                    buckets,
                 }
-            };
-            series.push(SavedSeries { labels, value });
-        });
-        series
+            }
+        }
     }
 
     /// The value of the series for `values` exactly (a counter's count, a histogram's sample
@@ -830,6 +839,71 @@ impl Capped {
                 .map(|s| s.load(Ordering::Relaxed))
                 .sum(),
         })
+    }
+}
+
+/// A [`super::durable::SavedFamily`] as it serializes, borrowing.
+#[derive(Serialize)]
+struct SavedFamilyRef<'a> {
+    name: &'a str,
+    series: SeriesRef<'a>,
+}
+
+/// The saved series of a captured family, serialized one by one.
+struct SeriesRef<'a> {
+    capped: &'a Capped,
+    captured: &'a Captured,
+}
+
+impl Serialize for SeriesRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.captured.series))?;
+        let mut failed = None;
+        let inner = &self.capped.0;
+        self.capped.each(self.captured, |values, slots| {
+            if failed.is_some() {
+                return;
+            }
+            let series = SavedSeriesRef {
+                labels: LabelsRef {
+                    keys: &inner.keys,
+                    by_key: &inner.by_key,
+                    values,
+                },
+                value: self.capped.saved_value(slots),
+            };
+            if let Err(error) = seq.serialize_element(&series) {
+                failed = Some(error);
+            }
+        });
+        match failed {
+            Some(error) => Err(error),
+            None => seq.end(),
+        }
+    }
+}
+
+/// A [`SavedSeries`] as it serializes, borrowing.
+#[derive(Serialize)]
+struct SavedSeriesRef<'a> {
+    labels: LabelsRef<'a>,
+    value: SavedValue,
+}
+
+/// `(key, value)` pairs sorted by key.
+struct LabelsRef<'a> {
+    keys: &'a [Box<str>],
+    by_key: &'a [usize],
+    values: &'a [&'a str],
+}
+
+impl Serialize for LabelsRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.by_key
+                .iter()
+                .map(|i| (&*self.keys[*i], self.values[*i])),
+        )
     }
 }
 
@@ -1097,6 +1171,29 @@ mod tests {
         );
         // Creation order, not sorted: `z` first.
         assert!(direct.find("zone=\"z\"").unwrap() < direct.find("zone=\"a\"").unwrap());
+    }
+
+    #[test]
+    fn the_saved_series_read_back_as_a_saved_family() {
+        use crate::metrics::durable::{SavedFamily, SavedSeries};
+        let (_registry, vec, _overflow) = family(10);
+        vec.inc_by(&["h\"1", "r"], 3);
+        let json = serde_json::to_string(&vec.saved(&vec.capture())).unwrap();
+        let back: SavedFamily = serde_json::from_str(&json).unwrap();
+        let labels = vec![
+            ("client_host".to_string(), "h\"1".to_string()),
+            ("reason".to_string(), "r".to_string()),
+        ];
+        assert_eq!(
+            back,
+            SavedFamily {
+                name: "test_total".into(),
+                series: vec![SavedSeries {
+                    labels,
+                    value: SavedValue::Counter(3),
+                }],
+            }
+        );
     }
 
     #[test]

@@ -483,19 +483,10 @@ pub struct MetricCut {
 }
 
 impl MetricCut {
-    /// The durable families, as a state snapshot saves them.
-    pub fn saved(&self) -> Vec<SavedFamily> {
-        let mut families = saved(&self.rest);
-        families.extend(
-            self.capped
-                .iter()
-                .map(|(c, values)| SavedFamily {
-                    name: c.name().to_string(),
-                    series: c.saved(values),
-                })
-                .filter(|f| !f.series.is_empty()),
-        );
-        families
+    /// The durable families, as a state snapshot saves them (a list of [`SavedFamily`]),
+    /// serialized straight from the cut: the capped families' series without an owned copy.
+    pub fn saved(&self) -> impl Serialize + '_ {
+        SavedCut(self)
     }
 
     /// Every family of the cut, in the Prometheus text format.
@@ -549,6 +540,24 @@ impl MetricCut {
             c.render(values, self.extra(), &mut out);
         }
         out
+    }
+}
+
+/// A cut's durable families as they serialize.
+struct SavedCut<'a>(&'a MetricCut);
+
+impl Serialize for SavedCut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let rest = saved(&self.0.rest);
+        let mut seq = serializer.serialize_seq(None)?;
+        for family in &rest {
+            seq.serialize_element(family)?;
+        }
+        for (c, values) in self.0.capped.iter().filter(|(_, v)| v.series() > 0) {
+            seq.serialize_element(&c.saved(values))?;
+        }
+        seq.end()
     }
 }
 

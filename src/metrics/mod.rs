@@ -720,7 +720,6 @@ impl Metrics {
     pub fn render(&self) -> Vec<u8> {
         self.cut().render()
     }
-
 }
 
 /// `kafka_security_exporter_log_lines_dropped_total`: the process's output drops

@@ -273,15 +273,14 @@ impl StateStore {
         };
         let mut saved: BTreeMap<String, serde_json::Value> = self.restored.lock().clone();
         saved.extend(positions.iter().cloned());
-        let snapshot = Snapshot {
+        let bytes = file::encode_ref(&file::SnapshotRef {
             written_unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
-            cluster: self.cluster.clone(),
+            cluster: &self.cluster,
             metrics: cut.saved(),
-            positions: saved,
-        };
-        let bytes = file::encode(&snapshot);
+            positions: &saved,
+        });
         match file::write_atomic(&self.dir, &bytes, self.pause) {
             Ok(()) => {
                 let cut = Arc::new(cut);
