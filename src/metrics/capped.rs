@@ -105,11 +105,6 @@ struct Interner {
 }
 
 impl Interner {
-    fn get(&self, id: u32) -> &str {
-        let s = &self.spans[id as usize];
-        &self.arena[s.start as usize..(s.start + s.len) as usize]
-    }
-
     fn intern(&mut self, hasher: &ahash::RandomState, value: &str) -> u32 {
         let hash = hasher.hash_one(value);
         let Interner {
@@ -163,12 +158,19 @@ impl Table {
     }
 
     fn find(&self, hash: u64, values: &[&str]) -> Option<u32> {
+        let arena = self.strings.arena.as_bytes();
         self.index
             .find(hash, |id| {
                 self.key(*id, values.len())
                     .iter()
                     .zip(values)
-                    .all(|(v, value)| self.strings.get(*v) == *value)
+                    .all(|(v, value)| {
+                        // Bytes, not `str` slicing: no character boundary checks on the hot path.
+                        let s = &self.strings.spans[*v as usize];
+                        s.len as usize == value.len()
+                            && arena.get(s.start as usize..(s.start + s.len) as usize)
+                                == Some(value.as_bytes())
+                    })
             })
             .copied()
     }
