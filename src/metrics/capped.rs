@@ -17,7 +17,7 @@
 //! which also takes it shared); creating a series takes it exclusively, for the insertion only.
 //!
 //! # Rendering
-//! A render or a state snapshot first copies the values ([`Capped::capture`]: [`CHUNK`] series
+//! A render or a state snapshot first copies the values ([`Capped::capture`]: `CHUNK` series
 //! per hold of the lock; under a snapshot's cut this is all the sources wait for), then copies
 //! the labels of those series the same way (they are only ever appended, so this can happen
 //! later) and writes the exposition text from the copies, holding no lock
@@ -179,7 +179,7 @@ impl Table {
     }
 }
 
-/// The label values of a family's first series, copied ([`Capped::copy_labels`]).
+/// The label values of a family's first series, copied (`Capped::copy_labels`).
 struct LabelCopy {
     arena: String,
     /// By value id: its span of `arena`.
@@ -392,7 +392,7 @@ impl Capped {
     }
 
     /// Adds a saved counter value ([`super::durable`]) to the series its label set is restored
-    /// into (see [`Capped::restore_target`]).
+    /// into (the saved series itself, or its overflow series past the cap).
     pub fn restore_counter(&self, values: &[&str], n: u64) {
         let (table, id) = self.restore_target(values);
         table.slots(id, 1)[0].fetch_add(n, Ordering::Relaxed);
@@ -568,7 +568,7 @@ impl Capped {
         id
     }
 
-    /// Copies every series' values, [`CHUNK`] series per hold of the lock.
+    /// Copies every series' values, `CHUNK` series per hold of the lock.
     pub fn capture(&self) -> Captured {
         let width = self.0.kind.width();
         let series = self.0.table.read().len();
@@ -588,7 +588,7 @@ impl Capped {
         Captured { series, values }
     }
 
-    /// Copies the label values of the first `series` series, in pieces of [`CHUNK`] series or
+    /// Copies the label values of the first `series` series, in pieces of `CHUNK` series or
     /// [`ARENA_PIECE`] bytes per hold of the lock: series, their label ids and the interned
     /// strings are only ever appended, so a prefix copied in pieces is the prefix at any moment.
     /// Formatting then needs no lock, so a render that is preempted holds no one up.

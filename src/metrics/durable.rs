@@ -12,8 +12,9 @@
 //! `source_up`, …) describe the present: never saved, served live.
 //!
 //! **Counters** are restored by adding the saved value to the (fresh) series. **Histograms**: a
-//! `prometheus` histogram cannot be set, so a restored series keeps its saved count, sum and
-//! buckets as a baseline that [`Metrics::gather`] adds to the live series. Buckets changed in the
+//! capped histogram adds the saved buckets and sum to its own series; a `prometheus` histogram
+//! cannot be set, so a restored series keeps its saved count, sum and buckets as a baseline that
+//! [`Metrics::gather`] adds to the live series. Buckets changed in the
 //! config between the two runs: each new bucket gets the saved count of the largest saved bound
 //! not above it (exact for bounds that were there before; count and sum stay exact).
 //!

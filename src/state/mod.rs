@@ -8,7 +8,8 @@
 //! checkpoints — such that the values count exactly the records before the positions. Sources
 //! hold [`Cut::apply`] (a shared lock) while they apply a record and note its position (the Kafka
 //! source per record, the file source per poll); a snapshot holds it exclusively while it
-//! gathers the registry and asks every source for its position ([`Positions`]), then releases it
+//! takes [`Metrics::cut`] (the small families gathered, the capped ones' values copied: 0.05 ms
+//! with 100 000 series) and asks every source for its position ([`Positions`]), then releases it
 //! and serializes and writes outside it. The apply path pays one uncontended lock per record
 //! (BENCHMARKS.md, "State snapshots").
 //!

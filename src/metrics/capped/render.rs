@@ -1,7 +1,7 @@
 //! How a capped family's captured series are written out: the Prometheus text format (as the
 //! `prometheus` text encoder writes it), a `prometheus` family for `gather()`, and the state
 //! snapshot's saved series, each from the copies [`Capped::capture`] and
-//! [`Capped::copy_labels`] make, holding no lock.
+//! `Capped::copy_labels` make, holding no lock.
 
 use prometheus::proto::{self, MetricFamily, MetricType};
 use serde::ser::{SerializeSeq, Serializer};
@@ -156,7 +156,7 @@ impl Capped {
         family
     }
 
-    /// The captured series as a state snapshot saves them (a [`super::durable::SavedFamily`]:
+    /// The captured series as a state snapshot saves them (a [`crate::metrics::durable::SavedFamily`]:
     /// labels sorted by key), serialized straight from the copies.
     pub fn saved<'a>(&'a self, captured: &'a Captured) -> impl Serialize + 'a {
         SavedFamilyRef {
@@ -193,7 +193,7 @@ impl Capped {
     }
 }
 
-/// A [`super::durable::SavedFamily`] as it serializes, borrowing.
+/// A [`crate::metrics::durable::SavedFamily`] as it serializes, borrowing.
 #[derive(Serialize)]
 struct SavedFamilyRef<'a> {
     name: &'a str,
