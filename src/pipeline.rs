@@ -1119,8 +1119,10 @@ mod tests {
     }
 
     /// Every series of `metric` in `p`'s exposition, as (labels, value).
+    /// The series of `metric` as exposed, sorted by their labels (the exposition lists a
+    /// capped family's series in the order they were created).
     fn series(p: &Pipeline, metric: &str) -> Vec<(String, f64)> {
-        text(p)
+        let mut series: Vec<(String, f64)> = text(p)
             .lines()
             .filter_map(|line| {
                 let rest = line.strip_prefix(metric)?;
@@ -1128,7 +1130,9 @@ mod tests {
                 (labels.is_empty() || labels.starts_with('{'))
                     .then(|| (labels.to_string(), value.parse().unwrap()))
             })
-            .collect()
+            .collect();
+        series.sort_by(|a, b| a.0.cmp(&b.0));
+        series
     }
 
     const AUTHZ: &str = "kafka_security_authorization_total";

@@ -12,8 +12,9 @@
 //! `source_up`, …) describe the present: never saved, served live.
 //!
 //! **Counters** are restored by adding the saved value to the (fresh) series. **Histograms**: a
-//! `prometheus` histogram cannot be set, so a restored series keeps its saved count, sum and
-//! buckets as a baseline that [`Metrics::gather`] adds to the live series. Buckets changed in the
+//! capped histogram adds the saved buckets and sum to its own series; a `prometheus` histogram
+//! cannot be set, so a restored series keeps its saved count, sum and buckets as a baseline that
+//! [`Metrics::gather`] adds to the live series. Buckets changed in the
 //! config between the two runs: each new bucket gets the saved count of the largest saved bound
 //! not above it (exact for bounds that were there before; count and sum stay exact).
 //!
@@ -30,6 +31,7 @@ use prometheus::proto::{MetricFamily, MetricType};
 use prometheus::{HistogramVec, IntCounterVec};
 use serde::{Deserialize, Serialize};
 
+use super::capped::{Capped, Captured};
 use super::catalogue as c;
 use super::{labels, CappedCounterVec, CappedHistogramVec, Metrics};
 
@@ -78,8 +80,8 @@ pub struct Restored {
 pub(super) struct Durable {
     /// By family, then by label values (sorted by label name, without `cluster`).
     baselines: Mutex<HashMap<String, HashMap<Vec<String>, Baseline>>>,
-    /// The last cut made durable, as gathered (every family).
-    served: Mutex<Option<Arc<Vec<MetricFamily>>>>,
+    /// The last cut made durable.
+    served: Mutex<Option<Arc<MetricCut>>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -318,26 +320,28 @@ impl Metrics {
             (Handle::Counter(v), SavedValue::Counter(n)) => {
                 v.with_label_values(values).inc_by(*n);
             }
-            (Handle::Capped(v), SavedValue::Counter(n)) => v.restore_child(values).0.inc_by(*n),
+            (Handle::Capped(v), SavedValue::Counter(n)) => v.restore_counter(values, *n),
             (
-                Handle::Histogram(_) | Handle::CappedHistogram(_),
+                Handle::CappedHistogram(v),
+                SavedValue::Histogram {
+                    count,
+                    sum,
+                    buckets,
+                },
+            ) => v.restore_histogram(values, *count, *sum, buckets),
+            (
+                Handle::Histogram(v),
                 SavedValue::Histogram {
                     count,
                     sum,
                     buckets,
                 },
             ) => {
-                let target: Vec<String> = match handle {
-                    Handle::Histogram(v) => {
-                        v.with_label_values(values);
-                        values.iter().map(|v| v.to_string()).collect()
-                    }
-                    Handle::CappedHistogram(v) => v.restore_child(values).1,
-                    _ => unreachable!("matched above"),
-                };
-                let mut by_key: Vec<(&String, String)> = keys.iter().zip(target).collect();
+                v.with_label_values(values);
+                let mut by_key: Vec<(&String, &str)> =
+                    keys.iter().zip(values.iter().copied()).collect();
                 by_key.sort();
-                let key = by_key.into_iter().map(|(_, v)| v).collect();
+                let key = by_key.into_iter().map(|(_, v)| v.to_string()).collect();
                 self.durable
                     .baselines
                     .lock()
@@ -355,11 +359,23 @@ impl Metrics {
     /// Every family of the registry, restored histogram baselines added.
     pub fn gather(&self) -> Vec<MetricFamily> {
         let mut families = self.registry.gather();
+        self.add_baselines(&mut families);
+        families
+    }
+
+    /// Every family but the capped ones, restored histogram baselines added.
+    fn gather_rest(&self) -> Vec<MetricFamily> {
+        let mut families = self.rest.gather();
+        self.add_baselines(&mut families);
+        families
+    }
+
+    fn add_baselines(&self, families: &mut [MetricFamily]) {
         let baselines = self.durable.baselines.lock();
         if baselines.is_empty() {
-            return families;
+            return;
         }
-        for family in &mut families {
+        for family in families {
             let Some(saved) = baselines.get(family.name()) else {
                 continue;
             };
@@ -380,30 +396,66 @@ impl Metrics {
                 }
             }
         }
-        families
     }
 
-    /// Makes `cut` (a [`Metrics::gather`] now durable) what [`Metrics::gather_served`] shows of
-    /// the durable families from now on.
-    pub fn publish_durable(&self, cut: Arc<Vec<MetricFamily>>) {
-        *self.durable.served.lock() = Some(cut);
+    /// The capped families, which keep and render their series themselves.
+    fn capped(&self) -> [&Capped; 11] {
+        [
+            &self.events,
+            &self.authentication,
+            &self.authentication_failures_by_client,
+            &self.authorization,
+            &self.denials_by_principal,
+            &self.log_injection,
+            &self.acl_changes,
+            &self.credential_changes,
+            &self.config_changes,
+            &self.request_duration,
+            &self.detections,
+        ]
     }
 
-    /// What `/metrics` and OTLP show: the live registry, whose durable families are replaced by
-    /// those of the last published cut once one was published (a series born since is not shown
-    /// until a cut holds it). Before any publication, the live registry.
-    pub fn gather_served(&self) -> Vec<MetricFamily> {
-        let served = self.durable.served.lock().clone();
-        let live = self.gather();
-        match served {
-            Some(cut) => merge(&cut, live),
-            None => live,
+    /// Every value now, cheaply: the small families gathered, the capped ones' values copied
+    /// ([`super::capped::Capped::capture`]). What a state snapshot takes while the sources
+    /// wait, and what a render formats.
+    pub fn cut(&self) -> MetricCut {
+        let mut capped: Vec<(Capped, Captured)> = self
+            .capped()
+            .into_iter()
+            .map(|c| (c.clone(), c.capture()))
+            .collect();
+        capped.sort_by(|a, b| a.0.name().cmp(b.0.name()));
+        MetricCut {
+            rest: self.gather_rest(),
+            capped,
+            cluster: self.cluster.clone(),
         }
     }
 
-    /// [`Metrics::gather_served`] in the Prometheus text format.
+    /// Makes `cut` (a [`Metrics::cut`] now durable) what [`Metrics::gather_served`] and
+    /// [`Metrics::render_served`] show of the durable families from now on.
+    pub fn publish_durable(&self, cut: Arc<MetricCut>) {
+        *self.durable.served.lock() = Some(cut);
+    }
+
+    /// What OTLP shows: the live registry, whose durable families are replaced by those of the
+    /// last published cut once one was published (a series born since is not shown until a cut
+    /// holds it). Before any publication, the live registry.
+    pub fn gather_served(&self) -> Vec<MetricFamily> {
+        let served = self.durable.served.lock().clone();
+        match served {
+            Some(cut) => cut.families_with(merge(&cut.rest, self.gather_rest())),
+            None => self.gather(),
+        }
+    }
+
+    /// What `/metrics` shows: [`Metrics::gather_served`], in the Prometheus text format.
     pub fn render_served(&self) -> Vec<u8> {
-        encode(&self.gather_served())
+        let served = self.durable.served.lock().clone();
+        match served {
+            Some(cut) => cut.render_with(&merge(&cut.rest, self.gather_rest())),
+            None => self.render(),
+        }
     }
 
     /// Creates the snapshot's failure counter at 0 (when a snapshot is kept).
@@ -417,6 +469,96 @@ impl Metrics {
         self.state_snapshot_failures
             .with_label_values(&[] as &[&str])
             .inc();
+    }
+}
+
+/// Every value at one moment ([`Metrics::cut`]): the families of the small registry as gathered,
+/// and the capped families' values as copied.
+pub struct MetricCut {
+    /// Every family but the capped ones, sorted by name.
+    rest: Vec<MetricFamily>,
+    /// The capped families and their values, sorted by name.
+    capped: Vec<(Capped, Captured)>,
+    /// The registry-wide `cluster` label's value.
+    cluster: Option<String>,
+}
+
+impl MetricCut {
+    /// The durable families, as a state snapshot saves them (a list of [`SavedFamily`]),
+    /// serialized straight from the cut: the capped families' series without an owned copy.
+    pub fn saved(&self) -> impl Serialize + '_ {
+        SavedCut(self)
+    }
+
+    /// Every family of the cut, in the Prometheus text format.
+    pub fn render(&self) -> Vec<u8> {
+        self.render_with(&self.rest)
+    }
+
+    /// Every family of the cut as `prometheus` families (slow with many series: for OTLP and
+    /// tests).
+    pub fn families(&self) -> Vec<MetricFamily> {
+        self.families_with(self.rest.clone())
+    }
+
+    fn extra(&self) -> Option<(&str, &str)> {
+        self.cluster
+            .as_deref()
+            .map(|cluster| (labels::CLUSTER.key, cluster))
+    }
+
+    /// `rest` (families sorted by name, none of them capped) and the cut's capped families.
+    fn families_with(&self, rest: Vec<MetricFamily>) -> Vec<MetricFamily> {
+        let mut families = rest;
+        families.extend(
+            self.capped
+                .iter()
+                .map(|(c, values)| c.family(values, self.extra()))
+                .filter(|f| !f.get_metric().is_empty()),
+        );
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        families
+    }
+
+    /// `rest` (families sorted by name, none of them capped) and the cut's capped families in
+    /// the text format, in name order as the registry orders them.
+    fn render_with(&self, rest: &[MetricFamily]) -> Vec<u8> {
+        use prometheus::Encoder;
+        let mut out = Vec::with_capacity(64 * 1024);
+        let mut capped = self.capped.iter().peekable();
+        let encoder = prometheus::TextEncoder::new();
+        for family in rest {
+            while let Some((c, values)) = capped.next_if(|(c, _)| c.name() < family.name()) {
+                c.render(values, self.extra(), &mut out);
+            }
+            // Encoding into a Vec cannot fail on I/O; a metric family with inconsistent
+            // labels would be a programming error caught by the tests.
+            if let Err(error) = encoder.encode(std::slice::from_ref(family), &mut out) {
+                tracing::error!(%error, "Failed to render metrics.");
+            }
+        }
+        for (c, values) in capped {
+            c.render(values, self.extra(), &mut out);
+        }
+        out
+    }
+}
+
+/// A cut's durable families as they serialize.
+struct SavedCut<'a>(&'a MetricCut);
+
+impl Serialize for SavedCut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let rest = saved(&self.0.rest);
+        let mut seq = serializer.serialize_seq(None)?;
+        for family in &rest {
+            seq.serialize_element(family)?;
+        }
+        for (c, values) in self.0.capped.iter().filter(|(_, v)| v.series() > 0) {
+            seq.serialize_element(&c.saved(values))?;
+        }
+        seq.end()
     }
 }
 

@@ -254,7 +254,12 @@ impl MetricsConfig {
 
 /// Every metric the exporter emits, registered in one registry.
 pub struct Metrics {
+    /// Every family, the capped ones as collectors: what `gather()` shows.
     registry: Registry,
+    /// Every family but the capped ones, which render themselves (see [`capped`]).
+    rest: Registry,
+    /// The registry-wide `cluster` label's value, which the capped families render themselves.
+    cluster: Option<String>,
     events: CappedCounterVec,
     authentication: CappedCounterVec,
     authentication_failures_by_client: CappedCounterVec,
@@ -305,22 +310,27 @@ impl Metrics {
     /// Builds the metric set in a fresh registry. `config` must have passed `problems()`.
     pub fn new(config: &MetricsConfig) -> prometheus::Result<Metrics> {
         use catalogue as c;
-        let registry = match &config.cluster {
+        let new_registry = || match &config.cluster {
             Some(cluster) => Registry::new_custom(
                 None,
                 Some([(labels::CLUSTER.key.to_string(), cluster.clone())].into()),
-            )?,
-            None => Registry::new(),
+            ),
+            None => Ok(Registry::new()),
         };
+        let (registry, rest) = (new_registry()?, new_registry()?);
         #[cfg(target_os = "linux")]
-        registry.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        ))?;
-        let r = Registrar::new(&registry, config)?;
+        for r in [&registry, &rest] {
+            r.register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))?;
+        }
+        let r = Registrar::new(&registry, &rest, config)?;
         r.gauge(&c::BUILD_INFO)?
             .with_label_values(&[VERSION, REVISION])
             .set(1);
-        registry.register(Box::new(LogDrops::new()?))?;
+        let log_drops = LogDrops::new()?;
+        registry.register(Box::new(log_drops.clone()))?;
+        rest.register(Box::new(log_drops))?;
         Ok(Metrics {
             events: r.capped_counter(&c::EVENTS)?,
             authentication: r.capped_counter(&c::AUTHENTICATION)?,
@@ -369,6 +379,8 @@ impl Metrics {
             web_config_last_reload_successful: r.gauge(&c::WEB_CONFIG_LAST_RELOAD_SUCCESSFUL)?,
             limits: internal::Limits::new(),
             registry,
+            rest,
+            cluster: config.cluster.clone(),
         })
     }
 
@@ -706,17 +718,18 @@ impl Metrics {
 
     /// Renders the registry (live, restored baselines added) in the Prometheus text format.
     pub fn render(&self) -> Vec<u8> {
-        durable::encode(&self.gather())
+        self.cut().render()
     }
 }
 
 /// `kafka_security_exporter_log_lines_dropped_total`: the process's output drops
 /// ([`telemetry::dropped_lines`]), read when the registry is gathered. The count belongs to the
 /// process (its stderr and stdout), like the `process_*` metrics, so every registry shows it.
+#[derive(Clone)]
 struct LogDrops {
     counter: IntCounterVec,
     /// Held while the counter catches up, so two gathers at once do not both add the delta.
-    sync: parking_lot::Mutex<()>,
+    sync: std::sync::Arc<parking_lot::Mutex<()>>,
 }
 
 impl LogDrops {
@@ -729,7 +742,7 @@ impl LogDrops {
         }
         Ok(LogDrops {
             counter,
-            sync: parking_lot::Mutex::new(()),
+            sync: std::sync::Arc::new(parking_lot::Mutex::new(())),
         })
     }
 }
@@ -752,26 +765,33 @@ impl prometheus::core::Collector for LogDrops {
     }
 }
 
-/// Registers catalogue entries in one registry, with `config`'s caps and buckets. Capped
-/// families share the `kafka_security_series_overflow_total` family.
+/// Registers catalogue entries with `config`'s caps and buckets: every family in `registry`,
+/// all but the capped ones in `rest` too. Capped families share the
+/// `kafka_security_series_overflow_total` family.
 struct Registrar<'a> {
     registry: &'a Registry,
+    rest: &'a Registry,
     config: &'a MetricsConfig,
     overflow: IntCounterVec,
 }
 
 impl<'a> Registrar<'a> {
-    fn new(registry: &'a Registry, config: &'a MetricsConfig) -> prometheus::Result<Self> {
-        let overflow = IntCounterVec::new(
+    fn new(
+        registry: &'a Registry,
+        rest: &'a Registry,
+        config: &'a MetricsConfig,
+    ) -> prometheus::Result<Self> {
+        let mut r = Registrar {
+            registry,
+            rest,
+            config,
+            overflow: IntCounterVec::new(opts(&catalogue::SERIES_OVERFLOW), &[])?,
+        };
+        r.overflow = r.registered(IntCounterVec::new(
             opts(&catalogue::SERIES_OVERFLOW),
             &keys(&catalogue::SERIES_OVERFLOW, config),
-        )?;
-        registry.register(Box::new(overflow.clone()))?;
-        Ok(Registrar {
-            registry,
-            config,
-            overflow,
-        })
+        ))?;
+        Ok(r)
     }
 
     fn counter(&self, m: &'static Metric) -> prometheus::Result<IntCounterVec> {
@@ -809,9 +829,14 @@ impl<'a> Registrar<'a> {
     fn capped_histogram(&self, m: &'static Metric) -> prometheus::Result<CappedHistogramVec> {
         debug_assert!(m.kind == Kind::Histogram && m.capped(), "{}", m.name);
         let labels = m.labels_for(self.config);
+        let buckets = m
+            .buckets
+            .map_or(&prometheus::DEFAULT_BUCKETS[..], |b| (b.read)(self.config));
         CappedHistogramVec::new_histogram(
             self.registry,
-            self.histogram_opts(m),
+            m.name,
+            m.help,
+            buckets,
             &labels.iter().map(|l| l.key).collect::<Vec<_>>(),
             &from_input(&labels),
             self.config.limits(m.name),
@@ -827,13 +852,14 @@ impl<'a> Registrar<'a> {
         }
     }
 
-    /// Registers a created collector, returning a handle.
+    /// Registers a created collector in both registries, returning a handle.
     fn registered<C: prometheus::core::Collector + Clone + 'static>(
         &self,
         collector: prometheus::Result<C>,
     ) -> prometheus::Result<C> {
         let collector = collector?;
         self.registry.register(Box::new(collector.clone()))?;
+        self.rest.register(Box::new(collector.clone()))?;
         Ok(collector)
     }
 }

@@ -70,8 +70,28 @@ fn sha256_hex(bytes: &[u8]) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A [`Snapshot`] as it serializes, borrowing: `metrics` serializes as a list of
+/// [`SavedFamily`] (the state store streams it from a cut of the registry).
+#[derive(Serialize)]
+pub struct SnapshotRef<'a, M: Serialize> {
+    pub written_unix_ms: u64,
+    pub cluster: &'a Option<String>,
+    pub metrics: M,
+    pub positions: &'a BTreeMap<String, serde_json::Value>,
+}
+
 /// The file's bytes.
 pub fn encode(snapshot: &Snapshot) -> Vec<u8> {
+    encode_ref(&SnapshotRef {
+        written_unix_ms: snapshot.written_unix_ms,
+        cluster: &snapshot.cluster,
+        metrics: &snapshot.metrics,
+        positions: &snapshot.positions,
+    })
+}
+
+/// The file's bytes, from a borrowed snapshot.
+pub fn encode_ref<M: Serialize>(snapshot: &SnapshotRef<'_, M>) -> Vec<u8> {
     // Plain structs of strings and numbers (sums are finite, see `durable::saved`) and JSON
     // values serialize into a Vec without failing.
     let body = serde_json::to_vec(snapshot).expect("snapshot serializes");

@@ -8,7 +8,8 @@
 //! checkpoints — such that the values count exactly the records before the positions. Sources
 //! hold [`Cut::apply`] (a shared lock) while they apply a record and note its position (the Kafka
 //! source per record, the file source per poll); a snapshot holds it exclusively while it
-//! gathers the registry and asks every source for its position ([`Positions`]), then releases it
+//! takes [`Metrics::cut`] (the small families gathered, the capped ones' values copied: 0.05 ms
+//! with 100 000 series) and asks every source for its position ([`Positions`]), then releases it
 //! and serializes and writes outside it. The apply path pays one uncontended lock per record
 //! (BENCHMARKS.md, "State snapshots").
 //!
@@ -53,14 +54,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
-use prometheus::proto::MetricFamily;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 pub use file::{Snapshot, StateError, FILE_NAME};
 
 use crate::health::Health;
-use crate::metrics::durable;
+use crate::metrics::durable::MetricCut;
 use crate::metrics::internal::{InternalEvent, StateSnapshotFailed};
 use crate::metrics::Metrics;
 use crate::telemetry::RateLimit;
@@ -196,7 +196,7 @@ impl StateStore {
             }
             positions = loaded.positions;
         }
-        metrics.publish_durable(Arc::new(metrics.gather()));
+        metrics.publish_durable(Arc::new(metrics.cut()));
         let pause = std::env::var(TEST_PAUSE_ENV)
             .ok()
             .and_then(|v| v.parse().ok())
@@ -239,7 +239,7 @@ impl StateStore {
 
     /// Takes a cut and writes it. Blocking (disk I/O and the cut): call it off the async
     /// workers. On success, the cut is what `/metrics` and OTLP serve from now on.
-    pub fn snapshot(&self) -> Result<Arc<Vec<MetricFamily>>, StateError> {
+    pub fn snapshot(&self) -> Result<Arc<MetricCut>, StateError> {
         let mut written = self.writer.lock();
         self.snapshot_locked(&mut written)
     }
@@ -255,37 +255,36 @@ impl StateStore {
             return self.metrics.render_served();
         }
         match self.snapshot_locked(&mut written) {
-            Ok(cut) => durable::encode(&cut),
+            Ok(cut) => cut.render(),
             Err(_) => self.metrics.render_served(),
         }
     }
 
-    fn snapshot_locked(&self, written: &mut Written) -> Result<Arc<Vec<MetricFamily>>, StateError> {
-        let (seq, families, positions) = {
+    fn snapshot_locked(&self, written: &mut Written) -> Result<Arc<MetricCut>, StateError> {
+        let (seq, cut, positions) = {
             let _exclusive = self.cut.0.write();
             let seq = self.next_seq.fetch_add(1, Ordering::SeqCst);
-            let families = self.metrics.gather();
+            let cut = self.metrics.cut();
             let sources = self.sources.lock();
             let positions: Vec<(String, serde_json::Value)> = sources
                 .iter()
                 .map(|(name, p)| (name.clone(), p.positions()))
                 .collect();
-            (seq, families, positions)
+            (seq, cut, positions)
         };
         let mut saved: BTreeMap<String, serde_json::Value> = self.restored.lock().clone();
         saved.extend(positions.iter().cloned());
-        let snapshot = Snapshot {
+        let bytes = file::encode_ref(&file::SnapshotRef {
             written_unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
-            cluster: self.cluster.clone(),
-            metrics: durable::saved(&families),
-            positions: saved,
-        };
-        let bytes = file::encode(&snapshot);
+            cluster: &self.cluster,
+            metrics: cut.saved(),
+            positions: &saved,
+        });
         match file::write_atomic(&self.dir, &bytes, self.pause) {
             Ok(()) => {
-                let cut = Arc::new(families);
+                let cut = Arc::new(cut);
                 self.metrics.publish_durable(cut.clone());
                 written.seq = seq;
                 let sources = self.sources.lock();

@@ -256,7 +256,7 @@ fn a_snapshot_waits_for_a_source_applying() {
             .filter(|f| f.name == events)
             .flat_map(|f| &f.series)
             .map(|s| match s.value {
-                durable::SavedValue::Counter(n) => n,
+                crate::metrics::durable::SavedValue::Counter(n) => n,
                 _ => 0,
             })
             .sum();
