@@ -55,8 +55,18 @@ impl Collector {
             generation: 0,
             tls,
         };
-        c.launch();
-        c
+        // The free ports are only free when picked: a test running beside this one may take
+        // one before the collector binds it. Then pick others and start again.
+        for _ in 0..5 {
+            match c.try_launch() {
+                Ok(()) => return c,
+                Err(log) if log.contains("address already in use") => {
+                    (c.grpc, c.http, c.prom) = (free_port(), free_port(), free_port());
+                }
+                Err(log) => panic!("{log}"),
+            }
+        }
+        panic!("the collector found a port taken five times in a row");
     }
 
     pub fn traces_file(&self) -> PathBuf {
@@ -77,6 +87,13 @@ impl Collector {
 
     /// (Re)starts on the same ports, writing new files.
     pub fn launch(&mut self) {
+        if let Err(log) = self.try_launch() {
+            panic!("{log}");
+        }
+    }
+
+    /// Starts the collector; when it exits before it is ready, its log.
+    fn try_launch(&mut self) -> Result<(), String> {
         self.generation += 1;
         let config = format!(
             r#"receivers:
@@ -134,13 +151,20 @@ service:
         let ready = poll_until(Duration::from_secs(30), Duration::from_millis(50), || {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             if let Some(status) = child.try_wait().unwrap() {
-                panic!("collector exited with {status}:\n{log}");
+                return Some(Err(format!("collector exited with {status}:\n{log}")));
             }
-            log.contains("Everything is ready").then_some(())
+            log.contains("Everything is ready").then_some(Ok(()))
         });
-        if ready.is_none() {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            panic!("collector not ready:\n{log}");
+        match ready {
+            Some(Err(log)) => {
+                self.child = None;
+                Err(log)
+            }
+            Some(Ok(())) => Ok(()),
+            None => {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("collector not ready:\n{log}");
+            }
         }
     }
 
