@@ -1,30 +1,19 @@
 //! The binary's command line: help, check-config and exit codes.
 
-use std::process::Command;
-
-use crate::support::{exporter_bin, temp_file, Scrape};
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(exporter_bin()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use crate::support::{run_exporter, temp_file, Scrape};
 
 /// `check-config` on `yaml` written to a temporary `name`: exit code, stdout, stderr, and the
 /// file's path.
 fn check_config_file(name: &str, yaml: &str) -> (i32, String, String, String) {
     let (_dir, file) = temp_file(name, yaml);
     let path = file.to_str().unwrap().to_string();
-    let (code, out, err) = run(&["check-config", &path]);
+    let (code, out, err) = run_exporter(&["check-config", &path]);
     (code, out, err, path)
 }
 
 /// Runs `args`, expecting exit code `code` and `needle` on stderr.
 fn assert_fails(args: &[&str], code: i32, needle: &str) {
-    let (got, _, err) = run(args);
+    let (got, _, err) = run_exporter(args);
     assert_eq!(got, code, "{err}");
     assert!(err.contains(needle), "{err}");
 }
@@ -42,7 +31,7 @@ fn assert_problems(err: &str, expected: &[&str]) {
 
 #[test]
 fn help_names_every_subcommand_and_flag() {
-    let (code, out, _) = run(&["--help"]);
+    let (code, out, _) = run_exporter(&["--help"]);
     assert_eq!(code, 0);
     for needle in [
         "run",
@@ -57,7 +46,7 @@ fn help_names_every_subcommand_and_flag() {
     ] {
         assert!(out.contains(needle), "--help lacks {needle:?}:\n{out}");
     }
-    let (code, out, _) = run(&["run", "--help"]);
+    let (code, out, _) = run_exporter(&["run", "--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("--config"), "{out}");
 }
@@ -170,7 +159,7 @@ fn a_bad_listen_address_is_a_usage_error() {
 
 #[test]
 fn replay_prints_metrics_for_a_directory_of_broker_logs() {
-    let (code, stdout, stderr) = run(&[
+    let (code, stdout, stderr) = run_exporter(&[
         "replay",
         "--progress",
         "never",
@@ -213,7 +202,7 @@ fn replay_names_a_missing_file() {
         66,
         "/nonexistent/server.log: no such file or directory",
     );
-    let (code, _, _) = run(&["replay", "--utc-offset", "nope", "x.log"]);
+    let (code, _, _) = run_exporter(&["replay", "--utc-offset", "nope", "x.log"]);
     assert_eq!(code, 64);
 }
 
@@ -227,7 +216,7 @@ fn replay_reads_a_configured_layout() {
     );
     let path = file.to_str().unwrap();
     let replay = |format: &str, layout: &str| {
-        run(&[
+        run_exporter(&[
             "replay",
             "--progress",
             "never",
@@ -295,7 +284,7 @@ fn check_config_shows_the_detectors_and_state_dir_and_checks_them() {
 
 #[test]
 fn run_takes_a_cluster_flag() {
-    let (code, out, _) = run(&["run", "--help"]);
+    let (code, out, _) = run_exporter(&["run", "--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("--cluster <NAME>"), "{out}");
 }
@@ -314,7 +303,7 @@ fn a_corrupt_detector_state_file_refuses_to_start() {
             state.path().display()
         ),
     );
-    let (code, _, err) = run(&["run", "--config", config.to_str().unwrap()]);
+    let (code, _, err) = run_exporter(&["run", "--config", config.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot load the detector state"), "{err}");
     assert!(err.contains(file.to_str().unwrap()), "{err}");

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::support::ocsf::OcsfSchema;
 use crate::support::{
-    admin_config, broker, broker_shared, exporter_bin, new_topic, repo_dir, source_config, unique,
+    admin_config, broker, broker_shared, new_topic, repo_dir, run_exporter, source_config, unique,
     Exporter, Scrape, TestProducer,
 };
 
@@ -209,18 +209,6 @@ fn expected_events(inputs: &[(&str, String)]) -> BTreeMap<(String, i64), String>
     out
 }
 
-fn run_replay(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(exporter_bin())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// `replay` with `output.kafka` in its config produces every event of a known input and every
 /// detection to the real broker's topic, once each, valid OCSF, flushed before it exits, and says
 /// so in its summary.
@@ -250,7 +238,7 @@ fn e2e_replay_produces_every_event_and_detection_to_the_output_topic_once() {
         ),
     )
     .unwrap();
-    let (code, exposition, summary) = run_replay(&[
+    let (code, exposition, summary) = run_exporter(&[
         "replay",
         "--progress",
         "never",
@@ -335,7 +323,7 @@ fn replay_gives_up_on_an_unreachable_output_topic_within_its_bound_and_says_so()
     )
     .unwrap();
     let started = Instant::now();
-    let (code, exposition, stderr) = run_replay(&[
+    let (code, exposition, stderr) = run_exporter(&[
         "replay",
         "--progress",
         "never",

@@ -14,20 +14,8 @@ use kafka_security_exporter::parse::log4j::{frame_all, FramerConfig};
 use kafka_security_exporter::parse::{authorizer, controller_log, server_log};
 use serde_json::Value;
 
-use crate::support::exporter_bin;
 use crate::support::ocsf::OcsfSchema;
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(exporter_bin())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::support::run_exporter;
 
 const CTX: Context = Context {
     raw_data_max_bytes: 4096,
@@ -214,7 +202,7 @@ output:
 "#,
     )
     .unwrap();
-    let (code, _, err) = run(&["check-config", file.to_str().unwrap()]);
+    let (code, _, err) = run_exporter(&["check-config", file.to_str().unwrap()]);
     assert_eq!(code, 64, "{err}");
     for needle in [
         "output.kafka.topic: `security events` is not a valid Kafka topic name",
@@ -233,7 +221,7 @@ output:
         "output:\n  kafka:\n    topic: events\n    schema: xml\n",
     )
     .unwrap();
-    let (code, _, err) = run(&["check-config", file.to_str().unwrap()]);
+    let (code, _, err) = run_exporter(&["check-config", file.to_str().unwrap()]);
     assert_eq!(code, 64, "{err}");
     assert!(
         err.contains("unknown variant `xml`, expected `ocsf` or `ecs`"),

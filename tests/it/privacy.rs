@@ -6,12 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use kafka_security_exporter::privacy::cryptopan::CryptoPan;
 
-use crate::support::{exporter_bin, repo_dir, Sample, Scrape};
+use crate::support::{repo_dir, run_exporter, Sample, Scrape};
 
 /// The labels whose values name people or their machines.
 const IDENTIFYING: [&str; 3] = ["principal", "client_host", "subject"];
@@ -27,15 +26,6 @@ const LOGS: [&str; 7] = [
     "request_text_pre28_assembled.log",
     "controller_quota_token_assembled.log",
 ];
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(exporter_bin()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 #[test]
 fn crypto_pan_reproduces_the_published_vectors() {
@@ -95,7 +85,7 @@ fn replay(config: &str) -> (String, String) {
         .collect();
     let mut args = vec!["replay", "--progress", "never", "--config", config];
     args.extend(files.iter().map(String::as_str));
-    let (code, out, err) = run(&args);
+    let (code, out, err) = run_exporter(&args);
     assert_eq!(code, 0, "{err}");
     (out, err)
 }
@@ -149,7 +139,7 @@ fn replayed_metrics_name_no_one_and_match_the_pseudonym_command() {
     // The investigator asks for each one's pseudonym.
     let mut args = vec!["pseudonym", "--config", &private_config];
     args.extend(people.iter().map(String::as_str));
-    let (code, out, err) = run(&args);
+    let (code, out, err) = run_exporter(&args);
     assert_eq!(code, 0, "{err}");
     let pseudonyms: BTreeMap<&str, &str> =
         people.iter().map(String::as_str).zip(out.lines()).collect();
@@ -204,7 +194,7 @@ fn replayed_metrics_name_no_one_and_match_the_pseudonym_command() {
         .collect();
     let mut args = vec!["pseudonym", "--config", &private_config, "--reverse"];
     args.extend(&addresses);
-    let (code, out, err) = run(&args);
+    let (code, out, err) = run_exporter(&args);
     assert_eq!(code, 0, "{err}");
     let revealed: Vec<IpAddr> = out.lines().map(|l| l.parse().unwrap()).collect();
     let originals: Vec<IpAddr> = people.iter().filter_map(|p| p.parse().ok()).collect();
@@ -215,7 +205,7 @@ fn replayed_metrics_name_no_one_and_match_the_pseudonym_command() {
 fn pseudonym_refuses_what_it_cannot_answer() {
     let dir = tempfile::tempdir().unwrap();
     let private_config = config(dir.path(), true);
-    let (code, out, err) = run(&[
+    let (code, out, err) = run_exporter(&[
         "pseudonym",
         "--config",
         &private_config,
@@ -230,7 +220,7 @@ fn pseudonym_refuses_what_it_cannot_answer() {
         "{err}"
     );
     let plain = config(dir.path(), false);
-    let (code, _, err) = run(&["pseudonym", "--config", &plain, "User:alice"]);
+    let (code, _, err) = run_exporter(&["pseudonym", "--config", &plain, "User:alice"]);
     assert_eq!(code, 64);
     assert!(err.starts_with("2 problem(s) found:"), "{err}");
     assert!(

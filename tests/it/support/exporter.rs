@@ -22,6 +22,19 @@ pub fn exporter_bin() -> &'static str {
     env!("CARGO_BIN_EXE_kafka-security-exporter")
 }
 
+/// Runs the binary with `args` to its end: exit code, stdout, stderr (lossily UTF-8).
+pub fn run_exporter(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(exporter_bin())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 impl Exporter {
     /// Starts `kafka-security-exporter run --config <yaml>` on a free loopback port, with JSON
     /// logs captured, and waits until it serves HTTP.
