@@ -30,37 +30,20 @@ impl Capped {
             Kind::Histogram { .. } => b" histogram\n",
         });
         let mut labels = Vec::with_capacity(256);
+        let mut value = Vec::with_capacity(20);
         self.each(captured, |values, slots| {
             labels.clear();
-            for (n, i) in self.0.by_key.iter().enumerate() {
-                if n > 0 {
-                    labels.push(b',');
-                }
-                labels.extend_from_slice(self.0.keys[*i].as_bytes());
-                labels.extend_from_slice(b"=\"");
-                escape(values[*i], true, &mut labels);
-                labels.push(b'"');
+            for i in &self.0.by_key {
+                label(&mut labels, &self.0.keys[*i], values[*i]);
             }
             if let Some((key, value)) = extra {
-                if !labels.is_empty() {
-                    labels.push(b',');
-                }
-                labels.extend_from_slice(key.as_bytes());
-                labels.extend_from_slice(b"=\"");
-                escape(value, true, &mut labels);
-                labels.push(b'"');
+                label(&mut labels, key, value);
             }
             match &self.0.kind {
                 Kind::Counter => {
-                    out.extend_from_slice(name.as_bytes());
-                    if !labels.is_empty() {
-                        out.push(b'{');
-                        out.extend_from_slice(&labels);
-                        out.push(b'}');
-                    }
-                    out.push(b' ');
-                    write_u64(slots[0], out);
-                    out.push(b'\n');
+                    value.clear();
+                    write_u64(slots[0], &mut value);
+                    sample(out, name, "", &labels, &value);
                 }
                 Kind::Histogram { bounds, le } => {
                     let mut cumulative = 0;
@@ -82,16 +65,7 @@ impl Capped {
                         ("_sum", f64::from_bits(slots[bounds.len() + 1]).to_string()),
                         ("_count", cumulative.to_string()),
                     ] {
-                        out.extend_from_slice(name.as_bytes());
-                        out.extend_from_slice(suffix.as_bytes());
-                        if !labels.is_empty() {
-                            out.push(b'{');
-                            out.extend_from_slice(&labels);
-                            out.push(b'}');
-                        }
-                        out.push(b' ');
-                        out.extend_from_slice(value.as_bytes());
-                        out.push(b'\n');
+                        sample(out, name, suffix, &labels, value.as_bytes());
                     }
                 }
             }
@@ -259,6 +233,31 @@ impl Serialize for LabelsRef<'_> {
 }
 
 /// Writes `v` in decimal.
+/// Appends `key="value"` (escaped) to a sample's label text, after a comma when it has some.
+fn label(labels: &mut Vec<u8>, key: &str, value: &str) {
+    if !labels.is_empty() {
+        labels.push(b',');
+    }
+    labels.extend_from_slice(key.as_bytes());
+    labels.extend_from_slice(b"=\"");
+    escape(value, true, labels);
+    labels.push(b'"');
+}
+
+/// Writes one sample line: `<name><suffix>{<labels>} <value>`, without braces when unlabelled.
+fn sample(out: &mut Vec<u8>, name: &str, suffix: &str, labels: &[u8], value: &[u8]) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if !labels.is_empty() {
+        out.push(b'{');
+        out.extend_from_slice(labels);
+        out.push(b'}');
+    }
+    out.push(b' ');
+    out.extend_from_slice(value);
+    out.push(b'\n');
+}
+
 fn write_u64(v: u64, out: &mut Vec<u8>) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
