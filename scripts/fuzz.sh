@@ -2,11 +2,14 @@
 # Coverage-guided fuzzing of the parsers, the log framer, the layout compiler and the config
 # loaders (the targets in fuzz/fuzz_targets/), with cargo-fuzz and libFuzzer.
 #
-# Usage: scripts/fuzz.sh [--seed] [--minimize] SECONDS [TARGET…]
+# Usage: scripts/fuzz.sh [--seed] [--minimize] [--cpu] SECONDS [TARGET…]
 #   Builds every target once, then runs each TARGET (default: all) for SECONDS of wall time, one
 #   after the other at nice 10, and prints a table of CPU seconds, executions, corpus size and
 #   crashes per target. Exits 1 when any target crashed (panic, timeout over 10 s, over 2 GiB
 #   RSS).
+#   --cpu       SECONDS of CPU time (user + system) instead of wall time: each target runs until
+#               it has had that much, however busy the machine is (at most 20 × SECONDS of wall
+#               time, after which the table shows the CPU it got)
 #   --seed      add seeds from tests/fixtures/ (whole files and their lines) and README.md's
 #               YAML examples to each corpus first; done anyway for an empty corpus
 #   --minimize  minimize each corpus after its run (libFuzzer -set_cover_merge=1: the fewest
@@ -25,10 +28,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 seed=0
 minimize=0
+cpu_budget=0
 while [[ ${1:-} == --* ]]; do
   case $1 in
     --seed) seed=1 ;;
     --minimize) minimize=1 ;;
+    --cpu) cpu_budget=1 ;;
     --help) usage; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -112,6 +117,7 @@ seed() {
 log "building ${#ALL[@]} targets (nightly, release, debug assertions, no sanitizer)"
 (cd "$FUZZ_DIR" && nice -n 10 cargo +nightly fuzz build --release --debug-assertions --sanitizer none)
 BIN_DIR="$FUZZ_DIR/target/x86_64-unknown-linux-gnu/release"
+CLK_TCK=$(getconf CLK_TCK)
 
 declare -a rows
 crashed=0
@@ -126,15 +132,33 @@ for t in "${targets[@]}"; do
   out="$FUZZ_DIR/artifacts/$t.log"
   log "fuzzing $t for ${secs}s (log: ${out#"$REPO_DIR"/})"
   status=ok
-  # CPU seconds (user + system) beside the wall-clock budget: on a busy machine a target gets
-  # less CPU than its SECONDS.
-  cpu_file=$(mktemp)
-  { TIMEFORMAT='%U %S'; time nice -n 10 "$BIN_DIR/$t" "$corpus" -max_total_time="$secs" \
-    -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" >"$out" 2>&1 || status=CRASH; } 2>"$cpu_file"
-  read -r user sys <"$cpu_file" || true
-  rm -f "$cpu_file"
-  cpu=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.0f", u + s }')
+  fuzz_args=("$corpus" -timeout=10 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1
+    -artifact_prefix="$artifacts/")
+  if [[ $cpu_budget == 1 ]]; then
+    # Stopped with SIGINT once its CPU time reaches the budget: libFuzzer then prints its final
+    # stats and exits with its -interrupted_exitcode (72), which is not a crash.
+    nice -n 10 "$BIN_DIR/$t" "${fuzz_args[@]}" -max_total_time=$((secs * 20)) >"$out" 2>&1 &
+    pid=$!
+    ticks=0
+    while kill -0 "$pid" 2>/dev/null; do
+      ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo "$ticks")
+      if (( ticks >= secs * CLK_TCK )); then kill -INT "$pid"; break; fi
+      sleep 2
+    done
+    rc=0
+    wait "$pid" || rc=$?
+    [[ $rc == 0 || $rc == 72 ]] || status=CRASH
+    cpu=$(( ticks / CLK_TCK ))
+  else
+    # CPU seconds (user + system) beside the wall-clock budget: on a busy machine a target gets
+    # less CPU than its SECONDS.
+    cpu_file=$(mktemp)
+    { TIMEFORMAT='%U %S'; time nice -n 10 "$BIN_DIR/$t" "${fuzz_args[@]}" \
+      -max_total_time="$secs" >"$out" 2>&1 || status=CRASH; } 2>"$cpu_file"
+    read -r user sys <"$cpu_file" || true
+    rm -f "$cpu_file"
+    cpu=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.0f", u + s }')
+  fi
   if [[ $minimize == 1 ]]; then
     tmp=$(mktemp -d)
     nice -n 10 "$BIN_DIR/$t" -set_cover_merge=1 "$tmp" "$corpus" >>"$out" 2>&1
