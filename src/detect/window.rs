@@ -188,13 +188,12 @@ pub(super) struct Distinct {
 }
 
 impl Distinct {
-    /// An empty set. Room for `limit` values (up to 16: the defaults are 10) is allocated now,
-    /// once; a larger limit grows the set as values come. Lookups scan the set: thresholds are
-    /// meant to be tens, not thousands.
+    /// An empty set, allocated as values come (most subjects of a flood of new ones bring one
+    /// value and go). Lookups scan the set: thresholds are meant to be tens, not thousands.
     pub(super) fn new(limit: u64) -> Distinct {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(1);
         Distinct {
-            items: Vec::with_capacity(limit.min(16)),
+            items: Vec::new(),
             limit,
             newest: 0,
             first: u64::MAX,

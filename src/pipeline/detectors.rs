@@ -24,13 +24,16 @@ use crate::otel;
 use crate::output::EventTopic;
 
 /// Calls a batch holds before it is handed to the detector thread. Large, because each handing
-/// on may wake the thread, which costs tens of microseconds in a VM.
-const BATCH_CALLS: usize = 8192;
+/// on may wake the thread, which costs tens of microseconds in a VM (under 10 ns a call here);
+/// not larger, because detectors that fall behind (a flood of new subjects) keep every batch
+/// full, and those batches are most of what a flood adds to memory beside the detectors' caps.
+const BATCH_CALLS: usize = 4096;
 /// Text a batch holds before it is handed on, whatever its calls.
-const BATCH_TEXT: usize = 1024 * 1024;
+const BATCH_TEXT: usize = 512 * 1024;
 /// Full batches waiting for the detector thread: beyond them the input waits. With the one
 /// being filled, the one being worked through and one emptied spare, at most five batches of
-/// `BATCH_CALLS` calls (about 100 bytes each) and `BATCH_TEXT` bytes exist: a few MiB.
+/// `BATCH_CALLS` calls (about 100 bytes each) and `BATCH_TEXT` bytes exist: about 2 MiB of
+/// calls, at most 2.5 MiB of text.
 const BATCHES_QUEUED: usize = 2;
 /// How long the detector thread waits for a full batch before it takes the one being filled.
 pub(super) const IDLE_PULL: Duration = Duration::from_millis(100);
