@@ -208,7 +208,7 @@ pub struct FirstSeen {
     pub severity: Option<Severity>,
     /// How long a principal (or principal × host pair) stays remembered after it was last seen.
     pub horizon: Span,
-    /// How many are remembered at most; the least recently seen are forgotten first.
+    /// How many are remembered at most; when full, the least recently seen eighth is forgotten.
     pub max_remembered: usize,
 }
 
