@@ -215,6 +215,77 @@ fn kafka_counts_exactly_once_across_kill_9() {
     assert!(logs.iter().any(|l| l["message"] == "State snapshot saved."));
 }
 
+/// With a state snapshot the group's committed offsets follow each snapshot at once, not the
+/// next auto-commit: a replica that crashes leaves its partitions at offsets its own snapshot
+/// already counted, so that the replica taking them over counts from there. Auto-commit is set
+/// to ten minutes here: only the commits that follow snapshots can be seen.
+#[test]
+fn committed_offsets_follow_each_snapshot_at_once() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let _broker = broker_shared();
+    const N: usize = 600;
+    let topic = new_topic("statecommit", 2);
+    let group = crate::support::unique("group");
+    let state = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{}state_dir: {}\nstate: {{snapshot_interval_secs: 1}}\ndetectors: {{enabled: false}}\n",
+        crate::support::source_config(
+            "commits",
+            &group,
+            &[(&topic, "text")],
+            "admin",
+            "admin-secret"
+        )
+        .replace(
+            "auto.commit.interval.ms: 1000\n",
+            "auto.commit.interval.ms: 600000\n"
+        ),
+        state.path().display()
+    );
+    assert!(
+        config.contains("auto.commit.interval.ms: 600000"),
+        "{config}"
+    );
+    let committed = || -> i64 {
+        let c: BaseConsumer = crate::support::admin_config()
+            .set("group.id", &group)
+            .create()
+            .expect("consumer");
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..2 {
+            tpl.add_partition(&topic, p);
+        }
+        let offsets = c
+            .committed_offsets(tpl, Duration::from_secs(10))
+            .expect("committed offsets");
+        offsets
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            })
+            .sum()
+    };
+    let exporter = Exporter::start(&config);
+    produce_paced(&topic, Some(b"user-login"), N, (N, Duration::ZERO), |i| {
+        format!("User u{} logged in successfully", i % 7)
+    })
+    .join()
+    .unwrap();
+    exporter.wait_for(Duration::from_secs(60), "every record counted", |s| {
+        s.sum(EVENTS, &[]) >= N as f64
+    });
+    // Snapshots come every second; the auto-commit would come after ten minutes.
+    wait_until(
+        Duration::from_secs(15),
+        "the snapshot's offsets committed",
+        || (committed() == N as i64).then_some(()),
+    );
+    assert_eq!(exporter.scrape().sum(EVENTS, &[]), N as f64);
+}
+
 /// A restart reads the last whole snapshot, not the torn temporary file of a write killed half
 /// way; a snapshot damaged on disk stops the start, naming the file.
 #[test]

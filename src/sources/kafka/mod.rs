@@ -191,8 +191,12 @@ impl SourceContext {
 
     /// Hands librdkafka the offsets of every record delivered since the last call, one per
     /// partition: those records have all been applied (or skipped as already applied). With a
-    /// state snapshot, the offsets of the last snapshot written instead: only what is on disk
-    /// is committed, so the committed offsets never pass the snapshot's.
+    /// state snapshot, the offsets of the last snapshot written instead, committed at once: only
+    /// what is on disk is committed, so the committed offsets never pass the snapshot's, and they
+    /// follow each snapshot within a poll instead of the next auto-commit (up to
+    /// `auto.commit.interval.ms` later). In a group, a replica that crashes leaves its partitions
+    /// to the others at its committed offsets; the closer those are to its last snapshot (which
+    /// it restores when it comes back), the fewer records both count.
     fn store_delivered(&self, consumer: &BaseConsumer<Self>) {
         let offsets = match self.state {
             Some(_) => self.applied.take_durable(),
@@ -204,6 +208,12 @@ impl SourceContext {
         if let Err(error) = consumer.store_offsets(&offsets) {
             // Happens for a partition revoked meanwhile; its new owner re-reads it.
             tracing::debug!(source = %self.source, %error, "Could not store some offsets.");
+        }
+        if self.state.is_some() {
+            // The outcome arrives in `commit_callback`, as an auto-commit's does.
+            if let Err(error) = consumer.commit_consumer_state(CommitMode::Async) {
+                tracing::debug!(source = %self.source, %error, "Could not commit the snapshot's offsets.");
+            }
         }
     }
 
