@@ -72,7 +72,10 @@ pub(super) fn consume(
                 context.check_topics(consumer);
             }
             None => {
-                if unstored > 0 {
+                // With a state snapshot, also while nothing arrives: the offsets of a snapshot
+                // written after the last records were stored are committed now, not when more
+                // records come.
+                if unstored > 0 || context.state.is_some() {
                     context.store_delivered(consumer);
                     unstored = 0;
                 }
