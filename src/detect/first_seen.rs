@@ -220,7 +220,9 @@ impl Memory {
         }
         let mut entries = self.take();
         let first_kept = entries.len() - keep;
-        entries.select_nth_unstable(first_kept);
+        if keep > 0 {
+            entries.select_nth_unstable(first_kept);
+        }
         entries.drain(..first_kept);
         self.put_back(entries);
     }
@@ -775,6 +777,15 @@ mod tests {
             remembered(&m).iter().map(|&(k, _)| k).collect::<Vec<_>>(),
             [2, 3, 4, 5, 7, 8, 9, 100]
         );
+    }
+
+    #[test]
+    fn a_cap_of_one_remembers_the_latest() {
+        let mut m = memory(1, 1_000_000);
+        assert!(!m.seen(1, 10));
+        assert!(!m.seen(2, 20));
+        assert_eq!(remembered(&m), [(2, 20)]);
+        assert!(m.seen(2, 30));
     }
 
     #[test]
