@@ -367,15 +367,14 @@ impl EventTopic {
         .emit(&self.metrics);
     }
 
-    /// Events queued or in flight.
-    pub fn queued(&self) -> usize {
-        usize::try_from(self.producer.in_flight_count()).unwrap_or(0)
-    }
-
     /// Waits up to `timeout` for every queued event to be acknowledged (blocking: call it off
     /// the async workers). Returns true when none is left.
+    ///
+    /// librdkafka's own answer decides: it counted no message and no report left. Its
+    /// `outq_len` (`in_flight_count`) is not a second opinion, as it also counts the client's
+    /// error events, which a broker thread can raise at any moment while a broker is down.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.producer.flush(timeout).is_ok() && self.queued() == 0
+        self.producer.flush(timeout).is_ok()
     }
 
     /// The shutdown step, after the sources stopped: flushes within `timeout`, then gives up on
