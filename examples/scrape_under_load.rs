@@ -90,7 +90,7 @@ fn ingest(s: &Scraper, series: usize, secs: u64, next_new: &mut usize) -> Vec<u6
     let start = Instant::now();
     let mut i = 0usize;
     while start.elapsed() < Duration::from_secs(secs) {
-        let principal = if i % 100 == 0 {
+        let principal = if i.is_multiple_of(100) {
             *next_new += 1;
             format!("User:new-{next_new}")
         } else {

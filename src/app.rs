@@ -62,6 +62,9 @@ pub enum StartError {
     /// count again, or from 0. Move or fix the file named.
     #[error(transparent)]
     State(#[from] state::StateError),
+    /// Another process holds `state_dir` (see [`state::lock`]).
+    #[error(transparent)]
+    StateLock(#[from] state::lock::LockError),
     #[error("cannot create state_dir {path}: {error}")]
     StateDir {
         path: std::path::PathBuf,
@@ -171,11 +174,14 @@ pub struct App {
     state_task: TaskTracker,
     state_stop: CancellationToken,
     grace: Duration,
+    /// This process's hold on `state_dir`, let go when the app is dropped after its shutdown.
+    _state_lock: Option<state::lock::DirLock>,
 }
 
 impl App {
     /// Binds the HTTP endpoint and starts every source.
     pub async fn start(config: &Config, web: &WebOptions) -> Result<App, StartError> {
+        let state_lock = lock_state_dir(config)?;
         let state_dir = config.state_dir.as_ref().filter(|_| config.state.counters);
         let loaded = load_state(state_dir)?;
         let mut metrics_config = config.metrics.clone();
@@ -293,6 +299,7 @@ impl App {
             state_task,
             state_stop,
             grace,
+            _state_lock: state_lock,
         })
     }
 
@@ -417,6 +424,20 @@ fn log_serving(web: &WebOptions, local_addr: SocketAddr, guard: &WebGuard) {
         basic_auth_users = settings.users.len(),
         "Serving metrics."
     );
+}
+
+/// Creates `state_dir` if missing and locks it for this process ([`state::lock`]), waiting for
+/// a process that holds it as long as a graceful shutdown can take (its grace period, plus 5 s).
+fn lock_state_dir(config: &Config) -> Result<Option<state::lock::DirLock>, StartError> {
+    let Some(dir) = &config.state_dir else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(dir).map_err(|error| StartError::StateDir {
+        path: dir.clone(),
+        error,
+    })?;
+    let wait = Duration::from_secs(config.shutdown.grace_period_secs.saturating_add(5));
+    Ok(Some(state::lock::DirLock::acquire(dir, wait)?))
 }
 
 /// The state snapshot in `state_dir` (created if missing), if there is one. A snapshot that

@@ -22,7 +22,7 @@
 //!         sasl.password: { file: /run/secrets/kafka-password }   # or { env: KAFKA_PASSWORD }
 //! detectors:                             # see crate::detect::config; every detector on by default
 //!   brute_force: { threshold: 20, window: 5m }
-//! state_dir: /var/lib/kafka-security-exporter   # detectors.json; state.snapshot (see crate::state)
+//! state_dir: /var/lib/kafka-security-exporter   # detectors.json; state.snapshot; locked by one process (crate::state::lock)
 //! state: { snapshot_interval_secs: 5 }   # counters and positions snapshotted into state_dir
 //! privacy:                               # see crate::privacy; off by default
 //!   pseudonymize: { principals: true, addresses: true }

@@ -287,7 +287,9 @@ async fn generate(
         }
         // The broker logs: a tenth of the event rate, at least a line a tick; rotated each minute.
         let lines = (per_tick / 10.0).max(1.0) as usize;
-        if let Err(error) = broker_logs.tick(&mut log_generator, lines, burst, ticks % 600 == 0) {
+        if let Err(error) =
+            broker_logs.tick(&mut log_generator, lines, burst, ticks.is_multiple_of(600))
+        {
             tracing::warn!(%error, "Demo cannot write its broker logs.");
         }
         for event in batch {

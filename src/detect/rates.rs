@@ -55,7 +55,7 @@ pub(super) fn build(config: &DetectorsConfig, out: &mut Vec<Box<dyn Detect>>) {
 /// A duration the way the config writes it: `5m`, `24h`, `90s`, `1h30m`.
 fn human(d: Duration) -> String {
     let ms = d.as_millis() as u64;
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let (h, m, s) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60);

@@ -326,7 +326,7 @@ impl EventTopic {
 
     fn send(&self, key: Option<&str>, at: SystemTime, payload: &[u8]) {
         PUBLISHED.set(PUBLISHED.get().wrapping_add(1));
-        if PUBLISHED.get() % POLL_EVERY == 0 {
+        if PUBLISHED.get().is_multiple_of(POLL_EVERY) {
             self.serve_deliveries();
         }
         let mut record = BaseRecord::to(&self.topic).payload(payload);

@@ -756,7 +756,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
                 r.items += 1;
                 applied_items += 1;
                 let next = r.advance(time_parsers, Some(&pool));
-                if applied_items % 4096 == 0 {
+                if applied_items.is_multiple_of(4096) {
                     progress.update(readers.iter().map(FileReader::bytes).sum(), applied_items);
                 }
                 next

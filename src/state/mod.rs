@@ -46,6 +46,7 @@
 //! process counters of [`crate::metrics::durable`] start at 0 with each process.
 
 pub mod file;
+pub mod lock;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -222,10 +222,17 @@ impl Exporter {
     }
 }
 
-impl Drop for Exporter {
-    fn drop(&mut self) {
+impl Exporter {
+    /// Kills the process with SIGKILL and reaps it (what dropping it does).
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
