@@ -150,9 +150,17 @@ impl TestProducer {
     }
 
     pub fn send(&self, topic: &str, key: Option<&[u8]>, payload: &[u8]) {
+        self.send_to(topic, None, key, payload);
+    }
+
+    /// [`TestProducer::send`] to `partition` (`None`: the one the key's hash picks).
+    pub fn send_to(&self, topic: &str, partition: Option<i32>, key: Option<&[u8]>, payload: &[u8]) {
         let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic).payload(payload);
         if let Some(k) = key {
             record = record.key(k);
+        }
+        if let Some(p) = partition {
+            record = record.partition(p);
         }
         let mut record = record;
         loop {
@@ -203,6 +211,19 @@ pub fn produce_paced(
     topic: &str,
     key: Option<&'static [u8]>,
     count: usize,
+    paced: (usize, Duration),
+    payload: impl Fn(usize) -> String + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    produce_paced_spread(topic, None, key, count, paced, payload)
+}
+
+/// [`produce_paced`], record `i` to partition `i % partitions` when `partitions` is given (a
+/// constant key would put them all in one).
+pub fn produce_paced_spread(
+    topic: &str,
+    partitions: Option<i32>,
+    key: Option<&'static [u8]>,
+    count: usize,
     (batch, pause): (usize, Duration),
     payload: impl Fn(usize) -> String + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
@@ -213,7 +234,8 @@ pub fn produce_paced(
             if i % batch == 0 {
                 std::thread::sleep(pause);
             }
-            p.send(&topic, key, payload(i).as_bytes());
+            let partition = partitions.map(|n| (i % n as usize) as i32);
+            p.send_to(&topic, partition, key, payload(i).as_bytes());
         }
         p.flush();
     })
