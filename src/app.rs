@@ -220,17 +220,7 @@ impl App {
             )
         });
         let guard = web_guard(web)?;
-
-        let listener = TcpListener::bind(web.listen_address)
-            .await
-            .map_err(|error| StartError::Listen {
-                address: web.listen_address,
-                error,
-            })?;
-        let local_addr = listener.local_addr().map_err(|error| StartError::Listen {
-            address: web.listen_address,
-            error,
-        })?;
+        let (listener, local_addr) = bind(web.listen_address).await?;
 
         let sources = TaskTracker::new();
         let sources_stop = CancellationToken::new();
@@ -426,6 +416,14 @@ fn log_serving(web: &WebOptions, local_addr: SocketAddr, guard: &WebGuard) {
     );
 }
 
+/// The HTTP listener on `address`, and the address it is bound to (useful with port 0).
+async fn bind(address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listen = |error| StartError::Listen { address, error };
+    let listener = TcpListener::bind(address).await.map_err(listen)?;
+    let local_addr = listener.local_addr().map_err(listen)?;
+    Ok((listener, local_addr))
+}
+
 /// Creates `state_dir` if missing and locks it for this process ([`state::lock`]), waiting for
 /// a process that holds it as long as a graceful shutdown can take (its grace period, plus 5 s).
 fn lock_state_dir(config: &Config) -> Result<Option<state::lock::DirLock>, StartError> {
@@ -440,32 +438,25 @@ fn lock_state_dir(config: &Config) -> Result<Option<state::lock::DirLock>, Start
     Ok(Some(state::lock::DirLock::acquire(dir, wait)?))
 }
 
-/// The state snapshot in `state_dir` (created if missing), if there is one. A snapshot that
-/// exists but cannot be read refuses the start, naming the file.
+/// The state snapshot in `state_dir` (created and locked by [`lock_state_dir`]), if there is
+/// one. A snapshot that exists but cannot be read refuses the start, naming the file.
 fn load_state(
     state_dir: Option<&std::path::PathBuf>,
 ) -> Result<Option<state::Snapshot>, StartError> {
     let Some(dir) = state_dir else {
         return Ok(None);
     };
-    std::fs::create_dir_all(dir).map_err(|error| StartError::StateDir {
-        path: dir.clone(),
-        error,
-    })?;
     Ok(state::file::load(dir)?)
 }
 
-/// The detectors `config` switches on, with their memory restored from `state_dir` (created if
-/// missing). A state file that exists but cannot be read refuses the start, naming the file.
+/// The detectors `config` switches on, with their memory restored from `state_dir` (created and
+/// locked by [`lock_state_dir`]). A state file that exists but cannot be read refuses the start,
+/// naming the file.
 fn detector_engine(config: &Config) -> Result<Engine, StartError> {
     let engine = Engine::new(&config.detectors);
     let Some(dir) = &config.state_dir else {
         return Ok(engine);
     };
-    std::fs::create_dir_all(dir).map_err(|error| StartError::StateDir {
-        path: dir.clone(),
-        error,
-    })?;
     Ok(engine.with_state_dir(dir)?)
 }
 
