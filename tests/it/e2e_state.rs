@@ -114,6 +114,15 @@ impl Watcher {
     }
 }
 
+/// Makes every snapshot write pause half-way for 3 s, to be killed there.
+const PAUSED_WRITES: &[(&str, &str)] = &[("KSE_TEST_STATE_WRITE_PAUSE_MS", "3000")];
+
+/// [`Exporter::start`] with extra environment variables.
+fn start_with_env(config: &str, env: &[(&str, &str)]) -> Exporter {
+    let (dir, path) = exporter_config(config);
+    Exporter::spawn_with_env(&["run", "--config", path.to_str().unwrap()], env, dir)
+}
+
 /// Waits until a snapshot write is paused half-way (its temporary file exists and is shorter
 /// than the last whole snapshot).
 fn wait_for_torn_write(state: &Path) {
@@ -156,14 +165,7 @@ fn kafka_counts_exactly_once_across_kill_9() {
         let torn = round == torn_at;
         let exporter = if torn {
             // Every snapshot write pauses half-way for 3 s: killed there.
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("config.yaml");
-            std::fs::write(&path, &config).unwrap();
-            Exporter::spawn_with_env(
-                &["run", "--config", path.to_str().unwrap()],
-                &[("KSE_TEST_STATE_WRITE_PAUSE_MS", "3000")],
-                dir,
-            )
+            start_with_env(&config, PAUSED_WRITES)
         } else {
             Exporter::start(&config)
         };
@@ -219,7 +221,8 @@ fn kafka_counts_exactly_once_across_kill_9() {
 
 /// Two replicas in one consumer group, each with its own `state_dir`, killed with SIGKILL at
 /// seeded random points and restarted at once — one of them, once, right after it revoked its
-/// partitions for a rebalance — while a stream is produced. What the README promises for a
+/// partitions for a rebalance, and once in the middle of a snapshot write — while a stream is
+/// produced. What the README promises for a
 /// group: no record is lost, no replica's counter ever goes down, and a record is counted twice
 /// only when a crash falls between a snapshot's write and the commit of its offsets, at most
 /// one snapshot interval of records per crash. The duplicates seen are printed.
@@ -287,7 +290,8 @@ fn group_of_two_killed(test: &str, static_membership: bool) {
     // A static member's restart causes no rebalance to be killed in.
     let in_rebalance = (!static_membership).then(|| rng.usize(0..KILLS));
     let history = std::cell::RefCell::new(Vec::<String>::new());
-    let restart = |replicas: &mut [Exporter; 2], i: usize| {
+    let torn_at = rng.usize(1..KILLS);
+    let restart = |replicas: &mut [Exporter; 2], i: usize, env: &[(&str, &str)]| {
         watchers[i].watch(None);
         for l in replicas[i].logs() {
             history
@@ -296,7 +300,7 @@ fn group_of_two_killed(test: &str, static_membership: bool) {
         }
         // Killed (SIGKILL, then reaped) before the next one starts on its state_dir.
         replicas[i].kill();
-        replicas[i] = Exporter::start(&config(i));
+        replicas[i] = start_with_env(&config(i), env);
         watchers[i].watch(Some(&replicas[i]));
     };
     for round in 0..KILLS {
@@ -320,7 +324,7 @@ fn group_of_two_killed(test: &str, static_membership: bool) {
         }
         let revoked_before = revokes(&replicas[other]);
         eprintln!("round {round}: replica {victim} killed after {after:?}");
-        restart(&mut replicas, victim);
+        restart(&mut replicas, victim, &[]);
         if Some(round) == in_rebalance {
             // The restarted member's join makes the other revoke its partitions (the
             // eager protocol): it is killed between that revoke and the next assignment.
@@ -336,7 +340,13 @@ fn group_of_two_killed(test: &str, static_membership: bool) {
                 .take_while(|l| l["message"] != "Partitions revoked.")
                 .any(|l| l["message"] == "Partitions assigned.");
             eprintln!("round {round}: replica {other} killed in a rebalance (assigned again already: {assigned_since})");
-            restart(&mut replicas, other);
+            restart(&mut replicas, other, &[]);
+        }
+        if round == torn_at {
+            restart(&mut replicas, victim, PAUSED_WRITES);
+            wait_for_torn_write(states[victim].path());
+            eprintln!("round {round}: replica {victim} killed in the middle of a snapshot write");
+            restart(&mut replicas, victim, &[]);
         }
     }
     producing.join().unwrap();
