@@ -65,16 +65,16 @@ impl DirLock {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(TryLockError::WouldBlock) => {
-                    let holder = holder(&mut file);
                     if started.elapsed() >= wait {
                         return Err(LockError::InUse {
                             dir: dir.to_path_buf(),
-                            holder,
+                            holder: holder(&mut file),
                             waited: wait,
                         });
                     }
                     if !warned {
                         warned = true;
+                        let holder = holder(&mut file);
                         tracing::warn!(dir = %dir.display(), %holder, wait = ?wait, "The state directory is locked by another process; waiting for it to let go.");
                     }
                     std::thread::sleep(RETRY);

@@ -117,12 +117,6 @@ impl Watcher {
 /// Makes every snapshot write pause half-way for 3 s, to be killed there.
 const PAUSED_WRITES: &[(&str, &str)] = &[("KSE_TEST_STATE_WRITE_PAUSE_MS", "3000")];
 
-/// [`Exporter::start`] with extra environment variables.
-fn start_with_env(config: &str, env: &[(&str, &str)]) -> Exporter {
-    let (dir, path) = exporter_config(config);
-    Exporter::spawn_with_env(&["run", "--config", path.to_str().unwrap()], env, dir)
-}
-
 /// Waits until a snapshot write is paused half-way (its temporary file exists and is shorter
 /// than the last whole snapshot).
 fn wait_for_torn_write(state: &Path) {
@@ -165,7 +159,7 @@ fn kafka_counts_exactly_once_across_kill_9() {
         let torn = round == torn_at;
         let exporter = if torn {
             // Every snapshot write pauses half-way for 3 s: killed there.
-            start_with_env(&config, PAUSED_WRITES)
+            Exporter::start_with_env(&config, PAUSED_WRITES)
         } else {
             Exporter::start(&config)
         };
@@ -222,10 +216,10 @@ fn kafka_counts_exactly_once_across_kill_9() {
 /// Two replicas in one consumer group, each with its own `state_dir`, killed with SIGKILL at
 /// seeded random points and restarted at once — one of them, once, right after it revoked its
 /// partitions for a rebalance, and once in the middle of a snapshot write — while a stream is
-/// produced. What the README promises for a
-/// group: no record is lost, no replica's counter ever goes down, and a record is counted twice
-/// only when a crash falls between a snapshot's write and the commit of its offsets, at most
-/// one snapshot interval of records per crash. The duplicates seen are printed.
+/// produced. What the README promises for a group: no record is lost, no replica's counter
+/// ever goes down, and a record is counted twice only when a crash falls between a snapshot's
+/// write and the commit of its offsets, at most one snapshot interval of records per crash. The
+/// duplicates seen are printed.
 #[test]
 fn a_group_of_two_loses_nothing_across_kill_9() {
     group_of_two_killed("a_group_of_two_loses_nothing_across_kill_9", false);
@@ -300,7 +294,7 @@ fn group_of_two_killed(test: &str, static_membership: bool) {
         }
         // Killed (SIGKILL, then reaped) before the next one starts on its state_dir.
         replicas[i].kill();
-        replicas[i] = start_with_env(&config(i), env);
+        replicas[i] = Exporter::start_with_env(&config(i), env);
         watchers[i].watch(Some(&replicas[i]));
     };
     for round in 0..KILLS {
@@ -677,15 +671,17 @@ fn a_second_process_on_one_state_dir_waits_then_refuses() {
     first.wait_for(Duration::from_secs(30), "the 10 lines", |s| {
         s.sum(EVENTS, &[]) >= 10.0
     });
+    let (_dir, path) = exporter_config(&config);
     let started = Instant::now();
-    let out = std::process::Command::new(crate::support::exporter_bin())
-        .args(["--web.listen-address", "127.0.0.1:0", "run", "--config"])
-        .arg(exporter_config(&config).1)
-        .output()
-        .unwrap();
+    let (code, _, stderr) = crate::support::run_exporter(&[
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "run",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
     let waited = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "the state directory {} is in use by another process (pid {})",

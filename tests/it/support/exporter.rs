@@ -39,10 +39,15 @@ impl Exporter {
     /// Starts `kafka-security-exporter run --config <yaml>` on a free loopback port, with JSON
     /// logs captured, and waits until it serves HTTP.
     pub fn start(config_yaml: &str) -> Exporter {
+        Self::start_with_env(config_yaml, &[])
+    }
+
+    /// [`Exporter::start`] with extra environment variables.
+    pub fn start_with_env(config_yaml: &str, env: &[(&str, &str)]) -> Exporter {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.yaml");
         std::fs::write(&path, config_yaml).unwrap();
-        Self::spawn(&["run", "--config", path.to_str().unwrap()], dir)
+        Self::spawn_with_env(&["run", "--config", path.to_str().unwrap()], env, dir)
     }
 
     pub fn spawn(args: &[&str], dir: tempfile::TempDir) -> Exporter {
@@ -220,9 +225,7 @@ impl Exporter {
         );
         self.logs()
     }
-}
 
-impl Exporter {
     /// Kills the process with SIGKILL and reaps it (what dropping it does).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
