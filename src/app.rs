@@ -23,6 +23,7 @@ use crate::otel::{self, Otel};
 use crate::output::EventTopic;
 use crate::parse::Parsers;
 use crate::pipeline::Pipeline;
+use crate::sources::kafka::KafkaSourceConfig;
 use crate::sources::{SourceDeps, SourceError};
 use crate::state::{self, StateStore};
 
@@ -183,7 +184,7 @@ impl App {
     pub async fn start(config: &Config, web: &WebOptions) -> Result<App, StartError> {
         let state_lock = lock_state_dir(config)?;
         let state_dir = config.state_dir.as_ref().filter(|_| config.state.counters);
-        let loaded = load_state(state_dir)?;
+        let loaded = load_state(state_dir, config).await?;
         let mut metrics_config = config.metrics.clone();
         if metrics_config.cluster.is_none() {
             metrics_config.cluster = Some(cluster_label(config, loaded.as_ref()).await);
@@ -440,13 +441,34 @@ fn lock_state_dir(config: &Config) -> Result<Option<state::lock::DirLock>, Start
 
 /// The state snapshot in `state_dir` (created and locked by [`lock_state_dir`]), if there is
 /// one. A snapshot that exists but cannot be read refuses the start, naming the file.
-fn load_state(
+async fn load_state(
     state_dir: Option<&std::path::PathBuf>,
+    config: &Config,
 ) -> Result<Option<state::Snapshot>, StartError> {
-    let Some(dir) = state_dir else {
+    let Some(dir) = state_dir.cloned() else {
         return Ok(None);
     };
-    Ok(state::file::load(dir)?)
+    // A snapshot left pending by a crash is settled by asking the Kafka sources' groups, which
+    // blocks (seconds at most), so off the async workers.
+    let kafka: Vec<KafkaSourceConfig> = config
+        .sources
+        .iter()
+        .filter_map(|s| match s {
+            SourceConfig::Kafka(k) => Some(k.clone()),
+            SourceConfig::File(_) => None,
+        })
+        .collect();
+    let loaded = tokio::task::spawn_blocking(move || {
+        state::load_resolved(&dir, |source, positions, tag, floor| {
+            let k = kafka.iter().find(|k| k.name == source)?;
+            Some(crate::sources::kafka::pending_landed(
+                k, positions, tag, floor,
+            ))
+        })
+    })
+    .await
+    .map_err(|e| StartError::Config(format!("loading the state snapshot: {e}")))?;
+    Ok(loaded?)
 }
 
 /// The detectors `config` switches on, with their memory restored from `state_dir` (created and

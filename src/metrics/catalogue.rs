@@ -579,6 +579,17 @@ pub const STATE_SNAPSHOT_FAILURES: Metric = Metric {
     doc: "Failed writes of the state snapshot (`state_dir`/state.snapshot: every counter and histogram with the Kafka offsets and file checkpoints they count up to; see [Counting across crashes](#counting-across-crashes)), retried at the next snapshot, scrape and at shutdown. While they fail, `/metrics` and OTLP serve the last snapshot written (counters stand still, never go down), `/readyz` answers 503 naming the error, and an ERROR is logged at most once a minute. A process counter: it starts at 0 with each process and is not in the snapshot. Present at 0 when `state_dir` is set.",
 };
 
+pub const STATE_COMMIT_FAILURES: Metric = Metric {
+    name: "kafka_security_state_commit_failures_total",
+    kind: Kind::Counter,
+    help: "State snapshots whose Kafka offsets could not be committed, by source; /metrics then serves the last snapshot whose commit landed.",
+    labels: &[SOURCE],
+    opt_in: None,
+    buckets: None,
+    unit: "{failure}",
+    doc: "State snapshots whose Kafka offsets could not be committed to the source's consumer group (the coordinator unreachable, a rebalance under way, the member expelled), by `source`. Such a snapshot stays `state.snapshot.next` and does not count: `/metrics` and OTLP serve the last snapshot whose commit landed, and the next snapshot commits again; see [Counting across crashes](#counting-across-crashes). A WARN is logged at most once a minute. A process counter: it starts at 0 with each process and is not in the snapshot.",
+};
+
 pub const EXPORTER_LOG_LINES_DROPPED: Metric = Metric {
     name: "kafka_security_exporter_log_lines_dropped_total",
     kind: Kind::Counter,
@@ -613,7 +624,7 @@ pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = Metric {
 };
 
 /// Every metric, in the README's order.
-pub const ALL: [&Metric; 38] = [
+pub const ALL: [&Metric; 39] = [
     &EVENTS,
     &AUTHENTICATION,
     &AUTHENTICATION_FAILURES_BY_CLIENT,
@@ -649,6 +660,7 @@ pub const ALL: [&Metric; 38] = [
     &DETECTIONS_SUPPRESSED,
     &DETECTOR_STATE_FAILURES,
     &STATE_SNAPSHOT_FAILURES,
+    &STATE_COMMIT_FAILURES,
     &EXPORTER_LOG_LINES_DROPPED,
     &WEB_CONFIG_RELOAD_FAILURES,
     &WEB_CONFIG_LAST_RELOAD_SUCCESSFUL,

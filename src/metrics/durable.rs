@@ -125,6 +125,7 @@ pub fn is_durable(family: &MetricFamily) -> bool {
     ) && !name.starts_with("process_")
         && name != c::EXPORTER_LOG_LINES_DROPPED.name
         && name != c::STATE_SNAPSHOT_FAILURES.name
+        && name != c::STATE_COMMIT_FAILURES.name
 }
 
 /// The durable families of a gather, as saved: labels without `cluster`, sorted by name.
@@ -462,6 +463,14 @@ impl Metrics {
     pub fn init_state(&self) {
         self.state_snapshot_failures
             .with_label_values(&[] as &[&str]);
+    }
+
+    /// Counts a snapshot whose offsets `source` could not commit; emit
+    /// [`super::internal::StateCommitFailed`].
+    pub(super) fn record_state_commit_failure(&self, source: &str) {
+        self.state_commit_failures
+            .with_label_values(&[source])
+            .inc();
     }
 
     /// Counts a failed snapshot; emit [`super::internal::StateSnapshotFailed`].

@@ -410,6 +410,27 @@ impl StateSnapshotFailed<'_> {
     }
 }
 
+/// A state snapshot's Kafka offsets could not be committed for `source`: counted in
+/// `kafka_security_state_commit_failures_total`; logged as a warning by the caller at most once
+/// a minute ([`StateCommitFailed::log`]). The snapshot does not count; the next one commits again.
+pub struct StateCommitFailed<'a> {
+    pub source: &'a str,
+    pub error: &'a dyn Display,
+}
+
+impl InternalEvent for StateCommitFailed<'_> {
+    fn emit(self, metrics: &Metrics) {
+        metrics.record_state_commit_failure(self.source);
+    }
+}
+
+impl StateCommitFailed<'_> {
+    /// The WARN, with the failures not logged since the last one.
+    pub fn log(&self, suppressed: u64) {
+        tracing::warn!(source = %self.source, error = %self.error, suppressed, "Cannot commit the state snapshot's offsets; /metrics serves the last snapshot whose commit landed, and the next snapshot commits again.");
+    }
+}
+
 /// The web config file (or a file it names) changed and the new version is in force.
 pub struct WebConfigReloaded<'a> {
     pub file: &'a std::path::Path,

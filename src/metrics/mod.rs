@@ -69,6 +69,7 @@ pub mod names {
     pub const DETECTIONS_SUPPRESSED: &str = c::DETECTIONS_SUPPRESSED.name;
     pub const DETECTOR_STATE_FAILURES: &str = c::DETECTOR_STATE_FAILURES.name;
     pub const STATE_SNAPSHOT_FAILURES: &str = c::STATE_SNAPSHOT_FAILURES.name;
+    pub const STATE_COMMIT_FAILURES: &str = c::STATE_COMMIT_FAILURES.name;
     pub const EXPORTER_LOG_LINES_DROPPED: &str = c::EXPORTER_LOG_LINES_DROPPED.name;
     pub const WEB_CONFIG_RELOAD_FAILURES: &str = c::WEB_CONFIG_RELOAD_FAILURES.name;
     pub const WEB_CONFIG_LAST_RELOAD_SUCCESSFUL: &str = c::WEB_CONFIG_LAST_RELOAD_SUCCESSFUL.name;
@@ -298,6 +299,7 @@ pub struct Metrics {
     /// `kafka_security_series_overflow_total`, whose children the capped families hold.
     series_overflow: IntCounterVec,
     state_snapshot_failures: IntCounterVec,
+    state_commit_failures: IntCounterVec,
     /// What a crash must not lose: restored histogram baselines and the last durable cut.
     durable: durable::Durable,
     web_config_reload_failures: IntCounterVec,
@@ -373,6 +375,7 @@ impl Metrics {
             detector_state_failures: r.counter(&c::DETECTOR_STATE_FAILURES)?,
             series_overflow: r.overflow.clone(),
             state_snapshot_failures: r.counter(&c::STATE_SNAPSHOT_FAILURES)?,
+            state_commit_failures: r.counter(&c::STATE_COMMIT_FAILURES)?,
             durable: durable::Durable::default(),
             // Web config self-metrics: series created when a web config file is set.
             web_config_reload_failures: r.counter(&c::WEB_CONFIG_RELOAD_FAILURES)?,

@@ -9,6 +9,10 @@
 //! file that is cut short, padded or damaged is refused with the reason, never half-loaded.
 //! Written atomically: a temporary file in the same directory, fsync, rename over the old one,
 //! fsync of the directory. A crash at any point leaves the old snapshot or the new one, whole.
+//!
+//! A snapshot whose Kafka offsets must be committed before it counts is written first as
+//! `state.snapshot.next` (the same way), and renamed over `state.snapshot` once the commit landed
+//! ([`promote`]); see "Two phases" in [`super`].
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,6 +26,9 @@ use crate::metrics::durable::SavedFamily;
 
 /// The file name inside `state_dir`.
 pub const FILE_NAME: &str = "state.snapshot";
+
+/// A snapshot written, whose offsets are being committed (see [`promote`]).
+pub const NEXT_FILE_NAME: &str = "state.snapshot.next";
 
 /// What the header's `format` says.
 const FORMAT: &str = "kafka-security-exporter state snapshot";
@@ -39,6 +46,16 @@ pub enum StateError {
     Corrupt { path: PathBuf, problem: String },
     #[error("cannot write the state snapshot {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+    /// The snapshot at `path` (`state.snapshot.next`) does not count until its offsets are
+    /// committed.
+    #[error(
+        "cannot commit the offsets of the state snapshot {path} for source {source_name}: {reason}"
+    )]
+    Commit {
+        path: PathBuf,
+        source_name: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,6 +80,19 @@ pub struct Snapshot {
     /// By source name, in the source's own shape (Kafka: topic → partition → next offset to
     /// apply; files: the tailer's checkpoints).
     pub positions: BTreeMap<String, serde_json::Value>,
+    /// Which snapshot this is: its process and sequence number, the tag its offset commits carry.
+    /// Absent in snapshots written before commits were tagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Tag>,
+}
+
+/// A snapshot's name in the offset commits that make it count: the process that took it (random
+/// per start) and its sequence number in that process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    pub incarnation: String,
+    pub seq: u64,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -78,6 +108,8 @@ pub struct SnapshotRef<'a, M: Serialize> {
     pub cluster: &'a Option<String>,
     pub metrics: M,
     pub positions: &'a BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<&'a Tag>,
 }
 
 /// The file's bytes.
@@ -87,6 +119,7 @@ pub fn encode(snapshot: &Snapshot) -> Vec<u8> {
         cluster: &snapshot.cluster,
         metrics: &snapshot.metrics,
         positions: &snapshot.positions,
+        tag: snapshot.tag.as_ref(),
     })
 }
 
@@ -152,7 +185,16 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Snapshot, StateError> {
 /// The snapshot in `dir`; `Ok(None)` when there is none yet. A leftover temporary file (a write
 /// cut short by a crash) is never read.
 pub fn load(dir: &Path) -> Result<Option<Snapshot>, StateError> {
-    let path = dir.join(FILE_NAME);
+    load_file(dir, FILE_NAME)
+}
+
+/// The snapshot whose commit was under way when the last process stopped, if any.
+pub fn load_next(dir: &Path) -> Result<Option<Snapshot>, StateError> {
+    load_file(dir, NEXT_FILE_NAME)
+}
+
+fn load_file(dir: &Path, name: &str) -> Result<Option<Snapshot>, StateError> {
+    let path = dir.join(name);
     match fs::read(&path) {
         Ok(bytes) => decode(&path, &bytes).map(Some),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -164,7 +206,17 @@ pub fn load(dir: &Path) -> Result<Option<Snapshot>, StateError> {
 /// only, holds the write half-way through the temporary file, so a test can kill the process
 /// there.
 pub fn write_atomic(dir: &Path, bytes: &[u8], pause: Option<Duration>) -> Result<(), StateError> {
-    let path = dir.join(FILE_NAME);
+    write_atomic_as(dir, FILE_NAME, bytes, pause)
+}
+
+/// [`write_atomic`] under another name (`state.snapshot.next`).
+pub fn write_atomic_as(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    pause: Option<Duration>,
+) -> Result<(), StateError> {
+    let path = dir.join(name);
     let tmp = dir.join(format!("{FILE_NAME}.tmp"));
     let err = |source: io::Error| StateError::Write {
         path: path.clone(),
@@ -201,6 +253,26 @@ pub fn write_atomic(dir: &Path, bytes: &[u8], pause: Option<Duration>) -> Result
     Ok(())
 }
 
+/// Makes `state.snapshot.next` the snapshot (a rename, then an fsync of the directory).
+pub fn promote(dir: &Path) -> Result<(), StateError> {
+    let path = dir.join(FILE_NAME);
+    let err = |source: io::Error| StateError::Write {
+        path: path.clone(),
+        source,
+    };
+    fs::rename(dir.join(NEXT_FILE_NAME), &path).map_err(err)?;
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err)
+}
+
+/// Removes `state.snapshot.next` (a commit that did not land). Absent is fine.
+pub fn discard_next(dir: &Path) -> Result<(), StateError> {
+    let path = dir.join(NEXT_FILE_NAME);
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StateError::Write { path, source: e }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +290,10 @@ mod tests {
                 }],
             }],
             positions: [("audit".to_string(), serde_json::json!({"t": {"0": 17}}))].into(),
+            tag: Some(Tag {
+                incarnation: "00ff".into(),
+                seq: 3,
+            }),
         }
     }
 

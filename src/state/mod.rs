@@ -19,7 +19,22 @@
 //! error naming the file (like a corrupt checkpoint file): starting without it would count again
 //! or skip.
 //!
+//! # Two phases: a snapshot counts once its offsets are committed
+//! A Kafka source in a consumer group hands a partition to whichever member resumes it at the
+//! group's committed offset, so a snapshot and the commit of its offsets must count together:
+//! a snapshot restored without its commit would count again what the next owner re-reads, a
+//! commit without its snapshot would lose what it covers. When a source says its positions
+//! must be committed ([`Positions::needs_commit`]: its offsets moved since its last commit), the
+//! snapshot is written as `state.snapshot.next`, each such source commits synchronously
+//! ([`Positions::commit`], tagged with the snapshot's [`Tag`]), and only then is it renamed to
+//! `state.snapshot` and served. A failed commit leaves it pending and unserved
+//! (`kafka_security_state_commit_failures_total`); the next snapshot replaces it. A process killed
+//! in between leaves `.next`, which [`load_resolved`] settles at the next start by asking the
+//! groups whether its commit landed (`crate::sources::kafka` reads the tags in the commits'
+//! metadata). A snapshot that needs no commit is written directly.
+//!
 //! # At start
+//! [`load_resolved`] reads the snapshot (settling a pending one first).
 //! [`StateStore::open`] adds the saved values to the fresh registry; each source then takes its
 //! saved position ([`StateStore::restored_positions`]): the Kafka source seeks each partition it
 //! is assigned to the snapshot's offset instead of the committed one, the file source resumes at
@@ -58,11 +73,11 @@ use parking_lot::{Mutex, RwLock, RwLockReadGuard};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-pub use file::{Snapshot, StateError, FILE_NAME};
+pub use file::{Snapshot, StateError, Tag, FILE_NAME};
 
 use crate::health::Health;
 use crate::metrics::durable::MetricCut;
-use crate::metrics::internal::{InternalEvent, StateSnapshotFailed};
+use crate::metrics::internal::{InternalEvent, StateCommitFailed, StateSnapshotFailed};
 use crate::metrics::Metrics;
 use crate::telemetry::RateLimit;
 
@@ -72,6 +87,11 @@ pub const DEFAULT_SNAPSHOT_INTERVAL_SECS: u64 = 5;
 /// Test only: when set (milliseconds), every snapshot write pauses half-way through its
 /// temporary file, so a test can kill the process in the middle of a write.
 pub const TEST_PAUSE_ENV: &str = "KSE_TEST_STATE_WRITE_PAUSE_MS";
+
+/// Test only: when set (milliseconds), a snapshot that commits offsets pauses after writing
+/// `state.snapshot.next` and again after the commits, before the rename, so a test can kill the
+/// process in either window.
+pub const TEST_COMMIT_PAUSE_ENV: &str = "KSE_TEST_STATE_COMMIT_PAUSE_MS";
 
 /// The `state:` section: the snapshot kept in the top-level `state_dir`.
 #[derive(Debug, Clone, Deserialize)]
@@ -138,6 +158,19 @@ pub trait Positions: Send + Sync {
 
     /// `positions`, as [`Positions::positions`] returned them for a snapshot, are on disk now.
     fn durable(&self, _positions: &serde_json::Value) {}
+
+    /// True when `positions` (from [`Positions::positions`]) must be committed elsewhere before
+    /// a snapshot holding them may count: a Kafka source whose offsets moved since its last
+    /// commit, whose consumer group hands its partitions to whichever member resumes them.
+    fn needs_commit(&self, _positions: &serde_json::Value) -> bool {
+        false
+    }
+
+    /// Commits `positions`, tagged with the snapshot's `tag`, waiting for the answer; `Err`
+    /// with the reason when it did not land (or may not have).
+    fn commit(&self, _positions: &serde_json::Value, _tag: &Tag) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The last snapshot written.
@@ -162,7 +195,11 @@ pub struct StateStore {
     next_seq: AtomicU64,
     interval: Duration,
     pause: Option<Duration>,
+    commit_pause: Option<Duration>,
     error_log: RateLimit,
+    commit_log: RateLimit,
+    /// Names this process in the tags of its snapshots' commits.
+    incarnation: String,
 }
 
 impl StateStore {
@@ -198,10 +235,12 @@ impl StateStore {
             positions = loaded.positions;
         }
         metrics.publish_durable(Arc::new(metrics.cut()));
-        let pause = std::env::var(TEST_PAUSE_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .map(Duration::from_millis);
+        let pause_from = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .map(Duration::from_millis)
+        };
         Arc::new(StateStore {
             dir: dir.to_path_buf(),
             cluster,
@@ -213,8 +252,11 @@ impl StateStore {
             writer: Mutex::new(Written { seq: 0 }),
             next_seq: AtomicU64::new(1),
             interval: Duration::from_secs(config.snapshot_interval_secs.max(1)),
-            pause,
+            pause: pause_from(TEST_PAUSE_ENV),
+            commit_pause: pause_from(TEST_COMMIT_PAUSE_ENV),
             error_log: RateLimit::new(Duration::from_secs(60)),
+            commit_log: RateLimit::new(Duration::from_secs(60)),
+            incarnation: incarnation(),
         })
     }
 
@@ -273,6 +315,10 @@ impl StateStore {
                 .collect();
             (seq, cut, positions)
         };
+        let tag = Tag {
+            incarnation: self.incarnation.clone(),
+            seq,
+        };
         let mut saved: BTreeMap<String, serde_json::Value> = self.restored.lock().clone();
         saved.extend(positions.iter().cloned());
         let bytes = file::encode_ref(&file::SnapshotRef {
@@ -282,8 +328,28 @@ impl StateStore {
             cluster: &self.cluster,
             metrics: cut.saved(),
             positions: &saved,
+            tag: Some(&tag),
         });
-        match file::write_atomic(&self.dir, &bytes, self.pause) {
+        // The sources whose positions must be committed before this snapshot may count.
+        let committing: Vec<(String, Arc<dyn Positions>, serde_json::Value)> = {
+            let sources = self.sources.lock();
+            positions
+                .iter()
+                .filter_map(|(name, value)| {
+                    let (_, p) = sources.iter().find(|(n, _)| n == name)?;
+                    p.needs_commit(value)
+                        .then(|| (name.clone(), p.clone(), value.clone()))
+                })
+                .collect()
+        };
+        let result = if committing.is_empty() {
+            // A leftover `.next` is older than this snapshot, which holds all it held.
+            file::write_atomic(&self.dir, &bytes, self.pause)
+                .and_then(|()| file::discard_next(&self.dir))
+        } else {
+            self.write_and_commit(&bytes, &tag, &committing)
+        };
+        match result {
             Ok(()) => {
                 let cut = Arc::new(cut);
                 self.metrics.publish_durable(cut.clone());
@@ -298,6 +364,24 @@ impl StateStore {
                 self.health.set_state_error(None);
                 Ok(cut)
             }
+            Err(error @ StateError::Commit { .. }) => {
+                if let StateError::Commit {
+                    source_name,
+                    reason,
+                    ..
+                } = &error
+                {
+                    let failed = StateCommitFailed {
+                        source: source_name,
+                        error: reason,
+                    };
+                    if let Some(suppressed) = self.commit_log.check() {
+                        failed.log(suppressed);
+                    }
+                    failed.emit(&self.metrics);
+                }
+                Err(error)
+            }
             Err(error) => {
                 let failed = StateSnapshotFailed { error: &error };
                 if let Some(suppressed) = self.error_log.check() {
@@ -309,6 +393,33 @@ impl StateStore {
                 Err(error)
             }
         }
+    }
+
+    /// The two phases (see the module docs): `bytes` as `state.snapshot.next`, then each
+    /// source's commit, then the rename that makes it the snapshot. A failed commit leaves
+    /// `.next` in place: whether the group has its offsets is settled at the next start
+    /// ([`load_resolved`]), or by the next snapshot, which replaces it.
+    fn write_and_commit(
+        &self,
+        bytes: &[u8],
+        tag: &Tag,
+        committing: &[(String, Arc<dyn Positions>, serde_json::Value)],
+    ) -> Result<(), StateError> {
+        file::write_atomic_as(&self.dir, file::NEXT_FILE_NAME, bytes, self.pause)?;
+        for (name, p, value) in committing {
+            if let Some(pause) = self.commit_pause {
+                std::thread::sleep(pause);
+            }
+            p.commit(value, tag).map_err(|reason| StateError::Commit {
+                path: self.dir.join(file::NEXT_FILE_NAME),
+                source_name: name.clone(),
+                reason,
+            })?;
+        }
+        if let Some(pause) = self.commit_pause {
+            std::thread::sleep(pause);
+        }
+        file::promote(&self.dir)
     }
 
     /// Snapshots every `snapshot_interval_secs` until `stop` (the shutdown takes the last one
@@ -337,9 +448,100 @@ impl StateStore {
         if saved {
             tracing::info!(file = %self.dir.join(FILE_NAME).display(), "State snapshot saved.");
         } else {
-            tracing::error!(file = %self.dir.join(FILE_NAME).display(), "The last state snapshot could not be written: the next start resumes from the last one written and re-reads what came after it.");
+            tracing::error!(file = %self.dir.join(FILE_NAME).display(), "The last state snapshot could not be saved (see the error above): the next start resumes from the last one that counted and re-reads what came after it.");
         }
         saved
+    }
+}
+
+/// A fresh random name for this process's snapshots (16 hex digits).
+fn incarnation() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    // The system's random source does not fail on the platforms we build for; the clock is a
+    // fallback that still differs between starts.
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        bytes = (now ^ u64::from(std::process::id())).to_be_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a source's consumer group says of a pending snapshot's commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landed {
+    /// The commit of the pending snapshot (or of a later one that had no file yet) landed.
+    Yes,
+    /// It did not: the group's offsets are still the restored snapshot's.
+    No,
+    /// The group could not be asked, or its answer is incomplete.
+    Unknown,
+}
+
+/// The snapshot to restore at start. Usually `state.snapshot`; but when the last process died
+/// while committing the offsets of `state.snapshot.next` (see the module docs), that one when its
+/// commit landed, as `landed` asks each source's consumer group (`None`: a source that commits
+/// nothing). Restoring the older one after the commit landed would lose what came between (the
+/// group resumes after it); restoring the newer one when it did not would count it twice. When
+/// the group cannot tell, the newer one is restored: records may then be counted twice, never
+/// lost.
+pub fn load_resolved(
+    dir: &Path,
+    landed: impl Fn(&str, &serde_json::Value, &Tag, u64) -> Option<Landed>,
+) -> Result<Option<Snapshot>, StateError> {
+    let promoted = file::load(dir)?;
+    let Some(next) = file::load_next(dir)? else {
+        return Ok(promoted);
+    };
+    let next_file = dir.join(file::NEXT_FILE_NAME);
+    let Some(tag) = next.tag.clone() else {
+        tracing::warn!(file = %next_file.display(), "A pending state snapshot without a tag; restoring it (records may be counted twice, never lost).");
+        file::promote(dir)?;
+        return Ok(Some(next));
+    };
+    // Commits tagged with this process's sequence numbers up to the restored snapshot's are
+    // that snapshot's or older ones'.
+    let floor = promoted
+        .as_ref()
+        .and_then(|p| p.tag.as_ref())
+        .filter(|t| t.incarnation == tag.incarnation)
+        .map_or(0, |t| t.seq);
+    if tag.seq <= floor {
+        file::discard_next(dir)?;
+        return Ok(promoted);
+    }
+    let answers: Vec<(&String, Landed)> = next
+        .positions
+        .iter()
+        .filter_map(|(source, positions)| Some((source, landed(source, positions, &tag, floor)?)))
+        .collect();
+    let decided = if answers.is_empty() {
+        Landed::Unknown
+    } else if answers.iter().all(|(_, l)| *l == Landed::No) {
+        Landed::No
+    } else if answers.iter().any(|(_, l)| *l == Landed::Yes) {
+        Landed::Yes
+    } else {
+        Landed::Unknown
+    };
+    match decided {
+        Landed::No => {
+            tracing::info!(file = %next_file.display(), "The last process stopped before the offsets of its last state snapshot were committed; restoring the one before it, whose offsets were.");
+            file::discard_next(dir)?;
+            Ok(promoted)
+        }
+        Landed::Yes => {
+            tracing::info!(file = %next_file.display(), "The last process stopped after the offsets of its last state snapshot were committed, before it was renamed; restoring it.");
+            file::promote(dir)?;
+            Ok(Some(next))
+        }
+        Landed::Unknown => {
+            tracing::warn!(file = %next_file.display(), answers = ?answers, "Cannot tell whether the offsets of the last state snapshot were committed; restoring it (records may be counted twice, never lost).");
+            file::promote(dir)?;
+            Ok(Some(next))
+        }
     }
 }
 

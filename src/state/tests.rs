@@ -264,3 +264,164 @@ fn a_snapshot_waits_for_a_source_applying() {
     }
     applying.join().unwrap();
 }
+
+/// A source that must commit before a snapshot counts; its commits fail while `fail` is set.
+struct Committing {
+    at: Mutex<u64>,
+    landed: Mutex<Option<u64>>,
+    fail: std::sync::atomic::AtomicBool,
+    tags: Mutex<Vec<Tag>>,
+}
+
+impl Committing {
+    fn new() -> Arc<Committing> {
+        Arc::new(Committing {
+            at: Mutex::new(0),
+            landed: Mutex::new(None),
+            fail: false.into(),
+            tags: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl Positions for Committing {
+    fn positions(&self) -> serde_json::Value {
+        serde_json::json!({"t": {"0": *self.at.lock()}})
+    }
+
+    fn needs_commit(&self, positions: &serde_json::Value) -> bool {
+        positions["t"]["0"].as_u64() != *self.landed.lock()
+    }
+
+    fn commit(&self, positions: &serde_json::Value, tag: &Tag) -> Result<(), String> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err("the coordinator is away".into());
+        }
+        *self.landed.lock() = positions["t"]["0"].as_u64();
+        self.tags.lock().push(tag.clone());
+        Ok(())
+    }
+}
+
+/// A snapshot whose offsets must be committed counts only once they are: until then it is
+/// `state.snapshot.next`, and scrapes show the last snapshot whose commit landed.
+#[test]
+fn a_snapshot_counts_only_once_its_offsets_are_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipeline(&MetricsConfig::default());
+    let s = store(dir.path(), p.metrics(), None);
+    let source = Committing::new();
+    s.register("audit", source.clone());
+    let events = "kafka_security_events_total{";
+    let total = |text: &[u8]| -> f64 {
+        counted(text)
+            .iter()
+            .filter(|l| l.starts_with(events))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+
+    login(&p, "alice", "10.0.0.1");
+    *source.at.lock() = 1;
+    s.snapshot().unwrap();
+    assert_eq!(total(&s.scrape()), 1.0);
+    assert!(!dir.path().join(file::NEXT_FILE_NAME).exists());
+    assert_eq!(source.tags.lock().len(), 1, "one commit");
+    // The scrape's snapshot needed none (nothing moved), and was written at once.
+    let first = file::load(dir.path()).unwrap().unwrap().tag.unwrap();
+    assert_eq!(first.seq, source.tags.lock()[0].seq + 1);
+
+    // The commit fails: the snapshot stays pending and does not count.
+    source.fail.store(true, Ordering::SeqCst);
+    login(&p, "alice", "10.0.0.1");
+    *source.at.lock() = 2;
+    let Err(error) = s.snapshot() else {
+        panic!("the snapshot counted without its commit")
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("for source audit: the coordinator is away"),
+        "{error}"
+    );
+    assert_eq!(
+        total(&s.scrape()),
+        1.0,
+        "scrapes show the committed snapshot"
+    );
+    let pending = file::load_next(dir.path()).unwrap().unwrap();
+    assert!(pending.tag.as_ref().unwrap().seq > first.seq);
+    assert_eq!(pending.tag.as_ref().unwrap().incarnation, first.incarnation);
+    assert_eq!(file::load(dir.path()).unwrap().unwrap().tag, Some(first));
+    let failures = value(
+        &p.metrics().render(),
+        "kafka_security_state_commit_failures_total{source=\"audit\"}",
+    );
+    assert!(failures >= Some(1.0), "{failures:?}");
+
+    // It works again: the next snapshot commits, replaces the pending one and counts.
+    source.fail.store(false, Ordering::SeqCst);
+    assert_eq!(total(&s.scrape()), 2.0);
+    assert!(!dir.path().join(file::NEXT_FILE_NAME).exists());
+
+    // Nothing moved since: no commit, written at once.
+    let commits = source.tags.lock().len();
+    s.snapshot().unwrap();
+    assert_eq!(source.tags.lock().len(), commits);
+}
+
+/// At start, a pending snapshot is restored when its commit landed, or when the groups cannot
+/// tell (counting twice, never losing); the last committed one when it did not land.
+#[test]
+fn a_pending_snapshot_is_restored_only_when_its_commit_landed_or_may_have() {
+    let snapshot = |seq: u64, at: u64| Snapshot {
+        written_unix_ms: 1,
+        cluster: None,
+        metrics: Vec::new(),
+        positions: [
+            ("audit".to_string(), serde_json::json!({"t": {"0": at}})),
+            ("files".to_string(), serde_json::json!({})),
+        ]
+        .into(),
+        tag: Some(Tag {
+            incarnation: "aa".into(),
+            seq,
+        }),
+    };
+    // The snapshot and a pending one, as (sequence number, offset).
+    let setup = |(seq, at), (next_seq, next_at)| {
+        let dir = tempfile::tempdir().unwrap();
+        file::write_atomic(dir.path(), &file::encode(&snapshot(seq, at)), None).unwrap();
+        let pending = file::encode(&snapshot(next_seq, next_at));
+        file::write_atomic_as(dir.path(), file::NEXT_FILE_NAME, &pending, None).unwrap();
+        dir
+    };
+    for (answer, restored) in [(Landed::Yes, 20), (Landed::Unknown, 20), (Landed::No, 10)] {
+        let dir = setup((4, 10), (5, 20));
+        let asked = Mutex::new(Vec::new());
+        let loaded = load_resolved(dir.path(), |source, positions, tag, floor| {
+            asked.lock().push((source.to_string(), tag.seq, floor));
+            (source == "audit").then(|| {
+                assert_eq!(positions["t"]["0"], 20);
+                answer
+            })
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(loaded.positions["audit"]["t"]["0"], restored, "{answer:?}");
+        assert_eq!(
+            *asked.lock(),
+            [("audit".to_string(), 5, 4), ("files".to_string(), 5, 4)]
+        );
+        // Settled: the pending file is gone, and the snapshot is what was restored.
+        assert!(!dir.path().join(file::NEXT_FILE_NAME).exists());
+        assert_eq!(file::load(dir.path()).unwrap(), Some(loaded));
+    }
+
+    // A pending snapshot older than the snapshot (left by a crash right after a snapshot
+    // that needed no commit) is dropped without asking.
+    let dir = setup((7, 30), (5, 20));
+    let loaded = load_resolved(dir.path(), |_, _, _, _| panic!("asked")).unwrap();
+    assert_eq!(loaded.unwrap().positions["audit"]["t"]["0"], 30);
+    assert!(!dir.path().join(file::NEXT_FILE_NAME).exists());
+}

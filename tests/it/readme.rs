@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use kafka_security_exporter::detect::{Detection, Detector, Severity};
 use kafka_security_exporter::event::{Category, Format, Origin, Outcome, SecurityEvent};
 use kafka_security_exporter::event::{ChangeAction, Rejection};
-use kafka_security_exporter::metrics::internal::{DetectionRaised, InternalEvent, LayoutChosen};
+use kafka_security_exporter::metrics::internal::{
+    DetectionRaised, InternalEvent, LayoutChosen, StateCommitFailed,
+};
 use kafka_security_exporter::metrics::{catalogue, Metrics, MetricsConfig};
 use kafka_security_exporter::parse::log4j::{Choice, LayoutName, Level, LinePrefix};
 use kafka_security_exporter::parse::ParseError;
@@ -107,6 +109,11 @@ fn every_metric_is_documented_exactly() {
     metrics.record_clock_jump("forward", 0);
     metrics.init_output();
     metrics.init_state();
+    StateCommitFailed {
+        source: "s",
+        error: &"the coordinator is away",
+    }
+    .emit(&metrics);
     DetectionRaised {
         source: "s",
         detection: &Detection {

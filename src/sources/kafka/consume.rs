@@ -45,7 +45,7 @@ pub(super) fn consume(
         match consumer.poll(POLL_TIMEOUT) {
             Some(Ok(message)) => {
                 // Applying and noting the position are one step for the state snapshot.
-                let cut = context.state.as_ref().map(|s| s.cut().apply());
+                let cut = context.state.as_ref().map(|(s, _)| s.cut().apply());
                 if context.already_applied(&message) {
                     RecordRedelivered { source: name }.emit(pipeline.metrics());
                 } else {

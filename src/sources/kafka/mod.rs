@@ -6,17 +6,19 @@
 //!   polls, on the source's own thread ([`consume`]); offsets are stored in batches, one per
 //!   partition (the offset after the last applied record), every 1024 records, whenever the queue
 //!   runs dry, and before each of the commits below;
-//! - stored offsets are committed every 5 s (`auto.commit.interval.ms`), synchronously when
+//! - without a state snapshot, stored offsets are committed every 5 s
+//!   (`auto.commit.interval.ms`), synchronously when
 //!   partitions are revoked (in `pre_rebalance`, which librdkafka runs inside the poll, so no
 //!   record is in flight; it stores the pending batch first), and synchronously on shutdown
 //!   before the consumer leaves its group;
 //! - without a state snapshot, after a crash, records since the last commit are counted again by
 //!   the next process, whose counters start from zero anyway (Prometheus sees a counter reset);
 //! - with one (top-level `state_dir`, see [`crate::state`]), counting is exact across crashes
-//!   too: each record is applied under the snapshot's cut, the offsets stored for commits are
-//!   those of the last snapshot written (never further), a revoke takes a snapshot before it
-//!   commits, and at start each assigned partition resumes at the restored snapshot's offset
-//!   unless another member committed further since ([`SourceContext::rebalance`]).
+//!   too, in a group as well: each record is applied under the snapshot's cut; auto-commit is off
+//!   and only a snapshot's offsets are committed, by the snapshot itself, tagged, before it
+//!   counts ([`handover`]); a revoke and the shutdown take a snapshot (which commits); and at
+//!   start each assigned partition resumes at the restored snapshot's offset unless another
+//!   member committed further since ([`SourceContext::rebalance`]).
 //!
 //! Memory is bounded by librdkafka's prefetch queue (`queued.max.messages.kbytes`, 16 MiB by
 //! default here); the loop applies records as fast as it reads them and never queues them itself.
@@ -47,13 +49,16 @@ use crate::metrics::Metrics;
 use crate::parse::log4j::FramerConfig;
 use crate::parse::Input;
 use crate::pipeline::Pipeline;
-use crate::state::StateStore;
+use crate::state::{StateError, StateStore};
 use crate::telemetry::{KeyedRateLimit, RateLimit};
 
 mod config;
 mod consume;
+mod handover;
 mod offsets;
 pub use config::{property_problems, KafkaSourceConfig, TopicConfig};
+pub use handover::pending_landed;
+use handover::Committer;
 use offsets::Applied;
 
 /// Why a Kafka source could not start.
@@ -148,8 +153,9 @@ pub struct SourceContext {
     /// thread changes it: librdkafka runs the rebalance callbacks inside its poll), with the
     /// positions of the state snapshot, which reads them.
     applied: Arc<Applied>,
-    /// The state snapshot, when `state_dir` keeps one (see [`crate::state`]).
-    state: Option<Arc<StateStore>>,
+    /// The state snapshot, when `state_dir` keeps one (see [`crate::state`]), and this source's
+    /// part in it: its positions and the commits that make a snapshot count.
+    state: Option<(Arc<StateStore>, Arc<Committer>)>,
     error_limit: RateLimit,
     /// librdkafka's own warnings and errors, per facility and broker thread: a broker that
     /// cannot be reached logs one on every reconnect attempt.
@@ -191,49 +197,45 @@ impl SourceContext {
 
     /// Hands librdkafka the offsets of every record delivered since the last call, one per
     /// partition: those records have all been applied (or skipped as already applied). With a
-    /// state snapshot, the offsets of the last snapshot written instead, committed at once: only
-    /// what is on disk is committed, so the committed offsets never pass the snapshot's, and they
-    /// follow each snapshot within a poll instead of the next auto-commit (up to
-    /// `auto.commit.interval.ms` later). In a group, a replica that crashes leaves its partitions
-    /// to the others at its committed offsets; the closer those are to its last snapshot (which
-    /// it restores when it comes back), the fewer records both count.
+    /// state snapshot, nothing: only a snapshot's offsets are committed, by the snapshot itself
+    /// ([`handover`]).
     fn store_delivered(&self, consumer: &BaseConsumer<Self>) {
-        let offsets = match self.state {
-            Some(_) => self.applied.take_durable(),
-            None => self.applied.delivered.lock().unstored(),
-        };
-        let Some(offsets) = offsets else {
+        if self.state.is_some() {
+            return;
+        }
+        self.store_applied(consumer);
+    }
+
+    fn store_applied(&self, consumer: &BaseConsumer<Self>) {
+        let Some(offsets) = self.applied.delivered.lock().unstored() else {
             return;
         };
         if let Err(error) = consumer.store_offsets(&offsets) {
             // Happens for a partition revoked meanwhile; its new owner re-reads it.
             tracing::debug!(source = %self.source, %error, "Could not store some offsets.");
         }
-        if self.state.is_some() {
-            // The outcome arrives in `commit_callback`, as an auto-commit's does.
-            if let Err(error) = consumer.commit_consumer_state(CommitMode::Async) {
-                tracing::debug!(source = %self.source, %error, "Could not commit the snapshot's offsets.");
-            }
-        }
     }
 
-    /// Stores the offsets a commit that ends this process's hold on partitions (a revoke, the
-    /// shutdown) must carry. With a state snapshot, takes one first, so that everything applied
-    /// is on disk, then stores its offsets; if it cannot be written, stores what was applied, as
-    /// without a snapshot (the next owner starts after it; a crash before a later snapshot is
-    /// written loses those counts from this process's series).
-    fn store_for_hand_over(&self, consumer: &BaseConsumer<Self>) {
-        let Some(state) = &self.state else {
-            return self.store_delivered(consumer);
-        };
-        if state.snapshot().is_ok() {
-            return self.store_delivered(consumer);
-        }
-        let applied = self.applied.delivered.lock().unstored();
-        if let Some(offsets) = applied {
-            if let Err(error) = consumer.store_offsets(&offsets) {
-                tracing::debug!(source = %self.source, %error, "Could not store some offsets.");
+    /// Commits what this process applied, when its hold on partitions ends (a revoke, the
+    /// shutdown). With a state snapshot, takes one, which commits its offsets (so that everything
+    /// applied is on disk and the next owner starts after it); if it cannot be written, commits
+    /// what was applied, as without a snapshot (the next owner starts after it; a crash before a
+    /// later snapshot is written loses those counts from this process's series).
+    fn hand_over(&self, consumer: &BaseConsumer<Self>) -> HandOver {
+        if let Some((state, _)) = &self.state {
+            match state.snapshot() {
+                Ok(_) => return HandOver::Committed,
+                Err(StateError::Commit { reason, .. }) => return HandOver::Failed(reason),
+                Err(_) => self.store_applied(consumer),
             }
+        } else {
+            self.store_delivered(consumer);
+        }
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => HandOver::Committed,
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => HandOver::NothingNew,
+            Err(error) if unknown_topic(&error) => HandOver::TopicGone(error.to_string()),
+            Err(error) => HandOver::Failed(error.to_string()),
         }
     }
 
@@ -241,7 +243,11 @@ impl SourceContext {
     /// to the snapshot's offset, unless its committed offset is further: only another member
     /// (which had the partition since) commits past this process's snapshot, and what it
     /// counted must not be counted again here.
-    fn resume_restored(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+    fn resume_restored(
+        &self,
+        tpl: &mut TopicPartitionList,
+        committed: Option<&TopicPartitionList>,
+    ) {
         let mut restored = self.applied.restored.lock();
         if restored.is_empty() {
             return;
@@ -255,9 +261,8 @@ impl SourceContext {
         if mine.count() == 0 {
             return;
         }
-        let committed = consumer.committed_offsets(mine.clone(), Duration::from_secs(10));
-        if let Err(error) = &committed {
-            tracing::warn!(source = %self.source, %error, "Cannot read the committed offsets; resuming every partition at the state snapshot's offsets.");
+        if committed.is_none() {
+            tracing::warn!(source = %self.source, "Cannot read the committed offsets; resuming every partition at the state snapshot's offsets.");
         }
         let (mut resumed, mut moved_on) = (0, 0);
         let mut delivered = self.applied.delivered.lock();
@@ -267,8 +272,6 @@ impl SourceContext {
                 continue;
             };
             let committed = committed
-                .as_ref()
-                .ok()
                 .and_then(|c| c.find_partition(e.topic(), e.partition()))
                 .and_then(|p| p.offset().to_raw());
             if committed.is_some_and(|c| c > saved) {
@@ -459,7 +462,19 @@ impl ConsumerContext for SourceContext {
         );
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                self.resume_restored(consumer, tpl);
+                if let Some((_, committer)) = &self.state {
+                    // The committed offsets and their chains ([`handover`]), read once.
+                    let mut partitions = TopicPartitionList::new();
+                    for e in tpl.elements() {
+                        partitions.add_partition(e.topic(), e.partition());
+                    }
+                    let committed = consumer
+                        .committed_offsets(partitions, handover::COMMIT_TIMEOUT)
+                        .map_err(|error| tracing::warn!(source = %self.source, %error, "Cannot read the committed offsets of the assigned partitions."))
+                        .ok();
+                    self.resume_restored(tpl, committed.as_ref());
+                    committer.assigned(tpl, committed.as_ref());
+                }
                 let rebalance = Rebalance::Assign(tpl);
                 self.pre_rebalance(consumer, &rebalance);
                 let assigned = if cooperative {
@@ -497,14 +512,13 @@ impl ConsumerContext for SourceContext {
             // Every record returned by earlier polls has been applied (librdkafka runs this inside
             // the consume thread's poll); storing their offsets and committing now hands the
             // revoked partitions over without loss or double counting.
-            self.store_for_hand_over(consumer);
-            let committed = match consumer.commit_consumer_state(CommitMode::Sync) {
-                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => true,
-                Err(error) if unknown_topic(&error) => {
+            let committed = match self.hand_over(consumer) {
+                HandOver::Committed | HandOver::NothingNew => true,
+                HandOver::TopicGone(error) => {
                     tracing::warn!(source = %self.source, %error, "Offsets of revoked partitions cannot be committed: a topic or partition no longer exists.");
                     false
                 }
-                Err(error) => {
+                HandOver::Failed(error) => {
                     tracing::warn!(source = %self.source, %error, "Failed to commit offsets of revoked partitions; re-delivered records this process already applied will be skipped.");
                     false
                 }
@@ -520,6 +534,9 @@ impl ConsumerContext for SourceContext {
                 for (topic, partition) in &revoked {
                     delivered.forget(topic, *partition);
                 }
+            }
+            if let Some((_, committer)) = &self.state {
+                committer.revoked(&revoked);
             }
             let mut assigned = self.assigned.lock();
             assigned.retain(|tp| !revoked.contains(tp));
@@ -596,7 +613,8 @@ impl KafkaSource {
         let name = config.name.clone();
         health.register(&name);
         let applied = Arc::new(Applied::default());
-        if let Some(state) = &state {
+        let state = state.map(|s| (s, Arc::new(Committer::new(applied.clone()))));
+        if let Some((state, committer)) = &state {
             if let Some(saved) = state.restored_positions(&name) {
                 let partitions =
                     applied
@@ -607,19 +625,24 @@ impl KafkaSource {
                         })?;
                 tracing::info!(source = %name, partitions, "Partitions resume at the state snapshot's offsets once assigned.");
             }
-            state.register(&name, applied.clone());
+            state.register(&name, committer.clone());
         }
         let inputs: Vec<_> = config.topics.iter().map(|t| t.format).collect();
         pipeline.metrics().init_source(&name, true, &inputs);
         if inputs.iter().any(|i| i.is_log()) {
             pipeline.metrics().init_log_files(&name);
         }
-        let client_config = config
-            .client_config()
-            .map_err(|reason| KafkaSourceError::Config {
-                source_name: name.clone(),
-                reason,
-            })?;
+        let mut client_config =
+            config
+                .client_config()
+                .map_err(|reason| KafkaSourceError::Config {
+                    source_name: name.clone(),
+                    reason,
+                })?;
+        if state.is_some() {
+            // Only a snapshot's offsets are committed, by the snapshot ([`handover`]).
+            client_config.set("enable.auto.commit", "false");
+        }
         let context = SourceContext {
             source: name.clone(),
             health: health.clone(),
@@ -657,10 +680,14 @@ impl KafkaSource {
                 error: Box::new(error),
             })?;
         tracing::info!(source = %name, group = %config.group_id, ?topics, "Consuming.");
+        let consumer = Arc::new(consumer);
+        if let Some((_, committer)) = &consumer.context().state {
+            let _ = committer.consumer.set(Arc::downgrade(&consumer));
+        }
         Ok(KafkaSource {
             config,
             pipeline,
-            consumer: Arc::new(consumer),
+            consumer,
         })
     }
 
@@ -686,8 +713,7 @@ impl KafkaSource {
                     // The pipeline's OTLP hook may spawn onto the runtime.
                     let _runtime = runtime.enter();
                     let applied = consume::consume(&consumer, &pipeline, &name, formats, &stop);
-                    consumer.context().store_for_hand_over(&consumer);
-                    let committed = consumer.commit_consumer_state(CommitMode::Sync);
+                    let committed = consumer.context().hand_over(&consumer);
                     let _ = committed_tx.send((committed, applied));
                     consumer.unsubscribe();
                     // Closing the consumer (leaving the group) blocks; done here, off the runtime.
@@ -728,17 +754,26 @@ impl KafkaSource {
     }
 }
 
+/// How the commit at the end of a hold on partitions went.
+enum HandOver {
+    Committed,
+    NothingNew,
+    /// A topic or partition no longer exists.
+    TopicGone(String),
+    Failed(String),
+}
+
 /// Logs how the final commit went.
-fn log_final_commit(name: &str, committed: Result<(), KafkaError>) {
+fn log_final_commit(name: &str, committed: HandOver) {
     match committed {
-        Ok(()) => tracing::info!(source = %name, "Offsets committed."),
-        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {
+        HandOver::Committed => tracing::info!(source = %name, "Offsets committed."),
+        HandOver::NothingNew => {
             tracing::info!(source = %name, "No new offsets to commit.");
         }
-        Err(error) if unknown_topic(&error) => {
+        HandOver::TopicGone(error) => {
             tracing::warn!(source = %name, %error, "Final offset commit failed for a topic or partition that no longer exists; nothing can be re-read from it.");
         }
-        Err(error) => {
+        HandOver::Failed(error) => {
             tracing::error!(source = %name, %error, "Final offset commit failed; events since the last commit will be counted again by the next consumer.");
         }
     }

@@ -11,8 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use parking_lot::Mutex;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::state::Positions;
-
 /// One partition's positions.
 #[derive(Debug, Clone, Copy)]
 struct Position {
@@ -125,13 +123,10 @@ pub(super) struct Applied {
     /// Next offsets to apply from the snapshot restored at start, for partitions not assigned
     /// to this process since (saved again in every snapshot until they are).
     pub(super) restored: Mutex<HashMap<(String, i32), i64>>,
-    /// The offsets of the last snapshot written, not yet handed to librdkafka's offset store:
-    /// with a snapshot, only offsets whose counts are on disk are committed.
-    pub(super) durable: Mutex<Option<Vec<(String, i32, i64)>>>,
 }
 
 /// `{topic: {partition: next offset to apply}}`.
-type Shape = BTreeMap<String, BTreeMap<i32, i64>>;
+pub(super) type Shape = BTreeMap<String, BTreeMap<i32, i64>>;
 
 impl Applied {
     /// Takes the positions of a restored snapshot (in [`Positions::positions`]' shape).
@@ -146,21 +141,9 @@ impl Applied {
         Ok(restored.len())
     }
 
-    /// The offsets of the last snapshot written, once: to store before the next commit.
-    pub(super) fn take_durable(&self) -> Option<TopicPartitionList> {
-        let offsets = self.durable.lock().take()?;
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partition, offset) in offsets {
-            // Only fails for an offset librdkafka cannot represent, which an applied record's
-            // successor is not.
-            let _ = tpl.add_partition_offset(&topic, partition, Offset::Offset(offset));
-        }
-        (tpl.count() > 0).then_some(tpl)
-    }
-}
-
-impl Positions for Applied {
-    fn positions(&self) -> serde_json::Value {
+    /// Every partition's next offset to apply, restored ones included, in the snapshot's shape
+    /// (see [`crate::state::Positions::positions`]).
+    pub(super) fn positions(&self) -> serde_json::Value {
         let mut shape = Shape::new();
         for ((topic, partition), offset) in self.restored.lock().iter() {
             shape
@@ -176,24 +159,6 @@ impl Positions for Applied {
         }
         // A map of strings to maps of integers serializes without failing.
         serde_json::to_value(shape).expect("positions serialize")
-    }
-
-    fn durable(&self, positions: &serde_json::Value) {
-        let Ok(shape) = serde_json::from_value::<Shape>(positions.clone()) else {
-            return;
-        };
-        let restored = self.restored.lock();
-        // Partitions still waiting for their assignment are not this process's to commit.
-        let offsets = shape
-            .into_iter()
-            .flat_map(|(topic, partitions)| {
-                partitions
-                    .into_iter()
-                    .map(move |(partition, offset)| (topic.clone(), partition, offset))
-            })
-            .filter(|(topic, partition, _)| !restored.contains_key(&(topic.clone(), *partition)))
-            .collect();
-        *self.durable.lock() = Some(offsets);
     }
 }
 
