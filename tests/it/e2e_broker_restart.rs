@@ -1,6 +1,8 @@
 //! The broker goes away mid-stream and comes back: the exporter keeps serving /metrics, reports
 //! not-ready while it is gone, and catches up afterwards without losing or doubling an event.
 //! It restarts the shared broker, so it holds it exclusively (`support::broker_exclusive`).
+//! With a state snapshot too: while the group coordinator is gone, a snapshot's commit cannot
+//! land, and scrapes must still be answered promptly, from the last snapshot whose commit landed.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,10 +15,27 @@ const EVENTS: &str = "kafka_security_events_total";
 
 #[test]
 fn a_broker_restart_mid_stream_loses_nothing() {
+    broker_restart(false);
+}
+
+#[test]
+fn a_broker_restart_mid_stream_loses_nothing_with_a_state_snapshot() {
+    broker_restart(true);
+}
+
+fn broker_restart(snapshot: bool) {
     // The restart must not pull the broker from under a test running in parallel.
     let _broker = broker_exclusive();
     let topic = new_topic("brokerrestart", 3);
-    let config = admin_source("bounce", &topic, "text");
+    let state = tempfile::tempdir().unwrap();
+    let mut config = admin_source("bounce", &topic, "text");
+    if snapshot {
+        config.push_str(&format!(
+            "state_dir: {}
+",
+            state.path().display()
+        ));
+    }
     let exporter = Arc::new(Exporter::start(&config));
 
     let producer = TestProducer::new();
@@ -31,12 +50,15 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     let watching = Arc::new(AtomicBool::new(true));
     let saw_not_ready = Arc::new(AtomicBool::new(false));
     let metrics_failed = Arc::new(AtomicBool::new(false));
+    // The slowest scrape, and the lowest count after the highest seen (a decrease).
+    let slowest = Arc::new(std::sync::Mutex::new((Duration::ZERO, 0.0f64, f64::MAX)));
     let watcher = {
-        let (exporter, watching, saw_not_ready, metrics_failed) = (
+        let (exporter, watching, saw_not_ready, metrics_failed, slowest) = (
             exporter.clone(),
             watching.clone(),
             saw_not_ready.clone(),
             metrics_failed.clone(),
+            slowest.clone(),
         );
         std::thread::spawn(move || {
             while watching.load(Ordering::SeqCst) {
@@ -44,8 +66,19 @@ fn a_broker_restart_mid_stream_loses_nothing() {
                 if status == 503 {
                     saw_not_ready.store(true, Ordering::SeqCst);
                 }
+                let started = std::time::Instant::now();
                 match crate::support::http_get(exporter.addr, "/metrics", &[]) {
-                    Ok((200, _, _)) => {}
+                    Ok((200, _, body)) => {
+                        let took = started.elapsed();
+                        let count = crate::support::Scrape::parse(&String::from_utf8_lossy(&body))
+                            .sum(EVENTS, &[]);
+                        let mut s = slowest.lock().unwrap();
+                        s.0 = s.0.max(took);
+                        if count < s.1 {
+                            s.2 = s.2.min(count);
+                        }
+                        s.1 = s.1.max(count);
+                    }
                     _ => metrics_failed.store(true, Ordering::SeqCst),
                 }
                 std::thread::sleep(Duration::from_millis(200));
@@ -97,6 +130,11 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         !metrics_failed.load(Ordering::SeqCst),
         "/metrics failed during the outage"
     );
+    let (took, _, lowest) = *slowest.lock().unwrap();
+    eprintln!("slowest scrape: {took:?}");
+    // Within Prometheus's default scrape timeout, even while commits wait for a coordinator.
+    assert!(took < Duration::from_secs(5), "a scrape took {took:?}");
+    assert_eq!(lowest, f64::MAX, "a counter went down to {lowest}");
     exporter.assert_ready();
     Arc::try_unwrap(exporter)
         .ok()
