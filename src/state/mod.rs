@@ -364,23 +364,24 @@ impl StateStore {
                 self.health.set_state_error(None);
                 Ok(cut)
             }
-            Err(error @ StateError::Commit { .. }) => {
-                if let StateError::Commit {
+            Err(StateError::Commit {
+                path,
+                source_name,
+                reason,
+            }) => {
+                let failed = StateCommitFailed {
+                    source: &source_name,
+                    error: &reason,
+                };
+                if let Some(suppressed) = self.commit_log.check() {
+                    failed.log(suppressed);
+                }
+                failed.emit(&self.metrics);
+                Err(StateError::Commit {
+                    path,
                     source_name,
                     reason,
-                    ..
-                } = &error
-                {
-                    let failed = StateCommitFailed {
-                        source: source_name,
-                        error: reason,
-                    };
-                    if let Some(suppressed) = self.commit_log.check() {
-                        failed.log(suppressed);
-                    }
-                    failed.emit(&self.metrics);
-                }
-                Err(error)
+                })
             }
             Err(error) => {
                 let failed = StateSnapshotFailed { error: &error };
