@@ -587,7 +587,7 @@ pub const STATE_COMMIT_FAILURES: Metric = Metric {
     opt_in: None,
     buckets: None,
     unit: "{failure}",
-    doc: "State snapshots whose Kafka offsets could not be committed to the source's consumer group (the coordinator unreachable, a rebalance under way, the member expelled), by `source`. Such a snapshot stays `state.snapshot.next` and does not count: `/metrics` and OTLP serve the last snapshot whose commit landed, and the next snapshot commits again; see [Counting across crashes](#counting-across-crashes). A WARN is logged at most once a minute. A process counter: it starts at 0 with each process and is not in the snapshot.",
+    doc: "State snapshots whose Kafka offsets could not be committed to the source's consumer group (the coordinator unreachable, a rebalance under way, the member expelled), by `source`. Such a snapshot stays `state.snapshot.next` and does not count: `/metrics` and OTLP serve the last snapshot whose commit landed, and the next snapshot commits again; see [Counting across crashes](#counting-across-crashes). A WARN is logged at most once a minute. A process counter: it starts at 0 with each process and is not in the snapshot. Present at 0 for each Kafka source when `state_dir` is set.",
 };
 
 pub const EXPORTER_LOG_LINES_DROPPED: Metric = Metric {

@@ -465,6 +465,11 @@ impl Metrics {
             .with_label_values(&[] as &[&str]);
     }
 
+    /// Creates a Kafka source's commit failure counter at 0 (when a snapshot is kept).
+    pub fn init_state_commits(&self, source: &str) {
+        self.state_commit_failures.with_label_values(&[source]);
+    }
+
     /// Counts a snapshot whose offsets `source` could not commit; emit
     /// [`super::internal::StateCommitFailed`].
     pub(super) fn record_state_commit_failure(&self, source: &str) {

@@ -626,6 +626,7 @@ impl KafkaSource {
                 tracing::info!(source = %name, partitions, "Partitions resume at the state snapshot's offsets once assigned.");
             }
             state.register(&name, committer.clone());
+            pipeline.metrics().init_state_commits(&name);
         }
         let inputs: Vec<_> = config.topics.iter().map(|t| t.format).collect();
         pipeline.metrics().init_source(&name, true, &inputs);
