@@ -121,6 +121,15 @@ struct Owned {
     predecessors: Option<Vec<String>>,
 }
 
+impl Owned {
+    /// Whether `offset` may be committed: never behind the committed offset. (A position this
+    /// process kept from an earlier hold on the partition, whose hand-over commit failed, is
+    /// behind what the owner since committed until the first record arrives.)
+    fn may_commit(&self, offset: i64) -> bool {
+        self.landed.is_none_or(|l| offset >= l)
+    }
+}
+
 /// A Kafka source's positions for the state snapshot, and the commits that make a snapshot count.
 pub(super) struct Committer {
     pub(super) applied: Arc<Applied>,
@@ -187,7 +196,10 @@ impl Committer {
         let mut out = Vec::new();
         for (topic, partitions) in shape {
             for (partition, offset) in partitions {
-                if let Some(o) = owned.get(&(topic.clone(), partition)) {
+                if let Some(o) = owned
+                    .get(&(topic.clone(), partition))
+                    .filter(|o| o.may_commit(offset))
+                {
                     let metadata = chain(tag, o.predecessors.as_deref());
                     out.push((topic.clone(), partition, offset, metadata));
                 }
@@ -211,7 +223,7 @@ impl Positions for Committer {
             partitions.iter().any(|(partition, offset)| {
                 owned
                     .get(&(topic.clone(), *partition))
-                    .is_some_and(|o| o.landed != Some(*offset))
+                    .is_some_and(|o| o.landed != Some(*offset) && o.may_commit(*offset))
             })
         })
     }
@@ -353,6 +365,38 @@ mod tests {
             chain(&tag("cc", 1), Some(&tokens("kse1 aa:3 ?"))),
             "kse1 cc:1 aa:3 ?"
         );
+    }
+
+    /// Only partitions held are committed, only when they moved, and never backwards; a
+    /// partition whose committed metadata carries no chain is committed with a `?`.
+    #[test]
+    fn a_snapshot_commits_held_partitions_that_moved_forward() {
+        let c = Committer::new(Arc::new(Applied::default()));
+        let mut assigned = TopicPartitionList::new();
+        assigned.add_partition("t", 0);
+        assigned.add_partition("t", 1);
+        let mut committed = TopicPartitionList::new();
+        for p in 0..2 {
+            committed
+                .add_partition_offset("t", p, Offset::Offset(10))
+                .unwrap();
+        }
+        c.assigned(&assigned, Some(&committed));
+        let positions =
+            |a: i64, b: i64| serde_json::json!({"t": {"0": a, "1": b}, "other": {"0": 99}});
+        assert!(!c.needs_commit(&positions(10, 10)), "nothing moved");
+        assert!(
+            !c.needs_commit(&positions(7, 10)),
+            "behind the committed offset"
+        );
+        assert!(c.needs_commit(&positions(7, 12)));
+        let commits = c.to_commit(&positions(7, 12), &tag("aa", 1));
+        assert_eq!(
+            commits,
+            [("t".to_string(), 1, 12, "kse1 aa:1 ?".to_string())]
+        );
+        c.revoked(&[("t".to_string(), 1)]);
+        assert!(!c.needs_commit(&positions(7, 12)), "revoked");
     }
 
     #[test]
