@@ -42,11 +42,12 @@ pub(super) const MAX_CHAIN: usize = 8;
 const UNKNOWN: &str = "?";
 
 /// How long a question about committed offsets may take.
-pub(super) const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const COMMITTED_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a snapshot waits for its commit's answer. A scrape waits for it (Prometheus's
-/// default scrape timeout is 10 s), and librdkafka holds a commit without bound while the group
-/// coordinator is unknown (brokers down).
+/// default scrape timeout is 10 s), and librdkafka can hold a commit until a group coordinator
+/// is known again (brokers down: a broker restart kept one waiting past this bound in
+/// `e2e_broker_restart.rs`).
 const COMMIT_WAIT: Duration = Duration::from_secs(3);
 
 /// The chain in a committed offset's metadata: `Some(tags)` for one of ours (empty when the
@@ -245,8 +246,8 @@ impl Positions for Committer {
                 .map_err(|e| e.to_string())?;
             e.set_metadata(metadata);
         }
-        // A synchronous commit waits for the coordinator without bound; on a thread of its
-        // own, it is abandoned after COMMIT_WAIT (its outcome then unknown, which a later
+        // A synchronous commit waits for a coordinator, with no timeout of its own; on a thread
+        // of its own, it is abandoned after COMMIT_WAIT (its outcome then unknown, which a later
         // commit or the next start settles from the chains).
         if self.in_flight.swap(true, Ordering::SeqCst) {
             return Err(format!(
@@ -316,7 +317,7 @@ pub fn pending_landed(
         }
     };
     for attempt in 1..=3 {
-        match consumer.committed_offsets(tpl.clone(), COMMIT_TIMEOUT) {
+        match consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) {
             Ok(committed) => {
                 let chains: Vec<_> = committed
                     .elements()

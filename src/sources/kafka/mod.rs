@@ -469,7 +469,7 @@ impl ConsumerContext for SourceContext {
                         partitions.add_partition(e.topic(), e.partition());
                     }
                     let committed = consumer
-                        .committed_offsets(partitions, handover::COMMIT_TIMEOUT)
+                        .committed_offsets(partitions, handover::COMMITTED_TIMEOUT)
                         .map_err(|error| tracing::warn!(source = %self.source, %error, "Cannot read the committed offsets of the assigned partitions."))
                         .ok();
                     self.resume_restored(tpl, committed.as_ref());
