@@ -156,9 +156,6 @@ pub trait Positions: Send + Sync {
     /// every record before it applied, none after.
     fn positions(&self) -> serde_json::Value;
 
-    /// `positions`, as [`Positions::positions`] returned them for a snapshot, are on disk now.
-    fn durable(&self, _positions: &serde_json::Value) {}
-
     /// True when `positions` (from [`Positions::positions`]) must be committed elsewhere before
     /// a snapshot holding them may count: a Kafka source whose offsets moved since its last
     /// commit, whose consumer group hands its partitions to whichever member resumes them.
@@ -354,13 +351,6 @@ impl StateStore {
                 let cut = Arc::new(cut);
                 self.metrics.publish_durable(cut.clone());
                 written.seq = seq;
-                let sources = self.sources.lock();
-                for (name, p) in sources.iter() {
-                    if let Some((_, value)) = positions.iter().find(|(n, _)| n == name) {
-                        p.durable(value);
-                    }
-                }
-                drop(sources);
                 self.health.set_state_error(None);
                 Ok(cut)
             }

@@ -5,7 +5,8 @@
 //! (a poll that waited [`POLL_TIMEOUT`] in vain), before every commit the exporter makes itself
 //! (librdkafka runs the revoke callback inside `poll`, on this thread, between two records) and
 //! before the final commit. A record's offset is therefore still stored only after it was
-//! applied; batching only saves librdkafka a locked store per record.
+//! applied; batching only saves librdkafka a locked store per record. With a state snapshot
+//! nothing is stored: only a snapshot's offsets are committed, by the snapshot itself.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
@@ -72,10 +73,7 @@ pub(super) fn consume(
                 context.check_topics(consumer);
             }
             None => {
-                // With a state snapshot, also while nothing arrives: the offsets of a snapshot
-                // written after the last records were stored are committed now, not when more
-                // records come.
-                if unstored > 0 || context.state.is_some() {
+                if unstored > 0 {
                     context.store_delivered(consumer);
                     unstored = 0;
                 }

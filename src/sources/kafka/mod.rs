@@ -229,7 +229,7 @@ impl SourceContext {
                 Err(_) => self.store_applied(consumer),
             }
         } else {
-            self.store_delivered(consumer);
+            self.store_applied(consumer);
         }
         match consumer.commit_consumer_state(CommitMode::Sync) {
             Ok(()) => HandOver::Committed,

@@ -4,7 +4,8 @@
 //! offsets in batches ([`Delivered::unstored`]): once per batch per partition, the offset after
 //! the last record delivered, all of whose records have been applied (or skipped as already
 //! applied). Whatever is not stored yet is stored before any commit the exporter makes itself
-//! (on revoke and on shutdown), so batching changes when offsets are stored, never which.
+//! (on revoke and on shutdown), so batching changes when offsets are stored, never which. With a
+//! state snapshot nothing is stored: each snapshot commits its own offsets.
 
 use std::collections::{BTreeMap, HashMap};
 
