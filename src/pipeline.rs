@@ -424,7 +424,7 @@ impl Pipeline {
         stream: &mut LogStream,
     ) -> Applied {
         let format = broker_log::route(input, entry);
-        let parse = || broker_log::parse_entry(format, entry);
+        let parse = |observed| broker_log::parse_entry_at(format, entry, observed);
         self.apply_routed(source, entry, format, parse, origin, stream)
     }
 
@@ -439,7 +439,7 @@ impl Pipeline {
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
-        let output = || match &prepared.output {
+        let output = |_| match &prepared.output {
             Ok(output) => Ok(output.borrowed()),
             Err(error) => Err(error.clone()),
         };
@@ -447,14 +447,14 @@ impl Pipeline {
         self.apply_routed(source, entry, prepared.format, output, origin, stream)
     }
 
-    /// [`Pipeline::apply_entry`] once the entry is routed to `format`; `parse` reads it (not
-    /// called when the entry completes a decision held back).
+    /// [`Pipeline::apply_entry`] once the entry is routed to `format`; `parse` reads it, observed
+    /// at the time it is given (not called when the entry completes a decision held back).
     fn apply_routed<'e>(
         &self,
         source: &str,
         entry: &'e LogEntry,
         format: Option<Format>,
-        parse: impl FnOnce() -> Result<LogOutput<'e>, ParseError>,
+        parse: impl FnOnce(SystemTime) -> Result<LogOutput<'e>, ParseError>,
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
@@ -494,7 +494,7 @@ impl Pipeline {
                 true,
             );
         }
-        let output = match parse() {
+        let output = match parse(started) {
             Ok(output) => output,
             Err(error) => {
                 let error = self.pseudonymize_error(error);

@@ -59,6 +59,14 @@ pub fn is_decision(message: &str) -> bool {
 /// Parses a framed entry. `Ok(None)` for entries that are not Aiven decision lines (the
 /// authorizer's other messages, its auditor's activity summaries).
 pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    parse_at(entry, crate::clock::now())
+}
+
+/// [`parse`], the event observed at `observed`.
+pub fn parse_at(
+    entry: &LogEntry,
+    observed: SystemTime,
+) -> Result<Option<SecurityEvent<'_>>, ParseError> {
     if !is_decision(&entry.message) {
         return Ok(None);
     }
@@ -71,7 +79,7 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
             problem: "entry was cut at the framer's size limit".into(),
         });
     }
-    parse_message(&entry.message, Some(entry.timestamp), crate::clock::now())
+    parse_message(&entry.message, Some(entry.timestamp), observed)
 }
 
 /// Parses one message (`%m`). `Ok(None)` when it is not an Aiven decision line.

@@ -115,6 +115,15 @@ pub struct Decision<'a> {
 
 /// [`parse`], with what the entry says about log injection.
 pub fn parse_decision(entry: &LogEntry) -> Result<Option<Decision<'_>>, ParseError> {
+    parse_decision_at(entry, crate::clock::now())
+}
+
+/// [`parse_decision`], the event observed at `observed`.
+#[inline]
+pub fn parse_decision_at(
+    entry: &LogEntry,
+    observed: SystemTime,
+) -> Result<Option<Decision<'_>>, ParseError> {
     if entry
         .logger
         .as_deref()
@@ -125,13 +134,13 @@ pub fn parse_decision(entry: &LogEntry) -> Result<Option<Decision<'_>>, ParseErr
     let read = read(
         &entry.message,
         Some(entry.timestamp),
-        crate::clock::now(),
+        observed,
         entry.truncated,
     );
     let read = match read {
         // A pasted line (no layout) may have been shortened by its poster.
         Err(ParseError::Unrecognized) if entry.partial => {
-            read_elided(&entry.message, Some(entry.timestamp), crate::clock::now())
+            read_elided(&entry.message, Some(entry.timestamp), observed)
         }
         r => r,
     };
@@ -188,6 +197,7 @@ pub const MAX_SUSPECT_NAME_CHARS: usize = 200;
 
 /// Reads a decision. A message the framer cut (`truncated`) has lost its tail: its decision is
 /// read from the prefix alone.
+#[inline]
 fn read(
     message: &str,
     event_time: Option<SystemTime>,
@@ -338,6 +348,12 @@ fn looks_forged(field: &str) -> bool {
 /// `field` with control characters and backslashes escaped (`\n`, `\u{7}`), cut after
 /// `max_chars` characters (then ending in `…`). Borrowed when nothing changes.
 fn escape(field: &str, max_chars: usize) -> Cow<'_, str> {
+    // Printable ASCII without a backslash (nearly every name) is one byte a character: one pass
+    // over the bytes, no decoding.
+    let printable = |b: &u8| (b' '..=b'~').contains(b) && *b != b'\\';
+    if field.len() <= max_chars && field.as_bytes().iter().all(printable) {
+        return Cow::Borrowed(field);
+    }
     let plain = |c: char| !c.is_control() && c != '\\';
     if field.chars().all(plain) && field.chars().nth(max_chars).is_none() {
         return Cow::Borrowed(field);
@@ -1101,6 +1117,21 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The byte fast path of `escape` borrows exactly when the character path would.
+        #[test]
+        fn escape_borrows_exactly_when_nothing_changes(
+            field in "(\\PC|[\\\\\\x00-\\x1f\\x7f\\u{80}-\\u{9f}]){0,12}",
+            max_chars in 0usize..14,
+        ) {
+            let plain = |c: char| !c.is_control() && c != '\\';
+            let unchanged = field.chars().all(plain) && field.chars().nth(max_chars).is_none();
+            let escaped = escape(&field, max_chars);
+            proptest::prop_assert_eq!(matches!(escaped, Cow::Borrowed(_)), unchanged);
+            if unchanged {
+                proptest::prop_assert_eq!(escaped.as_ref(), field.as_str());
+            }
+        }
+
         /// Whatever a client puts in a resource name, the decision is the genuine one: the
         /// principal, decision, operation, host, resource type and API never change, and the
         /// name is kept (escaped and bounded when suspect).

@@ -10,6 +10,8 @@
 //! An entry that became an event also says what it shows of log injection ([`Injection`]): a
 //! suspect entry is counted, and counted as an injection, rather than refused.
 
+use std::time::SystemTime;
+
 use super::log4j::LogEntry;
 use super::request_log::RequestRecord;
 use super::{
@@ -177,6 +179,17 @@ impl LogOutput<'_> {
 
 /// Parses one entry of the log it was [`route`]d to.
 pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput<'_>, ParseError> {
+    parse_entry_at(format, entry, crate::clock::now())
+}
+
+/// [`parse_entry`], its event observed at `observed` (the pipeline reads the clock once an
+/// entry).
+#[inline]
+pub fn parse_entry_at(
+    format: Option<Format>,
+    entry: &LogEntry,
+    observed: SystemTime,
+) -> Result<LogOutput<'_>, ParseError> {
     fn event(
         r: Result<Option<SecurityEvent<'_>>, ParseError>,
     ) -> Result<LogOutput<'_>, ParseError> {
@@ -188,12 +201,12 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
     }
     match format {
         Some(Format::AuthorizerLog) if aiven::is_decision(&entry.message) => {
-            event(aiven::parse(entry))
+            event(aiven::parse_at(entry, observed))
         }
         Some(Format::AuthorizerLog) if qubership::is_decision(&entry.message) => {
-            event(qubership::parse(entry))
+            event(qubership::parse_at(entry, observed))
         }
-        Some(Format::AuthorizerLog) => Ok(match authorizer::parse_decision(entry)? {
+        Some(Format::AuthorizerLog) => Ok(match authorizer::parse_decision_at(entry, observed)? {
             Some(d) => LogOutput::Event(
                 d.event,
                 Injection {
@@ -205,12 +218,12 @@ pub fn parse_entry(format: Option<Format>, entry: &LogEntry) -> Result<LogOutput
             ),
             None => LogOutput::Nothing,
         }),
-        Some(Format::ServerLog) => event(server_log::parse(entry)),
+        Some(Format::ServerLog) => event(server_log::parse_at(entry, observed)),
         Some(Format::ControllerLog) => {
             if let Some(l) = controller_log::lifecycle(entry.first_line()) {
                 return Ok(LogOutput::Lifecycle(l));
             }
-            event(controller_log::parse(entry))
+            event(controller_log::parse_at(entry, observed))
         }
         Some(Format::RequestLog) => {
             if entry.suspect || entry.truncated {

@@ -42,6 +42,14 @@ use crate::event::{
 
 /// Parses a framed `controller.log` entry; `Ok(None)` when it is not one of the changes above.
 pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    parse_at(entry, crate::clock::now())
+}
+
+/// [`parse`], the event observed at `observed`.
+pub fn parse_at(
+    entry: &LogEntry,
+    observed: SystemTime,
+) -> Result<Option<SecurityEvent<'_>>, ParseError> {
     if entry.suspect || entry.truncated {
         // An ACL's resource name or principal can carry a line break (whoever may create ACLs
         // chooses them); the change it belonged to cannot be told from a forged one.
@@ -50,11 +58,7 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
             None,
         ));
     }
-    parse_message(
-        entry.first_line(),
-        Some(entry.timestamp),
-        crate::clock::now(),
-    )
+    parse_message(entry.first_line(), Some(entry.timestamp), observed)
 }
 
 /// What identifies the replayed record behind an event, for de-duplicating replays: the message

@@ -53,6 +53,14 @@ pub fn is_decision(message: &str) -> bool {
 
 /// Parses a framed entry; `Ok(None)` for entries that are not decision lines.
 pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    parse_at(entry, crate::clock::now())
+}
+
+/// [`parse`], the event observed at `observed`.
+pub fn parse_at(
+    entry: &LogEntry,
+    observed: SystemTime,
+) -> Result<Option<SecurityEvent<'_>>, ParseError> {
     if !is_decision(&entry.message) {
         return Ok(None);
     }
@@ -62,7 +70,7 @@ pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> 
             None,
         ));
     }
-    parse_message(&entry.message, Some(entry.timestamp), crate::clock::now())
+    parse_message(&entry.message, Some(entry.timestamp), observed)
 }
 
 /// Parses one message (`%m`); `Ok(None)` when it is not a Qubership decision line.

@@ -55,11 +55,19 @@ use crate::event::{
 
 /// Parses a framed `server.log` entry; `Ok(None)` when it is not a security line.
 pub fn parse(entry: &LogEntry) -> Result<Option<SecurityEvent<'_>>, ParseError> {
+    parse_at(entry, crate::clock::now())
+}
+
+/// [`parse`], the event observed at `observed`.
+pub fn parse_at(
+    entry: &LogEntry,
+    observed: SystemTime,
+) -> Result<Option<SecurityEvent<'_>>, ParseError> {
     parse_parts(
         entry.first_line(),
         entry.continuation(),
         Some(entry.timestamp),
-        crate::clock::now(),
+        observed,
     )
 }
 
