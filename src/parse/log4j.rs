@@ -222,8 +222,9 @@ pub struct LogEntry {
     /// `%d` read in the configured zone.
     pub timestamp: SystemTime,
     pub level: Level,
-    /// `%c`, when a line ended in ` (name)`.
-    pub logger: Option<String>,
+    /// `%c`, when a line ended in ` (name)`. Shared by the entries of one framer that name the
+    /// same logger in a row (one allocation per change of logger, not per entry).
+    pub logger: Option<Arc<str>>,
     /// `%m` and any continuation lines, joined by `\n`, without the ` (logger)` suffix.
     pub message: String,
     /// The entry was longer than the limit and was cut.
@@ -454,7 +455,7 @@ struct Pending {
     offset: u64,
     timestamp: SystemTime,
     level: Level,
-    logger: Option<Vec<u8>>,
+    logger: Option<Arc<str>>,
     /// The line holding what the layout prints after `%m` (the logger) has been seen.
     tail_done: bool,
     message: Vec<u8>,
@@ -487,6 +488,8 @@ pub struct Framer {
     entries: u64,
     /// The layout and prefix chosen by the stream's first entry.
     choice: Option<Choice>,
+    /// The logger last read ([`intern_logger`]).
+    last_logger: Option<Arc<str>>,
 }
 
 impl Framer {
@@ -503,6 +506,7 @@ impl Framer {
             partial_lines: 0,
             entries: 0,
             choice: None,
+            last_logger: None,
         }
     }
 
@@ -666,7 +670,7 @@ impl Framer {
                     offset: self.line_start,
                     timestamp: h.timestamp,
                     level: h.level,
-                    logger: h.logger.map(<[u8]>::to_vec),
+                    logger: h.logger.map(|l| intern_logger(&mut self.last_logger, l)),
                     tail_done: h.tail_done,
                     message: h.text.to_vec(),
                     truncated: cut,
@@ -696,7 +700,7 @@ impl Framer {
                 Some(layout) => layout.split_tail(line),
             };
             if let Some(l) = logger {
-                p.logger = Some(l.to_vec());
+                p.logger = Some(intern_logger(&mut self.last_logger, l));
             }
             p.tail_done = found;
             text
@@ -795,7 +799,7 @@ impl Framer {
             offset: self.line_start,
             timestamp,
             level: found.level.unwrap_or(Level::Info),
-            logger: found.logger,
+            logger: found.logger.map(Arc::from),
             message: found.message,
             truncated: cut,
             suspect: false,
@@ -813,7 +817,7 @@ impl Framer {
                 offset: p.offset,
                 timestamp: p.timestamp,
                 level: p.level,
-                logger: p.logger.map(into_string),
+                logger: p.logger,
                 message: into_string(p.message),
                 truncated: p.truncated,
                 suspect: p.suspect,
@@ -827,6 +831,17 @@ impl Framer {
 /// cheaper than a lossy conversion); invalid sequences become U+FFFD.
 fn into_string(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The logger named `bytes` (invalid UTF-8 replaced by U+FFFD): `last`, shared, when it is the
+/// same name, else a new one that becomes `last`.
+fn intern_logger(last: &mut Option<Arc<str>>, bytes: &[u8]) -> Arc<str> {
+    match last {
+        Some(l) if l.as_bytes() == bytes => l.clone(),
+        _ => last
+            .insert(Arc::from(String::from_utf8_lossy(bytes)))
+            .clone(),
+    }
 }
 
 /// Appends `src` to `dst` keeping at most `keep` bytes; sets `overflow` when bytes were dropped.

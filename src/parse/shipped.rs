@@ -81,7 +81,7 @@ pub fn log_entries_choosing(
         offset: 0,
         timestamp,
         level,
-        logger,
+        logger: logger.map(std::sync::Arc::from),
         // A wrapped message spans lines only if it holds a stack trace; a forged header inside
         // it cannot start a second entry here.
         message: message.replace("\r\n", "\n"),
@@ -195,7 +195,7 @@ mod tests {
             );
             if let Some(logger) = &e.logger {
                 proptest::prop_assert!(
-                    payload.contains(logger.as_str()),
+                    payload.contains(&**logger),
                     "{logger:?} not in {payload:?}"
                 );
             }
