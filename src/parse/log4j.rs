@@ -1017,6 +1017,27 @@ mod tests {
     }
 
     #[test]
+    fn entries_in_a_row_share_their_logger_and_a_new_name_gets_its_own() {
+        let log = b"[2026-11-26 14:06:16,000] INFO a (kafka.authorizer.logger)\n\
+[2026-11-26 14:06:16,001] INFO b (kafka.authorizer.logger)\n\
+[2026-11-26 14:06:16,002] INFO c (kafka.server.\xffKafkaApis)\n\
+[2026-11-26 14:06:16,003] INFO d (kafka.authorizer.logger)\n";
+        let e = frame_all(FramerConfig::default(), log);
+        let loggers: Vec<_> = e.iter().map(|e| e.logger.clone().unwrap()).collect();
+        assert_eq!(
+            loggers.iter().map(|l| &**l).collect::<Vec<_>>(),
+            [
+                "kafka.authorizer.logger",
+                "kafka.authorizer.logger",
+                "kafka.server.\u{fffd}KafkaApis",
+                "kafka.authorizer.logger"
+            ]
+        );
+        assert!(Arc::ptr_eq(&loggers[0], &loggers[1]));
+        assert!(!Arc::ptr_eq(&loggers[1], &loggers[3]));
+    }
+
+    #[test]
     fn logger_on_the_last_line() {
         let input = "[2025-03-18 10:00:00,001] INFO KafkaConfig values: \n\tadvertised.listeners = SASL_PLAINTEXT://127.0.0.1:9092\n (kafka.server.KafkaConfig)\n";
         let e = frame(input);
