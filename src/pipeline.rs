@@ -494,7 +494,8 @@ impl Pipeline {
                 true,
             );
         }
-        let output = match parse(started) {
+        // Matched by reference below: an event is hundreds of bytes, and each move copies them.
+        let mut output = match parse(started) {
             Ok(output) => output,
             Err(error) => {
                 let error = self.pseudonymize_error(error);
@@ -510,8 +511,8 @@ impl Pipeline {
                 return self.rejected(source, format, error, &origin);
             }
         };
-        match output {
-            LogOutput::Event(mut event, injection) => {
+        match &mut output {
+            LogOutput::Event(event, injection) => {
                 if event.format == Format::ControllerLog {
                     if let Some(since) = stream.replay_since {
                         let within = entry
@@ -526,12 +527,12 @@ impl Pipeline {
                     }
                 }
                 event.origin = origin;
-                self.pseudonymize(&mut event);
+                self.pseudonymize(event);
                 stream.tails_seen |= injection.has_tail;
                 let cut = injection.tail_missing && stream.tails_seen;
                 if injection.tail_doubtful || cut {
                     stream.held = Some(Held {
-                        event: event.into_owned(),
+                        event: event.borrowed().into_owned(),
                         raw: entry.message.clone(),
                         started,
                         cut,
@@ -542,7 +543,7 @@ impl Pipeline {
                 self.record_entry_event(
                     source,
                     stream_name,
-                    (&event, &entry.message),
+                    (event, &entry.message),
                     started,
                     suspect,
                 )

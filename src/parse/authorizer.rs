@@ -131,25 +131,22 @@ pub fn parse_decision_at(
     {
         return Ok(None);
     }
-    let read = read(
+    // One result, amended in place: a decision is hundreds of bytes, and each move copies them.
+    let mut decision = read(
         &entry.message,
         Some(entry.timestamp),
         observed,
         entry.truncated,
     );
-    let read = match read {
-        // A pasted line (no layout) may have been shortened by its poster.
-        Err(ParseError::Unrecognized) if entry.partial => {
-            read_elided(&entry.message, Some(entry.timestamp), observed)
-        }
-        r => r,
-    };
-    let Some(mut d) = read? else {
-        return Ok(None);
-    };
-    d.suspect |= entry.suspect;
-    d.tail_doubtful = entry.suspect && entry.message.contains('\n');
-    Ok(Some(d))
+    // A pasted line (no layout) may have been shortened by its poster.
+    if entry.partial && matches!(decision, Err(ParseError::Unrecognized)) {
+        decision = read_elided(&entry.message, Some(entry.timestamp), observed);
+    }
+    if let Ok(Some(d)) = &mut decision {
+        d.suspect |= entry.suspect;
+        d.tail_doubtful = entry.suspect && entry.message.contains('\n');
+    }
+    decision
 }
 
 /// Parses one message (`%m`, without timestamp, level and logger). `Ok(None)` when it is not an
