@@ -439,12 +439,13 @@ impl Pipeline {
         origin: Origin<'_>,
         stream: &mut LogStream,
     ) -> Applied {
-        let output = |_| match &prepared.output {
+        let parsed = prepared.borrow_dependent();
+        let output = |_| match &parsed.output {
             Ok(output) => Ok(output.borrowed()),
             Err(error) => Err(error.clone()),
         };
-        let entry = &prepared.entry;
-        self.apply_routed(source, entry, prepared.format, output, origin, stream)
+        let entry = prepared.entry();
+        self.apply_routed(source, entry, parsed.format, output, origin, stream)
     }
 
     /// [`Pipeline::apply_entry`] once the entry is routed to `format`; `parse` reads it, observed

@@ -129,29 +129,41 @@ pub struct Injection {
     pub has_tail: bool,
 }
 
-/// An entry routed and parsed ahead of being applied, owning what it read: a parallel replay
-/// parses entries on worker threads and applies them on one, in order
-/// (`Pipeline::apply_prepared`, which borrows it, so the memory is freed by the thread that
-/// allocated it).
+/// Where [`route`] sent an entry and what [`parse_entry`] read from it, borrowing from the entry.
 #[derive(Debug)]
-pub struct PreparedEntry {
-    pub entry: LogEntry,
-    /// Where [`route`] sent it.
+pub struct Parsed<'a> {
     pub format: Option<Format>,
-    /// What [`parse_entry`] read, owned.
-    pub output: Result<LogOutput<'static>, ParseError>,
+    pub output: Result<LogOutput<'a>, ParseError>,
 }
+
+self_cell::self_cell!(
+    /// An entry routed and parsed ahead of being applied, with what it read ([`Parsed`]): a
+    /// parallel replay parses entries on worker threads and applies them on one, in order
+    /// (`Pipeline::apply_prepared`, which borrows it, so the memory is freed by the thread that
+    /// allocated it). What was read borrows from the entry it travels with: no field is copied.
+    pub struct PreparedEntry {
+        owner: LogEntry,
+        #[covariant]
+        dependent: Parsed,
+    }
+    impl {Debug}
+);
 
 impl PreparedEntry {
     /// Routes and parses `entry` of a log read as `input`.
-    pub fn new(input: Input, entry: LogEntry) -> PreparedEntry {
-        let format = route(input, &entry);
-        let output = parse_entry(format, &entry).map(LogOutput::into_owned);
-        PreparedEntry {
-            entry,
-            format,
-            output,
-        }
+    pub fn prepare(input: Input, entry: LogEntry) -> PreparedEntry {
+        PreparedEntry::new(entry, |entry| {
+            let format = route(input, entry);
+            Parsed {
+                format,
+                output: parse_entry(format, entry),
+            }
+        })
+    }
+
+    /// The entry.
+    pub fn entry(&self) -> &LogEntry {
+        self.borrow_owner()
     }
 }
 
@@ -162,16 +174,6 @@ impl LogOutput<'_> {
             LogOutput::Event(event, injection) => LogOutput::Event(event.borrowed(), *injection),
             LogOutput::Request(r) => LogOutput::Request(r.borrowed()),
             LogOutput::Lifecycle(l) => LogOutput::Lifecycle(*l),
-            LogOutput::Nothing => LogOutput::Nothing,
-        }
-    }
-
-    /// Copies every borrowed field so the output can outlive its entry.
-    pub fn into_owned(self) -> LogOutput<'static> {
-        match self {
-            LogOutput::Event(event, injection) => LogOutput::Event(event.into_owned(), injection),
-            LogOutput::Request(r) => LogOutput::Request(r.into_owned()),
-            LogOutput::Lifecycle(l) => LogOutput::Lifecycle(l),
             LogOutput::Nothing => LogOutput::Nothing,
         }
     }

@@ -60,19 +60,6 @@ impl RequestRecord<'_> {
             error_code: self.error_code,
         }
     }
-
-    /// Copies every borrowed field so the record can outlive its entry.
-    pub fn into_owned(self) -> RequestRecord<'static> {
-        let own = |t: Option<Text<'_>>| t.map(|t| Cow::Owned(t.into_owned()));
-        RequestRecord {
-            api: Cow::Owned(self.api.into_owned()),
-            principal: own(self.principal),
-            client_id: own(self.client_id),
-            listener: own(self.listener),
-            total_time_secs: self.total_time_secs,
-            error_code: self.error_code,
-        }
-    }
 }
 
 const PREFIX: &str = "Completed request:";

@@ -504,7 +504,7 @@ impl FileReader {
                 };
                 let origin = Origin::File {
                     path: self.path.as_str().into(),
-                    offset: prepared.entry.offset,
+                    offset: prepared.entry().offset,
                 };
                 pipeline.apply_prepared("replay", prepared, origin, stream)
             }

@@ -168,7 +168,7 @@ impl Job {
         };
         let entries = entries
             .into_iter()
-            .map(|e| PreparedEntry::new(self.input, e))
+            .map(|e| PreparedEntry::prepare(self.input, e))
             .collect();
         Ok(Chunk {
             entries,
@@ -426,7 +426,7 @@ impl ChunkedLog {
         loop {
             if let Some(next) = self.entries.get(self.next) {
                 self.next += 1;
-                return Ok(Some(next.entry.timestamp));
+                return Ok(Some(next.entry().timestamp));
             }
             // Freed by a worker: the memory is theirs.
             pool.discard(std::mem::take(&mut self.entries));
