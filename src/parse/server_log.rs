@@ -44,7 +44,10 @@
 //! Everything else is `Ok(None)`. None of these lines names the user: Kafka logs the client
 //! address only, since the principal is not known until authentication succeeds.
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
+
+use memchr::memmem;
 
 use super::log4j::LogEntry;
 use super::ParseError;
@@ -106,7 +109,7 @@ pub fn parse_parts<'a>(
         let (sock, rest) = rest.split_once(' ').ok_or(ParseError::Unrecognized)?;
         let (channel, rest) = match rest.strip_prefix("(channelId=") {
             Some(r) => {
-                let (c, r) = r.split_once(") ").ok_or(ParseError::Unrecognized)?;
+                let (c, r) = split_pair(r, *b") ").ok_or(ParseError::Unrecognized)?;
                 (Some(c), r)
             }
             None => (None, rest),
@@ -290,7 +293,7 @@ fn split_context(line: &str) -> (Context<'_>, &str) {
     let Some(rest) = line.strip_prefix("[SocketServer ") else {
         return (Context::default(), line);
     };
-    let Some((inner, body)) = rest.split_once("] ") else {
+    let Some((inner, body)) = split_pair(rest, *b"] ") else {
         return (Context::default(), line);
     };
     let mut ctx = Context::default();
@@ -323,17 +326,19 @@ fn client_address<'a>(sock: &'a str, channel: Option<&'a str>) -> (&'a str, Opti
 fn mechanism_in(message: &str) -> Option<&str> {
     fn word(s: &str) -> &str {
         let end = s
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
             .unwrap_or(s.len());
+        // An ASCII byte ends the word: a character boundary.
         &s[..end]
     }
-    if let Some((_, m)) = message.rsplit_once(" with SASL mechanism ") {
+    if let Some(m) = after_last(message, &WITH_SASL_MECHANISM) {
         return Some(word(m)).filter(|w| !w.is_empty());
     }
     if let Some(m) = message.strip_prefix("Unsupported SASL mechanism ") {
         return Some(word(m)).filter(|w| !w.is_empty());
     }
-    if let Some((_, m)) = message.rsplit_once(" for re-authentication of mechanism '") {
+    if let Some(m) = after_last(message, &FOR_REAUTHENTICATION_OF) {
         return m.strip_suffix('\'');
     }
     if message.starts_with("SSL handshake failed") {
@@ -345,29 +350,70 @@ fn mechanism_in(message: &str) -> Option<&str> {
 /// Maps a failure message (the `AuthenticationException` texts of `SaslServerAuthenticator` and
 /// `SslTransportLayer`) to the closed set of reasons.
 pub fn reason_for(message: &str) -> Reason {
-    let has = |s: &str| message.contains(s);
-    if has("due to invalid credentials")
-        || has("Invalid username or password")
-        || has("username not specified")
-        || has("password not specified")
-        || has("Invalid SASL/PLAIN response")
-    {
+    let has = |i: usize| REASON_TEXTS[i].find(message.as_bytes()).is_some();
+    if (0..5).any(has) {
         Reason::InvalidCredentials
-    } else if message.starts_with("Unsupported SASL mechanism")
-        || has("is not supported for re-authentication")
-    {
+    } else if message.starts_with("Unsupported SASL mechanism") || has(5) {
         Reason::UnsupportedMechanism
     } else if message.starts_with("SSL handshake failed") {
         Reason::SslHandshake
-    } else if has("\"status\":\"invalid_token\"") || has("extensions are invalid") {
+    } else if has(6) || has(7) {
         Reason::InvalidToken
-    } else if has("Cannot change principals during re-authentication") {
+    } else if has(8) {
         Reason::PrincipalChange
-    } else if has("invalid receive size") {
+    } else if has(9) {
         Reason::InvalidReceiveSize
     } else {
         Reason::Other
     }
+}
+
+/// The texts [`reason_for`] looks for, searchers built once (a failed login is read on every
+/// line of a password spray): 0 to 4 invalid credentials, 5 an unsupported mechanism, 6 and 7 an
+/// invalid token, 8 a principal change, 9 an invalid receive size.
+static REASON_TEXTS: LazyLock<[memmem::Finder<'static>; 10]> = LazyLock::new(|| {
+    [
+        "due to invalid credentials",
+        "Invalid username or password",
+        "username not specified",
+        "password not specified",
+        "Invalid SASL/PLAIN response",
+        "is not supported for re-authentication",
+        "\"status\":\"invalid_token\"",
+        "extensions are invalid",
+        "Cannot change principals during re-authentication",
+        "invalid receive size",
+    ]
+    .map(memmem::Finder::new)
+});
+
+static WITH_SASL_MECHANISM: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(" with SASL mechanism "));
+static FOR_REAUTHENTICATION_OF: LazyLock<memmem::FinderRev<'static>> =
+    LazyLock::new(|| memmem::FinderRev::new(" for re-authentication of mechanism '"));
+
+/// What follows the last occurrence of `needle` in `s`.
+fn after_last<'a>(s: &'a str, needle: &memmem::FinderRev<'_>) -> Option<&'a str> {
+    let at = needle.rfind(s.as_bytes())?;
+    // The needle is whole characters, so its end is a character boundary.
+    s.get(at + needle.needle().len()..)
+}
+
+/// `str::split_once` for a two-byte ASCII separator (`") "`, `"] "`): a memchr for its first
+/// byte, no substring searcher set up.
+fn split_pair(s: &str, sep: [u8; 2]) -> Option<(&str, &str)> {
+    debug_assert!(sep.is_ascii());
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(sep[0], &bytes[from..]) {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&sep[1]) {
+            // ASCII bytes: `at` and `at + 2` are character boundaries.
+            return Some((&s[..at], &s[at + 2..]));
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
