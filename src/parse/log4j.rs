@@ -239,12 +239,19 @@ pub struct LogEntry {
 impl LogEntry {
     /// The message's first line (for most entries, the whole `%m`).
     pub fn first_line(&self) -> &str {
-        self.message.split('\n').next().unwrap_or("")
+        // `\n` is ASCII: the cut is a character boundary.
+        match memchr::memchr(b'\n', self.message.as_bytes()) {
+            Some(at) => &self.message[..at],
+            None => &self.message,
+        }
     }
 
     /// Everything after the first line: a stack trace or the rest of a multi-line message.
     pub fn continuation(&self) -> &str {
-        self.message.split_once('\n').map_or("", |(_, rest)| rest)
+        match memchr::memchr(b'\n', self.message.as_bytes()) {
+            Some(at) => &self.message[at + 1..],
+            None => "",
+        }
     }
 }
 
@@ -488,8 +495,8 @@ pub struct Framer {
     entries: u64,
     /// The layout and prefix chosen by the stream's first entry.
     choice: Option<Choice>,
-    /// The logger last read ([`intern_logger`]).
-    last_logger: Option<Arc<str>>,
+    /// The loggers last read ([`Loggers`]).
+    loggers: Loggers,
 }
 
 impl Framer {
@@ -506,7 +513,7 @@ impl Framer {
             partial_lines: 0,
             entries: 0,
             choice: None,
-            last_logger: None,
+            loggers: Loggers::default(),
         }
     }
 
@@ -670,7 +677,7 @@ impl Framer {
                     offset: self.line_start,
                     timestamp: h.timestamp,
                     level: h.level,
-                    logger: h.logger.map(|l| intern_logger(&mut self.last_logger, l)),
+                    logger: h.logger.map(|l| self.loggers.intern(l)),
                     tail_done: h.tail_done,
                     message: h.text.to_vec(),
                     truncated: cut,
@@ -700,7 +707,7 @@ impl Framer {
                 Some(layout) => layout.split_tail(line),
             };
             if let Some(l) = logger {
-                p.logger = Some(intern_logger(&mut self.last_logger, l));
+                p.logger = Some(self.loggers.intern(l));
             }
             p.tail_done = found;
             text
@@ -833,14 +840,29 @@ fn into_string(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-/// The logger named `bytes` (invalid UTF-8 replaced by U+FFFD): `last`, shared, when it is the
-/// same name, else a new one that becomes `last`.
-fn intern_logger(last: &mut Option<Arc<str>>, bytes: &[u8]) -> Arc<str> {
-    match last {
-        Some(l) if l.as_bytes() == bytes => l.clone(),
-        _ => last
-            .insert(Arc::from(String::from_utf8_lossy(bytes)))
-            .clone(),
+/// The last [`Loggers::KEPT`] logger names a framer read, the latest first: a broker log
+/// interleaves a handful of loggers, and their entries share each name.
+#[derive(Debug, Default)]
+struct Loggers(Vec<Arc<str>>);
+
+impl Loggers {
+    const KEPT: usize = 8;
+
+    /// The logger named `bytes` (invalid UTF-8 replaced by U+FFFD), shared with the entries
+    /// before that named it when it is one of the last [`Loggers::KEPT`] names.
+    fn intern(&mut self, bytes: &[u8]) -> Arc<str> {
+        let kept = &mut self.0;
+        match kept.iter().position(|l| l.as_bytes() == bytes) {
+            Some(0) => {}
+            Some(at) => kept[..=at].rotate_right(1),
+            None => {
+                if kept.len() == Self::KEPT {
+                    kept.pop();
+                }
+                kept.insert(0, Arc::from(String::from_utf8_lossy(bytes)));
+            }
+        }
+        kept[0].clone()
     }
 }
 
@@ -1017,7 +1039,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_in_a_row_share_their_logger_and_a_new_name_gets_its_own() {
+    fn entries_share_their_logger_and_a_new_name_gets_its_own() {
         let log = b"[2026-11-26 14:06:16,000] INFO a (kafka.authorizer.logger)\n\
 [2026-11-26 14:06:16,001] INFO b (kafka.authorizer.logger)\n\
 [2026-11-26 14:06:16,002] INFO c (kafka.server.\xffKafkaApis)\n\
@@ -1034,7 +1056,30 @@ mod tests {
             ]
         );
         assert!(Arc::ptr_eq(&loggers[0], &loggers[1]));
-        assert!(!Arc::ptr_eq(&loggers[1], &loggers[3]));
+        assert!(Arc::ptr_eq(&loggers[1], &loggers[3]));
+    }
+
+    #[test]
+    fn the_last_eight_logger_names_are_shared() {
+        let mut loggers = Loggers::default();
+        let first = loggers.intern(b"l0");
+        let first_l1 = loggers.intern(b"l1");
+        for i in 2..Loggers::KEPT {
+            loggers.intern(format!("l{i}").as_bytes());
+        }
+        // Eight names kept: `l0` is still shared, and is now the latest.
+        assert!(Arc::ptr_eq(&first, &loggers.intern(b"l0")));
+        loggers.intern(b"l8");
+        // `l1` was the least recent of nine: forgotten, a new one made.
+        let l1 = loggers.intern(b"l1");
+        assert_eq!(&*l1, "l1");
+        assert!(!Arc::ptr_eq(&first_l1, &l1));
+        assert_eq!(loggers.0.len(), Loggers::KEPT);
+        assert!(Arc::ptr_eq(&first, &loggers.intern(b"l0")));
+        assert_eq!(
+            loggers.0.iter().map(|l| &**l).collect::<Vec<_>>(),
+            ["l0", "l1", "l8", "l7", "l6", "l5", "l4", "l3"]
+        );
     }
 
     #[test]
