@@ -332,6 +332,13 @@ fn mechanism_in(message: &str) -> Option<&str> {
         // An ASCII byte ends the word: a character boundary.
         &s[..end]
     }
+    // Nearly always the message's last word: then no search (the needle holds spaces, so no
+    // later occurrence can hide in a last word).
+    if let Some((head, last)) = message.rsplit_once(' ') {
+        if head.ends_with(" with SASL mechanism") {
+            return Some(word(last)).filter(|w| !w.is_empty());
+        }
+    }
     if let Some(m) = after_last(message, &WITH_SASL_MECHANISM) {
         return Some(word(m)).filter(|w| !w.is_empty());
     }
@@ -661,6 +668,34 @@ org.apache.kafka.common.errors.InvalidRequestException: Unexpected Kafka request
     }
 
     proptest::proptest! {
+        /// The mechanism is the word after the last ` with SASL mechanism `, however it is found.
+        #[test]
+        fn the_mechanism_is_the_word_after_the_last_mention(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(" with SASL mechanism ".to_string()),
+                    proptest::strategy::Just(" ".to_string()),
+                    "[A-Za-z0-9_ -]{0,6}",
+                    ".{0,3}",
+                ],
+                0..8,
+            )
+        ) {
+            let message = parts.concat();
+            let searched = message
+                .rsplit_once(" with SASL mechanism ")
+                .map(|(_, m)| {
+                    let end = m
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                        .unwrap_or(m.len());
+                    &m[..end]
+                })
+                .filter(|w| !w.is_empty());
+            if message.contains(" with SASL mechanism ") {
+                proptest::prop_assert_eq!(mechanism_in(&message), searched, "{:?}", message);
+            }
+        }
+
         #[test]
         fn arbitrary_text_never_panics(line in ".*", rest in ".*") {
             check(&line, &rest)?;
