@@ -150,13 +150,13 @@ self_cell::self_cell!(
 );
 
 impl PreparedEntry {
-    /// Routes and parses `entry` of a log read as `input`.
-    pub fn prepare(input: Input, entry: LogEntry) -> PreparedEntry {
+    /// Routes and parses `entry` of a log read as `input`, its event observed at `observed`.
+    pub fn prepare(input: Input, entry: LogEntry, observed: SystemTime) -> PreparedEntry {
         PreparedEntry::new(entry, |entry| {
             let format = route(input, entry);
             Parsed {
                 format,
-                output: parse_entry(format, entry),
+                output: parse_entry_at(format, entry, observed),
             }
         })
     }
@@ -295,6 +295,28 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn a_prepared_entry_reads_its_event_in_place_observed_when_it_is_told() {
+        let log = "[2026-11-26 14:06:17,000] INFO Principal = User:bob is Denied operation = READ from host = 10.0.0.8 on resource = Group:LITERAL:g1 for request = JoinGroup with resourceRefCount = 1 based on rule DefaultDeny (kafka.authorizer.logger)\n";
+        let entry = entries(log).remove(0);
+        let observed = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let prepared = PreparedEntry::prepare(Input::BrokerLog, entry, observed);
+        let parsed = prepared.borrow_dependent();
+        assert_eq!(parsed.format, Some(Format::AuthorizerLog));
+        let Ok(LogOutput::Event(event, _)) = &parsed.output else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(event.observed_time, observed);
+        // Borrowed from the entry it travels with, not copied.
+        let principal = event.principal.as_deref().unwrap();
+        assert_eq!(principal, "User:bob");
+        let message = prepared.entry().message.as_str();
+        assert!(message
+            .as_bytes()
+            .as_ptr_range()
+            .contains(&principal.as_ptr()));
     }
 
     #[test]

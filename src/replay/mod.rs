@@ -167,8 +167,8 @@ pub struct ReplayOptions {
     /// Bytes per chunk of a broker log parsed in parallel (default [`CHUNK_BYTES`]; files under
     /// two chunks are read whole).
     pub chunk_bytes: u64,
-    /// The time every event counts as applied at (for `kafka_security_event_delay_seconds`);
-    /// `None`: the start of the replay.
+    /// The time every event counts as read and applied at (its observed time, and the end of
+    /// its `kafka_security_event_delay_seconds`); `None`: the start of the replay.
     pub clock: Option<SystemTime>,
 }
 
@@ -665,6 +665,7 @@ fn plan_job(
 /// the detectors on a thread of their own.
 fn replay_pipeline(
     options: &ReplayOptions,
+    clock: SystemTime,
     metrics: Arc<Metrics>,
     output: Option<Arc<EventTopic>>,
 ) -> Result<Pipeline, ReplayError> {
@@ -674,8 +675,6 @@ fn replay_pipeline(
         .privacy
         .load()
         .map_err(|p| ReplayError::Config(p.join("; ")))?;
-    // Event delays are counted from the start of the replay: the same for every thread count.
-    let clock = options.clock.unwrap_or_else(crate::clock::now);
     let mut pipeline = Pipeline::new(parsers, metrics)
         .with_privacy(privacy)
         .with_clock(clock);
@@ -712,7 +711,10 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
                 .map_err(ReplayError::Topic)
         })
         .transpose()?;
-    let pipeline = replay_pipeline(options, metrics.clone(), output.clone())?;
+    // Every entry counts as read, and its event's delay as counted, at the start of the replay:
+    // the same for every thread count.
+    let clock = options.clock.unwrap_or_else(crate::clock::now);
+    let pipeline = replay_pipeline(options, clock, metrics.clone(), output.clone())?;
     // The readers parse archived records once to learn their event time before the merge
     // orders them; the pipeline parses them again when they are applied.
     let time_parsers = pipeline.parsers();
@@ -732,7 +734,7 @@ pub fn replay(options: &ReplayOptions) -> Result<Replayed, ReplayError> {
         jobs,
     } = open_all(options, &files, time_parsers, &mut stats)?;
     let mut progress = Progress::new(options.progress, total);
-    let pool = Pool::new(jobs, options.threads);
+    let pool = Pool::new(jobs, options.threads, clock);
     let mut applied_items = 0u64;
     let last = std::thread::scope(|scope| {
         for _ in 1..options.threads.min(pool.tasks()) {

@@ -133,18 +133,24 @@ impl Job {
 
     /// Frames and parses chunk `index`, with `carried` (the framer of the chunk before, which
     /// did not end in a clean break) or else a framer of its own.
-    fn run(&self, index: usize, carried: Option<Box<Framer>>) -> io::Result<Chunk> {
+    fn run(
+        &self,
+        index: usize,
+        carried: Option<Box<Framer>>,
+        observed: SystemTime,
+    ) -> io::Result<Chunk> {
         thread_local! {
             // Each thread's chunk buffer, kept: a fresh MiB per chunk costs page faults.
             static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        BYTES.with_borrow_mut(|bytes| self.frame(index, carried, bytes))
+        BYTES.with_borrow_mut(|bytes| self.frame(index, carried, observed, bytes))
     }
 
     fn frame(
         &self,
         index: usize,
         carried: Option<Box<Framer>>,
+        observed: SystemTime,
         bytes: &mut Vec<u8>,
     ) -> io::Result<Chunk> {
         let range = self.range(index);
@@ -168,7 +174,7 @@ impl Job {
         };
         let entries = entries
             .into_iter()
-            .map(|e| PreparedEntry::prepare(self.input, e))
+            .map(|e| PreparedEntry::prepare(self.input, e, observed))
             .collect();
         Ok(Chunk {
             entries,
@@ -254,10 +260,12 @@ pub struct Pool {
     queue: Mutex<Queue>,
     changed: Condvar,
     max_ready: usize,
+    /// When the entries count as read: the replay's clock, as for entries read on its thread.
+    observed: SystemTime,
 }
 
 impl Pool {
-    pub fn new(jobs: Vec<Job>, threads: usize) -> Pool {
+    pub fn new(jobs: Vec<Job>, threads: usize, observed: SystemTime) -> Pool {
         let mut tasks = Vec::new();
         let mut first = Vec::new();
         let mut keyed = Vec::new();
@@ -285,6 +293,7 @@ impl Pool {
             }),
             changed: Condvar::new(),
             max_ready: READY_PER_THREAD * threads.max(1),
+            observed,
         }
     }
 
@@ -348,7 +357,7 @@ impl Pool {
 
     fn run(&self, task: usize, carried: Option<Box<Framer>>) -> io::Result<Chunk> {
         let (job, index) = self.tasks[task];
-        let run = || self.jobs[job].run(index, carried);
+        let run = || self.jobs[job].run(index, carried, self.observed);
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
             .unwrap_or_else(|_| Err(io::Error::other("a replay worker thread panicked")))
     }
