@@ -206,10 +206,15 @@ log "replay: $LINES-line mixed broker log $LOG …"
 cat "$LOG" >/dev/null # every tool reads it from the page cache
 mkdir -p "$WORK/mtail-progs"
 cp "$SCRIPT_DIR/bench/broker_log.mtail" "$WORK/mtail-progs/"
-declare -a RP MT WC GR
+declare -a RP RPN MT WC GR
+CORES="$(nproc)"
 for _ in $(seq "$RUNS"); do
   read -r w _ < <(timed "$WORK/replay.prom" "$BIN" replay --progress never "$LOG")
   RP+=("$(div "$LINES" "$w")")
+  if (( CORES > 1 )); then
+    read -r w _ < <(timed "$WORK/replay-threads.prom" "$BIN" replay --progress never --threads "$CORES" "$LOG")
+    RPN+=("$(div "$LINES" "$w")")
+  fi
   if [[ " ${MISSING[*]} " != *" mtail "* ]]; then
     read -r w _ < <(timed "$WORK/mtail.prom" mtail --one_shot --one_shot_format=prometheus \
       --port 0 --progs "$WORK/mtail-progs" --logs "$LOG")
@@ -220,6 +225,13 @@ for _ in $(seq "$RUNS"); do
   read -r w _ < <(timed "$WORK/grep.txt" grep -c 'kafka.authorizer.logger' "$LOG")
   GR+=("$(div "$LINES" "$w")")
 done
+# one thread or several, the same exposition (but for the process's own metrics and the sum of
+# event delays, which are measured from each run's start)
+same() { grep -v 'process_\|^kafka_security_event_delay_seconds_sum' "$1"; }
+if (( CORES > 1 )); then
+  cmp -s <(same "$WORK/replay.prom") <(same "$WORK/replay-threads.prom") ||
+    die "replay --threads $CORES gave another exposition than one thread: $WORK/replay.prom, $WORK/replay-threads.prom"
+fi
 # the same counts from both tools, or the comparison means nothing
 sum() { grep -E "^$2(\{| )" "$1" | awk '{s += $NF} END {printf "%d", s}'; }
 exp_auth="$(sum "$WORK/replay.prom" kafka_security_authorization_total)"
@@ -247,6 +259,9 @@ row() { printf '| %s | %s | %s | %s | %s |\n' "$@"; }
   row "kafka: steady $STEADY_RATE events/s (cores; $STEADY_EVENTS events in ${STEADY_WINDOW} s)" "$STEADY_CORES" "goal of issue 14 (cores)" "0.3" "$(div "$STEADY_CORES" 0.3)"
   if (( ${#MT[@]} > 0 )); then
     row "replay: mixed broker log (lines/s)" "$(m "${RP[@]}")" "mtail --one_shot" "$(m "${MT[@]}")" "$(div "$(m "${RP[@]}")" "$(m "${MT[@]}")")"
+    if (( ${#RPN[@]} > 0 )); then
+      row "replay --threads $CORES: mixed broker log (lines/s)" "$(m "${RPN[@]}")" "mtail --one_shot" "$(m "${MT[@]}")" "$(div "$(m "${RPN[@]}")" "$(m "${MT[@]}")")"
+    fi
   fi
   row "replay: mixed broker log (lines/s)" "$(m "${RP[@]}")" "wc -l" "$(m "${WC[@]}")" "$(div "$(m "${RP[@]}")" "$(m "${WC[@]}")")"
   row "replay: mixed broker log (lines/s)" "$(m "${RP[@]}")" "grep -c" "$(m "${GR[@]}")" "$(div "$(m "${RP[@]}")" "$(m "${GR[@]}")")"
