@@ -1,0 +1,368 @@
+//! The first-seen detectors' memory: hash → last-seen time, capped (the least recently seen
+//! forgotten first) and aged out beyond a horizon, in one flat table of 12 bytes a slot.
+//!
+//! # Times
+//!
+//! A last-seen time is kept in whole seconds since the UNIX epoch (a `u32`: until 2106), the
+//! event time in milliseconds **rounded up** ([`secs_ceil`]). A key last seen at second `s` is
+//! known at `at` (millis) while `at <= s·1000 + horizon`. As `s·1000` is never before the event,
+//! a key is never unknown earlier than with exact milliseconds; it may stay known up to 999 ms
+//! longer. With events at whole seconds nothing changes. Forgetting follows the same rule: at
+//! `now`, [`Memory::age_out`] forgets exactly the keys no longer known, those with
+//! `s·1000 < now − horizon`, i.e. `s < ⌈(now − horizon) / 1000⌉`. The least recently seen are
+//! those of the smallest second; keys of the same second are ordered by hash.
+//!
+//! # The table
+//!
+//! Open addressing with linear probing over two arrays (hashes, seconds), sized for the cap at
+//! a load of at most 7/8 (`max + max/7 + 1` slots: 1.37 MB for the default 100,000), allocated
+//! at the first insert and never grown. A hash's home slot is its multiply-high "fastrange"
+//! (`hash · slots / 2⁶⁴`), so the slot count need not be a power of two. The hash 0 marks an
+//! empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups, restore; a save writes
+//! [`ZERO`]). Entries are deleted by backward shift (Knuth's Algorithm R), so there are no
+//! tombstones and the table never degrades.
+//!
+//! At the cap the least recently seen eighth is forgotten at once, in place: a radix selection
+//! over the table finds the last (second, hash) to forget, then one sweep deletes every entry
+//! up to it ([`Memory::forget_below`]). No entry is copied out, and nothing is allocated.
+
+use serde_json::{json, Value};
+
+use crate::detect::config::FirstSeen;
+
+/// What a hash of 0 is stored as, 0 marking an empty slot.
+const ZERO: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// How few candidates a selection sorts directly rather than taking another radix pass.
+const FEW: usize = 64;
+
+/// The hash as stored: 0 is [`ZERO`].
+fn stored(key: u64) -> u64 {
+    if key == 0 {
+        ZERO
+    } else {
+        key
+    }
+}
+
+/// Event time in millis → whole seconds, rounded up (the last second a `u32` holds at most).
+fn secs_ceil(ms: u64) -> u32 {
+    u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX)
+}
+
+/// An entry's place in the least-recently-seen order: its second, then its hash.
+fn order(secs: u32, key: u64) -> u128 {
+    (u128::from(secs) << 64) | u128::from(key)
+}
+
+/// Hash → last-seen second, capped at `max`, least recently seen forgotten first.
+///
+/// At the cap, the least recently seen eighth is forgotten at once (the oldest by last-seen
+/// second, ties by hash: the larger hashes are kept). Entries past the horizon are forgotten by
+/// [`Memory::age_out`] (exactly, on every tick) and, between ticks, by a scan at most every 1/64
+/// of the horizon of event time; an entry past the horizon and not yet forgotten still counts as
+/// unseen.
+pub(super) struct Memory {
+    /// A slot's hash, 0 if it is empty. Empty (no allocation) until the first insert.
+    keys: Box<[u64]>,
+    /// A slot's last-seen time in seconds since the epoch (rounded up).
+    secs: Box<[u32]>,
+    len: usize,
+    max: usize,
+    /// Millis.
+    horizon: u64,
+    /// No entry was last seen before this second (a lower bound: exact after each sweep).
+    oldest: u32,
+    /// Event time (millis) before which [`Memory::touch`] does not scan for entries past the
+    /// horizon.
+    next_scan: u64,
+}
+
+impl Memory {
+    pub(super) fn new(config: &FirstSeen) -> Memory {
+        Memory {
+            keys: Box::default(),
+            secs: Box::default(),
+            len: 0,
+            max: config.max_remembered.max(1),
+            horizon: config.horizon.0.as_millis() as u64,
+            oldest: u32::MAX,
+            next_scan: 0,
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether `key` was seen within the horizon before `at` (millis); remembers it as seen at
+    /// `at` ([`Memory::touch`]) in the same lookup when it is remembered.
+    pub(super) fn seen(&mut self, key: u64, at: u64) -> bool {
+        let key = stored(key);
+        match self.find(key) {
+            Ok(i) => {
+                let last = self.secs[i];
+                self.secs[i] = last.max(secs_ceil(at));
+                at <= (u64::from(last) * 1000).saturating_add(self.horizon)
+            }
+            Err(empty) => {
+                self.insert_new(key, at, empty);
+                false
+            }
+        }
+    }
+
+    /// Remembers `key` as seen at `at` (millis).
+    #[cfg(test)]
+    fn touch(&mut self, key: u64, at: u64) {
+        let key = stored(key);
+        match self.find(key) {
+            Ok(i) => self.secs[i] = self.secs[i].max(secs_ceil(at)),
+            Err(empty) => self.insert_new(key, at, empty),
+        }
+    }
+
+    /// Forgets everything last seen more than the horizon before `now` (millis).
+    pub(super) fn age_out(&mut self, now: u64) {
+        let cutoff = secs_ceil(now.saturating_sub(self.horizon));
+        if self.oldest >= cutoff {
+            return;
+        }
+        // Hashes are never 0, so this is "last seen before the cutoff second".
+        self.forget_below(order(cutoff, 0));
+    }
+
+    /// `[[hash, last_seen_millis], …]`, the least recently seen first.
+    pub(super) fn save(&self) -> Value {
+        let mut entries: Vec<u128> = self.entries().collect();
+        entries.sort_unstable();
+        Value::Array(
+            entries
+                .into_iter()
+                .map(|e| json!([e as u64, (e >> 64) as u64 * 1000]))
+                .collect(),
+        )
+    }
+
+    /// Replaces the memory by a saved one (millis rounded up to the second). A hash listed twice
+    /// keeps its later time; over the cap, the most recently seen are kept.
+    pub(super) fn restore(&mut self, state: &Value) -> Result<(), String> {
+        let entries = state.as_array().ok_or("not a list of [hash, millis]")?;
+        let mut restored = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let (key, last) = entry
+                .as_array()
+                .filter(|p| p.len() == 2)
+                .and_then(|p| Some((p[0].as_u64()?, p[1].as_u64()?)))
+                .ok_or_else(|| format!("entry {i} is not [hash, millis]"))?;
+            restored.push(order(secs_ceil(last), stored(key)));
+        }
+        // By hash, the latest first, then one per hash.
+        restored.sort_unstable_by_key(|&e| (e as u64, std::cmp::Reverse(e)));
+        restored.dedup_by_key(|e| *e as u64);
+        // A smaller cap than the run that saved it: keep the most recently seen.
+        if restored.len() > self.max {
+            let first_kept = restored.len() - self.max;
+            restored.select_nth_unstable(first_kept);
+            restored.drain(..first_kept);
+        }
+        self.clear();
+        self.next_scan = 0;
+        if !restored.is_empty() {
+            self.allocate();
+        }
+        for e in restored {
+            let key = e as u64;
+            let empty = self.find(key).expect_err("each hash is restored once");
+            self.insert(key, (e >> 64) as u32, empty);
+        }
+        Ok(())
+    }
+
+    /// Every entry as its [`order`].
+    fn entries(&self) -> impl Iterator<Item = u128> + '_ {
+        self.keys
+            .iter()
+            .zip(self.secs.iter())
+            .filter(|(key, _)| **key != 0)
+            .map(|(&key, &secs)| order(secs, key))
+    }
+
+    /// The home slot of a (stored) hash.
+    fn home(&self, key: u64) -> usize {
+        ((u128::from(key) * self.keys.len() as u128) >> 64) as usize
+    }
+
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.keys.len() {
+            0
+        } else {
+            i + 1
+        }
+    }
+
+    /// The slot of `key`, else the empty slot where it would go (`usize::MAX` before the table
+    /// is allocated).
+    fn find(&self, key: u64) -> Result<usize, usize> {
+        if self.keys.is_empty() {
+            return Err(usize::MAX);
+        }
+        let mut i = self.home(key);
+        loop {
+            match self.keys[i] {
+                k if k == key => return Ok(i),
+                0 => return Err(i),
+                _ => i = self.next(i),
+            }
+        }
+    }
+
+    /// Remembers a `key` not remembered, at `empty`, the slot [`Memory::find`] gave it, making
+    /// room first if need be.
+    fn insert_new(&mut self, key: u64, at: u64, mut empty: usize) {
+        let before = self.len;
+        if at >= self.next_scan {
+            self.next_scan = at.saturating_add((self.horizon / 64).max(1));
+            self.age_out(at);
+        }
+        if self.len >= self.max {
+            self.forget_oldest((self.max / 8).max(1));
+        }
+        if self.len != before || self.keys.is_empty() {
+            // Entries moved (or there was no table): look again.
+            self.allocate();
+            empty = self.find(key).expect_err("the key is not remembered");
+        }
+        self.insert(key, secs_ceil(at), empty);
+    }
+
+    /// The table for `max` entries at a load of at most 7/8, unless it is there.
+    fn allocate(&mut self) {
+        if self.keys.is_empty() {
+            let slots = self.max + self.max / 7 + 1;
+            self.keys = vec![0; slots].into_boxed_slice();
+            self.secs = vec![0; slots].into_boxed_slice();
+        }
+    }
+
+    fn insert(&mut self, key: u64, secs: u32, empty: usize) {
+        debug_assert!(self.keys[empty] == 0 && key != 0 && self.len < self.max);
+        self.keys[empty] = key;
+        self.secs[empty] = secs;
+        self.len += 1;
+        self.oldest = self.oldest.min(secs);
+    }
+
+    fn clear(&mut self) {
+        self.keys.fill(0);
+        self.len = 0;
+        self.oldest = u32::MAX;
+    }
+
+    /// Forgets the `count` least recently seen (ties: the smaller hashes).
+    fn forget_oldest(&mut self, count: usize) {
+        if count >= self.len {
+            self.clear();
+        } else if count > 0 {
+            let last_forgotten = self.select(count - 1);
+            self.forget_below(last_forgotten + 1);
+        }
+    }
+
+    /// The entry of rank `rank` (from 0) in [`order`], by a radix selection over the table in
+    /// place: each pass counts the candidates (the entries between `lo` and `hi`) by the next 8
+    /// bits below their common prefix, and keeps the bucket where the rank falls. Once at most
+    /// [`FEW`] remain, they are sorted. Event times of a flood lie within a few bits of each
+    /// other, so a selection takes about four passes.
+    fn select(&self, mut rank: usize) -> u128 {
+        debug_assert!(rank < self.len);
+        let (mut lo, mut hi) = self
+            .entries()
+            .fold((u128::MAX, 0), |(lo, hi), e| (lo.min(e), hi.max(e)));
+        let mut count = self.len;
+        loop {
+            if count <= FEW {
+                let mut few = [0u128; FEW];
+                let candidates = self.entries().filter(|e| (lo..=hi).contains(e));
+                for (slot, e) in few.iter_mut().zip(candidates) {
+                    *slot = e;
+                }
+                let few = &mut few[..count];
+                few.sort_unstable();
+                return few[rank];
+            }
+            // Entries are at most 96 bits, so `below` is at most 96.
+            let below = 128 - (lo ^ hi).leading_zeros();
+            let shift = below.saturating_sub(8);
+            let mut counts = [0usize; 256];
+            for e in self.entries().filter(|e| (lo..=hi).contains(e)) {
+                counts[((e >> shift) & 0xff) as usize] += 1;
+            }
+            let mut digit = 0;
+            while rank >= counts[digit] {
+                rank -= counts[digit];
+                digit += 1;
+            }
+            count = counts[digit];
+            let bucket = ((lo >> below) << below) | ((digit as u128) << shift);
+            lo = lo.max(bucket);
+            hi = hi.min(bucket | ((1u128 << shift) - 1));
+        }
+    }
+
+    /// Forgets every entry whose [`order`] is below `bound`, in one sweep over the table.
+    ///
+    /// The sweep deletes at slot `i` while it holds such an entry, then moves on. Why this
+    /// forgets every one, even where a run of full slots wraps around the table's end: a
+    /// deletion at `i` walks the run after `i` and moves entries back into the hole; the walk
+    /// ends at an empty slot before it could come round to `i`, since the table is never full.
+    /// So an entry can only move (a) from after `i` to a slot at or after `i`, which the sweep
+    /// still reaches (`i` itself is checked again), or (b), once the walk has wrapped past the
+    /// end, from a slot before `i` to another slot before `i` or to one after `i`. The slots
+    /// before `i` hold only entries the sweep has kept, and whether an entry is kept depends on
+    /// the entry alone, so (b) moves only kept entries. Every entry to forget is thus met by
+    /// the sweep, and deleted. `oldest` is taken from the entries kept as the sweep leaves
+    /// their slot: an entry moved by (b) was such an entry already.
+    fn forget_below(&mut self, bound: u128) {
+        let mut oldest = u32::MAX;
+        for i in 0..self.keys.len() {
+            while self.keys[i] != 0 && order(self.secs[i], self.keys[i]) < bound {
+                self.delete(i);
+            }
+            if self.keys[i] != 0 {
+                oldest = oldest.min(self.secs[i]);
+            }
+        }
+        self.oldest = oldest;
+    }
+
+    /// Deletes the entry at `hole` by backward shift (Knuth, TAOCP vol. 3, 6.4, Algorithm R):
+    /// each entry of the run after it that may move back into the hole (its home is not
+    /// cyclically within the hole+1..=its slot) does, leaving the hole at its slot.
+    fn delete(&mut self, mut hole: usize) {
+        let mut j = hole;
+        loop {
+            j = self.next(j);
+            let key = self.keys[j];
+            if key == 0 {
+                break;
+            }
+            let home = self.home(key);
+            let stays = if hole < j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                self.keys[hole] = key;
+                self.secs[hole] = self.secs[j];
+                hole = j;
+            }
+        }
+        self.keys[hole] = 0;
+        self.len -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests;
