@@ -14,9 +14,11 @@
 //!
 //! # The table
 //!
-//! Open addressing with linear probing over two arrays (hashes, seconds), sized for the cap at
-//! a load of at most 7/8 (`max + max/7 + 1` slots: 1.37 MB for the default 100,000), allocated
-//! at the first insert and never grown. A hash's home slot is its multiply-high "fastrange"
+//! Open addressing with linear probing over two arrays (hashes, seconds) at a load of at most
+//! 7/8. The table is allocated at the first insert ([`FIRST_SLOTS`] slots) and doubles as it
+//! fills, up to the size for the cap (`max + max/7 + 1` slots: 1.37 MB for the default
+//! 100,000), which it never outgrows: a few remembered keys touch a few hundred bytes, not a
+//! page of the cap's table each. A hash's home slot is its multiply-high "fastrange"
 //! (`hash · slots / 2⁶⁴`), so the slot count need not be a power of two. The hash 0 marks an
 //! empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups, restore; a save writes
 //! [`ZERO`]). Entries are deleted by backward shift (Knuth's Algorithm R), so there are no
@@ -32,6 +34,9 @@ use crate::detect::config::FirstSeen;
 
 /// What a hash of 0 is stored as, 0 marking an empty slot.
 const ZERO: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The table's size at the first insert (or the cap's, if smaller).
+const FIRST_SLOTS: usize = 16;
 
 /// How few candidates a selection sorts directly rather than taking another radix pass.
 const FEW: usize = 64;
@@ -63,7 +68,7 @@ fn order(secs: u32, key: u64) -> u128 {
 /// of the horizon of event time; an entry past the horizon and not yet forgotten still counts as
 /// unseen.
 pub(super) struct Memory {
-    /// A slot's hash, 0 if it is empty. Empty (no allocation) until the first insert.
+    /// A slot's hash, 0 if it is empty. No slots (no allocation) until the first insert.
     keys: Box<[u64]>,
     /// A slot's last-seen time in seconds since the epoch (rounded up).
     secs: Box<[u32]>,
@@ -169,7 +174,7 @@ impl Memory {
         self.clear();
         self.next_scan = 0;
         if !restored.is_empty() {
-            self.allocate();
+            self.reserve(restored.len());
         }
         for e in restored {
             let key = e as u64;
@@ -220,7 +225,7 @@ impl Memory {
     /// Remembers a `key` not remembered, at `empty`, the slot [`Memory::find`] gave it, making
     /// room first if need be.
     fn insert_new(&mut self, key: u64, at: u64, mut empty: usize) {
-        let before = self.len;
+        let before = (self.len, self.keys.len());
         if at >= self.next_scan {
             self.next_scan = at.saturating_add((self.horizon / 64).max(1));
             self.age_out(at);
@@ -228,20 +233,33 @@ impl Memory {
         if self.len >= self.max {
             self.forget_oldest((self.max / 8).max(1));
         }
-        if self.len != before || self.keys.is_empty() {
-            // Entries moved (or there was no table): look again.
-            self.allocate();
+        self.reserve(self.len + 1);
+        if (self.len, self.keys.len()) != before {
+            // Entries moved (or the table did): look again.
             empty = self.find(key).expect_err("the key is not remembered");
         }
         self.insert(key, secs_ceil(at), empty);
     }
 
-    /// The table for `max` entries at a load of at most 7/8, unless it is there.
-    fn allocate(&mut self) {
-        if self.keys.is_empty() {
-            let slots = self.max + self.max / 7 + 1;
-            self.keys = vec![0; slots].into_boxed_slice();
-            self.secs = vec![0; slots].into_boxed_slice();
+    /// Makes the table big enough for `entries` (at most `max`) at a load of at most 7/8:
+    /// [`FIRST_SLOTS`], doubled as often as needed, at most the cap's size.
+    fn reserve(&mut self, entries: usize) {
+        let full = self.max + self.max / 7 + 1;
+        let mut slots = self.keys.len().max(FIRST_SLOTS.min(full));
+        while entries * 8 > slots * 7 && slots < full {
+            slots = (slots * 2).min(full);
+        }
+        if slots == self.keys.len() {
+            return;
+        }
+        let keys = std::mem::replace(&mut self.keys, vec![0; slots].into_boxed_slice());
+        let secs = std::mem::replace(&mut self.secs, vec![0; slots].into_boxed_slice());
+        for (&key, &secs) in keys.iter().zip(secs.iter()) {
+            if key != 0 {
+                let empty = self.find(key).expect_err("each hash is in the table once");
+                self.keys[empty] = key;
+                self.secs[empty] = secs;
+            }
         }
     }
 
