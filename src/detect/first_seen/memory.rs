@@ -14,15 +14,18 @@
 //!
 //! # The table
 //!
-//! Open addressing with linear probing over two arrays (hashes, seconds) at a load of at most
-//! 7/8. The table is allocated at the first insert ([`FIRST_SLOTS`] slots) and doubles as it
-//! fills, up to the size for the cap (`max + max/7 + 1` slots: 1.37 MB for the default
-//! 100,000), which it never outgrows: a few remembered keys touch a few hundred bytes, not a
-//! page of the cap's table each. A hash's home slot is its multiply-high "fastrange"
-//! (`hash · slots / 2⁶⁴`), so the slot count need not be a power of two. The hash 0 marks an
-//! empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups, restore; a save writes
-//! [`ZERO`]). Entries are deleted by backward shift (Knuth's Algorithm R), so there are no
-//! tombstones and the table never degrades.
+//! Open addressing with linear probing over one array of 12-byte slots (hash, second) at a load
+//! of at most 7/8. The table is allocated at the first insert ([`FIRST_SLOTS`] slots) and
+//! doubles as it fills, up to the size for the cap (`max + max/7 + 1` slots: 1.37 MB for the
+//! default 100,000), which it never outgrows: a few remembered keys touch a few hundred bytes,
+//! not a page of the cap's table each. One allocation, not one per field: each size is twice
+//! the one freed before it, so from 128 KiB on glibc maps it on its own and unmaps the old one,
+//! where separate arrays of hashes and seconds left the smaller ones' freed space resident in
+//! the detector thread's arena (1.2 MB in the attack replay). A hash's home slot is its
+//! multiply-high "fastrange" (`hash · slots / 2⁶⁴`), so the slot count need not be a power of
+//! two. The hash 0 marks an empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups,
+//! restore; a save writes [`ZERO`]). Entries are deleted by backward shift (Knuth's Algorithm
+//! R), so there are no tombstones and the table never degrades.
 //!
 //! At the cap the least recently seen eighth is forgotten at once, in place: a radix selection
 //! over the table finds the last (second, hash) to forget, then one sweep deletes every entry
@@ -60,6 +63,19 @@ fn order(secs: u32, key: u64) -> u128 {
     (u128::from(secs) << 64) | u128::from(key)
 }
 
+/// A hash (0: the slot is empty) and when it was last seen, in seconds since the epoch
+/// (rounded up). Packed: 12 bytes, not 16.
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct Slot {
+    key: u64,
+    secs: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot { key: 0, secs: 0 };
+}
+
 /// Hash → last-seen second, capped at `max`, least recently seen forgotten first.
 ///
 /// At the cap, the least recently seen eighth is forgotten at once (the oldest by last-seen
@@ -68,10 +84,8 @@ fn order(secs: u32, key: u64) -> u128 {
 /// of the horizon of event time; an entry past the horizon and not yet forgotten still counts as
 /// unseen.
 pub(super) struct Memory {
-    /// A slot's hash, 0 if it is empty. No slots (no allocation) until the first insert.
-    keys: Box<[u64]>,
-    /// A slot's last-seen time in seconds since the epoch (rounded up).
-    secs: Box<[u32]>,
+    /// No slots (no allocation) until the first insert.
+    slots: Box<[Slot]>,
     len: usize,
     max: usize,
     /// Millis.
@@ -86,8 +100,7 @@ pub(super) struct Memory {
 impl Memory {
     pub(super) fn new(config: &FirstSeen) -> Memory {
         Memory {
-            keys: Box::default(),
-            secs: Box::default(),
+            slots: Box::default(),
             len: 0,
             max: config.max_remembered.max(1),
             horizon: config.horizon.0.as_millis() as u64,
@@ -106,8 +119,8 @@ impl Memory {
         let key = stored(key);
         match self.find(key) {
             Ok(i) => {
-                let last = self.secs[i];
-                self.secs[i] = last.max(secs_ceil(at));
+                let last = self.slots[i].secs;
+                self.slots[i].secs = last.max(secs_ceil(at));
                 at <= (u64::from(last) * 1000).saturating_add(self.horizon)
             }
             Err(empty) => {
@@ -122,7 +135,7 @@ impl Memory {
     fn touch(&mut self, key: u64, at: u64) {
         let key = stored(key);
         match self.find(key) {
-            Ok(i) => self.secs[i] = self.secs[i].max(secs_ceil(at)),
+            Ok(i) => self.slots[i].secs = self.slots[i].secs.max(secs_ceil(at)),
             Err(empty) => self.insert_new(key, at, empty),
         }
     }
@@ -186,20 +199,19 @@ impl Memory {
 
     /// Every entry as its [`order`].
     fn entries(&self) -> impl Iterator<Item = u128> + '_ {
-        self.keys
+        self.slots
             .iter()
-            .zip(self.secs.iter())
-            .filter(|(key, _)| **key != 0)
-            .map(|(&key, &secs)| order(secs, key))
+            .filter(|slot| slot.key != 0)
+            .map(|slot| order(slot.secs, slot.key))
     }
 
     /// The home slot of a (stored) hash.
     fn home(&self, key: u64) -> usize {
-        ((u128::from(key) * self.keys.len() as u128) >> 64) as usize
+        ((u128::from(key) * self.slots.len() as u128) >> 64) as usize
     }
 
     fn next(&self, i: usize) -> usize {
-        if i + 1 == self.keys.len() {
+        if i + 1 == self.slots.len() {
             0
         } else {
             i + 1
@@ -209,23 +221,27 @@ impl Memory {
     /// The slot of `key`, else the empty slot where it would go (`usize::MAX` before the table
     /// is allocated).
     fn find(&self, key: u64) -> Result<usize, usize> {
-        if self.keys.is_empty() {
+        if self.slots.is_empty() {
             return Err(usize::MAX);
         }
         let mut i = self.home(key);
         loop {
-            match self.keys[i] {
-                k if k == key => return Ok(i),
-                0 => return Err(i),
-                _ => i = self.next(i),
+            // A copy: the packed field cannot be borrowed.
+            let k = self.slots[i].key;
+            if k == key {
+                return Ok(i);
             }
+            if k == 0 {
+                return Err(i);
+            }
+            i = self.next(i);
         }
     }
 
     /// Remembers a `key` not remembered, at `empty`, the slot [`Memory::find`] gave it, making
     /// room first if need be.
     fn insert_new(&mut self, key: u64, at: u64, mut empty: usize) {
-        let before = (self.len, self.keys.len());
+        let before = (self.len, self.slots.len());
         if at >= self.next_scan {
             self.next_scan = at.saturating_add((self.horizon / 64).max(1));
             self.age_out(at);
@@ -234,7 +250,7 @@ impl Memory {
             self.forget_oldest((self.max / 8).max(1));
         }
         self.reserve(self.len + 1);
-        if (self.len, self.keys.len()) != before {
+        if (self.len, self.slots.len()) != before {
             // Entries moved (or the table did): look again.
             empty = self.find(key).expect_err("the key is not remembered");
         }
@@ -245,34 +261,31 @@ impl Memory {
     /// [`FIRST_SLOTS`], doubled as often as needed, at most the cap's size.
     fn reserve(&mut self, entries: usize) {
         let full = self.max + self.max / 7 + 1;
-        let mut slots = self.keys.len().max(FIRST_SLOTS.min(full));
+        let mut slots = self.slots.len().max(FIRST_SLOTS.min(full));
         while entries * 8 > slots * 7 && slots < full {
             slots = (slots * 2).min(full);
         }
-        if slots == self.keys.len() {
+        if slots == self.slots.len() {
             return;
         }
-        let keys = std::mem::replace(&mut self.keys, vec![0; slots].into_boxed_slice());
-        let secs = std::mem::replace(&mut self.secs, vec![0; slots].into_boxed_slice());
-        for (&key, &secs) in keys.iter().zip(secs.iter()) {
-            if key != 0 {
-                let empty = self.find(key).expect_err("each hash is in the table once");
-                self.keys[empty] = key;
-                self.secs[empty] = secs;
-            }
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; slots].into_boxed_slice());
+        for slot in old.iter().filter(|slot| slot.key != 0) {
+            let empty = self
+                .find(slot.key)
+                .expect_err("each hash is in the table once");
+            self.slots[empty] = *slot;
         }
     }
 
     fn insert(&mut self, key: u64, secs: u32, empty: usize) {
-        debug_assert!(self.keys[empty] == 0 && key != 0 && self.len < self.max);
-        self.keys[empty] = key;
-        self.secs[empty] = secs;
+        debug_assert!(self.slots[empty].key == 0 && key != 0 && self.len < self.max);
+        self.slots[empty] = Slot { key, secs };
         self.len += 1;
         self.oldest = self.oldest.min(secs);
     }
 
     fn clear(&mut self) {
-        self.keys.fill(0);
+        self.slots.fill(Slot::EMPTY);
         self.len = 0;
         self.oldest = u32::MAX;
     }
@@ -343,12 +356,12 @@ impl Memory {
     /// their slot: an entry moved by (b) was such an entry already.
     fn forget_below(&mut self, bound: u128) {
         let mut oldest = u32::MAX;
-        for i in 0..self.keys.len() {
-            while self.keys[i] != 0 && order(self.secs[i], self.keys[i]) < bound {
+        for i in 0..self.slots.len() {
+            while self.slots[i].key != 0 && order(self.slots[i].secs, self.slots[i].key) < bound {
                 self.delete(i);
             }
-            if self.keys[i] != 0 {
-                oldest = oldest.min(self.secs[i]);
+            if self.slots[i].key != 0 {
+                oldest = oldest.min(self.slots[i].secs);
             }
         }
         self.oldest = oldest;
@@ -361,7 +374,7 @@ impl Memory {
         let mut j = hole;
         loop {
             j = self.next(j);
-            let key = self.keys[j];
+            let key = self.slots[j].key;
             if key == 0 {
                 break;
             }
@@ -372,12 +385,11 @@ impl Memory {
                 hole < home || home <= j
             };
             if !stays {
-                self.keys[hole] = key;
-                self.secs[hole] = self.secs[j];
+                self.slots[hole] = self.slots[j];
                 hole = j;
             }
         }
-        self.keys[hole] = 0;
+        self.slots[hole] = Slot::EMPTY;
         self.len -= 1;
     }
 }

@@ -29,23 +29,20 @@ fn remembered(m: &Memory) -> Vec<(u64, u64)> {
 /// `len` counts them, `oldest` is a lower bound.
 fn check(m: &Memory) {
     let mut count = 0;
-    for (i, &key) in m.keys.iter().enumerate() {
+    for (i, slot) in m.slots.iter().enumerate() {
+        let key = slot.key;
         if key == 0 {
             continue;
         }
         count += 1;
         let mut j = m.home(key);
         while j != i {
-            assert_ne!(
-                m.keys[j],
-                0,
-                "a hole between the home {} and {i}",
-                m.home(key)
-            );
+            let k = m.slots[j].key;
+            assert_ne!(k, 0, "a hole between the home {} and {i}", m.home(key));
             j = m.next(j);
         }
         assert_eq!(m.find(key), Ok(i));
-        assert!(m.oldest <= m.secs[i]);
+        assert!(m.oldest <= slot.secs);
     }
     assert_eq!(count, m.len);
     assert!(m.len <= m.max);
@@ -86,17 +83,18 @@ fn a_cap_of_one_remembers_the_latest() {
 
 #[test]
 fn churn_at_the_cap_keeps_one_table_of_the_cap_s_size() {
+    assert_eq!(std::mem::size_of::<super::Slot>(), 12);
     let mut m = memory(1000, u64::MAX / 4);
     assert!(
-        m.keys.is_empty(),
+        m.slots.is_empty(),
         "nothing allocated before the first entry"
     );
     for k in 0..200_000u64 {
         m.touch(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), k);
         assert!(m.len() <= 1000);
-        assert!(m.keys.len() <= 1143 && m.secs.len() == m.keys.len());
+        assert!(m.slots.len() <= 1143);
     }
-    assert_eq!(m.keys.len(), 1143);
+    assert_eq!(m.slots.len(), 1143);
     check(&m);
 }
 
@@ -228,9 +226,9 @@ fn nothing_is_allocated_until_the_first_entry() {
     m.age_out(1_000_000);
     m.restore(&json!([])).unwrap();
     assert_eq!(m.save(), json!([]));
-    assert!(m.keys.is_empty() && m.secs.is_empty());
+    assert!(m.slots.is_empty());
     m.touch(1, 1);
-    assert_eq!(m.keys.len(), 16);
+    assert_eq!(m.slots.len(), 16);
 }
 
 #[test]
@@ -239,8 +237,8 @@ fn the_table_doubles_up_to_the_cap_s_size() {
     let mut sizes = vec![];
     for k in 1..=1000u64 {
         m.touch(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), k);
-        if sizes.last() != Some(&m.keys.len()) {
-            sizes.push(m.keys.len());
+        if sizes.last() != Some(&m.slots.len()) {
+            sizes.push(m.slots.len());
         }
     }
     assert_eq!(sizes, [16, 32, 64, 128, 256, 512, 1024, 1143]);
@@ -248,7 +246,7 @@ fn the_table_doubles_up_to_the_cap_s_size() {
     check(&m);
     let mut restored = memory(1000, u64::MAX / 4);
     restored.restore(&m.save()).unwrap();
-    assert_eq!(restored.keys.len(), 1143);
+    assert_eq!(restored.slots.len(), 1143);
     assert_eq!(remembered(&restored), remembered(&m));
 }
 
