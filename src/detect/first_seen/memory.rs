@@ -16,16 +16,15 @@
 //!
 //! Open addressing with linear probing over one array of 12-byte slots (hash, second) at a load
 //! of at most 7/8. The table is allocated at the first insert ([`FIRST_SLOTS`] slots) and
-//! doubles as it fills, up to the size for the cap (`max + max/7 + 1` slots: 1.37 MB for the
-//! default 100,000), which it never outgrows: a few remembered keys touch a few hundred bytes,
-//! not a page of the cap's table each. One allocation, not one per field: each size is twice
-//! the one freed before it, so from 128 KiB on glibc maps it on its own and unmaps the old one,
-//! where separate arrays of hashes and seconds left the smaller ones' freed space resident in
-//! the detector thread's arena (1.2 MB in the attack replay). A hash's home slot is its
-//! multiply-high "fastrange" (`hash · slots / 2⁶⁴`), so the slot count need not be a power of
-//! two. The hash 0 marks an empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups,
-//! restore; a save writes [`ZERO`]). Entries are deleted by backward shift (Knuth's Algorithm
-//! R), so there are no tombstones and the table never degrades.
+//! doubles as it fills while it is small ([`SMALL_TABLE_BYTES`]), then takes the size for the
+//! cap (`max + max/7 + 1` slots: 1.37 MB for the default 100,000), which it never outgrows. A
+//! few remembered keys thus touch a few hundred bytes, not a page of the cap's table each (a
+//! table of the cap's size from the start cost the calm replay 1.2 MB); from about 7,000 keys
+//! on, the cap's table is there. A hash's home slot is its multiply-high "fastrange"
+//! (`hash · slots / 2⁶⁴`), so the slot count need not be a power of two. The hash 0 marks an
+//! empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups, restore; a save writes
+//! [`ZERO`]). Entries are deleted by backward shift (Knuth's Algorithm R), so there are no
+//! tombstones and the table never degrades.
 //!
 //! At the cap the least recently seen eighth is forgotten at once, in place: a radix selection
 //! over the table finds the last (second, hash) to forget, then one sweep deletes every entry
@@ -40,6 +39,13 @@ const ZERO: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The table's size at the first insert (or the cap's, if smaller).
 const FIRST_SLOTS: usize = 16;
+
+/// Tables smaller than this double as they fill; the next size is the cap's. glibc serves
+/// smaller blocks from the thread's arena, where a freed one is soon reused, and maps larger ones
+/// on their own; unmapping one raises its mapping threshold to that block's size, and large
+/// transient buffers (the batches handed to the detector thread) then stay in the arena. With
+/// the tables doubling all the way, the attack replay peaked 1.1 MB higher.
+const SMALL_TABLE_BYTES: usize = 128 * 1024;
 
 /// How few candidates a selection sorts directly rather than taking another radix pass.
 const FEW: usize = 64;
@@ -258,12 +264,17 @@ impl Memory {
     }
 
     /// Makes the table big enough for `entries` (at most `max`) at a load of at most 7/8:
-    /// [`FIRST_SLOTS`], doubled as often as needed, at most the cap's size.
+    /// [`FIRST_SLOTS`], doubled while under [`SMALL_TABLE_BYTES`], then the cap's size.
     fn reserve(&mut self, entries: usize) {
         let full = self.max + self.max / 7 + 1;
         let mut slots = self.slots.len().max(FIRST_SLOTS.min(full));
         while entries * 8 > slots * 7 && slots < full {
-            slots = (slots * 2).min(full);
+            let doubled = slots * 2;
+            slots = if doubled * std::mem::size_of::<Slot>() < SMALL_TABLE_BYTES {
+                doubled.min(full)
+            } else {
+                full
+            };
         }
         if slots == self.slots.len() {
             return;

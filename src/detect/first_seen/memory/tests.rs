@@ -250,6 +250,21 @@ fn the_table_doubles_up_to_the_cap_s_size() {
     assert_eq!(remembered(&restored), remembered(&m));
 }
 
+#[test]
+fn past_a_small_table_the_cap_s_size_is_next() {
+    let mut m = memory(100_000, u64::MAX / 4);
+    let mut sizes = vec![];
+    for k in 1..=10_000u64 {
+        m.touch(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), k);
+        if sizes.last() != Some(&m.slots.len()) {
+            sizes.push(m.slots.len());
+        }
+    }
+    let doubling = [16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
+    assert_eq!(sizes, [&doubling[..], &[114_286]].concat());
+    check(&m);
+}
+
 /// The memory as it was, but for the second: a map, the order worked out by sorting.
 struct Model {
     last: BTreeMap<u64, u32>,
