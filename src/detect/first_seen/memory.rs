@@ -40,11 +40,11 @@ const ZERO: u64 = 0x9e37_79b9_7f4a_7c15;
 /// The table's size at the first insert (or the cap's, if smaller).
 const FIRST_SLOTS: usize = 16;
 
-/// Tables smaller than this double as they fill; the next size is the cap's. glibc serves
-/// smaller blocks from the thread's arena, where a freed one is soon reused, and maps larger ones
-/// on their own; unmapping one raises its mapping threshold to that block's size, and large
-/// transient buffers (the batches handed to the detector thread) then stay in the arena. With
-/// the tables doubling all the way, the attack replay peaked 1.1 MB higher.
+/// Tables smaller than this double as they fill; the next size is the cap's. glibc (by default)
+/// serves smaller blocks from the thread's arena, where a freed one is soon reused, and maps
+/// larger ones on their own; unmapping one raises its mapping threshold to that block's size,
+/// after which more of the large transient buffers stay in the arena. With the tables doubling
+/// all the way to the cap's size, the attack replay peaked 1.1 MB higher.
 const SMALL_TABLE_BYTES: usize = 128 * 1024;
 
 /// How few candidates a selection sorts directly rather than taking another radix pass.
@@ -98,7 +98,7 @@ pub(super) struct Memory {
     horizon: u64,
     /// No entry was last seen before this second (a lower bound: exact after each sweep).
     oldest: u32,
-    /// Event time (millis) before which [`Memory::touch`] does not scan for entries past the
+    /// Event time (millis) before which inserting a key does not scan for entries past the
     /// horizon.
     next_scan: u64,
 }
@@ -120,7 +120,7 @@ impl Memory {
     }
 
     /// Whether `key` was seen within the horizon before `at` (millis); remembers it as seen at
-    /// `at` ([`Memory::touch`]) in the same lookup when it is remembered.
+    /// `at`, in the same lookup.
     pub(super) fn seen(&mut self, key: u64, at: u64) -> bool {
         let key = stored(key);
         match self.find(key) {
