@@ -23,7 +23,8 @@
 //! on, the cap's table is there. A hash's home slot is its multiply-high "fastrange"
 //! (`hash · slots / 2⁶⁴`), so the slot count need not be a power of two. The hash 0 marks an
 //! empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups, restore; a save writes
-//! [`ZERO`]). Entries are deleted by backward shift (Knuth's Algorithm R), so there are no
+//! [`ZERO`]). Entries are only ever deleted in a sweep that moves the entries after them back
+//! (backward shift, as in Knuth's Algorithm R, for all holes at once), so there are no
 //! tombstones and the table never degrades.
 //!
 //! At the cap the least recently seen eighth is forgotten at once, in place: a radix selection
@@ -354,54 +355,46 @@ impl Memory {
 
     /// Forgets every entry whose [`order`] is below `bound`, in one sweep over the table.
     ///
-    /// The sweep deletes at slot `i` while it holds such an entry, then moves on. Why this
-    /// forgets every one, even where a run of full slots wraps around the table's end: a
-    /// deletion at `i` walks the run after `i` and moves entries back into the hole; the walk
-    /// ends at an empty slot before it could come round to `i`, since the table is never full.
-    /// So an entry can only move (a) from after `i` to a slot at or after `i`, which the sweep
-    /// still reaches (`i` itself is checked again), or (b), once the walk has wrapped past the
-    /// end, from a slot before `i` to another slot before `i` or to one after `i`. The slots
-    /// before `i` hold only entries the sweep has kept, and whether an entry is kept depends on
-    /// the entry alone, so (b) moves only kept entries. Every entry to forget is thus met by
-    /// the sweep, and deleted. `oldest` is taken from the entries kept as the sweep leaves
-    /// their slot: an entry moved by (b) was such an entry already.
+    /// The sweep starts after an empty slot `s` and goes once round the table. At each slot it
+    /// empties an entry to forget; an entry kept moves back to the first empty slot from its
+    /// home on, if there is one before its own slot (the holes left behind are filled this way,
+    /// as deleting one entry by backward shift would, but in one pass for all of them). Why the
+    /// table is sound after it (every entry reachable from its home, no empty slot between):
+    /// since `s` is empty, every entry's home lies between `s` and the entry, before the sweep
+    /// and (as entries only move back towards their home) throughout. An entry kept is placed,
+    /// when the sweep reaches it, at the first empty slot from its home, so none lies between;
+    /// afterwards slots are only emptied further on (where the sweep is), past that entry and
+    /// before `s`, so none ever comes between. Each entry is met once (a moved one goes behind
+    /// the sweep), which is where `oldest` is taken.
     fn forget_below(&mut self, bound: u128) {
+        // The table is never full, unless it has no slots at all.
+        let Some(start) = self.slots.iter().position(|slot| slot.key == 0) else {
+            return;
+        };
         let mut oldest = u32::MAX;
-        for i in 0..self.slots.len() {
-            while self.slots[i].key != 0 && order(self.slots[i].secs, self.slots[i].key) < bound {
-                self.delete(i);
+        let mut j = start;
+        for _ in 1..self.slots.len() {
+            j = self.next(j);
+            let slot = self.slots[j];
+            if slot.key == 0 {
+                continue;
             }
-            if self.slots[i].key != 0 {
-                oldest = oldest.min(self.slots[i].secs);
+            if order(slot.secs, slot.key) < bound {
+                self.slots[j] = Slot::EMPTY;
+                self.len -= 1;
+                continue;
+            }
+            oldest = oldest.min(slot.secs);
+            let mut to = self.home(slot.key);
+            while to != j && self.slots[to].key != 0 {
+                to = self.next(to);
+            }
+            if to != j {
+                self.slots[to] = slot;
+                self.slots[j] = Slot::EMPTY;
             }
         }
         self.oldest = oldest;
-    }
-
-    /// Deletes the entry at `hole` by backward shift (Knuth, TAOCP vol. 3, 6.4, Algorithm R):
-    /// each entry of the run after it that may move back into the hole (its home is not
-    /// cyclically within the hole+1..=its slot) does, leaving the hole at its slot.
-    fn delete(&mut self, mut hole: usize) {
-        let mut j = hole;
-        loop {
-            j = self.next(j);
-            let key = self.slots[j].key;
-            if key == 0 {
-                break;
-            }
-            let home = self.home(key);
-            let stays = if hole < j {
-                hole < home && home <= j
-            } else {
-                hole < home || home <= j
-            };
-            if !stays {
-                self.slots[hole] = self.slots[j];
-                hole = j;
-            }
-        }
-        self.slots[hole] = Slot::EMPTY;
-        self.len -= 1;
     }
 }
 
