@@ -16,11 +16,11 @@
 //!
 //! Open addressing with linear probing over one array of 12-byte slots (hash, second) at a load
 //! of at most 7/8. The table is allocated at the first insert ([`FIRST_SLOTS`] slots) and
-//! doubles as it fills while it is small ([`SMALL_TABLE_BYTES`]), then takes the size for the
-//! cap (`max + max/7 + 1` slots: 1.37 MB for the default 100,000), which it never outgrows. A
-//! few remembered keys thus touch a few hundred bytes, not a page of the cap's table each (a
-//! table of the cap's size from the start cost the calm replay 1.2 MB); from about 7,000 keys
-//! on, the cap's table is there. A hash's home slot is its multiply-high "fastrange"
+//! doubles as it fills while under a sixteenth of the cap's size ([`LAST_STEP`]), then takes
+//! the size for the cap (`max + max/7 + 1` slots: 1.37 MB for the default 100,000), which it
+//! never outgrows. A few remembered keys thus touch a few hundred bytes, not a page of the cap's
+//! table each (a table of the cap's size from the start cost the calm replay 1.2 MB); with the
+//! default cap, from about 7,000 keys on the cap's table is there. A hash's home slot is its multiply-high "fastrange"
 //! (`hash · slots / 2⁶⁴`), so the slot count need not be a power of two. The hash 0 marks an
 //! empty slot: a key of 0 is stored as [`ZERO`] (everywhere: lookups, restore; a save writes
 //! [`ZERO`]). Entries are only ever deleted in a sweep that moves the entries after them back
@@ -41,12 +41,15 @@ const ZERO: u64 = 0x9e37_79b9_7f4a_7c15;
 /// The table's size at the first insert (or the cap's, if smaller).
 const FIRST_SLOTS: usize = 16;
 
-/// Tables smaller than this double as they fill; the next size is the cap's. glibc (by default)
-/// serves smaller blocks from the thread's arena, where a freed one is soon reused, and maps
-/// larger ones on their own; unmapping one raises its mapping threshold to that block's size,
-/// after which more of the large transient buffers stay in the arena. With the tables doubling
-/// all the way to the cap's size, the attack replay peaked 1.1 MB higher.
-const SMALL_TABLE_BYTES: usize = 128 * 1024;
+/// A table at least this fraction of the cap's size is followed by the cap's; a smaller one
+/// doubles. With the default cap the table goes from 8,192 slots (96 KiB) to the cap's, so every
+/// table it outgrows is one glibc serves from the thread's arena, where a freed block is soon
+/// reused: glibc maps blocks of 128 KiB and more on their own, and unmapping one raises its
+/// mapping threshold to that block's size, after which more of the large transient buffers stay
+/// in the arena (with the tables doubling all the way, the attack replay peaked 1.1 MB higher).
+/// Doubling below a sixteenth keeps a table of a large cap no sparser than that: its pages are
+/// touched as keys come, not all by the first few thousand.
+const LAST_STEP: usize = 16;
 
 /// How few candidates a selection sorts directly rather than taking another radix pass.
 const FEW: usize = 64;
@@ -265,16 +268,15 @@ impl Memory {
     }
 
     /// Makes the table big enough for `entries` (at most `max`) at a load of at most 7/8:
-    /// [`FIRST_SLOTS`], doubled while under [`SMALL_TABLE_BYTES`], then the cap's size.
+    /// [`FIRST_SLOTS`], doubled while under a [`LAST_STEP`]th of the cap's size, then the cap's.
     fn reserve(&mut self, entries: usize) {
         let full = self.max + self.max / 7 + 1;
         let mut slots = self.slots.len().max(FIRST_SLOTS.min(full));
         while entries * 8 > slots * 7 && slots < full {
-            let doubled = slots * 2;
-            slots = if doubled * std::mem::size_of::<Slot>() < SMALL_TABLE_BYTES {
-                doubled.min(full)
-            } else {
+            slots = if full <= slots.saturating_mul(LAST_STEP) {
                 full
+            } else {
+                slots * 2
             };
         }
         if slots == self.slots.len() {
