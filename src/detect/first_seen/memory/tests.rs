@@ -26,7 +26,7 @@ fn remembered(m: &Memory) -> Vec<(u64, u64)> {
 }
 
 /// The table's invariants: every entry is found from its home slot (no empty slot between),
-/// `len` counts them, `oldest` is a lower bound.
+/// `len` counts them, `oldest` and `newest` bound their times.
 fn check(m: &Memory) {
     let mut count = 0;
     for (i, slot) in m.slots.iter().enumerate() {
@@ -42,7 +42,7 @@ fn check(m: &Memory) {
             j = m.next(j);
         }
         assert_eq!(m.find(key), Ok(i));
-        assert!(m.oldest <= slot.secs);
+        assert!(m.oldest <= slot.secs && slot.secs <= m.newest);
     }
     assert_eq!(count, m.len);
     assert!(m.len <= m.max);
