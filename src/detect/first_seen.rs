@@ -9,14 +9,16 @@
 //!   this client host within it (the detail names the host). It keeps its own memory of
 //!   principals, so it works with `new_principal` switched off.
 //!
-//! Memory is a map of hash → last-seen event time, capped at `max_remembered` (the least recently
-//! seen are forgotten first) and aged out beyond `horizon`. For `new_client_for_principal` the
-//! principals and the principal × host pairs are two such maps, each capped at `max_remembered`.
+//! Memory is a table of hash → last-seen event time (to the second, rounded up: see
+//! [`memory`]), capped at `max_remembered` (the least recently seen are forgotten first) and
+//! aged out beyond `horizon`. For `new_client_for_principal` the principals and the principal ×
+//! host pairs are two such tables, each capped at `max_remembered`.
 //! Both detectors stay quiet (while remembering) until `learning_period` has passed since the
 //! first event they ever saw, by event time. The memory and that start are saved in the state
 //! file, so a restart neither re-announces anyone nor starts learning over.
 
-use std::collections::HashMap;
+mod memory;
+
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
@@ -24,6 +26,7 @@ use serde_json::{json, Value};
 use super::config::FirstSeen;
 use super::{millis, Detect, Detection, Detector, DetectorsConfig, Observation};
 use crate::event::{Category, Outcome};
+use memory::Memory;
 
 /// The principal no one is: Kafka's name for an unauthenticated client.
 const ANONYMOUS: &str = "User:ANONYMOUS";
@@ -138,149 +141,6 @@ impl Common {
                     .map_err(|e| format!("`{name}`: {e}"))?;
             }
         }
-        Ok(())
-    }
-}
-
-/// Hash → last-seen event time (millis), capped, least recently seen forgotten first.
-///
-/// One hash map and nothing beside it (about 22 bytes an entry at the cap, where a map plus an
-/// ordered index took about 80): the order is worked out only when it is needed. At the cap, the
-/// least recently seen eighth is forgotten at once (the oldest by last-seen time, ties by hash),
-/// the survivors put back into the same table, emptied, so that it never grows past the size of
-/// the cap. Entries past the horizon are forgotten by [`Memory::age_out`]
-/// (exactly, on every tick) and, between ticks, by a scan at most every 1/64 of the horizon of
-/// event time; an entry past the horizon and not yet forgotten still counts as unseen.
-struct Memory {
-    last_seen: HashMap<u64, u64, ahash::RandomState>,
-    max: usize,
-    horizon: u64,
-    /// No entry was last seen before this (a lower bound: exact after each scan).
-    oldest: u64,
-    /// Event time before which [`Memory::touch`] does not scan for entries past the horizon.
-    next_scan: u64,
-}
-
-impl Memory {
-    fn new(config: &FirstSeen) -> Memory {
-        Memory {
-            last_seen: HashMap::default(),
-            max: config.max_remembered.max(1),
-            horizon: config.horizon.0.as_millis() as u64,
-            oldest: u64::MAX,
-            next_scan: 0,
-        }
-    }
-
-    /// Whether `key` was seen within the horizon before `at`; remembers it as seen at `at`
-    /// ([`Memory::touch`]) in the same lookup when it is remembered.
-    fn seen(&mut self, key: u64, at: u64) -> bool {
-        if let Some(last) = self.last_seen.get_mut(&key) {
-            let known = at.saturating_sub(*last) <= self.horizon;
-            *last = (*last).max(at);
-            return known;
-        }
-        self.touch(key, at);
-        false
-    }
-
-    /// Remembers `key` as seen at `at`.
-    fn touch(&mut self, key: u64, at: u64) {
-        if let Some(last) = self.last_seen.get_mut(&key) {
-            *last = (*last).max(at);
-            return;
-        }
-        if at >= self.next_scan {
-            self.next_scan = at.saturating_add((self.horizon / 64).max(1));
-            self.age_out(at);
-        }
-        if self.last_seen.len() >= self.max {
-            let keep = self.max - (self.max / 8).max(1);
-            self.keep_newest(keep);
-        }
-        self.last_seen.insert(key, at);
-        self.oldest = self.oldest.min(at);
-    }
-
-    /// Forgets everything last seen more than the horizon before `now`.
-    fn age_out(&mut self, now: u64) {
-        let cutoff = now.saturating_sub(self.horizon);
-        if self.oldest >= cutoff {
-            return;
-        }
-        let mut entries = self.take();
-        entries.retain(|&(last, _)| last >= cutoff);
-        self.put_back(entries);
-    }
-
-    /// Forgets all but the `keep` most recently seen (ties: the larger hashes are kept).
-    fn keep_newest(&mut self, keep: usize) {
-        if self.last_seen.len() <= keep {
-            return;
-        }
-        let mut entries = self.take();
-        let first_kept = entries.len() - keep;
-        if keep > 0 {
-            entries.select_nth_unstable(first_kept);
-        }
-        entries.drain(..first_kept);
-        self.put_back(entries);
-    }
-
-    /// Every entry as `(last seen, hash)`, the map emptied (its table kept).
-    fn take(&mut self) -> Vec<(u64, u64)> {
-        self.last_seen
-            .drain()
-            .map(|(key, last)| (last, key))
-            .collect()
-    }
-
-    /// Puts `entries` back into the emptied map. Its table is reused, free of the tombstones
-    /// that removing entries one by one would leave (with which it would grow past the size of
-    /// the cap), and no second table is allocated meanwhile.
-    fn put_back(&mut self, entries: Vec<(u64, u64)>) {
-        self.oldest = entries
-            .iter()
-            .map(|&(last, _)| last)
-            .min()
-            .unwrap_or(u64::MAX);
-        self.last_seen
-            .extend(entries.into_iter().map(|(last, key)| (key, last)));
-    }
-
-    fn len(&self) -> usize {
-        self.last_seen.len()
-    }
-
-    /// `[[hash, last_seen_millis], …]`, the least recently seen first.
-    fn save(&self) -> Value {
-        let mut entries: Vec<(u64, u64)> = self.last_seen.iter().map(|(&k, &l)| (l, k)).collect();
-        entries.sort_unstable();
-        Value::Array(
-            entries
-                .into_iter()
-                .map(|(last, key)| json!([key, last]))
-                .collect(),
-        )
-    }
-
-    fn restore(&mut self, state: &Value) -> Result<(), String> {
-        let entries = state.as_array().ok_or("not a list of [hash, millis]")?;
-        self.last_seen.clear();
-        self.oldest = u64::MAX;
-        self.next_scan = 0;
-        for (i, entry) in entries.iter().enumerate() {
-            let (key, last) = entry
-                .as_array()
-                .filter(|p| p.len() == 2)
-                .and_then(|p| Some((p[0].as_u64()?, p[1].as_u64()?)))
-                .ok_or_else(|| format!("entry {i} is not [hash, millis]"))?;
-            let last = self.last_seen.get(&key).map_or(last, |&old| old.max(last));
-            self.last_seen.insert(key, last);
-            self.oldest = self.oldest.min(last);
-        }
-        // A smaller cap than the run that saved it: keep the most recently seen.
-        self.keep_newest(self.max);
         Ok(())
     }
 }
@@ -612,7 +472,8 @@ mod tests {
             feed(&mut engine, &allowed("User:b", "h1", 5)),
             [nc("User:b")]
         );
-        // The pair ages out like a principal, the principal staying known.
+        // The pair ages out like a principal, the principal staying known. Memory keeps times
+        // to the second, rounded up: the pair last seen at 3 ms counts as seen at 1 s.
         assert_eq!(
             feed(&mut engine, &allowed("User:a", "h1", secs(HORIZON) + 1)),
             []
@@ -620,7 +481,7 @@ mod tests {
         assert_eq!(
             feed(
                 &mut engine,
-                &allowed("User:a", "10.9.9.9", secs(HORIZON) + 4)
+                &allowed("User:a", "10.9.9.9", secs(HORIZON + 1) + 1)
             ),
             [nc("User:a")]
         );
@@ -740,95 +601,6 @@ mod tests {
             let e = e.to_string();
             assert!(e.contains(&format!(": {detector}: ")), "{e}");
         }
-    }
-
-    fn memory(max: usize, horizon: u64) -> super::Memory {
-        super::Memory::new(&super::FirstSeen {
-            max_remembered: max,
-            horizon: Span(Duration::from_millis(horizon)),
-            ..Default::default()
-        })
-    }
-
-    fn remembered(m: &super::Memory) -> Vec<(u64, u64)> {
-        let mut v: Vec<(u64, u64)> = m.last_seen.iter().map(|(&k, &l)| (k, l)).collect();
-        v.sort_unstable();
-        v
-    }
-
-    #[test]
-    fn at_the_cap_the_least_recently_seen_eighth_goes_ties_by_hash() {
-        let mut m = memory(16, 1_000_000);
-        // Hashes 100..116 seen at 10, 10, 20, 20, …: the two seen at 10 are the oldest.
-        for k in 0..16u64 {
-            m.touch(100 + k, 10 * (1 + k / 2));
-        }
-        m.touch(7, 500);
-        assert_eq!(m.len(), 15, "16 - 16/8 + 1");
-        let kept = remembered(&m);
-        assert!(!kept.iter().any(|&(k, _)| k == 100 || k == 101), "{kept:?}");
-        // One of a tie goes: with a cap of 8, one entry in eight, the smaller hash first.
-        let mut m = memory(8, 1_000_000);
-        for k in [5u64, 3, 9, 1, 7, 2, 8, 4] {
-            m.touch(k, 42);
-        }
-        m.touch(100, 43);
-        assert_eq!(
-            remembered(&m).iter().map(|&(k, _)| k).collect::<Vec<_>>(),
-            [2, 3, 4, 5, 7, 8, 9, 100]
-        );
-    }
-
-    #[test]
-    fn a_cap_of_one_remembers_the_latest() {
-        let mut m = memory(1, 1_000_000);
-        assert!(!m.seen(1, 10));
-        assert!(!m.seen(2, 20));
-        assert_eq!(remembered(&m), [(2, 20)]);
-        assert!(m.seen(2, 30));
-    }
-
-    #[test]
-    fn churn_at_the_cap_keeps_one_table_of_the_cap_s_size() {
-        let mut m = memory(1000, u64::MAX / 4);
-        let sized = std::collections::HashMap::<u64, u64>::with_capacity(1000).capacity();
-        for k in 0..200_000u64 {
-            m.touch(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), k);
-            assert!(m.len() <= 1000);
-            assert!(
-                m.last_seen.capacity() <= sized,
-                "{}",
-                m.last_seen.capacity()
-            );
-        }
-    }
-
-    #[test]
-    fn entries_past_the_horizon_are_unseen_and_forgotten() {
-        let mut m = memory(100, 6_400);
-        assert!(!m.seen(1, 0));
-        assert!(m.seen(1, 6_400), "exactly the horizon later: still seen");
-        assert!(!m.seen(2, 6_450));
-        // Between ticks an expired entry may stay a little (scans every 1/64 of the horizon),
-        // but it counts as unseen.
-        assert!(!m.seen(1, 12_900));
-        m.age_out(20_000);
-        assert_eq!(m.len(), 0);
-        assert!(!m.seen(3, 20_000));
-        assert_eq!(remembered(&m), [(3, 20_000)]);
-    }
-
-    #[test]
-    fn saved_oldest_first_and_restored_under_a_smaller_cap() {
-        let mut m = memory(10, 1_000_000);
-        for (k, at) in [(5u64, 30u64), (6, 10), (7, 20)] {
-            m.touch(k, at);
-        }
-        let saved = m.save();
-        assert_eq!(saved, serde_json::json!([[6, 10], [7, 20], [5, 30]]));
-        let mut small = memory(2, 1_000_000);
-        small.restore(&saved).unwrap();
-        assert_eq!(remembered(&small), [(5, 30), (7, 20)]);
     }
 
     #[test]
