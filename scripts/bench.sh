@@ -22,7 +22,8 @@
 #           against the 0.3-core goal of issue 14.
 #   replay  `kafka-security-exporter replay` over a 1M-line mixed broker log
 #           (scripts/bench/gen_broker_log.py) vs mtail --one_shot with scripts/bench/broker_log.mtail
-#           (counting the same decisions and failed logins), vs `wc -l` and `grep -c` (the I/O floor).
+#           (counting the same decisions and failed logins), vs `wc -l` and `grep -c` (the I/O floor);
+#           and with `--threads <cores>` vs mtail, its exposition checked equal to one thread's.
 #
 # Installs what it needs: mtail from the Debian package (apt-get) when missing, the broker via
 # scripts/kafka-broker.sh (left running when it was already up, else stopped at the end), a
@@ -99,7 +100,14 @@ fi
 CORPUS="${KSE_BENCH_AUDIT_CORPUS:-}"
 if [[ -z "$CORPUS" ]]; then
   CORPUS="$WORK/audit-$EVENTS.jsonl"
-  [[ -s "$CORPUS" ]] || "$REPO_DIR/target/release/examples/audit_events" "$EVENTS" >"$CORPUS"
+  if [[ ! -s "$CORPUS" ]]; then
+    GEN="$REPO_DIR/target/release/examples/audit_events"
+    if [[ ! -x "$GEN" ]]; then
+      log "building examples/audit_events, which writes the audit corpus (nice -n 10) …"
+      nice -n 10 cargo build --release --quiet --example audit_events
+    fi
+    "$GEN" "$EVENTS" >"$CORPUS"
+  fi
 fi
 [[ -s "$CORPUS" ]] || die "no audit corpus at $CORPUS"
 LOG="$WORK/mixed-$LINES.log"

@@ -110,8 +110,10 @@ pub struct ReplayArgs {
     pub output_flush_secs: u64,
     /// Threads that frame and parse broker logs (default 1). Large plain broker log files are
     /// cut into chunks parsed in parallel; the entries are still applied one at a time in the
-    /// order of one thread, so the output is the same for every N. Not faster yet: on two cores
-    /// `--threads 2` takes about 30% longer than one thread (BENCHMARKS.md, "Parallel replay").
+    /// order of one thread, so the output is the same for every N. On two idle cores
+    /// `--threads 2` is 5–15% faster than one thread; on cores busy with other work it can
+    /// be slower, its parsing thread competing with the applying and detector threads
+    /// (BENCHMARKS.md, "Parallel replay").
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
     /// Files or directories.
