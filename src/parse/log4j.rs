@@ -222,8 +222,8 @@ pub struct LogEntry {
     /// `%d` read in the configured zone.
     pub timestamp: SystemTime,
     pub level: Level,
-    /// `%c`, when a line ended in ` (name)`. Shared by the entries of one framer that name the
-    /// same logger in a row (one allocation per change of logger, not per entry).
+    /// `%c`, when a line ended in ` (name)`. Shared by the entries of one framer that name one
+    /// of the last eight loggers it read (`Loggers`): no allocation per entry.
     pub logger: Option<Arc<str>>,
     /// `%m` and any continuation lines, joined by `\n`, without the ` (logger)` suffix.
     pub message: String,
