@@ -6,8 +6,10 @@
 //!
 //! - `new_principal` fires when the principal was not seen within `horizon`.
 //! - `new_client_for_principal` fires when the principal was seen within `horizon` but never from
-//!   this client host within it (the detail names the host). It keeps its own memory of
-//!   principals, so it works with `new_principal` switched off.
+//!   this client host within it (the detail names the host). It needs a memory of principals
+//!   too, so it works with `new_principal` switched off; with both on and the same `horizon` and
+//!   `max_remembered` (the default), the two memories would be equal and they share one
+//!   ([`Principals`]).
 //!
 //! Memory is a table of hash → last-seen event time (to the second, rounded up: see
 //! [`memory`]), capped at `max_remembered` (the least recently seen are forgotten first) and
@@ -19,6 +21,7 @@
 
 mod memory;
 
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
@@ -34,19 +37,81 @@ const ANONYMOUS: &str = "User:ANONYMOUS";
 /// Adds the detectors of this module that `config` switches on.
 pub(super) fn build(config: &DetectorsConfig, out: &mut Vec<Box<dyn Detect>>) {
     let learning = config.learning_period.0;
-    if config.new_principal.enabled {
+    let (np, ncfp) = (&config.new_principal, &config.new_client_for_principal);
+    let mut shared = None;
+    if np.enabled {
+        let principals = Principals::new(np);
+        if ncfp.enabled && (ncfp.horizon, ncfp.max_remembered) == (np.horizon, np.max_remembered) {
+            shared = Some(principals.clone());
+        }
         out.push(Box::new(NewPrincipal {
-            common: Common::new(Detector::NewPrincipal, &config.new_principal, learning),
-            principals: Memory::new(&config.new_principal),
+            common: Common::new(Detector::NewPrincipal, np, learning),
+            principals,
         }));
     }
-    if config.new_client_for_principal.enabled {
-        let c = &config.new_client_for_principal;
+    if ncfp.enabled {
+        // After `new_principal`: the engine calls detectors in this order, so a shared memory
+        // holds `new_principal`'s answer when this one asks.
         out.push(Box::new(NewClientForPrincipal {
-            common: Common::new(Detector::NewClientForPrincipal, c, learning),
-            principals: Memory::new(c),
-            pairs: Memory::new(c),
+            common: Common::new(Detector::NewClientForPrincipal, ncfp, learning),
+            principals: shared.unwrap_or_else(|| Principals::new(ncfp)),
+            pairs: Memory::new(ncfp),
         }));
+    }
+}
+
+/// A memory of principals, which both detectors may share.
+///
+/// Both learn from the same events (those [`principal`] returns a principal for), so with the
+/// same horizon and cap their memories of principals are equal, entry for entry: then one is
+/// kept (1.37 MB at the default cap), not two. `new_principal` asks it first and leaves its
+/// answer, which `new_client_for_principal` takes for the same event: asking again would find
+/// the principal just remembered. Only the engine's thread locks it, so the lock never waits.
+#[derive(Clone)]
+struct Principals(Arc<Mutex<Shared>>);
+
+struct Shared {
+    memory: Memory,
+    /// `new_principal`'s last answer: (hash, millis, whether it was known).
+    answer: Option<(u64, u64, bool)>,
+}
+
+impl Principals {
+    fn new(config: &FirstSeen) -> Principals {
+        Principals(Arc::new(Mutex::new(Shared {
+            memory: Memory::new(config),
+            answer: None,
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether `key` was seen within the horizon before `at`, remembering it as seen at `at`;
+    /// the answer is left for [`Principals::take_or_ask`].
+    fn ask(&self, key: u64, at: u64) -> bool {
+        let mut shared = self.lock();
+        let known = shared.memory.seen(key, at);
+        shared.answer = Some((key, at, known));
+        known
+    }
+
+    /// The answer [`Principals::ask`] left for `key` at `at`, else (a memory of its own) asks.
+    fn take_or_ask(&self, key: u64, at: u64) -> bool {
+        let mut shared = self.lock();
+        match shared.answer.take() {
+            Some((k, t, known)) if (k, t) == (key, at) => known,
+            _ => shared.memory.seen(key, at),
+        }
+    }
+
+    fn age_out(&self, now: u64) {
+        self.lock().memory.age_out(now);
+    }
+
+    fn len(&self) -> usize {
+        self.lock().memory.len()
     }
 }
 
@@ -148,7 +213,7 @@ impl Common {
 /// `new_principal`.
 struct NewPrincipal {
     common: Common,
-    principals: Memory,
+    principals: Principals,
 }
 
 impl Detect for NewPrincipal {
@@ -162,7 +227,7 @@ impl Detect for NewPrincipal {
         let Some(p) = principal(o) else {
             return;
         };
-        if !self.principals.seen(p.hash, at) && learned {
+        if !self.principals.ask(p.hash, at) && learned {
             let detail = format!(
                 "new principal {} (not seen in {})",
                 p.text,
@@ -181,19 +246,22 @@ impl Detect for NewPrincipal {
     }
 
     fn save(&self) -> Option<Value> {
-        Some(self.common.save(&[("principals", &self.principals)]))
+        let principals = self.principals.lock();
+        Some(self.common.save(&[("principals", &principals.memory)]))
     }
 
     fn restore(&mut self, state: &Value) -> Result<(), String> {
+        let mut principals = self.principals.lock();
         self.common
-            .restore(state, &mut [("principals", &mut self.principals)])
+            .restore(state, &mut [("principals", &mut principals.memory)])
     }
 }
 
 /// `new_client_for_principal`.
 struct NewClientForPrincipal {
     common: Common,
-    principals: Memory,
+    /// Shared with `new_principal` when their horizon and cap are equal.
+    principals: Principals,
     /// Principal × client host pairs.
     pairs: Memory,
 }
@@ -209,7 +277,7 @@ impl Detect for NewClientForPrincipal {
         let Some(p) = principal(o) else {
             return;
         };
-        let known = self.principals.seen(p.hash, at);
+        let known = self.principals.take_or_ask(p.hash, at);
         let Some(host) = o.client_host else {
             return;
         };
@@ -236,18 +304,22 @@ impl Detect for NewClientForPrincipal {
         self.pairs.len()
     }
 
+    /// The principals too when they are shared, so that either detector's state holds them
+    /// (a restart with the other one switched off keeps them).
     fn save(&self) -> Option<Value> {
+        let principals = self.principals.lock();
         Some(
             self.common
-                .save(&[("principals", &self.principals), ("pairs", &self.pairs)]),
+                .save(&[("principals", &principals.memory), ("pairs", &self.pairs)]),
         )
     }
 
     fn restore(&mut self, state: &Value) -> Result<(), String> {
+        let mut principals = self.principals.lock();
         self.common.restore(
             state,
             &mut [
-                ("principals", &mut self.principals),
+                ("principals", &mut principals.memory),
                 ("pairs", &mut self.pairs),
             ],
         )
@@ -624,6 +696,96 @@ mod tests {
         assert_eq!(
             feed(&mut engine, &allowed("User:u0", "10.0", after)),
             [np("User:u0")]
+        );
+    }
+
+    /// What a shared memory of principals is compared with: `new_client_for_principal` with a
+    /// memory of its own (a cap one larger, never reached here).
+    fn separate(mut c: DetectorsConfig) -> DetectorsConfig {
+        c.new_client_for_principal.max_remembered = c.new_principal.max_remembered + 1;
+        c
+    }
+
+    proptest::proptest! {
+        /// Events of a few principals and hosts (some without a host, some not decisions),
+        /// minutes to days apart, ticks between them: a shared memory of principals raises
+        /// exactly what two memories raise.
+        #[test]
+        fn a_shared_memory_of_principals_decides_as_two_do(
+            steps in proptest::collection::vec(
+                (0..4usize, 0..4usize, 0..6u8, 0..4u64, proptest::bool::weighted(0.1)),
+                1..200,
+            ),
+        ) {
+            let c = config(HOUR);
+            let (mut shared, mut two) = (Engine::new(&c), Engine::new(&separate(c)));
+            let mut ms = 0;
+            for (p, h, kind, gap, tick) in steps {
+                ms += [secs(1), secs(600), secs(HOUR), secs(HORIZON) + 1][gap as usize];
+                let (principal, host) = (format!("User:p{p}"), format!("10.0.0.{h}"));
+                let e = match kind {
+                    0 => event(Category::Authentication, Outcome::Success, &principal, None, ms),
+                    1 => event(Category::Authentication, Outcome::Failure, &principal, Some(&host), ms),
+                    2 => event(Category::Authorization, Outcome::Denied, &principal, Some(&host), ms),
+                    _ => allowed(&principal, &host, ms),
+                };
+                proptest::prop_assert_eq!(feed(&mut shared, &e), feed(&mut two, &e));
+                if tick {
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    shared.tick(at(ms + secs(1)), &mut a);
+                    two.tick(at(ms + secs(1)), &mut b);
+                    proptest::prop_assert_eq!(a.len(), b.len());
+                }
+            }
+            for d in [Detector::NewPrincipal, Detector::NewClientForPrincipal] {
+                proptest::prop_assert_eq!(tracked(&shared, d), tracked(&two, d));
+            }
+        }
+    }
+
+    #[test]
+    fn a_shared_memory_of_principals_is_kept_by_either_detector_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(0);
+        let mut engine = Engine::new(&c).with_state_dir(dir.path()).unwrap();
+        assert_eq!(
+            feed(&mut engine, &allowed("User:a", "h1", 0)),
+            [np("User:a")]
+        );
+        engine.save().unwrap();
+        drop(engine);
+        let state = std::fs::read_to_string(dir.path().join(super::super::STATE_FILE)).unwrap();
+        let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+        for detector in ["new_principal", "new_client_for_principal"] {
+            let principals = &state["detectors"][detector]["principals"];
+            assert_eq!(principals.as_array().map(Vec::len), Some(1), "{state}");
+        }
+
+        // Either one alone still knows `User:a`.
+        let mut only_new_client = config(0);
+        only_new_client.new_principal.enabled = false;
+        let mut engine = Engine::new(&only_new_client)
+            .with_state_dir(dir.path())
+            .unwrap();
+        assert_eq!(
+            feed(&mut engine, &allowed("User:a", "h2", secs(60))),
+            [nc("User:a")]
+        );
+        let mut only_new_principal = config(0);
+        only_new_principal.new_client_for_principal.enabled = false;
+        let mut engine = Engine::new(&only_new_principal)
+            .with_state_dir(dir.path())
+            .unwrap();
+        assert_eq!(feed(&mut engine, &allowed("User:a", "h2", secs(60))), []);
+        // Both again, sharing: a new principal is new to `new_principal` only.
+        let mut engine = Engine::new(&c).with_state_dir(dir.path()).unwrap();
+        assert_eq!(
+            feed(&mut engine, &allowed("User:b", "h1", secs(60))),
+            [np("User:b")]
+        );
+        assert_eq!(
+            feed(&mut engine, &allowed("User:a", "h3", secs(60))),
+            [nc("User:a")]
         );
     }
 }
