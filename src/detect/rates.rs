@@ -216,13 +216,10 @@ impl Detect for PasswordSpraying {
             return;
         };
         let (g, at, limit) = (self.g, o.ms, self.threshold);
-        let e = self.hosts.get_or_insert(
-            host,
-            at,
-            || Distinct::new(limit),
-            |d, now| d.is_expired(&g, now),
-        );
-        if e.state.insert(&g, principal.hash, at) && e.state.len() >= self.threshold {
+        let e = self
+            .hosts
+            .get_or_insert(host, at, Distinct::new, |d, now| d.is_expired(&g, now));
+        if e.state.insert(&g, principal.hash, at, limit) && e.state.len() >= limit {
             let n = e.state.len();
             let detail = format!(
                 "{n} distinct principals failed to log in within {} from {}",
@@ -275,7 +272,7 @@ impl CredentialStuffing {
             min_hosts: c.distinct_hosts,
             min_failures: c.failures,
             failures: Counter::new(&g),
-            hosts: Distinct::new(c.distinct_hosts),
+            hosts: Distinct::new(),
         }
     }
 }
@@ -294,7 +291,7 @@ impl Detect for CredentialStuffing {
             return;
         }
         if let Some(host) = o.client_host {
-            self.hosts.insert(&g, host.hash, at);
+            self.hosts.insert(&g, host.hash, at, self.min_hosts);
         } else {
             // Keeps the host set's window in step with the failures'.
             self.hosts.advance_to(&g, at);
@@ -590,13 +587,10 @@ impl Detect for PrivilegeProbing {
             .hasher
             .hash_one((o.event.resource_type.unwrap_or(""), name));
         let (g, at, limit) = (self.g, o.ms, self.threshold);
-        let e = self.principals.get_or_insert(
-            principal,
-            at,
-            || Distinct::new(limit),
-            |d, now| d.is_expired(&g, now),
-        );
-        if e.state.insert(&g, resource, at) && e.state.len() >= self.threshold {
+        let e = self
+            .principals
+            .get_or_insert(principal, at, Distinct::new, |d, now| d.is_expired(&g, now));
+        if e.state.insert(&g, resource, at, limit) && e.state.len() >= limit {
             let n = e.state.len();
             let detail = format!(
                 "{} was denied on {n} distinct resources in {}",

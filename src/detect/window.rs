@@ -172,36 +172,37 @@ impl Counter {
     }
 }
 
-/// Distinct values (by hash) of one subject in the window: at most `limit` of them, each with the
-/// last bucket it was seen in. Values that left the window are evicted as soon as the newest
-/// bucket moves on, so the set holds only values in the window and a new value is dropped only
-/// when `limit` values are in the window already (a detector has fired by then and cleared it).
+/// Distinct values (by hash) of one subject in the window: at most `limit` of them (the
+/// detector's threshold, passed to [`Distinct::insert`]: not kept in every subject's set), each
+/// with the last bucket it was seen in. Values that left the window are evicted as soon as the
+/// newest bucket moves on, so the set holds only values in the window and a new value is dropped
+/// only when `limit` values are in the window already (a detector has fired by then and cleared
+/// it).
 ///
 /// `first` is exact until a value leaves the window; from then on it is at least the start of
 /// the oldest bucket a remaining value was last seen in.
 #[derive(Debug, Clone)]
 pub(super) struct Distinct {
     items: Vec<(u64, u64)>,
-    limit: usize,
     newest: u64,
     first: u64,
 }
 
 impl Distinct {
-    /// An empty set, allocated as values come (most subjects of a flood of new ones bring one
-    /// value and go). Lookups scan the set: thresholds are meant to be tens, not thousands.
-    pub(super) fn new(limit: u64) -> Distinct {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX).max(1);
+    /// An empty set, allocated as values come: room for one value first (most subjects of a
+    /// flood of new ones bring one value and go), then as a `Vec` grows. Lookups scan the set:
+    /// thresholds are meant to be tens, not thousands.
+    pub(super) fn new() -> Distinct {
         Distinct {
             items: Vec::new(),
-            limit,
             newest: 0,
             first: u64::MAX,
         }
     }
 
-    /// Adds value `hash` seen at `at`; `false` when the event is older than the window.
-    pub(super) fn insert(&mut self, g: &Buckets, hash: u64, at: u64) -> bool {
+    /// Adds value `hash` seen at `at` unless `limit` values are held; `false` when the event is
+    /// older than the window.
+    pub(super) fn insert(&mut self, g: &Buckets, hash: u64, at: u64, limit: u64) -> bool {
         let b = g.of(at);
         self.advance_to(g, at);
         if !g.covers(self.newest, b) {
@@ -209,7 +210,10 @@ impl Distinct {
         }
         if let Some(item) = self.items.iter_mut().find(|(h, _)| *h == hash) {
             item.1 = item.1.max(b);
-        } else if self.items.len() < self.limit {
+        } else if (self.items.len() as u64) < limit.max(1) {
+            if self.items.capacity() == 0 {
+                self.items.reserve_exact(1);
+            }
             self.items.push((hash, b));
         } else {
             return true;
@@ -493,20 +497,21 @@ mod tests {
     #[test]
     fn a_distinct_set_holds_at_most_its_limit_and_only_the_window() {
         let g = five_by_one();
-        let mut d = Distinct::new(3);
-        assert!(d.insert(&g, 1, 1_000));
-        assert!(d.insert(&g, 1, 2_000));
-        assert!(d.insert(&g, 2, 2_000));
+        let mut d = Distinct::new();
+        assert!(d.insert(&g, 1, 1_000, 3));
+        assert_eq!(d.items.capacity(), 1, "room for one value first");
+        assert!(d.insert(&g, 1, 2_000, 3));
+        assert!(d.insert(&g, 2, 2_000, 3));
         assert_eq!((d.len(), d.first()), (2, 1_000));
-        assert!(d.insert(&g, 3, 2_500));
-        assert!(d.insert(&g, 4, 2_600), "counted as seen, but no room");
+        assert!(d.insert(&g, 3, 2_500, 3));
+        assert!(d.insert(&g, 4, 2_600, 3), "counted as seen, but no room");
         assert_eq!(d.len(), 3);
         assert!(d.items.capacity() <= 16 && d.items.len() <= 3);
         // Value 1 was last seen in bucket 2; bucket 7 leaves buckets 2 and older behind.
-        assert!(d.insert(&g, 5, 7_000));
+        assert!(d.insert(&g, 5, 7_000, 3));
         assert_eq!(d.len(), 1);
         assert_eq!(d.first(), 7_000);
-        assert!(!d.insert(&g, 6, 2_999));
+        assert!(!d.insert(&g, 6, 2_999, 3));
         assert!(d.is_expired(&g, 12_000) && !d.is_expired(&g, 11_999));
         d.clear();
         assert!(d.is_expired(&g, 7_000));
