@@ -39,6 +39,7 @@ use prometheus::proto::MetricFamily;
 use prometheus::{IntCounter, Registry};
 
 mod render;
+pub use render::SPILL;
 
 /// The label value that replaces input-derived labels once a metric is full.
 pub const OVERFLOW: &str = "__overflow__";
@@ -625,6 +626,14 @@ impl Capped {
             done = (keys, spans, arena);
         }
         copy
+    }
+
+    /// Calls `f` with each captured counter series' label values (in the order of
+    /// [`Capped::label_keys`]) and count; nothing for a histogram.
+    pub(crate) fn each_count(&self, captured: &Captured, mut f: impl FnMut(&[&str], u64)) {
+        if let Kind::Counter = self.0.kind {
+            self.each(captured, |values, slots| f(values, slots[0]));
+        }
     }
 
     /// Calls `f` with each captured series' label values (in label order) and values, from a

@@ -526,3 +526,64 @@ fn the_cluster_label_is_on_every_series_when_set() {
         Some(1.0)
     );
 }
+
+#[test]
+fn a_cut_written_as_it_renders_is_the_rendered_text_in_pieces_of_bounded_size() {
+    let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+    let now = SystemTime::now();
+    for i in 0..3000 {
+        metrics.record("audit", &denial(&format!("User:attacker-{i}")), now);
+    }
+    let cut = metrics.cut();
+    let whole = cut.render();
+    assert!(
+        whole.len() > 4 * crate::metrics::capped::SPILL,
+        "{}",
+        whole.len()
+    );
+
+    /// Records the size of every write.
+    #[derive(Default)]
+    struct Pieces {
+        text: Vec<u8>,
+        largest: usize,
+        writes: usize,
+    }
+    impl std::io::Write for Pieces {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.text.extend_from_slice(buf);
+            self.largest = self.largest.max(buf.len());
+            self.writes += 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut pieces = Pieces::default();
+    cut.write_to(&mut pieces).unwrap();
+    assert_eq!(
+        String::from_utf8(pieces.text).unwrap(),
+        String::from_utf8(whole).unwrap()
+    );
+    assert!(pieces.writes > 4, "{} writes", pieces.writes);
+    // A piece ends after the series that took it past the mark.
+    assert!(
+        pieces.largest < crate::metrics::capped::SPILL + 4096,
+        "{}",
+        pieces.largest
+    );
+
+    /// Fails every write.
+    struct Closed;
+    impl std::io::Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let error = cut.write_to(&mut Closed).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
+}

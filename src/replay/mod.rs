@@ -370,7 +370,10 @@ pub fn run(options: &ReplayOptions) -> Result<(), ReplayError> {
     let start = Instant::now();
     let replayed = replay(options)?;
     let mut out = std::io::stdout().lock();
-    out.write_all(&replayed.metrics.render())
+    replayed
+        .metrics
+        .cut()
+        .write_to(&mut out)
         .and_then(|()| out.flush())
         .map_err(ReplayError::Output)?;
     eprint!(

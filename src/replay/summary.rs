@@ -207,20 +207,29 @@ pub fn detections_section(rows: &[SummaryRow], dropped: u64, top: usize) -> Stri
 /// The tables of what the metrics counted: top denied principals, top failing client hosts,
 /// changes.
 fn tables(metrics: &Metrics, top: usize, out: &mut String) {
-    let families = metrics.registry().gather();
+    let cut = metrics.cut();
     let sum_by = |metric: &str, keys: &[Label]| -> Vec<(String, f64)> {
         let mut by: BTreeMap<String, f64> = BTreeMap::new();
-        for f in families.iter().filter(|f| f.name() == metric) {
-            for m in f.get_metric() {
-                let key = keys
-                    .iter()
-                    .filter_map(|want| m.get_label().iter().find(|l| l.name() == want.key))
-                    .map(|l| l.value().to_string())
-                    .collect::<Vec<_>>()
-                    .join("  ");
-                *by.entry(key).or_default() += m.get_counter().value();
+        let mut key = String::new();
+        cut.each_count(metric, |labels, count| {
+            key.clear();
+            for value in keys
+                .iter()
+                .filter_map(|want| labels.iter().find(|(k, _)| *k == want.key))
+                .map(|(_, v)| v)
+            {
+                if !key.is_empty() {
+                    key.push_str("  ");
+                }
+                key.push_str(value);
             }
-        }
+            match by.get_mut(key.as_str()) {
+                Some(n) => *n += count,
+                None => {
+                    by.insert(key.clone(), count);
+                }
+            }
+        });
         let mut v: Vec<(String, f64)> = by.into_iter().filter(|(_, n)| *n > 0.0).collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         v
