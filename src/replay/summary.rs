@@ -213,12 +213,12 @@ fn tables(metrics: &Metrics, top: usize, out: &mut String) {
         let mut key = String::new();
         cut.each_count(metric, |labels, count| {
             key.clear();
-            for value in keys
+            let values = keys
                 .iter()
                 .filter_map(|want| labels.iter().find(|(k, _)| *k == want.key))
-                .map(|(_, v)| v)
-            {
-                if !key.is_empty() {
+                .map(|(_, v)| v);
+            for (i, value) in values.enumerate() {
+                if i > 0 {
                     key.push_str("  ");
                 }
                 key.push_str(value);
@@ -315,5 +315,66 @@ mod tests {
             output_line(&o),
             "Output topic security-events: 1200 produced, 5 dropped (delivery_failed 3, shutdown 2).\n"
         );
+    }
+
+    /// The tables sum capped series (denials) and the registry's own (rejected connections) by
+    /// the labels they name, the largest first.
+    #[test]
+    fn the_tables_sum_capped_and_registry_series_by_their_labels() {
+        use crate::event::{Category, Format, Origin, Outcome, Rejection, SecurityEvent};
+        use crate::metrics::MetricsConfig;
+        let metrics = Metrics::new(&MetricsConfig::default()).unwrap();
+        let now = SystemTime::now();
+        let event = |category, outcome| {
+            SecurityEvent::new(
+                Format::AuthorizerLog,
+                category,
+                outcome,
+                "t",
+                Origin::Memory,
+                now,
+            )
+        };
+        for (principal, topic) in [
+            ("User:a", "x"),
+            ("User:a", "y"),
+            ("User:b", "x"),
+            ("User:a", "x"),
+        ] {
+            let mut e = event(Category::Authorization, Outcome::Denied);
+            e.principal = Some(principal.into());
+            e.operation = Some("WRITE".into());
+            e.resource_type = Some("Topic".into());
+            e.resource_name = Some(topic.into());
+            metrics.record("s", &e, now);
+        }
+        let mut rejected = event(Category::Connection, Outcome::Failure);
+        rejected.rejection = Some(Rejection::PerIpLimit);
+        metrics.record("s", &rejected, now);
+        let mut out = String::new();
+        tables(&metrics, 10, &mut out);
+        let rows = |rows: &[(u32, &str)]| -> String {
+            rows.iter()
+                .map(|(n, k)| format!("  {n:>10}  {k}\n"))
+                .collect()
+        };
+        for expected in [
+            format!(
+                "Top denied principals:\n{}",
+                rows(&[(3, "User:a"), (1, "User:b")])
+            ),
+            rows(&[
+                (2, "User:a  WRITE  Topic  x"),
+                (1, "User:a  WRITE  Topic  y"),
+                (1, "User:b  WRITE  Topic  x"),
+            ]),
+            "Top client hosts failing authentication:\n  (none)\n".to_string(),
+            format!(
+                "Rejected connections (reason):\n{}",
+                rows(&[(1, "per_ip_limit")])
+            ),
+        ] {
+            assert!(out.contains(&expected), "{expected:?} not in:\n{out}");
+        }
     }
 }
