@@ -737,7 +737,7 @@ mod tests {
     /// The direct rendering.
     fn direct(vec: &Capped, extra: Option<(&str, &str)>) -> String {
         let mut out = Vec::new();
-        vec.render(&vec.capture(), extra, &mut out);
+        vec.render(&vec.capture(), extra, &mut out, &mut |_| {});
         String::from_utf8(out).unwrap()
     }
 

@@ -591,7 +591,7 @@ impl MetricCut {
     }
 
     /// [`MetricCut::render_with`] into `out`, which is handed to `spill` as it fills (see
-    /// [`Capped::render_spilling`]).
+    /// [`Capped::render`]).
     fn render_into(
         &self,
         rest: &[MetricFamily],
@@ -603,7 +603,7 @@ impl MetricCut {
         let encoder = prometheus::TextEncoder::new();
         for family in rest {
             while let Some((c, values)) = capped.next_if(|(c, _)| c.name() < family.name()) {
-                c.render_spilling(values, self.extra(), out, spill);
+                c.render(values, self.extra(), out, spill);
             }
             // Encoding into a Vec cannot fail on I/O; a metric family with inconsistent
             // labels would be a programming error caught by the tests.
@@ -612,7 +612,7 @@ impl MetricCut {
             }
         }
         for (c, values) in capped {
-            c.render_spilling(values, self.extra(), out, spill);
+            c.render(values, self.extra(), out, spill);
         }
     }
 }

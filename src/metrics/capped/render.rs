@@ -10,20 +10,16 @@ use serde::Serialize;
 use super::{Capped, Captured, Kind};
 use crate::metrics::durable::SavedValue;
 
-/// How much text [`Capped::render_spilling`] gathers before it hands it on.
+/// How much text [`Capped::render`] gathers before it hands it on.
 pub const SPILL: usize = 64 * 1024;
 
 impl Capped {
     /// Writes the captured series in the Prometheus text format, as the `prometheus` text
     /// encoder would (labels sorted by key, then `extra` — the registry-wide `cluster` label),
     /// in creation order. Writes nothing for a family without series, as the registry does.
-    pub fn render(&self, captured: &Captured, extra: Option<(&str, &str)>, out: &mut Vec<u8>) {
-        self.render_spilling(captured, extra, out, &mut |_| {});
-    }
-
-    /// [`Capped::render`], handing `out` to `spill` whenever it holds [`SPILL`] bytes or more
-    /// (after a whole series), so that a writer can take the text as it comes and clear it.
-    pub fn render_spilling(
+    /// Hands `out` to `spill` whenever it holds [`SPILL`] bytes or more (after a whole series),
+    /// so that a writer can take the text as it comes and clear it.
+    pub fn render(
         &self,
         captured: &Captured,
         extra: Option<(&str, &str)>,
